@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // Type checking runs once in `npm test` (tsc --noEmit); jest only transpiles.
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: { isolatedModules: true, esModuleInterop: true, target: 'ES2022', module: 'commonjs' }, diagnostics: false }],
+  },
+  setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,254 @@
+import { z } from 'zod';
+
+/**
+ * Typed, validated configuration of one Switchyard stage (dev, staging, prod).
+ *
+ * This is the single source of truth for what a stage deploys. Every field is
+ * validated at synth time; an invalid stage fails `cdk synth` with an error that
+ * names the offending field (see {@link parseStageConfig}).
+ */
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ARN = /^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
+const SSM_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]+$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$/;
+
+const arn = (service: string) =>
+  z.string().regex(ARN, 'must be an ARN').refine((v) => v.split(':')[2] === service, `must be a ${service} ARN`);
+
+/** The configuration namespace of one environment: where its settings and secrets live. */
+const namespaceSchema = {
+  /** SSM Parameter Store path holding the environment's configuration, e.g. `/chat/old`. */
+  parameterPath: z.string().regex(SSM_PATH, 'must be an SSM path like /app/old'),
+  /** Secrets Manager name prefix of the environment's secrets, e.g. `chat/old`. */
+  secretPrefix: z.string().regex(SECRET_PREFIX, 'must be a Secrets Manager name prefix like app/old'),
+};
+
+const databaseSchema = z.object({
+  /** PostgreSQL major version. @default 16 */
+  engineVersion: z.enum(['14', '15', '16', '17']).default('16'),
+  /** RDS instance class, e.g. `t4g.micro`, `r6g.large`. */
+  instanceClass: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must look like t4g.micro').default('t4g.micro'),
+  allocatedStorageGiB: z.number().int().min(20).max(65536).default(20),
+  multiAz: z.boolean().default(false),
+  /** Automated backup retention in days (1-35). */
+  backupRetentionDays: z.number().int().min(1).max(35).default(7),
+  /** Port the database listens on. A non-default port reduces drive-by scanning. @default 5432 */
+  port: z.number().int().min(1150).max(65535).default(5432),
+  databaseName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL identifier').default('app'),
+});
+
+const computeSchema = z.object({
+  /** Container image of the service, e.g. `public.ecr.aws/nginx/nginx:stable` or an ECR URI. */
+  image: z.string().min(1, 'must be a container image reference'),
+  containerPort: z.number().int().min(1).max(65535).default(80),
+  desiredCount: z.number().int().min(0).max(100).default(1),
+  cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(256),
+  memoryMiB: z.number().int().min(512).max(30720).default(512),
+  healthCheckPath: z.string().startsWith('/', 'must start with /').default('/'),
+});
+
+const provisionedEnvironmentSchema = z.object({
+  mode: z.literal('provisioned'),
+  ...namespaceSchema,
+  database: databaseSchema.default(databaseSchema.parse({})),
+  compute: computeSchema,
+});
+
+const importedEnvironmentSchema = z.object({
+  mode: z.literal('imported'),
+  ...namespaceSchema,
+  /** ARN of the existing ALB target group in front of the old service. */
+  targetGroupArn: arn('elasticloadbalancing'),
+  /** Identifier of the existing RDS instance, e.g. `chat-prod-db`. */
+  dbInstanceIdentifier: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be an RDS instance identifier'),
+  /** Endpoint address of the existing RDS instance. */
+  dbEndpointAddress: z.string().regex(DNS_NAME, 'must be a DNS name'),
+  dbPort: z.number().int().min(1).max(65535).default(5432),
+  /** Security group of the existing RDS instance (ingress for the migration functions is added to it). */
+  dbSecurityGroupId: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id like sg-0123abcd'),
+  /** ARN of the existing Secrets Manager secret holding the database credentials (RDS secret JSON). */
+  dbSecretArn: arn('secretsmanager'),
+});
+
+const environmentSchema = z.discriminatedUnion('mode', [provisionedEnvironmentSchema, importedEnvironmentSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'must be provisioned ({ mode: "provisioned", ... }) or fully imported ({ mode: "imported", ... })'
+      : undefined,
+});
+
+const albRoutingSchema = z.object({
+  /** Listener port. @default 443 with a certificate, else 80 */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** ACM certificate ARN; when set the listener is HTTPS. */
+  certificateArn: arn('acm').optional(),
+  /** Stickiness duration in seconds; 0 disables it. Stickiness overrides weights, so keep it short. */
+  stickinessSeconds: z.number().int().min(0).max(3600).default(0),
+  /** CIDR allowed to reach the ALB. @default 0.0.0.0/0 */
+  ingressCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR').default('0.0.0.0/0'),
+});
+
+const route53RoutingSchema = z.object({
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, 'must be a Route53 hosted zone id like Z0123456789ABC'),
+  zoneName: z.string().regex(DNS_NAME, 'must be a DNS name'),
+  /** Record name inside the zone, e.g. `api` for api.example.com. */
+  recordName: z.string().min(1),
+  ttlSeconds: z.number().int().min(5).max(3600).default(60),
+  /** DNS name the `old` weighted record points at (the old side's load balancer). */
+  oldTarget: z.string().regex(DNS_NAME, 'must be a DNS name'),
+  /** DNS name the `new` weighted record points at. @default - the stage's ALB */
+  newTarget: z.string().regex(DNS_NAME, 'must be a DNS name').optional(),
+});
+
+const weightSchedule = z
+  .array(z.number().int('must be whole percentages').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100'))
+  .min(1, 'must have at least one step')
+  .superRefine((steps, ctx) => {
+    for (let i = 1; i < steps.length; i++) {
+      if (steps[i] <= steps[i - 1]) {
+        ctx.addIssue({ code: 'custom', message: `must be strictly increasing, got: ${steps.join(', ')}` });
+        return;
+      }
+    }
+    if (steps[steps.length - 1] !== 100) {
+      ctx.addIssue({ code: 'custom', message: `must end at 100, got: ${steps.join(', ')}` });
+    }
+  });
+
+const migrationSchema = z.object({
+  /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
+  weightSchedule: weightSchedule.default([5, 25, 50, 100]),
+  /** Seconds to wait at each step before the health gate is evaluated. */
+  bakeSeconds: z.number().int().min(0).max(86400).default(300),
+  /** Catch-up stops looping once lag is below this many seconds. */
+  maxCatchUpLagSeconds: z.number().int().min(0).max(3600).default(5),
+  /** Data-copy chunk concurrency (inline Map MaxConcurrency). */
+  copyConcurrency: z.number().int().min(1).max(40).default(4),
+  /** Name of the migration spec under lambda/core/specs. */
+  specName: z.string().regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name').default('chat-history'),
+});
+
+const backupSchema = z.object({
+  /** Create an AWS Backup plan for both databases. */
+  plan: z
+    .object({
+      /** Cron expression (6 fields, UTC) for the scheduled backup. */
+      scheduleExpression: z.string().regex(/^cron\(.+\)$/, 'must be a cron(...) expression').default('cron(0 3 * * ? *)'),
+      deleteAfterDays: z.number().int().min(1).max(36500).default(35),
+    })
+    .optional(),
+});
+
+const alarmsSchema = z.object({
+  /** 5xx responses of the new target group per minute that trip the health gate. */
+  new5xxPerMinute: z.number().int().min(1).default(5),
+  /** p99 target response time of the new side (seconds) that trips the health gate. */
+  newP99LatencySeconds: z.number().positive().default(2),
+  /** Email address subscribed to migration notifications. @default - none */
+  notificationEmail: z.string().email('must be an email address').optional(),
+});
+
+export const stageConfigSchema = z
+  .object({
+    stageName: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/, 'must be lowercase letters, digits and dashes'),
+    /** AWS account; omit for an environment-agnostic stage. */
+    account: z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id').optional(),
+    region: z.string().regex(REGION, 'must be an AWS region like eu-west-1').optional(),
+    /** Protect data: RDS deletion protection, snapshot on delete, retained keys and secrets. Off only for throwaway stages. */
+    protectData: z.boolean().default(true),
+    /** Promotion into this stage needs a manual approval in the pipeline. */
+    requireApproval: z.boolean().default(false),
+    network: z
+      .object({
+        cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR').default('10.40.0.0/16'),
+        maxAzs: z.number().int().min(2).max(3).default(2),
+        natGateways: z.number().int().min(0).max(3).default(1),
+      })
+      .default({ cidr: '10.40.0.0/16', maxAzs: 2, natGateways: 1 }),
+    oldEnvironment: environmentSchema,
+    newEnvironment: provisionedEnvironmentSchema,
+    routing: z
+      .object({
+        /** The stage's ALB listener. It forwards to both target groups with weights when the old side is provisioned here. */
+        alb: albRoutingSchema.default(albRoutingSchema.parse({})),
+        /** A Route53 weighted record pair (old/new) for cross-ALB or cross-region moves. @default - none */
+        route53: route53RoutingSchema.optional(),
+      })
+      .default({ alb: albRoutingSchema.parse({}) }),
+    backup: backupSchema.default({}),
+    migration: migrationSchema.default(migrationSchema.parse({})),
+    alarms: alarmsSchema.default(alarmsSchema.parse({})),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.oldEnvironment.parameterPath === cfg.newEnvironment.parameterPath) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newEnvironment', 'parameterPath'],
+        message: `must differ from oldEnvironment.parameterPath, got: ${cfg.newEnvironment.parameterPath}`,
+      });
+    }
+    if (cfg.oldEnvironment.secretPrefix === cfg.newEnvironment.secretPrefix) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newEnvironment', 'secretPrefix'],
+        message: `must differ from oldEnvironment.secretPrefix, got: ${cfg.newEnvironment.secretPrefix}`,
+      });
+    }
+    if (cfg.oldEnvironment.mode === 'imported' && !cfg.routing.route53) {
+      // An ALB target group can belong to one load balancer only; an imported old side keeps its own ALB.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routing', 'route53'],
+        message: 'must be configured when oldEnvironment is imported (its target group stays on its own load balancer)',
+      });
+    }
+  });
+
+export type StageConfigInput = z.input<typeof stageConfigSchema>;
+export type StageConfig = z.output<typeof stageConfigSchema>;
+export type EnvironmentConfig = StageConfig['oldEnvironment'];
+export type ProvisionedEnvironmentConfig = z.output<typeof provisionedEnvironmentSchema>;
+export type ImportedEnvironmentConfig = z.output<typeof importedEnvironmentSchema>;
+export type AlbRoutingConfig = z.output<typeof albRoutingSchema>;
+export type Route53RoutingConfig = z.output<typeof route53RoutingSchema>;
+
+/** Raised when a stage configuration is invalid; the message names every bad field. */
+export class StageConfigError extends Error {
+  public readonly name = 'StageConfigError';
+  constructor(
+    public readonly stage: string,
+    public readonly problems: readonly string[],
+  ) {
+    super(`Invalid configuration for stage "${stage}":\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Parse and validate a stage configuration, or throw a {@link StageConfigError} naming every bad field. */
+export function parseStageConfig(input: unknown, stageHint = 'unknown'): StageConfig {
+  const result = stageConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const stage =
+    typeof input === 'object' && input !== null && typeof (input as { stageName?: unknown }).stageName === 'string'
+      ? (input as { stageName: string }).stageName
+      : stageHint;
+  const problems = result.error.issues.map((i) => {
+    const field = i.path.length ? i.path.join('.') : '(stage)';
+    const got = describeReceived(input, i.path as (string | number)[]);
+    return `${field} ${i.message}${got && !i.message.includes('got:') ? `, got: ${got}` : ''}`;
+  });
+  throw new StageConfigError(stage, problems);
+}
+
+function describeReceived(input: unknown, path: (string | number)[]): string | undefined {
+  let cur: unknown = input;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  if (cur === undefined) return 'nothing';
+  if (typeof cur === 'object') return undefined;
+  return JSON.stringify(cur);
+}

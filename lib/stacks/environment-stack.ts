@@ -1,0 +1,30 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/stage-config';
+import { ServiceEnvironment, Side } from '../constructs/service-environment';
+
+export interface EnvironmentStackProps extends StackProps {
+  readonly side: Side;
+  readonly config: EnvironmentConfig;
+  readonly vpc: ec2.IVpc;
+  readonly listener: elbv2.IApplicationListener;
+  readonly protectData: boolean;
+}
+
+/** One side of the migration (instantiated twice per stage: old and new). */
+export class EnvironmentStack extends Stack {
+  public readonly side: ServiceEnvironment;
+
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    super(scope, id, props);
+    this.side = new ServiceEnvironment(this, 'Environment', {
+      side: props.side,
+      config: props.config,
+      vpc: props.vpc,
+      listener: props.listener,
+      protectData: props.protectData,
+    });
+  }
+}

@@ -1,0 +1,30 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { EdgeNetwork } from '../constructs/edge-network';
+
+export interface NetworkStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/** The stage's VPC and its ALB listener, shared by both environments. */
+export class NetworkStack extends Stack {
+  public readonly network: EdgeNetwork;
+
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
+    super(scope, id, props);
+    const { network, routing, protectData } = props.config;
+    this.network = new EdgeNetwork(this, 'Edge', {
+      cidr: network.cidr,
+      maxAzs: network.maxAzs,
+      natGateways: network.natGateways,
+      listenerPort: routing.alb.port,
+      certificate: routing.alb.certificateArn
+        ? acm.Certificate.fromCertificateArn(this, 'Certificate', routing.alb.certificateArn)
+        : undefined,
+      ingressCidr: routing.alb.ingressCidr,
+      retainData: protectData,
+    });
+  }
+}

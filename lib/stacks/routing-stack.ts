@@ -1,0 +1,65 @@
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import type { ServiceEnvironment } from '../constructs/service-environment';
+import { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
+
+export interface RoutingStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  readonly listener: elbv2.IApplicationListener;
+  readonly oldEnvironment: ServiceEnvironment;
+  readonly newEnvironment: ServiceEnvironment;
+}
+
+/**
+ * Weighted routing between the two sides: an ALB rule forwarding to both target
+ * groups (when the old side sits behind this stage's ALB), and/or a Route53
+ * weighted record pair. Both start at 100 % old.
+ */
+export class RoutingStack extends Stack {
+  public readonly alb?: WeightedAlbRouting;
+  public readonly dns?: WeightedDnsRecords;
+
+  constructor(scope: Construct, id: string, props: RoutingStackProps) {
+    super(scope, id, props);
+    const { routing } = props.config;
+    // Reference the target groups by ARN: the environments' services wait only for their own direct-access
+    // rules, so this stack's rules must not register on the target group objects (that would be a cycle).
+    const byArn = (id: string, tg: elbv2.IApplicationTargetGroup) =>
+      elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, id, { targetGroupArn: tg.targetGroupArn });
+    const newTargetGroup = byArn('NewTargetGroup', props.newEnvironment.targetGroup);
+    if (!props.oldEnvironment.imported) {
+      this.alb = new WeightedAlbRouting(this, 'AlbWeights', {
+        listener: props.listener,
+        oldTargetGroup: byArn('OldTargetGroup', props.oldEnvironment.targetGroup),
+        newTargetGroup,
+        stickiness: routing.alb.stickinessSeconds > 0 ? Duration.seconds(routing.alb.stickinessSeconds) : undefined,
+      });
+    } else {
+      // The imported old side keeps its own load balancer: this ALB serves the new side, DNS splits traffic.
+      new elbv2.ApplicationListenerRule(this, 'NewSideRule', {
+        listener: props.listener,
+        priority: 100,
+        conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])],
+        action: elbv2.ListenerAction.forward([newTargetGroup]),
+      });
+    }
+    if (routing.route53) {
+      const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+        hostedZoneId: routing.route53.hostedZoneId,
+        zoneName: routing.route53.zoneName,
+      });
+      this.dns = new WeightedDnsRecords(this, 'DnsWeights', {
+        zone,
+        recordName: routing.route53.recordName,
+        oldTarget: routing.route53.oldTarget,
+        newTarget: routing.route53.newTarget ?? props.loadBalancer.loadBalancerDnsName,
+        ttl: Duration.seconds(routing.route53.ttlSeconds),
+      });
+    }
+    new CfnOutput(this, 'Endpoint', { value: props.loadBalancer.loadBalancerDnsName, description: 'ALB DNS name' });
+  }
+}

@@ -1,0 +1,56 @@
+import { Stage, StageProps, Tags } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { TAG_KEYS } from '../config/tags';
+import { BackupStack } from './backup-stack';
+import { EnvironmentStack } from './environment-stack';
+import { NetworkStack } from './network-stack';
+import { RoutingStack } from './routing-stack';
+
+export interface SwitchyardStageProps extends StageProps {
+  readonly config: StageConfig;
+}
+
+/**
+ * Every stack of one stage, wired together. Deployed by `cdk deploy` for one
+ * stage, or promoted as a unit by the pipeline.
+ */
+export class SwitchyardStage extends Stage {
+  public readonly config: StageConfig;
+  public readonly network: NetworkStack;
+  public readonly oldEnvironment: EnvironmentStack;
+  public readonly newEnvironment: EnvironmentStack;
+  public readonly routing: RoutingStack;
+  public readonly backup: BackupStack;
+
+  constructor(scope: Construct, id: string, props: SwitchyardStageProps) {
+    const { config } = props;
+    super(scope, id, { ...props, env: props.env ?? { account: config.account, region: config.region } });
+    this.config = config;
+    const name = (s: string) => `switchyard-${config.stageName}-${s}`;
+
+    this.network = new NetworkStack(this, 'Network', { stackName: name('network'), config });
+    const { vpc, listener, loadBalancer } = this.network.network;
+    const envProps = { vpc, listener, protectData: config.protectData };
+    this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', { stackName: name('old'), side: 'old', config: config.oldEnvironment, ...envProps });
+    this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', { stackName: name('new'), side: 'new', config: config.newEnvironment, ...envProps });
+    this.routing = new RoutingStack(this, 'Routing', {
+      stackName: name('routing'),
+      config,
+      loadBalancer,
+      listener,
+      oldEnvironment: this.oldEnvironment.side,
+      newEnvironment: this.newEnvironment.side,
+    });
+    this.backup = new BackupStack(this, 'Backup', {
+      stackName: name('backup'),
+      config,
+      databases: [this.oldEnvironment.side.database, this.newEnvironment.side.database],
+    });
+
+    Tags.of(this).add(TAG_KEYS.app, 'switchyard');
+    Tags.of(this).add(TAG_KEYS.stage, config.stageName);
+    Tags.of(this.oldEnvironment).add(TAG_KEYS.side, 'old');
+    Tags.of(this.newEnvironment).add(TAG_KEYS.side, 'new');
+  }
+}

@@ -1,0 +1,94 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
+
+describe('EnvironmentStack (provisioned)', () => {
+  const stage = stageFrom(parse({ protectData: true }));
+  const t = template(stage.newEnvironment);
+
+  test('one encrypted, private PostgreSQL instance with generated credentials in Secrets Manager', () => {
+    t.resourceCountIs('AWS::RDS::DBInstance', 1);
+    t.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      StorageEncrypted: true,
+      KmsKeyId: Match.anyValue(),
+      PubliclyAccessible: false,
+      DeletionProtection: true,
+      EnableIAMDatabaseAuthentication: true,
+    });
+    t.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'app/new/db',
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"switchyard"}' }),
+    });
+    t.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: Match.objectLike({ 'rds.force_ssl': '1' }) });
+  });
+
+  test('its configuration namespace holds the database coordinates (never the password)', () => {
+    t.resourceCountIs('AWS::SSM::Parameter', 3);
+    for (const name of ['/app/new/db/host', '/app/new/db/port', '/app/new/db/name']) {
+      t.hasResourceProperties('AWS::SSM::Parameter', { Name: name, Type: 'String' });
+    }
+  });
+
+  test('compute runs on Fargate behind its own target group, credentials injected as an ECS secret', () => {
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 1);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { TargetType: 'ip', HealthCheckPath: '/' });
+    t.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DesiredCount: 1, LoadBalancers: [Match.objectLike({ ContainerName: 'app' })] });
+    const defs = t.findResources('AWS::ECS::TaskDefinition');
+    const container = Object.values(defs)[0].Properties.ContainerDefinitions[0];
+    expect(container.Image).toBe('nginx:stable');
+    expect(container.Secrets).toEqual([expect.objectContaining({ Name: 'DATABASE_SECRET' })]);
+    expect(JSON.stringify(container.Environment)).not.toMatch(/password/i);
+  });
+
+  test('a direct-access rule reaches this side by header, and the service starts after it', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 20,
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-switchyard-side', Values: ['new'] } }],
+    });
+    const service = Object.values(t.findResources('AWS::ECS::Service'))[0];
+    expect(service.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/DirectAccessRule/)]));
+  });
+
+  test('the database accepts connections only from the service security group', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      Description: 'Service to database',
+      FromPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('Database'), 'Endpoint.Port'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ServiceSecurityGroup'), 'GroupId'] },
+    });
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(ingress.every((r) => r.Properties.CidrIp === undefined)).toBe(true);
+  });
+
+  test('GIVEN protectData false WHEN synthesized THEN the database can be torn down', () => {
+    const dev = template(stageFrom(parse({ protectData: false })).oldEnvironment);
+    dev.hasResourceProperties('AWS::RDS::DBInstance', { DeletionProtection: false });
+    dev.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Delete' });
+  });
+
+  test('exposes typed handles for the workflow', () => {
+    const env = stage.oldEnvironment.side;
+    expect(env.imported).toBe(false);
+    expect(env.parameterPath).toBe('/app/old');
+    expect(env.secretPrefix).toBe('app/old');
+    expect(env.databaseSecret.secretArn).toBeDefined();
+    expect(env.service).toBeDefined();
+  });
+});
+
+describe('EnvironmentStack (imported old side)', () => {
+  const stage = stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } }));
+
+  test('creates no database, service or target group: it only references the existing ones', () => {
+    const t = template(stage.oldEnvironment);
+    for (const type of ['AWS::RDS::DBInstance', 'AWS::ECS::Service', 'AWS::ElasticLoadBalancingV2::TargetGroup', 'AWS::SecretsManager::Secret']) {
+      t.resourceCountIs(type, 0);
+    }
+    const env = stage.oldEnvironment.side;
+    expect(env.imported).toBe(true);
+    expect(env.targetGroup.targetGroupArn).toBe(IMPORTED_OLD.targetGroupArn);
+    expect(env.databaseSecret.secretArn).toBe(IMPORTED_OLD.dbSecretArn);
+    expect(env.database.instanceIdentifier).toBe('app-old-db');
+    expect(env.databasePort).toBe(5432);
+  });
+});
