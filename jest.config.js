@@ -7,6 +7,8 @@ module.exports = {
     // Type checking runs once in `npm test` (tsc --noEmit); jest only transpiles.
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: { isolatedModules: true, esModuleInterop: true, target: 'ES2022', module: 'commonjs' }, diagnostics: false }],
   },
+  globalSetup: '<rootDir>/test/setup/pg-global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/pg-global-teardown.ts',
   setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
   testTimeout: 60000,
 };

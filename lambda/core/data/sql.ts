@@ -1,0 +1,94 @@
+import type { TableSpec } from './spec';
+import { targetKey } from './spec';
+
+/** Quote an identifier, schema-qualified names part by part. */
+export function qi(name: string): string {
+  return name
+    .split('.')
+    .map((p) => `"${p.replace(/"/g, '""')}"`)
+    .join('.');
+}
+
+/** Quote a literal (sessions run with standard_conforming_strings on, see db.ts). */
+export function ql(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A column of the target table with the type the projection is cast to. */
+export interface ColumnLayout {
+  readonly name: string;
+  /** Type used for the source-side cast (`bigint`, `timestamp with time zone`, or `text` for non-catalog types). */
+  readonly castType: string;
+  /** True when the target type is not a built-in: both sides compare its text form. */
+  readonly compareAsText: boolean;
+}
+
+/** What the engine needs to know about one table on both sides (from `describeTable`). */
+export interface TableLayout {
+  readonly spec: TableSpec;
+  /** Target columns, in copy order (key columns first). */
+  readonly columns: readonly ColumnLayout[];
+  /** Types of the source key columns, for literal casts. */
+  readonly sourceKeyTypes: readonly string[];
+  /** Types of the target key columns. */
+  readonly targetKeyTypes: readonly string[];
+}
+
+/** A key range: lower inclusive, upper exclusive; null means unbounded. Values are the keys' text forms. */
+export interface KeyRange {
+  readonly lower: readonly string[] | null;
+  readonly upper: readonly string[] | null;
+}
+
+export const FULL_RANGE: KeyRange = { lower: null, upper: null };
+
+export function sourceFrom(t: TableSpec): string {
+  return 'table' in t.source ? `${qi(t.source.table)} AS s` : `(${t.source.query}) AS s`;
+}
+
+function tuple(cols: readonly string[], alias: string): string {
+  const parts = cols.map((c) => `${alias}.${qi(c)}`);
+  return parts.length === 1 ? parts[0] : `(${parts.join(', ')})`;
+}
+
+function literalTuple(values: readonly string[], types: readonly string[]): string {
+  const parts = values.map((v, i) => `${ql(v)}::${types[i]}`);
+  return parts.length === 1 ? parts[0] : `(${parts.join(', ')})`;
+}
+
+/** WHERE clause restricting `alias`'s key columns to `range` (TRUE for the full range). */
+export function rangePredicate(cols: readonly string[], types: readonly string[], alias: string, range: KeyRange): string {
+  const conds: string[] = [];
+  if (range.lower) conds.push(`${tuple(cols, alias)} >= ${literalTuple(range.lower, types)}`);
+  if (range.upper) conds.push(`${tuple(cols, alias)} < ${literalTuple(range.upper, types)}`);
+  return conds.length ? conds.join(' AND ') : 'TRUE';
+}
+
+/** Source-side expressions of every target column, cast to the target type (copy and validation share them). */
+export function projectionExprs(layout: TableLayout): string[] {
+  const t = layout.spec;
+  const keyMap = new Map(targetKey(t).map((k, i) => [k, `s.${qi(t.key[i])}`]));
+  return layout.columns.map((c) => `(${keyMap.get(c.name) ?? t.columns[c.name]})::${c.castType}`);
+}
+
+/** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the target should hold for `range`. */
+export function sourceSelect(layout: TableLayout, range: KeyRange, extraWhere?: string): string {
+  const exprs = projectionExprs(layout).map((e, i) => `${e} AS ${qi(layout.columns[i].name)}`);
+  const where = [rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range), extraWhere].filter(Boolean).join(' AND ');
+  return `SELECT ${exprs.join(', ')} FROM ${sourceFrom(layout.spec)} WHERE ${where}`;
+}
+
+/** The target rows of `range`, columns in copy order, comparable with `sourceSelect`. */
+export function targetSelect(layout: TableLayout, range: KeyRange): string {
+  const cols = layout.columns.map((c) => (c.compareAsText ? `t.${qi(c.name)}::text AS ${qi(c.name)}` : `t.${qi(c.name)}`));
+  return `SELECT ${cols.join(', ')} FROM ${qi(layout.spec.target.table)} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range)}`;
+}
+
+/** Order-independent 64-bit hash sum and count of a row set, computed in the database. */
+export function checksumSql(rowsSql: string): string {
+  return `SELECT count(*)::bigint AS rows, coalesce(sum(hashtextextended(r::text, 0)), 0)::text AS hash FROM (${rowsSql}) AS r`;
+}
+
+export function targetColumnList(layout: TableLayout): string {
+  return layout.columns.map((c) => qi(c.name)).join(', ');
+}

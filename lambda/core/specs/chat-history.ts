@@ -1,0 +1,64 @@
+import { MigrationSpec, parseSpec } from '../data/spec';
+
+/**
+ * The built-in example: the old chat-history schema (chat_sessions + chat_messages,
+ * role strings, free-form metadata text, a zone-less timestamp) moved to the new
+ * schema (conversations + messages, renamed columns, mapped roles, jsonb metadata).
+ *
+ * Needs PostgreSQL 16+ on the source for `IS JSON OBJECT`.
+ */
+export const chatHistorySpec: MigrationSpec = parseSpec({
+  version: 1,
+  name: 'chat-history',
+  targetDdl: [
+    `CREATE TABLE IF NOT EXISTS conversations (
+       conversation_id bigint PRIMARY KEY,
+       owner text NOT NULL,
+       title text NOT NULL,
+       started_at timestamptz NOT NULL,
+       updated_at timestamptz NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS messages (
+       message_id bigint PRIMARY KEY,
+       conversation_id bigint NOT NULL,
+       role text NOT NULL CHECK (role IN ('user', 'assistant', 'system', 'tool')),
+       content text NOT NULL,
+       metadata jsonb NOT NULL,
+       created_at timestamptz NOT NULL,
+       updated_at timestamptz NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS messages_conversation_idx ON messages (conversation_id, created_at)`,
+  ],
+  tables: [
+    {
+      name: 'conversations',
+      source: { table: 'chat_sessions' },
+      key: ['id'],
+      target: { table: 'conversations', key: ['conversation_id'] },
+      columns: {
+        owner: 'lower(s.user_name)',
+        title: "coalesce(nullif(btrim(s.title), ''), 'Untitled')",
+        // The old column is a zone-less timestamp written in UTC.
+        started_at: "s.created_at AT TIME ZONE 'UTC'",
+        updated_at: 's.updated_at',
+      },
+      watermark: 'updated_at',
+      chunkSize: 50_000,
+    },
+    {
+      name: 'messages',
+      source: { table: 'chat_messages' },
+      key: ['id'],
+      target: { table: 'messages', key: ['message_id'] },
+      columns: {
+        conversation_id: 's.session_id',
+        role: "CASE lower(s.role) WHEN 'human' THEN 'user' WHEN 'user' THEN 'user' WHEN 'bot' THEN 'assistant' WHEN 'assistant' THEN 'assistant' ELSE lower(s.role) END",
+        content: "coalesce(s.body, '')",
+        metadata:
+          "CASE WHEN s.metadata IS NULL OR btrim(s.metadata) = '' THEN '{}'::jsonb WHEN s.metadata IS JSON OBJECT THEN s.metadata::jsonb ELSE jsonb_build_object('legacy', s.metadata) END",
+        created_at: 's.created_at',
+        updated_at: 's.updated_at',
+      },
+      watermark: 'updated_at',
+      chunkSize: 50_000,
+    },
+  ],
+});

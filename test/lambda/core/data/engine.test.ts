@@ -1,0 +1,249 @@
+import { seedChatHistory } from '../../../../lambda/adapters/local/chat-history-seed';
+import {
+  captureWatermark, catchUp, ChunkCopyError, connect, copyTable, DatabaseUnreachableError, DbEndpoint, describeTableWith,
+  loadPlan, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
+} from '../../../../lambda/core/data';
+import { chatHistorySpec } from '../../../../lambda/core/specs/chat-history';
+import { freshDatabase, query } from '../../../support/pg';
+
+const ROWS = 5_000;
+/** The example spec with small chunks so every test crosses many chunk boundaries. */
+const spec: MigrationSpec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 700 })) };
+
+async function sourceFingerprint(db: DbEndpoint) {
+  return query(db, `SELECT (SELECT count(*) FROM chat_messages)::int AS m, (SELECT sum(hashtextextended(c::text, 0)) FROM chat_messages c)::text AS hm,
+                           (SELECT sum(hashtextextended(c::text, 0)) FROM chat_sessions c)::text AS hs`);
+}
+
+async function migrate(source: DbEndpoint, target: DbEndpoint, runId: string, concurrency = 2) {
+  await prepareTarget(spec, source, target);
+  const out = [];
+  for (const t of spec.tables) {
+    const layout = await describeTableWith(t, source, target);
+    out.push(await copyTable(layout, source, target, { runId, concurrency }));
+  }
+  return out;
+}
+
+async function validateAll(source: DbEndpoint, target: DbEndpoint, runId: string) {
+  const out = [];
+  for (const t of spec.tables) out.push(await validateTable(await describeTableWith(t, source, target), source, target, { runId, concurrency: 2 }));
+  return out;
+}
+
+describe('data engine on the chat-history example', () => {
+  let source: DbEndpoint;
+  let target: DbEndpoint;
+  let before: unknown;
+
+  beforeAll(async () => {
+    source = await freshDatabase('src');
+    target = await freshDatabase('tgt');
+    const c = await connect(source);
+    await seedChatHistory(c, ROWS);
+    await c.end();
+    before = await sourceFingerprint(source);
+  });
+
+  test('GIVEN the old schema WHEN copied THEN every row arrives, mapped, and validation reports a 100% match', async () => {
+    const copies = await migrate(source, target, 'run-1');
+    expect(copies.map((c) => [c.table, c.rowsTotal, c.complete])).toEqual([
+      ['conversations', ROWS / 20, true],
+      ['messages', ROWS, true],
+    ]);
+    expect(copies[1].chunks).toBe(Math.ceil(ROWS / 700));
+
+    const report = await validateAll(source, target, 'run-1');
+    for (const r of report) {
+      expect(r.match).toBe(true);
+      expect(r.source).toEqual(r.target);
+      expect(r.differences).toEqual({ missing: [], extra: [], changed: [], truncated: false });
+    }
+    expect(report[1].source.rows).toBe(ROWS);
+
+    const roles = await query<{ role: string; n: number }>(target, 'SELECT role, count(*)::int AS n FROM messages GROUP BY role ORDER BY role');
+    expect(roles.map((r) => r.role)).toEqual(['assistant', 'system', 'tool', 'user']);
+    const [m] = await query<{ metadata: unknown; content: string }>(target, 'SELECT metadata, content FROM messages WHERE message_id = 3');
+    expect(m.metadata).toEqual({ legacy: 'client=ios;v=3' });
+    const [empty] = await query<{ metadata: unknown }>(target, 'SELECT metadata FROM messages WHERE message_id = 5');
+    expect(empty.metadata).toEqual({});
+    const [conv] = await query<{ title: string; started_at: Date; owner: string }>(target, 'SELECT title, started_at, owner FROM conversations WHERE conversation_id = 7');
+    expect(conv.title).toBe('Untitled');
+    expect(conv.owner).toBe('user_7');
+    expect(conv.started_at.toISOString()).toBe('2024-01-01T00:07:00.000Z');
+  });
+
+  test('re-running prepare and copy is idempotent: nothing is applied or copied twice', async () => {
+    const prep = await prepareTarget(spec, source, target);
+    expect(prep).toMatchObject({ ddlApplied: 0, ddlSkipped: 3 });
+    const copies = await migrate(source, target, 'run-1');
+    expect(copies.every((c) => c.rowsCopied === 0 && c.complete)).toBe(true);
+    const [{ n }] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM messages');
+    expect(n).toBe(ROWS);
+  });
+
+  test('a new run id re-copies every chunk and converges to the same rows', async () => {
+    const copies = await migrate(source, target, 'run-2', 3);
+    expect(copies[1].rowsCopied).toBe(ROWS);
+    expect((await validateAll(source, target, 'run-2')).every((r) => r.match)).toBe(true);
+  });
+
+  test('GIVEN rows changed, deleted and added in the target WHEN validated THEN each differing key is named', async () => {
+    await query(target, "UPDATE messages SET content = 'tampered' WHERE message_id = 1234");
+    await query(target, 'DELETE FROM messages WHERE message_id = 4321');
+    await query(target, "INSERT INTO messages SELECT 999999, 1, 'user', 'x', '{}', now(), now()");
+    const layout = await describeTableWith(spec.tables[1], source, target);
+    const r = await validateTable(layout, source, target, { runId: 'run-2', leafRows: 64 });
+    expect(r.match).toBe(false);
+    expect(r.differences).toEqual({ missing: [['4321']], extra: [['999999']], changed: [['1234']], truncated: false });
+    expect(r.source.rows).toBe(ROWS);
+    expect(r.target.rows).toBe(ROWS);
+    expect(r.mismatchedChunks.length).toBeGreaterThanOrEqual(2);
+    // Re-copying the run repairs it.
+    await query(target, `UPDATE switchyard.copy_chunks SET copied_at = NULL, copied_rows = NULL WHERE run_id = 'run-2' AND chunk_no = ANY($1)`, [r.mismatchedChunks]);
+    await copyTable(layout, source, target, { runId: 'run-2' });
+    expect((await validateTable(layout, source, target, { runId: 'run-2' })).match).toBe(true);
+  });
+
+  test('catch-up picks up inserts and updates made during the copy and reports lag', async () => {
+    const layouts = await Promise.all(spec.tables.map((t) => describeTableWith(t, source, target)));
+    const marks = await Promise.all(layouts.map((l) => captureWatermark(l, source)));
+    await query(source, "INSERT INTO chat_sessions VALUES (100001, 'Late_User', 'late', '2025-06-01 00:00:00', now())");
+    await query(source, "INSERT INTO chat_messages VALUES (100001, 100001, 'bot', 'late reply', '{\"late\": true}', now(), now())");
+    await query(source, "UPDATE chat_messages SET body = 'edited', updated_at = now() WHERE id IN (10, 20, 30)");
+    const results = [];
+    for (let i = 0; i < layouts.length; i++) results.push(await catchUp(layouts[i], source, target, { since: marks[i], overlapSeconds: 0 }));
+    expect(results[0]).toMatchObject({ table: 'conversations', rowsUpserted: 1, lag: 0, lagUnit: 'seconds' });
+    expect(results[1].rowsUpserted).toBe(4);
+    expect(results[1].watermark! > marks[1]!).toBe(true);
+    const [edited] = await query<{ content: string }>(target, 'SELECT content FROM messages WHERE message_id = 20');
+    expect(edited.content).toBe('edited');
+    // A second pass with the returned watermark finds nothing new; with the default overlap it re-reads recent rows harmlessly.
+    expect((await catchUp(layouts[1], source, target, { since: results[1].watermark, overlapSeconds: 0 })).rowsUpserted).toBe(0);
+    expect((await catchUp(layouts[1], source, target, { since: results[1].watermark })).rowsUpserted).toBeGreaterThanOrEqual(1);
+    for (const l of layouts) expect((await validateTable(l, source, target, { runId: 'run-2' })).match).toBe(true);
+  });
+
+  test('the source is only ever read', async () => {
+    // Restore the rows the catch-up test added, then compare with the fingerprint taken after seeding.
+    await query(source, 'DELETE FROM chat_messages WHERE id = 100001; DELETE FROM chat_sessions WHERE id = 100001');
+    const c = await connect(source, { readOnly: true });
+    await expect(c.query('DELETE FROM chat_messages')).rejects.toThrow(/read-only transaction/);
+    await c.end();
+    const after = await query(source, 'SELECT count(*)::int AS m FROM chat_messages');
+    expect(after[0].m).toBe((before as { m: number }[])[0].m);
+  });
+});
+
+describe('a connection killed mid-chunk', () => {
+  test('GIVEN the target connection dies during a COPY WHEN the copy is rerun THEN it resumes and matches exactly', async () => {
+    const source = await freshDatabase('ksrc');
+    const target = await freshDatabase('ktgt');
+    const c = await connect(source);
+    await seedChatHistory(c, 3_000);
+    await c.end();
+    await prepareTarget(spec, source, target);
+    // A trigger that stalls one row, so the COPY of its chunk is reliably in flight when we kill it.
+    await query(target, `CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
+                         CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 1500) EXECUTE FUNCTION stall()`);
+    const layout = await describeTableWith(spec.tables[1], source, target);
+    const copying = copyTable(layout, source, target, { runId: 'kill', concurrency: 2, attempts: 1 }).catch((e: unknown) => e);
+    let killed = 0;
+    for (let i = 0; i < 200 && !killed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const rows = await query<{ ok: boolean }>(target, `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`);
+      killed = rows.length;
+    }
+    expect(killed).toBe(1);
+    const err = (await copying) as Error;
+    expect(err).toBeInstanceOf(ChunkCopyError);
+    expect(err.name).toBe('ChunkCopyError');
+    expect(err.message).toMatch(/copy of messages chunk 2 failed and was rolled back/);
+    await query(target, 'DROP TRIGGER stall ON messages');
+
+    const killedChunk = (await loadPlanOf(target, 'kill')).find((ch) => ch.chunkNo === 2)!;
+    expect(killedChunk.copiedRows).toBeNull();
+    const [{ n }] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM messages WHERE message_id BETWEEN 1401 AND 2100');
+    expect(n).toBe(0); // the killed chunk's transaction left nothing behind
+
+    const resumed = await copyTable(layout, source, target, { runId: 'kill', concurrency: 2 });
+    expect(resumed.complete).toBe(true);
+    expect(resumed.rowsTotal).toBe(3_000);
+    expect(resumed.rowsCopied).toBeLessThan(3_000);
+    const v = await validateTable(layout, source, target, { runId: 'kill' });
+    expect(v.match).toBe(true);
+    expect(v.target.rows).toBe(3_000);
+  });
+});
+
+async function loadPlanOf(target: DbEndpoint, runId: string) {
+  const c = await connect(target);
+  try {
+    return await loadPlan(c, runId, 'messages');
+  } finally {
+    await c.end();
+  }
+}
+
+describe('bad specs and unreachable databases', () => {
+  let source: DbEndpoint;
+  let target: DbEndpoint;
+  beforeAll(async () => {
+    source = await freshDatabase('bsrc');
+    target = await freshDatabase('btgt');
+    const c = await connect(source);
+    await seedChatHistory(c, 100);
+    await c.end();
+  });
+
+  const withTable = (patch: Record<string, unknown>) => parseSpec({ ...chatHistorySpec, tables: [{ ...chatHistorySpec.tables[1], ...patch }] });
+
+  async function targetTables() {
+    return (await query<{ t: string }>(target, "SELECT tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).map((r) => r.t);
+  }
+
+  test('fails when the source table is missing, naming it, before any write', async () => {
+    const bad = withTable({ source: { table: 'chat_mesages' } });
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(SchemaMismatchError);
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/table messages: source table chat_mesages cannot be read: relation "chat_mesages" does not exist/);
+    expect(await targetTables()).toEqual([]);
+  });
+
+  test('fails when an expression references a missing column, naming the target column', async () => {
+    const bad = withTable({ columns: { ...chatHistorySpec.tables[1].columns, content: 's.text' } });
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/expression for target column content does not work on the source table chat_messages: column s.text does not exist/);
+    expect(await targetTables()).toEqual([]);
+  });
+
+  test('fails when the target lacks a mapped column, and rolls its DDL back', async () => {
+    const bad = withTable({ columns: { ...chatHistorySpec.tables[1].columns, sentiment: "'neutral'" } });
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow('table messages: target table messages has no column sentiment');
+    expect(await targetTables()).toEqual([]);
+  });
+
+  test('fails when the watermark column is missing', async () => {
+    await expect(prepareTarget(withTable({ watermark: 'modified_at' }), source, target)).rejects.toThrow(/watermark column modified_at is missing/);
+  });
+
+  test('fails when a spec is malformed, naming every field', () => {
+    expect(() => parseSpec({ version: 2, name: 'X', tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }] })).toThrow(SpecError);
+    try {
+      parseSpec({ version: 1, name: 'x', tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }] });
+    } catch (e) {
+      expect((e as Error).message).toContain('tables.0.source');
+      expect((e as Error).message).toContain('tables.0.key must name at least one key column');
+    }
+  });
+
+  test('fails when a key column is also mapped', () => {
+    expect(() => withTable({ columns: { message_id: 's.id' } })).toThrow('tables.0.columns.message_id is a key column');
+  });
+
+  test('fails with DatabaseUnreachableError naming host and port but never the password', async () => {
+    const down = { ...source, port: 1, password: 'hunter2-secret' };
+    const err = await prepareTarget(spec, down, target).catch((e) => e);
+    expect(err).toBeInstanceOf(DatabaseUnreachableError);
+    expect(err.message).toContain('cannot connect to 127.0.0.1:1/');
+    expect(err.message).not.toContain('hunter2-secret');
+  });
+});

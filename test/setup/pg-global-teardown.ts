@@ -1,0 +1,6 @@
+import type { LocalCluster } from '../../lambda/adapters/local/embedded-postgres';
+
+export default async function globalTeardown(): Promise<void> {
+  const cluster = (globalThis as { __SWITCHYARD_PG__?: LocalCluster }).__SWITCHYARD_PG__;
+  await cluster?.stop();
+}
