@@ -176,6 +176,35 @@ describe('a connection killed mid-chunk', () => {
   });
 });
 
+describe('a transient failure with retries left', () => {
+  test('GIVEN a chunk connection killed once WHEN attempts remain THEN the chunk is retried and the copy completes', async () => {
+    const source = await freshDatabase('rsrc');
+    const target = await freshDatabase('rtgt');
+    const c = await connect(source);
+    await seedChatHistory(c, 2_000);
+    await c.end();
+    await prepareTarget(spec, source, target);
+    // Stall row 900 only while the flag row exists; the test removes the flag as it kills the backend.
+    await query(target, `CREATE TABLE flag (x int); INSERT INTO flag VALUES (1);
+      CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM flag) THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$;
+      CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 900) EXECUTE FUNCTION stall()`);
+    const layout = await describeTableWith(spec.tables[1], source, target);
+    const copying = copyTable(layout, source, target, { runId: 'retry', attempts: 3 }).catch((e: unknown) => e);
+    let killed = 0;
+    for (let i = 0; i < 200 && !killed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const sleeping = await query<{ pid: number }>(target, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`);
+      if (!sleeping.length) continue;
+      await query(target, 'DELETE FROM flag');
+      killed = (await query(target, 'SELECT pg_terminate_backend($1)', [sleeping[0].pid])).length;
+    }
+    expect(killed).toBe(1);
+    const result = await copying;
+    expect(result).toMatchObject({ complete: true, rowsTotal: 2_000 });
+    expect((await validateTable(layout, source, target, { runId: 'retry' })).match).toBe(true);
+  });
+});
+
 async function loadPlanOf(target: DbEndpoint, runId: string) {
   const c = await connect(target);
   try {
