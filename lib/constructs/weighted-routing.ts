@@ -3,14 +3,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-
-/** Validates a pair of weights the way the routing APIs and the workflow expect them. */
-export function assertWeights(oldWeight: number, newWeight: number): void {
-  for (const [name, w] of [['oldWeight', oldWeight], ['newWeight', newWeight]] as const) {
-    if (!Number.isInteger(w) || w < 0 || w > 100) throw new Error(`${name} must be an integer from 0 to 100, got: ${w}`);
-  }
-  if (oldWeight + newWeight !== 100) throw new Error(`oldWeight + newWeight must be 100, got: ${oldWeight + newWeight}`);
-}
+import { assertWeights } from '../../lambda/core/traffic/weights';
 
 export interface WeightedAlbRoutingProps {
   /** The listener that receives the service's traffic. */
@@ -39,7 +32,7 @@ export class WeightedAlbRouting extends Construct {
   constructor(scope: Construct, id: string, props: WeightedAlbRoutingProps) {
     super(scope, id);
     const oldWeight = props.initialOldWeight ?? 100;
-    assertWeights(oldWeight, 100 - oldWeight);
+    assertWeights({ old: oldWeight, new: 100 - oldWeight });
     const priority = props.priority ?? 100;
     if (!Number.isInteger(priority) || priority < 1 || priority > 50000) {
       throw new Error(`priority must be an integer from 1 to 50000, got: ${priority}`);
@@ -107,7 +100,7 @@ export class WeightedDnsRecords extends Construct {
   constructor(scope: Construct, id: string, props: WeightedDnsRecordsProps) {
     super(scope, id);
     const oldWeight = props.initialOldWeight ?? 100;
-    assertWeights(oldWeight, 100 - oldWeight);
+    assertWeights({ old: oldWeight, new: 100 - oldWeight });
     this.ttl = props.ttl ?? Duration.seconds(60);
     const ttlSeconds = this.ttl.toSeconds();
     if (ttlSeconds < 5 || ttlSeconds > 3600) throw new Error(`ttl must be from 5 to 3600 seconds (rollback time is bounded by it), got: ${ttlSeconds}`);

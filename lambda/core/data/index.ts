@@ -2,7 +2,7 @@
 export * from './errors';
 export * from './spec';
 export * from './db';
-export { prepareTarget, describeTable, describeTableWith, META_SCHEMA } from './prepare';
+export { prepareTarget, describeTable, describeTableWith, checkSource, checkTarget, META_SCHEMA } from './prepare';
 export { planChunks, loadPlan, type Chunk } from './plan';
 export { copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';

@@ -74,7 +74,8 @@ async function probe(c: Client, sql: string, what: string): Promise<void> {
   }
 }
 
-async function checkSource(c: Client, t: TableSpec): Promise<void> {
+/** Check that a table's source, keys, watermark and expressions work (read-only). Throws SchemaMismatchError. */
+export async function checkSource(c: Client, t: TableSpec): Promise<void> {
   const from = sourceFrom(t);
   const label = 'table' in t.source ? `source table ${t.source.table}` : 'source query';
   await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
@@ -85,7 +86,8 @@ async function checkSource(c: Client, t: TableSpec): Promise<void> {
   }
 }
 
-async function checkTarget(c: Client, t: TableSpec): Promise<void> {
+/** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */
+export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   const exists = await c.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qi(t.target.table)]);
   if (!exists.rows[0].ok) throw new SchemaMismatchError(`table ${t.name}: target table ${t.target.table} does not exist (and targetDdl did not create it)`);
   const cols = await c.query(

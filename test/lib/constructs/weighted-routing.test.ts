@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { assertWeights, WeightedAlbRouting, WeightedDnsRecords } from '../../../lib/constructs/weighted-routing';
+import { WeightedAlbRouting, WeightedDnsRecords } from '../../../lib/constructs/weighted-routing';
 import { testApp } from '../helpers';
 
 function albFixture() {
@@ -58,7 +58,7 @@ describe('WeightedAlbRouting', () => {
   test('fails when the initial weight is out of range', () => {
     const { stack, listener, oldTg, newTg } = albFixture();
     expect(() => new WeightedAlbRouting(stack, 'W', { listener, oldTargetGroup: oldTg, newTargetGroup: newTg, initialOldWeight: 120 })).toThrow(
-      'oldWeight must be an integer from 0 to 100, got: 120',
+      'weight of the old side must be an integer from 0 to 100, got: 120',
     );
   });
 
@@ -118,14 +118,3 @@ describe('WeightedDnsRecords', () => {
   });
 });
 
-describe('assertWeights', () => {
-  test('accepts pairs that sum to 100', () => {
-    expect(() => assertWeights(95, 5)).not.toThrow();
-  });
-  test('fails when the weights do not sum to 100', () => {
-    expect(() => assertWeights(50, 40)).toThrow('oldWeight + newWeight must be 100, got: 90');
-  });
-  test('fails when a weight is fractional', () => {
-    expect(() => assertWeights(99.5, 0.5)).toThrow('oldWeight must be an integer from 0 to 100, got: 99.5');
-  });
-});

@@ -1,0 +1,40 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DbEndpoint } from '../../core/data/db';
+import { withRetry } from '../../core/retry';
+import { call } from './errors';
+
+/** The database secret is not the standard RDS JSON; names the missing keys, never values. */
+export class InvalidDatabaseSecretError extends Error {
+  public readonly name = 'InvalidDatabaseSecretError';
+}
+
+/**
+ * Database credentials from a Secrets Manager secret in the standard RDS format
+ * ({ host, port, username, password, dbname }). Fetched at run time, never passed
+ * through state, environment variables or logs.
+ */
+export async function databaseEndpointFromSecret(
+  secretArn: string,
+  sm: SecretsManagerClient = new SecretsManagerClient({}),
+  overrides: { database?: string; ssl?: DbEndpoint['ssl'] } = {},
+): Promise<DbEndpoint> {
+  const r = await call('secretsmanager:GetSecretValue', secretArn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: secretArn }))));
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(r.SecretString ?? '') as Record<string, unknown>;
+  } catch {
+    throw new InvalidDatabaseSecretError(`secret ${secretArn} is not JSON: expected the RDS format { host, port, username, password, dbname }`);
+  }
+  const missing = ['host', 'username', 'password'].filter((k) => typeof parsed[k] !== 'string' || parsed[k] === '');
+  const database = overrides.database ?? (parsed.dbname as string | undefined);
+  if (!database) missing.push('dbname');
+  if (missing.length) throw new InvalidDatabaseSecretError(`secret ${secretArn} lacks ${missing.join(', ')} (RDS secret format expected)`);
+  return {
+    host: parsed.host as string,
+    port: Number(parsed.port ?? 5432),
+    database: database!,
+    user: parsed.username as string,
+    password: parsed.password as string,
+    ssl: overrides.ssl ?? 'require',
+  };
+}

@@ -1,0 +1,15 @@
+import type { MigrationSpec } from '../data/spec';
+import { chatHistorySpec } from './chat-history';
+
+/** Specs versioned in the repo, by name. */
+const SPECS: Readonly<Record<string, MigrationSpec>> = { [chatHistorySpec.name]: chatHistorySpec };
+
+export class UnknownSpecError extends Error {
+  public readonly name = 'UnknownSpecError';
+}
+
+export function getSpec(name: string): MigrationSpec {
+  const spec = SPECS[name];
+  if (!spec) throw new UnknownSpecError(`no migration spec named ${name}; known: ${Object.keys(SPECS).join(', ')}`);
+  return spec;
+}

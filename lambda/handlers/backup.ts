@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { snapshotIdentifier, SnapshotFailedError } from '../core/backup/snapshot';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+const TAG_MIGRATION = 'switchyard:migration-id';
+
+/** Create the pre-migration snapshot of the old database (deterministic id: a retry finds it). */
+export const createSnapshot = definePhase('Backup', z.object({ migrationId }), async (i, deps) => {
+  const snapshotId = snapshotIdentifier(deps.stage, i.migrationId);
+  const s = await deps.snapshots.create(deps.oldDbId, snapshotId, { [TAG_MIGRATION]: i.migrationId, 'switchyard:stage': deps.stage, 'switchyard:app': 'switchyard' });
+  return { snapshotId, status: s.status };
+});
+
+/** Status of the snapshot for the Wait/Choice loop: creating | available; failed raises SnapshotFailedError. */
+export const snapshotStatus = definePhase('BackupStatus', z.object({ migrationId, snapshotId: z.string().min(1) }), async (i, deps) => {
+  const s = await deps.snapshots.describe(i.snapshotId);
+  if (!s) throw new SnapshotFailedError(`snapshot ${i.snapshotId} does not exist (deleted while being created?)`);
+  if (s.status === 'failed') throw new SnapshotFailedError(`snapshot ${i.snapshotId} failed: check the RDS events of ${deps.oldDbId}`);
+  return { snapshotId: i.snapshotId, status: s.status };
+});
+
+export const handler = createSnapshot.handler;
+export const statusHandler = snapshotStatus.handler;

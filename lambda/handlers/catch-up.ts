@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { catchUp, describeTableWith } from '../core/data';
+import { getSpec } from '../core/specs';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+/** One catch-up pass over every table with a watermark; returns the new watermarks and the worst lag. */
+export const catchUpData = definePhase(
+  'CatchUp',
+  z.object({ migrationId, watermarks: z.record(z.string(), z.string().nullable()), overlapSeconds: z.number().min(0).default(5) }),
+  async (i, deps) => {
+    const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+    const spec = getSpec(deps.specName);
+    const watermarks: Record<string, string | null> = { ...i.watermarks };
+    let rowsUpserted = 0;
+    let maxLagSeconds = 0;
+    for (const t of spec.tables.filter((x) => x.watermark)) {
+      const r = await catchUp(await describeTableWith(t, source, target), source, target, { since: watermarks[t.name] ?? null, overlapSeconds: i.overlapSeconds });
+      watermarks[t.name] = r.watermark;
+      rowsUpserted += r.rowsUpserted;
+      if (r.lagUnit === 'seconds') maxLagSeconds = Math.max(maxLagSeconds, r.lag);
+    }
+    return { watermarks, rowsUpserted, maxLagSeconds };
+  },
+);
+
+export const handler = catchUpData.handler;
+

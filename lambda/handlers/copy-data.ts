@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { copyTable, describeTableWith } from '../core/data';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+import { specTable } from './support/spec-table';
+
+/** Leave this much of the function's time for committing the last chunk and returning. */
+const SAFETY_MS = 60_000;
+
+/** Copy one table (or one chunk group); stops before the function times out and reports `complete: false` to loop. */
+export const copyData = definePhase(
+  'CopyData',
+  z.object({
+    migrationId,
+    table: z.string().min(1),
+    concurrency: z.number().int().min(1).max(16).default(2),
+    chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
+  }),
+  async (i, deps, context) => {
+    const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+    const layout = await describeTableWith(specTable(deps.specName, i.table), source, target);
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const r = await copyTable(layout, source, target, {
+      runId: i.migrationId,
+      concurrency: i.concurrency,
+      chunkNos: i.chunkNos,
+      deadline: remaining ? deps.now() + remaining - SAFETY_MS : undefined,
+      onChunk: (p) => deps.log.info('chunk copied', p),
+    });
+    return r;
+  },
+);
+
+export const handler = copyData.handler;
+

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { sameWeights, weightsFor } from '../core/traffic/weights';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+export class NotFullyShiftedError extends Error {
+  public readonly name = 'NotFullyShiftedError';
+}
+
+/** Finalize: confirm all traffic is on the new side. */
+export const finalize = definePhase('Finalize', z.object({ migrationId }), async (i, deps) => {
+  const w = await deps.router.getWeights();
+  if (!sameWeights(w, weightsFor(100))) throw new NotFullyShiftedError(`${deps.router.description} is at old ${w.old} / new ${w.new}, not 0 / 100`);
+  return { migrationId: i.migrationId, weights: w, finishedAt: new Date(deps.now()).toISOString() };
+});
+
+export const handler = finalize.handler;

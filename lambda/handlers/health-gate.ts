@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { decideHealth } from '../core/traffic/health';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+/** The health gate: new side's alarms; unhealthy is a result (for a Choice), not an error. */
+export const healthGate = definePhase(
+  'HealthGate',
+  z.object({ migrationId, insufficientDataGraceSeconds: z.number().int().min(0).default(300) }),
+  async (i, deps) => {
+    const d = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.insufficientDataGraceSeconds }, new Date(deps.now()));
+    if (!d.healthy) deps.log.warn('health gate unhealthy', { reasons: d.reasons });
+    return { healthy: d.healthy, reasons: d.reasons, alarmsChecked: d.alarmsChecked };
+  },
+);
+
+export const handler = healthGate.handler;

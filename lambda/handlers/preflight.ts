@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { checkSource, checkTarget, connect, SchemaMismatchError } from '../core/data';
+import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
+import { getSpec } from '../core/specs';
+import { decideHealth } from '../core/traffic/health';
+import { ALL_OLD, sameWeights } from '../core/traffic/weights';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+const input = z.object({
+  migrationId,
+  expectedWeights: z.object({ old: z.number().int(), new: z.number().int() }).default(ALL_OLD),
+  maxSnapshotAgeHours: z.number().positive().default(26),
+  maxTransactionSeconds: z.number().int().positive().default(300),
+  alarmGraceSeconds: z.number().int().min(0).default(300),
+});
+
+/** Preflight / gate dry-run: every guardrail, nothing changed; no-go lists every reason. */
+export const preflight = definePhase('Preflight', input, async (i, deps) => {
+  const spec = getSpec(deps.specName);
+  const report = await runPreflight({
+    sourceDatabase: async () => {
+      const c = await connect(await deps.sourceDb(), { readOnly: true });
+      try {
+        for (const t of spec.tables) await checkSource(c, t);
+        const long = await c.query(
+          `SELECT count(*)::int AS n, coalesce(max(extract(epoch FROM now() - xact_start)), 0)::int AS oldest
+             FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start < now() - make_interval(secs => $1)`,
+          [i.maxTransactionSeconds],
+        );
+        const { n, oldest } = long.rows[0];
+        return n > 0
+          ? { ok: false, detail: `${n} transaction(s) open longer than ${i.maxTransactionSeconds} s (oldest ${oldest} s): they hold back catch-up and snapshots` }
+          : { ok: true, detail: `reachable; spec ${spec.name}: ${spec.tables.length} table(s) present; no long-running transactions` };
+      } finally {
+        await c.end();
+      }
+    },
+    targetDatabase: async () => {
+      const c = await connect(await deps.targetDb(), { readOnly: true });
+      try {
+        const problems: string[] = [];
+        for (const t of spec.tables) {
+          try {
+            await checkTarget(c, t);
+          } catch (e) {
+            // Absent tables are created by PrepareTarget; a table that exists in another shape is a conflict.
+            if (!(e instanceof SchemaMismatchError) || !/does not exist/.test(e.message)) problems.push((e as Error).message);
+          }
+        }
+        return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'reachable; target schema absent or compatible' };
+      } finally {
+        await c.end();
+      }
+    },
+    configuration: async () => {
+      const counts = await Promise.all(
+        deps.configStores.map(async (s) => {
+          const from = s.kind === 'parameter' ? deps.transferRules.parameters?.from : deps.transferRules.secrets?.from;
+          return { kind: s.kind, from, n: from ? (await s.list(from)).length : 0 };
+        }),
+      );
+      const empty = counts.filter((c) => c.from && c.n === 0);
+      const detail = counts.map((c) => `${c.n} ${c.kind}(s) under ${c.from}`).join(', ');
+      return { ok: empty.length === 0, detail: empty.length ? `nothing to transfer under ${empty.map((c) => c.from).join(', ')}` : detail };
+    },
+    healthAlarms: async () => {
+      const d = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.alarmGraceSeconds }, new Date(deps.now()));
+      return { ok: d.healthy, detail: d.healthy ? `${d.alarmsChecked} alarm(s) OK` : d.reasons.join('; ') };
+    },
+    lastSnapshot: async () => {
+      const s = await deps.snapshots.latest(deps.oldDbId);
+      if (!s?.createdAt) return { ok: false, detail: `no available snapshot of ${deps.oldDbId}: automated backups look off` };
+      const hours = (deps.now() - s.createdAt.getTime()) / 3_600_000;
+      return { ok: hours <= i.maxSnapshotAgeHours, detail: `newest snapshot ${s.snapshotId} is ${hours.toFixed(1)} h old (limit ${i.maxSnapshotAgeHours} h)` };
+    },
+    routing: async () => {
+      const w = await deps.router.getWeights();
+      return { ok: sameWeights(w, i.expectedWeights), detail: `${deps.router.description} at old ${w.old} / new ${w.new} (expected ${i.expectedWeights.old} / ${i.expectedWeights.new})` };
+    },
+  });
+  for (const c of report.checks) deps.log.info('preflight check', { check: c.name, ok: c.ok, detail: c.detail });
+  if (!report.go) throw new PreflightNoGoError(report);
+  return { migrationId: i.migrationId, go: true, checks: report.checks };
+});
+
+export const handler = preflight.handler;

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { rollbackTraffic } from '../core/traffic/shift';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+/** 100 % old in one call from any state, verified, timed. */
+export const rollback = definePhase('RollbackTraffic', z.object({ migrationId }), async (_i, deps) => rollbackTraffic(deps.router, deps.now));
+
+export const handler = rollback.handler;

@@ -1,0 +1,85 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { AlbRouter } from '../../adapters/aws/alb-router';
+import { CloudWatchAlarmReader } from '../../adapters/aws/cloudwatch-alarms';
+import { databaseEndpointFromSecret } from '../../adapters/aws/db-credentials';
+import { call } from '../../adapters/aws/errors';
+import { RdsSnapshotService } from '../../adapters/aws/rds-snapshots';
+import { Route53Router } from '../../adapters/aws/route53-router';
+import { SecretsConfigStore } from '../../adapters/aws/secrets-config-store';
+import { SsmConfigStore } from '../../adapters/aws/ssm-config-store';
+import { withRetry } from '../../core/retry';
+import type { PhaseDeps } from './deps';
+import { parseEnv } from './input';
+import { createLogger } from './logger';
+
+/**
+ * The phase functions' settings: identifiers and ARNs only (no secret values);
+ * the CDK phase-function construct sets them.
+ */
+export const phaseEnvSchema = z
+  .object({
+    SWITCHYARD_STAGE: z.string().min(1),
+    SPEC_NAME: z.string().min(1).default('chat-history'),
+    SOURCE_DB_SECRET_ARN: z.string().min(1),
+    TARGET_DB_SECRET_ARN: z.string().min(1),
+    OLD_DB_ID: z.string().min(1),
+    OLD_DB_IS_CLUSTER: z.enum(['true', 'false']).default('false'),
+    ROUTING_KIND: z.enum(['alb', 'route53']),
+    ALB_RULE_ARN: z.string().optional(),
+    OLD_TARGET_GROUP_ARN: z.string().optional(),
+    NEW_TARGET_GROUP_ARN: z.string().optional(),
+    HOSTED_ZONE_ID: z.string().optional(),
+    RECORD_NAME: z.string().optional(),
+    HEALTH_ALARM_PREFIX: z.string().min(1),
+    OLD_PARAMETER_PATH: z.string().min(1),
+    NEW_PARAMETER_PATH: z.string().min(1),
+    OLD_SECRET_PREFIX: z.string().min(1),
+    NEW_SECRET_PREFIX: z.string().min(1),
+  })
+  .superRefine((e, ctx) => {
+    const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
+    for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
+  });
+
+/** Build the AWS adapters from the function's environment. Clients keep the SDK's default endpoint/region/credential resolution. */
+export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
+  const e = parseEnv(phaseEnvSchema, env);
+  const sm = new SecretsManagerClient({});
+  const rds = new RDSClient({});
+  const router =
+    e.ROUTING_KIND === 'alb'
+      ? new AlbRouter({ ruleArn: e.ALB_RULE_ARN!, oldTargetGroupArn: e.OLD_TARGET_GROUP_ARN!, newTargetGroupArn: e.NEW_TARGET_GROUP_ARN! }, new ElasticLoadBalancingV2Client({}))
+      : new Route53Router({ hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! }, new Route53Client({}));
+  return {
+    stage: e.SWITCHYARD_STAGE,
+    log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
+    specName: e.SPEC_NAME,
+    sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm),
+    targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm),
+    router,
+    alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({})),
+    snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
+    oldDbId: e.OLD_DB_ID,
+    configStores: [new SsmConfigStore(new SSMClient({})), new SecretsConfigStore(sm)],
+    transferRules: {
+      parameters: { from: e.OLD_PARAMETER_PATH, to: e.NEW_PARAMETER_PATH },
+      secrets: { from: e.OLD_SECRET_PREFIX, to: e.NEW_SECRET_PREFIX },
+      // The new side keeps its own database coordinates and credentials.
+      exclude: ['db'],
+      templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
+    },
+    async repointOldDatabase(endpoint) {
+      const arn = e.SOURCE_DB_SECRET_ARN;
+      const cur = await call('secretsmanager:GetSecretValue', arn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: arn }))));
+      const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
+      await call('secretsmanager:PutSecretValue', arn, () => withRetry(() => sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }))));
+    },
+    now: () => Date.now(),
+  };
+}

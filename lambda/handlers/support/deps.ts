@@ -1,0 +1,36 @@
+import type { RestoreService, SnapshotService } from '../../core/backup/ports';
+import type { ConfigStore } from '../../core/config/ports';
+import type { TransferRules } from '../../core/config/transfer';
+import type { DbEndpoint } from '../../core/data/db';
+import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
+import type { Logger } from './logger';
+
+/** Everything a phase handler needs, behind ports: AWS adapters in Lambda, local ones in the rehearsal and tests. */
+export interface PhaseDeps {
+  readonly stage: string;
+  readonly log: Logger;
+  readonly specName: string;
+  /** Database endpoints, resolved from the environments' secrets at call time (never from state). */
+  sourceDb(): Promise<DbEndpoint>;
+  targetDb(): Promise<DbEndpoint>;
+  readonly router: TrafficRouter;
+  readonly alarms: AlarmReader;
+  readonly snapshots: SnapshotService & RestoreService;
+  /** The old database's identifier (instance or cluster). */
+  readonly oldDbId: string;
+  /** The config stores (parameters, secrets) the transfer works on. */
+  readonly configStores: readonly ConfigStore[];
+  readonly transferRules: TransferRules;
+  /** Repoint the old environment's database secret at a restored instance (value changed inside the adapter only). */
+  repointOldDatabase(endpoint: { host: string; port: number }): Promise<void>;
+  now(): number;
+}
+
+/** Build deps once per container (or per rehearsal run); handlers call this on each invocation. */
+export type DepsFactory = () => Promise<PhaseDeps> | PhaseDeps;
+
+/** Cache a factory's result (Lambda containers reuse clients across invocations). */
+export function once(factory: DepsFactory): () => Promise<PhaseDeps> {
+  let cached: Promise<PhaseDeps> | undefined;
+  return () => (cached ??= Promise.resolve(factory()));
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/** The state input of a phase is malformed; never retried (the Step Functions retry policy excludes it). */
+export class InvalidInputError extends Error {
+  public readonly name = 'InvalidInputError';
+}
+
+/** The function's environment is misconfigured (a deploy problem, not an input problem). */
+export class ConfigurationError extends Error {
+  public readonly name = 'ConfigurationError';
+}
+
+export const migrationId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (max 63)');
+
+/** Parse a handler's input; the error names every bad field and its problem, never a value. */
+export function parseInput<T extends z.ZodTypeAny>(schema: T, event: unknown, phase: string): z.output<T> {
+  const r = schema.safeParse(event);
+  if (r.success) return r.data;
+  throw new InvalidInputError(`${phase}: invalid input: ${r.error.issues.map((i) => `${i.path.join('.') || '(input)'} ${i.message}`).join('; ')}`);
+}
+
+/** Read the function's non-secret settings from its environment. */
+export function parseEnv<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
+  const r = schema.safeParse(env);
+  if (r.success) return r.data;
+  throw new ConfigurationError(`function environment is incomplete: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+}

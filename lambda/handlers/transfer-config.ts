@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { applyTransfer, planTransfer, rollbackTransfer, verifyTransfer } from '../core/config/transfer';
+import type { PhaseDeps } from './support/deps';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+
+const appliedEntry = z.object({
+  kind: z.enum(['parameter', 'secret']),
+  source: z.string(),
+  target: z.string(),
+  action: z.enum(['create', 'update', 'unchanged']),
+  previousVersion: z.string().optional(),
+  version: z.string().optional(),
+});
+
+const input = z.discriminatedUnion('mode', [
+  z.object({ migrationId, mode: z.literal('plan') }),
+  z.object({ migrationId, mode: z.literal('apply') }),
+  z.object({ migrationId, mode: z.literal('verify') }),
+  z.object({ migrationId, mode: z.literal('rollback'), applied: z.array(appliedEntry) }),
+]);
+
+export class ConfigVerificationError extends Error {
+  public readonly name = 'ConfigVerificationError';
+}
+
+/** Template values describing the new side (host, port, database name: coordinates, not credentials). */
+async function templateContext(deps: PhaseDeps): Promise<Record<string, string>> {
+  const t = await deps.targetDb();
+  return { 'target.db.host': t.host, 'target.db.port': String(t.port), 'target.db.name': t.database };
+}
+
+/**
+ * Config transfer. plan: names + create/update/unchanged. apply: writes, then verifies by
+ * SHA-256 and returns what it changed (names + version ids) for a rollback. rollback: restores
+ * previous versions / deletes what was created. Values never appear in the output or logs.
+ */
+export const transferConfig = definePhase('TransferConfig', input, async (i, deps) => {
+  const stores = deps.configStores;
+  if (i.mode === 'rollback') return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };
+  const ctx = await templateContext(deps);
+  if (i.mode === 'plan') {
+    const plan = await planTransfer(stores, deps.transferRules, ctx);
+    for (const p of plan) deps.log.info('config plan', { kind: p.kind, target: p.target, action: p.action });
+    return { mode: i.mode, plan };
+  }
+  if (i.mode === 'apply') {
+    const applied = await applyTransfer(stores, deps.transferRules, ctx, { 'switchyard:migration-id': i.migrationId });
+    const verify = await verifyTransfer(stores, deps.transferRules, ctx);
+    if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
+    const count = (a: string) => applied.filter((x) => x.action === a).length;
+    return { mode: i.mode, applied, created: count('create'), updated: count('update'), unchanged: count('unchanged'), verified: verify.verified };
+  }
+  const verify = await verifyTransfer(stores, deps.transferRules, ctx);
+  if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
+  return { mode: i.mode, verified: verify.verified };
+});
+
+export const handler = transferConfig.handler;

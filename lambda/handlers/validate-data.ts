@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { describeTableWith, IntegrityMismatchError, type KeyDifferences, validateTable } from '../core/data';
+import { getSpec } from '../core/specs';
+import { migrationId } from './support/input';
+import { definePhase } from './support/phase';
+import { specTable } from './support/spec-table';
+
+/** Validate every table (or one): counts + checksums; a mismatch fails with the differing keys named. */
+export const validateData = definePhase(
+  'Validate',
+  z.object({ migrationId, table: z.string().optional(), concurrency: z.number().int().min(1).max(16).default(1) }),
+  async (i, deps) => {
+    const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+    const spec = getSpec(deps.specName);
+    const tables = i.table ? [specTable(deps.specName, i.table)] : spec.tables;
+    const results: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean; differences: KeyDifferences }[] = [];
+    for (const t of tables) {
+      const v = await validateTable(await describeTableWith(t, source, target), source, target, { runId: i.migrationId, concurrency: i.concurrency });
+      results.push({ name: v.table, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: v.match, differences: v.differences });
+    }
+    const bad = results.filter((r) => !r.match);
+    if (bad.length) {
+      const describe = (r: (typeof results)[number]) =>
+        `${r.name} (source ${r.sourceRows} rows, target ${r.targetRows}; missing ${JSON.stringify(r.differences.missing.slice(0, 5))}, extra ${JSON.stringify(r.differences.extra.slice(0, 5))}, changed ${JSON.stringify(r.differences.changed.slice(0, 5))})`;
+      throw new IntegrityMismatchError(`validation failed for ${bad.map(describe).join('; ')}`);
+    }
+    return { match: true, tables: results.map(({ differences: _d, ...r }) => r) };
+  },
+);
+
+export const handler = validateData.handler;
+

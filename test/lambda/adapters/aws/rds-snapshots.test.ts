@@ -1,0 +1,75 @@
+import 'aws-sdk-client-mock-jest';
+import { CreateDBClusterSnapshotCommand, CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AwsAccessDeniedError } from '../../../../lambda/adapters/aws/errors';
+import { RdsSnapshotService } from '../../../../lambda/adapters/aws/rds-snapshots';
+import { SnapshotConflictError, snapshotIdentifier } from '../../../../lambda/core/backup/snapshot';
+import { awsError, denied, throttled } from './aws-errors';
+
+const rds = mockClient(RDSClient);
+beforeEach(() => rds.reset());
+const service = (cluster = false) => new RdsSnapshotService({ cluster }, new RDSClient({ region: 'eu-west-1' }));
+const SNAP = snapshotIdentifier('prod', 'm-2026-11-24');
+
+describe('RdsSnapshotService', () => {
+  test('snapshot ids are deterministic and valid RDS identifiers', () => {
+    expect(SNAP).toBe('switchyard-prod-m-2026-11-24');
+    expect(snapshotIdentifier('Prod', 'Run_1!')).toBe('switchyard-prod-run-1');
+  });
+
+  test('creates a tagged manual snapshot of the instance', async () => {
+    rds.on(CreateDBSnapshotCommand).resolves({ DBSnapshot: { DBSnapshotIdentifier: SNAP, Status: 'creating' } });
+    await expect(service().create('chat-db', SNAP, { 'switchyard:migration-id': 'm-2026-11-24' })).resolves.toMatchObject({ status: 'creating' });
+    expect(rds).toHaveReceivedCommandWith(CreateDBSnapshotCommand, {
+      DBInstanceIdentifier: 'chat-db',
+      DBSnapshotIdentifier: SNAP,
+      Tags: [{ Key: 'switchyard:migration-id', Value: 'm-2026-11-24' }],
+    });
+  });
+
+  test('Aurora clusters use the cluster snapshot call', async () => {
+    rds.on(CreateDBClusterSnapshotCommand).resolves({ DBClusterSnapshot: { Status: 'creating' } });
+    await service(true).create('chat-cluster', SNAP, {});
+    expect(rds).toHaveReceivedCommandWith(CreateDBClusterSnapshotCommand, { DBClusterIdentifier: 'chat-cluster', DBClusterSnapshotIdentifier: SNAP });
+  });
+
+  test('a retry that finds its snapshot already existing is success', async () => {
+    rds.on(CreateDBSnapshotCommand).rejects(awsError('DBSnapshotAlreadyExistsFault'));
+    rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'chat-db', Status: 'available' }] });
+    await expect(service().create('chat-db', SNAP, {})).resolves.toMatchObject({ snapshotId: SNAP, status: 'available' });
+  });
+
+  test('fails when the existing snapshot belongs to another database', async () => {
+    rds.on(CreateDBSnapshotCommand).rejects(awsError('DBSnapshotAlreadyExistsFault'));
+    rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'other-db', Status: 'available' }] });
+    await expect(service().create('chat-db', SNAP, {})).rejects.toThrow(SnapshotConflictError);
+  });
+
+  test('throttling is retried', async () => {
+    rds.on(CreateDBSnapshotCommand).rejectsOnce(throttled()).resolves({ DBSnapshot: { Status: 'creating' } });
+    await service().create('chat-db', SNAP, {});
+    expect(rds).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 2);
+  });
+
+  test('fails with AwsAccessDeniedError when not allowed', async () => {
+    rds.on(CreateDBSnapshotCommand).rejects(denied());
+    await expect(service().create('chat-db', SNAP, {})).rejects.toThrow(AwsAccessDeniedError);
+  });
+
+  test('status maps RDS states to creating / available / failed', async () => {
+    for (const [raw, want] of [['creating', 'creating'], ['available', 'available'], ['failed', 'failed'], ['backing-up', 'creating']] as const) {
+      rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'chat-db', Status: raw }] });
+      expect((await service().describe(SNAP))?.status).toBe(want);
+    }
+    rds.on(DescribeDBSnapshotsCommand).rejects(awsError('DBSnapshotNotFoundFault'));
+    await expect(service().describe(SNAP)).resolves.toBeUndefined();
+  });
+
+  test('restore into a new private instance is idempotent', async () => {
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(awsError('DBInstanceAlreadyExistsFault'));
+    await expect(service().restore({ snapshotId: SNAP, newDbId: 'chat-db-restored', tags: {} })).resolves.toBeUndefined();
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+    await service().restore({ snapshotId: SNAP, newDbId: 'chat-db-restored', tags: {} });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'chat-db-restored', PubliclyAccessible: false });
+  });
+});

@@ -1,0 +1,96 @@
+import { seedChatHistory } from '../../../lambda/adapters/local/chat-history-seed';
+import { MemoryConfigStore } from '../../../lambda/adapters/local/memory-config-store';
+import { MemorySnapshots } from '../../../lambda/adapters/local/local-snapshots';
+import { MemoryRouter, StaticAlarms } from '../../../lambda/adapters/local/local-traffic';
+import { connect, DbEndpoint } from '../../../lambda/core/data';
+import { PreflightNoGoError } from '../../../lambda/core/preflight/evaluate';
+import type { PhaseDeps } from '../../../lambda/handlers/support/deps';
+import { InvalidInputError } from '../../../lambda/handlers/support/input';
+import { createLogger } from '../../../lambda/handlers/support/logger';
+import { preflight } from '../../../lambda/handlers/preflight';
+import { createSnapshot, snapshotStatus } from '../../../lambda/handlers/backup';
+import { freshDatabase } from '../../support/pg';
+
+async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<PhaseDeps> = {}): Promise<PhaseDeps> {
+  const params = new MemoryConfigStore('parameter');
+  await params.put('/chat/old/db/host', 'old');
+  const snapshots = new MemorySnapshots();
+  await snapshots.create('old-db', 'automated-1');
+  return {
+    stage: 'test',
+    log: createLogger({}, () => undefined),
+    specName: 'chat-history',
+    sourceDb: async () => source,
+    targetDb: async () => target,
+    router: new MemoryRouter(),
+    alarms: new StaticAlarms(),
+    snapshots,
+    oldDbId: 'old-db',
+    configStores: [params],
+    transferRules: { parameters: { from: '/chat/old', to: '/chat/new' } },
+    repointOldDatabase: async () => undefined,
+    now: () => Date.now(),
+    ...over,
+  };
+}
+
+describe('Preflight handler', () => {
+  let source: DbEndpoint;
+  let target: DbEndpoint;
+  beforeAll(async () => {
+    source = await freshDatabase('psrc');
+    target = await freshDatabase('ptgt');
+    const c = await connect(source);
+    await seedChatHistory(c, 200);
+    await c.end();
+  });
+
+  test('GIVEN everything in place WHEN run THEN go, with every check reported', async () => {
+    const out = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1' });
+    expect(out.go).toBe(true);
+    expect(out.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['sourceDatabase', true], ['targetDatabase', true], ['configuration', true], ['healthAlarms', true], ['lastSnapshot', true], ['routing', true],
+    ]);
+  });
+
+  test('fails with PreflightNoGoError listing every reason, not just the first', async () => {
+    const deps = await localDeps(source, target, {
+      router: new MemoryRouter({ old: 50, new: 50 }),
+      alarms: new StaticAlarms([{ name: 'new-5xx', state: 'ALARM', since: new Date() }]),
+      sourceDb: async () => ({ ...source, port: 1 }),
+    });
+    const err = await preflight.make(() => deps)({ migrationId: 'm1' }).catch((e) => e);
+    expect(err).toBeInstanceOf(PreflightNoGoError);
+    expect(err.message).toMatch(/sourceDatabase: DatabaseUnreachableError: cannot connect to 127.0.0.1:1/);
+    expect(err.message).toMatch(/healthAlarms: alarm new-5xx is in ALARM/);
+    expect(err.message).toMatch(/routing: local router at old 50 \/ new 50 \(expected 100 \/ 0\)/);
+    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok)).toHaveLength(3);
+  });
+
+  test('fails when a long-running transaction is open on the source', async () => {
+    const blocker = await connect(source);
+    await blocker.query("BEGIN; SELECT 1; SET LOCAL application_name = 'blocker'");
+    await new Promise((r) => setTimeout(r, 1100));
+    const err = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1', maxTransactionSeconds: 1 }).catch((e) => e);
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+    expect(err.message).toMatch(/sourceDatabase: 1 transaction\(s\) open longer than 1 s/);
+  });
+
+  test('fails with InvalidInputError on malformed input', async () => {
+    await expect(preflight.make(() => localDeps(source, target))({ migrationId: '' })).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('Backup handlers', () => {
+  test('create is idempotent and status reports available', async () => {
+    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint);
+    const create = createSnapshot.make(() => deps);
+    const a = await create({ migrationId: 'm-7' });
+    const b = await create({ migrationId: 'm-7' });
+    expect(a).toEqual({ snapshotId: 'switchyard-test-m-7', status: 'available' });
+    expect(b).toEqual(a);
+    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: a.snapshotId })).resolves.toEqual({ snapshotId: a.snapshotId, status: 'available' });
+    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: 'nope' })).rejects.toThrow('snapshot nope does not exist');
+  });
+});
