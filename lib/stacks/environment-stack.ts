@@ -11,6 +11,8 @@ export interface EnvironmentStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   readonly listener: elbv2.IApplicationListener;
   readonly protectData: boolean;
+  /** @default - generated */
+  readonly databaseInstanceIdentifier?: string;
 }
 
 /** One side of the migration (instantiated twice per stage: old and new). */
@@ -25,6 +27,7 @@ export class EnvironmentStack extends Stack {
       vpc: props.vpc,
       listener: props.listener,
       protectData: props.protectData,
+      databaseInstanceIdentifier: props.databaseInstanceIdentifier,
     });
   }
 }

@@ -4,6 +4,7 @@ import type { StageConfig } from '../config/stage-config';
 import { TAG_KEYS } from '../config/tags';
 import { BackupStack } from './backup-stack';
 import { EnvironmentStack } from './environment-stack';
+import { MigrationStack } from './migration-stack';
 import { NetworkStack } from './network-stack';
 import { RoutingStack } from './routing-stack';
 
@@ -22,6 +23,7 @@ export class SwitchyardStage extends Stage {
   public readonly newEnvironment: EnvironmentStack;
   public readonly routing: RoutingStack;
   public readonly backup: BackupStack;
+  public readonly migration: MigrationStack;
 
   constructor(scope: Construct, id: string, props: SwitchyardStageProps) {
     const { config } = props;
@@ -32,8 +34,8 @@ export class SwitchyardStage extends Stage {
     this.network = new NetworkStack(this, 'Network', { stackName: name('network'), config });
     const { vpc, listener, loadBalancer } = this.network.network;
     const envProps = { vpc, listener, protectData: config.protectData };
-    this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', { stackName: name('old'), side: 'old', config: config.oldEnvironment, ...envProps });
-    this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', { stackName: name('new'), side: 'new', config: config.newEnvironment, ...envProps });
+    this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', { stackName: name('old'), side: 'old', config: config.oldEnvironment, databaseInstanceIdentifier: name('old'), ...envProps });
+    this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', { stackName: name('new'), side: 'new', config: config.newEnvironment, databaseInstanceIdentifier: name('new'), ...envProps });
     this.routing = new RoutingStack(this, 'Routing', {
       stackName: name('routing'),
       config,
@@ -46,6 +48,16 @@ export class SwitchyardStage extends Stage {
       stackName: name('backup'),
       config,
       databases: [this.oldEnvironment.side.database, this.newEnvironment.side.database],
+    });
+
+    this.migration = new MigrationStack(this, 'Migration', {
+      stackName: name('migration'),
+      config,
+      vpc,
+      oldEnvironment: this.oldEnvironment.side,
+      newEnvironment: this.newEnvironment.side,
+      alb: this.routing.alb,
+      dns: this.routing.dns,
     });
 
     Tags.of(this).add(TAG_KEYS.app, 'switchyard');

@@ -4,7 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { addSwitchyardStages } from '../../lib/switchyard-app';
 
 describe('the CDK app', () => {
-  test('GIVEN no credentials and no context WHEN synthesized THEN every stage yields its five stacks, env-agnostic', () => {
+  test('GIVEN no credentials and no context WHEN synthesized THEN every stage yields its six stacks, env-agnostic', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stages = addSwitchyardStages(app);
     const assembly = app.synth();
@@ -12,7 +12,7 @@ describe('the CDK app', () => {
     for (const stage of stages) {
       const stacks = stage.synth().stacks;
       expect(stacks.map((s) => s.stackName).sort()).toEqual(
-        ['backup', 'network', 'new', 'old', 'routing'].map((n) => `switchyard-${stage.stageName}-${n}`),
+        ['backup', 'migration', 'network', 'new', 'old', 'routing'].map((n) => `switchyard-${stage.stageName}-${n}`),
       );
       for (const s of stacks) expect(s.environment.account).toBe('unknown-account');
     }

@@ -1,0 +1,164 @@
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { PhaseFunction, PhaseName } from './phase-function';
+import type { ServiceEnvironment } from './service-environment';
+import type { WeightedAlbRouting, WeightedDnsRecords } from './weighted-routing';
+import { acknowledgeWildcards } from './wildcard-acks';
+
+/** Why each kind of wildcard resource the phase functions use cannot be narrower. */
+function wildcardReason(resource: string): string | undefined {
+  if (resource === '*') return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
+  if (resource.includes(':parameter/')) return 'Every parameter under the environment\'s own SSM path: the names below it are the service\'s, not known at deploy time.';
+  if (resource.includes(':secret:')) return 'Every secret under the environment\'s own prefix: the names below it are the service\'s, not known at deploy time.';
+  if (resource.includes(':snapshot:switchyard-')) return 'Migration snapshots are named switchyard-<stage>-<migration id>; the id is chosen per execution.';
+  if (resource.endsWith(':snapshot:*')) return 'Preflight reads the age of the newest snapshot of the old database; automated snapshots have generated names.';
+  if (resource.includes('-restored-')) return 'Restored instances are named <old db>-restored-<migration id>; the id is chosen per execution.';
+  if (/:(subgrp|og|pg):\*$/.test(resource)) return 'RestoreDBInstanceFromDBSnapshot authorizes the subnet, option and parameter groups the snapshot names; they are chosen outside this stack.';
+  if (resource.includes(':route53:::change/')) return 'Route53 change ids exist only once the change is made; GetChange polls them.';
+  return undefined;
+}
+
+export interface MigrationFunctionsProps {
+  readonly stageName: string;
+  readonly vpc: ec2.IVpc;
+  readonly oldEnvironment: ServiceEnvironment;
+  readonly newEnvironment: ServiceEnvironment;
+  /** Weighted ALB rule; exactly one of `alb` / `dns` drives the traffic phases (ALB preferred). */
+  readonly alb?: WeightedAlbRouting;
+  readonly dns?: WeightedDnsRecords;
+  /** Prefix of the new side's health alarms. */
+  readonly healthAlarmPrefix: string;
+  /** Migration spec name (lambda/core/specs). @default chat-history */
+  readonly specName?: string;
+  /** @default RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+const ALL_PHASES: PhaseName[] = [
+  'preflight', 'backup', 'backupStatus', 'transferConfig', 'prepareTarget', 'copyData', 'validateData',
+  'catchUp', 'shiftTraffic', 'healthGate', 'rollbackTraffic', 'restoreData', 'finalize',
+];
+
+/**
+ * One Lambda function per phase, each granted only what its phase does
+ * (resource-scoped wherever the action supports it). Database credentials are
+ * read from the environments' secrets at run time; the environment variables
+ * carry ARNs and names only.
+ */
+export class MigrationFunctions extends Construct {
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly functions: Readonly<Record<PhaseName, PhaseFunction>>;
+
+  constructor(scope: Construct, id: string, props: MigrationFunctionsProps) {
+    super(scope, id);
+    if (!props.alb && !props.dns) throw new Error('MigrationFunctions needs alb or dns routing, got: neither');
+    const stack = Stack.of(this);
+    const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions` });
+    oldEnv.allowDatabaseFrom(this, 'OldDatabaseIngress', this.securityGroup, 'Switchyard phase functions (read-only source)');
+    newEnv.allowDatabaseFrom(this, 'NewDatabaseIngress', this.securityGroup, 'Switchyard phase functions');
+
+    const environment: Record<string, string> = {
+      SWITCHYARD_STAGE: props.stageName,
+      SPEC_NAME: props.specName ?? 'chat-history',
+      SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
+      TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
+      OLD_DB_ID: oldEnv.databaseIdentifier,
+      HEALTH_ALARM_PREFIX: props.healthAlarmPrefix,
+      OLD_PARAMETER_PATH: oldEnv.parameterPath,
+      NEW_PARAMETER_PATH: newEnv.parameterPath,
+      OLD_SECRET_PREFIX: oldEnv.secretPrefix,
+      NEW_SECRET_PREFIX: newEnv.secretPrefix,
+      ...(props.alb
+        ? {
+            ROUTING_KIND: 'alb',
+            ALB_RULE_ARN: props.alb.ruleArn,
+            OLD_TARGET_GROUP_ARN: props.alb.oldTargetGroup.targetGroupArn,
+            NEW_TARGET_GROUP_ARN: props.alb.newTargetGroup.targetGroupArn,
+          }
+        : { ROUTING_KIND: 'route53', HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId, RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}` }),
+    };
+
+    const fns = {} as Record<PhaseName, PhaseFunction>;
+    for (const phase of ALL_PHASES) {
+      fns[phase] = new PhaseFunction(this, phase[0].toUpperCase() + phase.slice(1), {
+        phase,
+        vpc: props.vpc,
+        securityGroup: this.securityGroup,
+        environment,
+        logRemovalPolicy: props.logRemovalPolicy,
+      });
+    }
+    this.functions = fns;
+
+    const dbArn = stack.formatArn({ service: 'rds', resource: 'db', resourceName: oldEnv.databaseIdentifier, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const snapshotArn = stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: `switchyard-${props.stageName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const restoredDbArn = stack.formatArn({ service: 'rds', resource: 'db', resourceName: `${oldEnv.databaseIdentifier}-restored-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const allow = (fn: iam.IGrantable, actions: string[], resources: string[]) => iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: resources });
+    const readDbSecrets = (fn: iam.IGrantable) => {
+      oldEnv.grantDatabaseSecretRead(fn);
+      newEnv.grantDatabaseSecretRead(fn);
+    };
+    const shiftTraffic = (fn: iam.IGrantable) => (props.alb ? props.alb.grantShiftTraffic(fn) : props.dns!.grantShiftTraffic(fn));
+    const readAlarms = (fn: iam.IGrantable) => allow(fn, ['cloudwatch:DescribeAlarms'], ['*']);
+    const listSecrets = (fn: iam.IGrantable) => allow(fn, ['secretsmanager:ListSecrets'], ['*']);
+
+    // Preflight: reads everything it checks, changes nothing.
+    readDbSecrets(fns.preflight);
+    oldEnv.grantConfigRead(fns.preflight);
+    listSecrets(fns.preflight);
+    readAlarms(fns.preflight);
+    shiftTraffic(fns.preflight);
+    allow(fns.preflight, ['rds:DescribeDBSnapshots'], [dbArn, stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })]);
+
+    // Backup: snapshots named switchyard-<stage>-* of the old database only.
+    allow(fns.backup, ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'], [dbArn, snapshotArn]);
+    allow(fns.backup, ['rds:DescribeDBSnapshots'], [dbArn, snapshotArn]);
+    allow(fns.backupStatus, ['rds:DescribeDBSnapshots'], [dbArn, snapshotArn]);
+
+    // Config transfer: read the old namespace, write the new one.
+    oldEnv.grantConfigRead(fns.transferConfig);
+    newEnv.grantConfigWrite(fns.transferConfig);
+    listSecrets(fns.transferConfig);
+    newEnv.grantDatabaseSecretRead(fns.transferConfig);
+
+    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.catchUp]) readDbSecrets(fn);
+
+    for (const fn of [fns.shiftTraffic, fns.rollbackTraffic, fns.finalize]) shiftTraffic(fn);
+    readAlarms(fns.healthGate);
+
+    // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.
+    allow(fns.restoreData, ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'], [
+      snapshotArn,
+      restoredDbArn,
+      stack.formatArn({ service: 'rds', resource: 'subgrp', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({ service: 'rds', resource: 'og', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({ service: 'rds', resource: 'pg', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    ]);
+    allow(fns.restoreData, ['rds:DescribeDBInstances'], [restoredDbArn]);
+    oldEnv.grantDatabaseSecretRead(fns.restoreData);
+    oldEnv.grantDatabaseSecretWrite(fns.restoreData);
+
+    this.acknowledgeFindings();
+  }
+
+  private acknowledgeFindings() {
+    for (const fn of Object.values(this.functions)) {
+      Validations.of(fn).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'AWS-managed minimal policy for writing the function\'s own CloudWatch logs.',
+        },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          reason: 'AWS-managed minimal policy for the ENIs a VPC function needs to reach the databases.',
+        },
+      );
+      const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+      if (policy) acknowledgeWildcards(policy, wildcardReason);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import * as path from 'path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The bundled entry holding every phase handler (one asset for all functions). */
+export const HANDLERS_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'handlers', 'index.ts');
+
+/** Names of the exports of lambda/handlers/index.ts. */
+export type PhaseName =
+  | 'preflight' | 'backup' | 'backupStatus' | 'transferConfig' | 'prepareTarget' | 'copyData' | 'validateData'
+  | 'catchUp' | 'shiftTraffic' | 'healthGate' | 'rollbackTraffic' | 'restoreData' | 'finalize';
+
+export interface PhaseFunctionProps {
+  /** Which handler export this function runs. */
+  readonly phase: PhaseName;
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Non-secret settings (ARNs, ids, names). Never put a secret value here. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default 15 minutes for data phases, 2 minutes otherwise */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+const LONG_RUNNING: ReadonlySet<PhaseName> = new Set(['prepareTarget', 'copyData', 'validateData', 'catchUp', 'preflight']);
+
+/** A phase handler as a Lambda function with Switchyard's defaults: Node 24 on arm64, in the VPC, X-Ray, JSON logs kept a month. */
+export class PhaseFunction extends nodejs.NodejsFunction {
+  public readonly phase: PhaseName;
+
+  constructor(scope: Construct, id: string, props: PhaseFunctionProps) {
+    for (const [k, v] of Object.entries(props.environment)) {
+      if (/password|secret_value|token/i.test(k)) throw new Error(`environment must not carry secret values, got key: ${k}`);
+      if (v === undefined) throw new Error(`environment ${k} must have a value`);
+    }
+    super(scope, id, {
+      entry: HANDLERS_ENTRY,
+      handler: props.phase,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? (LONG_RUNNING.has(props.phase) ? Duration.minutes(15) : Duration.minutes(2)),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [props.securityGroup],
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN }),
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        // pg's optional native binding is never used.
+        externalModules: ['pg-native', '@aws-sdk/*'],
+      },
+    });
+    this.phase = props.phase;
+  }
+}

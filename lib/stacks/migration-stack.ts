@@ -1,0 +1,46 @@
+import { RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { HealthAlarms } from '../constructs/health-alarms';
+import { MigrationFunctions } from '../constructs/migration-functions';
+import type { ServiceEnvironment } from '../constructs/service-environment';
+import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
+
+export interface MigrationStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly oldEnvironment: ServiceEnvironment;
+  readonly newEnvironment: ServiceEnvironment;
+  readonly alb?: WeightedAlbRouting;
+  readonly dns?: WeightedDnsRecords;
+}
+
+/** The migration's phase functions and the health alarms that gate traffic steps. */
+export class MigrationStack extends Stack {
+  public readonly functions: MigrationFunctions;
+  public readonly healthAlarms: HealthAlarms;
+
+  constructor(scope: Construct, id: string, props: MigrationStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const prefix = `switchyard-${config.stageName}-new-`;
+    this.healthAlarms = new HealthAlarms(this, 'HealthAlarms', {
+      targetGroup: props.newEnvironment.targetGroup,
+      prefix,
+      max5xxPerMinute: config.alarms.new5xxPerMinute,
+      maxP99LatencySeconds: config.alarms.newP99LatencySeconds,
+    });
+    this.functions = new MigrationFunctions(this, 'Phases', {
+      stageName: config.stageName,
+      vpc: props.vpc,
+      oldEnvironment: props.oldEnvironment,
+      newEnvironment: props.newEnvironment,
+      alb: props.alb,
+      dns: props.dns,
+      healthAlarmPrefix: prefix,
+      specName: config.migration.specName,
+      logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+  }
+}

@@ -1,0 +1,88 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+function statementsOf(t: Template, fnLogicalPrefix: string): Statement[] {
+  const policies = t.findResources('AWS::IAM::Policy');
+  return Object.entries(policies)
+    .filter(([id]) => id.startsWith(`Phases${fnLogicalPrefix}ServiceRoleDefaultPolicy`))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+const actions = (sts: Statement[]) => sts.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+describe('MigrationStack', () => {
+  const stage = stageFrom(parse());
+  const t = template(stage.migration);
+
+  test('one function per phase: Node 24 on arm64, in the VPC, traced, logs retained a month', () => {
+    t.resourceCountIs('AWS::Lambda::Function', 13);
+    t.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+    });
+    t.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.copyData', Timeout: 900 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.rollbackTraffic', Timeout: 120 });
+  });
+
+  test('environment variables carry ARNs and names, never secret values', () => {
+    for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
+      const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env)).toEqual(expect.arrayContaining(['SOURCE_DB_SECRET_ARN', 'TARGET_DB_SECRET_ARN', 'ALB_RULE_ARN', 'ROUTING_KIND']));
+      expect(JSON.stringify(env)).not.toMatch(/password|SecretString/i);
+    }
+  });
+
+  test('traffic functions may modify only the weighted rule', () => {
+    for (const fn of ['ShiftTraffic', 'RollbackTraffic']) {
+      const modify = statementsOf(t, fn).filter((s) => actions([s]).includes('elasticloadbalancing:ModifyRule'));
+      expect(modify).toHaveLength(1);
+      expect(JSON.stringify(modify[0].Resource)).toMatch(/AlbWeightsRule/);
+      expect(actions(statementsOf(t, fn))).not.toContain('rds:CreateDBSnapshot');
+    }
+  });
+
+  test('backup may snapshot only the old database into switchyard-<stage>-* snapshots', () => {
+    const create = statementsOf(t, 'Backup').find((s) => actions([s]).includes('rds:CreateDBSnapshot'))!;
+    const resources = JSON.stringify(create.Resource);
+    expect(resources).toContain(':snapshot:switchyard-test-*');
+    expect(resources).toContain(':db:');
+    expect(resources).not.toMatch(/"\*"/);
+  });
+
+  test('no function gets a wildcard resource for an action that supports resource ARNs', () => {
+    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']);
+    for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+      for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        if (s.Resource === '*') for (const a of actions([s])) expect(allowedStar).toContain(a);
+      }
+    }
+  });
+
+  test('config transfer reads the old namespace and writes only the new one', () => {
+    const sts = statementsOf(t, 'TransferConfig');
+    const put = sts.find((s) => actions([s]).includes('ssm:PutParameter'))!;
+    expect(JSON.stringify(put.Resource)).toContain('parameter/app/new/*');
+    expect(JSON.stringify(put.Resource)).not.toContain('app/old');
+  });
+
+  test('the phase functions reach both databases through their own security group', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard phase functions (read-only source)', FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-old') } });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard phase functions', GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-new') } });
+  });
+
+  test('health alarms on the new target group gate the traffic steps', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'switchyard-test-new-5xx', MetricName: 'HTTPCode_Target_5XX_Count', Threshold: 5 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'switchyard-test-new-p99-latency', MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99' });
+  });
+
+  test('GIVEN Route53 routing for an imported old side WHEN synthesized THEN traffic functions change only the hosted zone', () => {
+    const r = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration);
+    const change = statementsOf(r, 'ShiftTraffic').find((s) => actions([s]).includes('route53:ChangeResourceRecordSets'))!;
+    expect(JSON.stringify(change.Resource)).toContain(`hostedzone/${ROUTE53.hostedZoneId}`);
+    r.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ROUTING_KIND: 'route53', RECORD_NAME: 'chat.example.com', OLD_DB_ID: 'app-old-db' }) } });
+  });
+});
