@@ -10,7 +10,7 @@ export const healthGate = definePhase(
   async (i, deps) => {
     const d = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.insufficientDataGraceSeconds }, new Date(deps.now()));
     if (!d.healthy) deps.log.warn('health gate unhealthy', { reasons: d.reasons });
-    return { healthy: d.healthy, reasons: d.reasons, alarmsChecked: d.alarmsChecked };
+    return { healthy: d.healthy, reasons: d.reasons, summary: d.healthy ? 'healthy' : d.reasons.join('; '), alarmsChecked: d.alarmsChecked };
   },
 );
 

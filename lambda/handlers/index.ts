@@ -2,6 +2,7 @@
  * Every phase handler, exported by name: the CDK app bundles this one entry once
  * and points each function at its export (`index.preflight`, `index.copyData`, ...).
  */
+export { handler as validateInput } from './validate-input';
 export { handler as preflight } from './preflight';
 export { handler as backup, statusHandler as backupStatus } from './backup';
 export { handler as transferConfig } from './transfer-config';

@@ -34,10 +34,12 @@ export interface MigrationFunctionsProps {
   readonly specName?: string;
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Stage defaults for the execution input. */
+  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
 }
 
 const ALL_PHASES: PhaseName[] = [
-  'preflight', 'backup', 'backupStatus', 'transferConfig', 'prepareTarget', 'copyData', 'validateData',
+  'validateInput', 'preflight', 'backup', 'backupStatus', 'transferConfig', 'prepareTarget', 'copyData', 'validateData',
   'catchUp', 'shiftTraffic', 'healthGate', 'rollbackTraffic', 'restoreData', 'finalize',
 ];
 
@@ -72,6 +74,10 @@ export class MigrationFunctions extends Construct {
       NEW_PARAMETER_PATH: newEnv.parameterPath,
       OLD_SECRET_PREFIX: oldEnv.secretPrefix,
       NEW_SECRET_PREFIX: newEnv.secretPrefix,
+      DEFAULT_SCHEDULE: props.defaults.schedule.join(','),
+      DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
+      DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
+      DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
       ...(props.alb
         ? {
             ROUTING_KIND: 'alb',

@@ -11,7 +11,7 @@ export const HANDLERS_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'handle
 
 /** Names of the exports of lambda/handlers/index.ts. */
 export type PhaseName =
-  | 'preflight' | 'backup' | 'backupStatus' | 'transferConfig' | 'prepareTarget' | 'copyData' | 'validateData'
+  | 'validateInput' | 'preflight' | 'backup' | 'backupStatus' | 'transferConfig' | 'prepareTarget' | 'copyData' | 'validateData'
   | 'catchUp' | 'shiftTraffic' | 'healthGate' | 'rollbackTraffic' | 'restoreData' | 'finalize';
 
 export interface PhaseFunctionProps {

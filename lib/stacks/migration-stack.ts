@@ -1,9 +1,10 @@
-import { RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
 import { MigrationFunctions } from '../constructs/migration-functions';
+import { MigrationWorkflows } from '../constructs/migration-workflows';
 import type { ServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
@@ -20,6 +21,7 @@ export interface MigrationStackProps extends StackProps {
 export class MigrationStack extends Stack {
   public readonly functions: MigrationFunctions;
   public readonly healthAlarms: HealthAlarms;
+  public readonly workflows: MigrationWorkflows;
 
   constructor(scope: Construct, id: string, props: MigrationStackProps) {
     super(scope, id, props);
@@ -41,6 +43,21 @@ export class MigrationStack extends Stack {
       healthAlarmPrefix: prefix,
       specName: config.migration.specName,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      defaults: {
+        schedule: config.migration.weightSchedule,
+        bakeSeconds: config.migration.bakeSeconds,
+        maxCatchUpLagSeconds: config.migration.maxCatchUpLagSeconds,
+        copyConcurrency: config.migration.copyConcurrency,
+      },
     });
+    this.workflows = new MigrationWorkflows(this, 'Workflows', {
+      stageName: config.stageName,
+      functions: this.functions.functions,
+      notificationEmail: config.alarms.notificationEmail,
+      logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    for (const [name, sm] of Object.entries({ Migrate: this.workflows.migrate, RollbackTraffic: this.workflows.rollbackTraffic, RestoreData: this.workflows.restoreData })) {
+      new CfnOutput(this, `${name}StateMachineArn`, { value: sm.stateMachineArn, description: `Start ${name} executions here` });
+    }
   }
 }

@@ -41,6 +41,10 @@ export const phaseEnvSchema = z
     NEW_PARAMETER_PATH: z.string().min(1),
     OLD_SECRET_PREFIX: z.string().min(1),
     NEW_SECRET_PREFIX: z.string().min(1),
+    DEFAULT_SCHEDULE: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages').default('5,25,50,100'),
+    DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
+    DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
+    DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   })
   .superRefine((e, ctx) => {
     const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
@@ -79,6 +83,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
       const cur = await call('secretsmanager:GetSecretValue', arn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: arn }))));
       const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
       await call('secretsmanager:PutSecretValue', arn, () => withRetry(() => sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }))));
+    },
+    defaults: {
+      schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
+      bakeSeconds: e.DEFAULT_BAKE_SECONDS,
+      maxCatchUpLagSeconds: e.DEFAULT_MAX_LAG_SECONDS,
+      copyConcurrency: e.DEFAULT_COPY_CONCURRENCY,
     },
     now: () => Date.now(),
   };

@@ -23,6 +23,8 @@ export interface PhaseDeps {
   readonly transferRules: TransferRules;
   /** Repoint the old environment's database secret at a restored instance (value changed inside the adapter only). */
   repointOldDatabase(endpoint: { host: string; port: number }): Promise<void>;
+  /** Stage defaults for the execution input. */
+  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
   now(): number;
 }
 

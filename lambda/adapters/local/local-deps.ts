@@ -1,0 +1,68 @@
+import type { DbEndpoint } from '../../core/data/db';
+import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
+import type { PhaseDeps } from '../../handlers/support/deps';
+import { createLogger, LogSink } from '../../handlers/support/logger';
+import { MemorySnapshots } from './local-snapshots';
+import { MemoryRouter, StaticAlarms } from './local-traffic';
+import { MemoryConfigStore } from './memory-config-store';
+
+/** The local stand-ins for one stage: two databases, a router, alarms, snapshots and config stores. */
+export interface LocalWorld {
+  readonly source: DbEndpoint;
+  readonly target: DbEndpoint;
+  readonly router: TrafficRouter;
+  readonly alarms: AlarmReader;
+  readonly snapshots: MemorySnapshots;
+  readonly parameters: MemoryConfigStore;
+  readonly secrets: MemoryConfigStore;
+}
+
+export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partial<LocalWorld> = {}): LocalWorld {
+  return {
+    source,
+    target,
+    router: new MemoryRouter(),
+    alarms: new StaticAlarms(),
+    snapshots: new MemorySnapshots(),
+    parameters: new MemoryConfigStore('parameter'),
+    secrets: new MemoryConfigStore('secret'),
+    ...parts,
+  };
+}
+
+/** Seed the example configuration the chat service keeps under its old namespace. */
+export async function seedExampleConfig(world: LocalWorld): Promise<void> {
+  await world.parameters.put('/chat/old/db/host', world.source.host);
+  await world.parameters.put('/chat/old/db/port', String(world.source.port));
+  await world.parameters.put('/chat/old/db/name', world.source.database);
+  await world.parameters.put('/chat/old/feature/streaming', 'on');
+  await world.parameters.put('/chat/old/signing-key', 'local-signing-key', { secure: true, kmsKeyId: 'alias/chat' });
+  await world.secrets.put('chat/old/db', JSON.stringify({ username: world.source.user, password: world.source.password }));
+  await world.secrets.put('chat/old/openai-api-key', 'sk-local-example');
+  await world.snapshots.create('chat-old-db', 'automated-nightly');
+}
+
+/** PhaseDeps over a LocalWorld: the same handler code the Lambda functions run, with local adapters. */
+export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogSink; defaults?: Partial<PhaseDeps['defaults']> } = {}): PhaseDeps {
+  return {
+    stage: opts.stage ?? 'local',
+    log: createLogger({ service: 'switchyard', stage: opts.stage ?? 'local' }, opts.sink ?? (() => undefined)),
+    specName: 'chat-history',
+    sourceDb: async () => world.source,
+    targetDb: async () => world.target,
+    router: world.router,
+    alarms: world.alarms,
+    snapshots: world.snapshots,
+    oldDbId: 'chat-old-db',
+    configStores: [world.parameters, world.secrets],
+    transferRules: {
+      parameters: { from: '/chat/old', to: '/chat/new' },
+      secrets: { from: 'chat/old', to: 'chat/new' },
+      exclude: ['db'],
+      templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
+    },
+    repointOldDatabase: async () => undefined,
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, copyConcurrency: 2, ...opts.defaults },
+    now: () => Date.now(),
+  };
+}

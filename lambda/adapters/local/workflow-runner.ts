@@ -1,0 +1,140 @@
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { DepsFactory } from '../../handlers/support/deps';
+import { PHASES } from '../../handlers/registry';
+
+/** A CloudFormation template (as `Template.toJSON()` or the synthesized file). */
+export interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}
+
+type AslState = { Type: string; Resource?: string; Seconds?: number; ItemProcessor?: { States: Record<string, AslState> }; Iterator?: { States: Record<string, AslState> } };
+export type AslDefinition = { StartAt: string; States: Record<string, AslState> };
+
+const FAKE_ACCOUNT = '123456789012';
+const FAKE_REGION = 'us-east-1';
+
+/** Replace CloudFormation intrinsics in a definition string with stand-in ARNs that name the logical id. */
+function resolveIntrinsics(node: unknown, template: CfnTemplate): string {
+  if (typeof node === 'string') return node;
+  const o = node as Record<string, unknown>;
+  if (o['Fn::Join']) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolveIntrinsics(p, template)).join(sep);
+  }
+  const ref = (o.Ref ?? (o['Fn::GetAtt'] as string[] | undefined)?.[0]) as string | undefined;
+  if (ref === 'AWS::Partition') return 'aws';
+  if (ref === 'AWS::Region') return FAKE_REGION;
+  if (ref === 'AWS::AccountId') return FAKE_ACCOUNT;
+  if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+  if (ref) {
+    const type = template.Resources[ref]?.Type;
+    if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:${FAKE_REGION}:${FAKE_ACCOUNT}:function:${ref}`;
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${FAKE_REGION}:${FAKE_ACCOUNT}:${ref}`;
+    return `arn:aws:local:${FAKE_REGION}:${FAKE_ACCOUNT}:${ref}`;
+  }
+  throw new Error(`cannot resolve intrinsic ${JSON.stringify(node).slice(0, 120)}`);
+}
+
+/** The synthesized ASL of a state machine in a template, with its tokens resolved to stand-in ARNs. */
+export function definitionFromTemplate(template: CfnTemplate, stateMachineName: string): AslDefinition {
+  const sm = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::StepFunctions::StateMachine' && String((r.Properties as { StateMachineName?: string }).StateMachineName).endsWith(stateMachineName),
+  );
+  if (!sm) throw new Error(`no state machine named *${stateMachineName} in the template`);
+  return JSON.parse(resolveIntrinsics((sm.Properties as { DefinitionString: unknown }).DefinitionString, template)) as AslDefinition;
+}
+
+function allStates(states: Record<string, AslState>): [string, AslState][] {
+  return Object.entries(states).flatMap(([name, s]) => [[name, s] as [string, AslState], ...allStates((s.ItemProcessor ?? s.Iterator)?.States ?? {})]);
+}
+
+/** What happened in one local execution. */
+export interface LocalExecution {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** Task states in the order they ran, with their duration. */
+  readonly steps: { state: string; phase: string; ms: number; ok: boolean }[];
+  /** Messages published to the notification topic. */
+  readonly notifications: Record<string, unknown>[];
+}
+
+export interface RunOptions {
+  /** Called before each task (inject faults: throw to fail that state). */
+  readonly beforeTask?: (state: string, phase: string, input: unknown) => void | Promise<void>;
+  readonly onStep?: (step: { state: string; phase: string; ms: number; ok: boolean }) => void;
+}
+
+/**
+ * Run a synthesized definition with the local interpreter, binding every Lambda
+ * Task to the same handler code the functions run (by the function's `Handler`
+ * in the template) over the given deps, SNS publishes to an in-memory list, and
+ * every Wait to zero.
+ */
+export async function runLocally(template: CfnTemplate, definition: AslDefinition, deps: DepsFactory, input: unknown, opts: RunOptions = {}): Promise<LocalExecution> {
+  const steps: LocalExecution['steps'] = [];
+  const notifications: Record<string, unknown>[] = [];
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const waits: Record<string, number> = {};
+  const retries: Record<string, number> = {};
+  for (const [name, state] of allStates(definition.States)) {
+    if (state.Type === 'Wait') waits[name] = 0;
+    if (state.Type !== 'Task') continue;
+    retries[name] = 0;
+    const resource = String(state.Resource);
+    if (resource.startsWith('arn:aws:states:::sns:publish')) {
+      handlers[name] = async (msg) => {
+        const m = (msg as { Message?: unknown }).Message;
+        notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
+        return {};
+      };
+      continue;
+    }
+    const logicalId = resource.split(':function:')[1];
+    const handlerName = String(template.Resources[logicalId]?.Properties?.Handler ?? '').replace(/^index\./, '');
+    const phase = PHASES[handlerName];
+    if (!phase) throw new Error(`task ${name} invokes ${resource}, which is not a known phase function`);
+    const run = phase.make(deps);
+    handlers[name] = async (taskInput) => {
+      const t0 = Date.now();
+      try {
+        await opts.beforeTask?.(name, handlerName, taskInput);
+        const out = await run(taskInput, { getRemainingTimeInMillis: () => 900_000 });
+        const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: true };
+        steps.push(step);
+        opts.onStep?.(step);
+        return out;
+      } catch (e) {
+        const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: false };
+        steps.push(step);
+        opts.onStep?.(step);
+        throw e;
+      }
+    };
+  }
+  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
+  const name = String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local');
+  const context = {
+    Execution: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`, Name: name, Input: input, StartTime: new Date().toISOString() },
+    StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
+  };
+  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries } as never, context });
+  try {
+    const output = await execution.result;
+    return { status: 'SUCCEEDED', output, steps, notifications };
+  } catch (e) {
+    if (!(e instanceof ExecutionError)) throw e;
+    const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } }).cause;
+    const { error, detail } = describeFailure(e, cause);
+    return { status: 'FAILED', error, cause: detail, steps, notifications };
+  }
+}
+
+function describeFailure(e: Error, cause?: { name?: string; message?: string; errorName?: string; errorCause?: string }) {
+  // aws-local-stepfunctions wraps the state error; a Fail state carries its Error/Cause, a task error its name/message.
+  const c = cause as Record<string, unknown> | undefined;
+  const error = String(c?.errorName ?? c?.name ?? e.name);
+  const detail = String(c?.errorCause ?? c?.message ?? e.message);
+  return { error, detail };
+}

@@ -1,0 +1,50 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { seedChatHistory } from '../../lambda/adapters/local/chat-history-seed';
+import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/adapters/local/local-deps';
+import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/adapters/local/workflow-runner';
+import { connect, DbEndpoint } from '../../lambda/core/data';
+import { parse, stageFrom } from '../lib/helpers';
+import { freshDatabase } from '../support/pg';
+
+/** The Migration stack's template as CDK synthesizes it for a test stage (bundling skipped). */
+let cached: CfnTemplate | undefined;
+export function migrationTemplate(): CfnTemplate {
+  return (cached ??= Template.fromStack(stageFrom(parse({ stageName: 'wf' })).migration).toJSON() as CfnTemplate);
+}
+
+export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}): Promise<LocalWorld> {
+  const source = await freshDatabase('wsrc');
+  const target = await freshDatabase('wtgt');
+  const c = await connect(source);
+  await seedChatHistory(c, rows);
+  await c.end();
+  const world = localWorld(source, target, parts);
+  await seedExampleConfig(world);
+  return world;
+}
+
+export async function run(machine: 'migrate' | 'rollback-traffic' | 'restore-data', world: LocalWorld, input: unknown, opts: RunOptions = {}) {
+  const template = migrationTemplate();
+  return runLocally(template, definitionFromTemplate(template, machine), () => localDeps(world, { stage: 'wf' }), input, opts);
+}
+
+/** A fingerprint of the source data: any write to it changes this. */
+export async function sourceFingerprint(db: DbEndpoint): Promise<string> {
+  const c = await connect(db, { readOnly: true });
+  try {
+    const r = await c.query(`SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text || '/' || (SELECT sum(hashtextextended(s::text, 0)) FROM chat_sessions s)::text AS f`);
+    return r.rows[0].f as string;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function targetCount(db: DbEndpoint, table: string): Promise<number> {
+  const c = await connect(db);
+  try {
+    const r = await c.query(`SELECT count(*)::int AS n FROM ${table}`).catch(() => ({ rows: [{ n: -1 }] }));
+    return r.rows[0].n as number;
+  } finally {
+    await c.end();
+  }
+}
