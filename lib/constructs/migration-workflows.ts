@@ -139,43 +139,34 @@ export class MigrationWorkflows extends Construct {
     const initSync = new sfn.Pass(this, 'InitCatchUp', { parameters: { 'watermarks.$': '$.prepared.watermarks' }, resultPath: '$.sync' });
     const catchUp = catchToFailure(this.invoke('CatchUp', 'catchUp', { ...id, 'watermarks.$': '$.sync.watermarks' }, '$.sync', true));
 
-    const step = this.invoke('SetWeights', 'shiftTraffic', { 'migrationId.$': '$.migrationId', 'newPercent.$': '$.newPercent' }, '$.shift');
-    const stepNotify = new tasks.SnsPublish(this, 'NotifyStep', {
-      topic: this.topic,
-      message: sfn.TaskInput.fromObject({ event: 'traffic-step', 'migrationId.$': '$.migrationId', 'weights.$': '$.shift.weights' }),
-      resultPath: sfn.JsonPath.DISCARD,
+    // Traffic steps as an explicit loop over the schedule (one step at a time, watermarks carried forward).
+    const toRollback = <T extends sfn.TaskStateBase>(t: T) => t.addCatch(rollback, { resultPath: '$.error' });
+    const initShift = new sfn.Pass(this, 'InitTrafficSteps', { parameters: { index: 0, 'count.$': 'States.ArrayLength($.config.schedule)' }, resultPath: '$.step' });
+    const nextStep = new sfn.Pass(this, 'NextTrafficStep', {
+      parameters: { 'index.$': '$.step.index', 'count.$': '$.step.count', 'newPercent.$': 'States.ArrayGetItem($.config.schedule, $.step.index)' },
+      resultPath: '$.step',
     });
-    const bake = new sfn.Wait(this, 'Bake', { time: sfn.WaitTime.secondsPath('$.bakeSeconds') });
-    const gate = this.invoke('HealthGate', 'healthGate', { 'migrationId.$': '$.migrationId' }, '$.health');
-    const unhealthy = new sfn.Fail(this, 'NewSideUnhealthy', { error: 'NewSideUnhealthy', causePath: '$.health.summary' });
-    const stepCatchUp = this.invoke('StepCatchUp', 'catchUp', { 'migrationId.$': '$.migrationId', 'watermarks.$': '$.watermarks' }, '$.sync', true);
-    const shiftLoop = step
-      .next(stepNotify)
-      .next(bake)
-      .next(gate)
-      .next(new sfn.Choice(this, 'Healthy?').when(sfn.Condition.booleanEquals('$.health.healthy', true), stepCatchUp).otherwise(unhealthy));
-    const shift = new sfn.Map(this, 'ShiftTraffic', {
-      itemsPath: '$.config.schedule',
-      maxConcurrency: 1,
-      itemSelector: {
-        'newPercent.$': '$$.Map.Item.Value',
-        'migrationId.$': '$.config.migrationId',
-        'bakeSeconds.$': '$.config.bakeSeconds',
-        'watermarks.$': '$.sync.watermarks',
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .itemProcessor(shiftLoop)
-      .addCatch(rollback, { resultPath: '$.error' });
-
+    const setWeights = toRollback(this.invoke('SetWeights', 'shiftTraffic', { ...id, 'newPercent.$': '$.step.newPercent' }, '$.shift'));
+    const stepNotify = this.notify('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' });
+    const bake = new sfn.Wait(this, 'Bake', { time: sfn.WaitTime.secondsPath('$.config.bakeSeconds') });
+    const gate = toRollback(this.invoke('HealthGate', 'healthGate', id, '$.health'));
+    const unhealthy = new sfn.Pass(this, 'NewSideUnhealthy', { parameters: { Error: 'NewSideUnhealthy', 'Cause.$': '$.health.summary' }, resultPath: '$.error' }).next(rollback);
+    const stepCatchUp = toRollback(this.invoke('StepCatchUp', 'catchUp', { ...id, 'watermarks.$': '$.sync.watermarks' }, '$.sync', true));
+    const advance = new sfn.Pass(this, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' });
     const finalize = this.invoke('Finalize', 'finalize', id, '$.final').addCatch(rollback, { resultPath: '$.error' });
     const done = this.notify('NotifySuccess', 'completed').next(new sfn.Succeed(this, 'Migrated'));
 
     const lagOk = new sfn.Choice(this, 'LagOk?')
-      .when(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.maxLagSeconds', '$.config.maxCatchUpLagSeconds'), shift)
+      .when(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.maxLagSeconds', '$.config.maxCatchUpLagSeconds'), initShift)
       .otherwise(catchUp);
     transfer.next(prepare).next(copyTables).next(validateData).next(initSync).next(catchUp).next(lagOk);
-    shift.next(finalize).next(done);
+    initShift.next(nextStep).next(setWeights).next(stepNotify).next(bake).next(gate).next(
+      new sfn.Choice(this, 'Healthy?').when(sfn.Condition.booleanEquals('$.health.healthy', true), stepCatchUp).otherwise(unhealthy),
+    );
+    stepCatchUp.next(advance).next(
+      new sfn.Choice(this, 'MoreTrafficSteps?').when(sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'), nextStep).otherwise(finalize),
+    );
+    finalize.next(done);
 
     return validate
       .next(this.notify('NotifyStart', 'started'))

@@ -119,7 +119,7 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
     Execution: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`, Name: name, Input: input, StartTime: new Date().toISOString() },
     StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
   };
-  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries } as never, context });
+  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries } as never, context: context as never });
   try {
     const output = await execution.result;
     return { status: 'SUCCEEDED', output, steps, notifications };

@@ -16,7 +16,7 @@ describe('MigrationStack', () => {
   const t = template(stage.migration);
 
   test('one function per phase: Node 24 on arm64, in the VPC, traced, logs retained a month', () => {
-    t.resourceCountIs('AWS::Lambda::Function', 13);
+    t.resourceCountIs('AWS::Lambda::Function', 14);
     t.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -54,7 +54,9 @@ describe('MigrationStack', () => {
   });
 
   test('no function gets a wildcard resource for an action that supports resource ARNs', () => {
-    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']);
+    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface',
+      // Step Functions vended-log delivery: no resource-level permissions.
+      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups']);
     for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
       for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
         if (s.Resource === '*') for (const a of actions([s])) expect(allowedStar).toContain(a);
@@ -84,5 +86,44 @@ describe('MigrationStack', () => {
     const change = statementsOf(r, 'ShiftTraffic').find((s) => actions([s]).includes('route53:ChangeResourceRecordSets'))!;
     expect(JSON.stringify(change.Resource)).toContain(`hostedzone/${ROUTE53.hostedZoneId}`);
     r.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ROUTING_KIND: 'route53', RECORD_NAME: 'chat.example.com', OLD_DB_ID: 'app-old-db' }) } });
+  });
+});
+
+describe('MigrationStack workflows', () => {
+  const t = template(stageFrom(parse()).migration);
+  const definition = (name: string) => {
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === name)!;
+    const parts = sm.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    return parts.map((p) => (typeof p === 'string' ? p : '"TOKEN"')).join('');
+  };
+
+  test('three state machines, logging ALL with execution data, X-Ray on', () => {
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data']) {
+      t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineName: name,
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      });
+    }
+    t.hasOutput('MigrateStateMachineArn', {});
+    t.hasOutput('RollbackTrafficStateMachineArn', {});
+  });
+
+  test('Migrate has every phase, in JSONPath, with catches that keep the input and retries with jitter on transient errors only', () => {
+    const asl = definition('switchyard-test-migrate');
+    for (const state of ['ValidateInput', 'Preflight', 'Backup', 'WaitForSnapshot', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'CopyTables', 'Validate', 'CatchUp', 'SetWeights', 'Bake', 'HealthGate', 'StepCatchUp', 'Finalize', 'RollbackTrafficOnFailure']) {
+      expect(asl).toContain(`"${state}":`);
+    }
+    expect(asl).not.toContain('JSONata');
+    expect(asl).toContain('"ErrorEquals":["DatabaseUnreachableError","ChunkCopyError"]');
+    expect(asl).toContain('"JitterStrategy":"FULL"');
+    expect(asl).toContain('"ResultPath":"$.error"');
+    expect(asl).not.toMatch(/"ErrorEquals":\["InvalidInputError"/);
+  });
+
+  test('notifications go to an encrypted topic that enforces TLS', () => {
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
   });
 });
