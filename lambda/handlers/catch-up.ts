@@ -20,6 +20,7 @@ export const catchUpData = definePhase(
       rowsUpserted += r.rowsUpserted;
       if (r.lagUnit === 'seconds') maxLagSeconds = Math.max(maxLagSeconds, r.lag);
     }
+    deps.log.metric('CatchUpLagSeconds', maxLagSeconds, 'Seconds');
     return { watermarks, rowsUpserted, maxLagSeconds };
   },
 );

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -18,6 +19,8 @@ export interface MigrationWorkflowsProps {
   readonly maxSnapshotPolls?: number;
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** The old side's service, scaled to zero by Decommission. @default - none (imported old side: scale it down yourself) */
+  readonly oldService?: ecs.FargateService;
 }
 
 /** Errors worth a retry of the whole task (the handlers already retry AWS throttling inside). */
@@ -32,6 +35,7 @@ export class MigrationWorkflows extends Construct {
   public readonly migrate: sfn.StateMachine;
   public readonly rollbackTraffic: sfn.StateMachine;
   public readonly restoreData: sfn.StateMachine;
+  public readonly decommission: sfn.StateMachine;
   private readonly fns: Readonly<Record<PhaseName, PhaseFunction>>;
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowsProps) {
@@ -56,7 +60,8 @@ export class MigrationWorkflows extends Construct {
     this.migrate = machine('Migrate', this.migrateDefinition(props.maxSnapshotPolls ?? 240), Duration.days(2));
     this.rollbackTraffic = machine('RollbackTraffic', this.rollbackDefinition(), Duration.minutes(10));
     this.restoreData = machine('RestoreData', this.restoreDefinition(), Duration.hours(2));
-    for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData]) {
+    this.decommission = machine('Decommission', this.decommissionDefinition(props.oldService), Duration.hours(3));
+    for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
       const policy = sm.role.node.tryFindChild('DefaultPolicy');
       if (policy) {
         acknowledgeWildcards(policy, (r) =>
@@ -226,5 +231,40 @@ export class MigrationWorkflows extends Construct {
           .when(sfn.Condition.booleanEquals('$.restore.available', true), repoint.next(new sfn.Choice(this, 'HasConfigToRestore?').when(sfn.Condition.isPresent('$.applied'), restoreConfig.next(done)).otherwise(done)))
           .otherwise(wait),
       );
+  }
+
+  /**
+   * Decommission (after the stability period): input { migrationId }. A final snapshot of the old
+   * database (switchyard-<stage>-<migrationId>-final), then the old service scaled to zero.
+   */
+  private decommissionDefinition(oldService?: ecs.FargateService): sfn.IChainable {
+    const normalize = new sfn.Pass(this, 'DecommissionInput', {
+      parameters: { 'migrationId.$': '$.migrationId', 'finalId.$': "States.Format('{}-final', $.migrationId)" },
+      resultPath: '$.config',
+    });
+    const failed = new sfn.Fail(this, 'DecommissionFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const onError = this.notify('NotifyDecommissionFailed', 'decommission-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }).next(failed);
+    const snap = this.invoke('FinalSnapshot', 'backup', { 'migrationId.$': '$.config.finalId' }, '$.backup').addCatch(onError, { resultPath: '$.error' });
+    const wait = new sfn.Wait(this, 'WaitForFinalSnapshot', { time: sfn.WaitTime.duration(Duration.seconds(30)) });
+    const status = this.invoke('FinalSnapshotStatus', 'backupStatus', { 'migrationId.$': '$.config.finalId', 'snapshotId.$': '$.backup.snapshotId' }, '$.backup').addCatch(onError, {
+      resultPath: '$.error',
+    });
+    const done = this.notify('NotifyDecommissioned', 'decommissioned', { 'snapshotId.$': '$.backup.snapshotId' }).next(new sfn.Succeed(this, 'Decommissioned'));
+    const scaleDown = oldService
+      ? new tasks.CallAwsService(this, 'ScaleDownOldService', {
+          service: 'ecs',
+          action: 'updateService',
+          parameters: { Cluster: oldService.cluster.clusterArn, Service: oldService.serviceName, DesiredCount: 0 },
+          iamResources: [oldService.serviceArn],
+          resultPath: sfn.JsonPath.DISCARD,
+        })
+          .addCatch(onError, { resultPath: '$.error' })
+          .next(done)
+      : done;
+    return normalize
+      .next(snap)
+      .next(wait)
+      .next(status)
+      .next(new sfn.Choice(this, 'FinalSnapshotReady?').when(sfn.Condition.stringEquals('$.backup.status', 'available'), scaleDown).otherwise(wait));
   }
 }

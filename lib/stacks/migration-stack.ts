@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
+import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
 import { MigrationWorkflows } from '../constructs/migration-workflows';
 import type { ServiceEnvironment } from '../constructs/service-environment';
@@ -54,9 +55,18 @@ export class MigrationStack extends Stack {
       stageName: config.stageName,
       functions: this.functions.functions,
       notificationEmail: config.alarms.notificationEmail,
+      oldService: props.oldEnvironment.service,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    for (const [name, sm] of Object.entries({ Migrate: this.workflows.migrate, RollbackTraffic: this.workflows.rollbackTraffic, RestoreData: this.workflows.restoreData })) {
+    new MigrationDashboard(this, 'Dashboard', {
+      stageName: config.stageName,
+      oldTargetGroup: props.oldEnvironment.imported ? undefined : props.oldEnvironment.targetGroup,
+      newTargetGroup: props.newEnvironment.targetGroup,
+      migrate: this.workflows.migrate,
+      rollback: this.workflows.rollbackTraffic,
+      healthAlarms: this.healthAlarms.alarms,
+    });
+    for (const [name, sm] of Object.entries({ Migrate: this.workflows.migrate, RollbackTraffic: this.workflows.rollbackTraffic, RestoreData: this.workflows.restoreData, Decommission: this.workflows.decommission })) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: sm.stateMachineArn, description: `Start ${name} executions here` });
     }
   }

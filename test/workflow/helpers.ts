@@ -23,7 +23,7 @@ export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}):
   return world;
 }
 
-export async function run(machine: 'migrate' | 'rollback-traffic' | 'restore-data', world: LocalWorld, input: unknown, opts: RunOptions = {}) {
+export async function run(machine: 'migrate' | 'rollback-traffic' | 'restore-data' | 'decommission', world: LocalWorld, input: unknown, opts: RunOptions = {}) {
   const template = migrationTemplate();
   return runLocally(template, definitionFromTemplate(template, machine), () => localDeps(world, { stage: 'wf' }), input, opts);
 }

@@ -153,3 +153,14 @@ describe('RollbackTraffic and RestoreData state machines', () => {
     expect(ex.notifications.map((n) => n.event)).toEqual(['restore-failed']);
   });
 });
+
+describe('Decommission state machine', () => {
+  test('takes a final snapshot of the old database, then scales the old service to zero', async () => {
+    const world = await freshWorld(10);
+    const ex = await run('decommission', world, { migrationId: 'm-done' });
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(world.snapshots.snapshots.has('switchyard-wf-m-done-final')).toBe(true);
+    expect(ex.awsCalls).toEqual([{ resource: 'ecs:updateService', input: expect.objectContaining({ DesiredCount: 0 }) }]);
+    expect(ex.notifications.map((n) => n.event)).toEqual(['decommissioned']);
+  });
+});

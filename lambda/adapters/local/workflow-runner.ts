@@ -21,6 +21,7 @@ function resolveIntrinsics(node: unknown, template: CfnTemplate): string {
     const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
     return parts.map((p) => resolveIntrinsics(p, template)).join(sep);
   }
+  if (o['Fn::ImportValue']) return `arn:aws:local:${FAKE_REGION}:${FAKE_ACCOUNT}:import/${String(o['Fn::ImportValue']).split(':').pop()}`;
   const ref = (o.Ref ?? (o['Fn::GetAtt'] as string[] | undefined)?.[0]) as string | undefined;
   if (ref === 'AWS::Partition') return 'aws';
   if (ref === 'AWS::Region') return FAKE_REGION;
@@ -58,6 +59,8 @@ export interface LocalExecution {
   readonly steps: { state: string; phase: string; ms: number; ok: boolean }[];
   /** Messages published to the notification topic. */
   readonly notifications: Record<string, unknown>[];
+  /** Direct AWS SDK integrations the definition called (e.g. ecs:updateService), recorded, not executed. */
+  readonly awsCalls: { resource: string; input: unknown }[];
 }
 
 export interface RunOptions {
@@ -75,6 +78,7 @@ export interface RunOptions {
 export async function runLocally(template: CfnTemplate, definition: AslDefinition, deps: DepsFactory, input: unknown, opts: RunOptions = {}): Promise<LocalExecution> {
   const steps: LocalExecution['steps'] = [];
   const notifications: Record<string, unknown>[] = [];
+  const awsCalls: { resource: string; input: unknown }[] = [];
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const waits: Record<string, number> = {};
   const retries: Record<string, number> = {};
@@ -87,6 +91,13 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
       handlers[name] = async (msg) => {
         const m = (msg as { Message?: unknown }).Message;
         notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
+        return {};
+      };
+      continue;
+    }
+    if (resource.includes(':::aws-sdk:')) {
+      handlers[name] = async (callInput) => {
+        awsCalls.push({ resource: resource.split(':::aws-sdk:')[1], input: callInput });
         return {};
       };
       continue;
@@ -122,12 +133,12 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
   const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries } as never, context: context as never });
   try {
     const output = await execution.result;
-    return { status: 'SUCCEEDED', output, steps, notifications };
+    return { status: 'SUCCEEDED', output, steps, notifications, awsCalls };
   } catch (e) {
     if (!(e instanceof ExecutionError)) throw e;
     const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } }).cause;
     const { error, detail } = describeFailure(e, cause);
-    return { status: 'FAILED', error, cause: detail, steps, notifications };
+    return { status: 'FAILED', error, cause: detail, steps, notifications, awsCalls };
   }
 }
 

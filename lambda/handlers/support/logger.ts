@@ -11,7 +11,11 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** A CloudWatch metric as an Embedded Metric Format log line (Lambda turns it into a metric). */
+  metric(name: string, value: number, unit?: 'None' | 'Percent' | 'Seconds' | 'Count' | 'Milliseconds'): void;
 }
+
+export const METRIC_NAMESPACE = 'Switchyard';
 
 function redact(v: unknown, depth = 0): unknown {
   if (depth > 5 || v === null || typeof v !== 'object') return v;
@@ -27,5 +31,14 @@ export function createLogger(base: Record<string, unknown>, sink: LogSink = (l) 
     warn: (m, f) => emit('WARN', m, f),
     error: (m, f) => emit('ERROR', m, f),
     child: (f) => createLogger({ ...base, ...f }, sink),
+    metric: (name, value, unit = 'None') =>
+      sink(
+        JSON.stringify({
+          _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [['Stage']], Metrics: [{ Name: name, Unit: unit }] }] },
+          Stage: String(base.stage ?? 'unknown'),
+          migrationId: base.migrationId,
+          [name]: value,
+        }),
+      ),
   };
 }

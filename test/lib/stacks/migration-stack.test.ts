@@ -98,8 +98,8 @@ describe('MigrationStack workflows', () => {
   };
 
   test('three state machines, logging ALL with execution data, X-Ray on', () => {
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
-    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data']) {
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
+    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data', 'switchyard-test-decommission']) {
       t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         StateMachineName: name,
         TracingConfiguration: { Enabled: true },
@@ -120,6 +120,16 @@ describe('MigrationStack workflows', () => {
     expect(asl).toContain('"JitterStrategy":"FULL"');
     expect(asl).toContain('"ResultPath":"$.error"');
     expect(asl).not.toMatch(/"ErrorEquals":\["InvalidInputError"/);
+  });
+
+  test('a dashboard shows weights, both sides\' 5xx and latency, catch-up lag and executions', () => {
+    const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
+    for (const metric of ['NewSideWeight', 'CatchUpLagSeconds', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ExecutionsFailed']) expect(body).toContain(metric);
+  });
+
+  test('Decommission may scale down only the old service', () => {
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('ecs:updateService');
   });
 
   test('notifications go to an encrypted topic that enforces TLS', () => {
