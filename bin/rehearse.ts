@@ -1,11 +1,67 @@
 #!/usr/bin/env node
-// Placeholder until the local rehearsal lands (issue: "Local rehearsal: npm run rehearse").
-// It must not pretend to work: it says what is missing and exits non-zero.
-console.error(
-  [
-    'switchyard rehearse: NOT BUILT YET.',
-    'The local rehearsal (embedded PostgreSQL + the synthesized Migrate state machine run locally) is not implemented in this version.',
-    'What works today: `npm test` (infrastructure tests, cdk-nag) and `npx cdk synth` (all stages, no AWS credentials).',
-  ].join('\n'),
-);
-process.exit(2);
+/**
+ * npm run rehearse [-- --rows N --fail-at <State> --unhealthy-at <weight> --source <postgres url> --spec <file> --bake <s> --json --keep]
+ *
+ * The whole migration on this machine, no AWS account: embedded PostgreSQL, the Migrate state
+ * machine as CDK synthesizes it, the same handler code with local adapters, real HTTP traffic.
+ */
+import { synthesizeMigrationTemplate } from '../lib/local-template';
+import { formatReport } from '../lambda/adapters/local/rehearsal/report';
+import { rehearse, RehearsalOptions } from '../lambda/adapters/local/rehearsal/rehearse';
+
+const USAGE = 'usage: npm run rehearse -- [--rows N] [--fail-at <State>] [--unhealthy-at <weight>] [--source <postgres url> --spec <file>] [--bake <seconds>] [--json] [--keep]';
+
+function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boolean } {
+  const o: { -readonly [K in keyof RehearsalOptions]?: RehearsalOptions[K] } & { json: boolean } = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    const int = (min: number, max: number) => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${a} must be an integer from ${min} to ${max}, got: ${v}`);
+      return n;
+    };
+    if (a === '--rows') o.rows = int(100, 50_000_000);
+    else if (a === '--fail-at') o.failAt = value();
+    else if (a === '--unhealthy-at') o.unhealthyAt = int(1, 100);
+    else if (a === '--source') o.source = value();
+    else if (a === '--spec') o.specFile = value();
+    else if (a === '--bake') o.bakeSeconds = int(0, 600);
+    else if (a === '--json') o.json = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option: ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+async function main() {
+  const args = parse(process.argv.slice(2));
+  const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const abort = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    log('stopping: finishing the current step, then cleaning up (Ctrl-C again to quit at once) ...');
+    abort.abort();
+  });
+  log('synthesizing the Migrate state machine (dev stage) ...');
+  const template = synthesizeMigrationTemplate('dev');
+  const report = await rehearse({ ...args, template, progress: log, signal: abort.signal });
+  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else log(formatReport(report));
+  process.exit(abort.signal.aborted ? 130 : report.expected ? 0 : 1);
+}
+
+main().catch((e) => {
+  process.stderr.write(`rehearse failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+  process.exit(2);
+});

@@ -1,3 +1,4 @@
+import './promise-polyfill';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { DepsFactory } from '../../handlers/support/deps';
 import { PHASES } from '../../handlers/registry';
@@ -66,7 +67,9 @@ export interface LocalExecution {
 export interface RunOptions {
   /** Called before each task (inject faults: throw to fail that state). */
   readonly beforeTask?: (state: string, phase: string, input: unknown) => void | Promise<void>;
-  readonly onStep?: (step: { state: string; phase: string; ms: number; ok: boolean }) => void;
+  readonly onStep?: (step: { state: string; phase: string; ms: number; ok: boolean; output?: unknown; error?: string }) => void;
+  /** Milliseconds a Wait state really waits (default 0 for every Wait). */
+  readonly waitMs?: (state: string) => number | undefined;
 }
 
 /**
@@ -75,6 +78,13 @@ export interface RunOptions {
  * in the template) over the given deps, SNS publishes to an in-memory list, and
  * every Wait to zero.
  */
+/** Names of the Lambda Task states (including inside Maps): the states a fault can be injected into. */
+export function taskStateNames(definition: AslDefinition): string[] {
+  return allStates(definition.States)
+    .filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':function:'))
+    .map(([n]) => n);
+}
+
 export async function runLocally(template: CfnTemplate, definition: AslDefinition, deps: DepsFactory, input: unknown, opts: RunOptions = {}): Promise<LocalExecution> {
   const steps: LocalExecution['steps'] = [];
   const notifications: Record<string, unknown>[] = [];
@@ -83,7 +93,7 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
   const waits: Record<string, number> = {};
   const retries: Record<string, number> = {};
   for (const [name, state] of allStates(definition.States)) {
-    if (state.Type === 'Wait') waits[name] = 0;
+    if (state.Type === 'Wait') waits[name] = opts.waitMs?.(name) ?? 0;
     if (state.Type !== 'Task') continue;
     retries[name] = 0;
     const resource = String(state.Resource);
@@ -114,12 +124,12 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
         const out = await run(taskInput, { getRemainingTimeInMillis: () => 900_000 });
         const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: true };
         steps.push(step);
-        opts.onStep?.(step);
+        opts.onStep?.({ ...step, output: out });
         return out;
       } catch (e) {
         const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: false };
         steps.push(step);
-        opts.onStep?.(step);
+        opts.onStep?.({ ...step, error: `${(e as Error).name}: ${(e as Error).message}` });
         throw e;
       }
     };

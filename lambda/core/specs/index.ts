@@ -2,7 +2,7 @@ import type { MigrationSpec } from '../data/spec';
 import { chatHistorySpec } from './chat-history';
 
 /** Specs versioned in the repo, by name. */
-const SPECS: Readonly<Record<string, MigrationSpec>> = { [chatHistorySpec.name]: chatHistorySpec };
+const SPECS: Record<string, MigrationSpec> = { [chatHistorySpec.name]: chatHistorySpec };
 
 export class UnknownSpecError extends Error {
   public readonly name = 'UnknownSpecError';
@@ -12,4 +12,9 @@ export function getSpec(name: string): MigrationSpec {
   const spec = SPECS[name];
   if (!spec) throw new UnknownSpecError(`no migration spec named ${name}; known: ${Object.keys(SPECS).join(', ')}`);
   return spec;
+}
+
+/** Make a spec loaded from a file available by name (the rehearsal's --spec). */
+export function registerSpec(spec: MigrationSpec): void {
+  SPECS[spec.name] = spec;
 }

@@ -1,0 +1,225 @@
+import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../../../core/data';
+import { getSpec, registerSpec } from '../../../core/specs';
+import { targetKey } from '../../../core/data/spec';
+import { seedChatHistory } from '../chat-history-seed';
+import { startLocalCluster, LocalCluster } from '../embedded-postgres';
+import { localDeps, localWorld, seedExampleConfig } from '../local-deps';
+import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from '../workflow-runner';
+import { ChatApp } from './http-apps';
+import { TrafficGenerator } from './traffic';
+import { LocalWeightedRouter } from './weighted-router';
+
+export interface RehearsalOptions {
+  /** Rows (chat messages) to seed. @default 100000 */
+  readonly rows?: number;
+  /** Make this state fail (a Task state name of the Migrate definition). */
+  readonly failAt?: string;
+  /** The new app starts failing once it gets this percentage of traffic. */
+  readonly unhealthyAt?: number;
+  /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
+  readonly source?: string;
+  /** Your migration spec (JSON); required with `source` unless it holds the chat-history schema. */
+  readonly specFile?: string;
+  /** Seconds each traffic step bakes while requests flow. @default 1 */
+  readonly bakeSeconds?: number;
+  /** Keep the embedded server's data directory. */
+  readonly keep?: boolean;
+  /** Use this PostgreSQL server (superuser endpoint) instead of starting an embedded one (tests). */
+  readonly server?: DbEndpoint;
+  /** The Migration stack template (synthesized by the caller). */
+  readonly template: CfnTemplate;
+  /** Progress lines. */
+  readonly progress?: (line: string) => void;
+  /** Resolves when the user asks to stop (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+export interface RehearsalReport {
+  outcome: 'completed' | 'rolled-back' | 'failed';
+  expected: boolean;
+  error?: { name: string; cause: string };
+  wallMs: number;
+  rows: number;
+  phases: { name: string; status: 'ok' | 'failed'; ms: number }[];
+  integrity: { tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[] };
+  traffic: {
+    finalWeights: { old: number; new: number };
+    rollbackMs: number | null;
+    steps: { weights: { old: number; new: number }; seconds: number; old: { requests: number; errors: number }; new: { requests: number; errors: number } }[];
+  };
+  requests: { total: number; errors: number; oldErrors: number; newErrors: number };
+  config: { kind: string; target: string; action: string }[];
+}
+
+export class RehearsalInputError extends Error {
+  public readonly name = 'RehearsalInputError';
+}
+
+function parsePostgresUrl(url: string): DbEndpoint {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RehearsalInputError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
+  }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new RehearsalInputError(`--source must be a postgres:// URL, got protocol: ${u.protocol}`);
+  return { host: u.hostname, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+}
+
+/** The whole migration on one machine: real PostgreSQL, the synthesized Migrate definition, real HTTP traffic. */
+export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport> {
+  const t0 = Date.now();
+  const say = opts.progress ?? (() => undefined);
+  const rows = opts.rows ?? 100_000;
+  const definition = definitionFromTemplate(opts.template, 'migrate');
+  if (opts.failAt && !taskStateNames(definition).includes(opts.failAt)) {
+    throw new RehearsalInputError(`--fail-at must name a task state of the Migrate workflow, got: ${opts.failAt}; states: ${taskStateNames(definition).join(', ')}`);
+  }
+  if (opts.unhealthyAt !== undefined && !(opts.unhealthyAt >= 1 && opts.unhealthyAt <= 100)) throw new RehearsalInputError(`--unhealthy-at must be a percentage from 1 to 100, got: ${opts.unhealthyAt}`);
+  const spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
+
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    let server = opts.server;
+    let cluster: LocalCluster | undefined;
+    if (!server) {
+      say('starting embedded PostgreSQL ...');
+      cluster = await startLocalCluster({ cleanup: !opts.keep });
+      cleanup.push(() => cluster!.stop());
+      server = cluster.endpoint('postgres');
+      if (opts.keep) say(`data directory kept: ${cluster.dataDir}`);
+    }
+    const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const admin = await connect(server);
+    const created: string[] = [];
+    const createDb = async (name: string) => {
+      await admin.query(`CREATE DATABASE ${name}`);
+      created.push(name);
+      return { ...server!, database: name };
+    };
+    cleanup.push(async () => {
+      if (opts.server) for (const db of created) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    });
+
+    let source: DbEndpoint;
+    if (opts.source) {
+      source = parsePostgresUrl(opts.source);
+      say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
+    } else {
+      source = await createDb(`rehearsal_old_${suffix}`);
+      say(`seeding ${rows.toLocaleString()} chat messages ...`);
+      const c = await connect(source);
+      await seedChatHistory(c, rows);
+      await c.end();
+    }
+    const target = await createDb(`rehearsal_new_${suffix}`);
+
+    // The service: an old and a new app, each on its own database, behind the weighted router.
+    const probe = spec.tables[spec.tables.length - 1]; // the app reads the last (child-most) table by key
+    const probeSourceTable = 'table' in probe.source ? probe.source.table : undefined;
+    let unhealthy = false;
+    const oldApp = new ChatApp(source, probeSourceTable ?? probe.target.table, probe.key[0]);
+    const newApp = new ChatApp(target, probe.target.table, targetKey(probe)[0], () => unhealthy);
+    const ports = { old: await oldApp.start(), new: await newApp.start() };
+    cleanup.push(() => oldApp.stop(), () => newApp.stop());
+    const router = new LocalWeightedRouter(ports);
+    const routerPort = await router.start();
+    cleanup.push(() => router.stop());
+    const traffic = new TrafficGenerator(routerPort, Math.min(rows, 1_000_000));
+    traffic.start();
+    cleanup.push(() => traffic.stop());
+    say(`traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}`);
+
+    const world = localWorld(source, target, { router, alarms: router });
+    await seedExampleConfig(world);
+    const deps = localDeps(world, {
+      stage: 'rehearsal',
+      defaults: { bakeSeconds: opts.bakeSeconds ?? 1 },
+      sink: (line) => {
+        const l = JSON.parse(line) as { message?: string; table?: string; chunkNo?: number; rows?: number };
+        if (l.message === 'chunk copied') say(`    chunk ${l.table}#${l.chunkNo}: ${l.rows} rows`);
+      },
+    });
+    if (opts.specFile) {
+      registerSpec(spec);
+      (deps as { specName: string }).specName = spec.name;
+    }
+
+    const outputs: Record<string, unknown> = {};
+    let rollbackMs: number | null = null;
+    const started = Date.now();
+    const execution = await runLocally(opts.template, definition, () => deps, { migrationId: `rehearsal-${suffix}`, bakeSeconds: opts.bakeSeconds ?? 1 }, {
+      waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
+      beforeTask: async (state) => {
+        if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
+        if (state === opts.failAt) throw Object.assign(new Error(`fault injected into ${state} (--fail-at)`), { name: 'InjectedFault' });
+      },
+      onStep: (s) => {
+        outputs[s.state] = s.output;
+        const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+        let extra = '';
+        if (s.phase === 'shiftTraffic' && s.ok) {
+          const w = (s.output as { weights: { old: number; new: number } }).weights;
+          extra = ` old ${w.old} / new ${w.new}`;
+          if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
+        }
+        if (s.phase === 'copyData' && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
+        if (s.phase === 'healthGate' && s.ok) extra = (s.output as { healthy: boolean }).healthy ? ' healthy' : ` UNHEALTHY: ${(s.output as { summary: string }).summary}`;
+        if (s.phase === 'catchUp' && s.ok) extra = ` ${(s.output as { rowsUpserted: number }).rowsUpserted} rows, lag ${(s.output as { maxLagSeconds: number }).maxLagSeconds.toFixed(1)} s`;
+        if (s.phase === 'rollbackTraffic' && s.ok) {
+          rollbackMs = (s.output as { elapsedMs: number }).elapsedMs;
+          extra = ` 100 % old in ${rollbackMs} ms`;
+        }
+        say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);
+      },
+    });
+    await traffic.stop();
+    cleanup.pop();
+
+    // Integrity: recomputed at the end, in both databases, whatever the outcome.
+    const tables: RehearsalReport['integrity']['tables'] = [];
+    for (const t of spec.tables) {
+      try {
+        const layout = await describeTableWith(t, source, target);
+        const v = await validateTable(layout, source, target, { runId: `rehearsal-${suffix}` });
+        tables.push({ name: t.name, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: v.match });
+      } catch {
+        tables.push({ name: t.name, sourceRows: -1, targetRows: -1, sourceHash: '', targetHash: '', match: false });
+      }
+    }
+
+    const rolledBack = execution.steps.some((s) => s.phase === 'rollbackTraffic' && s.ok);
+    const outcome: RehearsalReport['outcome'] = execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
+    const finalWeights = await router.getWeights();
+    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined;
+    const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
+    const expected = faultInjected
+      ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0
+      : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0;
+    const transfer = outputs.TransferConfig as { applied?: { kind: string; target: string; action: string }[] } | undefined;
+    return {
+      outcome,
+      expected,
+      error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
+      wallMs: Date.now() - t0,
+      rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
+      phases: execution.steps.map((s) => ({ name: s.state, status: s.ok ? 'ok' : 'failed', ms: s.ms })),
+      integrity: { tables },
+      traffic: {
+        finalWeights,
+        rollbackMs,
+        steps: router.windows.map((w, i) => ({
+          weights: w.weights,
+          seconds: ((router.windows[i + 1]?.startedAt ?? Date.now()) - w.startedAt) / 1000,
+          old: { requests: w.requests.old, errors: w.errors.old },
+          new: { requests: w.requests.new, errors: w.errors.new },
+        })),
+      },
+      requests: { total: traffic.total, errors: traffic.errors, oldErrors, newErrors: router.windows.reduce((n, w) => n + w.errors.new, 0) },
+      config: (transfer?.applied ?? []).map(({ kind, target, action }) => ({ kind, target, action })),
+    };
+  } finally {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  }
+}

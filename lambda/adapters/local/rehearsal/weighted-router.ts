@@ -1,0 +1,84 @@
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import type { AlarmState } from '../../../core/traffic/health';
+import type { AlarmReader, TrafficRouter } from '../../../core/traffic/ports';
+import type { Weights } from '../../../core/traffic/weights';
+
+export type Side = 'old' | 'new';
+
+/** Requests and errors seen at one weight setting. */
+export interface WeightWindow {
+  readonly weights: Weights;
+  readonly startedAt: number;
+  requests: Record<Side, number>;
+  errors: Record<Side, number>;
+}
+
+/**
+ * A local weighted HTTP router in front of the old and new app: each request goes
+ * to one side at random by weight (like ALB weighted target groups). Implements the
+ * TrafficRouter port, and an AlarmReader over the new side's real error rate.
+ */
+export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
+  public readonly description = 'local weighted router';
+  public readonly windows: WeightWindow[] = [];
+  private weights: Weights = { old: 100, new: 0 };
+  private server?: http.Server;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private recent: { at: number; side: Side; ok: boolean }[] = [];
+
+  constructor(private readonly backends: Record<Side, number>, private readonly errorRateThreshold = 0.02) {
+    this.windows.push(this.newWindow());
+  }
+
+  private newWindow(): WeightWindow {
+    return { weights: this.weights, startedAt: Date.now(), requests: { old: 0, new: 0 }, errors: { old: 0, new: 0 } };
+  }
+
+  async getWeights(): Promise<Weights> {
+    return this.weights;
+  }
+
+  async setWeights(w: Weights): Promise<void> {
+    this.weights = w;
+    this.windows.push(this.newWindow());
+  }
+
+  /** ALARM when the new side's error rate over the last 10 s is above the threshold (with at least 3 requests). */
+  async read(): Promise<AlarmState[]> {
+    const since = Date.now() - 10_000;
+    this.recent = this.recent.filter((r) => r.at >= since);
+    const mine = this.recent.filter((r) => r.side === 'new');
+    const errors = mine.filter((r) => !r.ok).length;
+    const bad = mine.length >= 3 && errors / mine.length > this.errorRateThreshold;
+    return [{ name: 'local-new-error-rate', state: bad ? 'ALARM' : 'OK', since: new Date(since) }];
+  }
+
+  async start(): Promise<number> {
+    this.server = http.createServer((req, res) => {
+      const side: Side = Math.random() * 100 < this.weights.new ? 'new' : 'old';
+      const window = this.windows[this.windows.length - 1];
+      window.requests[side]++;
+      const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
+        const ok = (up.statusCode ?? 500) < 500;
+        if (!ok) window.errors[side]++;
+        this.recent.push({ at: Date.now(), side, ok });
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
+        up.pipe(res);
+      });
+      proxied.on('error', () => {
+        window.errors[side]++;
+        this.recent.push({ at: Date.now(), side, ok: false });
+        res.writeHead(502).end();
+      });
+      req.pipe(proxied);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}

@@ -1,0 +1,54 @@
+import { formatReport } from '../../lambda/adapters/local/rehearsal/report';
+import { rehearse, RehearsalInputError } from '../../lambda/adapters/local/rehearsal/rehearse';
+import { synthesizeMigrationTemplate } from '../../lib/local-template';
+import { testServer } from '../support/pg';
+
+/** The rehearsal as `npm run rehearse` runs it, on the shared test server instead of a fresh embedded one. */
+describe('npm run rehearse (5,000 rows)', () => {
+  const template = synthesizeMigrationTemplate('dev');
+  const run = (extra: Record<string, unknown> = {}) => rehearse({ rows: 5_000, bakeSeconds: 1, server: testServer(), template, ...extra });
+
+  test('GIVEN no fault WHEN rehearsed THEN completed, 100 % new, every table matches, no request lost on the old side', async () => {
+    const r = await run();
+    expect(r.outcome).toBe('completed');
+    expect(r.expected).toBe(true);
+    expect(r.traffic.finalWeights).toEqual({ old: 0, new: 100 });
+    expect(r.integrity.tables.map((t) => [t.name, t.sourceRows, t.targetRows, t.match])).toEqual([
+      ['conversations', 250, 250, true],
+      ['messages', 5_000, 5_000, true],
+    ]);
+    expect(r.requests.total).toBeGreaterThan(50);
+    expect(r.requests.oldErrors).toBe(0);
+    expect(r.traffic.steps.map((s) => s.weights.new)).toEqual([0, 5, 25, 50, 100]);
+    expect(r.config.map((c) => c.target)).toContain('/chat/new/feature/streaming');
+    expect(JSON.stringify(r)).not.toContain('sk-local-example');
+    expect(formatReport(r)).toContain('As expected.');
+  });
+
+  test('GIVEN --fail-at CopyTable WHEN rehearsed THEN failed before traffic moved, 100 % old, nothing lost', async () => {
+    const r = await run({ failAt: 'CopyTable' });
+    expect(r.outcome).toBe('failed');
+    expect(r.expected).toBe(true);
+    expect(r.error).toEqual({ name: 'InjectedFault', cause: 'fault injected into CopyTable (--fail-at)' });
+    expect(r.traffic.finalWeights).toEqual({ old: 100, new: 0 });
+    expect(r.requests.oldErrors).toBe(0);
+    expect(r.phases.some((p) => p.name === 'SetWeights')).toBe(false);
+  });
+
+  test('GIVEN --unhealthy-at 25 WHEN rehearsed THEN rolled back to 100 % old by the health gate, old side lost nothing', async () => {
+    const r = await run({ unhealthyAt: 25 });
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.expected).toBe(true);
+    expect(r.error?.name).toBe('NewSideUnhealthy');
+    expect(r.traffic.finalWeights).toEqual({ old: 100, new: 0 });
+    expect(r.traffic.rollbackMs).not.toBeNull();
+    expect(r.traffic.steps.map((s) => s.weights.new)).toEqual([0, 5, 25, 0]);
+    expect(r.requests.oldErrors).toBe(0);
+    expect(r.integrity.tables.every((t) => t.match)).toBe(true);
+  });
+
+  test('fails with RehearsalInputError when --fail-at names no task state', async () => {
+    await expect(run({ failAt: 'Nope' })).rejects.toThrow(RehearsalInputError);
+    await expect(run({ unhealthyAt: 0 })).rejects.toThrow('--unhealthy-at must be a percentage from 1 to 100, got: 0');
+  });
+});
