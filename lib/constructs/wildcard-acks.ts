@@ -25,12 +25,24 @@ export function flattenReference(node: unknown): string {
  * reason (one acknowledgement per finding, as cdk-nag 3 requires). A wildcard
  * without a reason stays a finding and fails synth.
  */
-export function acknowledgeWildcards(policy: IConstruct, reasonFor: (resource: string) => string | undefined): void {
+export function acknowledgeWildcards(
+  policy: IConstruct,
+  reasonFor: (resource: string) => string | undefined,
+  actionReasonFor: (action: string) => string | undefined = () => undefined,
+): void {
   const cfn = policy.node.defaultChild as CfnResource | undefined;
   if (!cfn) return;
-  const doc = Stack.of(policy).resolve((cfn as unknown as { policyDocument: unknown }).policyDocument) as { Statement?: { Resource?: unknown }[] };
+  const doc = Stack.of(policy).resolve((cfn as unknown as { policyDocument: unknown }).policyDocument) as { Statement?: { Resource?: unknown; Action?: unknown }[] };
   const seen = new Set<string>();
   for (const st of doc.Statement ?? []) {
+    const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).filter((a): a is string => typeof a === 'string' && a.includes('*'));
+    for (const a of actions) {
+      const reason = actionReasonFor(a);
+      if (reason && !seen.has(`a:${a}`)) {
+        seen.add(`a:${a}`);
+        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Action::${a}]`, reason });
+      }
+    }
     const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
     for (const r of resources.map(flattenReference).filter((x) => x.includes('*'))) {
       const reason = reasonFor(r);
