@@ -29,3 +29,17 @@ export async function query<T = Record<string, unknown>>(db: DbEndpoint, sql: st
     await c.end();
   }
 }
+
+/** A source database seeded with `rows` chat-history messages, and an empty target, on the test server. */
+export async function seededPair(prefix: string, rows: number): Promise<{ source: DbEndpoint; target: DbEndpoint }> {
+  const { seedChatHistory } = await import('../../lambda/adapters/local/chat-history-seed');
+  const source = await freshDatabase(`${prefix}src`);
+  const target = await freshDatabase(`${prefix}tgt`);
+  const c = await connect(source);
+  try {
+    await seedChatHistory(c, rows);
+  } finally {
+    await c.end();
+  }
+  return { source, target };
+}

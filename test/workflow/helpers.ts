@@ -1,10 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { seedChatHistory } from '../../lambda/adapters/local/chat-history-seed';
 import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/adapters/local/local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/adapters/local/workflow-runner';
 import { connect, DbEndpoint } from '../../lambda/core/data';
 import { parse, stageFrom } from '../lib/helpers';
-import { freshDatabase } from '../support/pg';
+import { seededPair } from '../support/pg';
 
 /** The Migration stack's template as CDK synthesizes it for a test stage (bundling skipped). */
 let cached: CfnTemplate | undefined;
@@ -13,11 +12,7 @@ export function migrationTemplate(): CfnTemplate {
 }
 
 export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}): Promise<LocalWorld> {
-  const source = await freshDatabase('wsrc');
-  const target = await freshDatabase('wtgt');
-  const c = await connect(source);
-  await seedChatHistory(c, rows);
-  await c.end();
+  const { source, target } = await seededPair('w', rows);
   const world = localWorld(source, target, parts);
   await seedExampleConfig(world);
   return world;

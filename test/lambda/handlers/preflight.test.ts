@@ -1,4 +1,3 @@
-import { seedChatHistory } from '../../../lambda/adapters/local/chat-history-seed';
 import { MemoryConfigStore } from '../../../lambda/adapters/local/memory-config-store';
 import { MemorySnapshots } from '../../../lambda/adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../../../lambda/adapters/local/local-traffic';
@@ -9,7 +8,7 @@ import { InvalidInputError } from '../../../lambda/handlers/support/input';
 import { createLogger } from '../../../lambda/handlers/support/logger';
 import { preflight } from '../../../lambda/handlers/preflight';
 import { createSnapshot, snapshotStatus } from '../../../lambda/handlers/backup';
-import { freshDatabase } from '../../support/pg';
+import { seededPair } from '../../support/pg';
 
 async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<PhaseDeps> = {}): Promise<PhaseDeps> {
   const params = new MemoryConfigStore('parameter');
@@ -39,11 +38,7 @@ describe('Preflight handler', () => {
   let source: DbEndpoint;
   let target: DbEndpoint;
   beforeAll(async () => {
-    source = await freshDatabase('psrc');
-    target = await freshDatabase('ptgt');
-    const c = await connect(source);
-    await seedChatHistory(c, 200);
-    await c.end();
+    ({ source, target } = await seededPair('p', 200));
   });
 
   test('GIVEN everything in place WHEN run THEN go, with every check reported', async () => {

@@ -4,7 +4,7 @@ import {
   loadPlan, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
 } from '../../../../lambda/core/data';
 import { chatHistorySpec } from '../../../../lambda/core/specs/chat-history';
-import { freshDatabase, query } from '../../../support/pg';
+import { freshDatabase, query, seededPair } from '../../../support/pg';
 
 const ROWS = 5_000;
 /** The example spec with small chunks so every test crosses many chunk boundaries. */
@@ -137,11 +137,7 @@ describe('data engine on the chat-history example', () => {
 
 describe('a connection killed mid-chunk', () => {
   test('GIVEN the target connection dies during a COPY WHEN the copy is rerun THEN it resumes and matches exactly', async () => {
-    const source = await freshDatabase('ksrc');
-    const target = await freshDatabase('ktgt');
-    const c = await connect(source);
-    await seedChatHistory(c, 3_000);
-    await c.end();
+    const { source, target } = await seededPair('k', 3_000);
     await prepareTarget(spec, source, target);
     // A trigger that stalls one row, so the COPY of its chunk is reliably in flight when we kill it.
     await query(target, `CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
@@ -178,11 +174,7 @@ describe('a connection killed mid-chunk', () => {
 
 describe('a transient failure with retries left', () => {
   test('GIVEN a chunk connection killed once WHEN attempts remain THEN the chunk is retried and the copy completes', async () => {
-    const source = await freshDatabase('rsrc');
-    const target = await freshDatabase('rtgt');
-    const c = await connect(source);
-    await seedChatHistory(c, 2_000);
-    await c.end();
+    const { source, target } = await seededPair('r', 2_000);
     await prepareTarget(spec, source, target);
     // Stall row 900 only while the flag row exists; the test removes the flag as it kills the backend.
     await query(target, `CREATE TABLE flag (x int); INSERT INTO flag VALUES (1);
@@ -218,11 +210,7 @@ describe('bad specs and unreachable databases', () => {
   let source: DbEndpoint;
   let target: DbEndpoint;
   beforeAll(async () => {
-    source = await freshDatabase('bsrc');
-    target = await freshDatabase('btgt');
-    const c = await connect(source);
-    await seedChatHistory(c, 100);
-    await c.end();
+    ({ source, target } = await seededPair('b', 100));
   });
 
   const withTable = (patch: Record<string, unknown>) => parseSpec({ ...chatHistorySpec, tables: [{ ...chatHistorySpec.tables[1], ...patch }] });

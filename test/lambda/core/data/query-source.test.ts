@@ -1,6 +1,5 @@
-import { seedChatHistory } from '../../../../lambda/adapters/local/chat-history-seed';
-import { catchUp, captureWatermark, connect, copyTable, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../../lambda/core/data';
-import { freshDatabase, query } from '../../../support/pg';
+import { catchUp, captureWatermark, copyTable, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../../lambda/core/data';
+import { query, seededPair } from '../../../support/pg';
 
 /** A merge: messages joined with their session's owner, into one denormalized target table. */
 const spec = parseSpec({
@@ -21,11 +20,7 @@ const spec = parseSpec({
 });
 
 test('GIVEN a query source that merges two tables WHEN copied, changed and caught up THEN the target matches', async () => {
-  const source = await freshDatabase('qsrc');
-  const target = await freshDatabase('qtgt');
-  const c = await connect(source);
-  await seedChatHistory(c, 1_000);
-  await c.end();
+  const { source, target } = await seededPair('q', 1_000);
   await prepareTarget(spec, source, target);
   const layout = await describeTableWith(spec.tables[0], source, target);
   const since = await captureWatermark(layout, source);
