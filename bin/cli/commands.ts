@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { loadStageConfig, STAGE_NAMES, StageName } from '../../lib/config/stages';
+import type { ConfigStore } from '../../lambda/core/config/ports';
+import { planTransfer } from '../../lambda/core/config/transfer';
 import { getSpec } from '../../lambda/core/specs';
 import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
@@ -10,6 +12,8 @@ import { follow } from './follow';
 export interface CliDeps {
   readonly sfn: SFNClient;
   readonly cfn: CloudFormationClient;
+  /** Config stores of the stage (SSM, Secrets Manager) for `plan`; omitted with --offline. */
+  readonly configStores?: readonly ConfigStore[];
   readonly print: (line: string) => void;
   readonly readFile?: (file: string) => string;
   readonly pollMs?: number;
@@ -22,7 +26,7 @@ export interface ParsedArgs {
 }
 
 export const USAGE = `usage: npm run switchyard -- <command> --stage <${STAGE_NAMES.join('|')}> [options]
-  plan      --stage S                                   what a migration would do (changes nothing)
+  plan      --stage S [--offline]                       what a migration would do (changes nothing)
   start     --stage S [--input file] [--migration-id ID] [--dry-run] [--no-follow]
   status    --stage S                                   recent executions of every workflow
   rollback  --stage S --migration-id ID                 traffic back to 100 % old (RollbackTraffic)
@@ -83,7 +87,7 @@ async function startAndFollow(deps: CliDeps, arn: string, name: string, input: R
 /** Run one CLI command. Returns a value for tests; prints through deps.print. */
 export async function runCommand(args: ParsedArgs, deps: CliDeps): Promise<unknown> {
   const { command, flags } = args;
-  if (command === 'plan') return plan(stageOf(flags), deps);
+  if (command === 'plan') return plan(stageOf(flags), deps, flags.offline === true);
   const stage = stageOf(flags);
   const arns = await stateMachineArns(deps.cfn, stage);
   switch (command) {
@@ -121,8 +125,12 @@ export async function runCommand(args: ParsedArgs, deps: CliDeps): Promise<unkno
   }
 }
 
-/** What a migration of this stage would do, from the stage config and the spec; reads nothing and changes nothing. */
-function plan(stage: StageName, deps: CliDeps) {
+/**
+ * What a migration of this stage would do: tables, schedule and timing from the stage config and
+ * spec; with AWS access, every config change by name (create/update/unchanged, never values),
+ * computed by the same planTransfer the TransferConfig phase runs. Changes nothing.
+ */
+async function plan(stage: StageName, deps: CliDeps, offline: boolean) {
   const cfg = loadStageConfig(stage);
   const spec = getSpec(cfg.migration.specName);
   const steps = cfg.migration.weightSchedule;
@@ -146,5 +154,19 @@ function plan(stage: StageName, deps: CliDeps) {
   deps.print(`          ${p.config.secrets}`);
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);
   deps.print('  row counts: from the Preflight of a gate dry run (`start --dry-run`): the databases are private to the VPC');
-  return p;
+  if (offline || !deps.configStores) return p;
+  const rules = {
+    parameters: { from: cfg.oldEnvironment.parameterPath, to: cfg.newEnvironment.parameterPath },
+    secrets: { from: cfg.oldEnvironment.secretPrefix, to: cfg.newEnvironment.secretPrefix },
+    exclude: ['db'],
+    templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
+  };
+  // The new side's coordinates come from its own SSM parameters (created by its stack), not from its secret.
+  const ssm = deps.configStores.find((c) => c.kind === 'parameter');
+  const coord = async (k: string) => (await send(() => ssm!.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value ?? `<${k} of the new database>`;
+  const context = { 'target.db.host': await coord('host'), 'target.db.port': await coord('port'), 'target.db.name': await coord('name') };
+  const changes = await send(() => planTransfer(deps.configStores!, rules, context));
+  deps.print(`  config changes (${changes.length}):`);
+  for (const c of changes) deps.print(`    ${c.action.padEnd(9)} ${c.kind.padEnd(9)} ${c.target}`);
+  return { ...p, configChanges: changes };
 }

@@ -96,12 +96,31 @@ describe('switchyard CLI', () => {
     expect(sfn).toHaveReceivedCommandTimes(ListExecutionsCommand, 4);
   });
 
-  test('plan prints the tables, config mapping and schedule without calling AWS', async () => {
-    const p = (await run('plan', '--stage', 'prod')) as { schedule: number[] };
+  test('plan --offline prints the tables, config mapping and schedule without calling AWS', async () => {
+    const p = (await run('plan', '--stage', 'prod', '--offline')) as { schedule: number[] };
     expect(p.schedule).toEqual([5, 25, 50, 100]);
     expect(lines.join('\n')).toContain('copy chat_messages -> messages');
     expect(sfn.calls()).toHaveLength(0);
     expect(cfn.calls()).toHaveLength(0);
+  });
+
+  test('plan lists every config change by name and action, never a value', async () => {
+    const { MemoryConfigStore } = await import('../../lambda/adapters/local/memory-config-store');
+    const params = new MemoryConfigStore('parameter');
+    const secrets = new MemoryConfigStore('secret');
+    await params.put('/chat/dev/old/db/host', 'old.internal');
+    await params.put('/chat/dev/old/feature/x', 'on');
+    await params.put('/chat/dev/new/db/host', 'new.internal');
+    await secrets.put('chat/dev/old/api-key', 'sk-VALUE');
+    const r = (await runCommand(parseArgs(['plan', '--stage', 'dev']), { ...deps(), configStores: [params, secrets] })) as { configChanges: { target: string; action: string }[] };
+    expect(r.configChanges.map((c) => [c.target, c.action])).toEqual([
+      ['/chat/dev/new/db/host', 'unchanged'],
+      ['/chat/dev/new/feature/x', 'create'],
+      ['chat/dev/new/api-key', 'create'],
+    ]);
+    expect(lines.join('\n')).toContain('create    secret    chat/dev/new/api-key');
+    expect(lines.join('\n')).not.toMatch(/sk-VALUE|old\.internal/);
+    expect(await params.get('/chat/dev/new/feature/x')).toBeUndefined();
   });
 
   test('fails with StackNotDeployedError when the stage is not deployed', async () => {

@@ -74,8 +74,14 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     onLog: () => undefined,
     onError: () => undefined,
   });
-  await pg.initialise();
-  await pg.start();
+  try {
+    await pg.initialise();
+    await pg.start();
+  } catch (e) {
+    await pg.stop().catch(() => undefined);
+    fs.rmSync(parent, { recursive: true, force: true });
+    throw e;
+  }
   const endpoint = (database: string): DbEndpoint => ({ host: '127.0.0.1', port, database, user: 'postgres', password });
   return {
     port,
