@@ -8,6 +8,7 @@ import { InvalidInputError } from '../../../lambda/handlers/support/input';
 import { createLogger } from '../../../lambda/handlers/support/logger';
 import { preflight } from '../../../lambda/handlers/preflight';
 import { createSnapshot, snapshotStatus } from '../../../lambda/handlers/backup';
+import { healthGate } from '../../../lambda/handlers/health-gate';
 import { seededPair } from '../../support/pg';
 
 async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<PhaseDeps> = {}): Promise<PhaseDeps> {
@@ -88,5 +89,17 @@ describe('Backup handlers', () => {
     expect(b).toEqual(a);
     await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: a.snapshotId })).resolves.toEqual({ snapshotId: a.snapshotId, status: 'available' });
     await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: 'nope' })).rejects.toThrow('snapshot nope does not exist');
+  });
+});
+
+describe('HealthGate handler', () => {
+  test('an alarm that cannot be read makes the gate unhealthy, with the reason', async () => {
+    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, { alarms: { read: async () => { throw Object.assign(new Error('cloudwatch:DescribeAlarms was denied'), { name: 'AwsAccessDeniedError' }); } } });
+    await expect(healthGate.make(() => deps)({ migrationId: 'm1' })).resolves.toMatchObject({ healthy: false, reasons: ['health alarms could not be read: AwsAccessDeniedError: cloudwatch:DescribeAlarms was denied'] });
+  });
+
+  test('INSUFFICIENT_DATA beyond the grace period is unhealthy', async () => {
+    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, { alarms: new StaticAlarms([{ name: 'a', state: 'INSUFFICIENT_DATA', since: new Date(0) }]) });
+    await expect(healthGate.make(() => deps)({ migrationId: 'm1', insufficientDataGraceSeconds: 60 })).resolves.toMatchObject({ healthy: false });
   });
 });
