@@ -3,7 +3,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { loadStageConfig, STAGE_NAMES, StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
-import { planTransfer } from '../../lambda/core/config/transfer';
+import { environmentTransferRules, planTransfer } from '../../lambda/core/config/transfer';
 import { getSpec } from '../../lambda/core/specs';
 import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
@@ -155,12 +155,7 @@ async function plan(stage: StageName, deps: CliDeps, offline: boolean) {
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);
   deps.print('  row counts: from the Preflight of a gate dry run (`start --dry-run`): the databases are private to the VPC');
   if (offline || !deps.configStores) return p;
-  const rules = {
-    parameters: { from: cfg.oldEnvironment.parameterPath, to: cfg.newEnvironment.parameterPath },
-    secrets: { from: cfg.oldEnvironment.secretPrefix, to: cfg.newEnvironment.secretPrefix },
-    exclude: ['db'],
-    templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
-  };
+  const rules = environmentTransferRules(cfg.oldEnvironment, cfg.newEnvironment);
   // The new side's coordinates come from its own SSM parameters (created by its stack), not from its secret.
   const ssm = deps.configStores.find((c) => c.kind === 'parameter');
   const coord = async (k: string) => (await send(() => ssm!.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value ?? `<${k} of the new database>`;

@@ -1,3 +1,4 @@
+import { environmentTransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../core/data/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
 import type { PhaseDeps } from '../../handlers/support/deps';
@@ -55,12 +56,7 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     snapshots: world.snapshots,
     oldDbId: 'chat-old-db',
     configStores: [world.parameters, world.secrets],
-    transferRules: {
-      parameters: { from: '/chat/old', to: '/chat/new' },
-      secrets: { from: 'chat/old', to: 'chat/new' },
-      exclude: ['db'],
-      templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
-    },
+    transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),
     repointOldDatabase: async () => undefined,
     defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, copyConcurrency: 2, ...opts.defaults },
     now: () => Date.now(),

@@ -25,6 +25,20 @@ export interface TransferRules {
   readonly exclude?: readonly string[];
 }
 
+/**
+ * Switchyard's standard rules between two environments: everything under the old path/prefix,
+ * except the database credentials secret (`db`, the new side has its own), with the new side's
+ * database coordinates rendered into `db/host`, `db/port`, `db/name`.
+ */
+export function environmentTransferRules(from: { parameterPath: string; secretPrefix: string }, to: { parameterPath: string; secretPrefix: string }): TransferRules {
+  return {
+    parameters: { from: from.parameterPath, to: to.parameterPath },
+    secrets: { from: from.secretPrefix, to: to.secretPrefix },
+    exclude: ['db'],
+    templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
+  };
+}
+
 export type TransferAction = 'create' | 'update' | 'unchanged';
 
 export interface PlanEntry {

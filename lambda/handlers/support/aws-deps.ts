@@ -13,6 +13,7 @@ import { RdsSnapshotService } from '../../adapters/aws/rds-snapshots';
 import { Route53Router } from '../../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../../adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../../adapters/aws/ssm-config-store';
+import { environmentTransferRules } from '../../core/config/transfer';
 import { withRetry } from '../../core/retry';
 import type { PhaseDeps } from './deps';
 import { parseEnv } from './input';
@@ -71,13 +72,10 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
     oldDbId: e.OLD_DB_ID,
     configStores: [new SsmConfigStore(new SSMClient({})), new SecretsConfigStore(sm)],
-    transferRules: {
-      parameters: { from: e.OLD_PARAMETER_PATH, to: e.NEW_PARAMETER_PATH },
-      secrets: { from: e.OLD_SECRET_PREFIX, to: e.NEW_SECRET_PREFIX },
-      // The new side keeps its own database coordinates and credentials.
-      exclude: ['db'],
-      templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
-    },
+    transferRules: environmentTransferRules(
+      { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
+      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
+    ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;
       const cur = await call('secretsmanager:GetSecretValue', arn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: arn }))));
