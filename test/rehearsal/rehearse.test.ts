@@ -1,7 +1,7 @@
 import { formatReport } from '../../lambda/adapters/local/rehearsal/report';
 import { rehearse, RehearsalInputError } from '../../lambda/adapters/local/rehearsal/rehearse';
 import { synthesizeMigrationTemplate } from '../../lib/local-template';
-import { testServer } from '../support/pg';
+import { query, seededPair, testServer } from '../support/pg';
 
 /** The rehearsal as `npm run rehearse` runs it, on the shared test server instead of a fresh embedded one. */
 describe('npm run rehearse (5,000 rows)', () => {
@@ -45,6 +45,24 @@ describe('npm run rehearse (5,000 rows)', () => {
     expect(r.traffic.steps.map((s) => s.weights.new)).toEqual([0, 5, 25, 0]);
     expect(r.requests.oldErrors).toBe(0);
     expect(r.integrity.tables.every((t) => t.match)).toBe(true);
+  });
+
+  test('GIVEN --source (a copy of your own database) WHEN rehearsed THEN it is migrated and only read', async () => {
+    const { source } = await seededPair('own', 1_000);
+    const url = `postgres://${source.user}:${encodeURIComponent(source.password)}@${source.host}:${source.port}/${source.database}`;
+    const fingerprint = () => query<{ f: string }>(source, `SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text AS f`);
+    const before = await fingerprint();
+    const r = await run({ source: url, rows: undefined });
+    expect(r.outcome).toBe('completed');
+    expect(await fingerprint()).toEqual(before);
+    expect(r.integrity.tables.map((t) => [t.name, t.sourceRows, t.match])).toEqual([
+      ['conversations', 50, true],
+      ['messages', 1_000, true],
+    ]);
+  });
+
+  test('fails with RehearsalInputError when --source is not a postgres URL', async () => {
+    await expect(run({ source: 'mysql://x@y/z' })).rejects.toThrow('--source must be a postgres:// URL, got protocol: mysql:');
   });
 
   test('fails with RehearsalInputError when --fail-at names no task state', async () => {
