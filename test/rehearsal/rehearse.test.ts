@@ -61,6 +61,19 @@ describe('npm run rehearse (5,000 rows)', () => {
     ]);
   });
 
+  test('GIVEN --spec <file> WHEN rehearsed THEN the spec from the file drives the migration', async () => {
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const { chatHistorySpec } = await import('../../lambda/core/specs/chat-history');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spec-')), 'my-spec.json');
+    fs.writeFileSync(file, JSON.stringify({ ...chatHistorySpec, name: 'my-chat', tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 400 })) }));
+    const r = await run({ rows: 2_000, specFile: file });
+    expect(r.outcome).toBe('completed');
+    expect(r.integrity.tables.every((t) => t.match)).toBe(true);
+    expect(r.phases.filter((p) => p.name === 'CopyTable')).toHaveLength(2);
+  });
+
   test('fails with RehearsalInputError when --source is not a postgres URL', async () => {
     await expect(run({ source: 'mysql://x@y/z' })).rejects.toThrow('--source must be a postgres:// URL, got protocol: mysql:');
   });

@@ -1,7 +1,7 @@
 import { seedChatHistory } from '../../../../lambda/adapters/local/chat-history-seed';
 import {
   captureWatermark, catchUp, ChunkCopyError, connect, copyTable, DatabaseUnreachableError, DbEndpoint, describeTableWith,
-  loadPlan, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
+  loadPlan, loadSpecFile, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
 } from '../../../../lambda/core/data';
 import { chatHistorySpec } from '../../../../lambda/core/specs/chat-history';
 import { freshDatabase, query, seededPair } from '../../../support/pg';
@@ -262,5 +262,26 @@ describe('bad specs and unreachable databases', () => {
     expect(err).toBeInstanceOf(DatabaseUnreachableError);
     expect(err.message).toContain('cannot connect to 127.0.0.1:1/');
     expect(err.message).not.toContain('hunter2-secret');
+  });
+});
+
+describe('spec files', () => {
+  const fs = jest.requireActual('fs') as typeof import('fs');
+  const os = jest.requireActual('os') as typeof import('os');
+  const path = jest.requireActual('path') as typeof import('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'specs-'));
+
+  test('a JSON spec file loads and validates', () => {
+    const file = path.join(dir, 'ok.json');
+    fs.writeFileSync(file, JSON.stringify(chatHistorySpec));
+    expect(loadSpecFile(file).tables.map((t) => t.name)).toEqual(['conversations', 'messages']);
+  });
+
+  test('fails with SpecError when the file is missing or not JSON', () => {
+    expect(() => loadSpecFile(path.join(dir, 'missing.json'))).toThrow(/cannot read spec file .*missing.json/);
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '{ nope');
+    expect(() => loadSpecFile(bad)).toThrow(SpecError);
+    expect(() => loadSpecFile(bad)).toThrow(/is not valid JSON/);
   });
 });
