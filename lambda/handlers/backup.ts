@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { snapshotIdentifier, SnapshotFailedError } from '../core/backup/snapshot';
+import { TAG_KEYS } from '../core/tags';
 import { migrationId } from './support/input';
 import { definePhase } from './support/phase';
-
-const TAG_MIGRATION = 'switchyard:migration-id';
 
 /** Create the pre-migration snapshot of the old database (deterministic id: a retry finds it). */
 export const createSnapshot = definePhase('Backup', z.object({ migrationId }), async (i, deps) => {
   const snapshotId = snapshotIdentifier(deps.stage, i.migrationId);
-  const s = await deps.snapshots.create(deps.oldDbId, snapshotId, { [TAG_MIGRATION]: i.migrationId, 'switchyard:stage': deps.stage, 'switchyard:app': 'switchyard' });
+  const s = await deps.snapshots.create(deps.oldDbId, snapshotId, { [TAG_KEYS.migrationId]: i.migrationId, [TAG_KEYS.stage]: deps.stage, [TAG_KEYS.app]: 'switchyard' });
   return { snapshotId, status: s.status };
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { restoredInstanceIdentifier } from '../core/backup/snapshot';
+import { TAG_KEYS } from '../core/tags';
 import { migrationId } from './support/input';
 import { definePhase } from './support/phase';
 
@@ -21,7 +22,7 @@ const input = z.discriminatedUnion('action', [
 export const restoreData = definePhase('RestoreData', input, async (i, deps) => {
   const dbId = restoredInstanceIdentifier(deps.oldDbId, i.migrationId);
   if (i.action === 'start') {
-    await deps.snapshots.restore({ snapshotId: i.snapshotId, newDbId: dbId, subnetGroupName: i.subnetGroupName, securityGroupIds: i.securityGroupIds, tags: { 'switchyard:migration-id': i.migrationId } });
+    await deps.snapshots.restore({ snapshotId: i.snapshotId, newDbId: dbId, subnetGroupName: i.subnetGroupName, securityGroupIds: i.securityGroupIds, tags: { [TAG_KEYS.migrationId]: i.migrationId } });
     return { dbId, status: 'creating' };
   }
   const s = await deps.snapshots.status(dbId);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { applyTransfer, planTransfer, rollbackTransfer, verifyTransfer } from '../core/config/transfer';
+import { TAG_KEYS } from '../core/tags';
 import type { PhaseDeps } from './support/deps';
 import { migrationId } from './support/input';
 import { definePhase } from './support/phase';
@@ -45,7 +46,7 @@ export const transferConfig = definePhase('TransferConfig', input, async (i, dep
     return { mode: i.mode, plan };
   }
   if (i.mode === 'apply') {
-    const applied = await applyTransfer(stores, deps.transferRules, ctx, { 'switchyard:migration-id': i.migrationId });
+    const applied = await applyTransfer(stores, deps.transferRules, ctx, { [TAG_KEYS.migrationId]: i.migrationId });
     const verify = await verifyTransfer(stores, deps.transferRules, ctx);
     if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
     const count = (a: string) => applied.filter((x) => x.action === a).length;

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { TAG_KEYS } from '../config/tags';
+import { TAG_KEYS } from '../../lambda/core/tags';
 
 export interface MigrationBackupProps {
   /** Stage name, used in names and tags. */

@@ -1,7 +1,7 @@
 import { Stage, StageProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
-import { TAG_KEYS } from '../config/tags';
+import { TAG_KEYS } from '../../lambda/core/tags';
 import { BackupStack } from './backup-stack';
 import { EnvironmentStack } from './environment-stack';
 import { MigrationStack } from './migration-stack';

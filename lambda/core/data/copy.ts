@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
 import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { connect, DbEndpoint } from './db';
+import { connect, DbEndpoint, withClient } from './db';
 import { ChunkCopyError, DatabaseUnreachableError, isTransientDbError } from './errors';
-import { Chunk, planChunks } from './plan';
+import { Chunk, planChunks, selectChunks } from './plan';
 import { META_SCHEMA } from './prepare';
 import { qi, rangePredicate, sourceSelect, TableLayout, targetColumnList } from './sql';
 import { targetKey } from './spec';
@@ -67,15 +67,8 @@ export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, 
  */
 export async function copyTable(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: CopyOptions): Promise<CopyResult> {
   const table = layout.spec.name;
-  const planSrc = await connect(source, { readOnly: true });
-  const planTgt = await connect(target);
-  let plan: Chunk[];
-  try {
-    plan = await planChunks(layout, planSrc, planTgt, opts.runId);
-  } finally {
-    await Promise.all([planSrc.end().catch(() => undefined), planTgt.end().catch(() => undefined)]);
-  }
-  const selected = opts.chunkNos ? plan.filter((c) => c.chunkNo >= opts.chunkNos!.from && c.chunkNo <= opts.chunkNos!.to) : plan;
+  const plan = await withClient(source, { readOnly: true }, (src) => withClient(target, {}, (tgt) => planChunks(layout, src, tgt, opts.runId)));
+  const selected = selectChunks(plan, opts.chunkNos);
   const pending = selected.filter((c) => c.copiedRows === null);
   let rowsTotal = selected.reduce((n, c) => n + (c.copiedRows ?? 0), 0);
   let rowsCopied = 0;

@@ -39,6 +39,11 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
   return loadPlan(tgt, runId, table);
 }
 
+/** The chunks of a chunk group (`from`..`to` inclusive), or all of them. */
+export function selectChunks(plan: Chunk[], chunkNos?: { readonly from: number; readonly to: number }): Chunk[] {
+  return chunkNos ? plan.filter((c) => c.chunkNo >= chunkNos.from && c.chunkNo <= chunkNos.to) : plan;
+}
+
 export async function loadPlan(tgt: Client, runId: string, table: string): Promise<Chunk[]> {
   const r = await tgt.query(
     `SELECT chunk_no, lower_key, upper_key, copied_rows FROM ${META_SCHEMA}.copy_chunks WHERE run_id = $1 AND table_name = $2 ORDER BY chunk_no`,

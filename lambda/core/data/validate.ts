@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
-import { connect, DbEndpoint } from './db';
-import { Chunk, planChunks } from './plan';
+import { connect, DbEndpoint, withClient } from './db';
+import { Chunk, planChunks, selectChunks } from './plan';
 import { checksumSql, KeyRange, qi, rangePredicate, sourceFrom, sourceSelect, TableLayout, targetSelect } from './sql';
 import { targetKey } from './spec';
 
@@ -69,8 +69,8 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
   };
   try {
     const first = await open();
-    const fullPlan = await withWritable(target, (tgt) => planChunks(layout, first.src, tgt, opts.runId));
-    const plan = opts.chunkNos ? fullPlan.filter((c) => c.chunkNo >= opts.chunkNos!.from && c.chunkNo <= opts.chunkNos!.to) : fullPlan;
+    const fullPlan = await withClient(target, { applicationName: 'switchyard-validate' }, (tgt) => planChunks(layout, first.src, tgt, opts.runId));
+    const plan = selectChunks(fullPlan, opts.chunkNos);
     // Checksum contiguous groups of chunks (one per worker): as fast as a whole-table scan when
     // everything matches; only a mismatched group is re-checked chunk by chunk, then bisected.
     const n = Math.max(1, Math.min(opts.concurrency ?? 1, plan.length));
@@ -108,15 +108,6 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
     };
   } finally {
     await Promise.all(pairs.flatMap((p) => [p.src.end().catch(() => undefined), p.tgt.end().catch(() => undefined)]));
-  }
-}
-
-async function withWritable<T>(target: DbEndpoint, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = await connect(target, { applicationName: 'switchyard-validate' });
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
   }
 }
 
