@@ -12,11 +12,11 @@ import { performance } from 'perf_hooks';
 import { pipeline } from 'stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { seedChatHistory } from '../lambda/adapters/local/chat-history-seed';
-import { startLocalCluster } from '../lambda/adapters/local/embedded-postgres';
-import { connect, copyTable, DbEndpoint, describeTableWith, prepareTarget, validateTable } from '../lambda/core/data';
-import { checksumSql, FULL_RANGE, projectionExprs, qi, sourceSelect, TableLayout, targetColumnList, targetSelect } from '../lambda/core/data/sql';
-import { chatHistorySpec } from '../lambda/core/specs/chat-history';
+import { seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
+import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
+import { connect, copyTable, DbEndpoint, describeTableWith, prepareTarget, validateTable } from '../lambda/engine';
+import { checksumSql, FULL_RANGE, projectionExprs, qi, sourceSelect, TableLayout, targetColumnList, targetSelect } from '../lambda/engine/sql';
+import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
 
 interface Args {
   rows: number;

@@ -6,8 +6,8 @@
  * machine as CDK synthesizes it, the same handler code with local adapters, real HTTP traffic.
  */
 import { synthesizeMigrationTemplate } from '../lib/local-template';
-import { formatReport } from '../lambda/adapters/local/rehearsal/report';
-import { rehearse, RehearsalOptions } from '../lambda/adapters/local/rehearsal/rehearse';
+import { formatReport } from '../lambda/rehearsal/report';
+import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
 
 const USAGE = 'usage: npm run rehearse -- [--rows N] [--fail-at <State>] [--unhealthy-at <weight>] [--source <postgres url> --spec <file>] [--bake <seconds>] [--json] [--keep]';
 

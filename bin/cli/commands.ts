@@ -4,7 +4,7 @@ import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sd
 import { loadStageConfig, STAGE_NAMES, StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { environmentTransferRules, planTransfer } from '../../lambda/core/config/transfer';
-import { getSpec } from '../../lambda/core/specs';
+import { getSpec } from '../../lambda/engine/specs';
 import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
 import { follow } from './follow';

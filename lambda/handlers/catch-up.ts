@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { catchUp, describeTableWith } from '../core/data';
-import { getSpec } from '../core/specs';
+import { catchUp as catchUpTable, describeTableWith } from '../engine';
+import { getSpec } from '../engine/specs';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 /** One catch-up pass over every table with a watermark; returns the new watermarks and the worst lag. */
-export const catchUpData = definePhase(
-  'CatchUp',
+export const catchUp = definePhase(PHASE.catchUp,
   z.object({ migrationId, watermarks: z.record(z.string(), z.string().nullable()), overlapSeconds: z.number().min(0).default(5) }),
   async (i, deps) => {
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
@@ -15,7 +15,7 @@ export const catchUpData = definePhase(
     let rowsUpserted = 0;
     let maxLagSeconds = 0;
     for (const t of spec.tables.filter((x) => x.watermark)) {
-      const r = await catchUp(await describeTableWith(t, source, target), source, target, { since: watermarks[t.name] ?? null, overlapSeconds: i.overlapSeconds });
+      const r = await catchUpTable(await describeTableWith(t, source, target), source, target, { since: watermarks[t.name] ?? null, overlapSeconds: i.overlapSeconds });
       watermarks[t.name] = r.watermark;
       rowsUpserted += r.rowsUpserted;
       if (r.lagUnit === 'seconds') maxLagSeconds = Math.max(maxLagSeconds, r.lag);
@@ -25,5 +25,4 @@ export const catchUpData = definePhase(
   },
 );
 
-export const handler = catchUpData.handler;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { copyTable, describeTableWith } from '../core/data';
+import { copyTable, describeTableWith } from '../engine';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
 
@@ -8,8 +9,7 @@ import { specTable } from './support/spec-table';
 const SAFETY_MS = 60_000;
 
 /** Copy one table (or one chunk group); stops before the function times out and reports `complete: false` to loop. */
-export const copyData = definePhase(
-  'CopyData',
+export const copyData = definePhase(PHASE.copyData,
   z.object({
     migrationId,
     table: z.string().min(1),
@@ -31,5 +31,4 @@ export const copyData = definePhase(
   },
 );
 
-export const handler = copyData.handler;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sameWeights, weightsFor } from '../core/traffic/weights';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 export class NotFullyShiftedError extends Error {
@@ -8,10 +9,9 @@ export class NotFullyShiftedError extends Error {
 }
 
 /** Finalize: confirm all traffic is on the new side. */
-export const finalize = definePhase('Finalize', z.object({ migrationId }), async (i, deps) => {
+export const finalize = definePhase(PHASE.finalize, z.object({ migrationId }), async (i, deps) => {
   const w = await deps.router.getWeights();
   if (!sameWeights(w, weightsFor(100))) throw new NotFullyShiftedError(`${deps.router.description} is at old ${w.old} / new ${w.new}, not 0 / 100`);
   return { migrationId: i.migrationId, weights: w, finishedAt: new Date(deps.now()).toISOString() };
 });
 
-export const handler = finalize.handler;

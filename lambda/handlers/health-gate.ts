@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { decideHealth } from '../core/traffic/health';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 /** The health gate: new side's alarms; unhealthy is a result (for a Choice), not an error. */
-export const healthGate = definePhase(
-  'HealthGate',
+export const healthGate = definePhase(PHASE.healthGate,
   z.object({ migrationId, insufficientDataGraceSeconds: z.number().int().min(0).default(300) }),
   async (i, deps) => {
     let alarms;
@@ -23,4 +23,3 @@ export const healthGate = definePhase(
   },
 );
 
-export const handler = healthGate.handler;

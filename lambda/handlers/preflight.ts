@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { checkSource, checkTarget, connect, SchemaMismatchError } from '../core/data';
+import { checkSource, checkTarget, connect, SchemaMismatchError } from '../engine';
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
-import { getSpec } from '../core/specs';
+import { getSpec } from '../engine/specs';
 import { decideHealth } from '../core/traffic/health';
 import { ALL_OLD, sameWeights } from '../core/traffic/weights';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 const input = z.object({
@@ -16,7 +17,7 @@ const input = z.object({
 });
 
 /** Preflight / gate dry-run: every guardrail, nothing changed; no-go lists every reason. */
-export const preflight = definePhase('Preflight', input, async (i, deps) => {
+export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => {
   const spec = getSpec(deps.specName);
   const report = await runPreflight({
     sourceDatabase: async () => {
@@ -84,4 +85,3 @@ export const preflight = definePhase('Preflight', input, async (i, deps) => {
   return { migrationId: i.migrationId, go: true, checks: report.checks };
 });
 
-export const handler = preflight.handler;

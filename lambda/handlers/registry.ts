@@ -1,33 +1,28 @@
-import { createSnapshot, snapshotStatus } from './backup';
-import { catchUpData } from './catch-up';
+import { PHASE_NAMES, type PhaseName } from '../phases';
+import { backup, backupStatus } from './backup';
+import { catchUp } from './catch-up';
 import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
 import { preflight } from './preflight';
-import { prepare } from './prepare-target';
+import { prepareTarget } from './prepare-target';
 import { restoreData } from './restore-data';
-import { rollback } from './rollback-traffic';
-import { shift } from './shift-traffic';
-import type { DepsFactory } from './support/deps';
-import type { PhaseHandler } from './support/phase';
+import { rollbackTraffic } from './rollback-traffic';
+import { shiftTraffic } from './shift-traffic';
+import type { DefinedPhase } from './support/phase';
 import { transferConfig } from './transfer-config';
 import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 
-/** Every phase by its export name in index.ts (= the Lambda handler `index.<name>`), for binding to other deps. */
-export const PHASES: Readonly<Record<string, { make(factory: DepsFactory): PhaseHandler<unknown, unknown> }>> = {
-  validateInput,
-  preflight,
-  backup: createSnapshot,
-  backupStatus: snapshotStatus,
-  transferConfig,
-  prepareTarget: prepare,
-  copyData,
-  validateData,
-  catchUp: catchUpData,
-  shiftTraffic: shift,
-  healthGate,
-  rollbackTraffic: rollback,
-  restoreData,
-  finalize,
-};
+const DEFINED: readonly DefinedPhase[] = [
+  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData,
+  validateData, catchUp, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
+];
+
+/** Every phase's handler code by its manifest name (lambda/phases.ts), for binding to deps. */
+export const PHASE_HANDLERS: Readonly<Record<PhaseName, DefinedPhase>> = (() => {
+  const byName = Object.fromEntries(DEFINED.map((p) => [p.name, p])) as Record<PhaseName, DefinedPhase>;
+  const missing = PHASE_NAMES.filter((n) => !byName[n]);
+  if (missing.length) throw new Error(`phases in lambda/phases.ts without a handler: ${missing.join(', ')}`);
+  return byName;
+})();

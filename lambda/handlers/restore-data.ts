@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { restoredInstanceIdentifier } from '../core/backup/snapshot';
 import { TAG_KEYS } from '../core/tags';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 export class RestoreNotReadyError extends Error {
@@ -19,7 +20,7 @@ const input = z.discriminatedUnion('action', [
  * poll it (status), then point the old environment's database secret at it (repoint).
  * Config versions are restored by TransferConfig in rollback mode.
  */
-export const restoreData = definePhase('RestoreData', input, async (i, deps) => {
+export const restoreData = definePhase(PHASE.restoreData, input, async (i, deps) => {
   const dbId = restoredInstanceIdentifier(deps.oldDbId, i.migrationId);
   if (i.action === 'start') {
     await deps.snapshots.restore({ snapshotId: i.snapshotId, newDbId: dbId, subnetGroupName: i.subnetGroupName, securityGroupIds: i.securityGroupIds, tags: { [TAG_KEYS.migrationId]: i.migrationId } });
@@ -32,4 +33,3 @@ export const restoreData = definePhase('RestoreData', input, async (i, deps) => 
   return { dbId, status: s.status, repointed: true };
 });
 
-export const handler = restoreData.handler;

@@ -3,6 +3,7 @@ import { applyTransfer, planTransfer, rollbackTransfer, verifyTransfer } from '.
 import { TAG_KEYS } from '../core/tags';
 import type { PhaseDeps } from './support/deps';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 const appliedEntry = z.object({
@@ -36,7 +37,7 @@ async function templateContext(deps: PhaseDeps): Promise<Record<string, string>>
  * SHA-256 and returns what it changed (names + version ids) for a rollback. rollback: restores
  * previous versions / deletes what was created. Values never appear in the output or logs.
  */
-export const transferConfig = definePhase('TransferConfig', input, async (i, deps) => {
+export const transferConfig = definePhase(PHASE.transferConfig, input, async (i, deps) => {
   const stores = deps.configStores;
   if (i.mode === 'rollback') return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };
   const ctx = await templateContext(deps);
@@ -57,4 +58,3 @@ export const transferConfig = definePhase('TransferConfig', input, async (i, dep
   return { mode: i.mode, verified: verify.verified };
 });
 
-export const handler = transferConfig.handler;

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { describeTableWith, IntegrityMismatchError, type KeyDifferences, validateTable } from '../core/data';
-import { getSpec } from '../core/specs';
+import { describeTableWith, IntegrityMismatchError, type KeyDifferences, validateTable } from '../engine';
+import { getSpec } from '../engine/specs';
 import { migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
 
 /** Validate every table (or one): counts + checksums; a mismatch fails with the differing keys named. */
 export const validateData = definePhase(
-  'Validate',
+  PHASE.validateData,
   z.object({ migrationId, table: z.string().optional(), concurrency: z.number().int().min(1).max(16).default(1) }),
   async (i, deps) => {
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
@@ -28,5 +29,4 @@ export const validateData = definePhase(
   },
 );
 
-export const handler = validateData.handler;
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { getSpec } from '../core/specs';
+import { getSpec } from '../engine/specs';
 import { assertSchedule } from '../core/traffic/weights';
 import { InvalidInputError, migrationId } from './support/input';
+import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
 /**
@@ -20,7 +21,7 @@ export const executionInputSchema = z
   .strict();
 
 /** First state: validate the execution input and resolve defaults; a malformed input changes nothing. */
-export const validateInput = definePhase('ValidateInput', executionInputSchema, async (i, deps) => {
+export const validateInput = definePhase(PHASE.validateInput, executionInputSchema, async (i, deps) => {
   const schedule = i.schedule ?? deps.defaults.schedule;
   try {
     assertSchedule(schedule);
@@ -40,4 +41,3 @@ export const validateInput = definePhase('ValidateInput', executionInputSchema, 
   };
 });
 
-export const handler = validateInput.handler;

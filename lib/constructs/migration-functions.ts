@@ -2,7 +2,8 @@ import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PhaseFunction, PhaseName } from './phase-function';
+import { PHASE_NAMES } from '../../lambda/phases';
+import { PhaseFunction, type PhaseName } from './phase-function';
 import type { ServiceEnvironment } from './service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from './weighted-routing';
 import { acknowledgeWildcards } from './wildcard-acks';
@@ -37,11 +38,6 @@ export interface MigrationFunctionsProps {
   /** Stage defaults for the execution input. */
   readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
 }
-
-const ALL_PHASES: PhaseName[] = [
-  'validateInput', 'preflight', 'backup', 'backupStatus', 'transferConfig', 'prepareTarget', 'copyData', 'validateData',
-  'catchUp', 'shiftTraffic', 'healthGate', 'rollbackTraffic', 'restoreData', 'finalize',
-];
 
 /**
  * One Lambda function per phase, each granted only what its phase does
@@ -89,7 +85,7 @@ export class MigrationFunctions extends Construct {
     };
 
     const fns = {} as Record<PhaseName, PhaseFunction>;
-    for (const phase of ALL_PHASES) {
+    for (const phase of PHASE_NAMES) {
       fns[phase] = new PhaseFunction(this, phase[0].toUpperCase() + phase.slice(1), {
         phase,
         vpc: props.vpc,
@@ -109,6 +105,7 @@ export class MigrationFunctions extends Construct {
       newEnv.grantDatabaseSecretRead(fn);
     };
     const shiftTraffic = (fn: iam.IGrantable) => (props.alb ? props.alb.grantShiftTraffic(fn) : props.dns!.grantShiftTraffic(fn));
+    const readWeights = (fn: iam.IGrantable) => (props.alb ? props.alb.grantReadWeights(fn) : props.dns!.grantReadWeights(fn));
     const readAlarms = (fn: iam.IGrantable) => allow(fn, ['cloudwatch:DescribeAlarms'], ['*']);
     const listSecrets = (fn: iam.IGrantable) => allow(fn, ['secretsmanager:ListSecrets'], ['*']);
 
@@ -117,7 +114,7 @@ export class MigrationFunctions extends Construct {
     oldEnv.grantConfigRead(fns.preflight);
     listSecrets(fns.preflight);
     readAlarms(fns.preflight);
-    shiftTraffic(fns.preflight);
+    readWeights(fns.preflight);
     allow(fns.preflight, ['rds:DescribeDBSnapshots'], [dbArn, stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })]);
 
     // Backup: snapshots named switchyard-<stage>-* of the old database only.
@@ -133,7 +130,8 @@ export class MigrationFunctions extends Construct {
 
     for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.catchUp]) readDbSecrets(fn);
 
-    for (const fn of [fns.shiftTraffic, fns.rollbackTraffic, fns.finalize]) shiftTraffic(fn);
+    for (const fn of [fns.shiftTraffic, fns.rollbackTraffic]) shiftTraffic(fn);
+    readWeights(fns.finalize);
     readAlarms(fns.healthGate);
 
     // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.

@@ -5,14 +5,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { PHASES, type PhaseManifestEntry, type PhaseName } from '../../lambda/phases';
 
 /** The bundled entry holding every phase handler (one asset for all functions). */
 export const HANDLERS_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'handlers', 'index.ts');
 
-/** Names of the exports of lambda/handlers/index.ts. */
-export type PhaseName =
-  | 'validateInput' | 'preflight' | 'backup' | 'backupStatus' | 'transferConfig' | 'prepareTarget' | 'copyData' | 'validateData'
-  | 'catchUp' | 'shiftTraffic' | 'healthGate' | 'rollbackTraffic' | 'restoreData' | 'finalize';
+export type { PhaseName };
 
 export interface PhaseFunctionProps {
   /** Which handler export this function runs. */
@@ -21,15 +19,13 @@ export interface PhaseFunctionProps {
   readonly securityGroup: ec2.ISecurityGroup;
   /** Non-secret settings (ARNs, ids, names). Never put a secret value here. */
   readonly environment: Readonly<Record<string, string>>;
-  /** @default 15 minutes for data phases, 2 minutes otherwise */
+  /** @default - the phase's timeout in the manifest (lambda/phases.ts) */
   readonly timeout?: Duration;
-  /** @default 512 */
+  /** @default - the phase's memory in the manifest, else 512 */
   readonly memorySize?: number;
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
-
-const LONG_RUNNING: ReadonlySet<PhaseName> = new Set(['prepareTarget', 'copyData', 'validateData', 'catchUp', 'preflight']);
 
 /** A phase handler as a Lambda function with Switchyard's defaults: Node 24 on arm64, in the VPC, X-Ray, JSON logs kept a month. */
 export class PhaseFunction extends nodejs.NodejsFunction {
@@ -40,13 +36,14 @@ export class PhaseFunction extends nodejs.NodejsFunction {
       if (/password|secret_value|token/i.test(k)) throw new Error(`environment must not carry secret values, got key: ${k}`);
       if (v === undefined) throw new Error(`environment ${k} must have a value`);
     }
+    const manifest: PhaseManifestEntry = PHASES[props.phase];
     super(scope, id, {
       entry: HANDLERS_ENTRY,
       handler: props.phase,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? (LONG_RUNNING.has(props.phase) ? Duration.minutes(15) : Duration.minutes(2)),
+      memorySize: props.memorySize ?? manifest.memoryMb ?? 512,
+      timeout: props.timeout ?? Duration.seconds(manifest.timeoutSeconds),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.securityGroup],

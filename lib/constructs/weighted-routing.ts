@@ -65,6 +65,11 @@ export class WeightedAlbRouting extends Construct {
   /** Let `grantee` read and change the weights of this rule (and nothing else). */
   public grantShiftTraffic(grantee: iam.IGrantable): iam.Grant {
     iam.Grant.addToPrincipal({ grantee, actions: ['elasticloadbalancing:ModifyRule'], resourceArns: [this.ruleArn] });
+    return this.grantReadWeights(grantee);
+  }
+
+  /** Let `grantee` read the weights (Preflight, Finalize): no change rights. */
+  public grantReadWeights(grantee: iam.IGrantable): iam.Grant {
     // Describe* calls do not support resource-level permissions.
     return iam.Grant.addToPrincipal({ grantee, actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'], resourceArns: ['*'] });
   }
@@ -124,13 +129,15 @@ export class WeightedDnsRecords extends Construct {
     });
   }
 
+  /** Let `grantee` read the record pair's weights (Preflight, Finalize): no change rights. */
+  public grantReadWeights(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [this.zone.hostedZoneArn] });
+  }
+
   /** Let `grantee` change and read the record pair's weights. */
   public grantShiftTraffic(grantee: iam.IGrantable): iam.Grant {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
-      resourceArns: [this.zone.hostedZoneArn],
-    });
+    this.grantReadWeights(grantee);
+    iam.Grant.addToPrincipal({ grantee, actions: ['route53:ChangeResourceRecordSets'], resourceArns: [this.zone.hostedZoneArn] });
     // GetChange targets change ids that do not exist until the change is made.
     return iam.Grant.addToPrincipal({ grantee, actions: ['route53:GetChange'], resourceArns: [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] });
   }

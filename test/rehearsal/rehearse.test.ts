@@ -1,5 +1,5 @@
-import { formatReport } from '../../lambda/adapters/local/rehearsal/report';
-import { rehearse, RehearsalInputError } from '../../lambda/adapters/local/rehearsal/rehearse';
+import { formatReport } from '../../lambda/rehearsal/report';
+import { rehearse, RehearsalInputError } from '../../lambda/rehearsal/rehearse';
 import { synthesizeMigrationTemplate } from '../../lib/local-template';
 import { query, seededPair, testServer } from '../support/pg';
 
@@ -65,7 +65,7 @@ describe('npm run rehearse (5,000 rows)', () => {
     const fs = await import('fs');
     const os = await import('os');
     const path = await import('path');
-    const { chatHistorySpec } = await import('../../lambda/core/specs/chat-history');
+    const { chatHistorySpec } = await import('../../lambda/engine/specs/chat-history');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spec-')), 'my-spec.json');
     fs.writeFileSync(file, JSON.stringify({ ...chatHistorySpec, name: 'my-chat', tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 400 })) }));
     const r = await run({ rows: 2_000, specFile: file });

@@ -1,4 +1,4 @@
-import { startLocalCluster } from '../../lambda/adapters/local/embedded-postgres';
+import { startLocalCluster } from '../../lambda/rehearsal/embedded-postgres';
 
 /** One embedded PostgreSQL server for the whole test run; each test file creates its own databases. */
 export default async function globalSetup(): Promise<void> {

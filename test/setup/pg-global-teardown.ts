@@ -1,4 +1,4 @@
-import type { LocalCluster } from '../../lambda/adapters/local/embedded-postgres';
+import type { LocalCluster } from '../../lambda/rehearsal/embedded-postgres';
 
 export default async function globalTeardown(): Promise<void> {
   const cluster = (globalThis as { __SWITCHYARD_PG__?: LocalCluster }).__SWITCHYARD_PG__;

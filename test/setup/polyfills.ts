@@ -1,1 +1,1 @@
-import '../../lambda/adapters/local/promise-polyfill';
+import '../../lambda/rehearsal/promise-polyfill';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { Client } from 'pg';
-import { connect, DbEndpoint } from '../../lambda/core/data/db';
+import { connect, DbEndpoint } from '../../lambda/engine/db';
 
 /** The shared test server started by test/setup/pg-global-setup.ts. */
 export function testServer(): DbEndpoint {
@@ -32,7 +32,7 @@ export async function query<T = Record<string, unknown>>(db: DbEndpoint, sql: st
 
 /** A source database seeded with `rows` chat-history messages, and an empty target, on the test server. */
 export async function seededPair(prefix: string, rows: number): Promise<{ source: DbEndpoint; target: DbEndpoint }> {
-  const { seedChatHistory } = await import('../../lambda/adapters/local/chat-history-seed');
+  const { seedChatHistory } = await import('../../lambda/rehearsal/chat-history-seed');
   const source = await freshDatabase(`${prefix}src`);
   const target = await freshDatabase(`${prefix}tgt`);
   const c = await connect(source);

@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/adapters/local/local-deps';
-import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/adapters/local/workflow-runner';
-import { connect, DbEndpoint } from '../../lambda/core/data';
+import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/rehearsal/local-deps';
+import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/rehearsal/workflow-runner';
+import { connect, DbEndpoint } from '../../lambda/engine';
 import { parse, stageFrom } from '../lib/helpers';
 import { seededPair } from '../support/pg';
 

@@ -1,7 +1,7 @@
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
 
 export interface AlbRouterProps {

@@ -1,7 +1,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { AlarmState } from '../../core/traffic/health';
 import type { AlarmReader } from '../../core/traffic/ports';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { call } from './errors';
 
 /** The new side's alarms, by explicit names or by name prefix. */

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DbEndpoint } from '../../core/data/db';
-import { withRetry } from '../../core/retry';
+import type { DbEndpoint } from '../../engine/db';
+import { withRetry } from './retry';
 import { call } from './errors';
 
 /** The database secret is not the standard RDS JSON; names the missing keys, never values. */

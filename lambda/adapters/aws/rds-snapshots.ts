@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { DbStatus, RestoreRequest, RestoreService, SnapshotInfo, SnapshotService, SnapshotStatus } from '../../core/backup/ports';
 import { SnapshotConflictError } from '../../core/backup/snapshot';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { call } from './errors';
 
 const toStatus = (s?: string): SnapshotStatus => (s === 'available' ? 'available' : s && /fail|error|incompatible|deleted/.test(s) ? 'failed' : 'creating');

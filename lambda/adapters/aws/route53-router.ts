@@ -1,7 +1,7 @@
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
 
 export interface Route53RouterProps {

@@ -3,7 +3,7 @@ import {
   RestoreSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
 
 const notFound = (e: unknown) => (e as { name?: string }).name === 'ResourceNotFoundException';

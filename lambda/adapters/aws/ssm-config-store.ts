@@ -3,7 +3,7 @@ import {
   GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
-import { withRetry } from '../../core/retry';
+import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
 
 /** SSM Parameter Store as a ConfigStore. SecureStrings stay SecureStrings with their KMS key. */

@@ -1,7 +1,7 @@
 import type { RestoreService, SnapshotService } from '../../core/backup/ports';
 import type { ConfigStore } from '../../core/config/ports';
 import type { TransferRules } from '../../core/config/transfer';
-import type { DbEndpoint } from '../../core/data/db';
+import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
 import type { Logger } from './logger';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { awsDeps } from './aws-deps';
+import type { PhaseName } from '../../phases';
 import { DepsFactory, once, PhaseDeps } from './deps';
 import { parseInput } from './input';
 
@@ -10,15 +10,27 @@ export interface InvocationContext {
 
 export type PhaseHandler<I, O> = (event: I, context?: InvocationContext) => Promise<O>;
 
+/** A phase's handler code, not yet bound to deps: the Lambda entry binds it to AWS, the rehearsal and tests to local adapters. */
+export interface DefinedPhase<O = unknown> {
+  readonly name: PhaseName;
+  make(factory: DepsFactory): PhaseHandler<unknown, O>;
+}
+
+/** 'transferConfig' -> 'TransferConfig': the label in log lines and error messages. */
+function label(name: PhaseName): string {
+  return name[0].toUpperCase() + name.slice(1);
+}
+
 /**
  * A thin phase handler: validate the input, get the deps, run the phase with a
  * logger bound to the migration id, log the outcome (names and counts only).
  */
 export function definePhase<S extends z.ZodTypeAny, O>(
-  phase: string,
+  name: PhaseName,
   schema: S,
   run: (input: z.output<S>, deps: PhaseDeps, context?: InvocationContext) => Promise<O>,
-) {
+): DefinedPhase<O> {
+  const phase = label(name);
   const make = (factory: DepsFactory): PhaseHandler<unknown, O> => {
     const getDeps = once(factory);
     return async (event, context) => {
@@ -37,5 +49,5 @@ export function definePhase<S extends z.ZodTypeAny, O>(
       }
     };
   };
-  return { make, handler: make(awsDeps) };
+  return { name, make };
 }

@@ -1,4 +1,4 @@
-import { getSpec } from '../../core/specs';
+import { getSpec } from '../../engine/specs';
 import { InvalidInputError } from './input';
 
 /** A table of the deployed spec by name, or InvalidInputError listing the valid names. */

@@ -1,13 +1,13 @@
 import { MemoryConfigStore } from '../../../lambda/adapters/local/memory-config-store';
 import { MemorySnapshots } from '../../../lambda/adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../../../lambda/adapters/local/local-traffic';
-import { connect, DbEndpoint } from '../../../lambda/core/data';
+import { connect, DbEndpoint } from '../../../lambda/engine';
 import { PreflightNoGoError } from '../../../lambda/core/preflight/evaluate';
 import type { PhaseDeps } from '../../../lambda/handlers/support/deps';
 import { InvalidInputError } from '../../../lambda/handlers/support/input';
 import { createLogger } from '../../../lambda/handlers/support/logger';
 import { preflight } from '../../../lambda/handlers/preflight';
-import { createSnapshot, snapshotStatus } from '../../../lambda/handlers/backup';
+import { backup as createSnapshot, backupStatus as snapshotStatus } from '../../../lambda/handlers/backup';
 import { healthGate } from '../../../lambda/handlers/health-gate';
 import { seededPair } from '../../support/pg';
 

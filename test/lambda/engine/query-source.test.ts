@@ -1,5 +1,5 @@
-import { catchUp, captureWatermark, copyTable, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../../lambda/core/data';
-import { query, seededPair } from '../../../support/pg';
+import { catchUp, captureWatermark, copyTable, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import { query, seededPair } from '../../support/pg';
 
 /** A merge: messages joined with their session's owner, into one denormalized target table. */
 const spec = parseSpec({

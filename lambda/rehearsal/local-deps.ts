@@ -1,11 +1,11 @@
-import { environmentTransferRules } from '../../core/config/transfer';
-import type { DbEndpoint } from '../../core/data/db';
-import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
-import type { PhaseDeps } from '../../handlers/support/deps';
-import { createLogger, LogSink } from '../../handlers/support/logger';
-import { MemorySnapshots } from './local-snapshots';
-import { MemoryRouter, StaticAlarms } from './local-traffic';
-import { MemoryConfigStore } from './memory-config-store';
+import { environmentTransferRules } from '../core/config/transfer';
+import type { DbEndpoint } from '../engine/db';
+import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
+import type { PhaseDeps } from '../handlers/support/deps';
+import { createLogger, LogSink } from '../handlers/support/logger';
+import { MemorySnapshots } from '../adapters/local/local-snapshots';
+import { MemoryRouter, StaticAlarms } from '../adapters/local/local-traffic';
+import { MemoryConfigStore } from '../adapters/local/memory-config-store';
 
 /** The local stand-ins for one stage: two databases, a router, alarms, snapshots and config stores. */
 export interface LocalWorld {

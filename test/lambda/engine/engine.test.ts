@@ -1,10 +1,10 @@
-import { seedChatHistory } from '../../../../lambda/adapters/local/chat-history-seed';
+import { seedChatHistory } from '../../../lambda/rehearsal/chat-history-seed';
 import {
   captureWatermark, catchUp, ChunkCopyError, connect, copyTable, DatabaseUnreachableError, DbEndpoint, describeTableWith,
   loadPlan, loadSpecFile, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
-} from '../../../../lambda/core/data';
-import { chatHistorySpec } from '../../../../lambda/core/specs/chat-history';
-import { freshDatabase, query, seededPair } from '../../../support/pg';
+} from '../../../lambda/engine';
+import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
+import { freshDatabase, query, seededPair } from '../../support/pg';
 
 const ROWS = 5_000;
 /** The example spec with small chunks so every test crosses many chunk boundaries. */

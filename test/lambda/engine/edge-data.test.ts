@@ -1,5 +1,5 @@
-import { connect, copyTable, DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../../lambda/core/data';
-import { freshDatabase, query } from '../../../support/pg';
+import { connect, copyTable, DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import { freshDatabase, query } from '../../support/pg';
 
 /** Awkward values of every kind the engine must carry byte for byte. */
 const SOURCE_DDL = `

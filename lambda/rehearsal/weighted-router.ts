@@ -1,8 +1,8 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import type { AlarmState } from '../../../core/traffic/health';
-import type { AlarmReader, TrafficRouter } from '../../../core/traffic/ports';
-import type { Weights } from '../../../core/traffic/weights';
+import type { AlarmState } from '../core/traffic/health';
+import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
+import type { Weights } from '../core/traffic/weights';
 
 export type Side = 'old' | 'new';
 

@@ -1,10 +1,10 @@
-import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../../../core/data';
-import { getSpec, registerSpec } from '../../../core/specs';
-import { targetKey } from '../../../core/data/spec';
-import { seedChatHistory } from '../chat-history-seed';
-import { startLocalCluster, LocalCluster } from '../embedded-postgres';
-import { localDeps, localWorld, seedExampleConfig } from '../local-deps';
-import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from '../workflow-runner';
+import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
+import { getSpec, registerSpec } from '../engine/specs';
+import { targetKey } from '../engine/spec';
+import { seedChatHistory } from './chat-history-seed';
+import { startLocalCluster, LocalCluster } from './embedded-postgres';
+import { localDeps, localWorld, seedExampleConfig } from './local-deps';
+import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
 import { ChatApp } from './http-apps';
 import { TrafficGenerator } from './traffic';
 import { LocalWeightedRouter } from './weighted-router';

@@ -1,4 +1,4 @@
-import type { MigrationSpec } from '../data/spec';
+import type { MigrationSpec } from '../spec';
 import { chatHistorySpec } from './chat-history';
 
 /** Specs versioned in the repo, by name. */

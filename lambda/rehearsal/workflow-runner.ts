@@ -1,7 +1,7 @@
 import './promise-polyfill';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { DepsFactory } from '../../handlers/support/deps';
-import { PHASES } from '../../handlers/registry';
+import type { DepsFactory } from '../handlers/support/deps';
+import { PHASE_HANDLERS } from '../handlers/registry';
 
 /** A CloudFormation template (as `Template.toJSON()` or the synthesized file). */
 export interface CfnTemplate {
@@ -114,7 +114,7 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
     }
     const logicalId = resource.split(':function:')[1];
     const handlerName = String(template.Resources[logicalId]?.Properties?.Handler ?? '').replace(/^index\./, '');
-    const phase = PHASES[handlerName];
+    const phase = PHASE_HANDLERS[handlerName as keyof typeof PHASE_HANDLERS];
     if (!phase) throw new Error(`task ${name} invokes ${resource}, which is not a known phase function`);
     const run = phase.make(deps);
     handlers[name] = async (taskInput) => {

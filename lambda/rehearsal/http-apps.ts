@@ -1,8 +1,8 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { Pool } from 'pg';
-import type { DbEndpoint } from '../../../core/data/db';
-import { qi } from '../../../core/data/sql';
+import type { DbEndpoint } from '../engine/db';
+import { qi } from '../engine/sql';
 
 /**
  * A small version of the service: GET /items/<n> reads one row by key from its own
