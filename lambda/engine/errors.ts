@@ -1,26 +1,30 @@
+import { ERRORS, SwitchyardError } from '../core/errors';
+
 /**
  * Named errors of the data engine. Each `name` is what a Step Functions Catch or
  * a person sees; messages name the table/column/chunk and never contain row data
  * or credentials.
  */
-export class DataEngineError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export abstract class DataEngineError extends SwitchyardError {}
 
 /** The spec is malformed (fails before any database is touched). */
-export class SpecError extends DataEngineError {}
+export class SpecError extends DataEngineError {
+  readonly name = ERRORS.SpecError;
+}
 
 /** The spec does not match a database: missing table or column, bad expression. Raised before any write. */
-export class SchemaMismatchError extends DataEngineError {}
+export class SchemaMismatchError extends DataEngineError {
+  readonly name = ERRORS.SchemaMismatchError;
+}
 
 /** A database could not be reached or the login failed. */
-export class DatabaseUnreachableError extends DataEngineError {}
+export class DatabaseUnreachableError extends DataEngineError {
+  readonly name = ERRORS.DatabaseUnreachableError;
+}
 
 /** A chunk failed to copy; its transaction rolled back, so a rerun resumes cleanly. */
 export class ChunkCopyError extends DataEngineError {
+  readonly name = ERRORS.ChunkCopyError;
   constructor(
     public readonly table: string,
     public readonly chunkNo: number,
@@ -31,7 +35,9 @@ export class ChunkCopyError extends DataEngineError {
 }
 
 /** Validation found differences between source and target. */
-export class IntegrityMismatchError extends DataEngineError {}
+export class IntegrityMismatchError extends DataEngineError {
+  readonly name = ERRORS.IntegrityMismatchError;
+}
 
 /** The message of an error without its stack; pg errors keep their SQLSTATE. */
 export function describe(e: unknown): string {

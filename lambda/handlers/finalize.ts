@@ -3,9 +3,10 @@ import { sameWeights, weightsFor } from '../core/traffic/weights';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
+import { ERRORS, SwitchyardError } from '../core/errors';
 
-export class NotFullyShiftedError extends Error {
-  public readonly name = 'NotFullyShiftedError';
+export class NotFullyShiftedError extends SwitchyardError {
+  readonly name = ERRORS.NotFullyShiftedError;
 }
 
 /** Finalize: confirm all traffic is on the new side. */

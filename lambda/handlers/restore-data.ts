@@ -4,9 +4,10 @@ import { TAG_KEYS } from '../core/tags';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
+import { ERRORS, SwitchyardError } from '../core/errors';
 
-export class RestoreNotReadyError extends Error {
-  public readonly name = 'RestoreNotReadyError';
+export class RestoreNotReadyError extends SwitchyardError {
+  readonly name = ERRORS.RestoreNotReadyError;
 }
 
 const input = z.discriminatedUnion('action', [

@@ -5,6 +5,7 @@ import type { PhaseDeps } from './support/deps';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
+import { ERRORS, SwitchyardError } from '../core/errors';
 
 const appliedEntry = z.object({
   kind: z.enum(['parameter', 'secret']),
@@ -22,8 +23,8 @@ const input = z.discriminatedUnion('mode', [
   z.object({ migrationId, mode: z.literal('rollback'), applied: z.array(appliedEntry) }),
 ]);
 
-export class ConfigVerificationError extends Error {
-  public readonly name = 'ConfigVerificationError';
+export class ConfigVerificationError extends SwitchyardError {
+  readonly name = ERRORS.ConfigVerificationError;
 }
 
 /** Template values describing the new side (host, port, database name: coordinates, not credentials). */

@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { PhaseFunction, PhaseName } from './phase-function';
+import { ERRORS } from '../../lambda/core/errors';
 import { acknowledgeWildcards } from './wildcard-acks';
 
 export interface MigrationWorkflowsProps {
@@ -24,7 +25,7 @@ export interface MigrationWorkflowsProps {
 }
 
 /** Errors worth a retry of the whole task (the handlers already retry AWS throttling inside). */
-const TRANSIENT = ['DatabaseUnreachableError', 'ChunkCopyError'];
+const TRANSIENT = [ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError];
 
 /**
  * The Step Functions state machines a person starts from the console:
@@ -120,7 +121,7 @@ export class MigrationWorkflows extends Construct {
     const status = catchToFailure(this.invoke('BackupStatus', 'backupStatus', { ...id, 'snapshotId.$': '$.backup.snapshotId' }, '$.backup'));
     const countPoll = new sfn.Pass(this, 'CountSnapshotPoll', { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' }, resultPath: '$.polls' });
     const snapshotTimeout = new sfn.Pass(this, 'SnapshotTimedOut', {
-      parameters: { Error: 'SnapshotTimeoutError', 'Cause.$': "States.Format('snapshot {} was not available after {} polls', $.backup.snapshotId, $.polls.count)" },
+      parameters: { Error: ERRORS.SnapshotTimeoutError, 'Cause.$': "States.Format('snapshot {} was not available after {} polls', $.backup.snapshotId, $.polls.count)" },
       resultPath: '$.error',
     }).next(notifyFailure);
 
@@ -155,7 +156,7 @@ export class MigrationWorkflows extends Construct {
     const stepNotify = this.notify('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' });
     const bake = new sfn.Wait(this, 'Bake', { time: sfn.WaitTime.secondsPath('$.config.bakeSeconds') });
     const gate = toRollback(this.invoke('HealthGate', 'healthGate', id, '$.health'));
-    const unhealthy = new sfn.Pass(this, 'NewSideUnhealthy', { parameters: { Error: 'NewSideUnhealthy', 'Cause.$': '$.health.summary' }, resultPath: '$.error' }).next(rollback);
+    const unhealthy = new sfn.Pass(this, 'NewSideUnhealthy', { parameters: { Error: ERRORS.NewSideUnhealthy, 'Cause.$': '$.health.summary' }, resultPath: '$.error' }).next(rollback);
     const stepCatchUp = toRollback(this.invoke('StepCatchUp', 'catchUp', { ...id, 'watermarks.$': '$.sync.watermarks' }, '$.sync', true));
     const advance = new sfn.Pass(this, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' });
     const finalize = this.invoke('Finalize', 'finalize', id, '$.final').addCatch(rollback, { resultPath: '$.error' });

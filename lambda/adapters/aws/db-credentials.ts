@@ -2,10 +2,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { DbEndpoint } from '../../engine/db';
 import { withRetry } from './retry';
 import { call } from './errors';
+import { ERRORS, SwitchyardError } from '../../core/errors';
 
 /** The database secret is not the standard RDS JSON; names the missing keys, never values. */
-export class InvalidDatabaseSecretError extends Error {
-  public readonly name = 'InvalidDatabaseSecretError';
+export class InvalidDatabaseSecretError extends SwitchyardError {
+  readonly name = ERRORS.InvalidDatabaseSecretError;
 }
 
 /**

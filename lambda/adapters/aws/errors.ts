@@ -1,11 +1,12 @@
+import { ERRORS, SwitchyardError } from '../../core/errors';
 /** An AWS call was refused for lack of permission; names the action and resource, never a value. */
-export class AwsAccessDeniedError extends Error {
-  public readonly name = 'AwsAccessDeniedError';
+export class AwsAccessDeniedError extends SwitchyardError {
+  readonly name = ERRORS.AwsAccessDeniedError;
 }
 
 /** A resource the phase needs does not exist (secret, parameter, alarm, rule, snapshot). */
-export class AwsResourceNotFoundError extends Error {
-  public readonly name = 'AwsResourceNotFoundError';
+export class AwsResourceNotFoundError extends SwitchyardError {
+  readonly name = ERRORS.AwsResourceNotFoundError;
 }
 
 const isAccessDenied = (e: unknown) => /AccessDenied|UnauthorizedOperation|AuthorizationError|NotAuthorized/i.test((e as { name?: string })?.name ?? '');

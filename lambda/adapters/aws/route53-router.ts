@@ -3,6 +3,7 @@ import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
 import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
+import { ERRORS, SwitchyardError } from '../../core/errors';
 
 export interface Route53RouterProps {
   readonly hostedZoneId: string;
@@ -19,8 +20,8 @@ export interface Route53RouterProps {
 }
 
 /** Timed out waiting for Route53 to report the change INSYNC. */
-export class DnsChangeTimeoutError extends Error {
-  public readonly name = 'DnsChangeTimeoutError';
+export class DnsChangeTimeoutError extends SwitchyardError {
+  readonly name = ERRORS.DnsChangeTimeoutError;
 }
 
 const fqdn = (n: string) => (n.endsWith('.') ? n : `${n}.`);

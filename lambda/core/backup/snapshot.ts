@@ -1,3 +1,4 @@
+import { ERRORS, SwitchyardError } from '../errors';
 /** Deterministic snapshot identifier for a migration (RDS: letters, digits, dashes; starts with a letter; max 255). */
 export function snapshotIdentifier(stage: string, migrationId: string): string {
   const id = `switchyard-${stage}-${migrationId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
@@ -10,10 +11,10 @@ export function restoredInstanceIdentifier(dbId: string, migrationId: string): s
 }
 
 /** A snapshot exists but belongs to another database: refusing to treat it as ours. */
-export class SnapshotConflictError extends Error {
-  public readonly name = 'SnapshotConflictError';
+export class SnapshotConflictError extends SwitchyardError {
+  readonly name = ERRORS.SnapshotConflictError;
 }
 
-export class SnapshotFailedError extends Error {
-  public readonly name = 'SnapshotFailedError';
+export class SnapshotFailedError extends SwitchyardError {
+  readonly name = ERRORS.SnapshotFailedError;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import type { ConfigStore, StoredValue } from './ports';
+import { ERRORS, SwitchyardError } from '../errors';
 
 /**
  * Config transfer: copy parameters and secrets from the old side's namespace to
@@ -61,8 +62,8 @@ export interface VerifyResult {
   readonly mismatched: readonly string[];
 }
 
-export class ConfigTransferError extends Error {
-  public readonly name = 'ConfigTransferError';
+export class ConfigTransferError extends SwitchyardError {
+  readonly name = ERRORS.ConfigTransferError;
 }
 
 export const sha256 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex');

@@ -1,3 +1,4 @@
+import { ERRORS, SwitchyardError } from '../errors';
 /** One guardrail of the preflight / gate dry-run. */
 export interface PreflightCheck {
   readonly name: string;
@@ -12,8 +13,8 @@ export interface PreflightReport {
 }
 
 /** The preflight found reasons not to start; the message lists every one, not just the first. */
-export class PreflightNoGoError extends Error {
-  public readonly name = 'PreflightNoGoError';
+export class PreflightNoGoError extends SwitchyardError {
+  readonly name = ERRORS.PreflightNoGoError;
   constructor(public readonly report: PreflightReport) {
     super(`no-go: ${report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
   }

@@ -1,9 +1,10 @@
 import type { TrafficRouter } from './ports';
 import { ALL_OLD, assertWeights, sameWeights, Weights } from './weights';
+import { ERRORS, SwitchyardError } from '../errors';
 
 /** The weights read back after a change differ from the ones set. */
-export class WeightReadBackError extends Error {
-  public readonly name = 'WeightReadBackError';
+export class WeightReadBackError extends SwitchyardError {
+  readonly name = ERRORS.WeightReadBackError;
 }
 
 /** Set weights, read them back and fail if they differ. */

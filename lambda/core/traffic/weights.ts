@@ -1,11 +1,12 @@
+import { ERRORS, SwitchyardError } from '../errors';
 /** Traffic split between the two sides, in percent. */
 export interface Weights {
   readonly old: number;
   readonly new: number;
 }
 
-export class InvalidWeightsError extends Error {
-  public readonly name = 'InvalidWeightsError';
+export class InvalidWeightsError extends SwitchyardError {
+  readonly name = ERRORS.InvalidWeightsError;
 }
 
 /** Validate a weight pair: integers 0–100 that sum to 100. */

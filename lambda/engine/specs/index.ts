@@ -1,11 +1,12 @@
 import type { MigrationSpec } from '../spec';
 import { chatHistorySpec } from './chat-history';
+import { ERRORS, SwitchyardError } from '../../core/errors';
 
 /** Specs versioned in the repo, by name. */
 const SPECS: Record<string, MigrationSpec> = { [chatHistorySpec.name]: chatHistorySpec };
 
-export class UnknownSpecError extends Error {
-  public readonly name = 'UnknownSpecError';
+export class UnknownSpecError extends SwitchyardError {
+  readonly name = ERRORS.UnknownSpecError;
 }
 
 export function getSpec(name: string): MigrationSpec {

@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { ERRORS, SwitchyardError } from '../../core/errors';
 
 /** The state input of a phase is malformed; never retried (the Step Functions retry policy excludes it). */
-export class InvalidInputError extends Error {
-  public readonly name = 'InvalidInputError';
+export class InvalidInputError extends SwitchyardError {
+  readonly name = ERRORS.InvalidInputError;
 }
 
 /** The function's environment is misconfigured (a deploy problem, not an input problem). */
-export class ConfigurationError extends Error {
-  public readonly name = 'ConfigurationError';
+export class ConfigurationError extends SwitchyardError {
+  readonly name = ERRORS.ConfigurationError;
 }
 
 export const migrationId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (max 63)');

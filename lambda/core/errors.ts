@@ -1,0 +1,69 @@
+/**
+ * The one error base class and the one catalog of error names.
+ *
+ * A Step Functions Retry/Catch matches a task failure by the error's `name`; the state
+ * machines import these names from here (lib/constructs/workflows), never copy them as
+ * strings. Names are set explicitly, not from the class name: the bundled handlers are
+ * minified, which renames classes.
+ *
+ * Messages name tables, keys, columns, chunks and resources; never a row value, a
+ * secret value or a password.
+ */
+const NAMES = [
+  // input and configuration
+  'InvalidInputError',
+  'ConfigurationError',
+  'UnknownSpecError',
+  // data engine
+  'SpecError',
+  'SchemaMismatchError',
+  'LossyTypeError',
+  'DatabaseUnreachableError',
+  'ChunkCopyError',
+  'IntegrityMismatchError',
+  'UnsafeExpressionError',
+  // change capture (sync)
+  'ReplicationNotConfiguredError',
+  'ReplicationSlotMissingError',
+  'ReplicationSlotInvalidatedError',
+  'UnsupportedChangeError',
+  'SyncLagError',
+  // guardrails and lock
+  'PreflightNoGoError',
+  'MigrationLockedError',
+  'MigrationHaltedError',
+  'DecommissionRefusedError',
+  'NewSideUnhealthy',
+  'SmokeCheckFailedError',
+  // backup and restore
+  'SnapshotConflictError',
+  'SnapshotFailedError',
+  'SnapshotTimeoutError',
+  'RestoreNotReadyError',
+  'RestoreFailedError',
+  // traffic
+  'WeightReadBackError',
+  'InvalidWeightsError',
+  'NotFullyShiftedError',
+  'DnsChangeTimeoutError',
+  // config transfer
+  'ConfigTransferError',
+  'ConfigVerificationError',
+  // AWS adapters
+  'AwsAccessDeniedError',
+  'AwsResourceNotFoundError',
+  'InvalidDatabaseSecretError',
+] as const;
+
+export type ErrorName = (typeof NAMES)[number];
+
+/** `ERRORS.ChunkCopyError === 'ChunkCopyError'`: the catalog the state machines and tests import. */
+export const ERRORS = Object.fromEntries(NAMES.map((n) => [n, n])) as { readonly [K in ErrorName]: K };
+
+/** Every named Switchyard error. Subclasses declare `readonly name = ERRORS.Xxx`. */
+export abstract class SwitchyardError extends Error {
+  abstract override readonly name: ErrorName;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
