@@ -70,7 +70,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     password,
     persistent: false,
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', ...flags],
+    postgresFlags: [
+      '-c', 'max_connections=200', '-c', 'shared_buffers=256MB',
+      // Change capture: logical decoding, slots for both directions, commit times for the conflict rule.
+      '-c', 'wal_level=logical', '-c', 'max_replication_slots=32', '-c', 'max_wal_senders=32',
+      '-c', 'track_commit_timestamp=on', '-c', 'max_slot_wal_keep_size=4096',
+      ...flags,
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });

@@ -136,8 +136,11 @@ export class WeightedDnsRecords extends Construct {
 
   /** Let `grantee` change and read the record pair's weights. */
   public grantShiftTraffic(grantee: iam.IGrantable): iam.Grant {
-    this.grantReadWeights(grantee);
-    iam.Grant.addToPrincipal({ grantee, actions: ['route53:ChangeResourceRecordSets'], resourceArns: [this.zone.hostedZoneArn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+      resourceArns: [this.zone.hostedZoneArn],
+    });
     // GetChange targets change ids that do not exist until the change is made.
     return iam.Grant.addToPrincipal({ grantee, actions: ['route53:GetChange'], resourceArns: [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] });
   }

@@ -9,7 +9,7 @@ export function testServer(): DbEndpoint {
   return JSON.parse(raw) as DbEndpoint;
 }
 
-/** A fresh, empty database on the test server. */
+/** A fresh, empty database on the test server (owned by the superuser). */
 export async function freshDatabase(prefix: string): Promise<DbEndpoint> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = await connect(testServer());
@@ -19,6 +19,34 @@ export async function freshDatabase(prefix: string): Promise<DbEndpoint> {
     await admin.end();
   }
   return { ...testServer(), database: name };
+}
+
+const ROLE_PASSWORD = 'switchyard-test-only';
+
+/**
+ * A non-superuser login like the one a migration uses on RDS: LOGIN + REPLICATION, owner of
+ * its databases (as the RDS master user owns the app's), NOT superuser. Its default name is
+ * `switchyard`, the same as the bookkeeping schema, on purpose: with search_path
+ * `"$user", public` an unqualified CREATE TABLE would land in the wrong schema.
+ * Returns the endpoint of `db` as that login. Idempotent across test files (roles are cluster-wide).
+ */
+export async function asMigrationRole(db: DbEndpoint, name = 'switchyard'): Promise<DbEndpoint> {
+  const admin = await connect(testServer());
+  try {
+    await admin.query(
+      `DO $$ BEGIN CREATE ROLE ${name} LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+    await admin.query(`ALTER DATABASE ${db.database} OWNER TO ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const c = await connect(db);
+  try {
+    await c.query(`ALTER SCHEMA public OWNER TO ${name}`);
+  } finally {
+    await c.end();
+  }
+  return { ...db, user: name, password: ROLE_PASSWORD };
 }
 
 export async function query<T = Record<string, unknown>>(db: DbEndpoint, sql: string, params: unknown[] = []): Promise<T[]> {
