@@ -53,6 +53,7 @@ const NAMES = [
   'AwsAccessDeniedError',
   'AwsResourceNotFoundError',
   'InvalidDatabaseSecretError',
+  'AwsThrottledError',
 ] as const;
 
 export type ErrorName = (typeof NAMES)[number];

@@ -14,10 +14,10 @@ import { Route53Router } from '../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../adapters/aws/ssm-config-store';
 import { environmentTransferRules } from '../core/config/transfer';
-import { withRetry } from '../adapters/aws/retry';
 import type { PhaseDeps } from './support/deps';
 import { parseEnv } from './support/input';
 import { createLogger } from './support/logger';
+import { AWS_CLIENT_CONFIG } from '../adapters/aws/retry';
 
 /**
  * The phase functions' settings: identifiers and ARNs only (no secret values);
@@ -55,12 +55,12 @@ export const phaseEnvSchema = z
 /** Build the AWS adapters from the function's environment. Clients keep the SDK's default endpoint/region/credential resolution. */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
   const e = parseEnv(phaseEnvSchema, env);
-  const sm = new SecretsManagerClient({});
-  const rds = new RDSClient({});
+  const sm = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG });
+  const rds = new RDSClient({ ...AWS_CLIENT_CONFIG });
   const router =
     e.ROUTING_KIND === 'alb'
-      ? new AlbRouter({ ruleArn: e.ALB_RULE_ARN!, oldTargetGroupArn: e.OLD_TARGET_GROUP_ARN!, newTargetGroupArn: e.NEW_TARGET_GROUP_ARN! }, new ElasticLoadBalancingV2Client({}))
-      : new Route53Router({ hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! }, new Route53Client({}));
+      ? new AlbRouter({ ruleArn: e.ALB_RULE_ARN!, oldTargetGroupArn: e.OLD_TARGET_GROUP_ARN!, newTargetGroupArn: e.NEW_TARGET_GROUP_ARN! }, new ElasticLoadBalancingV2Client({ ...AWS_CLIENT_CONFIG }))
+      : new Route53Router({ hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! }, new Route53Client({ ...AWS_CLIENT_CONFIG }));
   return {
     stage: e.SWITCHYARD_STAGE,
     log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
@@ -68,19 +68,19 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm),
     targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm),
     router,
-    alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({})),
+    alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({ ...AWS_CLIENT_CONFIG })),
     snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
     oldDbId: e.OLD_DB_ID,
-    configStores: [new SsmConfigStore(new SSMClient({})), new SecretsConfigStore(sm)],
+    configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
     transferRules: environmentTransferRules(
       { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
       { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
     ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;
-      const cur = await call('secretsmanager:GetSecretValue', arn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: arn }))));
+      const cur = await call('secretsmanager:GetSecretValue', arn, () => sm.send(new GetSecretValueCommand({ SecretId: arn })));
       const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
-      await call('secretsmanager:PutSecretValue', arn, () => withRetry(() => sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }))));
+      await call('secretsmanager:PutSecretValue', arn, () => sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) })));
     },
     defaults: {
       schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),

@@ -1,8 +1,8 @@
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
-import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 export interface AlbRouterProps {
   readonly ruleArn: string;
@@ -15,14 +15,14 @@ export class AlbRouter implements TrafficRouter {
   public readonly description: string;
   constructor(
     private readonly props: AlbRouterProps,
-    private readonly elb: ElasticLoadBalancingV2Client = new ElasticLoadBalancingV2Client({}),
+    private readonly elb: ElasticLoadBalancingV2Client = new ElasticLoadBalancingV2Client({ ...AWS_CLIENT_CONFIG }),
   ) {
     this.description = `ALB rule ${props.ruleArn}`;
   }
 
   private async forwardAction() {
     const r = await call('elasticloadbalancing:DescribeRules', this.props.ruleArn, () =>
-      withRetry(() => this.elb.send(new DescribeRulesCommand({ RuleArns: [this.props.ruleArn] }))),
+      this.elb.send(new DescribeRulesCommand({ RuleArns: [this.props.ruleArn] })),
     );
     const action = r.Rules?.[0]?.Actions?.find((a) => a.Type === 'forward');
     if (!action) throw new AwsResourceNotFoundError(`${this.description} has no forward action`);
@@ -40,8 +40,7 @@ export class AlbRouter implements TrafficRouter {
   async setWeights(w: Weights): Promise<void> {
     const current = await this.forwardAction();
     await call('elasticloadbalancing:ModifyRule', this.props.ruleArn, () =>
-      withRetry(() =>
-        this.elb.send(
+      this.elb.send(
           new ModifyRuleCommand({
             RuleArn: this.props.ruleArn,
             Actions: [
@@ -58,7 +57,6 @@ export class AlbRouter implements TrafficRouter {
             ],
           }),
         ),
-      ),
     );
   }
 }

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DbEndpoint } from '../../engine/db';
-import { withRetry } from './retry';
 import { call } from './errors';
 import { ERRORS, SwitchyardError } from '../../core/errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 /** The database secret is not the standard RDS JSON; names the missing keys, never values. */
 export class InvalidDatabaseSecretError extends SwitchyardError {
@@ -16,10 +16,10 @@ export class InvalidDatabaseSecretError extends SwitchyardError {
  */
 export async function databaseEndpointFromSecret(
   secretArn: string,
-  sm: SecretsManagerClient = new SecretsManagerClient({}),
+  sm: SecretsManagerClient = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG }),
   overrides: { database?: string; ssl?: DbEndpoint['ssl'] } = {},
 ): Promise<DbEndpoint> {
-  const r = await call('secretsmanager:GetSecretValue', secretArn, () => withRetry(() => sm.send(new GetSecretValueCommand({ SecretId: secretArn }))));
+  const r = await call('secretsmanager:GetSecretValue', secretArn, () => sm.send(new GetSecretValueCommand({ SecretId: secretArn })));
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(r.SecretString ?? '') as Record<string, unknown>;

@@ -4,8 +4,8 @@ import {
 } from '@aws-sdk/client-rds';
 import type { DbStatus, RestoreRequest, RestoreService, SnapshotInfo, SnapshotService, SnapshotStatus } from '../../core/backup/ports';
 import { SnapshotConflictError } from '../../core/backup/snapshot';
-import { withRetry } from './retry';
 import { call } from './errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 const toStatus = (s?: string): SnapshotStatus => (s === 'available' ? 'available' : s && /fail|error|incompatible|deleted/.test(s) ? 'failed' : 'creating');
 const tagList = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -15,19 +15,19 @@ const isName = (e: unknown, n: string) => (e as { name?: string })?.name === n;
 export class RdsSnapshotService implements SnapshotService, RestoreService {
   constructor(
     private readonly opts: { cluster?: boolean } = {},
-    private readonly rds: RDSClient = new RDSClient({}),
+    private readonly rds: RDSClient = new RDSClient({ ...AWS_CLIENT_CONFIG }),
   ) {}
 
   async create(dbId: string, snapshotId: string, tags: Readonly<Record<string, string>>): Promise<SnapshotInfo> {
     try {
       if (this.opts.cluster) {
         const r = await call('rds:CreateDBClusterSnapshot', dbId, () =>
-          withRetry(() => this.rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: dbId, DBClusterSnapshotIdentifier: snapshotId, Tags: tagList(tags) }))),
+          this.rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: dbId, DBClusterSnapshotIdentifier: snapshotId, Tags: tagList(tags) })),
         );
         return { snapshotId, status: toStatus(r.DBClusterSnapshot?.Status), sourceId: dbId };
       }
       const r = await call('rds:CreateDBSnapshot', dbId, () =>
-        withRetry(() => this.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: dbId, DBSnapshotIdentifier: snapshotId, Tags: tagList(tags) }))),
+        this.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: dbId, DBSnapshotIdentifier: snapshotId, Tags: tagList(tags) })),
       );
       return { snapshotId, status: toStatus(r.DBSnapshot?.Status), sourceId: dbId };
     } catch (e) {
@@ -45,12 +45,12 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
     try {
       if (this.opts.cluster) {
         const r = await call('rds:DescribeDBClusterSnapshots', snapshotId, () =>
-          withRetry(() => this.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: snapshotId }))),
+          this.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: snapshotId })),
         );
         const s = r.DBClusterSnapshots?.[0];
         return s && { snapshotId, status: toStatus(s.Status), sourceId: s.DBClusterIdentifier, createdAt: s.SnapshotCreateTime };
       }
-      const r = await call('rds:DescribeDBSnapshots', snapshotId, () => withRetry(() => this.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }))));
+      const r = await call('rds:DescribeDBSnapshots', snapshotId, () => this.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId })));
       const s = r.DBSnapshots?.[0];
       return s && { snapshotId, status: toStatus(s.Status), sourceId: s.DBInstanceIdentifier, createdAt: s.SnapshotCreateTime };
     } catch (e) {
@@ -62,10 +62,10 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
   async latest(dbId: string): Promise<SnapshotInfo | undefined> {
     const all: SnapshotInfo[] = [];
     if (this.opts.cluster) {
-      const r = await call('rds:DescribeDBClusterSnapshots', dbId, () => withRetry(() => this.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterIdentifier: dbId }))));
+      const r = await call('rds:DescribeDBClusterSnapshots', dbId, () => this.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterIdentifier: dbId })));
       for (const s of r.DBClusterSnapshots ?? []) all.push({ snapshotId: s.DBClusterSnapshotIdentifier!, status: toStatus(s.Status), sourceId: dbId, createdAt: s.SnapshotCreateTime });
     } else {
-      const r = await call('rds:DescribeDBSnapshots', dbId, () => withRetry(() => this.rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: dbId }))));
+      const r = await call('rds:DescribeDBSnapshots', dbId, () => this.rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: dbId })));
       for (const s of r.DBSnapshots ?? []) all.push({ snapshotId: s.DBSnapshotIdentifier!, status: toStatus(s.Status), sourceId: dbId, createdAt: s.SnapshotCreateTime });
     }
     return all.filter((s) => s.status === 'available' && s.createdAt).sort((a, b) => b.createdAt!.getTime() - a.createdAt!.getTime())[0];
@@ -74,8 +74,7 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
   async restore(req: RestoreRequest): Promise<void> {
     try {
       await call('rds:RestoreDBInstanceFromDBSnapshot', req.snapshotId, () =>
-        withRetry(() =>
-          this.rds.send(
+        this.rds.send(
             new RestoreDBInstanceFromDBSnapshotCommand({
               DBSnapshotIdentifier: req.snapshotId,
               DBInstanceIdentifier: req.newDbId,
@@ -88,7 +87,6 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
               Tags: tagList(req.tags),
             }),
           ),
-        ),
       );
     } catch (e) {
       if (!isName(e, 'DBInstanceAlreadyExistsFault')) throw e; // idempotent: a retried restore finds its instance
@@ -97,7 +95,7 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
 
   async status(dbId: string): Promise<DbStatus | undefined> {
     try {
-      const r = await call('rds:DescribeDBInstances', dbId, () => withRetry(() => this.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbId }))));
+      const r = await call('rds:DescribeDBInstances', dbId, () => this.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbId })));
       const db = r.DBInstances?.[0];
       if (!db) return undefined;
       return { status: db.DBInstanceStatus ?? 'unknown', endpoint: db.Endpoint?.Address ? { host: db.Endpoint.Address, port: db.Endpoint.Port ?? 5432 } : undefined };

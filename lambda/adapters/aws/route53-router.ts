@@ -1,9 +1,9 @@
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
-import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
 import { ERRORS, SwitchyardError } from '../../core/errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 export interface Route53RouterProps {
   readonly hostedZoneId: string;
@@ -34,7 +34,7 @@ export class Route53Router implements TrafficRouter {
   public readonly description: string;
   constructor(
     private readonly props: Route53RouterProps,
-    private readonly r53: Route53Client = new Route53Client({}),
+    private readonly r53: Route53Client = new Route53Client({ ...AWS_CLIENT_CONFIG }),
   ) {
     this.description = `Route53 weighted records ${props.recordName}`;
   }
@@ -42,7 +42,7 @@ export class Route53Router implements TrafficRouter {
   private async pair(): Promise<{ old: ResourceRecordSet; new: ResourceRecordSet }> {
     const name = fqdn(this.props.recordName);
     const r = await call('route53:ListResourceRecordSets', this.props.hostedZoneId, () =>
-      withRetry(() => this.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: this.props.hostedZoneId, StartRecordName: name, MaxItems: 20 }))),
+      this.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: this.props.hostedZoneId, StartRecordName: name, MaxItems: 20 })),
     );
     const sets = (r.ResourceRecordSets ?? []).filter((s) => s.Name === name && s.Weight !== undefined);
     const find = (id: string) => sets.find((s) => s.SetIdentifier === id);
@@ -60,8 +60,7 @@ export class Route53Router implements TrafficRouter {
   async setWeights(w: Weights): Promise<void> {
     const p = await this.pair();
     const change = await call('route53:ChangeResourceRecordSets', this.props.hostedZoneId, () =>
-      withRetry(() =>
-        this.r53.send(
+      this.r53.send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.props.hostedZoneId,
             ChangeBatch: {
@@ -73,12 +72,11 @@ export class Route53Router implements TrafficRouter {
             },
           }),
         ),
-      ),
     );
     const id = change.ChangeInfo?.Id;
     const sleep = this.props.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     for (let i = 0; i < (this.props.maxPolls ?? 60); i++) {
-      const s = await call('route53:GetChange', String(id), () => withRetry(() => this.r53.send(new GetChangeCommand({ Id: id }))));
+      const s = await call('route53:GetChange', String(id), () => this.r53.send(new GetChangeCommand({ Id: id })));
       if (s.ChangeInfo?.Status === 'INSYNC') return;
       await sleep(this.props.pollIntervalMs ?? 2000);
     }

@@ -3,22 +3,22 @@ import {
   RestoreSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
-import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 const notFound = (e: unknown) => (e as { name?: string }).name === 'ResourceNotFoundException';
 
 /** Secrets Manager as a ConfigStore. Values are only ever passed to the SDK, never logged or returned in errors. */
 export class SecretsConfigStore implements ConfigStore {
   public readonly kind = 'secret' as const;
-  constructor(private readonly sm: SecretsManagerClient = new SecretsManagerClient({})) {}
+  constructor(private readonly sm: SecretsManagerClient = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG })) {}
 
   async list(prefix: string): Promise<string[]> {
     const names: string[] = [];
     let NextToken: string | undefined;
     const p = `${prefix.replace(/\/$/, '')}/`;
     do {
-      const r = await call('secretsmanager:ListSecrets', p, () => withRetry(() => this.sm.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [p] }], NextToken }))));
+      const r = await call('secretsmanager:ListSecrets', p, () => this.sm.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [p] }], NextToken })));
       for (const s of r.SecretList ?? []) if (s.Name?.startsWith(p) && !s.DeletedDate) names.push(s.Name);
       NextToken = r.NextToken;
     } while (NextToken);
@@ -27,8 +27,8 @@ export class SecretsConfigStore implements ConfigStore {
 
   async get(name: string): Promise<StoredValue | undefined> {
     try {
-      const r = await call('secretsmanager:GetSecretValue', name, () => withRetry(() => this.sm.send(new GetSecretValueCommand({ SecretId: name }))));
-      const d = await call('secretsmanager:DescribeSecret', name, () => withRetry(() => this.sm.send(new DescribeSecretCommand({ SecretId: name }))));
+      const r = await call('secretsmanager:GetSecretValue', name, () => this.sm.send(new GetSecretValueCommand({ SecretId: name })));
+      const d = await call('secretsmanager:DescribeSecret', name, () => this.sm.send(new DescribeSecretCommand({ SecretId: name })));
       return { value: r.SecretString ?? '', version: r.VersionId!, kmsKeyId: d.KmsKeyId };
     } catch (e) {
       if (notFound(e)) return undefined;
@@ -39,13 +39,12 @@ export class SecretsConfigStore implements ConfigStore {
   async put(name: string, value: string, opts: PutOptions): Promise<{ version: string; previousVersion?: string }> {
     const before = opts.current ? (opts.current.exists ? { version: opts.current.version ?? '' } : undefined) : await this.get(name);
     if (before) {
-      const r = await call('secretsmanager:PutSecretValue', name, () => withRetry(() => this.sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }))));
+      const r = await call('secretsmanager:PutSecretValue', name, () => this.sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value })));
       return { version: r.VersionId!, previousVersion: before.version };
     }
     try {
       const r = await call('secretsmanager:CreateSecret', name, () =>
-        withRetry(() =>
-          this.sm.send(
+        this.sm.send(
             new CreateSecretCommand({
               Name: name,
               SecretString: value,
@@ -54,14 +53,13 @@ export class SecretsConfigStore implements ConfigStore {
               Tags: Object.entries(opts.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
             }),
           ),
-        ),
       );
       return { version: r.VersionId! };
     } catch (e) {
       // A secret deleted by an earlier rollback waits out its recovery window: bring it back and overwrite.
       if ((e as { name?: string }).name === 'InvalidRequestException' && /scheduled for deletion/i.test(String((e as Error).message))) {
-        await call('secretsmanager:RestoreSecret', name, () => withRetry(() => this.sm.send(new RestoreSecretCommand({ SecretId: name }))));
-        const r = await call('secretsmanager:PutSecretValue', name, () => withRetry(() => this.sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }))));
+        await call('secretsmanager:RestoreSecret', name, () => this.sm.send(new RestoreSecretCommand({ SecretId: name })));
+        const r = await call('secretsmanager:PutSecretValue', name, () => this.sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value })));
         return { version: r.VersionId! };
       }
       throw e;
@@ -69,19 +67,19 @@ export class SecretsConfigStore implements ConfigStore {
   }
 
   async restore(name: string, version: string): Promise<void> {
-    const d = await call('secretsmanager:DescribeSecret', name, () => withRetry(() => this.sm.send(new DescribeSecretCommand({ SecretId: name }))));
+    const d = await call('secretsmanager:DescribeSecret', name, () => this.sm.send(new DescribeSecretCommand({ SecretId: name })));
     const stages = d.VersionIdsToStages ?? {};
     if (!(version in stages)) throw new AwsResourceNotFoundError(`secret ${name} has no version ${version} any more`);
     const current = Object.entries(stages).find(([, s]) => s.includes('AWSCURRENT'))?.[0];
     if (current === version) return;
     await call('secretsmanager:UpdateSecretVersionStage', name, () =>
-      withRetry(() => this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: version, RemoveFromVersionId: current }))),
+      this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: version, RemoveFromVersionId: current })),
     );
   }
 
   async delete(name: string): Promise<void> {
     try {
-      await call('secretsmanager:DeleteSecret', name, () => withRetry(() => this.sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }))));
+      await call('secretsmanager:DeleteSecret', name, () => this.sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 })));
     } catch (e) {
       if (!notFound(e)) throw e;
     }

@@ -3,19 +3,19 @@ import {
   GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
-import { withRetry } from './retry';
 import { AwsResourceNotFoundError, call } from './errors';
+import { AWS_CLIENT_CONFIG } from './retry';
 
 /** SSM Parameter Store as a ConfigStore. SecureStrings stay SecureStrings with their KMS key. */
 export class SsmConfigStore implements ConfigStore {
   public readonly kind = 'parameter' as const;
-  constructor(private readonly ssm: SSMClient = new SSMClient({})) {}
+  constructor(private readonly ssm: SSMClient = new SSMClient({ ...AWS_CLIENT_CONFIG })) {}
 
   async list(path: string): Promise<string[]> {
     const names: string[] = [];
     let NextToken: string | undefined;
     do {
-      const r = await call('ssm:GetParametersByPath', path, () => withRetry(() => this.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, NextToken }))));
+      const r = await call('ssm:GetParametersByPath', path, () => this.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, NextToken })));
       for (const p of r.Parameters ?? []) if (p.Name) names.push(p.Name);
       NextToken = r.NextToken;
     } while (NextToken);
@@ -24,7 +24,7 @@ export class SsmConfigStore implements ConfigStore {
 
   async get(name: string): Promise<StoredValue | undefined> {
     try {
-      const r = await call('ssm:GetParameter', name, () => withRetry(() => this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))));
+      const r = await call('ssm:GetParameter', name, () => this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })));
       const p = r.Parameter!;
       const secure = p.Type === 'SecureString';
       return { value: p.Value ?? '', version: String(p.Version), secure, kmsKeyId: secure ? await this.keyOf(name) : undefined };
@@ -36,7 +36,7 @@ export class SsmConfigStore implements ConfigStore {
 
   private async keyOf(name: string): Promise<string | undefined> {
     const r = await call('ssm:DescribeParameters', name, () =>
-      withRetry(() => this.ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }))),
+      this.ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] })),
     );
     return r.Parameters?.[0]?.KeyId;
   }
@@ -44,8 +44,7 @@ export class SsmConfigStore implements ConfigStore {
   async put(name: string, value: string, opts: PutOptions): Promise<{ version: string; previousVersion?: string }> {
     const before = opts.current ? (opts.current.exists ? { version: opts.current.version ?? '' } : undefined) : await this.get(name);
     const r = await call('ssm:PutParameter', name, () =>
-      withRetry(() =>
-        this.ssm.send(
+      this.ssm.send(
           new PutParameterCommand({
             Name: name,
             Value: value,
@@ -55,12 +54,11 @@ export class SsmConfigStore implements ConfigStore {
             Overwrite: before !== undefined,
           }),
         ),
-      ),
     );
     const tags = Object.entries(opts.tags ?? {});
     if (!before && tags.length) {
       await call('ssm:AddTagsToResource', name, () =>
-        withRetry(() => this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }))),
+        this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tags.map(([Key, Value]) => ({ Key, Value })) })),
       );
     }
     return { version: String(r.Version), previousVersion: before?.version };
@@ -69,11 +67,11 @@ export class SsmConfigStore implements ConfigStore {
   async restore(name: string, version: string): Promise<void> {
     let NextToken: string | undefined;
     do {
-      const r = await call('ssm:GetParameterHistory', name, () => withRetry(() => this.ssm.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, NextToken }))));
+      const r = await call('ssm:GetParameterHistory', name, () => this.ssm.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, NextToken })));
       const old = r.Parameters?.find((p) => String(p.Version) === version);
       if (old) {
         await call('ssm:PutParameter', name, () =>
-          withRetry(() => this.ssm.send(new PutParameterCommand({ Name: name, Value: old.Value, Type: old.Type, KeyId: old.Type === 'SecureString' ? old.KeyId : undefined, Overwrite: true }))),
+          this.ssm.send(new PutParameterCommand({ Name: name, Value: old.Value, Type: old.Type, KeyId: old.Type === 'SecureString' ? old.KeyId : undefined, Overwrite: true })),
         );
         return;
       }
@@ -84,7 +82,7 @@ export class SsmConfigStore implements ConfigStore {
 
   async delete(name: string): Promise<void> {
     try {
-      await call('ssm:DeleteParameter', name, () => withRetry(() => this.ssm.send(new DeleteParameterCommand({ Name: name }))));
+      await call('ssm:DeleteParameter', name, () => this.ssm.send(new DeleteParameterCommand({ Name: name })));
     } catch (e) {
       if ((e as { name?: string }).name !== 'ParameterNotFound') throw e;
     }

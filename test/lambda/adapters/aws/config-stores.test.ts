@@ -6,7 +6,7 @@ import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterComman
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsConfigStore } from '../../../../lambda/adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../../../../lambda/adapters/aws/ssm-config-store';
-import { AwsAccessDeniedError } from '../../../../lambda/adapters/aws/errors';
+import { AwsAccessDeniedError, AwsThrottledError } from '../../../../lambda/adapters/aws/errors';
 import { MemoryConfigStore } from '../../../../lambda/adapters/local/memory-config-store';
 import { transferConfig } from '../../../../lambda/handlers/transfer-config';
 import type { PhaseDeps } from '../../../../lambda/handlers/support/deps';
@@ -48,9 +48,16 @@ describe('SsmConfigStore', () => {
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: '/a/k', Value: 'old', Overwrite: true });
   });
 
-  test('listing pages through the path and retries throttling', async () => {
-    ssm.on(GetParametersByPathCommand).rejectsOnce(throttled()).resolvesOnce({ Parameters: [{ Name: '/a/1' }], NextToken: 't' }).resolves({ Parameters: [{ Name: '/a/2' }] });
+  test('listing pages through the path', async () => {
+    ssm.on(GetParametersByPathCommand).resolvesOnce({ Parameters: [{ Name: '/a/1' }], NextToken: 't' }).resolves({ Parameters: [{ Name: '/a/2' }] });
     await expect(store().list('/a')).resolves.toEqual(['/a/1', '/a/2']);
+    expect(ssm).toHaveReceivedCommandWith(GetParametersByPathCommand, { Path: '/a', Recursive: true, NextToken: 't' });
+  });
+
+  test('fails with AwsThrottledError when throttling outlasts the SDK retries', async () => {
+    ssm.on(GetParametersByPathCommand).rejectsOnce(throttled()).resolves({ Parameters: [] });
+    await expect(store().list('/a')).rejects.toThrow(AwsThrottledError);
+    expect(ssm).toHaveReceivedCommandTimes(GetParametersByPathCommand, 1);
   });
 
   test('fails with AwsAccessDeniedError naming the parameter', async () => {

@@ -1,7 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 import { CreateDBClusterSnapshotCommand, CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsAccessDeniedError } from '../../../../lambda/adapters/aws/errors';
+import { AwsAccessDeniedError, AwsThrottledError } from '../../../../lambda/adapters/aws/errors';
 import { RdsSnapshotService } from '../../../../lambda/adapters/aws/rds-snapshots';
 import { SnapshotConflictError, snapshotIdentifier } from '../../../../lambda/core/backup/snapshot';
 import { awsError, denied, throttled } from './aws-errors';
@@ -45,10 +45,11 @@ describe('RdsSnapshotService', () => {
     await expect(service().create('chat-db', SNAP, {})).rejects.toThrow(SnapshotConflictError);
   });
 
-  test('throttling is retried', async () => {
+  test('fails with AwsThrottledError once the SDK gave up on throttling (no second retry layer)', async () => {
+    // aws-sdk-client-mock replaces send(): the SDK's retry middleware does not run, so one throttle is what the SDK returns after its attempts.
     rds.on(CreateDBSnapshotCommand).rejectsOnce(throttled()).resolves({ DBSnapshot: { Status: 'creating' } });
-    await service().create('chat-db', SNAP, {});
-    expect(rds).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 2);
+    await expect(service().create('chat-db', SNAP, {})).rejects.toThrow(AwsThrottledError);
+    expect(rds).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
   });
 
   test('fails with AwsAccessDeniedError when not allowed', async () => {

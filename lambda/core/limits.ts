@@ -1,0 +1,25 @@
+/**
+ * Every numeric limit that both the stage configuration (lib/config/stage-config.ts, checked at
+ * synth) and the handlers' input schemas (checked at run time) enforce, defined once: a value
+ * the config accepts is a value the handler accepts.
+ */
+
+/** Parallel chunk copies/validations (inline Map MaxConcurrency and the handlers' `concurrency`). */
+export const COPY_CONCURRENCY = { min: 1, max: 16 } as const;
+
+/**
+ * Bake time of one traffic step, in seconds. The stage default must be at least one CloudWatch
+ * minute: the minimum-request alarm of the health gate needs a full metric period of the step.
+ * An execution may override it down to `overrideMin` (rehearsals bake for a second; the
+ * minimum-request alarm then still reads the last full minute).
+ */
+export const BAKE_SECONDS = { min: 60, overrideMin: 0, max: 86_400 } as const;
+
+/** The sync loop stops once the replication lag is below this many seconds. */
+export const MAX_CATCH_UP_LAG_SECONDS = { min: 0, max: 3_600 } as const;
+
+/** Traffic schedule: whole percentages on the new side per step. */
+export const SCHEDULE = { minStep: 1, maxStep: 100, maxSteps: 20 } as const;
+
+/** Minimum requests the new side must serve during one bake for the step to pass. */
+export const MIN_REQUESTS_PER_BAKE = { min: 1, max: 1_000_000 } as const;
