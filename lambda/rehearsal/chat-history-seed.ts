@@ -17,6 +17,8 @@ export const OLD_CHAT_SCHEMA = [
      created_at timestamptz NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE INDEX IF NOT EXISTS chat_messages_updated_idx ON chat_messages (updated_at)`,
+  // The old app hands out message ids from this sequence.
+  `CREATE SEQUENCE IF NOT EXISTS chat_messages_id_seq OWNED BY chat_messages.id`,
   `CREATE INDEX IF NOT EXISTS chat_sessions_updated_idx ON chat_sessions (updated_at)`,
 ];
 
@@ -50,6 +52,7 @@ export async function seedChatHistory(c: Client, messages: number): Promise<{ se
        FROM generate_series(1, $1::bigint) g`,
     [messages],
   );
+  await c.query(`SELECT setval('chat_messages_id_seq', greatest(1, (SELECT coalesce(max(id), 0) FROM chat_messages)))`);
   await c.query('ANALYZE chat_sessions; ANALYZE chat_messages');
   return { sessions, messages };
 }

@@ -5,8 +5,9 @@ import { seedChatHistory } from './chat-history-seed';
 import { startLocalCluster, LocalCluster } from './embedded-postgres';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
-import { ChatApp } from './http-apps';
-import { TrafficGenerator } from './traffic';
+import { ServiceClients } from './clients';
+import { ChatApp, NEW_MESSAGES, OLD_MESSAGES } from './http-apps';
+import { checkLedger, type WriteIntegrity } from './ledger';
 import { LocalWeightedRouter } from './weighted-router';
 
 export interface RehearsalOptions {
@@ -32,6 +33,10 @@ export interface RehearsalOptions {
   readonly progress?: (line: string) => void;
   /** Resolves when the user asks to stop (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** Clients only read (no writes through either app). Implied by `source` (your database is only read). @default false */
+  readonly readOnly?: boolean;
+  /** Target writes per second through the router, over all clients. @default 50 */
+  readonly writesPerSecond?: number;
 }
 
 export interface RehearsalReport {
@@ -41,14 +46,37 @@ export interface RehearsalReport {
   wallMs: number;
   rows: number;
   phases: { name: string; status: 'ok' | 'failed'; ms: number }[];
-  integrity: { tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[] };
+  integrity: {
+    tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[];
+    /** The write ledger checked against the database that serves 100 % at the end (absent in read-only runs). */
+    writes?: WriteIntegrity;
+  };
   traffic: {
     finalWeights: { old: number; new: number };
     rollbackMs: number | null;
-    steps: { weights: { old: number; new: number }; seconds: number; old: { requests: number; errors: number }; new: { requests: number; errors: number } }[];
+    steps: { weights: { old: number; new: number }; seconds: number; old: SideFigures; new: SideFigures }[];
   };
   requests: { total: number; errors: number; oldErrors: number; newErrors: number };
   config: { kind: string; target: string; action: string }[];
+}
+
+/** What one side served in one traffic window. */
+export interface SideFigures {
+  requests: number;
+  errors: number;
+  /** Latency percentiles in ms (null without requests). */
+  p50: number | null;
+  p99: number | null;
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function sideFigures(requests: number, errors: number, latencies: number[]): SideFigures {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { requests, errors, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
 export class RehearsalInputError extends Error {
@@ -116,20 +144,33 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const target = await createDb(`rehearsal_new_${suffix}`);
 
     // The service: an old and a new app, each on its own database, behind the weighted router.
-    const probe = spec.tables[spec.tables.length - 1]; // the app reads the last (child-most) table by key
-    const probeSourceTable = 'table' in probe.source ? probe.source.table : undefined;
+    // The service: an old and a new app, each on its own database, behind the weighted router.
+    // The chat spec gets the chat app that reads and writes; a user's own spec a generic read by key.
+    const chat = spec.tables.some((t) => 'table' in t.source && t.source.table === 'chat_messages') && spec.tables.some((t) => t.target.table === 'messages');
+    const writing = chat && !opts.readOnly && !opts.source;
+    const probe = spec.tables[spec.tables.length - 1]; // the generic read: the last (child-most) table by key
+    const probeSourceTable = 'table' in probe.source ? probe.source.table : probe.target.table;
     let unhealthy = false;
-    const oldApp = new ChatApp(source, probeSourceTable ?? probe.target.table, probe.key[0]);
-    const newApp = new ChatApp(target, probe.target.table, targetKey(probe)[0], () => unhealthy);
+    const oldApp = new ChatApp(source, { messages: chat ? OLD_MESSAGES : undefined, probe: { table: probeSourceTable, key: probe.key[0] } });
+    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: probe.target.table, key: targetKey(probe)[0] }, faults: { failing: () => unhealthy } });
     const ports = { old: await oldApp.start(), new: await newApp.start() };
     cleanup.push(() => oldApp.stop(), () => newApp.stop());
     const router = new LocalWeightedRouter(ports);
     const routerPort = await router.start();
     cleanup.push(() => router.stop());
-    const traffic = new TrafficGenerator(routerPort, Math.min(rows, 1_000_000));
+    const conversations = chat ? Math.ceil(rows / 20) : 1;
+    const traffic = new ServiceClients({
+      port: routerPort,
+      maxKey: Math.min(rows, 1_000_000),
+      conversations,
+      writeRatio: writing ? 0.4 : 0,
+      writesPerSecond: opts.writesPerSecond,
+      readPath: chat ? 'messages' : 'items',
+      currentStep: () => router.windows.length - 1,
+    });
     traffic.start();
     cleanup.push(() => traffic.stop());
-    say(`traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}`);
+    say(`traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}${writing ? ' (reads and writes)' : ' (reads only)'}`);
 
     const world = localWorld(source, target, { router, alarms: router });
     await seedExampleConfig(world);
@@ -192,11 +233,17 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const rolledBack = execution.steps.some((s) => s.phase === 'rollbackTraffic' && s.ok);
     const outcome: RehearsalReport['outcome'] = execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
     const finalWeights = await router.getWeights();
+    // The ledger, checked against the side that serves 100 % at the end.
+    const servingSide = finalWeights.new === 100 ? 'new' : 'old';
+    const writes = writing
+      ? await checkLedger(traffic.ledger.writes, servingSide === 'new' ? target : source, servingSide === 'new' ? NEW_MESSAGES : OLD_MESSAGES, servingSide, [source, target])
+      : undefined;
     const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
+    const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
     const expected = faultInjected
-      ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0
-      : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0;
+      ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
+      : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0 && nothingLost;
     const transfer = outputs.TransferConfig as { applied?: { kind: string; target: string; action: string }[] } | undefined;
     return {
       outcome,
@@ -205,15 +252,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       wallMs: Date.now() - t0,
       rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
       phases: execution.steps.map((s) => ({ name: s.state, status: s.ok ? 'ok' : 'failed', ms: s.ms })),
-      integrity: { tables },
+      integrity: { tables, writes },
       traffic: {
         finalWeights,
         rollbackMs,
         steps: router.windows.map((w, i) => ({
           weights: w.weights,
           seconds: ((router.windows[i + 1]?.startedAt ?? Date.now()) - w.startedAt) / 1000,
-          old: { requests: w.requests.old, errors: w.errors.old },
-          new: { requests: w.requests.new, errors: w.errors.new },
+          old: sideFigures(w.requests.old, w.errors.old, w.latencies.old),
+          new: sideFigures(w.requests.new, w.errors.new, w.latencies.new),
         })),
       },
       requests: { total: traffic.total, errors: traffic.errors, oldErrors, newErrors: router.windows.reduce((n, w) => n + w.errors.new, 0) },

@@ -12,6 +12,8 @@ export interface WeightWindow {
   readonly startedAt: number;
   requests: Record<Side, number>;
   errors: Record<Side, number>;
+  /** Every response's latency in ms, per side (raw samples for the canary's rank test). */
+  latencies: Record<Side, number[]>;
 }
 
 /**
@@ -26,13 +28,15 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   private server?: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private recent: { at: number; side: Side; ok: boolean }[] = [];
+  /** When the last request was sent to the new side (the end of a traffic rollback, seen from the clients). */
+  public lastNewRequestAt = 0;
 
   constructor(private readonly backends: Record<Side, number>, private readonly errorRateThreshold = 0.02) {
     this.windows.push(this.newWindow());
   }
 
   private newWindow(): WeightWindow {
-    return { weights: this.weights, startedAt: Date.now(), requests: { old: 0, new: 0 }, errors: { old: 0, new: 0 } };
+    return { weights: this.weights, startedAt: Date.now(), requests: { old: 0, new: 0 }, errors: { old: 0, new: 0 }, latencies: { old: [], new: [] } };
   }
 
   async getWeights(): Promise<Weights> {
@@ -59,9 +63,12 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
       const side: Side = Math.random() * 100 < this.weights.new ? 'new' : 'old';
       const window = this.windows[this.windows.length - 1];
       window.requests[side]++;
+      const t0 = Date.now();
+      if (side === 'new') this.lastNewRequestAt = t0;
       const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
         const ok = (up.statusCode ?? 500) < 500;
         if (!ok) window.errors[side]++;
+        up.on('end', () => window.latencies[side].push(Date.now() - t0));
         this.recent.push({ at: Date.now(), side, ok });
         res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
         up.pipe(res);
