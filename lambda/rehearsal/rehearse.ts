@@ -5,6 +5,7 @@ import { seedChatHistory } from './chat-history-seed';
 import { startLocalCluster, LocalCluster } from './embedded-postgres';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
+import { PHASE } from '../phases';
 import { ServiceClients } from './clients';
 import { ChatApp, NEW_MESSAGES, OLD_MESSAGES } from './http-apps';
 import { checkLedger, type WriteIntegrity } from './ledger';
@@ -200,15 +201,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
         outputs[s.state] = s.output;
         const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
         let extra = '';
-        if (s.phase === 'shiftTraffic' && s.ok) {
+        if (s.phase === PHASE.shiftTraffic && s.ok) {
           const w = (s.output as { weights: { old: number; new: number } }).weights;
           extra = ` old ${w.old} / new ${w.new}`;
           if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
         }
-        if (s.phase === 'copyData' && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
-        if (s.phase === 'healthGate' && s.ok) extra = (s.output as { healthy: boolean }).healthy ? ' healthy' : ` UNHEALTHY: ${(s.output as { summary: string }).summary}`;
-        if (s.phase === 'catchUp' && s.ok) extra = ` ${(s.output as { rowsUpserted: number }).rowsUpserted} rows, lag ${(s.output as { maxLagSeconds: number }).maxLagSeconds.toFixed(1)} s`;
-        if (s.phase === 'rollbackTraffic' && s.ok) {
+        if (s.phase === PHASE.copyData && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
+        if (s.phase === PHASE.healthGate && s.ok) extra = (s.output as { healthy: boolean }).healthy ? ' healthy' : ` UNHEALTHY: ${(s.output as { summary: string }).summary}`;
+        if (s.phase === PHASE.catchUp && s.ok) extra = ` ${(s.output as { rowsUpserted: number }).rowsUpserted} rows, lag ${(s.output as { maxLagSeconds: number }).maxLagSeconds.toFixed(1)} s`;
+        if (s.phase === PHASE.rollbackTraffic && s.ok) {
           rollbackMs = (s.output as { elapsedMs: number }).elapsedMs;
           extra = ` 100 % old in ${rollbackMs} ms`;
         }
@@ -230,7 +231,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       }
     }
 
-    const rolledBack = execution.steps.some((s) => s.phase === 'rollbackTraffic' && s.ok);
+    const rolledBack = execution.steps.some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
     const outcome: RehearsalReport['outcome'] = execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
     const finalWeights = await router.getWeights();
     // The ledger, checked against the side that serves 100 % at the end.

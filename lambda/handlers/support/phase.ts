@@ -16,7 +16,7 @@ export interface DefinedPhase<O = unknown> {
   make(factory: DepsFactory): PhaseHandler<unknown, O>;
 }
 
-/** 'transferConfig' -> 'TransferConfig': the label in log lines and error messages. */
+/** The phase name with a capital first letter: the label in log lines and error messages. */
 function label(name: PhaseName): string {
   return name[0].toUpperCase() + name.slice(1);
 }
