@@ -28,6 +28,10 @@ const NAMES = [
   'ReplicationSlotInvalidatedError',
   'UnsupportedChangeError',
   'SyncLagError',
+  'ReplicaIdentityMissingError',
+  'ReverseMappingMissingError',
+  'CommitTimestampsOffError',
+  'SyncTargetNotEmptyError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',
@@ -54,6 +58,7 @@ const NAMES = [
   'AwsResourceNotFoundError',
   'InvalidDatabaseSecretError',
   'AwsThrottledError',
+  'IdentifierTooLongError',
 ] as const;
 
 export type ErrorName = (typeof NAMES)[number];
