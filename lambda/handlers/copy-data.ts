@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { copyTable, describeTableWith } from '../engine';
+import { COPY_CONCURRENCY } from '../core/limits';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
@@ -13,7 +14,7 @@ export const copyData = definePhase(PHASE.copyData,
   z.object({
     migrationId,
     table: z.string().min(1),
-    concurrency: z.number().int().min(1).max(16).default(2),
+    concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
     chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
   }),
   async (i, deps, context) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeTableWith, IntegrityMismatchError, type KeyDifferences, validateTable } from '../engine';
 import { getSpec } from '../engine/specs';
+import { COPY_CONCURRENCY } from '../core/limits';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
@@ -9,7 +10,7 @@ import { specTable } from './support/spec-table';
 /** Validate every table (or one): counts + checksums; a mismatch fails with the differing keys named. */
 export const validateData = definePhase(
   PHASE.validateData,
-  z.object({ migrationId, table: z.string().optional(), concurrency: z.number().int().min(1).max(16).default(1) }),
+  z.object({ migrationId, table: z.string().optional(), concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(1) }),
   async (i, deps) => {
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const spec = getSpec(deps.specName);

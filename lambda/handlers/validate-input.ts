@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { identifierProblems } from '../core/backup/snapshot';
+import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS } from '../core/limits';
 import { getSpec } from '../engine/specs';
 import { assertSchedule } from '../core/traffic/weights';
 import { InvalidInputError, migrationId } from './support/input';
@@ -7,21 +9,25 @@ import { definePhase } from './support/phase';
 
 /**
  * The Migrate execution input (README: "Start a migration"). Everything but the
- * migration id is optional and defaults to the stage configuration.
+ * migration id is optional and defaults to the stage configuration. Limits come from
+ * lambda/core/limits.ts, the same ones the stage config enforces at synth.
  */
 export const executionInputSchema = z
   .object({
     migrationId,
     dryRun: z.boolean().default(false),
     schedule: z.array(z.number().int()).optional(),
-    bakeSeconds: z.number().int().min(0).max(86_400).optional(),
-    maxCatchUpLagSeconds: z.number().min(0).max(3_600).optional(),
-    copyConcurrency: z.number().int().min(1).max(16).optional(),
+    bakeSeconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max).optional(),
+    maxCatchUpLagSeconds: z.number().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).optional(),
+    copyConcurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).optional(),
   })
   .strict();
 
 /** First state: validate the execution input and resolve defaults; a malformed input changes nothing. */
 export const validateInput = definePhase(PHASE.validateInput, executionInputSchema, async (i, deps) => {
+  // Identifiers derived from the id (snapshot, restored instance, execution name) must fit AWS's limits before anything is created.
+  const tooLong = identifierProblems(deps.stage, deps.oldDbId, i.migrationId);
+  if (tooLong.length) throw new InvalidInputError(`ValidateInput: invalid input: ${tooLong.join('; ')}`);
   const schedule = i.schedule ?? deps.defaults.schedule;
   try {
     assertSchedule(schedule);
@@ -40,4 +46,3 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
     tables: spec.tables.map((t) => t.name),
   };
 });
-

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_RESTORABLE_DB_ID_LENGTH } from '../../lambda/core/backup/snapshot';
+import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
 
 /**
  * Typed, validated configuration of one Switchyard stage (dev, staging, prod).
@@ -63,7 +65,10 @@ const importedEnvironmentSchema = z.object({
   /** ARN of the existing ALB target group in front of the old service. */
   targetGroupArn: arn('elasticloadbalancing'),
   /** Identifier of the existing RDS instance, e.g. `chat-prod-db`. */
-  dbInstanceIdentifier: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be an RDS instance identifier'),
+  dbInstanceIdentifier: z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be an RDS instance identifier')
+    .max(MAX_RESTORABLE_DB_ID_LENGTH, `must be at most ${MAX_RESTORABLE_DB_ID_LENGTH} characters so a restored instance <id>-restored-<hash> fits RDS's 63`),
   /** Endpoint address of the existing RDS instance. */
   dbEndpointAddress: z.string().regex(DNS_NAME, 'must be a DNS name'),
   dbPort: z.number().int().min(1).max(65535).default(5432),
@@ -121,12 +126,22 @@ const weightSchedule = z
 const migrationSchema = z.object({
   /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
   weightSchedule: weightSchedule.default([5, 25, 50, 100]),
-  /** Seconds to wait at each step before the health gate is evaluated. */
-  bakeSeconds: z.number().int().min(0).max(86400).default(300),
+  /** Seconds to wait at each step before the health gate is evaluated; at least one CloudWatch minute (lambda/core/limits.ts). */
+  bakeSeconds: z
+    .number()
+    .int()
+    .min(BAKE_SECONDS.min, `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`)
+    .max(BAKE_SECONDS.max, `must be at most ${BAKE_SECONDS.max} seconds`)
+    .default(300),
   /** Catch-up stops looping once lag is below this many seconds. */
-  maxCatchUpLagSeconds: z.number().int().min(0).max(3600).default(5),
-  /** Data-copy chunk concurrency (inline Map MaxConcurrency). */
-  copyConcurrency: z.number().int().min(1).max(40).default(4),
+  maxCatchUpLagSeconds: z.number().int().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).default(5),
+  /** Data-copy chunk concurrency; the copy and validate handlers accept the same range (lambda/core/limits.ts). */
+  copyConcurrency: z
+    .number()
+    .int()
+    .min(COPY_CONCURRENCY.min, `must be at least ${COPY_CONCURRENCY.min}`)
+    .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
+    .default(4),
   /** Name of the migration spec under lambda/core/specs. */
   specName: z.string().regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name').default('chat-history'),
 });
@@ -147,6 +162,11 @@ const alarmsSchema = z.object({
   new5xxPerMinute: z.number().int().min(1).default(5),
   /** p99 target response time of the new side (seconds) that trips the health gate. */
   newP99LatencySeconds: z.number().positive().default(2),
+  /**
+   * Requests the new side must serve during one bake for the step to pass (a dead or unrouted
+   * side serves none). Keep it below what the first step's share of traffic brings in one bake.
+   */
+  newMinRequestsPerBake: z.number().int().min(MIN_REQUESTS_PER_BAKE.min, `must be at least ${MIN_REQUESTS_PER_BAKE.min}`).max(MIN_REQUESTS_PER_BAKE.max).default(1),
   /** Email address subscribed to migration notifications. @default - none */
   notificationEmail: z.string().email('must be an email address').optional(),
 });

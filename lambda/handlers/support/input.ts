@@ -11,7 +11,14 @@ export class ConfigurationError extends SwitchyardError {
   readonly name = ERRORS.ConfigurationError;
 }
 
-export const migrationId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (max 63)');
+/** Longest migration id: it names the execution (Step Functions: 80), the snapshot and the restored RDS instance (63, with a hash when longer). */
+export const MIGRATION_ID_MAX = 63;
+
+export const migrationId = z
+  .string()
+  .max(MIGRATION_ID_MAX, `must be at most ${MIGRATION_ID_MAX} characters (it names the Step Functions execution, the snapshot and the restored RDS instance)`)
+  // Single dashes only: RDS identifiers forbid "--" and a trailing dash, and normalizing them would make two ids share one snapshot.
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lowercase letters, digits and single dashes, starting and ending with a letter or digit');
 
 /** Parse a handler's input; the error names every bad field and its problem, never a value. */
 export function parseInput<T extends z.ZodTypeAny>(schema: T, event: unknown, phase: string): z.output<T> {
