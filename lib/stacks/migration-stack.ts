@@ -5,7 +5,7 @@ import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
-import { MigrationWorkflows } from '../constructs/migration-workflows';
+import { MigrationWorkflows } from '../constructs/workflows';
 import type { ServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 

@@ -1,0 +1,150 @@
+/**
+ * The pieces every state machine is built from, written once: a phase task whose retry class
+ * comes from the phase manifest, a notification, a poll loop, the traffic rollback, and
+ * `chain`, which strings sections together in the order they run.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { ERRORS, type ErrorName } from '../../../lambda/core/errors';
+import { PHASE, PHASES, type PhaseName, type RetryClass } from '../../../lambda/phases';
+import type { PhaseFunction } from '../phase-function';
+
+/** What every definition builder needs: the phase functions and the notification topic. */
+export interface WorkflowContext {
+  readonly functions: Readonly<Record<PhaseName, PhaseFunction>>;
+  readonly topic: sns.ITopic;
+}
+
+/** The Retry of each retry class in the manifest (lambda/phases.ts). The SDK retries throttling inside the handlers. */
+const RETRIES: Readonly<Record<RetryClass, sfn.RetryProps | undefined>> = {
+  none: undefined,
+  'transient-db': { errors: [ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
+  always: { errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
+};
+
+export interface PhaseTaskOptions {
+  /** The Lambda payload; undefined passes the whole state input. @default - the whole state input */
+  readonly payload?: Record<string, unknown>;
+  /** Where the result lands in the state. */
+  readonly resultPath: string;
+  /** Fail the state with States.Timeout after this long (the function's own timeout still applies). @default - none */
+  readonly timeout?: Duration;
+}
+
+/** A task that invokes one phase function, retried as the manifest says for that phase. */
+export function phaseTask(scope: Construct, ctx: WorkflowContext, id: string, phase: PhaseName, opts: PhaseTaskOptions): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: ctx.functions[phase],
+    payload: opts.payload && sfn.TaskInput.fromObject(opts.payload),
+    payloadResponseOnly: true,
+    resultPath: opts.resultPath,
+    taskTimeout: opts.timeout && sfn.Timeout.duration(opts.timeout),
+  });
+  const retry = RETRIES[PHASES[phase].retry];
+  if (retry) task.addRetry(retry);
+  return task;
+}
+
+/** Publish `{ event, migrationId, execution, ...extra }` to the notification topic. */
+export function notify(scope: Construct, ctx: WorkflowContext, id: string, event: string, extra: Record<string, unknown> = {}, migrationIdPath = '$.config.migrationId'): tasks.SnsPublish {
+  return new tasks.SnsPublish(scope, id, {
+    topic: ctx.topic,
+    message: sfn.TaskInput.fromObject({ event, 'migrationId.$': migrationIdPath, 'execution.$': '$$.Execution.Id', ...extra }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+}
+
+/** `a → b → c …` as one chain; each part may itself be a chain or a Choice's `afterwards()`. */
+export function chain(first: sfn.IChainable, ...rest: sfn.IChainable[]): sfn.Chain {
+  return rest.reduce<sfn.Chain>((c, next) => c.next(next), sfn.Chain.start(first));
+}
+
+/** The `otherwise` of a Choice, set by the next `.next()`. */
+class OtherwiseNext implements sfn.INextable {
+  constructor(private readonly choice: sfn.Choice) {}
+  next(state: sfn.IChainable): sfn.Chain {
+    this.choice.otherwise(state);
+    return sfn.Chain.sequence(this.choice, state);
+  }
+}
+
+/**
+ * A Choice whose branches leave the main path (loops back, failures) and which otherwise
+ * continues with whatever is chained after it. Unlike `afterwards()`, it does not collect
+ * the open ends reachable from the branches, so a loop may still be open when it is built.
+ */
+export function orElseContinue(choice: sfn.Choice): sfn.Chain {
+  return sfn.Chain.custom(choice, [new OtherwiseNext(choice)], choice);
+}
+
+/** Names of the states of one poll loop. */
+export interface PollLoopNames {
+  readonly init: string;
+  readonly wait: string;
+  readonly count: string;
+  readonly choice: string;
+  readonly timedOut: string;
+}
+
+export interface PollLoopProps {
+  readonly names: PollLoopNames;
+  /** The task that starts the work, run once after the poll counter is set. @default - none */
+  readonly start?: sfn.IChainable;
+  /** The task that reads the status. */
+  readonly status: sfn.IChainable;
+  /** True when the work is done. */
+  readonly ready: sfn.Condition;
+  /** Polls before giving up. */
+  readonly maxPolls: number;
+  /** @default 30 seconds */
+  readonly interval?: Duration;
+  /** The error the loop fails with after `maxPolls`. */
+  readonly timeoutError: ErrorName;
+  /** An intrinsic (States.Format) for the cause; `$.polls.count` holds the number of polls. */
+  readonly timeoutCause: string;
+  /** Where a timed-out loop goes, with the error in `$.error`. */
+  readonly onTimeout: sfn.IChainable;
+}
+
+/**
+ * `init → start → wait → status → ready?` looping back to the wait until `ready`, at most
+ * `maxPolls` times (then `timeoutError` in `$.error` → `onTimeout`). The returned chain
+ * continues (`.next`) when ready.
+ */
+export function pollLoop(scope: Construct, props: PollLoopProps): sfn.Chain {
+  if (!Number.isInteger(props.maxPolls) || props.maxPolls < 1) throw new Error(`maxPolls must be a positive integer, got: ${props.maxPolls}`);
+  const { names } = props;
+  const init = new sfn.Pass(scope, names.init, { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.polls' });
+  const wait = new sfn.Wait(scope, names.wait, { time: sfn.WaitTime.duration(props.interval ?? Duration.seconds(30)) });
+  const count = new sfn.Pass(scope, names.count, { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' }, resultPath: '$.polls' });
+  const timedOut = new sfn.Pass(scope, names.timedOut, { parameters: { Error: props.timeoutError, 'Cause.$': props.timeoutCause }, resultPath: '$.error' });
+  const notReady = sfn.Condition.not(props.ready);
+  const decide = new sfn.Choice(scope, names.choice)
+    .when(sfn.Condition.and(notReady, sfn.Condition.numberGreaterThanEquals('$.polls.count', props.maxPolls)), timedOut.next(props.onTimeout))
+    .when(notReady, count.next(wait));
+  return chain(init, ...(props.start ? [props.start] : []), wait, props.status, orElseContinue(decide));
+}
+
+/** A Fail state that ends the execution with the error caught into `$.error`. */
+export function failWithCaught(scope: Construct, id: string): sfn.Fail {
+  return new sfn.Fail(scope, id, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+}
+
+export interface TrafficRollbackProps {
+  /** Where the rollback goes when it fails even after its retries (error in `$.rollbackError`). */
+  readonly onRollbackFailed: sfn.IChainable;
+}
+
+/**
+ * After traffic moved: weights back to 100 % old first (retried, the manifest's `always`
+ * class), notify `rolled-back`, then fail with the original error kept in `$.error`.
+ */
+export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: TrafficRollbackProps): sfn.TaskStateBase {
+  const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, { payload: { 'migrationId.$': '$.config.migrationId' }, resultPath: '$.rollback' });
+  rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
+  chain(rollback, notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }), failWithCaught(scope, 'RolledBack'));
+  return rollback;
+}

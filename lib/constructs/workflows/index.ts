@@ -1,0 +1,84 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { PhaseFunction, PhaseName } from '../phase-function';
+import { acknowledgeWildcards } from '../wildcard-acks';
+import { DECOMMISSION_TIMEOUT, decommissionDefinition } from './decommission';
+import type { WorkflowContext } from './fragments';
+import { MIGRATE_TIMEOUT, migrateDefinition } from './migrate';
+import { RESTORE_DATA_TIMEOUT, restoreDataDefinition } from './restore-data';
+import { ROLLBACK_TRAFFIC_TIMEOUT, rollbackTrafficDefinition } from './rollback-traffic';
+
+export interface MigrationWorkflowsProps {
+  readonly stageName: string;
+  readonly functions: Readonly<Record<PhaseName, PhaseFunction>>;
+  /** Subscribe this address to the notifications. @default - no subscription */
+  readonly notificationEmail?: string;
+  /** Polls of a snapshot's status (30 s apart) before giving up, in Migrate and Decommission. @default 240 (2 hours) */
+  readonly maxSnapshotPolls?: number;
+  /** Polls of a restored instance's status (30 s apart) before giving up. @default 180 (90 minutes) */
+  readonly maxRestorePolls?: number;
+  /** @default RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** The old side's service, scaled to zero by Decommission. @default - none (imported old side: scale it down yourself) */
+  readonly oldService?: ecs.FargateService;
+}
+
+/**
+ * The Step Functions state machines a person starts from the console: Migrate,
+ * RollbackTraffic, RestoreData and Decommission (one file each beside this one), and the
+ * notification topic they publish to. JSONPath, logging ALL, X-Ray on.
+ */
+export class MigrationWorkflows extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly migrate: sfn.StateMachine;
+  public readonly rollbackTraffic: sfn.StateMachine;
+  public readonly restoreData: sfn.StateMachine;
+  public readonly decommission: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: MigrationWorkflowsProps) {
+    super(scope, id);
+    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `Switchyard ${props.stageName} notifications` });
+    this.topic = new sns.Topic(this, 'Notifications', { masterKey: key, enforceSSL: true, displayName: `Switchyard ${props.stageName}` });
+    if (props.notificationEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+    const ctx: WorkflowContext = { functions: props.functions, topic: this.topic };
+
+    // States of each machine live in their own scope (state names are unique per machine, not per stack).
+    const states = (name: string) => new Construct(this, `${name}States`);
+    const machine = (name: string, definition: sfn.IChainable, timeout: Duration) =>
+      new sfn.StateMachine(this, `${name}Machine`, {
+        stateMachineName: `switchyard-${props.stageName}-${name.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}`,
+        definitionBody: sfn.DefinitionBody.fromChainable(definition),
+        timeout,
+        tracingEnabled: true,
+        logs: {
+          destination: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN }),
+          level: sfn.LogLevel.ALL,
+          includeExecutionData: true,
+        },
+      });
+    const maxSnapshotPolls = props.maxSnapshotPolls ?? 240;
+    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls }), MIGRATE_TIMEOUT);
+    this.rollbackTraffic = machine('RollbackTraffic', rollbackTrafficDefinition(states('RollbackTraffic'), ctx), ROLLBACK_TRAFFIC_TIMEOUT);
+    this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? 180 }), RESTORE_DATA_TIMEOUT);
+    this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);
+
+    for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
+      const policy = sm.role.node.tryFindChild('DefaultPolicy');
+      if (policy) {
+        acknowledgeWildcards(policy, (r) =>
+          r === '*'
+            ? 'X-Ray tracing and CloudWatch Logs vended-log delivery actions have no resource-level permissions.'
+            : /^<Phases[A-Za-z0-9]+\.Arn>:\*$/.test(r)
+              ? 'LambdaInvoke grants invoking any version/alias of this one phase function.'
+              : undefined,
+        );
+      }
+    }
+  }
+}

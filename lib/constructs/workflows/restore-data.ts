@@ -1,0 +1,47 @@
+/**
+ * RestoreData: input { migrationId, snapshotId, applied? }. Restore the pre-migration snapshot
+ * into a new instance, wait until available, repoint the old side's database secret, restore
+ * the previous config versions (when `applied` from the Migrate execution's TransferConfig is
+ * given), notify. A failed state ends the execution at once.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { ERRORS } from '../../../lambda/core/errors';
+import { PHASE } from '../../../lambda/phases';
+import { chain, failWithCaught, notify, phaseTask, pollLoop, type WorkflowContext } from './fragments';
+
+export interface RestoreDataDefinitionProps {
+  /** Polls of the restored instance's status (30 s apart) before giving up. */
+  readonly maxRestorePolls: number;
+}
+
+const ID = { 'migrationId.$': '$.config.migrationId' };
+
+export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, props: RestoreDataDefinitionProps): sfn.IChainable {
+  const onError = chain(notify(scope, ctx, 'NotifyRestoreFailed', 'restore-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }), failWithCaught(scope, 'RestoreFailed'));
+  const task = (id: string, payload: Record<string, unknown>, resultPath: string, phase: typeof PHASE.restoreData | typeof PHASE.transferConfig = PHASE.restoreData) =>
+    phaseTask(scope, ctx, id, phase, { payload, resultPath }).addCatch(onError, { resultPath: '$.error' });
+  const done = chain(notify(scope, ctx, 'NotifyRestored', 'data-restored'), new sfn.Succeed(scope, 'DataRestored'));
+
+  return chain(
+    new sfn.Pass(scope, 'RestoreInput', { parameters: { 'migrationId.$': '$.migrationId', 'snapshotId.$': '$.snapshotId' }, resultPath: '$.config' }),
+    pollLoop(scope, {
+      names: { init: 'InitRestorePolls', wait: 'WaitForRestore', count: 'CountRestorePoll', choice: 'RestoreAvailable?', timedOut: 'RestoreTimedOut' },
+      start: task('StartRestore', { ...ID, action: 'start', 'snapshotId.$': '$.config.snapshotId' }, '$.restore'),
+      status: task('RestoreStatus', { ...ID, action: 'status' }, '$.restore'),
+      ready: sfn.Condition.booleanEquals('$.restore.available', true),
+      maxPolls: props.maxRestorePolls,
+      timeoutError: ERRORS.RestoreNotReadyError,
+      timeoutCause: "States.Format('the restored instance was not available after {} polls', $.polls.count)",
+      onTimeout: onError,
+    }),
+    task('RepointOldDatabase', { ...ID, action: 'repoint' }, '$.restore'),
+    new sfn.Choice(scope, 'HasConfigToRestore?')
+      .when(sfn.Condition.isPresent('$.applied'), chain(task('RestoreConfig', { ...ID, mode: 'rollback', 'applied.$': '$.applied' }, '$.configRollback', PHASE.transferConfig), done))
+      .otherwise(done),
+  );
+}
+
+/** Whole-execution timeout of RestoreData (the budget is 1 hour). */
+export const RESTORE_DATA_TIMEOUT = Duration.hours(2);
