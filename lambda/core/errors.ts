@@ -59,6 +59,8 @@ const NAMES = [
   'InvalidDatabaseSecretError',
   'AwsThrottledError',
   'IdentifierTooLongError',
+  // data engine: a chunk failing the same way on every try (bad data, constraint): never retried
+  'ChunkDataError',
 ] as const;
 
 export type ErrorName = (typeof NAMES)[number];
