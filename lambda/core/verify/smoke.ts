@@ -1,0 +1,200 @@
+import { ERRORS, SwitchyardError } from '../errors';
+import { compareAnswers, valueAt } from './compare';
+import { READ_METHODS, type SmokeCheck, type SmokeConfig } from './config';
+import type { HttpProbe, ProbeResponse, Side } from './ports';
+
+/**
+ * The smoke phase: every configured check against the new side through the stage's entry point
+ * with the direct-access header, and read checks also against the old side, answers compared.
+ * Nothing here knows HTTP beyond the {@link HttpProbe} port.
+ */
+
+/** The header the listener's direct-access rules match (`x-switchyard-side: old|new`). */
+export const SIDE_HEADER = 'x-switchyard-side';
+
+export interface SmokeFailure {
+  readonly check: string;
+  readonly reason: string;
+}
+
+/** One or more smoke checks failed or were refused; lists each by name with the reason (never a response body). */
+export class SmokeCheckFailedError extends SwitchyardError {
+  readonly name = ERRORS.SmokeCheckFailedError;
+  constructor(readonly failures: readonly SmokeFailure[], total: number) {
+    super(`${failures.length} of ${total} smoke checks failed: ${failures.map((f) => `${f.check}: ${f.reason}`).join('; ')}`);
+  }
+}
+
+export interface SmokeCheckResult {
+  readonly name: string;
+  readonly method: string;
+  /** The configured path (before variables are replaced). */
+  readonly path: string;
+  readonly ok: boolean;
+  /** The new side's status and time; absent when the check was refused or skipped. */
+  readonly status?: number;
+  readonly ms?: number;
+  /** Whether the old side's answer was compared. */
+  readonly compared: boolean;
+  readonly reason?: string;
+}
+
+export interface SmokeReport {
+  readonly passed: boolean;
+  readonly checks: readonly SmokeCheckResult[];
+  readonly failures: readonly SmokeFailure[];
+}
+
+const isRead = (method: string) => (READ_METHODS as readonly string[]).includes(method);
+
+/** Whether the check's request also goes to the old side. */
+export const comparesWithOld = (c: SmokeCheck) => c.compare ?? isRead(c.method);
+
+const VAR = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const varsIn = (s: string) => [...s.matchAll(VAR)].map((m) => m[1]);
+const bodyText = (c: SmokeCheck) => (c.body === undefined ? '' : JSON.stringify(c.body));
+
+/**
+ * Why a check may not run, decided before anything is sent: a write without a test tenant, a write
+ * that does not address the test tenant, or a `{var}` nothing defines. Empty = every check may run.
+ */
+export function refusals(config: SmokeConfig): SmokeFailure[] {
+  const out: SmokeFailure[] = [];
+  const tenant = config.testTenant;
+  const defined = new Set<string>(tenant?.variable ? [tenant.variable.name] : []);
+  for (const c of config.checks) {
+    const used = [...varsIn(c.path), ...varsIn(bodyText(c))];
+    if (!isRead(c.method)) {
+      if (!tenant) out.push({ check: c.name, reason: `refused: ${c.method} writes, and no testTenant is configured to receive smoke writes` });
+      else if (!tenant.header && !used.includes(tenant.variable!.name)) {
+        out.push({ check: c.name, reason: `refused: ${c.method} does not address the test tenant (use {${tenant.variable!.name}} in its path or body)` });
+      }
+    }
+    const unknown = [...new Set(used.filter((v) => !defined.has(v)))];
+    if (unknown.length) out.push({ check: c.name, reason: `uses ${unknown.map((v) => `{${v}}`).join(', ')}, which neither the test tenant nor an earlier check's capture defines` });
+    for (const v of Object.keys(c.capture)) defined.add(v);
+  }
+  return out;
+}
+
+function substitute(s: string, vars: ReadonlyMap<string, string>, encode: (v: string) => string): string {
+  return s.replace(VAR, (m, v: string) => (vars.has(v) ? encode(vars.get(v)!) : m));
+}
+
+function substituteBody(body: unknown, vars: ReadonlyMap<string, string>): unknown {
+  if (typeof body === 'string') return substitute(body, vars, (v) => v);
+  if (Array.isArray(body)) return body.map((x) => substituteBody(x, vars));
+  if (body && typeof body === 'object') return Object.fromEntries(Object.entries(body).map(([k, x]) => [k, substituteBody(x, vars)]));
+  return body;
+}
+
+/** What is wrong with the new side's answer to a check; empty = as expected. */
+export function evaluateAnswer(check: SmokeCheck, answer: ProbeResponse): string[] {
+  const reasons: string[] = [];
+  const e = check.expect;
+  if (answer.status !== e.status) reasons.push(`status ${answer.status}, expected ${e.status}`);
+  if (e.jsonPath) {
+    let parsed: unknown;
+    let json = true;
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      json = false;
+    }
+    if (!json) reasons.push(`answer is not JSON, expected ${e.jsonPath} in it`);
+    else if (!valueAt(parsed, e.jsonPath).found) reasons.push(`${e.jsonPath} is missing from the answer`);
+  }
+  if (e.text && !answer.body.includes(e.text)) reasons.push('expected text is missing from the answer');
+  if (answer.ms > e.maxLatencyMs) reasons.push(`answered in ${Math.round(answer.ms)} ms, more than ${e.maxLatencyMs} ms`);
+  return reasons;
+}
+
+function captured(check: SmokeCheck, answer: ProbeResponse): { values: [string, string][]; missing: string[] } {
+  const values: [string, string][] = [];
+  const missing: string[] = [];
+  if (!Object.keys(check.capture).length) return { values, missing };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.body);
+  } catch {
+    return { values, missing: Object.values(check.capture) };
+  }
+  for (const [v, path] of Object.entries(check.capture)) {
+    const r = valueAt(parsed, path);
+    if (r.found && r.value !== null && typeof r.value !== 'object') values.push([v, String(r.value)]);
+    else missing.push(path);
+  }
+  return { values, missing };
+}
+
+const describe = (e: unknown) => `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+
+/**
+ * Run every check in order against the new side (and read checks against the old side too).
+ * Refused checks stop the phase before anything is sent. A check that needs a value a failed check
+ * should have captured is skipped with that reason. Throws nothing for failed checks: the caller
+ * decides (the handler throws {@link SmokeCheckFailedError}).
+ */
+export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe): Promise<SmokeReport> {
+  const refused = refusals(config);
+  if (refused.length) {
+    const byName = new Map(refused.map((r) => [r.check, r.reason]));
+    return {
+      passed: false,
+      failures: refused,
+      checks: config.checks.map((c) => ({ name: c.name, method: c.method, path: c.path, ok: !byName.has(c.name), compared: false, reason: byName.get(c.name) ?? 'not run: another check was refused' })),
+    };
+  }
+  const vars = new Map<string, string>(config.testTenant?.variable ? [[config.testTenant.variable.name, config.testTenant.variable.value]] : []);
+  const failedCaptures = new Map<string, string>();
+  const checks: SmokeCheckResult[] = [];
+  const failures: SmokeFailure[] = [];
+  const fail = (c: SmokeCheck, reason: string, extra: Partial<SmokeCheckResult> = {}) => {
+    failures.push({ check: c.name, reason });
+    checks.push({ name: c.name, method: c.method, path: c.path, ok: false, compared: false, reason, ...extra });
+  };
+  for (const c of config.checks) {
+    const needs = [...new Set([...varsIn(c.path), ...varsIn(bodyText(c))])].filter((v) => failedCaptures.has(v));
+    if (needs.length) {
+      fail(c, `skipped: needs ${needs.map((v) => `{${v}}`).join(', ')} from ${[...new Set(needs.map((v) => failedCaptures.get(v)))].join(', ')}, which failed`);
+      continue;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(c.headers)) headers[k.toLowerCase()] = v;
+    if (config.testTenant?.header) headers[config.testTenant.header.name.toLowerCase()] = config.testTenant.header.value;
+    const body = c.body === undefined ? undefined : JSON.stringify(substituteBody(c.body, vars));
+    if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+    const request = { method: c.method, path: substitute(c.path, vars, encodeURIComponent), headers, body, timeoutMs: config.timeoutMs };
+    const send = (side: Side) => probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: side } });
+    const compare = comparesWithOld(c);
+    let answers: { new: ProbeResponse; old?: ProbeResponse };
+    try {
+      const [n, o] = await Promise.all([send('new'), compare ? send('old') : Promise.resolve(undefined)]);
+      answers = { new: n, old: o };
+    } catch (e) {
+      for (const v of Object.keys(c.capture)) failedCaptures.set(v, c.name);
+      fail(c, `request failed: ${describe(e)}`, { compared: compare });
+      continue;
+    }
+    const reasons = evaluateAnswer(c, answers.new);
+    if (answers.old) {
+      const diffs = compareAnswers(
+        { status: answers.old.status, body: answers.old.body },
+        { status: answers.new.status, body: answers.new.body },
+        [...config.ignoreFields, ...c.ignore],
+        5,
+      );
+      if (diffs.length) reasons.push(`answer differs from the old side: ${diffs.join(', ')}`);
+    }
+    const cap = captured(c, answers.new);
+    for (const [v, value] of cap.values) vars.set(v, value);
+    if (cap.missing.length) reasons.push(`cannot capture ${cap.missing.join(', ')} from the answer`);
+    if (reasons.length) {
+      for (const v of Object.keys(c.capture)) if (!vars.has(v)) failedCaptures.set(v, c.name);
+      fail(c, reasons.join('; '), { status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare });
+    } else {
+      checks.push({ name: c.name, method: c.method, path: c.path, ok: true, status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare });
+    }
+  }
+  return { passed: failures.length === 0, checks, failures };
+}
