@@ -39,6 +39,8 @@ const NAMES = [
   'DecommissionRefusedError',
   'NewSideUnhealthy',
   'SmokeCheckFailedError',
+  // service verification: a smoke request got no HTTP answer (timeout, connection refused)
+  'HttpProbeError',
   // backup and restore
   'SnapshotConflictError',
   'SnapshotFailedError',

@@ -1,0 +1,112 @@
+import { canaryPolicySchema, DEFAULT_CANARY_POLICY } from '../../../../lambda/core/verify/config';
+import { decideCanary, skippedCanary } from '../../../../lambda/core/verify/canary';
+import { figuresFromSamples, percentile } from '../../../../lambda/core/verify/figures';
+import type { SideWindow } from '../../../../lambda/core/verify/ports';
+
+const side = (requests: number, errors: number, p99: number | null, extra: Partial<SideWindow> = {}): SideWindow => ({
+  requests,
+  errors,
+  errorRate: requests ? Math.round((errors / requests) * 100_000) / 1000 : 0,
+  p50: p99 === null ? null : p99 / 4,
+  p90: p99 === null ? null : p99 / 2,
+  p99,
+  ...extra,
+});
+
+/** Deterministic pseudo-random latencies around `base` ms. */
+function latencies(n: number, base: number, spread: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return base + (s / 2 ** 31) * spread;
+  });
+}
+
+describe('decideCanary from aggregated figures (p99)', () => {
+  test('GIVEN the defaults THEN p99 ≤ old × 1.10 + 5 ms, error rate ≤ old + 0.1 pp, 50 requests per side', () => {
+    expect(DEFAULT_CANARY_POLICY).toEqual({ p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50, alpha: 0.01 });
+  });
+
+  test('GIVEN the new side within tolerance THEN pass with both sides\' figures and the limits', () => {
+    const v = decideCanary({ old: side(1000, 1, 200), new: side(1000, 2, 225) }, DEFAULT_CANARY_POLICY);
+    expect(v).toEqual({
+      verdict: 'pass',
+      method: 'p99',
+      reasons: [],
+      old: { requests: 1000, errors: 1, errorRate: 0.1, p50: 50, p90: 100, p99: 200 },
+      new: { requests: 1000, errors: 2, errorRate: 0.2, p50: 56.25, p90: 112.5, p99: 225 },
+      limits: { maxErrorRate: 0.2, maxP99Ms: 225 },
+    });
+  });
+
+  test('fails when the new p99 is just above old × 1.10 + 5 ms', () => {
+    const v = decideCanary({ old: side(1000, 0, 200), new: side(1000, 0, 225.1) }, DEFAULT_CANARY_POLICY);
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons).toEqual(['latency: p99 225.1 ms on new vs 200 ms on old: above 1.1 × old + 5 ms = 225 ms']);
+  });
+
+  test('fails when the new error rate is more than 0.1 pp above the old one', () => {
+    const v = decideCanary({ old: side(1000, 1, 100), new: side(1000, 3, 100) }, DEFAULT_CANARY_POLICY);
+    expect(v.reasons).toEqual(['error rate 0.3 % on new vs 0.1 % on old: more than 0.1 pp above']);
+  });
+
+  test('fails when a side served fewer than the minimum requests (a quiet side proves nothing)', () => {
+    const v = decideCanary({ old: side(1000, 0, 100), new: side(10, 0, 90) }, DEFAULT_CANARY_POLICY);
+    expect(v.verdict).toBe('fail');
+    expect(v.method).toBe('none');
+    expect(v.reasons).toEqual(['new side served 10 requests in the window, fewer than the minimum 50']);
+  });
+
+  test('GIVEN a custom tolerance THEN it is applied', () => {
+    const policy = canaryPolicySchema.parse({ p99Ratio: 1.5, p99SlackMs: 0, errorRatePp: 1, minRequests: 10 });
+    expect(decideCanary({ old: side(100, 1, 100), new: side(100, 2, 150) }, policy).verdict).toBe('pass');
+    expect(decideCanary({ old: side(100, 1, 100), new: side(100, 2, 151) }, policy).verdict).toBe('fail');
+  });
+});
+
+describe('decideCanary with raw samples (rank test)', () => {
+  const policy = canaryPolicySchema.parse({ minRequests: 30 });
+
+  test('GIVEN both sides drawn from the same distribution THEN pass by the rank test', () => {
+    const v = decideCanary({ old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 10, 10, 2), 0) }, policy);
+    expect(v.method).toBe('rank-test');
+    expect(v.verdict).toBe('pass');
+    expect(v.rankTest!.p).toBeGreaterThan(0.01);
+    expect(v).not.toHaveProperty('old.samples');
+  });
+
+  test('fails when the new side is materially slower (+50 ms)', () => {
+    const v = decideCanary({ old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 60, 10, 2), 0) }, policy);
+    expect(v.verdict).toBe('fail');
+    expect(v.rankTest!.p).toBeLessThan(1e-6);
+    expect(v.reasons).toHaveLength(1);
+    expect(v.reasons[0]).toMatch(/^latency: new is slower than old \(Mann-Whitney U one-sided p = .* < 0\.01\) and its median 6\d\.\d ms is above 1\.1 × 1\d\.\d ms \+ 5 ms$/);
+  });
+
+  test('GIVEN a tiny but significant slowdown (+1 ms) THEN the effect-size guard passes it', () => {
+    const v = decideCanary({ old: figuresFromSamples(latencies(2000, 10, 2, 1), 0), new: figuresFromSamples(latencies(2000, 11, 2, 2), 0) }, policy);
+    expect(v.rankTest!.p).toBeLessThan(0.01);
+    expect(v.verdict).toBe('pass');
+  });
+
+  test('GIVEN a slow tail only in p99 but samples THEN the rank test judges, not the percentile', () => {
+    const old = figuresFromSamples(latencies(400, 10, 10, 1), 0);
+    const slowTail = [...latencies(396, 10, 10, 3), 500, 500, 500, 500];
+    const v = decideCanary({ old, new: figuresFromSamples(slowTail, 0) }, policy);
+    expect(v.method).toBe('rank-test');
+    expect(v.verdict).toBe('pass');
+  });
+});
+
+describe('figures', () => {
+  test('GIVEN samples THEN nearest-rank percentiles and the error rate', () => {
+    const f = figuresFromSamples([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 1);
+    expect(f).toMatchObject({ requests: 10, errors: 1, errorRate: 10, p50: 5, p90: 9, p99: 10 });
+    expect(percentile([], 50)).toBeNull();
+  });
+
+  test('GIVEN no traffic on the old side THEN skipped with the reason, figures kept', () => {
+    const v = skippedCanary({ old: side(0, 0, null), new: side(10, 0, 5) }, 'old side gets no traffic');
+    expect(v).toMatchObject({ verdict: 'skipped', method: 'none', reasons: ['old side gets no traffic'], new: { requests: 10 } });
+  });
+});
