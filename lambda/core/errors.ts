@@ -63,6 +63,8 @@ const NAMES = [
   'IdentifierTooLongError',
   // data engine: a chunk failing the same way on every try (bad data, constraint): never retried
   'ChunkDataError',
+  // data restore: the restore's instance id is taken by an instance that is not this migration's
+  'RestoreConflictError',
 ] as const;
 
 export type ErrorName = (typeof NAMES)[number];

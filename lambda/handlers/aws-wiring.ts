@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -7,15 +8,17 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { AlbRouter } from '../adapters/aws/alb-router';
 import { CloudWatchAlarmReader } from '../adapters/aws/cloudwatch-alarms';
+import { DynamoLockStore } from '../adapters/aws/dynamo-lock';
 import { databaseEndpointFromSecret } from '../adapters/aws/db-credentials';
 import { call } from '../adapters/aws/errors';
+import { EcsServiceRestarter } from '../adapters/aws/ecs-service';
 import { RdsSnapshotService } from '../adapters/aws/rds-snapshots';
 import { Route53Router } from '../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../adapters/aws/ssm-config-store';
 import { environmentTransferRules } from '../core/config/transfer';
 import type { PhaseDeps } from './support/deps';
-import { parseEnv } from './support/input';
+import { ConfigurationError, parseEnv } from './support/input';
 import { createLogger } from './support/logger';
 import { AWS_CLIENT_CONFIG } from '../adapters/aws/retry';
 
@@ -38,10 +41,15 @@ export const phaseEnvSchema = z
     HOSTED_ZONE_ID: z.string().optional(),
     RECORD_NAME: z.string().optional(),
     HEALTH_ALARM_PREFIX: z.string().min(1),
+    /** The stage lock's DynamoDB table (set on the functions granted it). */
+    LOCK_TABLE_NAME: z.string().min(1).optional(),
     OLD_PARAMETER_PATH: z.string().min(1),
     NEW_PARAMETER_PATH: z.string().min(1),
     OLD_SECRET_PREFIX: z.string().min(1),
     NEW_SECRET_PREFIX: z.string().min(1),
+    /** The old side's ECS service and cluster (restarted after a data restore); absent for an imported old side. */
+    OLD_SERVICE_ARN: z.string().optional(),
+    OLD_CLUSTER_ARN: z.string().optional(),
     DEFAULT_SCHEDULE: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages').default('5,25,50,100'),
     DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
     DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
@@ -70,7 +78,9 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     router,
     alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({ ...AWS_CLIENT_CONFIG })),
     snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
+    lock: e.LOCK_TABLE_NAME ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG })) : missingLockTable(),
     oldDbId: e.OLD_DB_ID,
+    oldService: e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN }) : undefined,
     configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
     transferRules: environmentTransferRules(
       { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
@@ -90,4 +100,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     },
     now: () => Date.now(),
   };
+}
+
+/** A function without LOCK_TABLE_NAME was not granted the lock table: any use is a deploy problem. */
+function missingLockTable(): PhaseDeps['lock'] {
+  const fail = async (): Promise<never> => {
+    throw new ConfigurationError('LOCK_TABLE_NAME is not set: this phase function was not granted the stage lock table (lib/constructs/migration-functions.ts)');
+  };
+  return { acquire: fail, read: fail, renew: fail, release: fail, halt: fail, recordCompletion: fail, readCompletion: fail };
 }

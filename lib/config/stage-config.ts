@@ -76,6 +76,18 @@ const importedEnvironmentSchema = z.object({
   dbSecurityGroupId: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id like sg-0123abcd'),
   /** ARN of the existing Secrets Manager secret holding the database credentials (RDS secret JSON). */
   dbSecretArn: arn('secretsmanager'),
+  /**
+   * KMS key encrypting the existing database (and so its snapshots). RestoreData needs
+   * kms:CreateGrant/DescribeKey on it to restore a snapshot encrypted with a customer-managed key.
+   * @default - the AWS-managed aws/rds key (no grant needed)
+   */
+  dbKmsKeyArn: arn('kms').optional(),
+  /**
+   * The old service's ECS cluster and service ARNs: RestoreData restarts the service after repointing
+   * its database secret. @default - none: RestoreData skips the restart and says so in its output
+   */
+  ecsClusterArn: arn('ecs').optional(),
+  ecsServiceArn: arn('ecs').optional(),
 });
 
 const environmentSchema = z.discriminatedUnion('mode', [provisionedEnvironmentSchema, importedEnvironmentSchema], {

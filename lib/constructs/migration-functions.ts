@@ -74,6 +74,7 @@ export class MigrationFunctions extends Construct {
       DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
       DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
       DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
+      ...(oldEnv.serviceArns ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn } : {}),
       ...(props.alb
         ? {
             ROUTING_KIND: 'alb',
@@ -142,9 +143,12 @@ export class MigrationFunctions extends Construct {
       stack.formatArn({ service: 'rds', resource: 'og', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
       stack.formatArn({ service: 'rds', resource: 'pg', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
     ]);
-    allow(fns.restoreData, ['rds:DescribeDBInstances'], [restoredDbArn]);
+    // The original instance is read to copy its settings (network, parameter group, class, tags) onto the restore.
+    allow(fns.restoreData, ['rds:DescribeDBInstances'], [restoredDbArn, dbArn]);
+    oldEnv.grantRestoreFromSnapshot(fns.restoreData);
     oldEnv.grantDatabaseSecretRead(fns.restoreData);
     oldEnv.grantDatabaseSecretWrite(fns.restoreData);
+    oldEnv.grantRestartService(fns.restoreData);
 
     this.acknowledgeFindings();
   }

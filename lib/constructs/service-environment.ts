@@ -62,6 +62,8 @@ export class ServiceEnvironment extends Construct {
   public readonly databaseIdentifier: string;
   /** Key encrypting the database secret (provisioned environments). */
   public readonly dataKey?: kms.IKey;
+  private readonly importedKeyArn?: string;
+  private readonly importedService?: { readonly clusterArn: string; readonly serviceArn: string };
 
   constructor(scope: Construct, id: string, props: ServiceEnvironmentProps) {
     super(scope, id);
@@ -69,6 +71,11 @@ export class ServiceEnvironment extends Construct {
     this.parameterPath = props.config.parameterPath;
     this.secretPrefix = props.config.secretPrefix;
     this.imported = props.config.mode === 'imported';
+    if (props.config.mode === 'imported') {
+      this.importedKeyArn = props.config.dbKmsKeyArn;
+      const { ecsClusterArn, ecsServiceArn } = props.config;
+      this.importedService = ecsClusterArn && ecsServiceArn ? { clusterArn: ecsClusterArn, serviceArn: ecsServiceArn } : undefined;
+    }
     const parts =
       props.config.mode === 'imported'
         ? this.importExisting(props.config)
@@ -97,6 +104,36 @@ export class ServiceEnvironment extends Construct {
   public grantDatabaseSecretWrite(grantee: iam.IGrantable): iam.Grant {
     this.grantSecretKey(grantee, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
     return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], resourceArns: [this.databaseSecret.secretArn] });
+  }
+
+  /**
+   * Restore this side's database from its snapshots: an encrypted snapshot is restored with its
+   * own key, for which RDS creates a grant on the caller's behalf (only through RDS in this region).
+   */
+  public grantRestoreFromSnapshot(grantee: iam.IGrantable): iam.Grant | undefined {
+    const keyArn = this.dataKey?.keyArn ?? this.importedKeyArn;
+    if (!keyArn) return undefined; // aws/rds managed key: no grant needed
+    const viaRds = { 'kms:ViaService': `rds.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` };
+    iam.Grant.addToPrincipal({ grantee, actions: ['kms:DescribeKey'], resourceArns: [keyArn], conditions: { StringEquals: viaRds } });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:CreateGrant'],
+      resourceArns: [keyArn],
+      conditions: { StringEquals: viaRds, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    });
+  }
+
+  /** The service's ECS ARNs, when Switchyard knows them (provisioned, or imported with ecsServiceArn). */
+  public get serviceArns(): { readonly clusterArn: string; readonly serviceArn: string } | undefined {
+    if (this.service) return { clusterArn: this.service.cluster.clusterArn, serviceArn: this.service.serviceArn };
+    return this.importedService;
+  }
+
+  /** Force a new deployment of this side's service (and nothing else): RestoreData restarts the old side after repointing. */
+  public grantRestartService(grantee: iam.IGrantable): iam.Grant | undefined {
+    const arns = this.serviceArns;
+    if (!arns) return undefined;
+    return iam.Grant.addToPrincipal({ grantee, actions: ['ecs:UpdateService'], resourceArns: [arns.serviceArn] });
   }
 
   private grantSecretKey(grantee: iam.IGrantable, actions: string[]) {

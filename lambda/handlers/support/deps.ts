@@ -1,5 +1,6 @@
-import type { RestoreService, SnapshotService } from '../../core/backup/ports';
+import type { RestoreService, ServiceRestarter, SnapshotService } from '../../core/backup/ports';
 import type { ConfigStore } from '../../core/config/ports';
+import type { LockStore } from '../../core/lock/ports';
 import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
@@ -16,6 +17,8 @@ export interface PhaseDeps {
   readonly router: TrafficRouter;
   readonly alarms: AlarmReader;
   readonly snapshots: SnapshotService & RestoreService;
+  /** The one-migration-per-stage lock (with the halt flag and what Finalize recorded). */
+  readonly lock: LockStore;
   /** The old database's identifier (instance or cluster). */
   readonly oldDbId: string;
   /** The config stores (parameters, secrets) the transfer works on. */
@@ -23,6 +26,8 @@ export interface PhaseDeps {
   readonly transferRules: TransferRules;
   /** Repoint the old environment's database secret at a restored instance (value changed inside the adapter only). */
   repointOldDatabase(endpoint: { host: string; port: number }): Promise<void>;
+  /** The old side's service, restarted after the repoint. @default - none: an imported old side without a known service (RestoreData says so) */
+  readonly oldService?: ServiceRestarter;
   /** Stage defaults for the execution input. */
   readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
   now(): number;

@@ -1,9 +1,10 @@
 import 'aws-sdk-client-mock-jest';
-import { CreateDBClusterSnapshotCommand, CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { CreateDBClusterSnapshotCommand, CreateDBSnapshotCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDeniedError, AwsThrottledError } from '../../../../lambda/adapters/aws/errors';
 import { RdsSnapshotService } from '../../../../lambda/adapters/aws/rds-snapshots';
 import { SnapshotConflictError, snapshotIdentifier } from '../../../../lambda/core/backup/snapshot';
+import { RestoreFailedError } from '../../../../lambda/core/backup/restore';
 import { awsError, denied, throttled } from './aws-errors';
 
 const rds = mockClient(RDSClient);
@@ -66,11 +67,23 @@ describe('RdsSnapshotService', () => {
     await expect(service().describe(SNAP)).resolves.toBeUndefined();
   });
 
-  test('restore into a new private instance is idempotent', async () => {
-    rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(awsError('DBInstanceAlreadyExistsFault'));
-    await expect(service().restore({ snapshotId: SNAP, newDbId: 'chat-db-restored', tags: {} })).resolves.toBeUndefined();
+  test('restore without an original copies nothing but stays private and deletion-protected (full parameters)', async () => {
     rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
-    await service().restore({ snapshotId: SNAP, newDbId: 'chat-db-restored', tags: {} });
-    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'chat-db-restored', PubliclyAccessible: false });
+    await service().restore({ snapshotId: SNAP, newDbId: 'chat-db-restored', subnetGroupName: 'sub', securityGroupIds: ['sg-1'], instanceClass: 'db.t4g.micro', tags: { 'switchyard:migration-id': 'm' } });
+    expect(rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0].args[0].input).toEqual({
+      DBSnapshotIdentifier: SNAP, DBInstanceIdentifier: 'chat-db-restored', DBSubnetGroupName: 'sub', VpcSecurityGroupIds: ['sg-1'], DBInstanceClass: 'db.t4g.micro',
+      PubliclyAccessible: false, DeletionProtection: true, CopyTagsToSnapshot: true, Tags: [{ Key: 'switchyard:migration-id', Value: 'm' }],
+    });
+  });
+
+  test('fails when the Aurora cluster restore is asked of RestoreData', async () => {
+    await expect(service(true).restore({ snapshotId: SNAP, newDbId: 'x', tags: {} })).rejects.toThrow(RestoreFailedError);
+  });
+
+  test('provisioned-IOPS storage keeps its IOPS', async () => {
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ StorageType: 'io1', Iops: 12000, DBInstanceClass: 'db.r6g.large' }] });
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+    await service().restore({ snapshotId: SNAP, newDbId: 'r', sourceDbId: 'chat-db', tags: {} });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { StorageType: 'io1', Iops: 12000 });
   });
 });
