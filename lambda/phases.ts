@@ -42,6 +42,7 @@ export const PHASES = {
   copyData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Copy one table in key-range chunks (returns a cursor)' },
   validateData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Checksums per chunk group, bisect to keys' },
   catchUp: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Apply the changes made on the old side since the copy' },
+  smoke: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Configured HTTP checks against the new side (direct access), reads compared with the old side' },
   shiftTraffic: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Set the weights of one traffic step, read back' },
   healthGate: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Decide whether the new side is healthy after the bake' },
   rollbackTraffic: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'always', description: 'Weights back to 100 % old in one call, verified' },

@@ -10,12 +10,13 @@ import { restoreData } from './restore-data';
 import { rollbackTraffic } from './rollback-traffic';
 import { shiftTraffic } from './shift-traffic';
 import type { DefinedPhase } from './support/phase';
+import { smoke } from './smoke';
 import { transferConfig } from './transfer-config';
 import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 
 const DEFINED: readonly DefinedPhase[] = [
-  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData,
+  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, smoke,
   validateData, catchUp, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
 ];
 

@@ -4,6 +4,7 @@ import type { LockStore } from '../../core/lock/ports';
 import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
+import type { CanaryMetrics, HttpProbe } from '../../core/verify/ports';
 import type { Logger } from './logger';
 
 /** Everything a phase handler needs, behind ports: AWS adapters in Lambda, local ones in the rehearsal and tests. */
@@ -28,6 +29,10 @@ export interface PhaseDeps {
   repointOldDatabase(endpoint: { host: string; port: number }): Promise<void>;
   /** The old side's service, restarted after the repoint. @default - none: an imported old side without a known service (RestoreData says so) */
   readonly oldService?: ServiceRestarter;
+  /** Sends the Smoke phase's requests through the stage's entry point (ALB listener / local router). @default - none: Smoke fails with ConfigurationError */
+  readonly probe?: HttpProbe;
+  /** Both sides' figures over a window for the health gate's canary comparison. @default - none: the canary part is skipped (reported), the alarms decide */
+  readonly canaryMetrics?: CanaryMetrics;
   /** Stage defaults for the execution input. */
   readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
   now(): number;
