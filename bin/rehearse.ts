@@ -9,10 +9,24 @@ import { synthesizeMigrationTemplate } from '../lib/local-template';
 import { formatReport } from '../lambda/rehearsal/report';
 import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
 
-const USAGE = 'usage: npm run rehearse -- [--rows N] [--fail-at <State>] [--unhealthy-at <weight>] [--source <postgres url> --spec <file>] [--bake <seconds>] [--json] [--keep]';
+const USAGE = `usage: npm run rehearse -- [options]
+  --rows N                  chat messages to seed (default 100000)
+  --writes-per-second N     writes through the router, all clients together (default 50)
+  --read-only               clients only read (implied by --source)
+  --fail-at <State>         make this task state of the Migrate workflow fail
+  --unhealthy-at <weight>   the new app answers 500 once it serves this percentage
+  --slow-at <weight>        the new app gets slower once it serves this percentage (with --latency-ms N, default 50)
+  --break <route>           the new app answers this read route differently, e.g. "GET /messages/:id"
+  --source <postgres url>   rehearse against a copy of your own database (only read)
+  --spec <file>             your migration spec (JSON)
+  --bake <seconds>          seconds each traffic step bakes (default 1)
+  --report <file.html>      also write the report as one self-contained HTML page
+  --json                    print the report as JSON on stdout
+  --keep                    keep the embedded databases running until Enter or Ctrl-C, and their data directory
+example: npm run rehearse -- --rows 20000 --unhealthy-at 25`;
 
-function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boolean } {
-  const o: { -readonly [K in keyof RehearsalOptions]?: RehearsalOptions[K] } & { json: boolean } = { json: false };
+function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boolean; reportFile?: string } {
+  const o: { -readonly [K in keyof RehearsalOptions]?: RehearsalOptions[K] } & { json: boolean; reportFile?: string } = { json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -32,6 +46,12 @@ function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boo
     else if (a === '--source') o.source = value();
     else if (a === '--spec') o.specFile = value();
     else if (a === '--bake') o.bakeSeconds = int(0, 600);
+    else if (a === '--writes-per-second') o.writesPerSecond = int(1, 5000);
+    else if (a === '--read-only') o.readOnly = true;
+    else if (a === '--slow-at') o.slowAt = int(1, 100);
+    else if (a === '--latency-ms') o.latencyMs = int(1, 60_000);
+    else if (a === '--break') o.breakRoute = value();
+    else if (a === '--report') o.reportFile = value();
     else if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--help' || a === '-h') {

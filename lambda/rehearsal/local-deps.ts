@@ -3,6 +3,7 @@ import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
 import { createLogger, LogSink } from '../handlers/support/logger';
+import { MemoryLockStore } from '../adapters/local/memory-lock';
 import { MemorySnapshots } from '../adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../adapters/local/local-traffic';
 import { MemoryConfigStore } from '../adapters/local/memory-config-store';
@@ -14,6 +15,8 @@ export interface LocalWorld {
   readonly router: TrafficRouter;
   readonly alarms: AlarmReader;
   readonly snapshots: MemorySnapshots;
+  /** The stage lock, shared by every execution over this world. */
+  readonly lock: MemoryLockStore;
   readonly parameters: MemoryConfigStore;
   readonly secrets: MemoryConfigStore;
 }
@@ -25,6 +28,7 @@ export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partia
     router: new MemoryRouter(),
     alarms: new StaticAlarms(),
     snapshots: new MemorySnapshots(),
+    lock: new MemoryLockStore(),
     parameters: new MemoryConfigStore('parameter'),
     secrets: new MemoryConfigStore('secret'),
     ...parts,
@@ -54,6 +58,7 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     router: world.router,
     alarms: world.alarms,
     snapshots: world.snapshots,
+    lock: world.lock,
     oldDbId: 'chat-old-db',
     configStores: [world.parameters, world.secrets],
     transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),

@@ -38,6 +38,12 @@ export interface RehearsalOptions {
   readonly readOnly?: boolean;
   /** Target writes per second through the router, over all clients. @default 50 */
   readonly writesPerSecond?: number;
+  /** The new app gets `latencyMs` slower once it serves this percentage of traffic (the canary gate must trip). */
+  readonly slowAt?: number;
+  /** Extra latency of the new app with `slowAt`. @default 50 */
+  readonly latencyMs?: number;
+  /** This route of the new app answers differently from the old one (e.g. `GET /messages/:id`): the smoke phase must stop the migration. */
+  readonly breakRoute?: string;
 }
 
 export interface RehearsalReport {
@@ -104,7 +110,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   if (opts.failAt && !taskStateNames(definition).includes(opts.failAt)) {
     throw new RehearsalInputError(`--fail-at must name a task state of the Migrate workflow, got: ${opts.failAt}; states: ${taskStateNames(definition).join(', ')}`);
   }
-  if (opts.unhealthyAt !== undefined && !(opts.unhealthyAt >= 1 && opts.unhealthyAt <= 100)) throw new RehearsalInputError(`--unhealthy-at must be a percentage from 1 to 100, got: ${opts.unhealthyAt}`);
+  for (const [flag, v] of [['--unhealthy-at', opts.unhealthyAt], ['--slow-at', opts.slowAt]] as const) {
+    if (v !== undefined && !(v >= 1 && v <= 100)) throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
+  }
+  const routes = ['GET /messages/:id', 'GET /health', 'GET /items/:n'];
+  if (opts.breakRoute !== undefined && !routes.includes(opts.breakRoute)) throw new RehearsalInputError(`--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`);
   const spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
 
   const cleanup: (() => Promise<void>)[] = [];
@@ -152,8 +162,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const probe = spec.tables[spec.tables.length - 1]; // the generic read: the last (child-most) table by key
     const probeSourceTable = 'table' in probe.source ? probe.source.table : probe.target.table;
     let unhealthy = false;
+    let slow = false;
     const oldApp = new ChatApp(source, { messages: chat ? OLD_MESSAGES : undefined, probe: { table: probeSourceTable, key: probe.key[0] } });
-    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: probe.target.table, key: targetKey(probe)[0] }, faults: { failing: () => unhealthy } });
+    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: probe.target.table, key: targetKey(probe)[0] }, faults: { failing: () => unhealthy, extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0), broken: (route) => route === opts.breakRoute } });
     const ports = { old: await oldApp.start(), new: await newApp.start() };
     cleanup.push(() => oldApp.stop(), () => newApp.stop());
     const router = new LocalWeightedRouter(ports);
@@ -205,6 +216,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
           const w = (s.output as { weights: { old: number; new: number } }).weights;
           extra = ` old ${w.old} / new ${w.new}`;
           if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
+          if (opts.slowAt !== undefined && w.new >= opts.slowAt) slow = true;
         }
         if (s.phase === PHASE.copyData && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
         if (s.phase === PHASE.healthGate && s.ok) extra = (s.output as { healthy: boolean }).healthy ? ' healthy' : ` UNHEALTHY: ${(s.output as { summary: string }).summary}`;
@@ -239,7 +251,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const writes = writing
       ? await checkLedger(traffic.ledger.writes, servingSide === 'new' ? target : source, servingSide === 'new' ? NEW_MESSAGES : OLD_MESSAGES, servingSide, [source, target])
       : undefined;
-    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined;
+    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined || opts.slowAt !== undefined || opts.breakRoute !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
     const expected = faultInjected
