@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { loadStageConfig, STAGE_NAMES, StageName } from '../../lib/config/stages';
+import { loadStageConfig, StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { environmentTransferRules, planTransfer } from '../../lambda/core/config/transfer';
 import { getSpec } from '../../lambda/engine/specs';
@@ -9,55 +9,40 @@ import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
 import { follow } from './follow';
 
+/** What the AWS-facing commands run against (real SDK clients in bin/switchyard.ts, mocks in tests). */
 export interface CliDeps {
   readonly sfn: SFNClient;
   readonly cfn: CloudFormationClient;
-  /** Config stores of the stage (SSM, Secrets Manager) for `plan`; omitted with --offline. */
+  /** Config stores of the stage (SSM, Secrets Manager) for `plan --live`. */
   readonly configStores?: readonly ConfigStore[];
   readonly print: (line: string) => void;
   readonly readFile?: (file: string) => string;
   readonly pollMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Aborted on Ctrl-C: following stops (the execution keeps running). */
+  readonly signal?: AbortSignal;
 }
 
-export interface ParsedArgs {
-  readonly command: string;
-  readonly flags: Readonly<Record<string, string | true>>;
+export interface StartOptions {
+  readonly stage: StageName;
+  readonly input?: string;
+  readonly migrationId?: string;
+  readonly dryRun?: boolean;
+  readonly follow?: boolean;
 }
-
-export const USAGE = `usage: npm run switchyard -- <command> --stage <${STAGE_NAMES.join('|')}> [options]
-  plan      --stage S [--offline]                       what a migration would do (changes nothing)
-  start     --stage S [--input file] [--migration-id ID] [--dry-run] [--no-follow]
-  status    --stage S                                   recent executions of every workflow
-  rollback  --stage S --migration-id ID                 traffic back to 100 % old (RollbackTraffic)
-  restore   --stage S --migration-id ID --snapshot-id SNAP [--applied file]   data rollback (RestoreData)`;
-
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const [command, ...rest] = argv;
-  if (!command || command.startsWith('-')) throw new UsageError(`a command is required\n${USAGE}`);
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument: ${a}\n${USAGE}`);
-    const next = rest[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      flags[a.slice(2)] = next;
-      i++;
-    } else flags[a.slice(2)] = true;
-  }
-  return { command, flags };
+export interface RollbackOptions {
+  readonly stage: StageName;
+  readonly migrationId: string;
+  readonly follow?: boolean;
 }
-
-function stageOf(flags: ParsedArgs['flags']): StageName {
-  const s = flags.stage;
-  if (typeof s !== 'string' || !(STAGE_NAMES as readonly string[]).includes(s)) throw new UsageError(`--stage must be one of ${STAGE_NAMES.join(', ')}, got: ${String(s ?? 'nothing')}`);
-  return s as StageName;
+export interface RestoreOptions extends RollbackOptions {
+  readonly snapshotId: string;
+  readonly applied?: string;
 }
-
-function required(flags: ParsedArgs['flags'], name: string): string {
-  const v = flags[name];
-  if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
-  return v;
+export interface PlanOptions {
+  readonly stage: StageName;
+  /** Read the stage's SSM parameters and secrets (names only) to list each config change. */
+  readonly live?: boolean;
 }
 
 async function send<T>(fn: () => Promise<T>): Promise<T> {
@@ -68,69 +53,92 @@ async function send<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function startAndFollow(deps: CliDeps, arn: string, name: string, input: Record<string, unknown>, followIt: boolean) {
+/** A JSON file the user named with a flag; a missing or malformed file is a usage error saying which. */
+function readJsonFile(deps: CliDeps, flag: string, file: string, example: string): unknown {
+  let text: string;
+  try {
+    text = (deps.readFile ?? ((f) => fs.readFileSync(f, 'utf8')))(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}): pass the path of a JSON file, e.g. ${example}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${flag} ${file} is not valid JSON: fix the file (example: ${example})`);
+  }
+}
+
+async function startAndFollow(deps: CliDeps, arn: string, name: string, input: Record<string, unknown>, followIt: boolean, stage: StageName) {
   let executionArn: string;
   try {
     executionArn = (await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }))).executionArn!;
   } catch (e) {
     if ((e as { name?: string }).name === 'ExecutionAlreadyExists') {
-      throw new MigrationAlreadyRunningError(`an execution named ${name} already exists for this workflow: follow it with \`status\`, or use a new migration id`);
+      throw new MigrationAlreadyRunningError(`an execution named ${name} already exists for this workflow: follow it with \`status --stage ${stage}\`, or use a new migration id`);
     }
     return mapCliAwsError(e);
   }
   deps.print(`started ${executionArn}`);
   if (!followIt) return { executionArn, status: 'RUNNING' };
-  const r = await follow(deps.sfn, executionArn, { print: deps.print, pollMs: deps.pollMs, sleep: deps.sleep });
+  const r = await send(() => follow(deps.sfn, executionArn, { print: deps.print, pollMs: deps.pollMs, sleep: deps.sleep, signal: deps.signal, stage }));
   return { executionArn, ...r };
 }
 
-/** Run one CLI command. Returns a value for tests; prints through deps.print. */
-export async function runCommand(args: ParsedArgs, deps: CliDeps): Promise<unknown> {
-  const { command, flags } = args;
-  if (command === 'plan') return plan(stageOf(flags), deps, flags.offline === true);
-  const stage = stageOf(flags);
-  const arns = await stateMachineArns(deps.cfn, stage);
-  switch (command) {
-    case 'start': {
-      const file = flags.input;
-      const input: Record<string, unknown> = typeof file === 'string' ? (JSON.parse((deps.readFile ?? ((f) => fs.readFileSync(f, 'utf8')))(file)) as Record<string, unknown>) : {};
-      if (typeof flags['migration-id'] === 'string') input.migrationId = flags['migration-id'];
-      if (flags['dry-run'] === true) input.dryRun = true;
-      if (typeof input.migrationId !== 'string') throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
-      const running = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arns.Migrate, statusFilter: 'RUNNING', maxResults: 10 })));
-      const other = running.executions?.find((x) => x.name !== input.migrationId);
-      if (other) throw new MigrationAlreadyRunningError(`migration ${other.name} is already running on ${stage} (only one at a time): wait for it, or roll it back with \`rollback --stage ${stage} --migration-id ${other.name}\``);
-      return startAndFollow(deps, arns.Migrate, String(input.migrationId), input, flags['no-follow'] !== true);
-    }
-    case 'status': {
-      const out: Record<string, unknown[]> = {};
-      for (const [name, arn] of Object.entries(arns) as [MachineName, string][]) {
-        const r = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 5 })));
-        out[name] = r.executions ?? [];
-        deps.print(`${name}:`);
-        for (const e of r.executions ?? []) deps.print(`  ${e.name}  ${e.status}  started ${e.startDate?.toISOString?.() ?? e.startDate}`);
-        if (!r.executions?.length) deps.print('  (no executions)');
-      }
-      return out;
-    }
-    case 'rollback':
-      return startAndFollow(deps, arns.RollbackTraffic, `${required(flags, 'migration-id')}-rollback-${Date.now()}`, { migrationId: required(flags, 'migration-id') }, flags['no-follow'] !== true);
-    case 'restore': {
-      const applied = typeof flags.applied === 'string' ? JSON.parse((deps.readFile ?? ((f) => fs.readFileSync(f, 'utf8')))(flags.applied)) : undefined;
-      const input = { migrationId: required(flags, 'migration-id'), snapshotId: required(flags, 'snapshot-id'), ...(applied ? { applied } : {}) };
-      return startAndFollow(deps, arns.RestoreData, `${input.migrationId}-restore-${Date.now()}`, input, flags['no-follow'] !== true);
-    }
-    default:
-      throw new UsageError(`unknown command: ${command}\n${USAGE}`);
+/** Start Migrate (execution name = migration id) unless another migration runs on the stage; follow it by default. */
+export async function startCommand(o: StartOptions, deps: CliDeps) {
+  const input: Record<string, unknown> = {};
+  if (o.input) {
+    const parsed = readJsonFile(deps, '--input', o.input, 'docs/examples/migrate-input.json');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--input ${o.input} must hold a JSON object like {"migrationId": "chat-2026-11-24"}`);
+    Object.assign(input, parsed);
   }
+  if (o.migrationId) input.migrationId = o.migrationId;
+  if (o.dryRun) input.dryRun = true;
+  if (typeof input.migrationId !== 'string' || !input.migrationId) throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
+  const arns = await stateMachineArns(deps.cfn, o.stage);
+  const running = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arns.Migrate, statusFilter: 'RUNNING', maxResults: 10 })));
+  const other = running.executions?.find((x) => x.name !== input.migrationId);
+  if (other) throw new MigrationAlreadyRunningError(`migration ${other.name} is already running on ${o.stage} (only one at a time): wait for it, or roll it back with \`rollback --stage ${o.stage} --migration-id ${other.name}\``);
+  return startAndFollow(deps, arns.Migrate, String(input.migrationId), input, o.follow !== false, o.stage);
+}
+
+/** The last executions of every workflow of the stage. */
+export async function statusCommand(o: { stage: StageName }, deps: CliDeps) {
+  const arns = await stateMachineArns(deps.cfn, o.stage);
+  const out: Record<string, unknown[]> = {};
+  for (const [name, arn] of Object.entries(arns) as [MachineName, string][]) {
+    const r = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 5 })));
+    out[name] = r.executions ?? [];
+    deps.print(`${name}:`);
+    for (const e of r.executions ?? []) deps.print(`  ${e.name}  ${e.status}  started ${e.startDate?.toISOString?.() ?? e.startDate}`);
+    if (!r.executions?.length) deps.print('  (no executions)');
+  }
+  return out;
+}
+
+/** RollbackTraffic: weights back to 100 % old. */
+export async function rollbackCommand(o: RollbackOptions, deps: CliDeps) {
+  const arns = await stateMachineArns(deps.cfn, o.stage);
+  return startAndFollow(deps, arns.RollbackTraffic, `${o.migrationId}-rollback-${Date.now()}`, { migrationId: o.migrationId }, o.follow !== false, o.stage);
+}
+
+/** RestoreData: the old database from the pre-migration snapshot, config back to the recorded versions. */
+export async function restoreCommand(o: RestoreOptions, deps: CliDeps) {
+  const applied = o.applied ? readJsonFile(deps, '--applied', o.applied, 'the "applied" list of the TransferConfig output') : undefined;
+  if (applied !== undefined && !Array.isArray(applied)) throw new UsageError(`--applied ${o.applied} must hold the JSON list TransferConfig returned as "applied"`);
+  const arns = await stateMachineArns(deps.cfn, o.stage);
+  const input = { migrationId: o.migrationId, snapshotId: o.snapshotId, ...(applied ? { applied } : {}) };
+  return startAndFollow(deps, arns.RestoreData, `${o.migrationId}-restore-${Date.now()}`, input, o.follow !== false, o.stage);
 }
 
 /**
  * What a migration of this stage would do: tables, schedule and timing from the stage config and
- * spec; with AWS access, every config change by name (create/update/unchanged, never values),
- * computed by the same planTransfer the TransferConfig phase runs. Changes nothing.
+ * spec, without any AWS call. With `live`, also every config change by name (create/update/
+ * unchanged, never values), computed by the same planTransfer the TransferConfig phase runs.
+ * Changes nothing either way.
  */
-async function plan(stage: StageName, deps: CliDeps, offline: boolean) {
+export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 'configStores'>) {
+  const { stage } = o;
   const cfg = loadStageConfig(stage);
   const spec = getSpec(cfg.migration.specName);
   const steps = cfg.migration.weightSchedule;
@@ -154,11 +162,14 @@ async function plan(stage: StageName, deps: CliDeps, offline: boolean) {
   deps.print(`          ${p.config.secrets}`);
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);
   deps.print('  row counts: from the Preflight of a gate dry run (`start --dry-run`): the databases are private to the VPC');
-  if (offline || !deps.configStores) return p;
+  if (!o.live || !deps.configStores) {
+    deps.print(`  config changes by name: \`plan --stage ${stage} --live\` reads them from SSM and Secrets Manager (names only)`);
+    return p;
+  }
   const rules = environmentTransferRules(cfg.oldEnvironment, cfg.newEnvironment);
   // The new side's coordinates come from its own SSM parameters (created by its stack), not from its secret.
   const ssm = deps.configStores.find((c) => c.kind === 'parameter');
-  const coord = async (k: string) => (await send(() => ssm!.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value ?? `<${k} of the new database>`;
+  const coord = async (k: string) => (ssm ? (await send(() => ssm.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value : undefined) ?? `<${k} of the new database>`;
   const context = { 'target.db.host': await coord('host'), 'target.db.port': await coord('port'), 'target.db.name': await coord('name') };
   const changes = await send(() => planTransfer(deps.configStores!, rules, context));
   deps.print(`  config changes (${changes.length}):`);

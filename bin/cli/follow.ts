@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
-import { ExecutionFailedError } from './errors';
+import { ExecutionFailedError, InterruptedError } from './errors';
 
 export interface FollowOptions {
   readonly print: (line: string) => void;
@@ -7,14 +7,38 @@ export interface FollowOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Give up following after this many polls (the execution keeps running). @default unlimited */
   readonly maxPolls?: number;
+  /** Aborted on Ctrl-C: stop following (the execution keeps running) with InterruptedError. */
+  readonly signal?: AbortSignal;
+  /** The stage, for the hint printed when following stops. */
+  readonly stage?: string;
+}
+
+/** Wait ms, or less if the signal aborts. */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Print each state as it starts and ends until the execution finishes; throws ExecutionFailedError with its error and cause. */
 export async function follow(sfn: SFNClient, executionArn: string, opts: FollowOptions): Promise<{ status: string; output?: unknown }> {
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = opts.sleep ?? ((ms: number) => abortableSleep(ms, opts.signal));
+  const stopIfAborted = () => {
+    if (opts.signal?.aborted) {
+      throw new InterruptedError(`stopped following ${executionArn}; the execution keeps running: check it with \`status${opts.stage ? ` --stage ${opts.stage}` : ''}\` or the Step Functions console`);
+    }
+  };
   const seen = new Set<number>();
   const entered = new Map<string, number>();
   for (let poll = 0; opts.maxPolls === undefined || poll < opts.maxPolls; poll++) {
+    stopIfAborted();
     let nextToken: string | undefined;
     do {
       const h = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 200 }));
@@ -34,6 +58,7 @@ export async function follow(sfn: SFNClient, executionArn: string, opts: FollowO
       throw new ExecutionFailedError(`execution ${d.status}: ${d.error ?? 'unknown error'}${d.cause ? ` - ${d.cause}` : ''}`);
     }
     await sleep(opts.pollMs ?? 3000);
+    stopIfAborted();
   }
   return { status: 'RUNNING' };
 }

@@ -2,8 +2,8 @@ import 'aws-sdk-client-mock-jest';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseArgs, runCommand } from '../../bin/cli/commands';
-import { ExecutionFailedError, MigrationAlreadyRunningError, NoCredentialsError, StackNotDeployedError, UsageError } from '../../bin/cli/errors';
+import { CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from '../../bin/cli/commands';
+import { ExecutionFailedError, InterruptedError, MigrationAlreadyRunningError, NoCredentialsError, StackNotDeployedError, UsageError } from '../../bin/cli/errors';
 
 const sfn = mockClient(SFNClient);
 const cfn = mockClient(CloudFormationClient);
@@ -16,8 +16,7 @@ const outputs = [
 ];
 
 let lines: string[];
-const deps = () => ({ sfn: new SFNClient({ region: 'eu-west-1' }), cfn: new CloudFormationClient({ region: 'eu-west-1' }), print: (l: string) => lines.push(l), sleep: async () => undefined, readFile: () => '{"migrationId":"m-7","bakeSeconds":60}' });
-const run = (...argv: string[]) => runCommand(parseArgs(argv), deps());
+const deps = (): CliDeps => ({ sfn: new SFNClient({ region: 'eu-west-1' }), cfn: new CloudFormationClient({ region: 'eu-west-1' }), print: (l: string) => lines.push(l), sleep: async () => undefined, readFile: () => '{"migrationId":"m-7","bakeSeconds":60}' });
 
 beforeEach(() => {
   sfn.reset();
@@ -34,77 +33,106 @@ const history = {
   ],
 };
 
-describe('switchyard CLI', () => {
-  test('start launches Migrate named after the migration id and follows it phase by phase', async () => {
+describe('CLI commands (mocked Step Functions and CloudFormation)', () => {
+  test('GIVEN an input file WHEN start runs THEN Migrate starts named after the migration id and is followed phase by phase', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:m-7', startDate: new Date() });
     sfn.on(GetExecutionHistoryCommand).resolves(history);
     sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING', executionArn: 'arn:exec:m-7', stateMachineArn: ARN('migrate'), startDate: new Date() }).resolves({ status: 'SUCCEEDED', output: '{"ok":true}', executionArn: 'arn:exec:m-7', stateMachineArn: ARN('migrate'), startDate: new Date() });
-    const r = await run('start', '--stage', 'dev', '--input', 'in.json');
+    const r = await startCommand({ stage: 'dev', input: 'in.json' }, deps());
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('migrate'), name: 'm-7', input: JSON.stringify({ migrationId: 'm-7', bakeSeconds: 60 }) });
     expect(r).toMatchObject({ status: 'SUCCEEDED' });
     expect(lines).toContain('00:00:03 ok    Preflight (2.0 s)');
     expect(lines.filter((l) => l.includes('Preflight'))).toHaveLength(1);
   });
 
-  test('start --dry-run passes dryRun: true (the gate check)', async () => {
+  test('GIVEN --dry-run WHEN start runs THEN the input carries dryRun: true (the gate check)', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:g', startDate: new Date() });
-    await run('start', '--stage', 'dev', '--migration-id', 'gate-1', '--dry-run', '--no-follow');
+    await startCommand({ stage: 'dev', migrationId: 'gate-1', dryRun: true, follow: false }, deps());
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: 'gate-1', input: JSON.stringify({ migrationId: 'gate-1', dryRun: true }) });
   });
 
   test('fails with MigrationAlreadyRunningError when another migration runs on the stage', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [{ name: 'm-other', status: 'RUNNING', executionArn: 'x', stateMachineArn: ARN('migrate'), startDate: new Date() }] });
-    await expect(run('start', '--stage', 'dev', '--migration-id', 'm-8')).rejects.toThrow(MigrationAlreadyRunningError);
+    await expect(startCommand({ stage: 'dev', migrationId: 'm-8' }, deps())).rejects.toThrow(MigrationAlreadyRunningError);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
   test('fails with MigrationAlreadyRunningError when the execution name exists', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
-    await expect(run('start', '--stage', 'dev', '--migration-id', 'm-7')).rejects.toThrow('an execution named m-7 already exists');
+    await expect(startCommand({ stage: 'dev', migrationId: 'm-7' }, deps())).rejects.toThrow('an execution named m-7 already exists');
   });
 
-  test('a failed execution ends the command with its error and cause', async () => {
+  test('fails with ExecutionFailedError carrying the execution error and cause when the execution fails', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:m-9', startDate: new Date() });
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'NewSideUnhealthy', cause: 'alarm x in ALARM', executionArn: 'arn:exec:m-9', stateMachineArn: ARN('migrate'), startDate: new Date() });
-    await expect(run('start', '--stage', 'dev', '--migration-id', 'm-9')).rejects.toThrow(new ExecutionFailedError('execution FAILED: NewSideUnhealthy - alarm x in ALARM'));
+    await expect(startCommand({ stage: 'dev', migrationId: 'm-9' }, deps())).rejects.toThrow(new ExecutionFailedError('execution FAILED: NewSideUnhealthy - alarm x in ALARM'));
   });
 
-  test('rollback starts RollbackTraffic for the migration', async () => {
+  test('fails with InterruptedError naming the running execution when the user stops following', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:m-10', startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', executionArn: 'arn:exec:m-10', stateMachineArn: ARN('migrate'), startDate: new Date() });
+    const abort = new AbortController();
+    const d = { ...deps(), signal: abort.signal, sleep: async () => abort.abort() };
+    await expect(startCommand({ stage: 'dev', migrationId: 'm-10' }, d)).rejects.toThrow(new InterruptedError('stopped following arn:exec:m-10; the execution keeps running: check it with `status --stage dev` or the Step Functions console'));
+    expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, 1);
+  });
+
+  test('GIVEN a migration id WHEN rollback runs THEN RollbackTraffic starts for it', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:rb', startDate: new Date() });
-    await run('rollback', '--stage', 'dev', '--migration-id', 'm-7', '--no-follow');
+    await rollbackCommand({ stage: 'dev', migrationId: 'm-7', follow: false }, deps());
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('rollback-traffic'), input: JSON.stringify({ migrationId: 'm-7' }) });
   });
 
-  test('restore starts RestoreData with the snapshot and the applied config record', async () => {
+  test('GIVEN a snapshot and the applied config record WHEN restore runs THEN RestoreData starts with both', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:rs', startDate: new Date() });
-    await runCommand(parseArgs(['restore', '--stage', 'dev', '--migration-id', 'm-7', '--snapshot-id', 'switchyard-dev-m-7', '--applied', 'a.json', '--no-follow']), { ...deps(), readFile: () => '[{"kind":"parameter","source":"/a","target":"/b","action":"create"}]' });
+    await restoreCommand({ stage: 'dev', migrationId: 'm-7', snapshotId: 'switchyard-dev-m-7', applied: 'a.json', follow: false }, { ...deps(), readFile: () => '[{"kind":"parameter","source":"/a","target":"/b","action":"create"}]' });
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
       stateMachineArn: ARN('restore-data'),
       input: JSON.stringify({ migrationId: 'm-7', snapshotId: 'switchyard-dev-m-7', applied: [{ kind: 'parameter', source: '/a', target: '/b', action: 'create' }] }),
     });
   });
 
-  test('status lists recent executions of every workflow', async () => {
+  test('fails with UsageError naming the file when --applied is not a JSON list, before any AWS call', async () => {
+    await expect(restoreCommand({ stage: 'dev', migrationId: 'm-7', snapshotId: 's', applied: 'a.json' }, { ...deps(), readFile: () => '{"x":1}' })).rejects.toThrow(UsageError);
+    await expect(restoreCommand({ stage: 'dev', migrationId: 'm-7', snapshotId: 's', applied: 'a.json' }, { ...deps(), readFile: () => 'not json' })).rejects.toThrow('--applied a.json is not valid JSON');
+    expect(cfn.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  test('fails with UsageError naming the file and the fix when --input cannot be read, before any AWS call', async () => {
+    const enoent = () => {
+      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    };
+    await expect(startCommand({ stage: 'dev', input: 'missing.json' }, { ...deps(), readFile: enoent })).rejects.toThrow(
+      new UsageError('cannot read --input missing.json (ENOENT): pass the path of a JSON file, e.g. docs/examples/migrate-input.json'),
+    );
+    expect(cfn.calls()).toHaveLength(0);
+  });
+
+  test('GIVEN recent executions WHEN status runs THEN every workflow is listed', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [{ name: 'm-7', status: 'SUCCEEDED', executionArn: 'x', stateMachineArn: ARN('migrate'), startDate: new Date('2026-01-01T00:00:00Z') }] });
-    await run('status', '--stage', 'dev');
+    await statusCommand({ stage: 'dev' }, deps());
     expect(lines).toContain('  m-7  SUCCEEDED  started 2026-01-01T00:00:00.000Z');
     expect(sfn).toHaveReceivedCommandTimes(ListExecutionsCommand, 4);
   });
 
-  test('plan --offline prints the tables, config mapping and schedule without calling AWS', async () => {
-    const p = (await run('plan', '--stage', 'prod', '--offline')) as { schedule: number[] };
+  test('GIVEN no --live WHEN plan runs THEN it prints the tables, config mapping and schedule without calling AWS', async () => {
+    const p = (await planCommand({ stage: 'prod' }, deps())) as { schedule: number[] };
     expect(p.schedule).toEqual([5, 25, 50, 100]);
     expect(lines.join('\n')).toContain('copy chat_messages -> messages');
+    expect(lines.join('\n')).toContain('`plan --stage prod --live`');
     expect(sfn.calls()).toHaveLength(0);
     expect(cfn.calls()).toHaveLength(0);
   });
 
-  test('plan lists every config change by name and action, never a value', async () => {
+  test('GIVEN --live WHEN plan runs THEN every config change is listed by name and action, never a value', async () => {
     const { MemoryConfigStore } = await import('../../lambda/adapters/local/memory-config-store');
     const params = new MemoryConfigStore('parameter');
     const secrets = new MemoryConfigStore('secret');
@@ -112,7 +140,7 @@ describe('switchyard CLI', () => {
     await params.put('/chat/dev/old/feature/x', 'on');
     await params.put('/chat/dev/new/db/host', 'new.internal');
     await secrets.put('chat/dev/old/api-key', 'sk-VALUE');
-    const r = (await runCommand(parseArgs(['plan', '--stage', 'dev']), { ...deps(), configStores: [params, secrets] })) as { configChanges: { target: string; action: string }[] };
+    const r = (await planCommand({ stage: 'dev', live: true }, { ...deps(), configStores: [params, secrets] })) as { configChanges: { target: string; action: string }[] };
     expect(r.configChanges.map((c) => [c.target, c.action])).toEqual([
       ['/chat/dev/new/db/host', 'unchanged'],
       ['/chat/dev/new/feature/x', 'create'],
@@ -125,19 +153,17 @@ describe('switchyard CLI', () => {
 
   test('fails with StackNotDeployedError when the stage is not deployed', async () => {
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id switchyard-staging-migration does not exist'), { name: 'ValidationError' }));
-    await expect(run('status', '--stage', 'staging')).rejects.toThrow(StackNotDeployedError);
+    await expect(statusCommand({ stage: 'staging' }, deps())).rejects.toThrow(StackNotDeployedError);
   });
 
   test('fails with NoCredentialsError when no credentials are configured', async () => {
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
-    await expect(run('status', '--stage', 'dev')).rejects.toThrow(NoCredentialsError);
+    await expect(statusCommand({ stage: 'dev' }, deps())).rejects.toThrow(NoCredentialsError);
   });
 
-  test('fails with UsageError on a bad stage, command or missing id', async () => {
-    await expect(run('status', '--stage', 'qa')).rejects.toThrow(new UsageError('--stage must be one of dev, staging, prod, got: qa'));
-    await expect(run('launch', '--stage', 'dev')).rejects.toThrow(/unknown command: launch/);
-    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
-    await expect(run('start', '--stage', 'dev')).rejects.toThrow(/migration id is required/);
-    expect(() => parseArgs([])).toThrow(UsageError);
+  test('fails with UsageError when start has no migration id, before any AWS call', async () => {
+    await expect(startCommand({ stage: 'dev' }, deps())).rejects.toThrow(/migration id is required/);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
   });
 });

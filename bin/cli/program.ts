@@ -1,0 +1,232 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { Command, CommanderError, Option } from 'commander';
+import { STAGE_NAMES, StageName } from '../../lib/config/stages';
+import type { ConfigStore } from '../../lambda/core/config/ports';
+import { ensureRegion, explainAwsError } from './aws';
+import { CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from './commands';
+import { CliError, UsageError } from './errors';
+
+/** The AWS clients of one run; constructing them makes no network call. */
+export interface AwsClients {
+  readonly sfn: SFNClient;
+  readonly cfn: CloudFormationClient;
+  readonly configStores: readonly ConfigStore[];
+}
+
+export interface SyncOptions {
+  source: string;
+  target: string;
+  spec?: string;
+  tables?: string[];
+  once?: boolean;
+  resume?: boolean;
+}
+export interface SyncIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  signal: AbortSignal;
+}
+/** bin/cli/sync.ts: continuous change capture between two PostgreSQL databases (no AWS). */
+export interface SyncModule {
+  syncCommand(opts: SyncOptions, io: SyncIo): Promise<number>;
+}
+
+export interface CliRuntime extends SyncIo {
+  /** Shown by --version (package.json's version). */
+  readonly version: string;
+  /** The AWS clients, for the commands that need AWS (region from --region, else the SDK's default chain). */
+  readonly aws: (region: string | undefined) => AwsClients;
+  /** Loads the sync command. @default import('./sync') */
+  readonly loadSync?: () => Promise<SyncModule>;
+  readonly readFile?: (file: string) => string;
+  readonly pollMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Exit codes: 0 done, 1 failed (named error), 2 usage, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const NPM = 'npm run switchyard --';
+
+/** Hide passwords of connection URLs (postgres://user:secret@host) in anything printed. */
+export function redact(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s/]*@/gi, '$1:***@');
+}
+
+async function loadSyncModule(): Promise<SyncModule> {
+  // A non-literal specifier: resolved at run time (bin/cli/sync.ts is written separately).
+  const specifier = './sync';
+  try {
+    return (await import(specifier)) as SyncModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(specifier)) {
+      throw new CliError('the sync command is not part of this checkout (bin/cli/sync.ts is missing): update the repository, then retry');
+    }
+    throw e;
+  }
+}
+
+function example(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${NPM} ${l}`).join('\n')}\n`;
+}
+
+function stageOption(): Option {
+  return new Option('--stage <stage>', 'the deployed stage').choices(STAGE_NAMES as readonly string[]).makeOptionMandatory();
+}
+
+function isPostgresUrl(v: string): boolean {
+  try {
+    return /^postgres(ql)?:$/.test(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Build the operator CLI. Every action's result code lands in `result.code`. */
+export function buildProgram(rt: CliRuntime, result: { code: number }): Command {
+  const print = (line: string) => rt.stdout.write(`${line}\n`);
+  const base = (): Omit<CliDeps, 'sfn' | 'cfn'> => ({ print, readFile: rt.readFile, pollMs: rt.pollMs, sleep: rt.sleep, signal: rt.signal });
+  /** Clients for this region, after the region resolved (no network call yet). */
+  const withAws = async (region: string | undefined): Promise<CliDeps> => {
+    const clients = rt.aws(region);
+    await ensureRegion(clients.cfn);
+    return { ...base(), ...clients };
+  };
+  const regionOption = () => new Option('--region <region>', 'AWS region (default: AWS_REGION or your AWS profile)');
+
+  const program = new Command('switchyard')
+    .description('Operate Switchyard migrations: plan, start and follow, status, traffic rollback, data restore; sync PostgreSQL without AWS.')
+    .version(rt.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help (every command has its own: <command> --help)')
+    .configureOutput({ writeOut: (s) => rt.stdout.write(s), writeErr: (s) => rt.stderr.write(s), outputError: (s, write) => write(redact(s)) })
+    .exitOverride()
+    .showHelpAfterError()
+    .showSuggestionAfterError()
+    .allowExcessArguments(false)
+    .addHelpText(
+      'after',
+      `${example('plan --stage dev', 'start --stage dev --migration-id chat-2026-11-24')}
+Run from the repository with npm (as above) or \`npx tsx bin/switchyard.ts <command>\`.
+AWS commands use the SDK's default chain: AWS_PROFILE / AWS_ACCESS_KEY_ID, AWS_REGION (or --region),
+AWS_ENDPOINT_URL(_SFN / _CLOUDFORMATION / _SSM / _SECRETS_MANAGER).
+Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 interrupted (Ctrl-C).
+`,
+    );
+
+  program
+    .command('plan')
+    .description('what a migration of the stage would do: tables and chunking, config mapping, weight schedule, bake time. Changes nothing and calls no AWS API unless --live.')
+    .addOption(stageOption())
+    .option('--live', 'also read the stage\'s SSM parameters and secrets (names only, never values) to list each config change')
+    .addOption(new Option('--offline', 'the default; kept for older scripts').hideHelp())
+    .addOption(regionOption())
+    .addHelpText('after', example('plan --stage prod', 'plan --stage dev --live --region eu-west-1'))
+    .action(async (o: { stage: StageName; live?: boolean; region?: string }) => {
+      if (o.live) await planCommand({ stage: o.stage, live: true }, await withAws(o.region));
+      else await planCommand({ stage: o.stage }, { print });
+    });
+
+  program
+    .command('start')
+    .description('start the Migrate workflow (execution name = migration id) and print each phase until it ends')
+    .addOption(stageOption())
+    .option('--migration-id <id>', 'the migration id (or "migrationId" in --input)')
+    .option('--input <file>', 'execution input JSON (see docs/examples/migrate-input.json)')
+    .option('--dry-run', 'gate check only: runs Preflight and ends in GateDryRunGo, moves nothing')
+    .option('--no-follow', 'return once started instead of following the execution')
+    .addOption(regionOption())
+    .addHelpText('after', example('start --stage dev --migration-id chat-2026-11-24', 'start --stage prod --input docs/examples/migrate-input.json --dry-run'))
+    .action(async (o: { stage: StageName; migrationId?: string; input?: string; dryRun?: boolean; follow: boolean; region?: string }) => {
+      if (!o.migrationId && !o.input) throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
+      await startCommand({ stage: o.stage, migrationId: o.migrationId, input: o.input, dryRun: o.dryRun, follow: o.follow }, await withAws(o.region));
+    });
+
+  program
+    .command('status')
+    .description('the last executions of every workflow of the stage')
+    .addOption(stageOption())
+    .addOption(regionOption())
+    .addHelpText('after', example('status --stage staging'))
+    .action(async (o: { stage: StageName; region?: string }) => {
+      await statusCommand({ stage: o.stage }, await withAws(o.region));
+    });
+
+  program
+    .command('rollback')
+    .description('start RollbackTraffic: weights back to 100 % old in one call, then follow it (minutes)')
+    .addOption(stageOption())
+    .requiredOption('--migration-id <id>', 'the migration to roll back')
+    .option('--no-follow', 'return once started')
+    .addOption(regionOption())
+    .addHelpText('after', example('rollback --stage prod --migration-id chat-2026-11-24'))
+    .action(async (o: { stage: StageName; migrationId: string; follow: boolean; region?: string }) => {
+      await rollbackCommand({ stage: o.stage, migrationId: o.migrationId, follow: o.follow }, await withAws(o.region));
+    });
+
+  program
+    .command('restore')
+    .description('start RestoreData: the old database from the pre-migration snapshot, previous config versions, then follow it (under an hour)')
+    .addOption(stageOption())
+    .requiredOption('--migration-id <id>', 'the migration whose data to restore')
+    .requiredOption('--snapshot-id <id>', 'the pre-migration snapshot (Backup phase output, tagged with the migration id)')
+    .option('--applied <file>', 'JSON list of config changes TransferConfig applied (its "applied" output), to restore their previous versions')
+    .option('--no-follow', 'return once started')
+    .addOption(regionOption())
+    .addHelpText('after', example('restore --stage prod --migration-id chat-2026-11-24 --snapshot-id switchyard-prod-chat-2026-11-24'))
+    .action(async (o: { stage: StageName; migrationId: string; snapshotId: string; applied?: string; follow: boolean; region?: string }) => {
+      await restoreCommand({ stage: o.stage, migrationId: o.migrationId, snapshotId: o.snapshotId, applied: o.applied, follow: o.follow }, await withAws(o.region));
+    });
+
+  program
+    .command('sync')
+    .description('change data capture from the source to the target PostgreSQL through the migration spec, continuously until Ctrl-C (no AWS)')
+    .requiredOption('--source <url>', 'source database, postgres://user:password@host:5432/db')
+    .requiredOption('--target <url>', 'target database, postgres://user:password@host:5432/db')
+    .option('--spec <file>', 'migration spec JSON (default: the built-in chat-history spec)')
+    .option('--table <name>', 'only this spec table (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--once', 'apply what is pending, then stop')
+    .option('--resume', 'continue from the position stored in the target')
+    .addHelpText('after', example('sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat --spec my-spec.json', 'sync --source postgres://app@old-db/chat --target postgres://app@new-db/chat --table messages --once'))
+    .action(async (o: { source: string; target: string; spec?: string; table: string[]; once?: boolean; resume?: boolean }) => {
+      // Never echo the URLs: they may carry passwords.
+      if (!isPostgresUrl(o.source)) throw new UsageError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
+      if (!isPostgresUrl(o.target)) throw new UsageError('--target must be a postgres:// URL like postgres://user:password@host:5432/db');
+      const mod = await (rt.loadSync ?? loadSyncModule)();
+      const opts: SyncOptions = { source: o.source, target: o.target };
+      if (o.spec) opts.spec = o.spec;
+      if (o.table.length) opts.tables = o.table;
+      if (o.once) opts.once = true;
+      if (o.resume) opts.resume = true;
+      result.code = await mod.syncCommand(opts, { stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+    });
+
+  return program;
+}
+
+/** Run the CLI on argv (without node and script); returns the exit code. Never throws. */
+export async function runCli(argv: readonly string[], rt: CliRuntime): Promise<number> {
+  const result = { code: EXIT.ok };
+  const program = buildProgram(rt, result);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end with 0; every other parse failure is a usage error (message and usage already printed).
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const err = explainAwsError(e);
+    if (err instanceof CliError) {
+      rt.stderr.write(`${err.name}: ${redact(err.message)}\n`);
+      if (err instanceof UsageError) rt.stderr.write(`(run \`${NPM} ${argv[0] && !argv[0].startsWith('-') ? `${argv[0]} ` : ''}--help\` for usage)\n`);
+      return err.exitCode;
+    }
+    const name = err instanceof Error ? err.name : 'Error';
+    const message = err instanceof Error ? err.message : String(err);
+    rt.stderr.write(`${name}: ${redact(message)}\n`);
+    if (process.env.SWITCHYARD_DEBUG && err instanceof Error && err.stack) rt.stderr.write(`${redact(err.stack)}\n`);
+    else rt.stderr.write('(unexpected error: rerun with SWITCHYARD_DEBUG=1 for the stack trace, and report it)\n');
+    return EXIT.failed;
+  }
+}
