@@ -121,11 +121,12 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false } {
 
 /**
  * Compare the old side's answer with the new side's after normalisation. Empty = the same.
- * JSON bodies compare structurally; anything else compares as trimmed text (reported by length only).
+ * A different status is the only difference reported; JSON bodies compare structurally; anything else compares as trimmed text (reported by length only).
  */
 export function compareAnswers(oldAnswer: ComparableAnswer, newAnswer: ComparableAnswer, ignore: readonly string[], limit = 10): string[] {
+  // Different statuses: the bodies (an error page against a resource) say nothing more.
+  if (oldAnswer.status !== newAnswer.status) return [`status: ${oldAnswer.status} on old, ${newAnswer.status} on new`];
   const diffs: string[] = [];
-  if (oldAnswer.status !== newAnswer.status) diffs.push(`status: ${oldAnswer.status} on old, ${newAnswer.status} on new`);
   const a = parseJson(oldAnswer.body);
   const b = parseJson(newAnswer.body);
   if (a.ok && b.ok) return [...diffs, ...diffJson(normalise(a.value, ignore), normalise(b.value, ignore), limit)];
