@@ -4,20 +4,23 @@ import { catchUp } from './catch-up';
 import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
+import { lock, unlock } from './lock';
 import { preflight } from './preflight';
 import { prepareTarget } from './prepare-target';
 import { restoreData } from './restore-data';
 import { rollbackTraffic } from './rollback-traffic';
 import { shiftTraffic } from './shift-traffic';
-import type { DefinedPhase } from './support/phase';
 import { smoke } from './smoke';
+import type { DefinedPhase } from './support/phase';
+import { sync } from './sync';
 import { transferConfig } from './transfer-config';
 import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 
 const DEFINED: readonly DefinedPhase[] = [
   validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, smoke,
-  validateData, catchUp, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
+  validateData, catchUp, sync, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
+  lock, unlock,
 ];
 
 /** Every phase's handler code by its manifest name (lambda/phases.ts), for binding to deps. */

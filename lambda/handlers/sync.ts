@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { withClient } from '../engine/db';
+import { getSpec } from '../engine/specs';
+import { createSync, dropSync, moveSequencesPast, runSync, type Direction, type SyncRunResult } from '../engine/sync';
+import { PHASE } from '../phases';
+import { migrationId } from './support/input';
+import { definePhase, type InvocationContext } from './support/phase';
+import type { PhaseDeps } from './support/deps';
+
+/** Leave this much of the function's time for the last commit and the return. */
+const SAFETY_MS = 30_000;
+/** One bounded run never exceeds this (a Lambda invocation is at most 15 minutes). */
+const MAX_RUN_MS = 10 * 60_000;
+
+const direction = z.enum(['forward', 'reverse']);
+const input = z.discriminatedUnion('action', [
+  /** Publication + slot on the direction's source (forward: before the copy; reverse: before the first traffic step). */
+  z.object({ action: z.literal('capture'), migrationId, direction, sequenceHeadroom: z.number().int().min(0).default(1_000_000) }),
+  /** Apply one direction up to the source's position at the start of the call (or until the function's time runs out). */
+  z.object({ action: z.literal('drain'), migrationId, direction, maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000) }),
+  /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
+  z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(0).max(MAX_RUN_MS / 1000), reverse: z.boolean().default(true) }),
+  /** Drop the sync objects (slot, publication, origin) of the given directions. Idempotent. */
+  z.object({ action: z.literal('cleanup'), migrationId, directions: z.array(direction).min(1) }),
+]);
+
+/** Names, counts, LSNs and lag only: never row data. */
+function summary(r: SyncRunResult) {
+  return {
+    direction: r.direction,
+    transactions: r.transactions,
+    changes: r.inserted + r.updated + r.deleted,
+    inserted: r.inserted,
+    updated: r.updated,
+    deleted: r.deleted,
+    conflicts: r.conflicts,
+    appliedLsn: r.appliedLsn,
+    sourceLsn: r.sourceLsn,
+    lagBytes: r.lagBytes,
+    lagSeconds: r.lagSeconds,
+    caughtUp: r.caughtUp,
+  };
+}
+
+async function endpoints(deps: PhaseDeps, d: Direction) {
+  const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+  return d === 'forward' ? { source: old, target: neu, old, neu } : { source: neu, target: old, old, neu };
+}
+
+function budgetMs(context: InvocationContext | undefined, wantMs: number): number {
+  const left = context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS + SAFETY_MS;
+  return Math.max(1_000, Math.min(wantMs, left - SAFETY_MS, MAX_RUN_MS));
+}
+
+/**
+ * Change capture and apply, old → new ("forward") and new → old ("reverse"), with the engine in
+ * lambda/engine/sync: bounded runs sized to one Lambda invocation, looped by the state machine.
+ */
+export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
+  const spec = getSpec(deps.specName);
+  switch (i.action) {
+    case 'capture': {
+      const { source, old, neu } = await endpoints(deps, i.direction);
+      const created = await createSync(source, spec, i.migrationId, i.direction);
+      // Inserts on the two sides must never take the same key: the new side's sequences move past the old side's.
+      const sequences = i.direction === 'forward' ? [] : await moveSequencesPast(spec, { old, new: neu }, { moving: 'new', headroom: i.sequenceHeadroom });
+      deps.log.info('sync capture ready', { direction: i.direction, slot: created.slot, created: created.created, sequencesMoved: sequences.length });
+      return { direction: i.direction, slot: created.slot, startLsn: created.startLsn, sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) };
+    }
+    case 'drain': {
+      const { source, target } = await endpoints(deps, i.direction);
+      const untilLsn = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+      const r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budgetMs(context, i.maxSeconds * 1000) });
+      deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
+      deps.log.metric('SyncConflicts', r.conflicts, 'Count');
+      return { ...summary(r), drainedTo: untilLsn, done: r.caughtUp || r.appliedLsn >= untilLsn };
+    }
+    case 'bake': {
+      const ms = budgetMs(context, i.seconds * 1000);
+      const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+      const t0 = deps.now();
+      const runs = await Promise.all([
+        runSync({ migrationId: i.migrationId, direction: 'forward', spec, source: old, target: neu, maxMs: ms }),
+        i.reverse ? runSync({ migrationId: i.migrationId, direction: 'reverse', spec, source: neu, target: old, maxMs: ms }) : undefined,
+      ]);
+      const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
+      deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
+      if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');
+      const bakedSeconds = (deps.now() - t0) / 1000;
+      return { forward, reverse, bakedSeconds, conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0) };
+    }
+    case 'cleanup': {
+      const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+      const dropped = [];
+      for (const d of i.directions) {
+        const r = await dropSync(d === 'forward' ? old : neu, i.migrationId, d, d === 'forward' ? neu : old);
+        dropped.push({ direction: d, ...r });
+      }
+      return { dropped };
+    }
+  }
+});
