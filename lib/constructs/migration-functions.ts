@@ -129,7 +129,7 @@ export class MigrationFunctions extends Construct {
     listSecrets(fns.transferConfig);
     newEnv.grantDatabaseSecretRead(fns.transferConfig);
 
-    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.catchUp]) readDbSecrets(fn);
+    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.catchUp, fns.sync]) readDbSecrets(fn);
 
     for (const fn of [fns.shiftTraffic, fns.rollbackTraffic]) shiftTraffic(fn);
     readWeights(fns.finalize);
