@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { z } from 'zod';
-import { SpecError } from './errors';
+import { SpecError, UnsafeExpressionError } from './errors';
+import { sqlProblems } from './sql-guard';
 
 /**
  * A migration spec: what to copy from the old database to the new one, and how
@@ -26,6 +27,8 @@ const tableSpecSchema = z
         table: qualified,
         /** Target columns receiving the key values, same order as `key`. @default - same names as `key` */
         key: z.array(ident).optional(),
+        /** Schema of the target table (a schema-qualified `table` wins). @default - the spec's `targetSchema` */
+        schema: ident.optional(),
       })
       .strict(),
     /** Target column -> SQL expression over the source row `s` (rename, cast, CASE, functions). Key columns are added automatically. */
@@ -34,6 +37,12 @@ const tableSpecSchema = z
     watermark: ident.optional(),
     /** Rows per chunk. @default 50000 */
     chunkSize: z.number().int().min(1).max(10_000_000).default(50_000),
+    /** Target columns allowed to be narrower than their source (truncation, rounding accepted; validation still reports changed values). @default - none */
+    allowLossy: z.array(ident).optional(),
+    /** Reverse sync (new -> old): old column -> SQL expression over the new-side row `s`. Key columns are added automatically. @default - derived when every forward mapping is a plain `s.<column>` */
+    reverse: z.record(ident, z.string().min(1, 'must be a SQL expression')).optional(),
+    /** This table is never synced back to the old side (a rollback keeps the old side's rows as they were). @default false */
+    forwardOnly: z.boolean().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -44,12 +53,21 @@ const tableSpecSchema = z
     for (const k of targetKey) {
       if (k in t.columns) ctx.addIssue({ code: 'custom', path: ['columns', k], message: 'is a key column: it is copied from the source key and must not be mapped' });
     }
+    for (const c of t.allowLossy ?? []) {
+      if (!(c in t.columns) && !targetKey.includes(c)) ctx.addIssue({ code: 'custom', path: ['allowLossy'], message: `names ${c}, which is not a target column` });
+    }
+    for (const k of t.key) {
+      if (t.reverse && k in t.reverse) ctx.addIssue({ code: 'custom', path: ['reverse', k], message: 'is a key column: it is copied from the target key and must not be mapped' });
+    }
+    if (t.reverse && t.forwardOnly) ctx.addIssue({ code: 'custom', path: ['forwardOnly'], message: 'cannot be set together with reverse' });
   });
 
 export const migrationSpecSchema = z
   .object({
     version: z.literal(1, 'must be 1 (the only spec format this engine reads)'),
     name: z.string().regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name'),
+    /** Schema the target tables land in (unless a table names its own); `targetDdl` runs with `search_path` set to it. @default public */
+    targetSchema: ident.default('public'),
     /** Statements creating the target schema; applied once per distinct text, in order. */
     targetDdl: z.array(z.string().min(1)).default([]),
     tables: z.array(tableSpecSchema).min(1, 'must list at least one table'),
@@ -61,7 +79,9 @@ export const migrationSpecSchema = z
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `must be unique, got: ${t.name} twice` });
       seen.add(t.name);
     });
-  });
+  })
+  // Every table knows its target schema, whatever the login's search_path.
+  .transform((s) => ({ ...s, tables: s.tables.map((t) => (t.target.table.includes('.') || t.target.schema ? t : { ...t, target: { ...t.target, schema: s.targetSchema } })) }));
 
 export type MigrationSpecInput = z.input<typeof migrationSpecSchema>;
 export type MigrationSpec = z.output<typeof migrationSpecSchema>;
@@ -70,7 +90,10 @@ export type TableSpec = MigrationSpec['tables'][number];
 /** Validate a spec object, or throw a SpecError naming every bad field. */
 export function parseSpec(input: unknown): MigrationSpec {
   const r = migrationSpecSchema.safeParse(input);
-  if (r.success) return r.data;
+  if (r.success) {
+    assertSafeSql(r.data);
+    return r.data;
+  }
   const problems = r.error.issues.map((i) => `${i.path.join('.') || '(spec)'} ${i.message}`);
   throw new SpecError(`invalid migration spec:\n  - ${problems.join('\n  - ')}`);
 }
@@ -89,6 +112,26 @@ export function loadSpecFile(file: string): MigrationSpec {
     if (e instanceof SpecError) throw e;
     throw new SpecError(`spec file ${file} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Refuse SQL in a spec that could write to the source, lock, or leave the read-only
+ * session: throws UnsafeExpressionError listing every table and column.
+ */
+export function assertSafeSql(spec: { readonly name: string; readonly tables: readonly TableSpec[] }): void {
+  const problems: string[] = [];
+  for (const t of spec.tables) {
+    if ('query' in t.source) for (const p of sqlProblems(t.source.query, 'query')) problems.push(`table ${t.name}: source query ${p}`);
+    for (const [col, expr] of Object.entries(t.columns)) for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: column ${col} ${p}`);
+    const reverse = (t as { reverse?: Record<string, string> }).reverse ?? {};
+    for (const [col, expr] of Object.entries(reverse)) for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: reverse column ${col} ${p}`);
+  }
+  if (problems.length) throw new UnsafeExpressionError(`unsafe SQL in migration spec ${spec.name}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** The target table, schema-qualified (`public.messages`): DDL checks, COPY, validation and sync all use this. */
+export function targetRelation(t: TableSpec): string {
+  return t.target.table.includes('.') ? t.target.table : `${t.target.schema ?? 'public'}.${t.target.table}`;
 }
 
 /** Target key columns of a table (defaults to the source key names). */

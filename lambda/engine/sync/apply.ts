@@ -1,0 +1,326 @@
+import type { Client } from 'pg';
+import { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { META_SCHEMA } from '../prepare';
+import { targetKey } from '../spec';
+import { projectionExprs, qi, ql } from '../sql';
+import { detectConflicts } from './conflicts';
+import type { Direction } from './names';
+import { Cell, RelationColumn, UNCHANGED } from './pgoutput';
+import { readsAny, SyncTable } from './tables';
+import { UnsupportedChangeError } from './errors';
+
+/** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
+interface Entry {
+  /** D delete; I insert (the row may be new); U update of a row that should exist; P update missing unchanged TOAST values. */
+  op: 'D' | 'I' | 'U' | 'P';
+  cells: Cell[];
+  /** Commit time (ISO, µs) of the last change to this key. */
+  ts: string;
+}
+
+/** A published relation as pgoutput described it, matched to a spec table. */
+export interface BoundRelation {
+  readonly table: SyncTable;
+  readonly columns: readonly RelationColumn[];
+  /** Indexes of the spec key columns in the relation's columns. */
+  readonly keyIdx: readonly number[];
+  /** Staging column types (source types; text for non-built-in types). */
+  readonly types: readonly string[];
+  readonly stage: string;
+  readonly pending: Map<string, Entry>;
+}
+
+export interface ApplyCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  conflicts: number;
+}
+
+export interface ApplierOptions {
+  readonly direction: Direction;
+  readonly slot: string;
+  /** Later-commit-wins conflict detection (two-way operation). */
+  readonly conflicts: boolean;
+  /** How applied transactions are marked so the other direction skips them. */
+  readonly loopGuard: 'origin' | 'message';
+  readonly migrationId: string;
+}
+
+function copyText(v: Cell): string {
+  if (v === null || v === UNCHANGED) return '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+}
+
+function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
+  return keyIdx.map((i) => (cells[i] === null ? '\u0000N' : String(cells[i]))).join('\u0001');
+}
+
+/**
+ * Applies decoded changes to the destination through the spec's projection:
+ * per flush, the coalesced rows of each table are COPYed (as text) into a temp
+ * staging table shaped like the source row, then deleted by key and upserted with
+ * `INSERT … SELECT <projection> FROM staging s ON CONFLICT (key) DO UPDATE`, in one
+ * destination transaction that also records the applied LSN.
+ */
+export class Applier {
+  private inTx = false;
+  private stages = 0;
+  readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0 };
+  private pendingRows = 0;
+
+  constructor(
+    private readonly dst: Client,
+    private readonly src: Client,
+    private readonly opts: ApplierOptions,
+  ) {}
+
+  get pending(): number {
+    return this.pendingRows;
+  }
+
+  get open(): boolean {
+    return this.inTx;
+  }
+
+  /** Bind a relation message to its spec table and (re)create its staging table. */
+  async bind(table: SyncTable, columns: readonly RelationColumn[], replicaIdentity: string): Promise<BoundRelation> {
+    const names = columns.map((c) => c.name);
+    const keyIdx = table.spec.key.map((k) => names.indexOf(k));
+    const missing = table.spec.key.filter((_k, i) => keyIdx[i] < 0);
+    if (missing.length) throw new UnsupportedChangeError(`table ${table.spec.name}: source ${table.sourceTable} no longer has key column(s) ${missing.join(', ')}: re-run PrepareTarget and the copy`);
+    const notIdentity = table.spec.key.filter((_k, i) => !columns[keyIdx[i]].isKey);
+    if (replicaIdentity !== 'f' && notIdentity.length) {
+      throw new UnsupportedChangeError(
+        `table ${table.spec.name}: key column(s) ${notIdentity.join(', ')} are not in the replica identity of ${table.sourceTable}, so deletes cannot be matched: ` +
+          `make the spec key the primary key, or ALTER TABLE ${table.sourceTable} REPLICA IDENTITY FULL`,
+      );
+    }
+    const t = await this.src.query(
+      `SELECT CASE WHEN o < 16384 THEN format_type(o, NULLIF(m, -1)) ELSE 'text' END AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`,
+      [columns.map((c) => c.typeOid), columns.map((c) => c.typmod)],
+    );
+    const types = t.rows.map((r) => r.type as string);
+    const stage = `sy_stage_${this.opts.direction}_${++this.stages}`;
+    const cols = columns.map((c, i) => `${qi(c.name)} ${types[i]}`);
+    await this.dst.query(
+      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[])`,
+    );
+    return { table, columns, keyIdx, types, stage, pending: new Map() };
+  }
+
+  private async begin(): Promise<void> {
+    if (this.inTx) return;
+    await this.dst.query('BEGIN');
+    this.inTx = true;
+    // First statement of every applied transaction: the mark the other direction skips (without origins).
+    if (this.opts.loopGuard === 'message') {
+      await this.dst.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [`switchyard`, `${this.opts.migrationId}:${this.opts.direction}`]);
+    }
+    await this.dst.query(
+      `INSERT INTO ${META_SCHEMA}.applied_xacts (xid32, direction) VALUES ((pg_current_xact_id()::text::bigint % 4294967296), $1)
+       ON CONFLICT (xid32) DO UPDATE SET direction = EXCLUDED.direction, applied_at = now()`,
+      [this.opts.direction],
+    );
+  }
+
+  async insert(rel: BoundRelation, row: readonly Cell[], ts: string): Promise<void> {
+    await this.begin();
+    this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
+    this.counts.inserted++;
+  }
+
+  async update(rel: BoundRelation, old: readonly Cell[] | null, row: readonly Cell[], ts: string): Promise<void> {
+    await this.begin();
+    const cells = [...row];
+    // A key column is never TOASTed in practice; if pgoutput left one out, the old tuple has it.
+    for (const i of rel.keyIdx) if (cells[i] === UNCHANGED && old) cells[i] = old[i];
+    if (rel.keyIdx.some((i) => cells[i] === UNCHANGED)) {
+      throw new UnsupportedChangeError(`table ${rel.table.spec.name}: an UPDATE did not carry key column(s) ${rel.table.spec.key.join(', ')}: set REPLICA IDENTITY FULL on ${rel.table.sourceTable}`);
+    }
+    const newKey = keyOf(cells, rel.keyIdx);
+    const oldKey = old ? keyOf(old, rel.keyIdx) : newKey;
+    if (oldKey !== newKey) {
+      // The key changed: the old key goes away, the new key is a row of its own.
+      this.put(rel, oldKey, { op: 'D', cells: [...old!], ts });
+      this.put(rel, newKey, { op: cells.includes(UNCHANGED) ? 'P' : 'I', cells, ts }, true);
+    } else {
+      this.put(rel, newKey, { op: cells.includes(UNCHANGED) ? 'P' : 'U', cells, ts });
+    }
+    this.counts.updated++;
+  }
+
+  async delete(rel: BoundRelation, old: readonly Cell[], ts: string): Promise<void> {
+    await this.begin();
+    this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
+    this.counts.deleted++;
+  }
+
+  /** Coalesce a change into the key's pending final state (commit order is call order). */
+  private put(rel: BoundRelation, key: string, next: Entry, created = false): void {
+    const prev = rel.pending.get(key);
+    if (!prev) {
+      this.pendingRows++;
+      rel.pending.set(key, next);
+    } else if (next.op === 'D' || next.op === 'I') {
+      rel.pending.set(key, next);
+    } else if (prev.op === 'D') {
+      // Re-created after a delete in the same flush (a key moved onto it): an insert.
+      rel.pending.set(key, { ...next, op: next.op === 'P' ? 'P' : 'I' });
+    } else {
+      // An update on top of a pending row: unchanged TOAST values come from the pending row.
+      const cells = next.cells.map((c, i) => (c === UNCHANGED ? prev.cells[i] : c));
+      const op: Entry['op'] = cells.includes(UNCHANGED) ? 'P' : prev.op === 'I' || created ? 'I' : 'U';
+      rel.pending.set(key, { op, cells, ts: next.ts });
+    }
+  }
+
+  /** Write every pending change (deletes children-first, then upserts parents-first) without committing. */
+  async flush(rels: Iterable<BoundRelation>): Promise<void> {
+    const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
+    if (!active.length) return;
+    for (const rel of active) await this.stageRows(rel);
+    if (this.opts.conflicts) {
+      for (const rel of active) this.counts.conflicts += await detectConflicts(this.dst, rel, this.opts.slot, this.opts.direction);
+    }
+    for (const rel of [...active].reverse()) await this.applyDeletes(rel);
+    for (const rel of active) {
+      await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
+      await this.applyPartials(rel);
+      await this.dst.query(`TRUNCATE ${qi(rel.stage)}`);
+      rel.pending.clear();
+    }
+    this.pendingRows = 0;
+  }
+
+  /** Flush, record the position, and commit. Returns false when no destination transaction was open. */
+  async commit(rels: Iterable<BoundRelation>, lsn: string, commitTimeIso: string): Promise<boolean> {
+    if (!this.inTx) return false;
+    try {
+      await this.flush(rels);
+      await this.dst.query(
+        `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
+         ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,
+        [this.opts.slot, this.opts.direction, lsn, commitTimeIso],
+      );
+      await this.dst.query('COMMIT');
+    } finally {
+      this.inTx = false;
+    }
+    return true;
+  }
+
+  async rollback(rels: Iterable<BoundRelation>): Promise<void> {
+    for (const r of rels) r.pending.clear();
+    this.pendingRows = 0;
+    if (this.inTx) await this.dst.query('ROLLBACK').catch(() => undefined);
+    this.inTx = false;
+  }
+
+  private async stageRows(rel: BoundRelation): Promise<void> {
+    const names = rel.columns.map((c) => c.name);
+    const lines: string[] = [];
+    let n = 0;
+    for (const e of rel.pending.values()) {
+      const unchanged = e.op === 'P' ? names.filter((_c, i) => e.cells[i] === UNCHANGED) : null;
+      const arr = unchanged ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`) : '\\N';
+      const cells = e.cells.map(copyText);
+      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}\n`);
+    }
+    const cols = [...names.map(qi), '_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged'].join(', ');
+    const writer = this.dst.query(copyFrom(`COPY ${qi(rel.stage)} (${cols}) FROM STDIN`));
+    await pipeline(Readable.from(chunked(lines)), writer);
+  }
+
+  private keyMatch(rel: BoundRelation): string {
+    const l = rel.table.layout;
+    const tk = targetKey(l.spec);
+    const exprs = projectionExprs(l).slice(0, tk.length);
+    return tk.map((k, i) => `t.${qi(k)} = ${exprs[i]}`).join(' AND ');
+  }
+
+  private async applyDeletes(rel: BoundRelation): Promise<void> {
+    const target = qi(rel.table.layout.spec.target.table);
+    await this.dst.query(`DELETE FROM ${target} AS t USING ${qi(rel.stage)} AS s WHERE s._sy_op = 'D' AND ${this.keyMatch(rel)}`);
+  }
+
+  private async applyUpserts(rel: BoundRelation, where: string): Promise<void> {
+    const l = rel.table.layout;
+    const cols = l.columns.map((c) => qi(c.name));
+    const tk = targetKey(l.spec);
+    const exprs = projectionExprs(l);
+    const rest = l.columns.filter((c) => !tk.includes(c.name)).map((c) => `${qi(c.name)} = EXCLUDED.${qi(c.name)}`);
+    await this.dst.query(
+      `INSERT INTO ${qi(l.spec.target.table)} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${where}
+       ON CONFLICT (${tk.map(qi).join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.join(', ')}` : 'NOTHING'}`,
+    );
+  }
+
+  /**
+   * Rows whose UPDATE left TOASTed values out ('u'). A target column that is exactly an
+   * unchanged source column keeps the destination's current value; every other column is
+   * recomputed. When the destination row is missing, or a computed column reads an
+   * unchanged value, the unchanged values are read from the source's current row.
+   */
+  private async applyPartials(rel: BoundRelation): Promise<void> {
+    const sets = await this.dst.query(`SELECT DISTINCT _sy_unchanged AS u FROM ${qi(rel.stage)} WHERE _sy_op = 'P'`);
+    if (!sets.rowCount) return;
+    const l = rel.table.layout;
+    const tk = targetKey(l.spec);
+    const exprs = projectionExprs(l);
+    for (const { u } of sets.rows as { u: string[] }[]) {
+      const inGroup = `s._sy_op = 'P' AND s._sy_unchanged = ${ql(`{${u.map((c) => `"${c.replace(/"/g, '\\"')}"`).join(',')}}`)}::text[]`;
+      const keep: string[] = [];
+      const set: string[] = [];
+      let computed = false;
+      l.columns.forEach((c, i) => {
+        if (tk.includes(c.name)) return;
+        const expr = l.spec.columns[c.name];
+        const bare = u.some((col) => new RegExp(`^\\s*s\\s*\\.\\s*("${col.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"|${/^[a-z_][a-z0-9_$]*$/.test(col) ? col : '\u0000'})\\s*$`, 'i').test(expr));
+        if (bare) keep.push(c.name);
+        else if (readsAny(expr, u)) computed = true;
+        else set.push(`${qi(c.name)} = ${exprs[i]}`);
+      });
+      if (!computed && set.length) {
+        await this.dst.query(`UPDATE ${qi(l.spec.target.table)} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`);
+      }
+      const fetchWhere = computed ? inGroup : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(l.spec.target.table)} AS t WHERE ${this.keyMatch(rel)})`;
+      await this.fillFromSource(rel, u, fetchWhere);
+    }
+  }
+
+  /** Read the unchanged columns from the source's current row, then upsert those rows as full rows. */
+  private async fillFromSource(rel: BoundRelation, unchanged: string[], where: string): Promise<void> {
+    const keys = rel.table.spec.key;
+    const stage = qi(rel.stage);
+    const need = await this.dst.query(`SELECT s._sy_n AS n, ${keys.map((k, i) => `s.${qi(k)}::text AS k${i}`).join(', ')} FROM ${stage} AS s WHERE ${where}`);
+    if (!need.rowCount) return;
+    const arrays = keys.map((_k, i) => need.rows.map((r) => r[`k${i}`] as string));
+    const srcKey = keys.map((k) => `s.${qi(k)}::text`);
+    const got = await this.src.query(
+      `SELECT ${srcKey.map((e, i) => `${e} AS k${i}`).join(', ')}, ${unchanged.map((c, i) => `s.${qi(c)}::text AS u${i}`).join(', ')}
+         FROM ${qi(rel.table.sourceTable)} AS s
+        WHERE (${srcKey.join(', ')}) IN (SELECT * FROM unnest(${keys.map((_k, i) => `$${i + 1}::text[]`).join(', ')}))`,
+      arrays,
+    );
+    const names = rel.columns.map((c) => c.name);
+    const typeOf = (c: string) => rel.types[names.indexOf(c)];
+    const cols = [...keys.map((_k, i) => `k${i}`), ...unchanged.map((_c, i) => `u${i}`)];
+    const params = cols.map((c) => got.rows.map((r) => r[c] as string | null));
+    // Rows gone from the source were deleted later: that DELETE is still to come (or came), nothing to write now.
+    await this.dst.query(
+      `WITH f AS (SELECT * FROM unnest(${cols.map((_c, i) => `$${i + 1}::text[]`).join(', ')}) AS f(${cols.join(', ')}))
+       UPDATE ${stage} AS s SET _sy_op = 'F', ${unchanged.map((c, i) => `${qi(c)} = f.u${i}::${typeOf(c)}`).join(', ')}
+         FROM f WHERE ${keys.map((k, i) => `s.${qi(k)}::text = f.k${i}`).join(' AND ')} AND s._sy_n = ANY($${cols.length + 1}::int[])`,
+      [...params, need.rows.map((r) => r.n as number)],
+    );
+    await this.applyUpserts(rel, `s._sy_op = 'F'`);
+    await this.dst.query(`UPDATE ${stage} SET _sy_op = 'x' WHERE _sy_op = 'F'`);
+  }
+}
+
+function* chunked(lines: string[]): Generator<string> {
+  for (let i = 0; i < lines.length; i += 1000) yield lines.slice(i, i + 1000).join('');
+}

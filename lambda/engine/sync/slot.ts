@@ -1,0 +1,223 @@
+import type { Client } from 'pg';
+import { DbEndpoint, withClient } from '../db';
+import { describe } from '../errors';
+import type { MigrationSpec } from '../spec';
+import { qi, ql } from '../sql';
+import { clearPosition } from './bookkeeping';
+import { ReplicaIdentityMissingError, ReplicationNotConfiguredError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError } from './errors';
+import { Direction, syncNames } from './names';
+import { publishedTables } from './tables';
+
+export interface SlotStatus {
+  readonly slot: string;
+  readonly exists: boolean;
+  /** Last position the destination confirmed (slot's confirmed_flush_lsn). */
+  readonly confirmedLsn: string | null;
+  readonly currentLsn: string;
+  /** pg_current_wal_lsn() − confirmed_flush_lsn. */
+  readonly lagBytes: number | null;
+  readonly walStatus: string | null;
+  readonly active: boolean;
+  readonly invalidated: boolean;
+  readonly invalidationReason: string | null;
+}
+
+export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatus> {
+  const r = await c.query(
+    `SELECT s.confirmed_flush_lsn::text AS confirmed, pg_current_wal_lsn()::text AS current,
+            (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag, s.wal_status, s.active,
+            coalesce(s.conflicting, false) AS conflicting, s.invalidation_reason
+       FROM (SELECT 1) x LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
+    [slot],
+  );
+  const row = r.rows[0];
+  const exists = row.confirmed !== null || row.wal_status !== null;
+  const invalidated = exists && (row.wal_status === 'lost' || row.conflicting === true || row.invalidation_reason !== null);
+  return {
+    slot,
+    exists,
+    confirmedLsn: row.confirmed,
+    currentLsn: row.current,
+    lagBytes: row.lag === null ? null : Number(row.lag),
+    walStatus: row.wal_status,
+    active: row.active === true,
+    invalidated,
+    invalidationReason: row.invalidation_reason ?? (row.wal_status === 'lost' ? 'wal_removed' : row.conflicting ? 'conflicting' : null),
+  };
+}
+
+export async function slotStatus(source: DbEndpoint, migrationId: string, direction: Direction): Promise<SlotStatus> {
+  return withClient(source, { applicationName: 'switchyard-sync' }, (c) => slotStatusWith(c, syncNames(migrationId, direction).slot));
+}
+
+/** Throw the named error for a slot the sync cannot read from. */
+export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
+  const redo =
+    direction === 'forward'
+      ? 'drop the sync objects (dropSync), then re-run PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
+      : 'the new side\'s writes since the last applied position cannot be replayed into the old side: drop the sync objects and, to go back, run RestoreData (or re-copy new -> old)';
+  if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
+  if (s.invalidated) {
+    throw new ReplicationSlotInvalidatedError(`replication slot ${s.slot} is invalidated (${s.invalidationReason ?? s.walStatus}): the WAL it needed is gone; ${redo}`);
+  }
+}
+
+async function replicaIdentityProblems(c: Client, tables: readonly string[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const t of tables) {
+    const r = await c.query(
+      `SELECT c.relreplident AS ri, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk
+         FROM pg_class c WHERE c.oid = to_regclass($1)`,
+      [qi(t)],
+    );
+    if (!r.rowCount) problems.push(`${t} does not exist`);
+    else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk)) problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
+  }
+  return problems;
+}
+
+export interface CreateSyncResult {
+  readonly slot: string;
+  readonly publication: string;
+  readonly created: { publication: boolean; slot: boolean };
+  /** LSN from which the slot delivers changes (null when the slot already existed). */
+  readonly startLsn: string | null;
+}
+
+/**
+ * Create the publication (on the direction's source tables) and THEN the logical slot.
+ * Idempotent: existing objects are kept (the publication's table list is brought in line).
+ * Refuses with ReplicaIdentityMissingError before creating anything if a table has no
+ * primary key or replica identity: publishing it would make its UPDATE/DELETE fail on the source.
+ */
+export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrationId: string, direction: Direction): Promise<CreateSyncResult> {
+  const { slot, publication } = syncNames(migrationId, direction);
+  const tables = publishedTables(spec, direction);
+  return withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
+    const problems = await replicaIdentityProblems(c, tables);
+    if (problems.length) {
+      throw new ReplicaIdentityMissingError(
+        `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL, then retry (nothing was created)`,
+      );
+    }
+    const pub = await c.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
+    const list = tables.map(qi).join(', ');
+    try {
+      if (!pub.rowCount) await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}`);
+      else await c.query(`ALTER PUBLICATION ${qi(publication)} SET TABLE ${list}`);
+    } catch (e) {
+      throw new ReplicationNotConfiguredError(`cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`, { cause: e });
+    }
+    const existing = await c.query(`SELECT plugin, database = current_database() AS here FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    if (existing.rowCount) {
+      if (existing.rows[0].plugin !== 'pgoutput' || !existing.rows[0].here) {
+        throw new ReplicationNotConfiguredError(`replication slot ${slot} exists but is not a pgoutput slot of this database: drop it (dropSync) and retry`);
+      }
+      return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
+    }
+    try {
+      const r = await c.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+      return { slot, publication, created: { publication: !pub.rowCount, slot: true }, startLsn: r.rows[0].lsn as string };
+    } catch (e) {
+      if ((e as { code?: string }).code === '42710') return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
+      throw new ReplicationNotConfiguredError(`cannot create replication slot ${slot}: ${describe(e)}. Check wal_level = logical (RDS: rds.logical_replication = 1 in the parameter group, then reboot), the REPLICATION (RDS: rds_replication) role, and a free slot (max_replication_slots)`, { cause: e });
+    }
+  });
+}
+
+/**
+ * Drop the slot, the publication and the replication origin of a direction; forget the
+ * destination position. Idempotent. `target` is the database the direction writes into.
+ */
+export async function dropSync(source: DbEndpoint, migrationId: string, direction: Direction, target?: DbEndpoint): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
+  const { slot, publication, origin } = syncNames(migrationId, direction);
+  const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
+    const s = await c.query(`SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    let slotDropped = false;
+    if (s.rowCount) {
+      if (s.rows[0].active_pid) {
+        throw new ReplicationNotConfiguredError(`replication slot ${slot} is in use by another session: stop the running sync, then drop again`);
+      }
+      await c.query(`SELECT pg_drop_replication_slot($1)`, [slot]).catch((e: { code?: string }) => {
+        if (e.code !== '42704') throw e;
+      });
+      slotDropped = true;
+    }
+    const p = await c.query(`DROP PUBLICATION IF EXISTS ${qi(publication)}`);
+    void p;
+    return { slotDropped, publicationDropped: true };
+  });
+  if (target) {
+    await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
+      await clearPosition(c, slot);
+      const allowed = await c.query(`SELECT has_function_privilege('pg_replication_origin_drop(text)', 'execute') AS ok`);
+      if (allowed.rows[0].ok) {
+        await c.query(`SELECT pg_replication_origin_drop(${ql(origin)}) WHERE pg_replication_origin_oid(${ql(origin)}) IS NOT NULL`);
+      }
+    });
+  }
+  return out;
+}
+
+export interface PreconditionCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly fix: string;
+}
+
+/**
+ * Everything the sync of one direction needs from its source (and destination, for
+ * the conflict rule), as a list for Preflight. Read-only.
+ */
+export async function checkSyncPreconditions(
+  source: DbEndpoint,
+  spec: MigrationSpec,
+  migrationId: string,
+  direction: Direction,
+  opts: { target?: DbEndpoint; conflicts?: boolean } = {},
+): Promise<PreconditionCheck[]> {
+  const { slot } = syncNames(migrationId, direction);
+  const checks: PreconditionCheck[] = [];
+  const add = (name: string, ok: boolean, detail: string, fix: string) => checks.push({ name, ok, detail, fix: ok ? '' : fix });
+  let tables: string[] = [];
+  try {
+    tables = publishedTables(spec, direction);
+    const queries = spec.tables.filter((t) => direction === 'forward' && !('table' in t.source)).map((t) => t.name);
+    add('spec-tables', queries.length === 0, queries.length ? `tables with a query source cannot be captured: ${queries.join(', ')}` : `${tables.length} table(s) to capture`, 'give each synced table a source table (a query source is copy-only)');
+  } catch (e) {
+    add('reverse-mapping', false, describe(e), 'add "reverse" or "forwardOnly": true to the table in the spec');
+  }
+  await withClient(source, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
+    const s = await c.query(
+      `SELECT current_setting('wal_level') AS wal, current_setting('max_replication_slots')::int AS max_slots,
+              (SELECT count(*)::int FROM pg_replication_slots) AS used,
+              EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS have_slot,
+              (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)
+                OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') AND pg_has_role(current_user, 'rds_replication', 'MEMBER')) AS can_replicate,
+              current_setting('track_commit_timestamp') AS commit_ts,
+              current_setting('server_version_num')::int AS version`,
+      [slot],
+    );
+    const x = s.rows[0];
+    add('wal-level', x.wal === 'logical', `wal_level = ${x.wal}`, 'set wal_level = logical; on RDS set rds.logical_replication = 1 in the DB parameter group and reboot the instance');
+    add('replication-role', x.can_replicate === true, x.can_replicate ? 'login may replicate' : 'login has neither REPLICATION nor rds_replication', 'ALTER ROLE <login> WITH REPLICATION; on RDS: GRANT rds_replication TO <login>');
+    add('free-slot', x.have_slot || x.used < x.max_slots, `${x.used} of ${x.max_slots} replication slots used${x.have_slot ? `; ${slot} exists` : ''}`, 'drop unused slots (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots (RDS: parameter group, reboot)');
+    add('server-version', x.version >= 100000, `server_version_num = ${x.version}`, 'PostgreSQL 10 or later is needed for pgoutput');
+    if (opts.conflicts) add('commit-timestamps-source', x.commit_ts === 'on', `track_commit_timestamp = ${x.commit_ts}`, 'set track_commit_timestamp = on (RDS: DB parameter group, reboot) so "later commit wins" can compare commit times');
+    const problems = await replicaIdentityProblems(c, tables);
+    add('replica-identity', problems.length === 0, problems.length ? problems.join('; ') : 'every table has a primary key or replica identity', 'add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL');
+    const own = await c.query(
+      `SELECT t AS name FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t)), 'USAGE')`,
+      [tables.map(qi)],
+    );
+    add('table-ownership', own.rowCount === 0, own.rowCount ? `login does not own: ${own.rows.map((r) => r.name).join(', ')}` : 'login owns every published table', 'run as the tables\' owner (CREATE PUBLICATION … FOR TABLE needs ownership)');
+  });
+  if (opts.target && opts.conflicts) {
+    await withClient(opts.target, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
+      const r = await c.query(`SELECT current_setting('track_commit_timestamp') AS v`);
+      add('commit-timestamps-target', r.rows[0].v === 'on', `track_commit_timestamp = ${r.rows[0].v}`, 'set track_commit_timestamp = on on the destination (RDS: DB parameter group, reboot)');
+    });
+  }
+  return checks;
+}

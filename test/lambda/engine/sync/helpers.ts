@@ -1,0 +1,45 @@
+import { DbEndpoint, MigrationSpec, parseSpec, prepareTarget, copyTable, describeTableWith } from '../../../../lambda/engine';
+import { qualifiedTableSpec } from '../../../../lambda/engine/sync';
+import { asMigrationRole, freshDatabase, query } from '../../../support/pg';
+
+/** An `items` table on the old side, moved as-is (identity mapping) to the new side. */
+export const ITEMS_DDL = `CREATE TABLE public.items (id bigint PRIMARY KEY, name text NOT NULL, big text, n int NOT NULL DEFAULT 0)`;
+
+export const itemsSpec: MigrationSpec = parseSpec({
+  version: 1,
+  name: 'items',
+  targetDdl: [ITEMS_DDL],
+  tables: [{ name: 'items', source: { table: 'items' }, key: ['id'], target: { table: 'items' }, columns: { name: 's.name', big: 's.big', n: 's.n' }, chunkSize: 50 }],
+});
+
+/** A source and a target database, both as the non-superuser migration login (which owns them). */
+export async function rolePair(prefix: string, sourceDdl: string[] = [ITEMS_DDL]): Promise<{ source: DbEndpoint; target: DbEndpoint }> {
+  const source = await asMigrationRole(await freshDatabase(`${prefix}s`));
+  const target = await asMigrationRole(await freshDatabase(`${prefix}t`));
+  for (const s of sourceDdl) await query(source, s);
+  return { source, target };
+}
+
+/** Prepare the target and copy every table with the existing engine. */
+export async function copyAll(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint, runId = 'copy-1'): Promise<void> {
+  await prepareTarget(spec, source, target);
+  for (const t of spec.tables) await copyTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId });
+}
+
+/** Rows of a table as text, ordered by key: compares two sides exactly. */
+export async function rowsOf(db: DbEndpoint, table: string, key = 'id'): Promise<string[]> {
+  const r = await query<{ r: string }>(db, `SELECT t::text AS r FROM ${table} t ORDER BY ${key}`);
+  return r.map((x) => x.r);
+}
+
+/** Count every row write on `table` (a trigger), to prove nothing is applied twice. */
+export async function countWrites(db: DbEndpoint, table: string): Promise<void> {
+  await query(db, `CREATE TABLE IF NOT EXISTS public.write_log (tbl text, op text, n bigint)`);
+  await query(db, `CREATE OR REPLACE FUNCTION public.log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.write_log VALUES (TG_TABLE_NAME, TG_OP, 1); RETURN NULL; END $$`);
+  await query(db, `CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION public.log_write()`);
+}
+
+export async function writes(db: DbEndpoint): Promise<number> {
+  const [r] = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM public.write_log`);
+  return r.n;
+}
