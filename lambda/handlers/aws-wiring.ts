@@ -21,6 +21,8 @@ import type { PhaseDeps } from './support/deps';
 import { ConfigurationError, parseEnv } from './support/input';
 import { createLogger } from './support/logger';
 import { AWS_CLIENT_CONFIG } from '../adapters/aws/retry';
+import { CloudWatchCanaryMetrics, loadBalancerDimension, targetGroupDimension } from '../adapters/aws/canary-metrics';
+import { FetchHttpProbe } from '../adapters/http/fetch-probe';
 
 /**
  * The phase functions' settings: identifiers and ARNs only (no secret values);
@@ -56,6 +58,13 @@ export const phaseEnvSchema = z
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   })
   .superRefine((e, ctx) => {
+    /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
+    SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
+    /** Canary: each side's target group and load balancer (the ALB metrics' TargetGroup/LoadBalancer dimensions). */
+    CANARY_OLD_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
+    CANARY_NEW_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
+    CANARY_OLD_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
+    CANARY_NEW_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
     const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
     for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
   });
@@ -85,6 +94,17 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     transferRules: environmentTransferRules(
       { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
       { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
+    probe: e.SMOKE_BASE_URL ? new FetchHttpProbe(e.SMOKE_BASE_URL) : undefined,
+    canaryMetrics:
+      e.CANARY_OLD_TARGET_GROUP_ARN && e.CANARY_NEW_TARGET_GROUP_ARN && e.CANARY_OLD_LOAD_BALANCER_ARN && e.CANARY_NEW_LOAD_BALANCER_ARN
+        ? new CloudWatchCanaryMetrics(
+            {
+              old: { loadBalancer: loadBalancerDimension(e.CANARY_OLD_LOAD_BALANCER_ARN), targetGroup: targetGroupDimension(e.CANARY_OLD_TARGET_GROUP_ARN) },
+              new: { loadBalancer: loadBalancerDimension(e.CANARY_NEW_LOAD_BALANCER_ARN), targetGroup: targetGroupDimension(e.CANARY_NEW_TARGET_GROUP_ARN) },
+            },
+            new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
+          )
+        : undefined,
     ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;
