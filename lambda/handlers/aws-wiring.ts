@@ -56,8 +56,6 @@ export const phaseEnvSchema = z
     DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
     DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
-  })
-  .superRefine((e, ctx) => {
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
     /** Canary: each side's target group and load balancer (the ALB metrics' TargetGroup/LoadBalancer dimensions). */
@@ -65,6 +63,8 @@ export const phaseEnvSchema = z
     CANARY_NEW_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
     CANARY_OLD_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
     CANARY_NEW_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
+  })
+  .superRefine((e, ctx) => {
     const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
     for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
   });
@@ -86,14 +86,6 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm),
     router,
     alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({ ...AWS_CLIENT_CONFIG })),
-    snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
-    lock: e.LOCK_TABLE_NAME ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG })) : missingLockTable(),
-    oldDbId: e.OLD_DB_ID,
-    oldService: e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN }) : undefined,
-    configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
-    transferRules: environmentTransferRules(
-      { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
-      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
     probe: e.SMOKE_BASE_URL ? new FetchHttpProbe(e.SMOKE_BASE_URL) : undefined,
     canaryMetrics:
       e.CANARY_OLD_TARGET_GROUP_ARN && e.CANARY_NEW_TARGET_GROUP_ARN && e.CANARY_OLD_LOAD_BALANCER_ARN && e.CANARY_NEW_LOAD_BALANCER_ARN
@@ -105,6 +97,14 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
             new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
           )
         : undefined,
+    snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
+    lock: e.LOCK_TABLE_NAME ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG })) : missingLockTable(),
+    oldDbId: e.OLD_DB_ID,
+    oldService: e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN }) : undefined,
+    configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
+    transferRules: environmentTransferRules(
+      { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
+      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
     ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;
