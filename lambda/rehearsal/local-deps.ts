@@ -3,6 +3,7 @@ import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
 import { createLogger, LogSink } from '../handlers/support/logger';
+import type { CanaryMetrics, HttpProbe } from '../core/verify/ports';
 import { MemoryLockStore } from '../adapters/local/memory-lock';
 import { MemorySnapshots } from '../adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../adapters/local/local-traffic';
@@ -19,6 +20,10 @@ export interface LocalWorld {
   readonly lock: MemoryLockStore;
   readonly parameters: MemoryConfigStore;
   readonly secrets: MemoryConfigStore;
+  /** Smoke requests through the local router (direct access by header). @default - none */
+  readonly probe?: HttpProbe;
+  /** Both sides' recorded request samples for the canary gate. @default - none */
+  readonly canaryMetrics?: CanaryMetrics;
 }
 
 export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partial<LocalWorld> = {}): LocalWorld {
@@ -59,6 +64,8 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     alarms: world.alarms,
     snapshots: world.snapshots,
     lock: world.lock,
+    probe: world.probe,
+    canaryMetrics: world.canaryMetrics,
     oldDbId: 'chat-old-db',
     configStores: [world.parameters, world.secrets],
     transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),

@@ -5,6 +5,8 @@ import { seedChatHistory } from './chat-history-seed';
 import { startLocalCluster, LocalCluster } from './embedded-postgres';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
+import { FetchHttpProbe } from '../adapters/http/fetch-probe';
+import { RecordedCanaryMetrics } from '../adapters/local/sample-canary';
 import { PHASE } from '../phases';
 import { ServiceClients } from './clients';
 import { ChatApp, NEW_MESSAGES, OLD_MESSAGES } from './http-apps';
@@ -167,7 +169,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: probe.target.table, key: targetKey(probe)[0] }, faults: { failing: () => unhealthy, extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0), broken: (route) => route === opts.breakRoute } });
     const ports = { old: await oldApp.start(), new: await newApp.start() };
     cleanup.push(() => oldApp.stop(), () => newApp.stop());
-    const router = new LocalWeightedRouter(ports);
+    const canary = new RecordedCanaryMetrics();
+    const router = new LocalWeightedRouter(ports, undefined, (side, r) => canary.record(side, r));
     const routerPort = await router.start();
     cleanup.push(() => router.stop());
     const conversations = chat ? Math.ceil(rows / 20) : 1;
@@ -184,7 +187,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     cleanup.push(() => traffic.stop());
     say(`traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}${writing ? ' (reads and writes)' : ' (reads only)'}`);
 
-    const world = localWorld(source, target, { router, alarms: router });
+    const world = localWorld(source, target, { router, alarms: router, canaryMetrics: canary, probe: new FetchHttpProbe(`http://127.0.0.1:${routerPort}`) });
     await seedExampleConfig(world);
     const deps = localDeps(world, {
       stage: 'rehearsal',

@@ -31,7 +31,14 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   /** When the last request was sent to the new side (the end of a traffic rollback, seen from the clients). */
   public lastNewRequestAt = 0;
 
-  constructor(private readonly backends: Record<Side, number>, private readonly errorRateThreshold = 0.02) {
+  /**
+   * @param onAnswer called for every answered request of the weighted traffic (the canary's samples)
+   */
+  constructor(
+    private readonly backends: Record<Side, number>,
+    private readonly errorRateThreshold = 0.02,
+    private readonly onAnswer: (side: Side, r: { at: number; ms: number; status: number }) => void = () => undefined,
+  ) {
     this.windows.push(this.newWindow());
   }
 
@@ -60,6 +67,9 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
 
   async start(): Promise<number> {
     this.server = http.createServer((req, res) => {
+      // Direct access (like the ALB's `x-switchyard-side` listener rules): smoke checks reach one side, outside the weights.
+      const direct = req.headers['x-switchyard-side'];
+      if (direct === 'old' || direct === 'new') return this.forward(req, res, direct);
       const side: Side = Math.random() * 100 < this.weights.new ? 'new' : 'old';
       const window = this.windows[this.windows.length - 1];
       window.requests[side]++;
@@ -68,13 +78,17 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
       const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
         const ok = (up.statusCode ?? 500) < 500;
         if (!ok) window.errors[side]++;
-        up.on('end', () => window.latencies[side].push(Date.now() - t0));
+        up.on('end', () => {
+          window.latencies[side].push(Date.now() - t0);
+          this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
+        });
         this.recent.push({ at: Date.now(), side, ok });
         res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
         up.pipe(res);
       });
       proxied.on('error', () => {
         window.errors[side]++;
+        this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: 0 });
         this.recent.push({ at: Date.now(), side, ok: false });
         res.writeHead(502).end();
       });
@@ -82,6 +96,16 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** A direct-access request: straight to one side, not counted in the weighted traffic. */
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, side: Side): void {
+    const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
+      res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
+      up.pipe(res);
+    });
+    proxied.on('error', () => res.writeHead(502).end());
+    req.pipe(proxied);
   }
 
   async stop(): Promise<void> {
