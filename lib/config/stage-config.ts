@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_RESTORABLE_DB_ID_LENGTH } from '../../lambda/core/backup/snapshot';
 import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
+import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
 /**
  * Typed, validated configuration of one Switchyard stage (dev, staging, prod).
@@ -183,6 +184,22 @@ const alarmsSchema = z.object({
   notificationEmail: z.string().email('must be an email address').optional(),
 });
 
+/**
+ * Service verification (docs/service-verification.md): the Smoke phase's HTTP checks before any
+ * traffic moves, and the canary tolerances the health gate holds the new side to against the old.
+ * The schemas are the handlers' own (lambda/core/verify/config.ts).
+ */
+const verificationSchema = z.object({
+  /** @default one GET / on both sides, answers compared */
+  smoke: smokeConfigSchema.default(smokeConfigSchema.parse({ checks: [{ name: 'root', path: '/' }] })),
+  /** @default p99 ≤ old × 1.10 + 5 ms, error rate ≤ old + 0.1 pp, 50 requests per side */
+  canary: canaryPolicySchema.default(canaryPolicySchema.parse({})),
+  /** Where smoke requests go; set it when the listener has a certificate for a domain. @default - the stage ALB's DNS name and listener port */
+  smokeBaseUrl: z.string().regex(/^https?:\/\/[^/@\s]+(\/[^\s]*)?$/, 'must be an http(s) URL without credentials, like https://api.example.com').optional(),
+  /** ARN of the imported old side's load balancer (its metrics' LoadBalancer dimension). @default - none: with an imported old side the canary is skipped and reported */
+  oldLoadBalancerArn: arn('elasticloadbalancing').optional(),
+});
+
 export const stageConfigSchema = z
   .object({
     stageName: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/, 'must be lowercase letters, digits and dashes'),
@@ -213,6 +230,7 @@ export const stageConfigSchema = z
     backup: backupSchema.default({}),
     migration: migrationSchema.default(migrationSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
+    verification: verificationSchema.default(verificationSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.oldEnvironment.parameterPath === cfg.newEnvironment.parameterPath) {
@@ -246,6 +264,7 @@ export type ProvisionedEnvironmentConfig = z.output<typeof provisionedEnvironmen
 export type ImportedEnvironmentConfig = z.output<typeof importedEnvironmentSchema>;
 export type AlbRoutingConfig = z.output<typeof albRoutingSchema>;
 export type Route53RoutingConfig = z.output<typeof route53RoutingSchema>;
+export type VerificationConfig = z.output<typeof verificationSchema>;
 
 /** Raised when a stage configuration is invalid; the message names every bad field. */
 export class StageConfigError extends Error {

@@ -81,15 +81,15 @@ export const smokeConfigSchema = z
 export const canaryPolicySchema = z
   .object({
     /** New p99 may be at most old p99 × this factor … @default 1.1 */
-    p99Ratio: z.number().min(1).max(10).default(1.1),
+    p99Ratio: z.number().min(1, 'must be from 1 to 10').max(10, 'must be from 1 to 10').default(1.1),
     /** … plus this many milliseconds. @default 5 */
-    p99SlackMs: z.number().min(0).max(60_000).default(5),
+    p99SlackMs: z.number().min(0, 'must be from 0 to 60000').max(60_000, 'must be from 0 to 60000').default(5),
     /** New error rate may exceed the old one by at most this many percentage points. @default 0.1 */
-    errorRatePp: z.number().min(0).max(100).default(0.1),
+    errorRatePp: z.number().min(0, 'must be from 0 to 100').max(100, 'must be from 0 to 100').default(0.1),
     /** Requests each side must have served in the window, else the gate fails (a quiet side proves nothing). @default 50 */
-    minRequests: z.number().int().min(1).max(1_000_000).default(50),
+    minRequests: z.number().int('must be a whole number').min(1, 'must be from 1 to 1000000').max(1_000_000, 'must be from 1 to 1000000').default(50),
     /** Rank test (raw samples only): significance level of the one-sided Mann-Whitney U test. @default 0.01 */
-    alpha: z.number().gt(0).max(0.5).default(0.01),
+    alpha: z.number().gt(0, 'must be above 0 and at most 0.5').max(0.5, 'must be above 0 and at most 0.5').default(0.01),
   })
   .strict();
 
