@@ -49,6 +49,8 @@ export const phaseEnvSchema = z
     NEW_PARAMETER_PATH: z.string().min(1),
     OLD_SECRET_PREFIX: z.string().min(1),
     NEW_SECRET_PREFIX: z.string().min(1),
+    /** The new side's KMS key: what the config transfer writes there is encrypted with it. */
+    NEW_KMS_KEY_ARN: z.string().min(1),
     /** The old side's ECS service and cluster (restarted after a data restore); absent for an imported old side. */
     OLD_SERVICE_ARN: z.string().optional(),
     OLD_CLUSTER_ARN: z.string().optional(),
@@ -68,6 +70,12 @@ export const phaseEnvSchema = z
     const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
     for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
   });
+
+/** The name in a secret ARN (`arn:...:secret:<name>-AbCdEf` -> `<name>`); a plain name is returned as is. */
+export function secretNameOf(arnOrName: string): string {
+  const m = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:(.+?)(-[A-Za-z0-9]{6})?$/.exec(arnOrName);
+  return m ? m[1] : arnOrName;
+}
 
 /** Build the AWS adapters from the function's environment. Clients keep the SDK's default endpoint/region/credential resolution. */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
@@ -104,7 +112,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
     transferRules: environmentTransferRules(
       { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
-      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX },
+      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX, kmsKeyId: e.NEW_KMS_KEY_ARN, databaseSecretName: secretNameOf(e.TARGET_DB_SECRET_ARN) },
     ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;

@@ -3,6 +3,7 @@ import { checkSource, checkTarget, connect, SchemaMismatchError } from '../engin
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
 import { getSpec } from '../engine/specs';
 import { decideHealth } from '../core/traffic/health';
+import { acquireLock, assertLockFree } from '../core/lock/lock';
 import { ALL_OLD, sameWeights } from '../core/traffic/weights';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
@@ -10,6 +11,10 @@ import { definePhase } from './support/phase';
 
 const input = z.object({
   migrationId,
+  /** The Migrate execution (recorded as the lock holder). */
+  executionId: z.string().optional(),
+  /** Gate dry run: check the stage lock is free, don't take it. */
+  dryRun: z.boolean().default(false),
   expectedWeights: z.object({ old: z.number().int(), new: z.number().int() }).default(ALL_OLD),
   maxSnapshotAgeHours: z.number().positive().default(26),
   maxTransactionSeconds: z.number().int().positive().default(300),
@@ -18,6 +23,10 @@ const input = z.object({
 
 /** Preflight / gate dry-run: every guardrail, nothing changed; no-go lists every reason. */
 export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => {
+  // One migration per stage: fail fast (MigrationLockedError naming the holder) before any check.
+  const now = new Date(deps.now());
+  if (i.dryRun) await assertLockFree(deps.lock, deps.stage, 'migrate', i.migrationId, now);
+  else await acquireLock(deps.lock, { stage: deps.stage, workflow: 'migrate', migrationId: i.migrationId, executionId: i.executionId, now });
   const spec = getSpec(deps.specName);
   const report = await runPreflight({
     sourceDatabase: async () => {

@@ -2,9 +2,10 @@ import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PHASE_NAMES } from '../../lambda/phases';
+import { PHASE, PHASE_NAMES } from '../../lambda/phases';
 import { PhaseFunction, type PhaseName } from './phase-function';
 import type { ServiceEnvironment } from './service-environment';
+import { StageLockTable } from './workflows/lock-table';
 import type { WeightedAlbRouting, WeightedDnsRecords } from './weighted-routing';
 import { acknowledgeWildcards } from './wildcard-acks';
 
@@ -37,7 +38,12 @@ export interface MigrationFunctionsProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage defaults for the execution input. */
   readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
+  /** The stage lock; only the phases that use it get its name and a grant. */
+  readonly lockTable: StageLockTable;
 }
+
+/** The phases that use the stage lock table. */
+const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize];
 
 /**
  * One Lambda function per phase, each granted only what its phase does
@@ -54,6 +60,7 @@ export class MigrationFunctions extends Construct {
     if (!props.alb && !props.dns) throw new Error('MigrationFunctions needs alb or dns routing, got: neither');
     const stack = Stack.of(this);
     const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
+    if (!newEnv.dataKey) throw new Error('newEnvironment must be provisioned (its key encrypts the transferred config), got: an imported environment');
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions` });
     oldEnv.allowDatabaseFrom(this, 'OldDatabaseIngress', this.securityGroup, 'Switchyard phase functions (read-only source)');
@@ -70,6 +77,7 @@ export class MigrationFunctions extends Construct {
       NEW_PARAMETER_PATH: newEnv.parameterPath,
       OLD_SECRET_PREFIX: oldEnv.secretPrefix,
       NEW_SECRET_PREFIX: newEnv.secretPrefix,
+      NEW_KMS_KEY_ARN: newEnv.dataKey.keyArn,
       DEFAULT_SCHEDULE: props.defaults.schedule.join(','),
       DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
       DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
@@ -91,7 +99,7 @@ export class MigrationFunctions extends Construct {
         phase,
         vpc: props.vpc,
         securityGroup: this.securityGroup,
-        environment,
+        environment: LOCK_PHASES.includes(phase) ? { ...environment, [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : environment,
         logRemovalPolicy: props.logRemovalPolicy,
       });
     }
@@ -133,6 +141,11 @@ export class MigrationFunctions extends Construct {
 
     for (const fn of [fns.shiftTraffic, fns.rollbackTraffic]) shiftTraffic(fn);
     readWeights(fns.finalize);
+
+    // Stage lock: take/check/halt/release on the lock table only; Finalize records the end; the Decommission guard reads the weights.
+    for (const fn of [fns.lock, fns.unlock, fns.preflight]) props.lockTable.grantLock(fn);
+    props.lockTable.grantRecordCompletion(fns.finalize);
+    readWeights(fns.lock);
     readAlarms(fns.healthGate);
 
     // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.

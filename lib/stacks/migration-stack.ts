@@ -6,6 +6,7 @@ import { HealthAlarms } from '../constructs/health-alarms';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
 import { MigrationWorkflows } from '../constructs/workflows';
+import { StageLockTable } from '../constructs/workflows/lock-table';
 import type { ServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
@@ -23,6 +24,7 @@ export class MigrationStack extends Stack {
   public readonly functions: MigrationFunctions;
   public readonly healthAlarms: HealthAlarms;
   public readonly workflows: MigrationWorkflows;
+  public readonly lockTable: StageLockTable;
 
   constructor(scope: Construct, id: string, props: MigrationStackProps) {
     super(scope, id, props);
@@ -34,7 +36,10 @@ export class MigrationStack extends Stack {
       max5xxPerMinute: config.alarms.new5xxPerMinute,
       maxP99LatencySeconds: config.alarms.newP99LatencySeconds,
     });
+    const removalPolicy = config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.lockTable = new StageLockTable(this, 'Lock', { stageName: config.stageName, removalPolicy });
     this.functions = new MigrationFunctions(this, 'Phases', {
+      lockTable: this.lockTable,
       stageName: config.stageName,
       vpc: props.vpc,
       oldEnvironment: props.oldEnvironment,

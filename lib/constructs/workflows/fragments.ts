@@ -30,9 +30,18 @@ export interface PhaseTaskOptions {
   readonly payload?: Record<string, unknown>;
   /** Where the result lands in the state. */
   readonly resultPath: string;
-  /** Fail the state with States.Timeout after this long (the function's own timeout still applies). @default - none */
+  /** Fail the state with States.Timeout after this long (per attempt). @default - the phase's Lambda timeout plus STATE_TIMEOUT_MARGIN */
   readonly timeout?: Duration;
 }
+
+/** A task state outlives its function's own timeout by this much before States.Timeout. */
+export const STATE_TIMEOUT_MARGIN = Duration.seconds(60);
+
+/** The state timeout of one attempt of a phase task (Lambda timeout + margin). */
+export const phaseStateTimeout = (phase: PhaseName) => Duration.seconds(PHASES[phase].timeoutSeconds + STATE_TIMEOUT_MARGIN.toSeconds());
+
+/** A notification gives up after this long (and the workflow carries on). */
+export const NOTIFY_TIMEOUT = Duration.seconds(30);
 
 /** A task that invokes one phase function, retried as the manifest says for that phase. */
 export function phaseTask(scope: Construct, ctx: WorkflowContext, id: string, phase: PhaseName, opts: PhaseTaskOptions): tasks.LambdaInvoke {
@@ -41,20 +50,39 @@ export function phaseTask(scope: Construct, ctx: WorkflowContext, id: string, ph
     payload: opts.payload && sfn.TaskInput.fromObject(opts.payload),
     payloadResponseOnly: true,
     resultPath: opts.resultPath,
-    taskTimeout: opts.timeout && sfn.Timeout.duration(opts.timeout),
+    taskTimeout: sfn.Timeout.duration(opts.timeout ?? phaseStateTimeout(phase)),
   });
   const retry = RETRIES[PHASES[phase].retry];
   if (retry) task.addRetry(retry);
   return task;
 }
 
-/** Publish `{ event, migrationId, execution, ...extra }` to the notification topic. */
-export function notify(scope: Construct, ctx: WorkflowContext, id: string, event: string, extra: Record<string, unknown> = {}, migrationIdPath = '$.config.migrationId'): tasks.SnsPublish {
-  return new tasks.SnsPublish(scope, id, {
+/**
+ * Publish `{ event, migrationId, execution, ...extra }` to the notification topic. A notification
+ * never fails a workflow: any error (KMS, SNS, timeout) is kept in `$.notifyError`, the
+ * `<id>Skipped` state shows it in the graph, and the workflow carries on with the next state.
+ * `migrationIdPath` null leaves the migration id out (an input without one).
+ */
+export function notify(scope: Construct, ctx: WorkflowContext, id: string, event: string, extra: Record<string, unknown> = {}, migrationIdPath: string | null = '$.config.migrationId'): sfn.Chain {
+  const publish = new tasks.SnsPublish(scope, id, {
     topic: ctx.topic,
-    message: sfn.TaskInput.fromObject({ event, 'migrationId.$': migrationIdPath, 'execution.$': '$$.Execution.Id', ...extra }),
+    message: sfn.TaskInput.fromObject({ event, ...(migrationIdPath ? { 'migrationId.$': migrationIdPath } : {}), 'execution.$': '$$.Execution.Id', ...extra }),
     resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.duration(NOTIFY_TIMEOUT),
   });
+  const skipped = new sfn.Pass(scope, `${id}Skipped`, { comment: 'The notification failed; the error is in $.notifyError. The workflow carries on.' });
+  publish.addCatch(skipped, { errors: [sfn.Errors.ALL], resultPath: '$.notifyError' });
+  return sfn.Chain.custom(publish, [publish, skipped], skipped);
+}
+
+/**
+ * Release the stage lock, then `end` (a terminal state). A failed release does not change the
+ * outcome: the error is kept in `$.unlockError` and the lock frees itself when its lease ends.
+ */
+export function releaseLockThen(scope: Construct, ctx: WorkflowContext, id: string, workflow: 'migrate' | 'restore-data' | 'decommission', end: sfn.State): sfn.Chain {
+  const release = phaseTask(scope, ctx, id, PHASE.unlock, { payload: { action: 'release', workflow, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.unlock' });
+  release.addCatch(end, { errors: [sfn.Errors.ALL], resultPath: '$.unlockError' });
+  return chain(release, end);
 }
 
 /** `a → b → c …` as one chain; each part may itself be a chain or a Choice's `afterwards()`. */
@@ -140,11 +168,15 @@ export interface TrafficRollbackProps {
 
 /**
  * After traffic moved: weights back to 100 % old first (retried, the manifest's `always`
- * class), notify `rolled-back`, then fail with the original error kept in `$.error`.
+ * class), notify `rolled-back`, release the lock, then fail with the original error kept in `$.error`.
  */
 export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: TrafficRollbackProps): sfn.TaskStateBase {
   const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, { payload: { 'migrationId.$': '$.config.migrationId' }, resultPath: '$.rollback' });
   rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
-  chain(rollback, notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }), failWithCaught(scope, 'RolledBack'));
+  chain(
+    rollback,
+    notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }),
+    releaseLockThen(scope, ctx, 'ReleaseLockAfterRollback', 'migrate', failWithCaught(scope, 'RolledBack')),
+  );
   return rollback;
 }

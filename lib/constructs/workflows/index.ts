@@ -69,6 +69,8 @@ export class MigrationWorkflows extends Construct {
     this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);
 
     for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
+      // Publishing to a KMS-encrypted topic needs the key too (kms:GenerateDataKey*, kms:Decrypt): grantPublish adds both.
+      this.topic.grantPublish(sm);
       const policy = sm.role.node.tryFindChild('DefaultPolicy');
       if (policy) {
         acknowledgeWildcards(policy, (r) =>

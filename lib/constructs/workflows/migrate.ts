@@ -8,7 +8,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
-import { chain, failWithCaught, notify, orElseContinue, phaseTask, pollLoop, trafficRollback, type WorkflowContext } from './fragments';
+import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
+import { chain, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
@@ -22,18 +23,35 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   const note = (id: string, event: string, extra?: Record<string, unknown>) => notify(scope, ctx, id, event, extra);
 
   // ── Failure paths ────────────────────────────────────────────────────────────────────────
-  // Before traffic moved: notify, then fail with the original error.
-  const notifyFailure = chain(note('NotifyFailure', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }), failWithCaught(scope, 'MigrationFailed'));
+  // Every terminal path notifies and releases the stage lock (only this migration's: a failed acquire frees nobody's).
+  // Malformed input: notify (no migration id to name), fail; nothing was read or written, no lock taken.
+  const inputRejected = chain(
+    notify(scope, ctx, 'NotifyInvalidInput', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }, null),
+    failWithCaught(scope, 'InputRejected'),
+  );
+  // Before traffic moved: notify, release the lock, then fail with the original error.
+  const notifyFailure = chain(
+    note('NotifyFailure', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'migrate', failWithCaught(scope, 'MigrationFailed')),
+  );
   const failsBeforeTraffic = <T extends sfn.TaskStateBase | sfn.Map>(s: T): T => s.addCatch(notifyFailure, { resultPath: '$.error' }) as T;
   // After traffic moved: weights back to 100 % old first, notify, then fail with the original error.
   const rollback = trafficRollback(scope, ctx, { onRollbackFailed: notifyFailure });
   const failsAfterTraffic = <T extends sfn.TaskStateBase>(s: T): T => s.addCatch(rollback, { resultPath: '$.error' }) as T;
+  // An operator rollback (halt flag) while Migrate runs: traffic stays where the rollback put it; end as halted.
+  const halted = chain(
+    note('NotifyHalted', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted')),
+  );
+  // Renew the lease and stop if halted; before traffic moved, a halt or a lost lock is an ordinary failure.
+  const renewLock = (id: string) => failsBeforeTraffic(task(id, PHASE.lock, '$.lock', { action: 'check', ...ID }));
 
   // ── 1. Start: validate the input (a malformed one fails here, nothing changed), announce, preflight ──
   const start = chain(
-    phaseTask(scope, ctx, 'ValidateInput', PHASE.validateInput, { resultPath: '$.config' }), // the whole execution input
+    phaseTask(scope, ctx, 'ValidateInput', PHASE.validateInput, { resultPath: '$.config' }).addCatch(inputRejected, { resultPath: '$.error' }), // the whole execution input
     note('NotifyStart', 'started'),
-    failsBeforeTraffic(task('Preflight', PHASE.preflight, '$.preflight')),
+    // Takes the stage lock (a dry run only checks it is free): a second migration fails here with MigrationLockedError.
+    failsBeforeTraffic(task('Preflight', PHASE.preflight, '$.preflight', { ...ID, 'executionId.$': '$$.Execution.Id', 'dryRun.$': '$.config.dryRun' })),
     orElseContinue(
       new sfn.Choice(scope, 'DryRun?').when(sfn.Condition.booleanEquals('$.config.dryRun', true), chain(note('NotifyGateGo', 'gate-go'), new sfn.Succeed(scope, 'GateDryRunGo'))),
     ),
@@ -68,14 +86,21 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   const beforeTraffic = chain(
     failsBeforeTraffic(task('TransferConfig', PHASE.transferConfig, '$.configTransfer', { ...ID, mode: 'apply' })),
     failsBeforeTraffic(task('PrepareTarget', PHASE.prepareTarget, '$.prepared')),
+    renewLock('RenewLockBeforeCopy'),
     failsBeforeTraffic(copyTables),
+    renewLock('RenewLockBeforeValidate'),
     failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
     new sfn.Pass(scope, 'InitCatchUp', { parameters: { 'watermarks.$': '$.prepared.watermarks' }, resultPath: '$.sync' }),
     catchUp,
     orElseContinue(new sfn.Choice(scope, 'LagOk?').when(sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.maxLagSeconds', '$.config.maxCatchUpLagSeconds')), catchUp)),
   );
 
-  // ── 4. Traffic steps: one step of the schedule at a time (weights, bake, health gate, catch up) ──
+  // ── 4. Traffic steps: one step of the schedule at a time (halt check, weights, bake, health gate, catch up) ──
+  // CheckHalt runs before every weight change and before Finalize: it renews the lease (long enough
+  // for the bake) and ends the execution as halted once an operator's RollbackTraffic set the flag.
+  const checkHalt = task('CheckHalt', PHASE.lock, '$.lock', { action: 'check', ...ID, 'bakeSeconds.$': '$.config.bakeSeconds' })
+    .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
+    .addCatch(rollback, { resultPath: '$.error' });
   const nextStep = new sfn.Pass(scope, 'NextTrafficStep', {
     parameters: { 'index.$': '$.step.index', 'count.$': '$.step.count', 'newPercent.$': 'States.ArrayGetItem($.config.schedule, $.step.index)' },
     resultPath: '$.step',
@@ -83,6 +108,10 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   const unhealthy = chain(new sfn.Pass(scope, 'NewSideUnhealthy', { parameters: { Error: ERRORS.NewSideUnhealthy, 'Cause.$': '$.health.summary' }, resultPath: '$.error' }), rollback);
   const trafficSteps = chain(
     new sfn.Pass(scope, 'InitTrafficSteps', { parameters: { index: 0, 'count.$': 'States.ArrayLength($.config.schedule)' }, resultPath: '$.step' }),
+    checkHalt,
+    orElseContinue(new sfn.Choice(scope, 'MoreTrafficSteps?').when(sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'), nextStep)),
+  );
+  chain(
     nextStep,
     failsAfterTraffic(task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' })),
     note('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' }),
@@ -91,18 +120,34 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     orElseContinue(new sfn.Choice(scope, 'Healthy?').when(sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)), unhealthy)),
     failsAfterTraffic(task('StepCatchUp', PHASE.catchUp, '$.sync', { ...ID, 'watermarks.$': '$.sync.watermarks' })),
     new sfn.Pass(scope, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' }),
-    orElseContinue(new sfn.Choice(scope, 'MoreTrafficSteps?').when(sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'), nextStep)),
+    checkHalt,
   );
 
-  // ── 5. Finish: confirm 100 % new, record the end ─────────────────────────────────────────
+  // ── 5. Finish: confirm 100 % new, record the end (Decommission's stability period counts from it), release ──
   const finish = chain(
     failsAfterTraffic(task('Finalize', PHASE.finalize, '$.final')),
     note('NotifySuccess', 'completed'),
-    new sfn.Succeed(scope, 'Migrated'),
+    releaseLockThen(scope, ctx, 'ReleaseLock', 'migrate', new sfn.Succeed(scope, 'Migrated')),
   );
 
   return chain(start, backup, beforeTraffic, trafficSteps, finish);
 }
 
-/** Whole-execution timeout of Migrate. */
-export const MIGRATE_TIMEOUT = Duration.days(2);
+/**
+ * The time budget of Migrate (docs/workflows.md). Every task has a state timeout (its Lambda
+ * timeout + a margin), so a hung step fails into its Catch (after traffic moved: the traffic
+ * rollback) long before the execution timeout, which cannot be caught and would leave the
+ * weights where they were. The execution timeout is the sum of the budgets, so it is never
+ * the one that fires first.
+ */
+const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase).toSeconds() * attempts;
+/** Before traffic: snapshot (240 polls of 30 s), copy/validate/catch-up of a large database. */
+export const PRE_TRAFFIC_BUDGET = Duration.days(3);
+/** One traffic step at the largest bake: halt check, weights, notify, bake, gate, catch-up (3 attempts). */
+export const STEP_BUDGET = Duration.seconds(
+  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.catchUp, 3),
+);
+/** Finalize, the traffic rollback (4 attempts), notifications and the lock release. */
+export const FINISH_BUDGET = Duration.seconds(stateBudget(PHASE.finalize) + stateBudget(PHASE.rollbackTraffic, 4) + stateBudget(PHASE.unlock, 4) + 3 * 30);
+/** Whole-execution timeout of Migrate: larger than the sum of the state budgets above. */
+export const MIGRATE_TIMEOUT = Duration.seconds(PRE_TRAFFIC_BUDGET.toSeconds() + SCHEDULE.maxSteps * STEP_BUDGET.toSeconds() + FINISH_BUDGET.toSeconds() + 3600);

@@ -2,14 +2,15 @@
  * RestoreData: input { migrationId, snapshotId, applied? }. Restore the pre-migration snapshot
  * into a new instance, wait until available, repoint the old side's database secret, restore
  * the previous config versions (when `applied` from the Migrate execution's TransferConfig is
- * given), notify. A failed state ends the execution at once.
+ * given), notify. Holds the stage lock throughout (a running Migrate refuses it: MigrationLockedError),
+ * released on every terminal path. A failed state ends the execution at once.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, failWithCaught, notify, phaseTask, pollLoop, type WorkflowContext } from './fragments';
+import { chain, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
 
 export interface RestoreDataDefinitionProps {
   /** Polls of the restored instance's status (30 s apart) before giving up. */
@@ -19,13 +20,17 @@ export interface RestoreDataDefinitionProps {
 const ID = { 'migrationId.$': '$.config.migrationId' };
 
 export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, props: RestoreDataDefinitionProps): sfn.IChainable {
-  const onError = chain(notify(scope, ctx, 'NotifyRestoreFailed', 'restore-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }), failWithCaught(scope, 'RestoreFailed'));
-  const task = (id: string, payload: Record<string, unknown>, resultPath: string, phase: typeof PHASE.restoreData | typeof PHASE.transferConfig = PHASE.restoreData) =>
+  const onError = chain(
+    notify(scope, ctx, 'NotifyRestoreFailed', 'restore-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'restore-data', failWithCaught(scope, 'RestoreFailed')),
+  );
+  const task = (id: string, payload: Record<string, unknown>, resultPath: string, phase: typeof PHASE.restoreData | typeof PHASE.transferConfig | typeof PHASE.lock = PHASE.restoreData) =>
     phaseTask(scope, ctx, id, phase, { payload, resultPath }).addCatch(onError, { resultPath: '$.error' });
-  const done = chain(notify(scope, ctx, 'NotifyRestored', 'data-restored'), new sfn.Succeed(scope, 'DataRestored'));
+  const done = chain(notify(scope, ctx, 'NotifyRestored', 'data-restored'), releaseLockThen(scope, ctx, 'ReleaseLock', 'restore-data', new sfn.Succeed(scope, 'DataRestored')));
 
   return chain(
     new sfn.Pass(scope, 'RestoreInput', { parameters: { 'migrationId.$': '$.migrationId', 'snapshotId.$': '$.snapshotId' }, resultPath: '$.config' }),
+    task('AcquireLock', { action: 'acquire', workflow: 'restore-data', ...ID, 'executionId.$': '$$.Execution.Id' }, '$.lock', PHASE.lock),
     pollLoop(scope, {
       names: { init: 'InitRestorePolls', wait: 'WaitForRestore', count: 'CountRestorePoll', choice: 'RestoreAvailable?', timedOut: 'RestoreTimedOut' },
       start: task('StartRestore', { ...ID, action: 'start', 'snapshotId.$': '$.config.snapshotId' }, '$.restore'),

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PHASE_NAMES } from '../../../lambda/phases';
 import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -16,7 +17,7 @@ describe('MigrationStack', () => {
   const t = template(stage.migration);
 
   test('one function per phase: Node 24 on arm64, in the VPC, traced, logs retained a month', () => {
-    t.resourceCountIs('AWS::Lambda::Function', 14);
+    t.resourceCountIs('AWS::Lambda::Function', PHASE_NAMES.length);
     t.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -130,6 +131,49 @@ describe('MigrationStack workflows', () => {
   test('Decommission may scale down only the old service', () => {
     const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('ecs:updateService');
+  });
+
+  test('GIVEN the stage lock WHEN synthesized THEN an on-demand, KMS-encrypted table with PITR that only the lock phases may write', () => {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'switchyard-test-lock',
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    const writers = Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('dynamodb:'))
+      .map(([id]) => id.replace(/ServiceRoleDefaultPolicy.*$/, ''));
+    expect(writers.sort()).toEqual(['PhasesFinalize', 'PhasesLock', 'PhasesPreflight', 'PhasesUnlock']);
+    for (const fn of ['Lock', 'Unlock', 'Preflight', 'Finalize']) {
+      const sts = statementsOf(t, fn).filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')));
+      for (const s of sts) expect(JSON.stringify(s.Resource)).toMatch(/LockTable[A-Z0-9]+","Arn"/);
+      expect(actions(sts)).not.toContain('dynamodb:Scan');
+    }
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.lock', Environment: { Variables: Match.objectLike({ LOCK_TABLE_NAME: Match.anyValue() }) } });
+    const shift = Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Handler === 'index.shiftTraffic')!;
+    expect(shift.Properties.Environment.Variables.LOCK_TABLE_NAME).toBeUndefined();
+  });
+
+  test('GIVEN the encrypted topic WHEN every state machine publishes THEN each machine role may use the topic key', () => {
+    const keyId = Object.keys(t.findResources('AWS::KMS::Key')).find((id) => id.includes('TopicKey'))!;
+    const roles = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) => /Workflows[A-Za-z]+MachineRole/.test(id));
+    expect(roles).toHaveLength(4);
+    for (const role of roles) {
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(role))!;
+      const kms = (policy.Properties.PolicyDocument.Statement as Statement[]).find((s) => JSON.stringify(s.Resource).includes(keyId))!;
+      expect(actions([kms])).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
+    }
+  });
+
+  test('every notification is caught so it never fails a workflow, and tasks have state timeouts', () => {
+    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data', 'switchyard-test-decommission']) {
+      const asl = (Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === name)!.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+      const states = Object.entries(JSON.parse(asl).States as Record<string, { Type: string; Resource?: string; Catch?: unknown[]; TimeoutSeconds?: number }>);
+      const publishes = states.filter(([, s]) => String(s.Resource).includes('sns:publish'));
+      expect(publishes.length).toBeGreaterThan(0);
+      for (const [n, s] of publishes) expect([n, s.Catch]).toEqual([n, [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: `${n}Skipped` })]]);
+      for (const [n, s] of states.filter(([, x]) => x.Type === 'Task')) expect([n, typeof s.TimeoutSeconds]).toEqual([n, 'number']);
+    }
   });
 
   test('notifications go to an encrypted topic that enforces TLS', () => {

@@ -1,0 +1,16 @@
+import { ERRORS, SwitchyardError } from '../errors';
+
+/** Another migration, restore or decommission holds the stage: names the holder, never retried. */
+export class MigrationLockedError extends SwitchyardError {
+  readonly name = ERRORS.MigrationLockedError;
+}
+
+/** An operator rolled traffic back (halt flag set): the migration ends as rolled back. */
+export class MigrationHaltedError extends SwitchyardError {
+  readonly name = ERRORS.MigrationHaltedError;
+}
+
+/** Decommission was refused: the new side has not served 100 % long enough, or the stage is locked. */
+export class DecommissionRefusedError extends SwitchyardError {
+  readonly name = ERRORS.DecommissionRefusedError;
+}

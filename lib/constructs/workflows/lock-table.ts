@@ -1,0 +1,44 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+export interface StageLockTableProps {
+  readonly stageName: string;
+  /** @default RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The one-migration-per-stage lock (item `lock#<stage>`: owner, lease, halt flag) and what
+ * Finalize recorded (item `completed#<stage>`), in an on-demand DynamoDB table encrypted with
+ * the AWS-managed KMS key, point-in-time recovery on.
+ */
+export class StageLockTable extends Construct {
+  /** The environment variable the phase functions read the table name from. */
+  static readonly ENV_VAR = 'LOCK_TABLE_NAME';
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StageLockTableProps) {
+    super(scope, id);
+    if (!/^[a-z0-9-]+$/.test(props.stageName)) throw new Error(`stageName must be lowercase letters, digits and dashes, got: ${props.stageName}`);
+    this.table = new dynamodb.Table(this, 'Table', {
+      tableName: `switchyard-${props.stageName}-lock`,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Take, renew, halt, release and read the lock (conditional item writes on this table only). */
+  grantLock(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /** Record the end of a migration (Finalize). */
+  grantRecordCompletion(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:PutItem'], resourceArns: [this.table.tableArn] });
+  }
+}
