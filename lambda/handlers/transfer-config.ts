@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { applyTransfer, planTransfer, rollbackTransfer, verifyTransfer } from '../core/config/transfer';
+import { applyTransfer, assertAppliedWithinRules, planTransfer, rollbackTransfer, verifyTransfer } from '../core/config/transfer';
 import { TAG_KEYS } from '../core/tags';
 import type { PhaseDeps } from './support/deps';
-import { migrationId } from './support/input';
+import { InvalidInputError, migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { ERRORS, SwitchyardError } from '../core/errors';
@@ -14,6 +14,7 @@ const appliedEntry = z.object({
   action: z.enum(['create', 'update', 'unchanged']),
   previousVersion: z.string().optional(),
   version: z.string().optional(),
+  created: z.boolean().optional(),
 });
 
 const input = z.discriminatedUnion('mode', [
@@ -40,7 +41,14 @@ async function templateContext(deps: PhaseDeps): Promise<Record<string, string>>
  */
 export const transferConfig = definePhase(PHASE.transferConfig, input, async (i, deps) => {
   const stores = deps.configStores;
-  if (i.mode === 'rollback') return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };
+  if (i.mode === 'rollback') {
+    // `applied` comes back from an operator (RestoreData input): touch only names under the new side's own namespaces.
+    const outside = assertAppliedWithinRules(deps.transferRules, i.applied);
+    if (outside.length) {
+      throw new InvalidInputError(`TransferConfig: invalid input: applied names outside the new side's namespaces or protected: ${outside.join(', ')}; pass the applied list of the Migrate execution unchanged`);
+    }
+    return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };
+  }
   const ctx = await templateContext(deps);
   if (i.mode === 'plan') {
     const plan = await planTransfer(stores, deps.transferRules, ctx);
@@ -48,7 +56,7 @@ export const transferConfig = definePhase(PHASE.transferConfig, input, async (i,
     return { mode: i.mode, plan };
   }
   if (i.mode === 'apply') {
-    const applied = await applyTransfer(stores, deps.transferRules, ctx, { [TAG_KEYS.migrationId]: i.migrationId });
+    const applied = await applyTransfer(stores, deps.transferRules, ctx, { [TAG_KEYS.migrationId]: i.migrationId }, i.migrationId);
     const verify = await verifyTransfer(stores, deps.transferRules, ctx);
     if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
     const count = (a: string) => applied.filter((x) => x.action === a).length;

@@ -11,7 +11,7 @@ import { acknowledgeWildcards } from './wildcard-acks';
 
 /** Why each kind of wildcard resource the phase functions use cannot be narrower. */
 function wildcardReason(resource: string): string | undefined {
-  if (resource === '*') return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
+  if (resource === '*') return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, cloudwatch:GetMetricData (the health gate\'s canary reads both target groups\' ALB metrics), secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
   if (resource.includes(':parameter/')) return 'Every parameter under the environment\'s own SSM path: the names below it are the service\'s, not known at deploy time.';
   if (resource.includes(':secret:')) return 'Every secret under the environment\'s own prefix: the names below it are the service\'s, not known at deploy time.';
   if (resource.includes(':snapshot:switchyard-')) return 'Migration snapshots are named switchyard-<stage>-<migration id>; the id is chosen per execution.';
@@ -38,12 +38,27 @@ export interface MigrationFunctionsProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage defaults for the execution input. */
   readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
+  /**
+   * Service verification: where the Smoke phase sends its requests and which load balancers carry
+   * each side's target group metrics (the health gate's canary).
+   * @default - none: Smoke fails with ConfigurationError and the canary is skipped (reported)
+   */
+  readonly verification?: MigrationVerificationProps;
   /** The stage lock; only the phases that use it get its name and a grant. */
   readonly lockTable: StageLockTable;
 }
 
 /** The phases that use the stage lock table. */
 const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize];
+
+export interface MigrationVerificationProps {
+  /** Base URL of the smoke requests: the stage listener (`http://<ALB DNS name>:<port>`) or the service's domain when the listener has a certificate for it. */
+  readonly smokeBaseUrl: string;
+  /** The load balancer in front of the new side's target group (the LoadBalancer dimension of its metrics). */
+  readonly newLoadBalancerArn: string;
+  /** The load balancer in front of the old side's target group. @default - none: the canary is skipped (reported) */
+  readonly oldLoadBalancerArn?: string;
+}
 
 /**
  * One Lambda function per phase, each granted only what its phase does
@@ -82,6 +97,19 @@ export class MigrationFunctions extends Construct {
       DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
       DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
       DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
+      ...(props.verification
+        ? {
+            SMOKE_BASE_URL: props.verification.smokeBaseUrl,
+            ...(props.verification.oldLoadBalancerArn
+              ? {
+                  CANARY_OLD_TARGET_GROUP_ARN: oldEnv.targetGroup.targetGroupArn,
+                  CANARY_NEW_TARGET_GROUP_ARN: newEnv.targetGroup.targetGroupArn,
+                  CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancerArn,
+                  CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancerArn,
+                }
+              : {}),
+          }
+        : {}),
       ...(oldEnv.serviceArns ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn } : {}),
       ...(props.alb
         ? {
@@ -147,6 +175,9 @@ export class MigrationFunctions extends Construct {
     props.lockTable.grantRecordCompletion(fns.finalize);
     readWeights(fns.lock);
     readAlarms(fns.healthGate);
+    // Canary: both sides' ALB metrics over the bake window (GetMetricData has no resource-level permissions), and the weights (no old traffic at 100 %).
+    allow(fns.healthGate, ['cloudwatch:GetMetricData'], ['*']);
+    readWeights(fns.healthGate);
 
     // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.
     allow(fns.restoreData, ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'], [

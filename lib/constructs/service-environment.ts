@@ -185,15 +185,54 @@ export class ServiceEnvironment extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'], resourceArns: [this.secretArnPattern()] });
   }
 
-  /** Write this side's configuration (create/update/restore parameters and secrets under its namespace). */
+  /**
+   * Write this side's configuration (create/update/restore parameters and secrets under its namespace),
+   * encrypted with this side's key (through SSM and Secrets Manager only). The database's own
+   * credentials secret lies under the same prefix; it is explicitly denied: no config write may touch it.
+   */
   public grantConfigWrite(grantee: iam.IGrantable): iam.Grant {
     this.grantConfigRead(grantee);
-    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'], resourceArns: [this.parameterArnPattern()] });
-    return iam.Grant.addToPrincipal({
+    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource'], resourceArns: [this.parameterArnPattern()] });
+    if (this.dataKey) {
+      const region = Stack.of(this).region;
+      const suffix = Stack.of(this).urlSuffix;
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.dataKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': [`ssm.${region}.${suffix}`, `secretsmanager.${region}.${suffix}`] } },
+        }),
+      );
+    }
+    const grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret', 'secretsmanager:TagResource'],
+      actions: [
+        'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:DeleteSecret', 'secretsmanager:RestoreSecret', 'secretsmanager:TagResource',
+      ],
       resourceArns: [this.secretArnPattern()],
     });
+    this.denyDatabaseSecretWrite(grantee);
+    return grant;
+  }
+
+  /** Explicitly deny every write to this side's database credentials secret (an allow on the prefix cannot reach it). */
+  public denyDatabaseSecretWrite(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: [
+          'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret',
+          'secretsmanager:RestoreSecret', 'secretsmanager:TagResource', 'secretsmanager:CreateSecret',
+        ],
+        resources: [this.databaseSecret.secretArn, this.databaseSecretNamePattern()],
+      }),
+    );
+  }
+
+  /** `<prefix>/db-??????`: the database secret by name (CreateSecret authorizes against the name before an ARN exists). */
+  private databaseSecretNamePattern(): string {
+    return Arn.format({ service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}/db-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this));
   }
 
   private importExisting(cfg: ImportedEnvironmentConfig) {

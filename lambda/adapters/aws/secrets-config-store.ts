@@ -1,12 +1,17 @@
 import {
   CreateSecretCommand, DeleteSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand,
-  RestoreSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
+  RestoreSecretCommand, SecretsManagerClient, TagResourceCommand, UpdateSecretCommand, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
+import { ROLLBACK_POINT_TAG } from '../../core/config/transfer';
 import { AwsResourceNotFoundError, call } from './errors';
 import { AWS_CLIENT_CONFIG } from './retry';
 
 const notFound = (e: unknown) => (e as { name?: string }).name === 'ResourceNotFoundException';
+/** A secret scheduled for deletion (an earlier rollback deleted it) answers InvalidRequestException to reads and writes. */
+const scheduledForDeletion = (e: unknown) =>
+  (e as { name?: string }).name === 'InvalidRequestException' && /(marked|scheduled) for deletion/i.test(String((e as Error).message));
+const tagList = (tags: Readonly<Record<string, string>> = {}) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
 /** Secrets Manager as a ConfigStore. Values are only ever passed to the SDK, never logged or returned in errors. */
 export class SecretsConfigStore implements ConfigStore {
@@ -25,13 +30,15 @@ export class SecretsConfigStore implements ConfigStore {
     return names;
   }
 
+  /** The current value; a secret that does not exist or is scheduled for deletion is absent. */
   async get(name: string): Promise<StoredValue | undefined> {
     try {
       const r = await call('secretsmanager:GetSecretValue', name, () => this.sm.send(new GetSecretValueCommand({ SecretId: name })));
       const d = await call('secretsmanager:DescribeSecret', name, () => this.sm.send(new DescribeSecretCommand({ SecretId: name })));
+      if (d.DeletedDate) return undefined;
       return { value: r.SecretString ?? '', version: r.VersionId!, kmsKeyId: d.KmsKeyId };
     } catch (e) {
-      if (notFound(e)) return undefined;
+      if (notFound(e) || scheduledForDeletion(e)) return undefined;
       throw e;
     }
   }
@@ -44,28 +51,25 @@ export class SecretsConfigStore implements ConfigStore {
     }
     try {
       const r = await call('secretsmanager:CreateSecret', name, () =>
-        this.sm.send(
-            new CreateSecretCommand({
-              Name: name,
-              SecretString: value,
-              KmsKeyId: opts.kmsKeyId,
-              Description: opts.description,
-              Tags: Object.entries(opts.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-            }),
-          ),
+        this.sm.send(new CreateSecretCommand({ Name: name, SecretString: value, KmsKeyId: opts.kmsKeyId, Description: opts.description, Tags: tagList(opts.tags) })),
       );
       return { version: r.VersionId! };
     } catch (e) {
-      // A secret deleted by an earlier rollback waits out its recovery window: bring it back and overwrite.
-      if ((e as { name?: string }).name === 'InvalidRequestException' && /scheduled for deletion/i.test(String((e as Error).message))) {
-        await call('secretsmanager:RestoreSecret', name, () => this.sm.send(new RestoreSecretCommand({ SecretId: name })));
-        const r = await call('secretsmanager:PutSecretValue', name, () => this.sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value })));
-        return { version: r.VersionId! };
+      if (!scheduledForDeletion(e)) throw e;
+      // Deleted by an earlier rollback and waiting out its recovery window: bring it back, then write
+      // value and key in one call (the restored secret may still use another key) and retag it.
+      await call('secretsmanager:RestoreSecret', name, () => this.sm.send(new RestoreSecretCommand({ SecretId: name })));
+      const r = await call('secretsmanager:UpdateSecret', name, () =>
+        this.sm.send(new UpdateSecretCommand({ SecretId: name, SecretString: value, KmsKeyId: opts.kmsKeyId, Description: opts.description })),
+      );
+      if (opts.tags && Object.keys(opts.tags).length) {
+        await call('secretsmanager:TagResource', name, () => this.sm.send(new TagResourceCommand({ SecretId: name, Tags: tagList(opts.tags) })));
       }
-      throw e;
+      return { version: r.VersionId! };
     }
   }
 
+  /** Make `version` AWSCURRENT again; the version it replaces keeps AWSPREVIOUS (nothing is overwritten). */
   async restore(name: string, version: string): Promise<void> {
     const d = await call('secretsmanager:DescribeSecret', name, () => this.sm.send(new DescribeSecretCommand({ SecretId: name })));
     const stages = d.VersionIdsToStages ?? {};
@@ -81,7 +85,21 @@ export class SecretsConfigStore implements ConfigStore {
     try {
       await call('secretsmanager:DeleteSecret', name, () => this.sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 })));
     } catch (e) {
-      if (!notFound(e)) throw e;
+      if (!notFound(e) && !scheduledForDeletion(e)) throw e;
     }
+  }
+
+  async readRollbackPoint(name: string): Promise<string | undefined> {
+    try {
+      const d = await call('secretsmanager:DescribeSecret', name, () => this.sm.send(new DescribeSecretCommand({ SecretId: name })));
+      return d.Tags?.find((t) => t.Key === ROLLBACK_POINT_TAG)?.Value;
+    } catch (e) {
+      if (notFound(e) || scheduledForDeletion(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async recordRollbackPoint(name: string, point: string): Promise<void> {
+    await call('secretsmanager:TagResource', name, () => this.sm.send(new TagResourceCommand({ SecretId: name, Tags: [{ Key: ROLLBACK_POINT_TAG, Value: point }] })));
   }
 }

@@ -1,8 +1,9 @@
 import {
   AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand,
-  GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient,
+  GetParametersByPathCommand, ListTagsForResourceCommand, ParameterNotFound, PutParameterCommand, SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
+import { ROLLBACK_POINT_TAG } from '../../core/config/transfer';
 import { AwsResourceNotFoundError, call } from './errors';
 import { AWS_CLIENT_CONFIG } from './retry';
 
@@ -43,25 +44,33 @@ export class SsmConfigStore implements ConfigStore {
 
   async put(name: string, value: string, opts: PutOptions): Promise<{ version: string; previousVersion?: string }> {
     const before = opts.current ? (opts.current.exists ? { version: opts.current.version ?? '' } : undefined) : await this.get(name);
+    const tags = Object.entries(opts.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     const r = await call('ssm:PutParameter', name, () =>
       this.ssm.send(
-          new PutParameterCommand({
-            Name: name,
-            Value: value,
-            Type: opts.secure ? 'SecureString' : 'String',
-            KeyId: opts.secure ? opts.kmsKeyId : undefined,
-            Description: opts.description,
-            Overwrite: before !== undefined,
-          }),
-        ),
+        new PutParameterCommand({
+          Name: name,
+          Value: value,
+          Type: opts.secure ? 'SecureString' : 'String',
+          KeyId: opts.secure ? opts.kmsKeyId : undefined,
+          Description: opts.description,
+          Overwrite: before !== undefined,
+          // Tags only on create (SSM refuses them with Overwrite), in the same call: a new name is never untagged.
+          Tags: !before && tags.length ? tags : undefined,
+        }),
+      ),
     );
-    const tags = Object.entries(opts.tags ?? {});
-    if (!before && tags.length) {
-      await call('ssm:AddTagsToResource', name, () =>
-        this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tags.map(([Key, Value]) => ({ Key, Value })) })),
-      );
-    }
     return { version: String(r.Version), previousVersion: before?.version };
+  }
+
+  async readRollbackPoint(name: string): Promise<string | undefined> {
+    const r = await call('ssm:ListTagsForResource', name, () => this.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name })));
+    return r.TagList?.find((t) => t.Key === ROLLBACK_POINT_TAG)?.Value;
+  }
+
+  async recordRollbackPoint(name: string, point: string): Promise<void> {
+    await call('ssm:AddTagsToResource', name, () =>
+      this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: [{ Key: ROLLBACK_POINT_TAG, Value: point }] })),
+    );
   }
 
   async restore(name: string, version: string): Promise<void> {

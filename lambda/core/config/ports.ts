@@ -10,6 +10,13 @@ export interface ConfigStore {
   /** Make `version` current again (parameter history / AWSPREVIOUS). */
   restore(name: string, version: string): Promise<void>;
   delete(name: string): Promise<void>;
+  /**
+   * The rollback point an earlier apply recorded on `name` (tag `switchyard:previous-version`).
+   * @default - stores without tags keep no point across applies
+   */
+  readRollbackPoint?(name: string): Promise<string | undefined>;
+  /** Record the rollback point on an existing name (tag); written once per migration, never overwritten. */
+  recordRollbackPoint?(name: string, point: string): Promise<void>;
 }
 
 export interface StoredValue {

@@ -24,6 +24,10 @@ export interface TransferRules {
   readonly templates?: Readonly<Record<string, string>>;
   /** Relative names not transferred (e.g. `db`: the new side has its own credentials secret). */
   readonly exclude?: readonly string[];
+  /** Full target names the transfer must never write (the new database's generated master secret). */
+  readonly protectedTargets?: readonly string[];
+  /** KMS key (id/ARN/alias) of the new side: secrets created and SecureStrings written there are encrypted with it. @default - the source's key */
+  readonly targetKmsKeyId?: string;
 }
 
 /**
@@ -31,11 +35,16 @@ export interface TransferRules {
  * except the database credentials secret (`db`, the new side has its own), with the new side's
  * database coordinates rendered into `db/host`, `db/port`, `db/name`.
  */
-export function environmentTransferRules(from: { parameterPath: string; secretPrefix: string }, to: { parameterPath: string; secretPrefix: string }): TransferRules {
+export function environmentTransferRules(
+  from: { parameterPath: string; secretPrefix: string },
+  to: { parameterPath: string; secretPrefix: string; kmsKeyId?: string; databaseSecretName?: string },
+): TransferRules {
   return {
     parameters: { from: from.parameterPath, to: to.parameterPath },
     secrets: { from: from.secretPrefix, to: to.secretPrefix },
     exclude: ['db'],
+    protectedTargets: [join(to.secretPrefix, 'db'), ...(to.databaseSecretName ? [to.databaseSecretName] : [])],
+    targetKmsKeyId: to.kmsKeyId,
     templates: { 'db/host': '{{target.db.host}}', 'db/port': '{{target.db.port}}', 'db/name': '{{target.db.name}}' },
   };
 }
@@ -51,9 +60,22 @@ export interface PlanEntry {
 
 /** What apply changed, so a rollback can undo exactly that. */
 export interface AppliedEntry extends PlanEntry {
-  /** Version that was current before (to restore); absent when the migration created the name. */
+  /** Version that was current before the migration's FIRST apply (to restore); absent when the migration created the name. */
   readonly previousVersion?: string;
   readonly version?: string;
+  /** The migration created the name (in this or an earlier apply): a rollback deletes it. */
+  readonly created?: boolean;
+}
+
+/** Tag holding the pre-migration version of a name: `<migration id>/<version>` or `<migration id>/none` (created). */
+export const ROLLBACK_POINT_TAG = 'switchyard:previous-version';
+const CREATED = 'none';
+const rollbackPointValue = (migrationId: string, version?: string) => `${migrationId}/${version ?? CREATED}`;
+/** The rollback point of this migration on a name, if one was recorded. */
+function parseRollbackPoint(value: string | undefined, migrationId: string): { created: boolean; version?: string } | undefined {
+  if (!value?.startsWith(`${migrationId}/`)) return undefined;
+  const v = value.slice(migrationId.length + 1);
+  return v === CREATED ? { created: true } : { created: false, version: v };
 }
 
 export interface VerifyResult {
@@ -68,7 +90,10 @@ export class ConfigTransferError extends SwitchyardError {
 
 export const sha256 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex');
 
-const join = (prefix: string, rel: string) => `${prefix.replace(/\/$/, '')}/${rel}`;
+function join(prefix: string, rel: string): string {
+  return `${prefix.replace(/\/$/, '')}/${rel}`;
+}
+
 
 /** Render `{{ key }}` placeholders; unknown keys fail naming the key and the target (never a value). */
 export function renderTemplate(template: string, context: Readonly<Record<string, string>>, target: string): string {
@@ -102,13 +127,18 @@ async function desiredState(stores: readonly ConfigStore[], rules: TransferRules
       if (rules.exclude?.includes(rel)) continue;
       rel = rules.renames?.find((r) => r.from === rel)?.to ?? rel;
       const target = join(map.to, rel);
+      if (rules.protectedTargets?.includes(target)) {
+        throw new ConfigTransferError(`${store.kind} ${source} would be written to ${target}, the new database's own credentials: exclude it or rename it to another name`);
+      }
       const src = await store.get(source);
       if (!src) throw new ConfigTransferError(`${store.kind} ${source} disappeared while planning`);
       const template = rules.templates?.[rel];
       const value = template === undefined ? src.value : renderTemplate(template, context, target);
       const current = await store.get(target);
       const action: TransferAction = !current ? 'create' : current.value === value && (current.secure ?? false) === (src.secure ?? false) ? 'unchanged' : 'update';
-      out.push({ entry: { kind: store.kind, source, target, action }, value, current, secure: src.secure, kmsKeyId: src.kmsKeyId });
+      // Encrypted values land under the new side's key; plain parameters stay plain.
+      const kmsKeyId = store.kind === 'secret' || src.secure ? (rules.targetKmsKeyId ?? src.kmsKeyId) : undefined;
+      out.push({ entry: { kind: store.kind, source, target, action }, value, current, secure: src.secure, kmsKeyId });
     }
   }
   return out;
@@ -119,24 +149,51 @@ export async function planTransfer(stores: readonly ConfigStore[], rules: Transf
   return (await desiredState(stores, rules, context)).map((d) => d.entry);
 }
 
-/** Apply the plan; SecureStrings stay SecureStrings with their KMS key. Returns what a rollback needs. */
+/**
+ * Apply the plan. Encrypted values are written with the new side's key. The first apply of a
+ * migration records each name's pre-migration version (`switchyard:previous-version`, set
+ * atomically on create); later applies read it back instead of recording their own, so a rollback
+ * always returns to the state before the migration. Returns what a rollback needs.
+ */
 export async function applyTransfer(
   stores: readonly ConfigStore[],
   rules: TransferRules,
   context: Readonly<Record<string, string>>,
   tags: Readonly<Record<string, string>> = {},
+  migrationId?: string,
 ): Promise<AppliedEntry[]> {
   const byKind = new Map(stores.map((s) => [s.kind, s]));
   const applied: AppliedEntry[] = [];
   for (const d of await desiredState(stores, rules, context)) {
+    const store = byKind.get(d.entry.kind)!;
+    const recorded = d.current && migrationId ? parseRollbackPoint(await store.readRollbackPoint?.(d.entry.target), migrationId) : undefined;
+    const point = recorded ?? (d.current ? { created: false, version: d.current.version } : { created: true });
     if (d.entry.action === 'unchanged') {
-      applied.push({ ...d.entry, version: d.current?.version });
+      applied.push({ ...d.entry, version: d.current?.version, ...(recorded ? { previousVersion: recorded.version, created: recorded.created || undefined } : {}) });
       continue;
     }
-    const r = await byKind.get(d.entry.kind)!.put(d.entry.target, d.value, { secure: d.secure, kmsKeyId: d.kmsKeyId, tags, description: `switchyard: from ${d.entry.source}`, current: { exists: d.current !== undefined, version: d.current?.version } });
-    applied.push({ ...d.entry, version: r.version, previousVersion: d.entry.action === 'update' ? (r.previousVersion ?? d.current?.version) : undefined });
+    if (d.entry.action === 'update' && migrationId && !recorded) await store.recordRollbackPoint?.(d.entry.target, rollbackPointValue(migrationId, d.current?.version));
+    const createTags = d.entry.action === 'create' && migrationId ? { ...tags, [ROLLBACK_POINT_TAG]: rollbackPointValue(migrationId) } : tags;
+    const r = await store.put(d.entry.target, d.value, { secure: d.secure, kmsKeyId: d.kmsKeyId, tags: createTags, description: `switchyard: from ${d.entry.source}`, current: { exists: d.current !== undefined, version: d.current?.version } });
+    applied.push({
+      ...d.entry,
+      version: r.version,
+      previousVersion: point.created ? undefined : (point.version ?? r.previousVersion),
+      ...(point.created ? { created: true } : {}),
+    });
   }
   return applied;
+}
+
+/** Reject an `applied` list naming anything outside the rules' target namespaces (hand-edited input) or a protected name. */
+export function assertAppliedWithinRules(rules: TransferRules, applied: readonly AppliedEntry[]): string[] {
+  const bad: string[] = [];
+  for (const a of applied) {
+    const map = mappingFor(rules, a.kind);
+    const inside = map !== undefined && a.target.startsWith(`${map.to.replace(/\/$/, '')}/`) && !a.target.split('/').includes('..');
+    if (!inside || rules.protectedTargets?.includes(a.target)) bad.push(`${a.kind} ${a.target}`);
+  }
+  return bad;
 }
 
 /** Compare SHA-256 of expected and stored values for every transferred name. */
@@ -159,10 +216,10 @@ export async function rollbackTransfer(stores: readonly ConfigStore[], applied: 
   for (const a of [...applied].reverse()) {
     const store = byKind.get(a.kind);
     if (!store) throw new ConfigTransferError(`no ${a.kind} store to roll back ${a.target}`);
-    if (a.action === 'create') {
+    if (a.action === 'create' || a.created) {
       await store.delete(a.target);
       deleted.push(a.target);
-    } else if (a.action === 'update' && a.previousVersion) {
+    } else if (a.previousVersion && a.previousVersion !== a.version) {
       await store.restore(a.target, a.previousVersion);
       restored.push(a.target);
     }

@@ -1,6 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 import {
-  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
+  CreateSecretCommand, DeleteSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -29,8 +29,9 @@ describe('SsmConfigStore', () => {
     ssm.on(PutParameterCommand).resolves({ Version: 1 });
     ssm.on(AddTagsToResourceCommand).resolves({});
     await store().put('/a/new/key', 'v', { secure: true, kmsKeyId: 'alias/app', tags: { 'switchyard:migration-id': 'm1' } });
-    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: '/a/new/key', Type: 'SecureString', KeyId: 'alias/app', Overwrite: false });
-    expect(ssm).toHaveReceivedCommandWith(AddTagsToResourceCommand, { ResourceId: '/a/new/key', Tags: [{ Key: 'switchyard:migration-id', Value: 'm1' }] });
+    // Tags in the creating call itself: a new parameter is never untagged (its rollback point rides on it).
+    expect(ssm.commandCalls(PutParameterCommand)[0].args[0].input).toEqual({ Name: '/a/new/key', Value: 'v', Type: 'SecureString', KeyId: 'alias/app', Overwrite: false, Tags: [{ Key: 'switchyard:migration-id', Value: 'm1' }] });
+    expect(ssm).not.toHaveReceivedCommand(AddTagsToResourceCommand);
   });
 
   test('get reads SecureString key ids, and a missing parameter is undefined', async () => {
@@ -84,6 +85,18 @@ describe('SecretsConfigStore', () => {
     sm.on(CreateSecretCommand).resolves({ VersionId: 'v1' });
     await store().put('app/new/k', 'x', { kmsKeyId: 'alias/app', tags: { a: 'b' } });
     expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, { Name: 'app/new/k', KmsKeyId: 'alias/app', Tags: [{ Key: 'a', Value: 'b' }] });
+  });
+
+  test('a secret scheduled for deletion reads as absent (InvalidRequestException), and deleting it again is a no-op', async () => {
+    sm.on(GetSecretValueCommand).rejects(awsError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion."));
+    await expect(store().get('app/new/k')).resolves.toBeUndefined();
+    sm.on(DeleteSecretCommand).rejects(awsError('InvalidRequestException', 'marked for deletion'));
+    await expect(store().delete('app/new/k')).resolves.toBeUndefined();
+  });
+
+  test('other InvalidRequestExceptions are not swallowed', async () => {
+    sm.on(GetSecretValueCommand).rejects(awsError('InvalidRequestException', 'You provided a parameter value that is not valid'));
+    await expect(store().get('app/new/k')).rejects.toThrow('not valid');
   });
 
   test('listing filters by prefix and skips deleted secrets', async () => {
