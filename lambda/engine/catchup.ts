@@ -1,9 +1,9 @@
 import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { DbEndpoint, withClient } from './db';
+import { DbEndpoint, readOnly, readOnlyQuery, withClient } from './db';
 import { SpecError } from './errors';
 import { FULL_RANGE, ql, qi, sourceFrom, sourceSelect, TableLayout, targetColumnList } from './sql';
-import { targetKey } from './spec';
+import { targetKey, targetRelation } from './spec';
 
 export interface CatchUpResult {
   readonly table: string;
@@ -36,7 +36,7 @@ async function watermarkType(layout: TableLayout, src: import('pg').Client): Pro
 export async function captureWatermark(layout: TableLayout, source: DbEndpoint): Promise<string | null> {
   if (!layout.spec.watermark) return null;
   return withClient(source, { readOnly: true }, async (src) => {
-    const r = await src.query(`SELECT max(s.${qi(layout.spec.watermark!)})::text AS m FROM ${sourceFrom(layout.spec)}`);
+    const r = await readOnlyQuery(src, `SELECT max(s.${qi(layout.spec.watermark!)})::text AS m FROM ${sourceFrom(layout.spec)}`);
     return (r.rows[0].m as string | null) ?? null;
   });
 }
@@ -51,7 +51,7 @@ export async function catchUp(layout: TableLayout, source: DbEndpoint, target: D
   const t = layout.spec;
   if (!t.watermark) throw new SpecError(`table ${t.name} has no watermark column: catch-up needs one`);
   const wm = `s.${qi(t.watermark)}`;
-  return withClient(source, { readOnly: true, applicationName: 'switchyard-catchup' }, async (src) => {
+  return withClient(source, { readOnly: true, applicationName: 'switchyard-catchup' }, (src) => readOnly(src, async () => {
     const type = await watermarkType(layout, src);
     const temporal = TEMPORAL.test(type);
     const lagUnit = temporal ? 'seconds' : 'versions';
@@ -72,13 +72,13 @@ export async function catchUp(layout: TableLayout, source: DbEndpoint, target: D
     const rowsUpserted = await withClient(target, { applicationName: 'switchyard-catchup' }, async (tgt) => {
       await tgt.query('BEGIN');
       try {
-        await tgt.query(`CREATE TEMP TABLE switchyard_catchup ON COMMIT DROP AS SELECT ${cols} FROM ${qi(t.target.table)} WITH NO DATA`);
+        await tgt.query(`CREATE TEMP TABLE switchyard_catchup ON COMMIT DROP AS SELECT ${cols} FROM ${qi(targetRelation(t))} WITH NO DATA`);
         await pipeline(
           src.query(copyTo(`COPY (${sourceSelect(layout, FULL_RANGE, window)}) TO STDOUT`)),
           tgt.query(copyFrom(`COPY switchyard_catchup (${cols}) FROM STDIN`)),
         );
         const r = await tgt.query(
-          `INSERT INTO ${qi(t.target.table)} (${cols}) SELECT ${cols} FROM switchyard_catchup
+          `INSERT INTO ${qi(targetRelation(t))} (${cols}) SELECT ${cols} FROM switchyard_catchup
            ON CONFLICT (${keys}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
         );
         await tgt.query('COMMIT');
@@ -94,5 +94,5 @@ export async function catchUp(layout: TableLayout, source: DbEndpoint, target: D
       : `SELECT coalesce(greatest(max(${wm}) - ${ql(upTo)}::${type}, 0), 0)::float8 AS lag FROM ${sourceFrom(t)}`;
     const lag = Number((await src.query(lagSql)).rows[0].lag);
     return { table: t.name, rowsUpserted, watermark: upTo, lag, lagUnit };
-  });
+  }));
 }

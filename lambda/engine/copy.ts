@@ -1,11 +1,13 @@
 import type { Client } from 'pg';
 import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { connect, DbEndpoint, withClient } from './db';
-import { ChunkCopyError, DatabaseUnreachableError, isTransientDbError } from './errors';
+import { connect, DbEndpoint, readOnly, withClient } from './db';
+import {
+  ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason,
+} from './errors';
 import { Chunk, planChunks, selectChunks } from './plan';
 import { META_SCHEMA } from './prepare';
-import { qi, rangePredicate, sourceSelect, TableLayout, targetColumnList } from './sql';
+import { KeyRange, rangePredicate, sourceSelect, TableLayout, targetColumnList, targetTable } from './sql';
 import { targetKey } from './spec';
 
 export interface CopyOptions {
@@ -36,18 +38,19 @@ export interface CopyResult {
 }
 
 /**
- * Copy one chunk in one target transaction: delete the key range, stream
- * `COPY (SELECT projection) TO STDOUT` from the source into `COPY target FROM STDIN`,
- * and record the checkpoint. Rows never become JS objects. Idempotent.
+ * Copy one chunk in one target transaction: delete the key range (unless the chunk is
+ * known to be fresh: planned on an empty table and never tried before), stream
+ * `COPY (SELECT projection) TO STDOUT` from the source (in a `BEGIN READ ONLY`
+ * transaction) into `COPY target FROM STDIN`, and record the checkpoint. Rows never
+ * become JS objects. Idempotent.
  */
-export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, tgt: Client, runId: string): Promise<number> {
+export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, tgt: Client, runId: string, opts: { fresh?: boolean } = {}): Promise<number> {
   const t = layout.spec;
   await tgt.query('BEGIN');
   try {
-    await tgt.query(`DELETE FROM ${qi(t.target.table)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk)}`);
-    const reader = src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`));
-    const writer = tgt.query(copyFrom(`COPY ${qi(t.target.table)} (${targetColumnList(layout)}) FROM STDIN`));
-    await pipeline(reader, writer);
+    if (!opts.fresh) await tgt.query(`DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk)}`);
+    const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
+    await readOnly(src, () => pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer));
     const rows = Number(writer.rowCount ?? 0);
     await tgt.query(
       `UPDATE ${META_SCHEMA}.copy_chunks SET copied_rows = $4, copied_at = now() WHERE run_id = $1 AND table_name = $2 AND chunk_no = $3`,
@@ -87,11 +90,18 @@ export async function copyTable(layout: TableLayout, source: DbEndpoint, target:
       while (failure === undefined && next < pending.length && !(opts.deadline && Date.now() >= opts.deadline)) {
         const chunk = pending[next++];
         const attempts = opts.attempts ?? 3;
+        let freshTry = false;
         for (let attempt = 1; ; attempt++) {
           try {
             src ??= await connect(source, { readOnly: true, applicationName: 'switchyard-copy' });
             tgt ??= await connect(target, { applicationName: 'switchyard-copy' });
-            const rows = await copyChunk(layout, chunk, src, tgt, opts.runId);
+            // Record the try before it starts (outside the chunk's transaction): a retry or a resume by any process deletes the range first.
+            const tries = await tgt.query(
+              `UPDATE ${META_SCHEMA}.copy_chunks SET attempts = attempts + 1 WHERE run_id = $1 AND table_name = $2 AND chunk_no = $3 RETURNING attempts`,
+              [opts.runId, table, chunk.chunkNo],
+            );
+            freshTry = chunk.fresh && tries.rows[0]?.attempts === 1;
+            const rows = await copyChunk(layout, chunk, src, tgt, opts.runId, { fresh: freshTry });
             rowsCopied += rows;
             rowsTotal += rows;
             copied++;
@@ -99,8 +109,10 @@ export async function copyTable(layout: TableLayout, source: DbEndpoint, target:
             break;
           } catch (e) {
             await close();
-            if (attempt >= attempts || !isTransientDbError(e)) {
-              failure ??= e instanceof DatabaseUnreachableError ? e : new ChunkCopyError(table, chunk.chunkNo, e);
+            // A duplicate key on a fresh try means the range was not empty after all (rows from elsewhere): retry with the DELETE.
+            const duplicateOnFresh = freshTry && (e as { code?: string }).code === '23505';
+            if (attempt >= (duplicateOnFresh ? Math.max(attempts, 2) : attempts) || !(duplicateOnFresh || isTransientDbError(e))) {
+              failure ??= chunkError(layout, chunk, e);
               return;
             }
             await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
@@ -115,4 +127,30 @@ export async function copyTable(layout: TableLayout, source: DbEndpoint, target:
   await Promise.all(Array.from({ length: n }, worker));
   if (failure !== undefined) throw failure;
   return { table, chunks: selected.length, chunksCopied: copied, rowsCopied, rowsTotal, complete: copied === selected.length };
+}
+
+function rangeText(r: KeyRange): string {
+  const side = (k: readonly string[] | null, open: string) => (k === null ? open : k.length === 1 ? k[0] : `(${k.join(', ')})`);
+  return `[${side(r.lower, '-inf')}, ${side(r.upper, '+inf')})`;
+}
+
+/**
+ * The named error of a failed chunk: table, chunk number, key range, column, constraint,
+ * SQLSTATE and PostgreSQL's message without values (never its `detail` or COPY context,
+ * which quote row contents). Deterministic failures are ChunkDataError (never retried);
+ * others ChunkCopyError (retried by the state machine); a failed login stays DatabaseUnreachableError.
+ */
+export function chunkError(layout: TableLayout, chunk: Chunk, e: unknown): Error {
+  if (e instanceof DatabaseUnreachableError) return e;
+  const err = e as { code?: string; constraint?: string };
+  const failure: ChunkFailure = {
+    table: layout.spec.name,
+    chunkNo: chunk.chunkNo,
+    range: rangeText(chunk),
+    column: errorColumn(e),
+    constraint: err.constraint,
+    code: err.code,
+    reason: redactedReason(e),
+  };
+  return !isTransientDbError(e) && isDeterministicDbError(e) ? new ChunkDataError(failure) : new ChunkCopyError(failure);
 }

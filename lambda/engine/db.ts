@@ -1,4 +1,4 @@
-import { Client, ClientConfig } from 'pg';
+import { Client, ClientConfig, QueryResult, QueryResultRow } from 'pg';
 import { DatabaseUnreachableError, describe } from './errors';
 
 /** Where a database is and how to log in. Built from a secret by the caller; never logged. */
@@ -12,6 +12,12 @@ export interface DbEndpoint {
   readonly ssl?: 'require' | 'verify-full';
   /** @default 10000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * A role with SELECT only, assumed (`SET ROLE`) by every read-only session after login:
+   * even a write the checks miss is refused for lack of privilege. From config; the login must be a member.
+   * @default - the login's own privileges (still read-only: see `connect`)
+   */
+  readonly readOnlyRole?: string;
 }
 
 /** Session settings that make text forms identical on both sides (dates, floats, bytea). */
@@ -24,7 +30,9 @@ export function endpointLabel(e: DbEndpoint): string {
 
 /**
  * Open a connection with canonical session settings. `readOnly` connections are
- * enforced by the server (`default_transaction_read_only`): the source is only ever read.
+ * enforced by the server (`default_transaction_read_only`, and `readOnlyRole` when
+ * configured); every source transaction is also `BEGIN READ ONLY` (see `readOnly`), which
+ * nothing inside the transaction can switch back: the source is only ever read.
  */
 export async function connect(endpoint: DbEndpoint, opts: { readOnly?: boolean; applicationName?: string } = {}): Promise<Client> {
   const config: ClientConfig = {
@@ -43,6 +51,7 @@ export async function connect(endpoint: DbEndpoint, opts: { readOnly?: boolean; 
   try {
     await client.connect();
     await client.query(CANONICAL_SESSION);
+    if (opts.readOnly && endpoint.readOnlyRole) await client.query(`SET ROLE "${endpoint.readOnlyRole.replace(/"/g, '""')}"`);
   } catch (e) {
     await client.end().catch(() => undefined);
     throw new DatabaseUnreachableError(`cannot connect to ${endpointLabel(endpoint)}: ${describe(e)}`, { cause: e });
@@ -58,4 +67,24 @@ export async function withClient<T>(endpoint: DbEndpoint, opts: { readOnly?: boo
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Run `fn` in a `BEGIN READ ONLY` transaction on `c` (a source connection). A read-only
+ * transaction cannot be made read-write once it has run a query, so neither
+ * `set_config('default_transaction_read_only', …)` nor `SET TRANSACTION` inside it can
+ * open a write path. Rolled back at the end: nothing to commit.
+ */
+export async function readOnly<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN READ ONLY');
+  try {
+    return await fn();
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+/** One query in its own read-only transaction (see `readOnly`). */
+export async function readOnlyQuery<R extends QueryResultRow = QueryResultRow>(c: Client, text: string, values?: unknown[]): Promise<QueryResult<R>> {
+  return readOnly(c, () => c.query<R>(text, values));
 }

@@ -2,8 +2,8 @@ import { ERRORS, SwitchyardError } from '../core/errors';
 
 /**
  * Named errors of the data engine. Each `name` is what a Step Functions Catch or
- * a person sees; messages name the table/column/chunk and never contain row data
- * or credentials.
+ * a person sees; messages name the table/column/chunk/key range and never contain row
+ * data or credentials.
  */
 export abstract class DataEngineError extends SwitchyardError {}
 
@@ -17,20 +17,73 @@ export class SchemaMismatchError extends DataEngineError {
   readonly name = ERRORS.SchemaMismatchError;
 }
 
+/** A spec expression or source query could write, lock or escape the read-only session. Raised before any database is touched. */
+export class UnsafeExpressionError extends DataEngineError {
+  readonly name = ERRORS.UnsafeExpressionError;
+}
+
+/** A target column's declared type is narrower than the source's (truncation, rounding, overflow) and the spec does not allow it. */
+export class LossyTypeError extends DataEngineError {
+  readonly name = ERRORS.LossyTypeError;
+}
+
 /** A database could not be reached or the login failed. */
 export class DatabaseUnreachableError extends DataEngineError {
   readonly name = ERRORS.DatabaseUnreachableError;
 }
 
-/** A chunk failed to copy; its transaction rolled back, so a rerun resumes cleanly. */
+/** What a failed chunk was, without any row value. */
+export interface ChunkFailure {
+  readonly table: string;
+  readonly chunkNo: number;
+  /** `[lower, upper)` of the chunk's keys (keys are allowed in messages; values are not). */
+  readonly range: string;
+  readonly column?: string;
+  readonly constraint?: string;
+  /** PostgreSQL's SQLSTATE, when the failure came from a database. */
+  readonly code?: string;
+  /** PostgreSQL's message with quoted values removed. */
+  readonly reason: string;
+}
+
+function chunkMessage(f: ChunkFailure): string {
+  const where = [f.column && `column ${f.column}`, f.constraint && `constraint ${f.constraint}`].filter(Boolean).join(', ');
+  return `copy of ${f.table} chunk ${f.chunkNo} (keys ${f.range}) failed and was rolled back${where ? ` at ${where}` : ''}: ${f.reason}${f.code ? ` (SQLSTATE ${f.code})` : ''}`;
+}
+
+/**
+ * A chunk failed for a reason that may pass on a retry (connection lost, deadlock,
+ * server shutting down); its transaction rolled back, so a rerun resumes cleanly.
+ */
 export class ChunkCopyError extends DataEngineError {
   readonly name = ERRORS.ChunkCopyError;
-  constructor(
-    public readonly table: string,
-    public readonly chunkNo: number,
-    cause: unknown,
-  ) {
-    super(`copy of ${table} chunk ${chunkNo} failed and was rolled back: ${describe(cause)}`, { cause });
+  readonly table: string;
+  readonly chunkNo: number;
+  readonly code?: string;
+  constructor(readonly failure: ChunkFailure) {
+    super(chunkMessage(failure));
+    this.table = failure.table;
+    this.chunkNo = failure.chunkNo;
+    this.code = failure.code;
+  }
+}
+
+/**
+ * A chunk failed the same way it will on every try: bad data or a constraint (SQLSTATE
+ * classes 22 and 23), a permission or syntax problem (42), a write refused by the
+ * read-only source (25006). Never retried, by the engine or the state machine; fix the
+ * data or the spec, then rerun with the same run id.
+ */
+export class ChunkDataError extends DataEngineError {
+  readonly name = ERRORS.ChunkDataError;
+  readonly table: string;
+  readonly chunkNo: number;
+  readonly code?: string;
+  constructor(readonly failure: ChunkFailure) {
+    super(chunkMessage(failure));
+    this.table = failure.table;
+    this.chunkNo = failure.chunkNo;
+    this.code = failure.code;
   }
 }
 
@@ -39,7 +92,7 @@ export class IntegrityMismatchError extends DataEngineError {
   readonly name = ERRORS.IntegrityMismatchError;
 }
 
-/** The message of an error without its stack; pg errors keep their SQLSTATE. */
+/** The message of an error without its stack; pg errors keep their SQLSTATE. May contain values: use `redactedReason` in chunk errors. */
 export function describe(e: unknown): string {
   if (e && typeof e === 'object') {
     const err = e as { message?: string; code?: string };
@@ -48,10 +101,42 @@ export function describe(e: unknown): string {
   return String(e);
 }
 
+/**
+ * PostgreSQL's message without the row values it sometimes quotes
+ * (`invalid input syntax for type integer: "abc"`, `value "x" is out of range`).
+ * The `detail` ("Key (id)=(42) already exists", "Failing row contains (...)") and
+ * `where` (COPY line contents) fields are never used.
+ */
+export function redactedReason(e: unknown): string {
+  const msg = String((e as { message?: string } | undefined)?.message ?? e);
+  // Identifiers PostgreSQL quotes in its messages: relation, column, constraint, type, index, ...
+  const IDENT_BEFORE = /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
+  return msg.replace(/"(?:[^"]|"")*"/g, (m, offset: number) => (IDENT_BEFORE.test(msg.slice(0, offset)) ? m : '"…"')).replace(/(:\s*)'[^']*'/g, "$1'…'");
+}
+
+/** The column a pg error is about: its `column` field, or the `column x` of a COPY FROM context. */
+export function errorColumn(e: unknown): string | undefined {
+  const err = e as { column?: string; where?: string; message?: string } | undefined;
+  if (err?.column) return err.column;
+  const m = /\bcolumn ([a-z_][a-z0-9_$]*|"(?:[^"]|"")+")/i.exec(`${err?.where ?? ''} ${err?.message ?? ''}`);
+  return m ? m[1].replace(/^"|"$/g, '').replace(/""/g, '"') : undefined;
+}
+
 /** SQLSTATE classes worth a retry: connection failures, admin shutdown, serialization/deadlock. */
 export function isTransientDbError(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code ?? '';
   if (/^(08|57P0|40001|40P01|53)/.test(code)) return true;
   const msg = String((e as { message?: string } | undefined)?.message ?? '');
   return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|terminating connection/i.test(msg);
+}
+
+/**
+ * Failures that repeat on every try with the same data and schema: data exceptions (22),
+ * integrity constraints (23), invalid transaction state such as a write in a read-only
+ * transaction (25), syntax or access rule violations (42), feature not supported (0A),
+ * WITH CHECK OPTION (44).
+ */
+export function isDeterministicDbError(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code ?? '';
+  return /^(22|23|25|42|0A|44)/.test(code);
 }

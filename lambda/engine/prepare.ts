@@ -1,12 +1,14 @@
 import { createHash } from 'crypto';
 import type { Client } from 'pg';
-import { connect, DbEndpoint, withClient } from './db';
-import { describe, SchemaMismatchError } from './errors';
+import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
+import { describe, LossyTypeError, SchemaMismatchError } from './errors';
+import { captureDeferredIndexes } from './deferred-indexes';
+import { narrowing, PgType } from './lossy';
 import type { MigrationSpec, TableSpec } from './spec';
-import { targetColumns, targetKey } from './spec';
-import { qi, sourceFrom, TableLayout, ColumnLayout } from './sql';
+import { assertSafeSql, targetColumns, targetKey, targetRelation } from './spec';
+import { qi, rawExprs, sourceFrom, TableLayout, ColumnLayout } from './sql';
 
-/** Engine bookkeeping in the target database (never in the source). */
+/** Engine bookkeeping in the target database (never in the source), in its own schema. */
 export const META_SCHEMA = 'switchyard';
 
 const META_DDL = [
@@ -16,59 +18,102 @@ const META_DDL = [
      run_id text NOT NULL, table_name text NOT NULL, chunk_no int NOT NULL,
      lower_key text[], upper_key text[], copied_rows bigint, copied_at timestamptz,
      PRIMARY KEY (run_id, table_name, chunk_no))`,
+  // fresh: planned while the target table was empty; attempts: tries started (a retry or resume deletes the range first).
+  `ALTER TABLE ${META_SCHEMA}.copy_chunks ADD COLUMN IF NOT EXISTS fresh boolean NOT NULL DEFAULT false, ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 0`,
+  `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.deferred_indexes (
+     relation text NOT NULL, name text NOT NULL, kind text NOT NULL, definition text NOT NULL,
+     deferred_at timestamptz NOT NULL DEFAULT now(), built_at timestamptz, build_seconds float8,
+     PRIMARY KEY (relation, name))`,
 ];
+
+export interface PrepareOptions {
+  /**
+   * Load first, index after: drop the secondary indexes and foreign-key/unique/exclusion
+   * constraints of empty target tables (their definitions are kept in
+   * `switchyard.deferred_indexes`); `buildDeferredIndexes` recreates them after the copy.
+   * The primary key (or the unique index on the target key) and CHECK / NOT NULL stay.
+   * @default true
+   */
+  readonly deferIndexes?: boolean;
+}
 
 export interface PrepareResult {
   readonly ddlApplied: number;
   readonly ddlSkipped: number;
   readonly tables: readonly string[];
+  /** Indexes and constraints dropped for the bulk load, `relation.name`. */
+  readonly deferred: readonly string[];
 }
 
 /**
  * Check the spec against the source (read-only), then apply the target DDL once
- * per distinct statement and check every target table and column — all in one
- * target transaction, so a mismatch leaves the target exactly as it was.
- * Throws SchemaMismatchError naming the table and column.
+ * per distinct statement (with `search_path` set to the target schema, so unqualified
+ * DDL lands there whatever the login's name), check every target table, column and
+ * type (a narrowing not in `allowLossy` fails with LossyTypeError), and defer secondary
+ * indexes — all in one target transaction, so a failure leaves the target as it was.
  */
-export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint): Promise<PrepareResult> {
-  await withClient(source, { readOnly: true }, async (src) => {
+export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint, opts: PrepareOptions = {}): Promise<PrepareResult> {
+  assertSafeSql(spec);
+  return withClient(source, { readOnly: true }, async (src) => {
     for (const t of spec.tables) await checkSource(src, t);
-  });
-  return withClient(target, {}, async (tgt) => {
-    await tgt.query('BEGIN');
-    try {
-      await tgt.query(`SELECT pg_advisory_xact_lock(hashtext('switchyard:prepare'))`);
-      for (const stmt of META_DDL) await tgt.query(stmt);
-      let applied = 0;
-      let skipped = 0;
-      for (const stmt of spec.targetDdl) {
-        const sha = createHash('sha256').update(stmt).digest('hex');
-        const seen = await tgt.query(`SELECT 1 FROM ${META_SCHEMA}.applied_ddl WHERE sha256 = $1`, [sha]);
-        if (seen.rowCount) {
-          skipped++;
-          continue;
+    return withClient(target, {}, async (tgt) => {
+      await tgt.query('BEGIN');
+      try {
+        await tgt.query(`SELECT pg_advisory_xact_lock(hashtext('switchyard:prepare'))`);
+        for (const stmt of META_DDL) await tgt.query(stmt);
+        const schemas = [...new Set([spec.targetSchema, ...spec.tables.map((t) => targetRelation(t).split('.')[0])])];
+        for (const schema of schemas) {
+          const exists = await tgt.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+          if (!exists.rowCount) await tgt.query(`CREATE SCHEMA ${qi(schema)}`);
         }
-        try {
-          await tgt.query(stmt);
-        } catch (e) {
-          throw new SchemaMismatchError(`target DDL failed: ${describe(e)} in: ${stmt.slice(0, 120)}`, { cause: e });
+        // Unqualified names in the DDL resolve to the target schema, never to "$user" (the login `switchyard` owns a schema of that name).
+        await tgt.query(`SET LOCAL search_path = ${qi(spec.targetSchema)}, pg_catalog`);
+        let applied = 0;
+        let skipped = 0;
+        for (const stmt of spec.targetDdl) {
+          // The ledger key is the statement (and the schema it ran in, when not public: the same text elsewhere is another statement).
+          const sha = createHash('sha256').update(spec.targetSchema === 'public' ? stmt : `${spec.targetSchema}\n${stmt}`).digest('hex');
+          const seen = await tgt.query(`SELECT 1 FROM ${META_SCHEMA}.applied_ddl WHERE sha256 = $1`, [sha]);
+          if (seen.rowCount) {
+            skipped++;
+            continue;
+          }
+          try {
+            await tgt.query(stmt);
+          } catch (e) {
+            throw new SchemaMismatchError(`target DDL failed: ${describe(e)} in: ${stmt.slice(0, 120)}`, { cause: e });
+          }
+          await tgt.query(`INSERT INTO ${META_SCHEMA}.applied_ddl (sha256, statement) VALUES ($1, $2)`, [sha, stmt]);
+          applied++;
         }
-        await tgt.query(`INSERT INTO ${META_SCHEMA}.applied_ddl (sha256, statement) VALUES ($1, $2)`, [sha, stmt]);
-        applied++;
+        await tgt.query('RESET search_path');
+        for (const t of spec.tables) await checkTarget(tgt, t);
+        const lossy: string[] = [];
+        for (const t of spec.tables) {
+          const layout = await describeTable(t, src, tgt);
+          for (const c of layout.columns) {
+            if (c.narrowing && !(t.allowLossy ?? []).includes(c.name)) {
+              lossy.push(`table ${t.name}: column ${c.name} ${c.sourceType.display} -> ${c.targetType.display}: ${c.narrowing}`);
+            }
+          }
+        }
+        if (lossy.length) {
+          throw new LossyTypeError(`target types narrower than the source (list the column in the table's allowLossy to accept the loss):\n  - ${lossy.join('\n  - ')}`);
+        }
+        const deferred = opts.deferIndexes === false ? [] : await captureDeferredIndexes(tgt, spec.tables);
+        await tgt.query('COMMIT');
+        return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name), deferred };
+      } catch (e) {
+        await tgt.query('ROLLBACK').catch(() => undefined);
+        throw e;
       }
-      for (const t of spec.tables) await checkTarget(tgt, t);
-      await tgt.query('COMMIT');
-      return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name) };
-    } catch (e) {
-      await tgt.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    });
   });
 }
 
 async function probe(c: Client, sql: string, what: string): Promise<void> {
   try {
-    await c.query(sql);
+    await readOnlyQuery(c, sql);
   } catch (e) {
     throw new SchemaMismatchError(`${what}: ${describe(e)}`, { cause: e });
   }
@@ -76,60 +121,97 @@ async function probe(c: Client, sql: string, what: string): Promise<void> {
 
 /** Check that a table's source, keys, watermark and expressions work (read-only). Throws SchemaMismatchError. */
 export async function checkSource(c: Client, t: TableSpec): Promise<void> {
+  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
   const from = sourceFrom(t);
   const label = 'table' in t.source ? `source table ${t.source.table}` : 'source query';
   await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
   for (const k of t.key) await probe(c, `SELECT s.${qi(k)} FROM ${from} LIMIT 0`, `table ${t.name}: key column ${k} is missing in the ${label}`);
   if (t.watermark) await probe(c, `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`, `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`);
   for (const [col, expr] of Object.entries(t.columns)) {
-    await probe(c, `SELECT (${expr}) FROM ${from} LIMIT 0`, `table ${t.name}: expression for target column ${col} does not work on the ${label}`);
+    await probe(c, `SELECT (${expr}) FROM ${from} LIMIT 0`, `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`);
   }
 }
 
 /** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */
 export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
-  const exists = await c.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qi(t.target.table)]);
-  if (!exists.rows[0].ok) throw new SchemaMismatchError(`table ${t.name}: target table ${t.target.table} does not exist (and targetDdl did not create it)`);
+  const rel = targetRelation(t);
+  const exists = await c.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qi(rel)]);
+  if (!exists.rows[0].ok) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} does not exist (and targetDdl did not create it)`);
   const cols = await c.query(
     `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
-    [qi(t.target.table)],
+    [qi(rel)],
   );
   const have = new Set(cols.rows.map((r) => r.attname as string));
   const missing = targetColumns(t).filter((col) => !have.has(col));
-  if (missing.length) throw new SchemaMismatchError(`table ${t.name}: target table ${t.target.table} has no column ${missing.join(', ')}`);
+  if (missing.length) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${missing.join(', ')}`);
   const unique = await c.query(
     `SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indisunique
        AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))
            = (SELECT array_agg(x ORDER BY x) FROM unnest($2::text[]) x)`,
-    [qi(t.target.table), targetKey(t)],
+    [qi(rel), targetKey(t)],
   );
   if (!unique.rowCount) {
-    throw new SchemaMismatchError(`table ${t.name}: target table ${t.target.table} needs a primary key or unique index on (${targetKey(t).join(', ')}) for catch-up upserts`);
+    throw new SchemaMismatchError(`table ${t.name}: target table ${rel} needs a primary key or unique index on (${targetKey(t).join(', ')}) for the sync's upserts`);
   }
 }
 
-/** Column types of both sides, needed to build projections and key-range literals. */
+/** Resolve (type oid, modifier) pairs on one side: domains to their base type, arrays to their element. */
+async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlySide: boolean): Promise<(PgType & { builtin: boolean; baseNoMod: string })[]> {
+  const sql = `
+    WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
+         b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
+                      CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END AS bm
+                 FROM u JOIN pg_type t ON t.oid = u.o)
+    SELECT format_type(b.o, nullif(b.m, -1)) AS display, format_type(b.bo, NULL) AS base_no_mod, b.bm AS typmod,
+           CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END AS name, bt.typcategory = 'A' AS array,
+           n.nspname = 'pg_catalog' AS builtin
+      FROM b JOIN pg_type bt ON bt.oid = b.bo LEFT JOIN pg_type et ON et.oid = bt.typelem JOIN pg_namespace n ON n.oid = bt.typnamespace
+     ORDER BY b.i`;
+  const r = readOnlySide ? await readOnlyQuery(c, sql, [oids, mods]) : await c.query(sql, [oids, mods]);
+  return r.rows.map((row) => ({ display: row.display, name: row.name, typmod: Number(row.typmod), array: row.array, builtin: row.builtin, baseNoMod: row.base_no_mod }));
+}
+
+/** Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to build projections, key literals and lossy checks. */
 export async function describeTable(t: TableSpec, src: Client, tgt: Client): Promise<TableLayout> {
+  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
+  const rel = targetRelation(t);
   const tcols = await tgt.query(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, n.nspname = 'pg_catalog' AS builtin
-       FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid JOIN pg_namespace n ON n.oid = ty.typnamespace
+    `SELECT a.attname AS name, a.atttypid AS oid, a.atttypmod AS mod FROM pg_attribute a
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
-    [qi(t.target.table)],
+    [qi(rel)],
   );
-  const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { type: string; builtin: boolean }]));
-  const columns: ColumnLayout[] = targetColumns(t).map((name) => {
-    const col = byName.get(name);
-    if (!col) throw new SchemaMismatchError(`table ${t.name}: target table ${t.target.table} has no column ${name}`);
-    return { name, castType: col.builtin ? col.type : 'text', compareAsText: !col.builtin };
+  const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { oid: number; mod: number }]));
+  const names = targetColumns(t);
+  for (const name of names) if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
+  const targetTypes = await resolveTypes(tgt, names.map((n) => byName.get(n)!.oid), names.map((n) => byName.get(n)!.mod), false);
+
+  // The projection's declared types, as the source reports them for the copy's own SELECT.
+  const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
+  const exprs = rawExprs(partial);
+  const described = await readOnlyQuery(src, `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
+  const sourceTypes = await resolveTypes(src, described.fields.map((f) => f.dataTypeID), described.fields.map((f) => f.dataTypeModifier), true);
+
+  const columns: ColumnLayout[] = names.map((name, i) => {
+    const tt = targetTypes[i];
+    const st = sourceTypes[i];
+    return {
+      name,
+      castType: tt.builtin ? tt.display : 'text',
+      compareAsText: !tt.builtin,
+      sourceType: st,
+      targetType: tt,
+      narrowing: narrowing(st, tt),
+      sourceBaseType: st.builtin ? st.baseNoMod : null,
+    };
   });
-  const keyProbe = await src.query(`SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
+  const keyProbe = await readOnlyQuery(src, `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
   const oids = keyProbe.fields.map((f) => f.dataTypeID);
-  const types = await src.query(`SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`, [oids]);
+  const types = await readOnlyQuery(src, `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`, [oids]);
   return {
     spec: t,
     columns,
     sourceKeyTypes: types.rows.map((r) => r.type as string),
-    targetKeyTypes: targetKey(t).map((k) => byName.get(k)!.type),
+    targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
   };
 }
 

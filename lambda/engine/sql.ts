@@ -1,5 +1,6 @@
+import type { PgType } from './lossy';
 import type { TableSpec } from './spec';
-import { targetKey } from './spec';
+import { targetKey, targetRelation } from './spec';
 
 /** Quote an identifier, schema-qualified names part by part. */
 export function qi(name: string): string {
@@ -21,6 +22,14 @@ export interface ColumnLayout {
   readonly castType: string;
   /** True when the target type is not a built-in: both sides compare its text form. */
   readonly compareAsText: boolean;
+  /** Declared type of the source expression (from a `LIMIT 0` describe of the projection). */
+  readonly sourceType: PgType;
+  /** Declared type of the target column. */
+  readonly targetType: PgType;
+  /** Why the target type is narrower than the source's (see lossy.ts), or null. */
+  readonly narrowing: string | null;
+  /** `format_type` of the source type without its modifier, when built in: the target's values are cast back to it for validation of a narrowing. */
+  readonly sourceBaseType: string | null;
 }
 
 /** What the engine needs to know about one table on both sides (from `describeTable`). */
@@ -64,24 +73,60 @@ export function rangePredicate(cols: readonly string[], types: readonly string[]
   return conds.length ? conds.join(' AND ') : 'TRUE';
 }
 
-/** Source-side expressions of every target column, cast to the target type (copy and validation share them). */
-export function projectionExprs(layout: TableLayout): string[] {
+/** The spec's SQL expression of every target column over the source row `s`, uncast, in copy order. */
+export function rawExprs(layout: TableLayout): string[] {
   const t = layout.spec;
   const keyMap = new Map(targetKey(t).map((k, i) => [k, `s.${qi(t.key[i])}`]));
-  return layout.columns.map((c) => `(${keyMap.get(c.name) ?? t.columns[c.name]})::${c.castType}`);
+  return layout.columns.map((c) => keyMap.get(c.name) ?? t.columns[c.name]);
 }
 
-/** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the target should hold for `range`. */
+const sameType = (c: ColumnLayout) => c.sourceType.display === c.targetType.display && !c.compareAsText;
+
+/** Source-side expressions of every target column, cast to the target type: what the copy writes. */
+export function projectionExprs(layout: TableLayout): string[] {
+  return rawExprs(layout).map((e, i) => (sameType(layout.columns[i]) ? `(${e})` : `(${e})::${layout.columns[i].castType}`));
+}
+
+/** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the copy writes for `range`. */
 export function sourceSelect(layout: TableLayout, range: KeyRange, extraWhere?: string): string {
   const exprs = projectionExprs(layout).map((e, i) => `${e} AS ${qi(layout.columns[i].name)}`);
   const where = [rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range), extraWhere].filter(Boolean).join(' AND ');
   return `SELECT ${exprs.join(', ')} FROM ${sourceFrom(layout.spec)} WHERE ${where}`;
 }
 
-/** The target rows of `range`, columns in copy order, comparable with `sourceSelect`. */
+/**
+ * How validation compares one column, on each side. Identical types: as stored. A
+ * narrowing (only with `allowLossy`, or when PrepareTarget was skipped): the source value
+ * *before* any cast to the target type, against the target value cast back to the source's
+ * type, so a truncated or rounded value is a mismatch. Anything else (a widening or a
+ * conversion such as text → jsonb): the source cast to the target type, which loses nothing.
+ */
+function compareExprs(c: ColumnLayout, sourceExpr: string, targetCol: string): [string, string] {
+  if (sameType(c)) return [`(${sourceExpr})`, targetCol];
+  if (c.narrowing) {
+    if (c.sourceType.name === 'numeric' && !c.sourceType.array) return [`trim_scale((${sourceExpr})::numeric)`, `trim_scale(${targetCol}::numeric)`];
+    if (c.sourceBaseType) return [`(${sourceExpr})`, `${targetCol}::${c.sourceBaseType}`];
+    return [`(${sourceExpr})::text`, `${targetCol}::text`];
+  }
+  if (c.compareAsText) return [`(${sourceExpr})::text`, `${targetCol}::text`];
+  return [`(${sourceExpr})::${c.castType}`, targetCol];
+}
+
+/** The source rows validation hashes for `range` (see `compareExprs`), columns named after the target's. */
+export function sourceCompareSelect(layout: TableLayout, range: KeyRange): string {
+  const exprs = rawExprs(layout).map((e, i) => `${compareExprs(layout.columns[i], e, '')[0]} AS ${qi(layout.columns[i].name)}`);
+  return `SELECT ${exprs.join(', ')} FROM ${sourceFrom(layout.spec)} WHERE ${rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range)}`;
+}
+
+/** The target rows of `range`, columns in copy order, comparable with `sourceCompareSelect`. */
 export function targetSelect(layout: TableLayout, range: KeyRange): string {
-  const cols = layout.columns.map((c) => (c.compareAsText ? `t.${qi(c.name)}::text AS ${qi(c.name)}` : `t.${qi(c.name)}`));
-  return `SELECT ${cols.join(', ')} FROM ${qi(layout.spec.target.table)} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range)}`;
+  const cols = layout.columns.map((c) => `${compareExprs(c, '', `t.${qi(c.name)}`)[1]} AS ${qi(c.name)}`);
+  return `SELECT ${cols.join(', ')} FROM ${qi(targetRelation(layout.spec))} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range)}`;
+}
+
+/** The schema-qualified, quoted target table. */
+export function targetTable(layout: TableLayout): string {
+  return qi(targetRelation(layout.spec));
 }
 
 /** Order-independent 64-bit hash sum and count of a row set, computed in the database. */

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
-import { connect, DbEndpoint, withClient } from './db';
+import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
 import { Chunk, planChunks, selectChunks } from './plan';
-import { checksumSql, KeyRange, qi, rangePredicate, sourceFrom, sourceSelect, TableLayout, targetSelect } from './sql';
+import { checksumSql, KeyRange, qi, rangePredicate, sourceCompareSelect, sourceFrom, TableLayout, targetSelect, targetTable } from './sql';
 import { targetKey } from './spec';
 
 /** Count and order-independent 64-bit hash sum (as a decimal string) of a row set. */
@@ -43,8 +43,9 @@ export interface ValidateOptions {
   readonly leafRows?: number;
 }
 
+/** Every read runs in its own `BEGIN READ ONLY` transaction (the target's too: validation never writes rows). */
 async function checksum(c: Client, rowsSql: string): Promise<Checksum> {
-  const r = await c.query(checksumSql(rowsSql));
+  const r = await readOnlyQuery(c, checksumSql(rowsSql));
   return { rows: Number(r.rows[0].rows), hash: r.rows[0].hash as string };
 }
 
@@ -55,8 +56,9 @@ const sumHashes = (parts: Checksum[]): Checksum => ({
 
 /**
  * Compare a table on both sides chunk by chunk: count plus hash sum of the
- * canonical text of every projected row, computed inside each database over the
- * same projection. A mismatched chunk is bisected down to the differing keys.
+ * canonical text of every projected row, computed inside each database. The source
+ * side hashes the spec's expressions *before* any cast to a narrower target type (see
+ * `sourceCompareSelect`), so a truncated or rounded value shows as a mismatch. A mismatched chunk is bisected down to the differing keys.
  * Reads only: no row of either side is written (a missing chunk plan is stored in the
  * target's bookkeeping schema, as the copy would).
  */
@@ -78,7 +80,7 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
     const results: { chunk: Chunk; s: Checksum; t: Checksum }[] = [];
     const groupSums: { s: Checksum; t: Checksum }[] = [];
     const sides = (pair: { src: Client; tgt: Client }, range: KeyRange) =>
-      Promise.all([checksum(pair.src, sourceSelect(layout, range)), checksum(pair.tgt, targetSelect(layout, range))]);
+      Promise.all([checksum(pair.src, sourceCompareSelect(layout, range)), checksum(pair.tgt, targetSelect(layout, range))]);
     const worker = async (pair: { src: Client; tgt: Client }, group: Chunk[]) => {
       const [s, t] = await sides(pair, { lower: group[0].lower, upper: group[group.length - 1].upper });
       groupSums.push({ s, t });
@@ -115,9 +117,10 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
 async function keyAt(c: Client, layout: TableLayout, side: 'source' | 'target', range: KeyRange, offset: number): Promise<string[] | null> {
   const t = layout.spec;
   const [cols, types, from, alias] =
-    side === 'source' ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's'] : [targetKey(t), layout.targetKeyTypes, `${qi(t.target.table)} AS t`, 't'];
+    side === 'source' ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's'] : [targetKey(t), layout.targetKeyTypes, `${targetTable(layout)} AS t`, 't'];
   const keys = cols.map((k) => `${alias}.${qi(k)}`);
-  const r = await c.query(
+  const r = await readOnlyQuery(
+    c,
     `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS k FROM ${from} WHERE ${rangePredicate(cols, types, alias, range)} ORDER BY ${keys.join(', ')} OFFSET ${offset} LIMIT 1`,
   );
   return r.rowCount ? (r.rows[0].k as string[]) : null;
@@ -126,7 +129,7 @@ async function keyAt(c: Client, layout: TableLayout, side: 'source' | 'target', 
 /** Key text and row hash of every row in `range`. */
 async function rowHashes(c: Client, rowsSql: string, keyColumns: readonly string[]): Promise<Map<string, string>> {
   const keyExprs = keyColumns.map((k) => `r.${qi(k)}::text`);
-  const r = await c.query(`SELECT ARRAY[${keyExprs.join(', ')}] AS k, hashtextextended(r::text, 0)::text AS h FROM (${rowsSql}) AS r`);
+  const r = await readOnlyQuery(c, `SELECT ARRAY[${keyExprs.join(', ')}] AS k, hashtextextended(r::text, 0)::text AS h FROM (${rowsSql}) AS r`);
   return new Map(r.rows.map((row) => [JSON.stringify(row.k), row.h as string]));
 }
 
@@ -150,7 +153,7 @@ async function bisect(
   const mid = n > leafRows ? await keyAt(larger === 'source' ? pair.src : pair.tgt, layout, larger, range, Math.floor(n / 2)) : null;
   if (!mid) {
     const keyCols = targetKey(layout.spec); // both selects name their columns after the target
-    const [a, b] = await Promise.all([rowHashes(pair.src, sourceSelect(layout, range), keyCols), rowHashes(pair.tgt, targetSelect(layout, range), keyCols)]);
+    const [a, b] = await Promise.all([rowHashes(pair.src, sourceCompareSelect(layout, range), keyCols), rowHashes(pair.tgt, targetSelect(layout, range), keyCols)]);
     const push = (list: string[][], k: string) => {
       if (budget.left <= 0) {
         (diffs as { truncated: boolean }).truncated = true;
@@ -168,7 +171,7 @@ async function bisect(
     return;
   }
   for (const half of [{ lower: range.lower, upper: mid }, { lower: mid, upper: range.upper }]) {
-    const [hs, ht] = await Promise.all([checksum(pair.src, sourceSelect(layout, half)), checksum(pair.tgt, targetSelect(layout, half))]);
+    const [hs, ht] = await Promise.all([checksum(pair.src, sourceCompareSelect(layout, half)), checksum(pair.tgt, targetSelect(layout, half))]);
     await bisect(layout, pair, half, hs, ht, diffs, budget, leafRows);
   }
 }
