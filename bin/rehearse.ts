@@ -6,6 +6,9 @@
  * machine as CDK synthesizes it, the same handler code with local adapters, real HTTP traffic.
  */
 import { synthesizeMigrationTemplate } from '../lib/local-template';
+import * as fs from 'fs';
+import * as path from 'path';
+import { renderHtmlReport } from '../lambda/rehearsal/html-report';
 import { formatReport } from '../lambda/rehearsal/report';
 import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
 
@@ -67,17 +70,32 @@ async function main() {
   const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
   const abort = new AbortController();
   let interrupts = 0;
+  let release: (() => void) | undefined;
   process.on('SIGINT', () => {
+    if (release) return release(); // --keep: Ctrl-C ends the wait, then the databases stop
     interrupts++;
     if (interrupts > 1) process.exit(130);
     log('stopping: finishing the current step, then cleaning up (Ctrl-C again to quit at once) ...');
     abort.abort();
   });
+  // --keep: the databases stay up until Enter (or Ctrl-C).
+  const holdOpen = () =>
+    new Promise<void>((resolve) => {
+      release = resolve;
+      if (!process.stdin.isTTY) return; // nobody to press Enter: Ctrl-C / SIGTERM ends the wait
+      process.stdin.resume();
+      process.stdin.once('data', () => resolve());
+    }).finally(() => process.stdin.pause());
+  process.on('SIGTERM', () => (release ? release() : abort.abort()));
   log('synthesizing the Migrate state machine (dev stage) ...');
   const template = synthesizeMigrationTemplate('dev');
-  const report = await rehearse({ ...args, template, progress: log, signal: abort.signal });
+  const report = await rehearse({ ...args, template, progress: log, signal: abort.signal, ownProcessGroup: true, holdOpen });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else log(formatReport(report));
+  if (args.reportFile) {
+    fs.writeFileSync(args.reportFile, renderHtmlReport(report));
+    log(`HTML report: ${path.resolve(args.reportFile)}`);
+  }
   process.exit(abort.signal.aborted ? 130 : report.expected ? 0 : 1);
 }
 

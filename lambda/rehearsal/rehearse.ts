@@ -1,7 +1,10 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
 import { getSpec, registerSpec } from '../engine/specs';
 import { targetKey } from '../engine/spec';
 import { seedChatHistory } from './chat-history-seed';
+import { startDetachedCluster } from './detached-cluster';
 import { startLocalCluster, LocalCluster } from './embedded-postgres';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
@@ -26,8 +29,15 @@ export interface RehearsalOptions {
   readonly specFile?: string;
   /** Seconds each traffic step bakes while requests flow. @default 1 */
   readonly bakeSeconds?: number;
-  /** Keep the embedded server's data directory. */
+  /**
+   * Keep the databases: the embedded server keeps running until `holdOpen` resolves (bin/rehearse:
+   * Enter or Ctrl-C), how to connect is printed, and its data directory is kept afterwards.
+   */
   readonly keep?: boolean;
+  /** With `keep`: resolves when the user is done looking at the databases. @default - resolves at once */
+  readonly holdOpen?: () => Promise<void>;
+  /** Run embedded PostgreSQL in a process group of its own, so a terminal's Ctrl-C reaches only the rehearsal. @default false */
+  readonly ownProcessGroup?: boolean;
   /** Use this PostgreSQL server (superuser endpoint) instead of starting an embedded one (tests). */
   readonly server?: DbEndpoint;
   /** The Migration stack template (synthesized by the caller). */
@@ -120,15 +130,23 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   const spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
 
   const cleanup: (() => Promise<void>)[] = [];
+  const keptDatabases: { label: string; db: DbEndpoint }[] = [];
+  let passFileNote = 'the one of your own server';
   try {
     let server = opts.server;
     let cluster: LocalCluster | undefined;
     if (!server) {
       say('starting embedded PostgreSQL ...');
-      cluster = await startLocalCluster({ cleanup: !opts.keep });
+      cluster = opts.ownProcessGroup ? await startDetachedCluster({ cleanup: !opts.keep }) : await startLocalCluster({ cleanup: !opts.keep });
       cleanup.push(() => cluster!.stop());
       server = cluster.endpoint('postgres');
-      if (opts.keep) say(`data directory kept: ${cluster.dataDir}`);
+      if (opts.keep) {
+        say(`data directory kept: ${cluster.dataDir}`);
+        // The password of this throwaway local server goes into a pgpass file (0600), not onto the screen.
+        const file = path.join(path.dirname(cluster.dataDir), 'pgpass');
+        fs.writeFileSync(file, `127.0.0.1:${cluster.port}:*:postgres:${server.password}\n`, { mode: 0o600 });
+        passFileNote = `PGPASSFILE=${file}`;
+      }
     }
     const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     const admin = await connect(server);
@@ -139,7 +157,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       return { ...server!, database: name };
     };
     cleanup.push(async () => {
-      if (opts.server) for (const db of created) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      if (opts.server && !opts.keep) for (const db of created) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
       await admin.end().catch(() => undefined);
     });
 
@@ -155,6 +173,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       await c.end();
     }
     const target = await createDb(`rehearsal_new_${suffix}`);
+    if (opts.keep) keptDatabases.push({ label: 'old (source)', db: source }, { label: 'new (target)', db: target });
 
     // The service: an old and a new app, each on its own database, behind the weighted router.
     // The service: an old and a new app, each on its own database, behind the weighted router.
@@ -283,6 +302,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       config: (transfer?.applied ?? []).map(({ kind, target, action }) => ({ kind, target, action })),
     };
   } finally {
+    if (opts.keep && keptDatabases.length) {
+      say(`databases kept (they run until you press Enter or Ctrl-C):`);
+      for (const d of keptDatabases) say(`  ${d.label}: psql "host=${d.db.host} port=${d.db.port} dbname=${d.db.database} user=${d.db.user}" (password: ${passFileNote})`);
+      await (opts.holdOpen?.() ?? Promise.resolve());
+    }
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   }
 }
