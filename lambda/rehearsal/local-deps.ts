@@ -1,7 +1,6 @@
 import { environmentTransferRules } from '../core/config/transfer';
 import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
-import type { CanaryMetrics, HttpProbe } from '../core/verify/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
 import { createLogger, LogSink } from '../handlers/support/logger';
 import type { CanaryMetrics, HttpProbe } from '../core/verify/ports';
@@ -16,10 +15,6 @@ export interface LocalWorld {
   readonly target: DbEndpoint;
   readonly router: TrafficRouter;
   readonly alarms: AlarmReader;
-  /** Smoke requests (e.g. a FetchHttpProbe on the local router, which must honour `x-switchyard-side`). @default - none: Smoke fails with ConfigurationError */
-  readonly probe?: HttpProbe;
-  /** Both sides' request samples for the canary (e.g. a RecordedCanaryMetrics the router records into). @default - none: the canary is skipped (reported) */
-  readonly canary?: CanaryMetrics;
   readonly snapshots: MemorySnapshots;
   /** The stage lock, shared by every execution over this world. */
   readonly lock: MemoryLockStore;
@@ -67,8 +62,6 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     targetDb: async () => world.target,
     router: world.router,
     alarms: world.alarms,
-    probe: world.probe,
-    canaryMetrics: world.canary,
     snapshots: world.snapshots,
     lock: world.lock,
     probe: world.probe,
