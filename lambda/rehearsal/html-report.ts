@@ -60,6 +60,9 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const pct = (part: number, whole: number) => (whole ? `${((100 * part) / whole).toFixed(1)} %` : '–');
 const msOrDash = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${num(v)} ms`);
 const weightsLabel = (w: Weights) => `old ${w.old} / new ${w.new}`;
+const stepLabel = (w: Weights) => `${w.old} / ${w.new}`;
+/** Errors of one side with their rate, red when there are any. */
+const errorsCell = (f: HtmlSideFigures) => (f.errors ? `<span class="status bad">${esc(`${num(f.errors)} (${pct(f.errors, f.requests)})`)}</span>` : esc(f.requests ? '0' : '–'));
 
 function status(kind: 'ok' | 'bad' | 'warn' | 'info', words: string): string {
   return `<span class="status ${kind}"><span class="dot" aria-hidden="true"></span>${esc(words)}</span>`;
@@ -214,10 +217,12 @@ function timeline(phases: HtmlReportInput['phases']): { svg: string; rows: { nam
   return { svg: `${svgOpen('chart-phases', 'Phase timeline: start and duration of each state', f.w, f.h)}${xt.join('')}${bars.join('')}</svg>${legend([[COLORS.ok, 'ok'], [COLORS.error, 'failed']])}`, rows, estimated };
 }
 
-function table(id: string, caption: string, head: string[], rows: string[][], numericFrom = 1): string {
-  const th = head.map((h, i) => `<th scope="col"${i >= numericFrom ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
-  const tr = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('');
-  return `<table id="${esc(id)}"><caption>${esc(caption)}</caption><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
+/** A table; cells are HTML (escape before), `numeric` lists the right-aligned number columns. */
+function table(id: string, caption: string, head: string[], rows: string[][], numeric: number[] = []): string {
+  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : '');
+  const th = head.map((h, i) => `<th scope="col"${cls(i)}>${esc(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('');
+  return `<div class="scroll"><table id="${esc(id)}"><caption>${esc(caption)}</caption><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div>`;
 }
 
 /** The outcome in one sentence. */
@@ -242,14 +247,16 @@ body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-appl
 main{max-width:960px;margin:0 auto;padding:24px 24px 64px}
 h1{font-size:1.6rem;margin:0 0 4px}
 h2{font-size:1.2rem;margin:0 0 12px}
+h3{font-size:1rem;margin:20px 0 8px;color:var(--muted)}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:16px 0}
 .sub{color:var(--muted);margin:0 0 12px}
 .headline{font-size:1.15rem;font-weight:600;margin:12px 0;padding:12px 16px;border-left:6px solid var(--info);background:#fff;border-radius:4px}
 .headline.ok{border-color:var(--ok)}.headline.bad{border-color:var(--bad)}.headline.warn{border-color:var(--warn)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:12px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;margin:12px 0}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 .card b{display:block;font-size:1.25rem;font-variant-numeric:tabular-nums}
 .card span{color:var(--muted);font-size:.85rem}
+.scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;margin:8px 0 4px;font-size:.95rem}
 caption{text-align:left;color:var(--muted);font-size:.85rem;padding-bottom:4px}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
@@ -283,7 +290,7 @@ export function renderHtmlReport(r: HtmlReportInput): string {
     [secs(r.wallMs), 'wall time'],
     [num(r.rows), 'rows in the source'],
     [num(r.requests.total), `requests, ${num(r.requests.errors)} failed`],
-    [weightsLabel(r.traffic.finalWeights), 'final weights (%)'],
+    [stepLabel(r.traffic.finalWeights), 'final weights, old / new %'],
   ];
   if (r.traffic.rollbackMs !== null) cards.push([`${num(r.traffic.rollbackMs)} ms`, 'traffic rollback']);
   if (r.integrity.writes) cards.push([num(r.integrity.writes.lost), `lost of ${num(r.integrity.writes.acknowledged)} acknowledged writes`]);
@@ -298,6 +305,7 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       'Each state of the Migrate workflow as it ran',
       ['State', 'Starts at', 'Duration', 'Result'],
       tl.rows.map((p) => [esc(p.name), esc(secs(p.start)), esc(secs(p.ms)), p.status === 'ok' ? status('ok', 'ok') : status('bad', 'failed')]),
+      [1, 2],
     )}</section>`,
   );
 
@@ -308,16 +316,18 @@ export function renderHtmlReport(r: HtmlReportInput): string {
     parts.push(
       `<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}<h3>Requests and errors per step</h3>${requestsChart(steps)}${table(
         'table-traffic',
-        'Requests per side in each traffic step; error rates in percent',
-        ['Step (old / new %)', 'Seconds', 'Old requests', 'Old errors', 'Old error rate', 'New requests', 'New errors', 'New error rate'],
-        steps.map((s) => [esc(weightsLabel(s.weights)), esc(s.seconds.toFixed(1)), esc(num(s.old.requests)), esc(num(s.old.errors)), esc(pct(s.old.errors, s.old.requests)), esc(num(s.new.requests)), esc(num(s.new.errors)), esc(pct(s.new.errors, s.new.requests))]),
+        'Requests per side in each traffic step; errors with their rate',
+        ['Weights old / new (%)', 'Seconds', 'Old requests', 'Old errors', 'New requests', 'New errors'],
+        steps.map((s) => [esc(stepLabel(s.weights)), esc(s.seconds.toFixed(1)), esc(num(s.old.requests)), errorsCell(s.old), esc(num(s.new.requests)), errorsCell(s.new)]),
+        [0, 1, 2, 3, 4, 5],
       )}<p class="note">Totals: ${esc(num(r.requests.total))} requests, ${esc(num(r.requests.errors))} failed (old side ${esc(num(r.requests.oldErrors))}, new side ${esc(num(r.requests.newErrors))}).</p>${
         hasLatency
           ? `<h3>Latency per step</h3>${latencyChart(steps)}${table(
               'table-latency',
               'Latency percentiles per side in each traffic step ("–": no requests on that side)',
-              ['Step (old / new %)', 'Old p50', 'Old p99', 'New p50', 'New p99'],
-              steps.map((s) => [esc(weightsLabel(s.weights)), esc(msOrDash(s.old.p50)), esc(msOrDash(s.old.p99)), esc(msOrDash(s.new.p50)), esc(msOrDash(s.new.p99))]),
+              ['Weights old / new (%)', 'Old p50', 'Old p99', 'New p50', 'New p99'],
+              steps.map((s) => [esc(stepLabel(s.weights)), esc(msOrDash(s.old.p50)), esc(msOrDash(s.old.p99)), esc(msOrDash(s.new.p50)), esc(msOrDash(s.new.p99))]),
+              [0, 1, 2, 3, 4],
             )}`
           : ''
       }</section>`,
@@ -330,14 +340,13 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       `<section id="health-gates"><h2>Health gates</h2>${table(
         'table-health-gates',
         'The verdict after each bake: alarms (absolute floor) and the canary (new side against old over the same window)',
-        ['Step (old / new %)', 'Verdict', 'Canary', 'Why'],
+        ['Weights old / new (%)', 'Verdict', 'Canary', 'Why'],
         r.healthGates.map((g) => {
           const w = g.weights ?? (g.step !== undefined ? steps[g.step]?.weights : undefined);
           const why = g.healthy ? g.summary ?? '' : (g.reasons?.length ? g.reasons.join('; ') : g.summary ?? '');
           const canary = g.canary ? `${g.canary.verdict}${g.canary.method ? ` (${g.canary.method})` : ''}` : '–';
-          return [esc(w ? weightsLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'), g.healthy ? status('ok', 'healthy') : status('bad', 'tripped'), esc(canary), esc(why)];
+          return [esc(w ? stepLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'), g.healthy ? status('ok', 'healthy') : status('bad', 'tripped'), esc(canary), esc(why)];
         }),
-        99,
       )}</section>`,
     );
   }
@@ -355,7 +364,7 @@ export function renderHtmlReport(r: HtmlReportInput): string {
     `<span class="hash">${esc(t.targetHash || 'not computed')}</span>`,
     t.match ? status('ok', 'same rows, same data') : t.sourceRows < 0 || t.targetRows < 0 ? status('bad', 'could not be compared') : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
   ]);
-  parts.push(`<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows)}`);
+  parts.push(`<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows, [1, 2])}`);
   const w = r.integrity.writes;
   if (w) {
     const verdict = w.lost === 0 ? status('ok', 'no acknowledged write lost') : status('bad', `${num(w.lost)} acknowledged writes lost`);
@@ -366,8 +375,9 @@ export function renderHtmlReport(r: HtmlReportInput): string {
         ['Scope', 'Acknowledged', 'Present', 'Superseded', 'Lost', 'Conflicts'],
         [
           [esc('whole run'), esc(num(w.acknowledged)), esc(num(w.present)), esc(num(w.superseded)), w.lost ? `<b class="status bad">${esc(num(w.lost))}</b>` : esc('0'), esc(num(w.conflicts))],
-          ...(w.perStep ?? []).map((s) => [esc(steps[s.step] ? `step ${weightsLabel(steps[s.step].weights)}` : `step ${s.step + 1}`), esc(num(s.acknowledged)), esc(num(s.present)), esc(num(s.superseded)), s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'), '–']),
+          ...(w.perStep ?? []).map((s) => [esc(steps[s.step] ? `step ${stepLabel(steps[s.step].weights)} %` : `step ${s.step + 1}`), esc(num(s.acknowledged)), esc(num(s.present)), esc(num(s.superseded)), s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'), '–']),
         ],
+        [1, 2, 3, 4, 5],
       )}<p class="note">Present: the last acknowledged write of a key is in the database. Superseded: a later acknowledged write to the same key replaced it. Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${
         w.lostKeys?.length ? `<p>Lost keys (first ${esc(w.lostKeys.length)}): ${w.lostKeys.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>` : ''
       }`,
@@ -376,7 +386,7 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   parts.push('</section>');
 
   if (r.config.length) {
-    parts.push(`<section id="config"><h2>Config transfer</h2>${table('table-config', 'Names only, never values', ['Kind', 'Target', 'Action'], r.config.map((c) => [esc(c.kind), `<code>${esc(c.target)}</code>`, esc(c.action)]), 99)}</section>`);
+    parts.push(`<section id="config"><h2>Config transfer</h2>${table('table-config', 'Names only, never values', ['Kind', 'Target', 'Action'], r.config.map((c) => [esc(c.kind), `<code>${esc(c.target)}</code>`, esc(c.action)]))}</section>`);
   }
 
   return `<!doctype html>
