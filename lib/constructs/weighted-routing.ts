@@ -134,13 +134,30 @@ export class WeightedDnsRecords extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [this.zone.hostedZoneArn] });
   }
 
-  /** Let `grantee` change and read the record pair's weights. */
+  /** The record name as Route53 normalizes it in IAM conditions: lowercase, no trailing dot. */
+  public get normalizedRecordName(): string {
+    return `${this.recordName}.${this.zone.zoneName}`.toLowerCase().replace(/\.+$/, '');
+  }
+
+  /**
+   * Let `grantee` change and read the record pair's weights: UPSERT of CNAME records of this
+   * one name only (both set identifiers share it), enforced with Route53's normalized-name,
+   * record-type and action condition keys.
+   */
   public grantShiftTraffic(grantee: iam.IGrantable): iam.Grant {
     iam.Grant.addToPrincipal({
       grantee,
-      actions: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+      actions: ['route53:ChangeResourceRecordSets'],
       resourceArns: [this.zone.hostedZoneArn],
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [this.normalizedRecordName],
+          'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+          'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        },
+      },
     });
+    this.grantReadWeights(grantee);
     // GetChange targets change ids that do not exist until the change is made.
     return iam.Grant.addToPrincipal({ grantee, actions: ['route53:GetChange'], resourceArns: [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] });
   }

@@ -100,21 +100,35 @@ describe('WeightedDnsRecords', () => {
     );
   });
 
-  test('grantShiftTraffic scopes record changes to the hosted zone', () => {
+  test('grantShiftTraffic allows only UPSERTs of the pair\'s CNAME name in the zone (normalized-name, type and action conditions)', () => {
     const { stack, zone } = dnsFixture();
-    const d = new WeightedDnsRecords(stack, 'D', { zone, recordName: 'api', oldTarget: 'a.example', newTarget: 'b.example' });
+    const d = new WeightedDnsRecords(stack, 'D', { zone, recordName: 'API', oldTarget: 'a.example', newTarget: 'b.example' });
     const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     d.grantShiftTraffic(role);
-    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+          {
+            Effect: 'Allow',
+            Action: 'route53:ChangeResourceRecordSets',
             Resource: { 'Fn::Join': ['', Match.arrayWith([':route53:::hostedzone/Z123'])] },
-          }),
+            Condition: {
+              'ForAllValues:StringEquals': {
+                'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['api.example.com'],
+                'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+                'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+              },
+            },
+          },
         ]),
       },
     });
+    // No unconditioned change right is left anywhere in the policy.
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[]);
+    const changes = statements.filter((st) => [st.Action].flat().includes('route53:ChangeResourceRecordSets'));
+    expect(changes).toHaveLength(1);
+    expect(changes[0].Condition).toBeDefined();
   });
 });
 
