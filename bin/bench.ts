@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4 --naive-rows 200000 --no-fsync --json]
+ * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4|none --naive-rows 200000 --scale-rows N --diagnose --no-fsync --json]
  *
  * Measures, in one run on one embedded PostgreSQL server, the data engine against
  * the baselines on the same data (the example chat-history `messages` table):
- *   copy:     engine copyTable  vs  raw single-stream COPY pipe  vs  naive 1,000-row INSERT loop
+ *   copy:     engine (copyTable + buildDeferredIndexes)  vs  raw single-stream COPY pipe into the
+ *             key-only table + the same CREATE INDEX  vs  naive 1,000-row INSERT loop
  *   validate: engine validateTable  vs  raw whole-table hash sum on both sides  vs  count(*) on both sides
+ *   scale:    engine rows/s at --rows vs at --scale-rows (default rows/10, its own source database)
+ *   --diagnose: where the time goes (planning, per-chunk DELETE, indexes during the load,
+ *             chunk size, parallelism, WAL bytes and checkpoints), one run each
  * Warm-up first, variants interleaved (order rotated per repetition), medians reported.
+ * Prints this process's peak RSS (the engine runs in it; PostgreSQL runs in its own processes).
  */
 import { performance } from 'perf_hooks';
 import { pipeline } from 'stream/promises';
@@ -14,8 +19,8 @@ import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
 import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
-import { connect, copyTable, DbEndpoint, describeTableWith, prepareTarget, validateTable } from '../lambda/engine';
-import { checksumSql, FULL_RANGE, projectionExprs, qi, sourceSelect, TableLayout, targetColumnList, targetSelect } from '../lambda/engine/sql';
+import { buildDeferredIndexes, connect, copyTable, DbEndpoint, describeTableWith, planChunks, prepareTarget, validateTable } from '../lambda/engine';
+import { checksumSql, FULL_RANGE, projectionExprs, qi, sourceCompareSelect, sourceSelect, TableLayout, targetColumnList, targetSelect, targetTable } from '../lambda/engine/sql';
 import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
 
 interface Args {
@@ -23,12 +28,14 @@ interface Args {
   reps: number;
   parallel: number[];
   naiveRows: number;
+  scaleRows: number | null;
+  diagnose: boolean;
   fsync: boolean;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: 1_000_000, reps: 3, parallel: [1, 2, 4], naiveRows: 200_000, fsync: true, json: false };
+  const args: Args = { rows: 1_000_000, reps: 3, parallel: [1, 2, 4], naiveRows: 200_000, scaleRows: null, diagnose: false, fsync: true, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (name: string, min: number) => {
@@ -39,13 +46,16 @@ function parseArgs(argv: string[]): Args {
     if (a === '--rows') args.rows = num('--rows', 1000);
     else if (a === '--reps') args.reps = num('--reps', 1);
     else if (a === '--naive-rows') args.naiveRows = num('--naive-rows', 1000);
-    else if (a === '--parallel') args.parallel = String(argv[++i]).split(',').map(Number);
+    else if (a === '--parallel') args.parallel = argv[++i] === 'none' ? [] : String(argv[i]).split(',').map(Number);
+    else if (a === '--scale-rows') args.scaleRows = num('--scale-rows', 0);
+    else if (a === '--diagnose') args.diagnose = true;
     else if (a === '--no-fsync') args.fsync = false;
     else if (a === '--json') args.json = true;
     else throw new Error(`unknown option: ${a}`);
   }
   if (args.parallel.some((p) => !Number.isInteger(p) || p < 1)) throw new Error(`--parallel must list positive integers, got: ${args.parallel.join(',')}`);
   args.naiveRows = Math.min(args.naiveRows, args.rows);
+  args.scaleRows ??= Math.floor(args.rows / 10);
   return args;
 }
 
@@ -60,25 +70,58 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/** Back to the state PrepareTarget leaves: empty table, key only, deferred indexes recorded and not built, no plans. */
 async function truncate(target: DbEndpoint) {
   const c = await connect(target);
-  await c.query('TRUNCATE messages; DELETE FROM switchyard.copy_chunks; CHECKPOINT');
+  const deferred = await c.query(`SELECT name FROM switchyard.deferred_indexes WHERE kind = 'index'`);
+  await c.query('TRUNCATE messages; DELETE FROM switchyard.copy_chunks; UPDATE switchyard.deferred_indexes SET built_at = NULL');
+  for (const r of deferred.rows) await c.query(`DROP INDEX IF EXISTS public.${qi(r.name)}`);
+  await c.query('CHECKPOINT');
   await c.end();
 }
 
-/** The limit: one COPY (SELECT projection) TO STDOUT piped into COPY FROM STDIN, one transaction. */
-async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoint) {
+async function deferredIndexDefs(target: DbEndpoint): Promise<string[]> {
+  const c = await connect(target);
+  try {
+    return (await c.query(`SELECT definition FROM switchyard.deferred_indexes WHERE kind = 'index' ORDER BY name`)).rows.map((r) => r.definition as string);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * The limit: one COPY (SELECT projection) TO STDOUT piped into COPY FROM STDIN, one transaction,
+ * into the key-only table, then the same CREATE INDEX statements one after the other (what a
+ * careful person does by hand; loading into the indexed table is slower, see --diagnose).
+ */
+async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, indexDefs: readonly string[]) {
   const src = await connect(source, { readOnly: true });
   const tgt = await connect(target);
   try {
     await tgt.query('BEGIN');
     await pipeline(
       src.query(copyTo(`COPY (${sourceSelect(layout, FULL_RANGE)}) TO STDOUT`)),
-      tgt.query(copyFrom(`COPY ${qi(layout.spec.target.table)} (${targetColumnList(layout)}) FROM STDIN`)),
+      tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`)),
     );
     await tgt.query('COMMIT');
+    for (const def of indexDefs) await tgt.query(def);
   } finally {
     await Promise.all([src.end(), tgt.end()]);
+  }
+}
+
+/** WAL bytes written and checkpoints started on the server during `fn`. */
+async function walAndCheckpoints(target: DbEndpoint, fn: () => Promise<unknown>): Promise<{ seconds: number; walMB: number; checkpoints: number }> {
+  const c = await connect(target);
+  const snap = async () => (await c.query(`SELECT pg_current_wal_lsn()::text AS lsn, (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS cp`)).rows[0];
+  try {
+    const a = await snap();
+    const seconds = await timed(fn);
+    const b = await snap();
+    const wal = await c.query(`SELECT pg_wal_lsn_diff($1, $2)::float8 AS d`, [b.lsn, a.lsn]);
+    return { seconds, walMB: Math.round(Number(wal.rows[0].d) / 1e6), checkpoints: b.cp - a.cp };
+  } finally {
+    await c.end();
   }
 }
 
@@ -114,6 +157,15 @@ async function both<T>(source: DbEndpoint, target: DbEndpoint, fn: (c: Client, s
   }
 }
 
+async function withBoth<T>(source: DbEndpoint, target: DbEndpoint, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> {
+  const [s, t] = await Promise.all([connect(source, { readOnly: true }), connect(target)]);
+  try {
+    return await fn(s, t);
+  } finally {
+    await Promise.all([s.end(), t.end()]);
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const log = (m: string) => (args.json ? process.stderr : process.stdout).write(`${m}\n`);
@@ -136,29 +188,43 @@ async function main() {
       await c.end();
     });
     log(`seeded in ${seedSeconds.toFixed(1)} s`);
-    await prepareTarget(chatHistorySpec, source, target);
-    const layout = await describeTableWith(chatHistorySpec.tables.find((t) => t.name === 'messages')!, source, target);
+    const sourceSmall = args.scaleRows ? await cluster.createDatabase('bench_source_small') : undefined;
+    if (sourceSmall) {
+      const c = await connect(sourceSmall);
+      await seedChatHistory(c, args.scaleRows!);
+      await c.end();
+    }
+    const prep = await prepareTarget(chatHistorySpec, source, target);
+    log(`deferred for the load: ${prep.deferred.join(', ') || 'nothing'}`);
+    const messagesSpec = chatHistorySpec.tables.find((t) => t.name === 'messages')!;
+    const layout = await describeTableWith(messagesSpec, source, target);
+    const indexDefs = await deferredIndexDefs(target);
+    const layoutSmall = sourceSmall ? await describeTableWith(messagesSpec, sourceSmall, target) : undefined;
     const engineParallel = 2;
     // One checksum query per side already keeps both cores busy (source and target run at once).
     const validateParallel = 1;
     let run = 0;
-    const engineCopy = async (concurrency: number) => {
-      const r = await copyTable(layout, source, target, { runId: `bench-${run++}`, concurrency });
-      if (r.rowsTotal !== args.rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${args.rows}`);
+    const indexSeconds: number[] = [];
+    const engineCopy = async (concurrency: number, l: TableLayout = layout, src: DbEndpoint = source, rows = args.rows) => {
+      const r = await copyTable(l, src, target, { runId: `bench-${run++}`, concurrency });
+      if (r.rowsTotal !== rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${rows}`);
+      const built = await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+      if (l === layout) indexSeconds.push(built.seconds);
     };
 
     log('warm-up ...');
     await truncate(target);
-    await rawPipe(layout, source, target);
+    await rawPipe(layout, source, target, indexDefs);
     await truncate(target);
     await engineCopy(engineParallel);
     await validateTable(layout, source, target, { runId: `bench-${run - 1}`, concurrency: validateParallel });
 
-    const t: Record<string, number[]> = { engine: [], raw: [], naive: [], validate: [], rawChecksum: [], count: [] };
+    const t: Record<string, number[]> = { engine: [], raw: [], naive: [], ...(sourceSmall ? { engineSmall: [] } : {}), validate: [], rawChecksum: [], count: [] };
     const copyVariants: [string, () => Promise<unknown>][] = [
       ['engine', () => engineCopy(engineParallel)],
-      ['raw', () => rawPipe(layout, source, target)],
+      ['raw', () => rawPipe(layout, source, target, indexDefs)],
       ['naive', () => naiveInsert(layout, source, target, args.naiveRows)],
+      ...(sourceSmall ? [['engineSmall', () => engineCopy(engineParallel, layoutSmall, sourceSmall, args.scaleRows!)] as [string, () => Promise<unknown>]] : []),
     ];
     for (let rep = 0; rep < args.reps; rep++) {
       const order = copyVariants.map((_, i) => copyVariants[(i + rep) % copyVariants.length]);
@@ -175,7 +241,7 @@ async function main() {
           const v = await validateTable(layout, source, target, { runId, concurrency: validateParallel });
           if (!v.match) throw new Error('validation reported a mismatch on an exact copy');
         }],
-        ['rawChecksum', () => both(source, target, (c, side) => c.query(checksumSql(side === 'source' ? sourceSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE))))],
+        ['rawChecksum', () => both(source, target, (c, side) => c.query(checksumSql(side === 'source' ? sourceCompareSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE))))],
         ['count', () => both(source, target, (c, side) => c.query(side === 'source' ? 'SELECT count(*) FROM chat_messages' : 'SELECT count(*) FROM messages'))],
       ];
       for (let i = 0; i < readers.length; i++) {
@@ -196,7 +262,47 @@ async function main() {
       log(`engine copy, parallel ${p}: ${median(secs).toFixed(2)} s`);
     }
 
+    const diagnosis: { variant: string; seconds: number; walMB: number; checkpoints: number }[] = [];
+    if (args.diagnose) {
+      const diag = async (variant: string, fn: () => Promise<unknown>) => {
+        await truncate(target);
+        const r = await walAndCheckpoints(target, fn);
+        diagnosis.push({ variant, ...r });
+        log(`diagnose: ${variant}: ${r.seconds.toFixed(2)} s, WAL ${r.walMB} MB, ${r.checkpoints} checkpoints`);
+      };
+      const copyOnly = (l: TableLayout, concurrency = engineParallel) => copyTable(l, source, target, { runId: `bench-${run++}`, concurrency });
+      await diag('planning only (row_number over the source key)', () => withBoth(source, target, (s, g) => planChunks(layout, s, g, `bench-${run++}`)));
+      await diag('engine copy, fresh chunks (no DELETE), key only, no index build', () => copyOnly(layout));
+      await diag('buildDeferredIndexes after that copy', async () => {
+        await copyOnly(layout);
+        const t0 = performance.now();
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        return (performance.now() - t0) / 1000;
+      });
+      await diag('engine copy with the per-chunk DELETE (resume path), key only', async () => {
+        const runId = `bench-${run++}`;
+        await withBoth(source, target, async (s, g) => {
+          await planChunks(layout, s, g, runId);
+          await g.query(`UPDATE switchyard.copy_chunks SET fresh = false WHERE run_id = $1`, [runId]);
+        });
+        await copyTable(layout, source, target, { runId, concurrency: engineParallel });
+      });
+      await diag('engine copy into the indexed table (index maintained during the load)', async () => {
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        await copyOnly(layout);
+      });
+      for (const chunkSize of [10_000, 200_000]) {
+        await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () => copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }));
+      }
+      await diag('raw COPY pipe into the key-only table, no index build', () => rawPipe(layout, source, target, []));
+      await diag('raw COPY pipe into the indexed table', async () => {
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        await rawPipe(layout, source, target, []);
+      });
+    }
+
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+    const maxRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     const rps = (rows: number, s: number) => Math.round(rows / s);
     const result = {
       rows: args.rows,
@@ -213,8 +319,19 @@ async function main() {
         naiveRowsPerSecond: rps(args.naiveRows, m.naive),
         ratioToRawPipe: +(rps(args.rows, m.engine) / rps(args.rows, m.raw)).toFixed(3),
         ratioToNaiveInsert: +(rps(args.rows, m.engine) / rps(args.naiveRows, m.naive)).toFixed(3),
+        indexBuildSecondsMedian: +median(indexSeconds).toFixed(2),
         scaling,
       },
+      scale: sourceSmall
+        ? {
+            smallRows: args.scaleRows,
+            smallRowsPerSecond: rps(args.scaleRows!, m.engineSmall),
+            rowsPerSecond: rps(args.rows, m.engine),
+            ratio: +(rps(args.rows, m.engine) / rps(args.scaleRows!, m.engineSmall)).toFixed(3),
+          }
+        : null,
+      maxRssMB,
+      diagnosis,
       validate: {
         engineParallel: validateParallel,
         engineSeconds: m.validate,
@@ -237,10 +354,13 @@ async function main() {
       log(`  engine / raw pipe    ${result.copy.ratioToRawPipe}x`);
       log(`  engine / naive       ${result.copy.ratioToNaiveInsert}x`);
       for (const s of scaling) log(`  parallel ${s.parallel}: ${s.rowsPerSecond.toLocaleString()} rows/s`);
+      log(`  index build (median, inside the engine figure) ${result.copy.indexBuildSecondsMedian} s`);
+      if (result.scale) log(`scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ${result.scale.ratio}x`);
       log('validate');
       log(`  engine (parallel ${validateParallel})  ${result.validate.engineRowsPerSecond.toLocaleString()} rows/s (${m.validate.toFixed(2)} s)`);
       log(`  raw checksum         ${m.rawChecksum.toFixed(2)} s  -> ratio ${result.validate.ratioToRawChecksum}x`);
       log(`  count(*)             ${m.count.toFixed(2)} s  -> ratio ${result.validate.ratioToCount}x`);
+      log(`peak RSS of the engine process: ${maxRssMB} MB`);
     }
   } finally {
     await stop();
