@@ -54,17 +54,9 @@ export function redact(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s/]*@/gi, '$1:***@');
 }
 
+/** Loaded on use: only `sync` needs the PostgreSQL engine. */
 async function loadSyncModule(): Promise<SyncModule> {
-  // A non-literal specifier: resolved at run time (bin/cli/sync.ts is written separately).
-  const specifier = './sync';
-  try {
-    return (await import(specifier)) as SyncModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(specifier)) {
-      throw new CliError('the sync command is not part of this checkout (bin/cli/sync.ts is missing): update the repository, then retry');
-    }
-    throw e;
-  }
+  return import('./sync');
 }
 
 function example(...lines: string[]): string {
