@@ -48,14 +48,14 @@ export const healthGate = definePhase(
   z.object({
     migrationId,
     insufficientDataGraceSeconds: z.number().int().min(0).default(300),
-    /** The window compared: the last this-many seconds (the bake). @default - the stage's bake seconds */
-    windowSeconds: z.number().int().min(1).max(86_400).optional(),
+    /** The window compared: the last this-many seconds (the bake; 0 reads the last second). @default - the stage's bake seconds */
+    windowSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Tolerances of the new side against the old (the stage config's `verification.canary`). */
     canary: canaryPolicySchema.default(DEFAULT_CANARY_POLICY),
   }),
   async (i, deps) => {
     const toMs = deps.now();
-    const fromMs = toMs - (i.windowSeconds ?? Math.max(1, deps.defaults.bakeSeconds)) * 1000;
+    const fromMs = toMs - Math.max(1, i.windowSeconds ?? deps.defaults.bakeSeconds) * 1000;
     let alarms: HealthDecision;
     try {
       alarms = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.insufficientDataGraceSeconds }, new Date(toMs));

@@ -143,6 +143,12 @@ describe('HealthGate handler with recorded samples (rank test)', () => {
     expect(out.canary.rankTest).toMatchObject({ medianOldMs: 14.5, medianNewMs: 64.5, maxMedianNewMs: 20.95, alpha: 0.01 });
   });
 
+  test('GIVEN a bake of 0 s (rehearsal) WHEN gated THEN the last second is read, not an input error', async () => {
+    const out = await gate({ windowSeconds: 0, canary: { minRequests: 1 } }, { canaryMetrics: recorded(10, 10) });
+    expect(out.canary.window).toEqual({ from: new Date(NOW - 1000).toISOString(), to: new Date(NOW).toISOString() });
+    expect(out.canary).toMatchObject({ old: { requests: 1 }, new: { requests: 1 } });
+  });
+
   test('fails the gate when a side served fewer requests than the minimum', async () => {
     const out = await gate({ windowSeconds: 60, canary: { minRequests: 150 } }, { canaryMetrics: recorded(10, 10) });
     expect(out.reasons).toEqual(['canary: new side served 100 requests in the window, fewer than the minimum 150']);
