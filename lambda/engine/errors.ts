@@ -114,12 +114,15 @@ export function redactedReason(e: unknown): string {
   return msg.replace(/"(?:[^"]|"")*"/g, (m, offset: number) => (IDENT_BEFORE.test(msg.slice(0, offset)) ? m : '"…"')).replace(/(:\s*)'[^']*'/g, "$1'…'");
 }
 
-/** The column a pg error is about: its `column` field, or the `column x` of a COPY FROM context. */
+/**
+ * The column a pg error is about: its `column` field, or the column of COPY FROM's context
+ * (`COPY messages, line 5, column role: "<value>"`), read only up to the colon that precedes the value.
+ */
 export function errorColumn(e: unknown): string | undefined {
-  const err = e as { column?: string; where?: string; message?: string } | undefined;
+  const err = e as { column?: string; where?: string } | undefined;
   if (err?.column) return err.column;
-  const m = /\bcolumn ([a-z_][a-z0-9_$]*|"(?:[^"]|"")+")/i.exec(`${err?.where ?? ''} ${err?.message ?? ''}`);
-  return m ? m[1].replace(/^"|"$/g, '').replace(/""/g, '"') : undefined;
+  const m = /^COPY [^,]+, line \d+, column ([^:\s]+):/.exec(err?.where ?? '');
+  return m ? m[1] : undefined;
 }
 
 /** SQLSTATE classes worth a retry: connection failures, admin shutdown, serialization/deadlock. */
