@@ -68,6 +68,8 @@ export interface RunOptions {
   /** Called before each task (inject faults: throw to fail that state). */
   readonly beforeTask?: (state: string, phase: string, input: unknown) => void | Promise<void>;
   readonly onStep?: (step: { state: string; phase: string; ms: number; ok: boolean; output?: unknown; error?: string }) => void;
+  /** Every SNS publish fails (as with a topic key that does not grant the publisher). */
+  readonly failNotifications?: boolean;
   /** Milliseconds a Wait state really waits (default 0 for every Wait). */
   readonly waitMs?: (state: string) => number | undefined;
 }
@@ -99,6 +101,7 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
     const resource = String(state.Resource);
     if (resource.startsWith('arn:aws:states:::sns:publish')) {
       handlers[name] = async (msg) => {
+        if (opts.failNotifications) throw Object.assign(new Error('the topic key does not grant kms:GenerateDataKey to the publisher'), { name: 'KMS.KMSAccessDeniedException' });
         const m = (msg as { Message?: unknown }).Message;
         notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
         return {};

@@ -155,10 +155,11 @@ describe('RollbackTraffic and RestoreData state machines', () => {
 });
 
 describe('Decommission state machine', () => {
-  test('takes a final snapshot of the old database, then scales the old service to zero', async () => {
-    const world = await freshWorld(10);
+  test('GIVEN 100 % new for longer than the stability period WHEN decommissioned THEN a final snapshot of the old database, then the old service scaled to zero', async () => {
+    const world = await freshWorld(10, { router: new MemoryRouter({ old: 0, new: 100 }) });
+    await world.lock.recordCompletion('wf', { migrationId: 'm-done', finishedAt: new Date(Date.now() - 25 * 3600_000) });
     const ex = await run('decommission', world, { migrationId: 'm-done' });
-    expect(ex.status).toBe('SUCCEEDED');
+    expect([ex.status, ex.error, ex.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(world.snapshots.snapshots.has('switchyard-wf-m-done-final')).toBe(true);
     expect(ex.awsCalls).toEqual([{ resource: 'ecs:updateService', input: expect.objectContaining({ DesiredCount: 0 }) }]);
     expect(ex.notifications.map((n) => n.event)).toEqual(['decommissioned']);

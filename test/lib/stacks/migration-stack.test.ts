@@ -55,7 +55,7 @@ describe('MigrationStack', () => {
   });
 
   test('no function gets a wildcard resource for an action that supports resource ARNs', () => {
-    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface',
+    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface',
       // Step Functions vended-log delivery: no resource-level permissions.
       'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups']);
     for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
@@ -73,8 +73,8 @@ describe('MigrationStack', () => {
   });
 
   test('the phase functions reach both databases through their own security group', () => {
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard phase functions (read-only source)', FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-old') } });
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard phase functions', GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-new') } });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard database phases (read-only source)', FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-old') } });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard database phases', GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-new') } });
   });
 
   test('health alarms on the new target group gate the traffic steps', () => {
