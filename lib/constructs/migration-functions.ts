@@ -22,6 +22,9 @@ function wildcardReason(resource: string): string | undefined {
   return undefined;
 }
 
+/** Phases that open connections to the databases: they alone get the database client security group and credentials. */
+export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.validateData, PHASE.catchUp, PHASE.sync];
+
 export interface MigrationFunctionsProps {
   readonly stageName: string;
   readonly vpc: ec2.IVpc;
@@ -67,7 +70,10 @@ export interface MigrationVerificationProps {
  * carry ARNs and names only.
  */
 export class MigrationFunctions extends Construct {
+  /** Security group of the phase functions that never connect to a database (no database admits it). */
   public readonly securityGroup: ec2.SecurityGroup;
+  /** Security group of the phases in {@link DATABASE_PHASES}: the only functions each database admits (besides its own service). */
+  public readonly databaseClientSecurityGroup: ec2.SecurityGroup;
   public readonly functions: Readonly<Record<PhaseName, PhaseFunction>>;
 
   constructor(scope: Construct, id: string, props: MigrationFunctionsProps) {
@@ -77,9 +83,11 @@ export class MigrationFunctions extends Construct {
     const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
     if (!newEnv.dataKey) throw new Error('newEnvironment must be provisioned (its key encrypts the transferred config), got: an imported environment');
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions` });
-    oldEnv.allowDatabaseFrom(this, 'OldDatabaseIngress', this.securityGroup, 'Switchyard phase functions (read-only source)');
-    newEnv.allowDatabaseFrom(this, 'NewDatabaseIngress', this.securityGroup, 'Switchyard phase functions');
+    // Two groups: only the phases that open database connections are in the one the databases admit.
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions without database access` });
+    this.databaseClientSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseClientSecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions that connect to the databases` });
+    oldEnv.allowDatabaseFrom(this, 'OldDatabaseIngress', this.databaseClientSecurityGroup, 'Switchyard database phases (read-only source)');
+    newEnv.allowDatabaseFrom(this, 'NewDatabaseIngress', this.databaseClientSecurityGroup, 'Switchyard database phases');
 
     const environment: Record<string, string> = {
       SWITCHYARD_STAGE: props.stageName,
@@ -126,7 +134,7 @@ export class MigrationFunctions extends Construct {
       fns[phase] = new PhaseFunction(this, phase[0].toUpperCase() + phase.slice(1), {
         phase,
         vpc: props.vpc,
-        securityGroup: this.securityGroup,
+        securityGroup: DATABASE_PHASES.includes(phase) ? this.databaseClientSecurityGroup : this.securityGroup,
         environment: LOCK_PHASES.includes(phase) ? { ...environment, [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : environment,
         logRemovalPolicy: props.logRemovalPolicy,
       });
@@ -137,7 +145,8 @@ export class MigrationFunctions extends Construct {
     const snapshotArn = stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: `switchyard-${props.stageName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const restoredDbArn = stack.formatArn({ service: 'rds', resource: 'db', resourceName: `${oldEnv.databaseIdentifier}-restored-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const allow = (fn: iam.IGrantable, actions: string[], resources: string[]) => iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: resources });
-    const readDbSecrets = (fn: iam.IGrantable) => {
+    const readDbSecrets = (fn: PhaseFunction) => {
+      if (!DATABASE_PHASES.includes(fn.phase)) throw new Error(`database credentials are only for DATABASE_PHASES (they alone reach the databases), got: ${fn.phase}`);
       oldEnv.grantDatabaseSecretRead(fn);
       newEnv.grantDatabaseSecretRead(fn);
     };
