@@ -1,0 +1,281 @@
+/**
+ * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --json]
+ *
+ * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
+ * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
+ *   transactions, a few slow transactions): end-to-end lag p50/p99 (a probe row written every
+ *   100 ms, timed until it is visible on each target) and the time to converge after writes stop;
+ * - a backlog of changes (one big transaction + many 1000-row ones) drained from a stopped start: rows/s.
+ * Checks lost = 0: every acknowledged insert present, every acknowledged delete gone, on both targets.
+ */
+import { Client } from 'pg';
+import { pipeline } from 'stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { connect, copyTable, DbEndpoint, describeTableWith, prepareTarget } from '../lambda/engine';
+import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
+import { createSync, qualifiedTableSpec, runSync } from '../lambda/engine/sync';
+import { OLD_CHAT_SCHEMA, seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
+import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const SECONDS = arg('seconds', 60);
+const RATE = arg('rate', 500);
+const BACKLOG = arg('backlog', 200_000);
+const SEED = arg('seed', 20_000);
+const JSON_OUT = process.argv.includes('--json');
+const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : NaN);
+
+async function main() {
+  const cluster = await startLocalCluster();
+  const clients: Client[] = [];
+  try {
+    const admin = await connect(cluster.endpoint('postgres'));
+    clients.push(admin);
+    await admin.query(`CREATE ROLE switchyard LOGIN REPLICATION PASSWORD 'bench-only'`);
+    const oldDb = await cluster.createDatabase('old');
+    const syncDb = await cluster.createDatabase('new_sync');
+    const nativeDb = await cluster.createDatabase('new_native');
+    for (const d of ['old', 'new_sync']) await admin.query(`ALTER DATABASE ${d} OWNER TO switchyard`);
+    const role = (e: DbEndpoint): DbEndpoint => ({ ...e, user: 'switchyard', password: 'bench-only' });
+    for (const e of [oldDb, syncDb]) {
+      const c = await connect(e);
+      await c.query(`ALTER SCHEMA public OWNER TO switchyard`);
+      await c.end();
+    }
+    const oldR = role(oldDb);
+    const syncR = role(syncDb);
+    {
+      const c = await connect(oldR);
+      await seedChatHistory(c, SEED);
+      await c.end();
+    }
+    log(`seeded ${SEED} messages; ${SECONDS}s at ${RATE} ops/s, backlog ${BACKLOG} changes`);
+
+    // Ours: publication + slot before the copy, copy through the spec, then follow.
+    const spec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, forwardOnly: true })) };
+    await createSync(oldR, spec, 'bench', 'forward');
+    await prepareTarget(spec, oldR, syncR);
+    for (const t of spec.tables) await copyTable(await describeTableWith(qualifiedTableSpec(t), oldR, syncR), oldR, syncR, { runId: 'bench', concurrency: 2 });
+
+    // Native: same tables, pre-made slot (CREATE SUBSCRIPTION cannot create a slot on its own cluster), copied by COPY.
+    const oldAdmin = await connect(oldDb);
+    const nat = await connect(nativeDb);
+    clients.push(oldAdmin, nat);
+    for (const s of OLD_CHAT_SCHEMA) await nat.query(s);
+    await oldAdmin.query(`CREATE PUBLICATION native_pub FOR TABLE chat_sessions, chat_messages`);
+    await oldAdmin.query(`SELECT pg_create_logical_replication_slot('native_slot', 'pgoutput')`);
+    for (const t of ['chat_sessions', 'chat_messages']) {
+      const src = await connect(oldDb);
+      await pipeline(src.query(copyTo(`COPY ${t} TO STDOUT`)), nat.query(copyFrom(`COPY ${t} FROM STDIN`)));
+      await src.end();
+    }
+    await nat.query(
+      `CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=${cluster.port} dbname=old user=postgres password=${oldDb.password}'
+       PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
+    );
+
+    // ---- Phase 1: lag under a write mix ----
+    const ac = new AbortController();
+    const ours = runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, signal: ac.signal, pollMs: 20 });
+    const writers: Client[] = [];
+    for (let i = 0; i < 8; i++) writers.push(await connect(oldDb, { applicationName: 'bench-writer' }));
+    clients.push(...writers);
+    const inserted = new Set<number>();
+    const deleted = new Set<number>();
+    let nextId = 10_000_000;
+    let ops = 0;
+    const op = async (c: Client) => {
+      const r = Math.random();
+      if (r < 0.4) {
+        const id = nextId++;
+        await c.query(`INSERT INTO chat_messages VALUES ($1, 1, 'human', 'bench insert', NULL, now(), now())`, [id]);
+        inserted.add(id);
+      } else if (r < 0.7) {
+        await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [1 + Math.floor(Math.random() * SEED), ops]);
+      } else if (r < 0.8) {
+        const live = [...inserted].filter((x) => !deleted.has(x));
+        if (!live.length) return;
+        const id = live[Math.floor(Math.random() * live.length)];
+        await c.query(`DELETE FROM chat_messages WHERE id = $1`, [id]);
+        deleted.add(id);
+      } else if (r < 0.97) {
+        const ids = Array.from({ length: 5 }, () => nextId++);
+        await c.query('BEGIN');
+        await c.query(`INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`, [ids]);
+        await c.query(`UPDATE chat_messages SET role = 'BOT' WHERE id = ANY($1::bigint[])`, [ids]);
+        await c.query('COMMIT');
+        ids.forEach((x) => inserted.add(x));
+      } else {
+        await c.query('BEGIN');
+        await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [1 + Math.floor(Math.random() * SEED)]);
+        await sleep(300);
+        await c.query('COMMIT');
+      }
+      ops++;
+    };
+    // Probe: the session row 1's title carries a sequence number, written every 100 ms; each target is polled for it.
+    const probeWritten = new Map<number, number>();
+    const seen = { sync: new Map<number, number>(), native: new Map<number, number>() };
+    let probe = 0;
+    let stopProbes = false;
+    const probeWriter = (async () => {
+      const c = await connect(oldDb);
+      while (!stopProbes) {
+        probe++;
+        await c.query(`UPDATE chat_sessions SET title = $1 WHERE id = 1`, [`probe ${probe}`]);
+        probeWritten.set(probe, Date.now());
+        await sleep(100);
+      }
+      await c.end();
+    })();
+    let polling = true;
+    const poller = async (db: DbEndpoint, sql: string, into: Map<number, number>) => {
+      const c = await connect(db);
+      while (polling) {
+        const r = await c.query(sql);
+        const n = Number(/probe (\d+)/.exec(r.rows[0]?.t ?? '')?.[1] ?? 0);
+        for (let k = 1; k <= n; k++) if (!into.has(k) && probeWritten.has(k)) into.set(k, Date.now());
+        await sleep(10);
+      }
+      await c.end();
+    };
+    const polls = [
+      poller(syncDb, `SELECT title AS t FROM public.conversations WHERE conversation_id = 1`, seen.sync),
+      poller(nativeDb, `SELECT title AS t FROM chat_sessions WHERE id = 1`, seen.native),
+    ];
+    const t0 = Date.now();
+    const end = t0 + SECONDS * 1000;
+    let scheduled = 0;
+    const inflight = new Set<Promise<void>>();
+    let w = 0;
+    const busy = new Set<Client>();
+    while (Date.now() < end) {
+      const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
+      while (scheduled < due) {
+        const free = writers.find((c) => !busy.has(c));
+        if (!free) break;
+        busy.add(free);
+        scheduled++;
+        const p = op(free).finally(() => {
+          busy.delete(free);
+          inflight.delete(p);
+        });
+        inflight.add(p);
+        w++;
+      }
+      await sleep(2);
+    }
+    await Promise.all(inflight);
+    stopProbes = true;
+    await probeWriter;
+    // Writes have stopped: one last probe; converged = it (and so everything before it) is visible on the target.
+    const fin = await connect(oldDb);
+    const last = ++probe;
+    await fin.query(`UPDATE chat_sessions SET title = $1 WHERE id = 1`, [`probe ${last}`]);
+    const stopAt = Date.now();
+    probeWritten.set(last, stopAt);
+    await fin.end();
+    const converge = async (m: Map<number, number>) => {
+      while (!m.has(last) && Date.now() - stopAt < 60_000) await sleep(10);
+      return m.has(last) ? (m.get(last)! - stopAt) / 1000 : NaN;
+    };
+    const [convSync, convNative] = await Promise.all([converge(seen.sync), converge(seen.native)]);
+    polling = false;
+    await Promise.all(polls);
+    ac.abort();
+    const phase1 = await ours;
+    const lags = (m: Map<number, number>) => [...m.entries()].filter(([k]) => probeWritten.has(k)).map(([k, at]) => (at - probeWritten.get(k)!) / 1000);
+    const lagSync = lags(seen.sync);
+    const lagNative = lags(seen.native);
+
+    // lost = 0: every acknowledged insert present (unless acknowledged deleted), every acknowledged delete gone.
+    const check = async (db: DbEndpoint, table: string, key: string) => {
+      const c = await connect(db);
+      const ids = [...inserted];
+      const r = await c.query(`SELECT count(*) FILTER (WHERE NOT (x = ANY($2::bigint[])) AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS missing,
+                                      count(*) FILTER (WHERE x = ANY($2::bigint[]) AND EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS resurrected
+                                 FROM unnest($1::bigint[]) x`, [ids, [...deleted]]);
+      await c.end();
+      return r.rows[0].missing + r.rows[0].resurrected;
+    };
+    const lostSync = await check(syncDb, 'public.messages', 'message_id');
+    const lostNative = await check(nativeDb, 'chat_messages', 'id');
+
+    // ---- Phase 2: backlog drain ----
+    await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
+    await sleep(500);
+    const big = Math.min(100_000, Math.floor(BACKLOG / 2));
+    const gen = await connect(oldDb);
+    await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id <= ${big}`); // one big transaction
+    let left = BACKLOG - big;
+    let from = 1;
+    while (left > 0) {
+      const n = Math.min(1000, left);
+      await gen.query(`UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id BETWEEN ${from} AND ${from + n - 1}`);
+      from = from + n > SEED ? 1 : from + n;
+      left -= n;
+    }
+    const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
+    await gen.end();
+    let t = Date.now();
+    const drained = await runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, untilLsn: goal });
+    const syncSecs = (Date.now() - t) / 1000;
+    t = Date.now();
+    await nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
+    for (;;) {
+      const r = await oldAdmin.query(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`, [goal]);
+      if (r.rows[0]?.done) break;
+      await sleep(20);
+    }
+    const nativeSecs = (Date.now() - t) / 1000;
+    const syncChanges = drained.inserted + drained.updated + drained.deleted;
+
+    const out = {
+      seconds: SECONDS,
+      rate: RATE,
+      opsDone: ops,
+      opsPerSecond: Math.round(ops / SECONDS),
+      lag: {
+        sync: { p50: pct(lagSync, 50), p99: pct(lagSync, 99), samples: lagSync.length },
+        native: { p50: pct(lagNative, 50), p99: pct(lagNative, 99), samples: lagNative.length },
+      },
+      convergeSeconds: { sync: convSync, native: convNative },
+      lost: { sync: lostSync, native: lostNative, acknowledgedInserts: inserted.size, acknowledgedDeletes: deleted.size },
+      backlog: {
+        changes: BACKLOG,
+        bigTransactionRows: big,
+        sync: { seconds: syncSecs, rowsPerSecond: Math.round(syncChanges / syncSecs), changesApplied: syncChanges },
+        native: { seconds: nativeSecs, rowsPerSecond: Math.round(BACKLOG / nativeSecs) },
+      },
+      ratios: {
+        p99LagSyncOverNative: pct(lagSync, 99) / pct(lagNative, 99),
+        backlogSyncOverNative: syncChanges / syncSecs / (BACKLOG / nativeSecs),
+      },
+      phase1Sync: { transactions: phase1.transactions, conflicts: phase1.conflicts },
+    };
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    else {
+      log(`write mix: ${ops} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
+      log(`lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (p99 ratio sync/native ${out.ratios.p99LagSyncOverNative.toFixed(2)})`);
+      log(`converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s`);
+      log(`lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`);
+      log(`backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`);
+    }
+    await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
+    await nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);
+    await nat.query(`DROP SUBSCRIPTION native_sub`);
+  } finally {
+    for (const c of clients) await c.end().catch(() => undefined);
+    await cluster.stop();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench-sync failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+  process.exit(1);
+});
