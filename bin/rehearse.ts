@@ -8,6 +8,7 @@
 import { synthesizeMigrationTemplate } from '../lib/local-template';
 import * as fs from 'fs';
 import * as path from 'path';
+import { CHAT_APP_VERIFICATION } from '../lambda/rehearsal/chat-verification';
 import { renderHtmlReport } from '../lambda/rehearsal/html-report';
 import { formatReport } from '../lambda/rehearsal/report';
 import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
@@ -88,7 +89,7 @@ async function main() {
     }).finally(() => process.stdin.pause());
   process.on('SIGTERM', () => (release ? release() : abort.abort()));
   log('synthesizing the Migrate state machine (dev stage) ...');
-  const template = synthesizeMigrationTemplate('dev');
+  const template = synthesizeMigrationTemplate('dev', { verification: CHAT_APP_VERIFICATION });
   const report = await rehearse({ ...args, template, progress: log, signal: abort.signal, ownProcessGroup: true, holdOpen });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else log(formatReport(report));

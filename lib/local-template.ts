@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { StageConfig } from './config/stage-config';
 import { loadStageConfig, StageName } from './config/stages';
 import { SwitchyardStage } from './stacks/switchyard-stage';
 
@@ -7,8 +8,12 @@ import { SwitchyardStage } from './stacks/switchyard-stage';
  * The Migration stack template exactly as `cdk synth` builds it for a stage
  * (asset bundling skipped: the rehearsal binds tasks to the handler source).
  */
-export function synthesizeMigrationTemplate(stage: StageName = 'dev'): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
+export function synthesizeMigrationTemplate(
+  stage: StageName = 'dev',
+  overrides: { verification?: Partial<Pick<StageConfig['verification'], 'smoke' | 'canary'>> } = {},
+): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const s = new SwitchyardStage(app, stage, { config: loadStageConfig(stage) });
+  const config = loadStageConfig(stage);
+  const s = new SwitchyardStage(app, stage, { config: { ...config, verification: { ...config.verification, ...overrides.verification } } });
   return Template.fromStack(s.migration).toJSON() as never;
 }

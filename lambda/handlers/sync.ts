@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
 import { createSync, dropSync, moveSequencesPast, runSync, type Direction, type SyncRunResult } from '../engine/sync';
+import { BAKE_SECONDS } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase, type InvocationContext } from './support/phase';
@@ -19,7 +20,7 @@ const input = z.discriminatedUnion('action', [
   /** Apply one direction up to the source's position at the start of the call (or until the function's time runs out). */
   z.object({ action: z.literal('drain'), migrationId, direction, maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000) }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
-  z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(0).max(MAX_RUN_MS / 1000), reverse: z.boolean().default(true) }),
+  z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
   /** Drop the sync objects (slot, publication, origin) of the given directions. Idempotent. */
   z.object({ action: z.literal('cleanup'), migrationId, directions: z.array(direction).min(1) }),
 ]);
@@ -87,7 +88,9 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
       if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');
       const bakedSeconds = (deps.now() - t0) / 1000;
-      return { forward, reverse, bakedSeconds, conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0) };
+      // A bake longer than one invocation is looped by the state machine until nothing remains.
+      const remainingSeconds = Math.max(0, i.seconds - Math.ceil(bakedSeconds));
+      return { forward, reverse, bakedSeconds, remainingSeconds, conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0) };
     }
     case 'cleanup': {
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);

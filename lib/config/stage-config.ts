@@ -200,6 +200,9 @@ const verificationSchema = z.object({
   oldLoadBalancerArn: arn('elasticloadbalancing').optional(),
 });
 
+/** The verification a stage gets when its config says nothing. */
+export const DEFAULT_VERIFICATION = verificationSchema.parse({});
+
 export const stageConfigSchema = z
   .object({
     stageName: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/, 'must be lowercase letters, digits and dashes'),

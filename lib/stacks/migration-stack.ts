@@ -61,6 +61,7 @@ export class MigrationStack extends Stack {
       functions: this.functions.functions,
       notificationEmail: config.alarms.notificationEmail,
       oldService: props.oldEnvironment.service,
+      verification: config.verification,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     new MigrationDashboard(this, 'Dashboard', {

@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DEFAULT_VERIFICATION, type VerificationConfig } from '../../config/stage-config';
 import type { PhaseFunction, PhaseName } from '../phase-function';
 import { acknowledgeWildcards } from '../wildcard-acks';
 import { DECOMMISSION_TIMEOUT, decommissionDefinition } from './decommission';
@@ -27,6 +28,8 @@ export interface MigrationWorkflowsProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The old side's service, scaled to zero by Decommission. @default - none (imported old side: scale it down yourself) */
   readonly oldService?: ecs.FargateService;
+  /** The stage's smoke checks and canary tolerances. @default - the stage config's defaults (no smoke checks, default tolerances) */
+  readonly verification?: Pick<VerificationConfig, 'smoke' | 'canary'>;
 }
 
 /**
@@ -63,7 +66,7 @@ export class MigrationWorkflows extends Construct {
         },
       });
     const maxSnapshotPolls = props.maxSnapshotPolls ?? 240;
-    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls }), MIGRATE_TIMEOUT);
+    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls, verification: props.verification ?? DEFAULT_VERIFICATION }), MIGRATE_TIMEOUT);
     this.rollbackTraffic = machine('RollbackTraffic', rollbackTrafficDefinition(states('RollbackTraffic'), ctx), ROLLBACK_TRAFFIC_TIMEOUT);
     this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? 180 }), RESTORE_DATA_TIMEOUT);
     this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);

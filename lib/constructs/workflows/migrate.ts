@@ -9,11 +9,14 @@ import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
+import type { VerificationConfig } from '../../config/stage-config';
 import { chain, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
   readonly maxSnapshotPolls: number;
+  /** The stage's smoke checks and canary tolerances (put in the Smoke and HealthGate payloads). */
+  readonly verification: Pick<VerificationConfig, 'smoke' | 'canary'>;
 }
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
@@ -82,17 +85,29 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   }).itemProcessor(
     chain(copyTable, new sfn.Choice(scope, 'TableCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), new sfn.Succeed(scope, 'TableDone')).otherwise(copyTable)),
   );
-  const catchUp = failsBeforeTraffic(task('CatchUp', PHASE.catchUp, '$.sync', { ...ID, 'watermarks.$': '$.sync.watermarks' }));
+  // Change capture: the forward slot exists before the copy, so every change the copy might miss is
+  // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
+  // before the new side takes its first write.
+  const syncTask = (id: string, payload: Record<string, unknown>) => task(id, PHASE.sync, '$.sync', { ...ID, ...payload });
+  const catchUp = failsBeforeTraffic(syncTask('CatchUp', { action: 'drain', direction: 'forward' }));
   const beforeTraffic = chain(
     failsBeforeTraffic(task('TransferConfig', PHASE.transferConfig, '$.configTransfer', { ...ID, mode: 'apply' })),
     failsBeforeTraffic(task('PrepareTarget', PHASE.prepareTarget, '$.prepared')),
+    failsBeforeTraffic(syncTask('StartCapture', { action: 'capture', direction: 'forward' })),
     renewLock('RenewLockBeforeCopy'),
     failsBeforeTraffic(copyTables),
-    renewLock('RenewLockBeforeValidate'),
-    failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
-    new sfn.Pass(scope, 'InitCatchUp', { parameters: { 'watermarks.$': '$.prepared.watermarks' }, resultPath: '$.sync' }),
+    renewLock('RenewLockBeforeCatchUp'),
     catchUp,
-    orElseContinue(new sfn.Choice(scope, 'LagOk?').when(sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.maxLagSeconds', '$.config.maxCatchUpLagSeconds')), catchUp)),
+    orElseContinue(
+      new sfn.Choice(scope, 'LagOk?').when(
+        sfn.Condition.or(sfn.Condition.booleanEquals('$.sync.done', false), sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.lagSeconds', '$.config.maxCatchUpLagSeconds'))),
+        catchUp,
+      ),
+    ),
+    // Checksums while writes continue: differing keys are rechecked after the sync applied past the source position.
+    failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
+    failsBeforeTraffic(task('Smoke', PHASE.smoke, '$.smoke', { ...ID, smoke: props.verification.smoke })),
+    failsBeforeTraffic(syncTask('StartReverseCapture', { action: 'capture', direction: 'reverse' })),
   );
 
   // ── 4. Traffic steps: one step of the schedule at a time (halt check, weights, bake, health gate, catch up) ──
@@ -111,21 +126,33 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     checkHalt,
     orElseContinue(new sfn.Choice(scope, 'MoreTrafficSteps?').when(sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'), nextStep)),
   );
+  // The bake is the sync: both directions apply for the bake time (looped when longer than one invocation).
+  const bake = failsAfterTraffic(syncTask('Bake', { action: 'bake', 'seconds.$': '$.bakeLeft.seconds' }));
   chain(
     nextStep,
     failsAfterTraffic(task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' })),
     note('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' }),
-    new sfn.Wait(scope, 'Bake', { time: sfn.WaitTime.secondsPath('$.config.bakeSeconds') }),
-    failsAfterTraffic(task('HealthGate', PHASE.healthGate, '$.health')),
+    new sfn.Pass(scope, 'InitBake', { parameters: { 'seconds.$': '$.config.bakeSeconds' }, resultPath: '$.bakeLeft' }),
+    bake,
+    new sfn.Pass(scope, 'CountBake', { parameters: { 'seconds.$': '$.sync.remainingSeconds' }, resultPath: '$.bakeLeft' }),
+    orElseContinue(new sfn.Choice(scope, 'BakeDone?').when(sfn.Condition.numberGreaterThan('$.bakeLeft.seconds', 0), bake)),
+    failsAfterTraffic(task('HealthGate', PHASE.healthGate, '$.health', { ...ID, 'windowSeconds.$': '$.config.bakeSeconds', canary: props.verification.canary })),
+    note('NotifyGate', 'health-gate', { 'healthy.$': '$.health.healthy', 'canary.$': '$.health.canary', 'weights.$': '$.shift.weights' }),
     orElseContinue(new sfn.Choice(scope, 'Healthy?').when(sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)), unhealthy)),
-    failsAfterTraffic(task('StepCatchUp', PHASE.catchUp, '$.sync', { ...ID, 'watermarks.$': '$.sync.watermarks' })),
     new sfn.Pass(scope, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' }),
     checkHalt,
   );
 
   // ── 5. Finish: confirm 100 % new, record the end (Decommission's stability period counts from it), release ──
+  // Drain old → new to the old side's current position, validate again, then finalize. The reverse
+  // slot stays until Decommission (a rollback inside the stability period drains it).
+  const finalDrain = failsAfterTraffic(syncTask('FinalDrain', { action: 'drain', direction: 'forward' }));
   const finish = chain(
+    finalDrain,
+    orElseContinue(new sfn.Choice(scope, 'Drained?').when(sfn.Condition.booleanEquals('$.sync.done', false), finalDrain)),
+    failsAfterTraffic(task('FinalValidate', PHASE.validateData, '$.finalValidation')),
     failsAfterTraffic(task('Finalize', PHASE.finalize, '$.final')),
+    failsAfterTraffic(syncTask('DropForwardCapture', { action: 'cleanup', directions: ['forward'] })),
     note('NotifySuccess', 'completed'),
     releaseLockThen(scope, ctx, 'ReleaseLock', 'migrate', new sfn.Succeed(scope, 'Migrated')),
   );
@@ -145,7 +172,7 @@ const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase)
 export const PRE_TRAFFIC_BUDGET = Duration.days(3);
 /** One traffic step at the largest bake: halt check, weights, notify, bake, gate, catch-up (3 attempts). */
 export const STEP_BUDGET = Duration.seconds(
-  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.catchUp, 3),
+  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3),
 );
 /** Finalize, the traffic rollback (4 attempts), notifications and the lock release. */
 export const FINISH_BUDGET = Duration.seconds(stateBudget(PHASE.finalize) + stateBudget(PHASE.rollbackTraffic, 4) + stateBudget(PHASE.unlock, 4) + 3 * 30);
