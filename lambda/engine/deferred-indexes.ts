@@ -1,7 +1,7 @@
 import { performance } from 'perf_hooks';
 import type { Client } from 'pg';
 import { connect, DbEndpoint, withClient } from './db';
-import { describe, SchemaMismatchError } from './errors';
+import { redactedReason, SchemaMismatchError } from './errors';
 import type { MigrationSpec, TableSpec } from './spec';
 import { targetKey, targetRelation } from './spec';
 import { qi } from './sql';
@@ -91,6 +91,8 @@ export interface BuildIndexesOptions {
   readonly tables?: readonly string[];
   /** `maintenance_work_mem` for the build sessions (e.g. `'512MB'`). @default - the server's setting */
   readonly maintenanceWorkMem?: string;
+  /** ANALYZE the tables after building (when anything was built). @default true */
+  readonly analyze?: boolean;
 }
 
 /**
@@ -126,7 +128,9 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
       try {
         await c.query(d.definition);
       } catch (e) {
-        throw new SchemaMismatchError(`building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${describe(e)}`, { cause: e });
+        // No `cause`: the pg error's detail quotes the duplicated or orphaned values.
+        const code = (e as { code?: string }).code;
+        throw new SchemaMismatchError(`building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`);
       }
     }
     const seconds = (performance.now() - s0) / 1000;
@@ -160,8 +164,10 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
       await c.end().catch(() => undefined);
     }
   }
-  const pending = await withClient(target, {}, async (c) =>
-    Number((await c.query(`SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`, [relations])).rows[0].n),
-  );
+  const pending = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
+    // Planner statistics for the freshly loaded tables (autovacuum would get there, later).
+    if (built.length && opts.analyze !== false) for (const rel of relations) await c.query(`ANALYZE ${qi(rel)}`);
+    return Number((await c.query(`SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`, [relations])).rows[0].n);
+  });
   return { seconds: (performance.now() - t0) / 1000, built, pending };
 }
