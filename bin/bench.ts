@@ -194,7 +194,7 @@ async function main() {
       await seedChatHistory(c, args.scaleRows!);
       await c.end();
     }
-    const prep = await prepareTarget(chatHistorySpec, source, target);
+    const prep = await prepareTarget(chatHistorySpec, source, target, { deferIndexes: true });
     log(`deferred for the load: ${prep.deferred.join(', ') || 'nothing'}`);
     const messagesSpec = chatHistorySpec.tables.find((t) => t.name === 'messages')!;
     const layout = await describeTableWith(messagesSpec, source, target);

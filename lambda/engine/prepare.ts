@@ -32,7 +32,8 @@ export interface PrepareOptions {
    * constraints of empty target tables (their definitions are kept in
    * `switchyard.deferred_indexes`); `buildDeferredIndexes` recreates them after the copy.
    * The primary key (or the unique index on the target key) and CHECK / NOT NULL stay.
-   * @default true
+   * Opt-in: a caller that defers must run `buildDeferredIndexes` after the copy.
+   * @default false
    */
   readonly deferIndexes?: boolean;
 }
@@ -100,7 +101,7 @@ export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, tar
         if (lossy.length) {
           throw new LossyTypeError(`target types narrower than the source (list the column in the table's allowLossy to accept the loss):\n  - ${lossy.join('\n  - ')}`);
         }
-        const deferred = opts.deferIndexes === false ? [] : await captureDeferredIndexes(tgt, spec.tables);
+        const deferred = opts.deferIndexes ? await captureDeferredIndexes(tgt, spec.tables) : [];
         await tgt.query('COMMIT');
         return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name), deferred };
       } catch (e) {

@@ -5,14 +5,22 @@ import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 
-/** Apply the target DDL idempotently, check the schema, and capture each table's catch-up watermark before any copy. */
-export const prepareTarget = definePhase(PHASE.prepareTarget, z.object({ migrationId }), async (_i, deps) => {
-  const spec = getSpec(deps.specName);
-  const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
-  const result = await prepareTargetSchema(spec, source, target);
-  const watermarks: Record<string, string | null> = {};
-  for (const t of spec.tables) watermarks[t.name] = await captureWatermark(await describeTableWith(t, source, target), source);
-  return { ...result, tables: spec.tables.map((t) => t.name), watermarks };
-});
-
-
+/**
+ * Apply the target DDL idempotently (in the spec's target schema), check the schema and the
+ * column types (LossyTypeError on a narrowing), and capture each table's catch-up watermark
+ * before any copy. `deferIndexes: true` drops secondary indexes and FK/unique constraints of
+ * the empty target tables for the bulk load: only a workflow that runs `buildDeferredIndexes`
+ * after the copy (before validation and cut-over) may pass it.
+ */
+export const prepareTarget = definePhase(
+  PHASE.prepareTarget,
+  z.object({ migrationId, deferIndexes: z.boolean().default(false) }),
+  async (i, deps) => {
+    const spec = getSpec(deps.specName);
+    const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+    const result = await prepareTargetSchema(spec, source, target, { deferIndexes: i.deferIndexes });
+    const watermarks: Record<string, string | null> = {};
+    for (const t of spec.tables) watermarks[t.name] = await captureWatermark(await describeTableWith(t, source, target), source);
+    return { ...result, tables: spec.tables.map((t) => t.name), watermarks };
+  },
+);

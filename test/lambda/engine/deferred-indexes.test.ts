@@ -33,13 +33,19 @@ describe('load first, index after', () => {
     ({ source, target } = await seededPair('di', 2_000));
   });
 
+  test('GIVEN deferIndexes is not asked for WHEN prepared THEN every index and constraint is created as written', async () => {
+    const other = await seededPair('dn', 10);
+    expect((await prepareTarget(spec, other.source, other.target)).deferred).toEqual([]);
+    expect(await indexesOf(other.target, 'messages')).toEqual(['messages_conversation_idx', 'messages_created_unique', 'messages_pkey']);
+  });
+
   test('GIVEN an empty target WHEN prepared THEN secondary indexes and FK/unique constraints are deferred, the primary key and CHECK stay', async () => {
-    const prep = await prepareTarget(spec, source, target);
+    const prep = await prepareTarget(spec, source, target, { deferIndexes: true });
     expect([...prep.deferred].sort()).toEqual(['public.messages.messages_conversation_fk', 'public.messages.messages_conversation_idx', 'public.messages.messages_created_unique']);
     expect(await indexesOf(target, 'messages')).toEqual(['messages_pkey']);
     expect(await constraintsOf(target, 'messages')).toEqual(['messages_pkey', 'messages_role_check']);
     // a second prepare does not defer or record anything twice
-    expect((await prepareTarget(spec, source, target)).deferred).toEqual([]);
+    expect((await prepareTarget(spec, source, target, { deferIndexes: true })).deferred).toEqual([]);
   });
 
   test('GIVEN a fresh plan WHEN copied THEN no chunk deletes its range; WHEN a chunk is re-copied (resume) THEN it deletes first', async () => {
@@ -74,10 +80,10 @@ describe('load first, index after', () => {
 
   test('fails when a deferred constraint does not hold for the copied rows, naming it, and a fixed rerun finishes', async () => {
     const pair = await seededPair('dx', 300);
-    await prepareTarget(spec, pair.source, pair.target);
+    await prepareTarget(spec, pair.source, pair.target, { deferIndexes: true });
     for (const t of spec.tables) await copyTable(await describeTableWith(t, pair.source, pair.target), pair.source, pair.target, { runId: 'dx' });
     await query(pair.target, 'UPDATE messages SET created_at = (SELECT created_at FROM messages WHERE message_id = 1) WHERE message_id = 2');
-    const err = await buildDeferredIndexes(spec, pair.target).catch((e: unknown) => e as Error);
+    const err = (await buildDeferredIndexes(spec, pair.target).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(SchemaMismatchError);
     expect(err!.message).toMatch(/^building deferred constraint messages_created_unique on public.messages failed: could not create unique index "messages_created_unique" \(SQLSTATE 23505\)$/);
     await query(pair.target, "UPDATE messages SET created_at = created_at + interval '1 microsecond' WHERE message_id = 2");

@@ -37,7 +37,7 @@ describe('lossy types', () => {
     ['timestamptz -> timestamp', { at: 'timestamp' }, /column at timestamp with time zone -> timestamp without time zone: timestamp drops the time zone/],
     ['varchar(100) -> varchar(20)', { label: 'varchar(20)' }, /column label character varying\(100\) -> character varying\(20\): holds at most 20 characters, the source up to 100/],
   ])('fails when the target narrows %s: LossyTypeError, and the DDL is rolled back', async (_name, types, message) => {
-    const err = await prepareTarget(specWith('narrow', types), source, target).catch((e: unknown) => e as Error);
+    const err = (await prepareTarget(specWith('narrow', types), source, target).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LossyTypeError);
     expect(err!.name).toBe('LossyTypeError');
     expect(err!.message).toMatch(message);
@@ -47,7 +47,7 @@ describe('lossy types', () => {
 
   test('fails listing every narrowed column at once, including the result type of an expression', async () => {
     const cols = { ...ALL, note: "left(s.note, 50)::varchar(50)" };
-    const err = await prepareTarget(specWith('narrow', { note: 'varchar(8)', big: 'int', label: 'varchar(20)' }, undefined, cols), source, target).catch((e: unknown) => e as Error);
+    const err = (await prepareTarget(specWith('narrow', { note: 'varchar(8)', big: 'int', label: 'varchar(20)' }, undefined, cols), source, target).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LossyTypeError);
     expect(err!.message.match(/^ {2}- /gm)).toHaveLength(3);
     expect(err!.message).toMatch(/column note character varying\(50\) -> character varying\(8\): holds at most 8 characters, the source up to 50/);
