@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PHASE, PHASE_NAMES } from '../../lambda/phases';
 import { PhaseFunction, type PhaseName } from './phase-function';
-import type { ServiceEnvironment } from './service-environment';
+import type { IServiceEnvironment } from './service-environment';
 import { StageLockTable } from './workflows/lock-table';
 import type { WeightedAlbRouting, WeightedDnsRecords } from './weighted-routing';
 import { acknowledgeWildcards } from './wildcard-acks';
@@ -23,13 +23,13 @@ function wildcardReason(resource: string): string | undefined {
 }
 
 /** Phases that open connections to the databases: they alone get the database client security group and credentials. */
-export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.validateData, PHASE.catchUp, PHASE.sync];
+export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.validateData, PHASE.sync];
 
 export interface MigrationFunctionsProps {
   readonly stageName: string;
   readonly vpc: ec2.IVpc;
-  readonly oldEnvironment: ServiceEnvironment;
-  readonly newEnvironment: ServiceEnvironment;
+  readonly oldEnvironment: IServiceEnvironment;
+  readonly newEnvironment: IServiceEnvironment;
   /** Weighted ALB rule; exactly one of `alb` / `dns` drives the traffic phases (ALB preferred). */
   readonly alb?: WeightedAlbRouting;
   readonly dns?: WeightedDnsRecords;
@@ -174,7 +174,7 @@ export class MigrationFunctions extends Construct {
     listSecrets(fns.transferConfig);
     newEnv.grantDatabaseSecretRead(fns.transferConfig);
 
-    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.catchUp, fns.sync]) readDbSecrets(fn);
+    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.sync]) readDbSecrets(fn);
 
     for (const fn of [fns.shiftTraffic, fns.rollbackTraffic]) shiftTraffic(fn);
     readWeights(fns.finalize);

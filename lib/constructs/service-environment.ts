@@ -8,8 +8,23 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct } from 'constructs';
-import type { EnvironmentConfig, ImportedEnvironmentConfig, ProvisionedEnvironmentConfig } from '../config/stage-config';
+import { Construct, type IConstruct } from 'constructs';
+import type { ImportedEnvironmentConfig, ProvisionedEnvironmentConfig } from '../config/stage-config';
+
+/**
+ * Parameters of a database that takes part in sync (change capture in both directions):
+ * logical decoding, commit timestamps (the later-commit-wins conflict rule) and a cap on the WAL a
+ * stalled slot may hold back: a quarter of the storage, so a forgotten slot invalidates instead of
+ * filling the disk. `rds.logical_replication` and `track_commit_timestamp` are static: they take
+ * effect after a reboot (a new instance starts with them).
+ */
+export function syncParameters(allocatedStorageGiB: number): Record<string, string> {
+  return {
+    'rds.logical_replication': '1',
+    track_commit_timestamp: '1',
+    max_slot_wal_keep_size: String(Math.floor((allocatedStorageGiB * 1024) / 4)),
+  };
+}
 
 /** Which side of the migration an environment is. */
 export type Side = 'old' | 'new';
@@ -17,79 +32,88 @@ export type Side = 'old' | 'new';
 /** The header that routes a request straight to one side, bypassing the weights (smoke tests). */
 export const DIRECT_ACCESS_HEADER = 'x-switchyard-side';
 
-export interface ServiceEnvironmentProps {
+/** One side of the migration, whether Switchyard provisioned it or imported it. */
+export interface IServiceEnvironment extends IConstruct {
+  readonly side: Side;
+  /** True for an environment referenced from existing resources (nothing created for it). */
+  readonly imported: boolean;
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
+  readonly database: rds.IDatabaseInstance;
+  /** Secret with the standard RDS JSON (host, port, username, password, dbname). */
+  readonly databaseSecret: secretsmanager.ISecret;
+  readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  readonly databasePort: number;
+  readonly parameterPath: string;
+  readonly secretPrefix: string;
+  /** The Fargate service (provisioned environments only). */
+  readonly service?: ecs.FargateService;
+  /** The database identifier: a literal when it is known at synth time (fixed or imported), else a token. */
+  readonly databaseIdentifier: string;
+  /** Key encrypting the database, its secret and logs (provisioned environments). */
+  readonly dataKey?: kms.IKey;
+  /** ARN of the key encrypting the database's snapshots, when customer-managed and known. */
+  readonly snapshotKeyArn?: string;
+  /** The service's ECS ARNs, when Switchyard knows them. */
+  readonly serviceArns?: { readonly clusterArn: string; readonly serviceArn: string };
+  grantDatabaseSecretRead(grantee: iam.IGrantable): iam.Grant;
+  grantDatabaseSecretWrite(grantee: iam.IGrantable): iam.Grant;
+  grantRestoreFromSnapshot(grantee: iam.IGrantable): iam.Grant | undefined;
+  grantRestartService(grantee: iam.IGrantable): iam.Grant | undefined;
+  allowDatabaseFrom(scope: Construct, id: string, peer: ec2.ISecurityGroup, description?: string): ec2.CfnSecurityGroupIngress;
+  parameterArnPattern(): string;
+  secretArnPattern(): string;
+  grantConfigRead(grantee: iam.IGrantable): iam.Grant;
+  grantConfigWrite(grantee: iam.IGrantable): iam.Grant;
+  denyDatabaseSecretWrite(grantee: iam.IGrantable): void;
+}
+
+/** @deprecated use {@link IServiceEnvironment}; kept so consumers typed `ServiceEnvironment` keep compiling. */
+export type ServiceEnvironment = IServiceEnvironment;
+
+export interface ProvisionedEnvironmentProps {
   /** Which side this environment is. */
   readonly side: Side;
-  /** Provisioned or imported environment configuration. */
-  readonly config: EnvironmentConfig;
-  /** The stage's VPC (provisioned environments only use it). */
+  readonly config: ProvisionedEnvironmentConfig;
+  /** The stage's VPC. */
   readonly vpc: ec2.IVpc;
   /**
-   * The stage's listener. A provisioned environment registers a direct-access rule
-   * (`x-switchyard-side: <side>`) on it so its target group is attached before the service starts.
+   * The stage's listener. A direct-access rule (`x-switchyard-side: <side>`) is registered on it
+   * so the target group is attached before the service starts.
    * @default - no direct-access rule
    */
   readonly listener?: elbv2.IApplicationListener;
   /** Deletion protection, snapshot on delete, retained keys. @default true */
   readonly protectData?: boolean;
   /**
-   * Identifier of a provisioned database. A fixed name keeps snapshot and restore
+   * Identifier of the database. A fixed name keeps snapshot and restore
    * permissions literal (no cross-stack tokens) and makes runbooks readable.
    * @default - generated by CloudFormation
    */
   readonly databaseInstanceIdentifier?: string;
 }
 
-/**
- * One side of the migration: its PostgreSQL database and credentials secret,
- * its configuration namespace (SSM path + secret prefix), and its compute behind
- * its own ALB target group. Provisioned here, or imported from existing identifiers.
- */
-export class ServiceEnvironment extends Construct {
-  public readonly side: Side;
-  public readonly imported: boolean;
-  public readonly targetGroup: elbv2.IApplicationTargetGroup;
-  public readonly database: rds.IDatabaseInstance;
-  /** Secret with the standard RDS JSON (host, port, username, password, dbname). */
-  public readonly databaseSecret: secretsmanager.ISecret;
-  public readonly databaseSecurityGroup: ec2.ISecurityGroup;
-  public readonly databasePort: number;
-  public readonly parameterPath: string;
-  public readonly secretPrefix: string;
-  /** The Fargate service (provisioned environments only). */
-  public readonly service?: ecs.FargateService;
-  /** The database identifier: a literal when it is known at synth time (fixed or imported), else a token. */
-  public readonly databaseIdentifier: string;
-  /** Key encrypting the database secret (provisioned environments). */
-  public readonly dataKey?: kms.IKey;
-  private readonly importedKeyArn?: string;
-  private readonly importedService?: { readonly clusterArn: string; readonly serviceArn: string };
+export interface ImportedEnvironmentProps {
+  /** Which side this environment is (in practice: old). */
+  readonly side: Side;
+  readonly config: ImportedEnvironmentConfig;
+}
 
-  constructor(scope: Construct, id: string, props: ServiceEnvironmentProps) {
-    super(scope, id);
-    this.side = props.side;
-    this.parameterPath = props.config.parameterPath;
-    this.secretPrefix = props.config.secretPrefix;
-    this.imported = props.config.mode === 'imported';
-    if (props.config.mode === 'imported') {
-      this.importedKeyArn = props.config.dbKmsKeyArn;
-      const { ecsClusterArn, ecsServiceArn } = props.config;
-      this.importedService = ecsClusterArn && ecsServiceArn ? { clusterArn: ecsClusterArn, serviceArn: ecsServiceArn } : undefined;
-    }
-    const parts =
-      props.config.mode === 'imported'
-        ? this.importExisting(props.config)
-        : this.provision(props.config, props.vpc, props.protectData ?? true, props.listener, props.databaseInstanceIdentifier);
-    this.targetGroup = parts.targetGroup;
-    this.database = parts.database;
-    this.databaseSecret = parts.secret;
-    this.databaseSecurityGroup = parts.securityGroup;
-    this.databasePort = parts.port;
-    this.service = parts.service;
-    this.dataKey = parts.key;
-    this.databaseIdentifier =
-      props.config.mode === 'imported' ? props.config.dbInstanceIdentifier : (props.databaseInstanceIdentifier ?? this.database.instanceIdentifier);
-  }
+/** What both kinds of environment share: the grants, written once. */
+abstract class EnvironmentBase extends Construct implements IServiceEnvironment {
+  public abstract readonly side: Side;
+  public abstract readonly imported: boolean;
+  public abstract readonly targetGroup: elbv2.IApplicationTargetGroup;
+  public abstract readonly database: rds.IDatabaseInstance;
+  public abstract readonly databaseSecret: secretsmanager.ISecret;
+  public abstract readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  public abstract readonly databasePort: number;
+  public abstract readonly parameterPath: string;
+  public abstract readonly secretPrefix: string;
+  public abstract readonly service?: ecs.FargateService;
+  public abstract readonly databaseIdentifier: string;
+  public abstract readonly dataKey?: kms.IKey;
+  public abstract readonly snapshotKeyArn?: string;
+  public abstract readonly serviceArns?: { readonly clusterArn: string; readonly serviceArn: string };
 
   /**
    * Read the database credentials secret. Identity-policy only (the key policy
@@ -111,7 +135,7 @@ export class ServiceEnvironment extends Construct {
    * own key, for which RDS creates a grant on the caller's behalf (only through RDS in this region).
    */
   public grantRestoreFromSnapshot(grantee: iam.IGrantable): iam.Grant | undefined {
-    const keyArn = this.dataKey?.keyArn ?? this.importedKeyArn;
+    const keyArn = this.snapshotKeyArn;
     if (!keyArn) return undefined; // aws/rds managed key: no grant needed
     const viaRds = { 'kms:ViaService': `rds.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` };
     iam.Grant.addToPrincipal({ grantee, actions: ['kms:DescribeKey'], resourceArns: [keyArn], conditions: { StringEquals: viaRds } });
@@ -121,12 +145,6 @@ export class ServiceEnvironment extends Construct {
       resourceArns: [keyArn],
       conditions: { StringEquals: viaRds, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     });
-  }
-
-  /** The service's ECS ARNs, when Switchyard knows them (provisioned, or imported with ecsServiceArn). */
-  public get serviceArns(): { readonly clusterArn: string; readonly serviceArn: string } | undefined {
-    if (this.service) return { clusterArn: this.service.cluster.clusterArn, serviceArn: this.service.serviceArn };
-    return this.importedService;
   }
 
   /** Force a new deployment of this side's service (and nothing else): RestoreData restarts the old side after repointing. */
@@ -235,7 +253,40 @@ export class ServiceEnvironment extends Construct {
     return Arn.format({ service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}/db-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this));
   }
 
-  private importExisting(cfg: ImportedEnvironmentConfig) {
+}
+
+/**
+ * An environment that already exists (the old system nobody wants to redeploy): its target group,
+ * RDS instance, security group and credentials secret are referenced, nothing is created. Whether
+ * its database runs with logical replication is checked by Preflight, not assumed.
+ */
+export class ImportedServiceEnvironment extends EnvironmentBase {
+  public readonly side: Side;
+  public readonly imported = true;
+  public readonly targetGroup: elbv2.IApplicationTargetGroup;
+  public readonly database: rds.IDatabaseInstance;
+  public readonly databaseSecret: secretsmanager.ISecret;
+  public readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  public readonly databasePort: number;
+  public readonly parameterPath: string;
+  public readonly secretPrefix: string;
+  public readonly service?: ecs.FargateService = undefined;
+  public readonly databaseIdentifier: string;
+  public readonly dataKey?: kms.IKey = undefined;
+  public readonly snapshotKeyArn?: string;
+  public readonly serviceArns?: { readonly clusterArn: string; readonly serviceArn: string };
+
+  constructor(scope: Construct, id: string, props: ImportedEnvironmentProps) {
+    super(scope, id);
+    const cfg = props.config;
+    this.side = props.side;
+    this.parameterPath = cfg.parameterPath;
+    this.secretPrefix = cfg.secretPrefix;
+    this.databaseIdentifier = cfg.dbInstanceIdentifier;
+    this.databasePort = cfg.dbPort;
+    this.snapshotKeyArn = cfg.dbKmsKeyArn;
+    this.serviceArns = cfg.ecsClusterArn && cfg.ecsServiceArn ? { clusterArn: cfg.ecsClusterArn, serviceArn: cfg.ecsServiceArn } : undefined;
+
     const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(this, 'DbSecurityGroup', cfg.dbSecurityGroupId, { mutable: true });
     const database = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Database', {
       instanceIdentifier: cfg.dbInstanceIdentifier,
@@ -249,7 +300,63 @@ export class ServiceEnvironment extends Construct {
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'DbSecret', cfg.dbSecretArn)
       : secretsmanager.Secret.fromSecretPartialArn(this, 'DbSecret', cfg.dbSecretArn);
     const targetGroup = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', { targetGroupArn: cfg.targetGroupArn });
-    return { targetGroup, database, secret, securityGroup, port: cfg.dbPort, service: undefined, key: undefined };
+        this.targetGroup = targetGroup;
+    this.database = database;
+    this.databaseSecret = secret;
+    this.databaseSecurityGroup = securityGroup;
+  }
+}
+
+/**
+ * A provisioned environment: its PostgreSQL database (encrypted, private, logical replication on,
+ * credentials generated into Secrets Manager), its configuration namespace (SSM path + secret
+ * prefix), and its Fargate service behind its own ALB target group.
+ * `ServiceEnvironment.fromImported` references an existing one instead.
+ */
+export class ProvisionedServiceEnvironment extends EnvironmentBase {
+  public readonly side: Side;
+  public readonly imported = false;
+  public readonly targetGroup: elbv2.IApplicationTargetGroup;
+  public readonly database: rds.IDatabaseInstance;
+  public readonly databaseSecret: secretsmanager.ISecret;
+  public readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  public readonly databasePort: number;
+  public readonly parameterPath: string;
+  public readonly secretPrefix: string;
+  public readonly service: ecs.FargateService;
+  public readonly databaseIdentifier: string;
+  public readonly dataKey: kms.IKey;
+  /** The database's parameter group (logical replication settings; see {@link SYNC_PARAMETERS}). */
+  public readonly parameterGroup: rds.IParameterGroup;
+
+  /** Reference an existing environment instead of provisioning one. */
+  public static fromImported(scope: Construct, id: string, props: ImportedEnvironmentProps): IServiceEnvironment {
+    return new ImportedServiceEnvironment(scope, id, props);
+  }
+
+  constructor(scope: Construct, id: string, props: ProvisionedEnvironmentProps) {
+    super(scope, id);
+    this.side = props.side;
+    this.parameterPath = props.config.parameterPath;
+    this.secretPrefix = props.config.secretPrefix;
+    const parts = this.provision(props.config, props.vpc, props.protectData ?? true, props.listener, props.databaseInstanceIdentifier);
+    this.targetGroup = parts.targetGroup;
+    this.database = parts.database;
+    this.databaseSecret = parts.secret;
+    this.databaseSecurityGroup = parts.securityGroup;
+    this.databasePort = parts.port;
+    this.service = parts.service;
+    this.dataKey = parts.key;
+    this.parameterGroup = parts.parameterGroup;
+    this.databaseIdentifier = props.databaseInstanceIdentifier ?? this.database.instanceIdentifier;
+  }
+
+  public get snapshotKeyArn(): string {
+    return this.dataKey.keyArn;
+  }
+
+  public get serviceArns(): { readonly clusterArn: string; readonly serviceArn: string } {
+    return { clusterArn: this.service.cluster.clusterArn, serviceArn: this.service.serviceArn };
   }
 
   private provision(cfg: ProvisionedEnvironmentConfig, vpc: ec2.IVpc, protect: boolean, listener?: elbv2.IApplicationListener, dbId?: string) {
@@ -261,7 +368,7 @@ export class ServiceEnvironment extends Construct {
     });
 
     const securityGroup = new ec2.SecurityGroup(this, 'DbSecurityGroup', { vpc, description: `Switchyard ${this.side} database`, allowAllOutbound: false });
-    const database = this.provisionDatabase(cfg, vpc, key, securityGroup, protect, dbId);
+    const { database, parameterGroup } = this.provisionDatabase(cfg, vpc, key, securityGroup, protect, dbId);
     const secret = database.secret!;
 
     new ssm.StringParameter(this, 'DbHostParam', { parameterName: `${cfg.parameterPath}/db/host`, stringValue: database.dbInstanceEndpointAddress, description: 'Database endpoint' });
@@ -290,14 +397,15 @@ export class ServiceEnvironment extends Construct {
     // ECS refuses a target group that no load balancer uses yet: start the service after the rule.
     if (directRule) service.node.addDependency(directRule);
     database.connections.allowDefaultPortFrom(service, 'Service to database');
-    return { targetGroup, database, secret, securityGroup, port: cfg.database.port, service, key };
+    return { targetGroup, database, secret, securityGroup, port: cfg.database.port, service, key, parameterGroup };
   }
 
   private provisionDatabase(cfg: ProvisionedEnvironmentConfig, vpc: ec2.IVpc, key: kms.IKey, securityGroup: ec2.ISecurityGroup, protect: boolean, instanceIdentifier?: string) {
     const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.of(cfg.database.engineVersion, cfg.database.engineVersion) });
     const parameterGroup = new rds.ParameterGroup(this, 'DbParameters', {
       engine,
-      parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000', idle_in_transaction_session_timeout: '600000' },
+      description: `Switchyard ${this.side} database: TLS only, logical replication for sync (static parameters: a change needs a reboot)`,
+      parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000', idle_in_transaction_session_timeout: '600000', ...syncParameters(cfg.database.allocatedStorageGiB) },
     });
     const database = new rds.DatabaseInstance(this, 'Database', {
       instanceIdentifier,
@@ -342,7 +450,7 @@ export class ServiceEnvironment extends Construct {
     if (!protect) {
       Validations.of(database).acknowledge({ id: 'AwsSolutions-RDS10', reason: 'Throwaway stage (protectData: false): deletion protection would block teardown.' });
     }
-    return database;
+    return { database, parameterGroup };
   }
 
   /** `cloudwatchLogsRetention` uses CDK's stack-wide log-retention function; its findings are CDK's own. */

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/stage-config';
-import { ServiceEnvironment, Side } from '../constructs/service-environment';
+import { ImportedServiceEnvironment, type IServiceEnvironment, ProvisionedServiceEnvironment, Side } from '../constructs/service-environment';
 
 export interface EnvironmentStackProps extends StackProps {
   readonly side: Side;
@@ -17,17 +17,21 @@ export interface EnvironmentStackProps extends StackProps {
 
 /** One side of the migration (instantiated twice per stage: old and new). */
 export class EnvironmentStack extends Stack {
-  public readonly side: ServiceEnvironment;
+  public readonly side: IServiceEnvironment;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
-    this.side = new ServiceEnvironment(this, 'Environment', {
-      side: props.side,
-      config: props.config,
-      vpc: props.vpc,
-      listener: props.listener,
-      protectData: props.protectData,
-      databaseInstanceIdentifier: props.databaseInstanceIdentifier,
-    });
+    // Two paths, chosen by the config's discriminant: reference an existing environment, or provision one.
+    this.side =
+      props.config.mode === 'imported'
+        ? new ImportedServiceEnvironment(this, 'Environment', { side: props.side, config: props.config })
+        : new ProvisionedServiceEnvironment(this, 'Environment', {
+            side: props.side,
+            config: props.config,
+            vpc: props.vpc,
+            listener: props.listener,
+            protectData: props.protectData,
+            databaseInstanceIdentifier: props.databaseInstanceIdentifier,
+          });
   }
 }

@@ -3,15 +3,15 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
-import type { ServiceEnvironment } from '../constructs/service-environment';
+import type { IServiceEnvironment } from '../constructs/service-environment';
 import { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
 export interface RoutingStackProps extends StackProps {
   readonly config: StageConfig;
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
   readonly listener: elbv2.IApplicationListener;
-  readonly oldEnvironment: ServiceEnvironment;
-  readonly newEnvironment: ServiceEnvironment;
+  readonly oldEnvironment: IServiceEnvironment;
+  readonly newEnvironment: IServiceEnvironment;
 }
 
 /**

@@ -3,7 +3,7 @@ import { parse, stageFrom } from '../helpers';
 
 const stage = stageFrom(parse());
 const t = Template.fromStack(stage.migration);
-const fnLogicalId = (phase: string) => Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(`Phases${phase}`) && !id.includes('Logs'))![0];
+const fnLogicalId = (phase: string) => Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => new RegExp(`^Phases${phase}[0-9A-F]{8}$`).test(id))![0];
 const roleOf = (phase: string) => (t.findResources('AWS::Lambda::Function')[fnLogicalId(phase)].Properties.Role['Fn::GetAtt'][0] as string);
 const statementsOf = (phase: string) =>
   Object.values(t.findResources('AWS::IAM::Policy'))
@@ -15,7 +15,7 @@ describe('MigrationFunctions: least privilege', () => {
   test('GIVEN the phases WHEN synthesized THEN only database phases sit in the group the databases admit', () => {
     const dbGroup = sgOf('CopyData');
     expect(dbGroup).toMatch(/^PhasesDatabaseClientSecurityGroup/);
-    for (const p of ['Preflight', 'PrepareTarget', 'ValidateData', 'CatchUp']) expect(sgOf(p)).toBe(dbGroup);
+    for (const p of ['Preflight', 'PrepareTarget', 'ValidateData', 'Sync']) expect(sgOf(p)).toBe(dbGroup);
     for (const p of ['ShiftTraffic', 'HealthGate', 'RestoreData', 'TransferConfig', 'Backup']) expect(sgOf(p)).not.toBe(dbGroup);
     const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).filter((r) => r.Properties.Description?.startsWith('Switchyard database phases'));
     expect(ingress).toHaveLength(2);

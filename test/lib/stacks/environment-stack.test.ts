@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { ImportedServiceEnvironment } from '../../../lib/constructs/service-environment';
 import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
 
 describe('EnvironmentStack (provisioned)', () => {
@@ -21,6 +22,15 @@ describe('EnvironmentStack (provisioned)', () => {
       GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"switchyard"}' }),
     });
     t.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: Match.objectLike({ 'rds.force_ssl': '1' }) });
+  });
+
+  test('GIVEN a provisioned database WHEN synthesized THEN it runs with logical replication, commit timestamps and a WAL cap for slots', () => {
+    for (const side of [t, template(stage.oldEnvironment)]) {
+      side.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Parameters: Match.objectLike({ 'rds.logical_replication': '1', track_commit_timestamp: '1', max_slot_wal_keep_size: String((20 * 1024) / 4), 'rds.force_ssl': '1' }),
+      });
+    }
+    expect(stage.newEnvironment.side.imported).toBe(false);
   });
 
   test('its configuration namespace holds the database coordinates (never the password)', () => {
@@ -90,5 +100,20 @@ describe('EnvironmentStack (imported old side)', () => {
     expect(env.databaseSecret.secretArn).toBe(IMPORTED_OLD.dbSecretArn);
     expect(env.database.instanceIdentifier).toBe('app-old-db');
     expect(env.databasePort).toBe(5432);
+    expect(env).toBeInstanceOf(ImportedServiceEnvironment);
+    expect(env.serviceArns).toBeUndefined();
+    expect(env.snapshotKeyArn).toBeUndefined();
+  });
+
+  test('GIVEN an imported side with its key and service WHEN synthesized THEN RestoreData may use the key via RDS and restart that service only', () => {
+    const svc = 'arn:aws:ecs:eu-west-1:111111111111:service/old/app';
+    const withKey = stageFrom(parse({ oldEnvironment: { ...IMPORTED_OLD, dbKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc', ecsClusterArn: 'arn:aws:ecs:eu-west-1:111111111111:cluster/old', ecsServiceArn: svc }, routing: { route53: ROUTE53 } }));
+    const m = template(withKey.migration);
+    m.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:UpdateService', Resource: svc })]) } });
+    m.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:CreateGrant', Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc' })]) } });
+  });
+
+  test('fails when an imported database identifier leaves no room for the restored instance id', () => {
+    expect(() => parse({ oldEnvironment: { ...IMPORTED_OLD, dbInstanceIdentifier: `a${'b'.repeat(45)}` }, routing: { route53: ROUTE53 } })).toThrow(/dbInstanceIdentifier must be at most 45 characters so a restored instance/);
   });
 });
