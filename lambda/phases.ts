@@ -41,7 +41,6 @@ export const PHASES = {
   prepareTarget: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Create the target schema and the copy plan' },
   copyData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Copy one table in key-range chunks (returns a cursor)' },
   validateData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Checksums per chunk group, bisect to keys' },
-  catchUp: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Apply the changes made on the old side since the copy' },
   sync: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Change capture: create/drop the slots, apply changes old → new and new → old in bounded runs' },
   smoke: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Configured HTTP checks against the new side (direct access), reads compared with the old side' },
   shiftTraffic: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Set the weights of one traffic step, read back' },

@@ -1,6 +1,5 @@
 import { PHASE_NAMES, type PhaseName } from '../phases';
 import { backup, backupStatus } from './backup';
-import { catchUp } from './catch-up';
 import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
@@ -19,7 +18,7 @@ import { validateInput } from './validate-input';
 
 const DEFINED: readonly DefinedPhase[] = [
   validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, smoke,
-  validateData, catchUp, sync, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
+  validateData, sync, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
   lock, unlock,
 ];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
-import { createSync, dropSync, moveSequencesPast, runSync, type Direction, type SyncRunResult } from '../engine/sync';
+import { createSync, dropSync, moveSequencesPast, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
 import { BAKE_SECONDS } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
@@ -18,7 +18,14 @@ const input = z.discriminatedUnion('action', [
   /** Publication + slot on the direction's source (forward: before the copy; reverse: before the first traffic step). */
   z.object({ action: z.literal('capture'), migrationId, direction, sequenceHeadroom: z.number().int().min(0).default(1_000_000) }),
   /** Apply one direction up to the source's position at the start of the call (or until the function's time runs out). */
-  z.object({ action: z.literal('drain'), migrationId, direction, maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000) }),
+  z.object({
+    action: z.literal('drain'),
+    migrationId,
+    direction,
+    maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000),
+    /** An operator's rollback may come before any traffic moved: then there is no reverse capture and nothing to return. */
+    ifCaptured: z.boolean().default(false),
+  }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
   /** Drop the sync objects (slot, publication, origin) of the given directions. Idempotent. */
@@ -70,6 +77,9 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
     }
     case 'drain': {
       const { source, target } = await endpoints(deps, i.direction);
+      if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
+        return { direction: i.direction, done: true, skipped: `no ${i.direction} capture: nothing to drain`, changes: 0, transactions: 0, lagSeconds: 0 };
+      }
       const untilLsn = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
       const r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budgetMs(context, i.maxSeconds * 1000) });
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');

@@ -1,7 +1,9 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
 import { getSpec, registerSpec } from '../engine/specs';
+import { runSync } from '../engine/sync';
 import { targetKey } from '../engine/spec';
 import { seedChatHistory } from './chat-history-seed';
 import { startDetachedCluster } from './detached-cluster';
@@ -64,7 +66,12 @@ export interface RehearsalReport {
   error?: { name: string; cause: string };
   wallMs: number;
   rows: number;
-  phases: { name: string; status: 'ok' | 'failed'; ms: number }[];
+  /** Task states in the order they ran; `startMs` from the start of the execution. */
+  phases: { name: string; status: 'ok' | 'failed'; ms: number; startMs?: number }[];
+  /** Every health gate's verdict, with the canary figures. */
+  healthGates: HealthGateRecord[];
+  /** Sync lag after each sync run. */
+  syncLag: SyncLagSample[];
   integrity: {
     tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[];
     /** The write ledger checked against the database that serves 100 % at the end (absent in read-only runs). */
@@ -77,6 +84,26 @@ export interface RehearsalReport {
   };
   requests: { total: number; errors: number; oldErrors: number; newErrors: number };
   config: { kind: string; target: string; action: string }[];
+}
+
+type SyncOut = { direction: 'forward' | 'reverse'; changes: number; lagSeconds: number };
+
+export interface HealthGateRecord {
+  /** Index into traffic.steps. */
+  step: number;
+  weights: { old: number; new: number };
+  healthy: boolean;
+  summary: string;
+  reasons: string[];
+  canary?: { verdict: string; method: string };
+}
+
+export interface SyncLagSample {
+  /** Milliseconds from the start of the execution. */
+  atMs: number;
+  direction: 'forward' | 'reverse';
+  lagSeconds: number;
+  changes: number;
 }
 
 /** What one side served in one traffic window. */
@@ -157,22 +184,38 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       return { ...server!, database: name };
     };
     cleanup.push(async () => {
-      if (opts.server && !opts.keep) for (const db of created) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      if (opts.server && !opts.keep) for (const db of created.reverse()) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
       await admin.end().catch(() => undefined);
     });
 
+    // The service and the migration log in as a non-superuser (LOGIN REPLICATION, owner of both
+    // databases), like the RDS master user: named `switchyard`, like the bookkeeping schema, on a
+    // server of our own (a shared test server gets a name of its own).
+    const login = { user: opts.server ? `sy_rehearsal_${suffix}` : 'switchyard', password: randomBytes(16).toString('hex') };
+    await admin.query(`CREATE ROLE ${login.user} LOGIN REPLICATION PASSWORD '${login.password}'`);
+    cleanup.push(async () => {
+      if (opts.server && !opts.keep) await admin.query(`DROP ROLE IF EXISTS ${login.user}`).catch(() => undefined);
+    });
+    const owned = async (name: string) => {
+      const db = await createDb(name);
+      await admin.query(`ALTER DATABASE ${name} OWNER TO ${login.user}`);
+      const c = await connect(db);
+      await c.query(`ALTER SCHEMA public OWNER TO ${login.user}`);
+      await c.end();
+      return { ...db, ...login };
+    };
     let source: DbEndpoint;
     if (opts.source) {
       source = parsePostgresUrl(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
     } else {
-      source = await createDb(`rehearsal_old_${suffix}`);
+      source = await owned(`rehearsal_old_${suffix}`);
       say(`seeding ${rows.toLocaleString()} chat messages ...`);
       const c = await connect(source);
       await seedChatHistory(c, rows);
       await c.end();
     }
-    const target = await createDb(`rehearsal_new_${suffix}`);
+    const target = await owned(`rehearsal_new_${suffix}`);
     if (opts.keep) keptDatabases.push({ label: 'old (source)', db: source }, { label: 'new (target)', db: target });
 
     // The service: an old and a new app, each on its own database, behind the weighted router.
@@ -223,8 +266,14 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
 
     const outputs: Record<string, unknown> = {};
     let rollbackMs: number | null = null;
+    /** When the workflow saw the failure (an unhealthy gate or a failed task after traffic moved). */
+    let failureSeenAt: number | null = null;
+    const healthGates: HealthGateRecord[] = [];
+    const syncLag: SyncLagSample[] = [];
+    const phaseStarts: number[] = [];
     const started = Date.now();
-    const execution = await runLocally(opts.template, definition, () => deps, { migrationId: `rehearsal-${suffix}`, bakeSeconds: opts.bakeSeconds ?? 1 }, {
+    const migrationId = `rehearsal-${suffix}`;
+    const execution = await runLocally(opts.template, definition, () => deps, { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 }, {
       waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
       beforeTask: async (state) => {
         if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
@@ -232,8 +281,22 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       },
       onStep: (s) => {
         outputs[s.state] = s.output;
+        phaseStarts.push(Date.now() - started - s.ms);
         const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
         let extra = '';
+        if (!s.ok && failureSeenAt === null && router.windows.some((w) => w.weights.new > 0)) failureSeenAt = Date.now();
+        if (s.phase === PHASE.sync && s.ok) {
+          const o = s.output as { forward?: SyncOut; reverse?: SyncOut; direction?: 'forward' | 'reverse'; changes?: number; lagSeconds?: number; skipped?: string; slot?: string; dropped?: unknown };
+          const at = Date.now() - started;
+          for (const r of [o.forward, o.reverse, o.direction && o.lagSeconds !== undefined ? (o as SyncOut) : undefined]) {
+            if (r) syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes });
+          }
+          if (o.forward) extra = ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, lag ${Math.max(o.forward.lagSeconds, o.reverse?.lagSeconds ?? 0).toFixed(1)} s`;
+          else if (o.slot) extra = ` ${o.direction} capture ${o.slot}`;
+          else if (o.dropped) extra = ' captures dropped';
+          else if (o.skipped) extra = ` ${o.skipped}`;
+          else if (o.direction) extra = ` ${o.direction === 'forward' ? 'old→new' : 'new→old'} ${o.changes} changes, lag ${(o.lagSeconds ?? 0).toFixed(1)} s`;
+        }
         if (s.phase === PHASE.shiftTraffic && s.ok) {
           const w = (s.output as { weights: { old: number; new: number } }).weights;
           extra = ` old ${w.old} / new ${w.new}`;
@@ -241,17 +304,30 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
           if (opts.slowAt !== undefined && w.new >= opts.slowAt) slow = true;
         }
         if (s.phase === PHASE.copyData && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
-        if (s.phase === PHASE.healthGate && s.ok) extra = (s.output as { healthy: boolean }).healthy ? ' healthy' : ` UNHEALTHY: ${(s.output as { summary: string }).summary}`;
-        if (s.phase === PHASE.catchUp && s.ok) extra = ` ${(s.output as { rowsUpserted: number }).rowsUpserted} rows, lag ${(s.output as { maxLagSeconds: number }).maxLagSeconds.toFixed(1)} s`;
-        if (s.phase === PHASE.rollbackTraffic && s.ok) {
-          rollbackMs = (s.output as { elapsedMs: number }).elapsedMs;
-          extra = ` 100 % old in ${rollbackMs} ms`;
+        if (s.phase === PHASE.healthGate && s.ok) {
+          const g = s.output as { healthy: boolean; summary: string; reasons?: string[]; canary?: { verdict: string; method: string } };
+          healthGates.push({ step: router.windows.length - 1, weights: router.windows[router.windows.length - 1].weights, healthy: g.healthy, summary: g.summary, reasons: g.reasons ?? [], canary: g.canary });
+          if (!g.healthy && failureSeenAt === null) failureSeenAt = Date.now();
+          extra = g.healthy ? ` healthy (canary ${g.canary?.verdict ?? 'n/a'})` : ` TRIPPED: ${g.summary}`;
         }
+        if (s.phase === PHASE.rollbackTraffic && s.ok) extra = ` 100 % old (weights call ${(s.output as { elapsedMs: number }).elapsedMs} ms)`;
         say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);
       },
     });
     await traffic.stop();
     cleanup.pop();
+    // The rollback as the clients saw it: from the moment the workflow saw the failure to the last request the new side got.
+    const rolledBackTraffic = execution.steps.some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
+    if (rolledBackTraffic && failureSeenAt !== null) rollbackMs = Math.max(0, router.lastNewRequestAt - failureSeenAt);
+    // After Finalize the reverse capture stays (until Decommission): return the writes the new side took
+    // after the final drain, so the old side is current (what a rollback inside the stability period relies on).
+    if (execution.status === 'SUCCEEDED' && writing) {
+      const back = await runSync({ migrationId, direction: 'reverse', spec, source: target, target: source }).catch((e: Error) => {
+        say(`returning the new side's last writes failed: ${e.name}: ${e.message}`);
+        return undefined;
+      });
+      if (back) say(`new side's writes after the final drain returned to old: ${back.inserted + back.updated + back.deleted} changes`);
+    }
 
     // Integrity: recomputed at the end, in both databases, whatever the outcome.
     const tables: RehearsalReport['integrity']['tables'] = [];
@@ -286,7 +362,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
       wallMs: Date.now() - t0,
       rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
-      phases: execution.steps.map((s) => ({ name: s.state, status: s.ok ? 'ok' : 'failed', ms: s.ms })),
+      phases: execution.steps.map((s, i) => ({ name: s.state, status: s.ok ? 'ok' : 'failed', ms: s.ms, startMs: phaseStarts[i] })),
+      healthGates,
+      syncLag,
       integrity: { tables, writes },
       traffic: {
         finalWeights,

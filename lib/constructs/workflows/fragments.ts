@@ -161,6 +161,44 @@ export function failWithCaught(scope: Construct, id: string): sfn.Fail {
   return new sfn.Fail(scope, id, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
 }
 
+export interface DrainReverseProps {
+  /** State id prefix (ids must be unique in a state machine). */
+  readonly prefix: string;
+  /** The migration id in the state. @default $.config.migrationId */
+  readonly migrationIdPath?: string;
+  /** Skip (done) when no reverse capture exists: an operator's rollback before any traffic moved. @default false */
+  readonly ifCaptured?: boolean;
+}
+
+/**
+ * Once traffic is back on old: apply the new side's writes to the old database (the reverse sync,
+ * drained to the new side's position at the start of each call, looped until done), then drop
+ * both captures. A failed drain is notified (`reverse-drain-failed`, the new-side writes are still
+ * in the slot) and the chain goes on: traffic stays on old either way.
+ */
+export function drainReverse(scope: Construct, ctx: WorkflowContext, props: DrainReverseProps): { start: sfn.IChainable; end: sfn.INextable & sfn.IChainable } {
+  const id = { 'migrationId.$': props.migrationIdPath ?? '$.config.migrationId' };
+  const drain = phaseTask(scope, ctx, `${props.prefix}DrainReverseSync`, PHASE.sync, {
+    payload: { action: 'drain', direction: 'reverse', ifCaptured: props.ifCaptured ?? false, ...id },
+    resultPath: '$.reverseDrain',
+  });
+  const cleanup = phaseTask(scope, ctx, `${props.prefix}DropCaptures`, PHASE.sync, { payload: { action: 'cleanup', directions: ['forward', 'reverse'], ...id }, resultPath: '$.syncCleanup' });
+  const end = new sfn.Pass(scope, `${props.prefix}SyncDone`);
+  const failed = notify(scope, ctx, `${props.prefix}NotifyDrainFailed`, 'reverse-drain-failed', { 'error.$': '$.drainError.Error', 'cause.$': '$.drainError.Cause' });
+  drain.addCatch(failed, { resultPath: '$.drainError' });
+  // Keep the captures: the new side's writes are still in the reverse slot for the next drain.
+  failed.next(new sfn.Pass(scope, `${props.prefix}DrainFailedResult`, { result: sfn.Result.fromObject({ done: false, failed: true, changes: 0 }), resultPath: '$.reverseDrain' })).next(end);
+  cleanup.addCatch(end, { resultPath: '$.cleanupError' });
+  chain(drain, orElseContinue(new sfn.Choice(scope, `${props.prefix}ReverseDrained?`).when(sfn.Condition.booleanEquals('$.reverseDrain.done', false), drain)), cleanup, end);
+  return { start: drain, end };
+}
+
+/** Drop the sync objects of both directions, whatever happened (failures are recorded in `$.cleanupError`). */
+export function dropCaptures(scope: Construct, ctx: WorkflowContext, id: string, directions: readonly ('forward' | 'reverse')[]): sfn.TaskStateBase {
+  const t = phaseTask(scope, ctx, id, PHASE.sync, { payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.syncCleanup' });
+  return t;
+}
+
 export interface TrafficRollbackProps {
   /** Where the rollback goes when it fails even after its retries (error in `$.rollbackError`). */
   readonly onRollbackFailed: sfn.IChainable;
@@ -173,9 +211,15 @@ export interface TrafficRollbackProps {
 export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: TrafficRollbackProps): sfn.TaskStateBase {
   const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, { payload: { 'migrationId.$': '$.config.migrationId' }, resultPath: '$.rollback' });
   rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
+  const returned = drainReverse(scope, ctx, { prefix: 'Rollback' });
   chain(
     rollback,
     notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }),
+    returned.start,
+  );
+  chain(
+    returned.end,
+    notify(scope, ctx, 'NotifyWritesReturned', 'new-side-writes-returned', { 'changes.$': '$.reverseDrain.changes' }),
     releaseLockThen(scope, ctx, 'ReleaseLockAfterRollback', 'migrate', failWithCaught(scope, 'RolledBack')),
   );
   return rollback;

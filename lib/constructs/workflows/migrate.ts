@@ -10,7 +10,7 @@ import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
 import type { VerificationConfig } from '../../config/stage-config';
-import { chain, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
+import { chain, dropCaptures, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
@@ -35,6 +35,8 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // Before traffic moved: notify, release the lock, then fail with the original error.
   const notifyFailure = chain(
     note('NotifyFailure', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    // No traffic moved: nothing to return; the captures go (a slot left behind would hold WAL on the old side).
+    dropCaptures(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse']).addCatch(new sfn.Pass(scope, 'CapturesLeft'), { resultPath: '$.cleanupError' }),
     releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'migrate', failWithCaught(scope, 'MigrationFailed')),
   );
   const failsBeforeTraffic = <T extends sfn.TaskStateBase | sfn.Map>(s: T): T => s.addCatch(notifyFailure, { resultPath: '$.error' }) as T;
@@ -44,6 +46,8 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // An operator rollback (halt flag) while Migrate runs: traffic stays where the rollback put it; end as halted.
   const halted = chain(
     note('NotifyHalted', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    // The operator's RollbackTraffic drains and drops the reverse capture; the forward one is no longer needed.
+    dropCaptures(scope, ctx, 'DropForwardCaptureOnHalt', ['forward']).addCatch(new sfn.Pass(scope, 'ForwardCaptureLeft'), { resultPath: '$.cleanupError' }),
     releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted')),
   );
   // Renew the lease and stop if halted; before traffic moved, a halt or a lost lock is an ordinary failure.

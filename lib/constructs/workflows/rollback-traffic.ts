@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, failWithCaught, notify, orElseContinue, phaseTask, type WorkflowContext } from './fragments';
+import { chain, drainReverse, failWithCaught, notify, orElseContinue, phaseTask, type WorkflowContext } from './fragments';
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
 
@@ -30,6 +30,10 @@ export function rollbackTrafficDefinition(scope: Construct, ctx: WorkflowContext
   const rollback = phaseTask(scope, ctx, 'RollbackTraffic', PHASE.rollbackTraffic, { payload: ID, resultPath: '$.rollback' }).addCatch(onError, { resultPath: '$.error' });
   haltFailed.next(rollback);
 
+  // Traffic is on old within the 5-minute budget; then the new side's writes are returned to the old database.
+  const returned = drainReverse(scope, ctx, { prefix: '', ifCaptured: true });
+  chain(returned.end, notify(scope, ctx, 'NotifyWritesReturned', 'new-side-writes-returned', { 'changes.$': '$.reverseDrain.changes' }), new sfn.Succeed(scope, 'TrafficOnOld'));
+
   return chain(
     orElseContinue(
       new sfn.Choice(scope, 'ValidRollbackInput?').when(
@@ -41,9 +45,9 @@ export function rollbackTrafficDefinition(scope: Construct, ctx: WorkflowContext
     halt,
     rollback,
     notify(scope, ctx, 'NotifyRolledBack', 'traffic-rolled-back', { 'rollbackMs.$': '$.rollback.elapsedMs', 'weights.$': '$.rollback.weights' }),
-    new sfn.Succeed(scope, 'TrafficOnOld'),
+    returned.start,
   );
 }
 
-/** Whole-execution timeout of RollbackTraffic (the budget is 5 minutes). */
-export const ROLLBACK_TRAFFIC_TIMEOUT = Duration.minutes(10);
+/** Whole-execution timeout of RollbackTraffic: traffic is back within 5 minutes; draining the new side's writes may take longer. */
+export const ROLLBACK_TRAFFIC_TIMEOUT = Duration.hours(2);
