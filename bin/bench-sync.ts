@@ -24,7 +24,7 @@ const arg = (name: string, dflt: number) => {
 const SECONDS = arg('seconds', 60);
 const RATE = arg('rate', 500);
 const BACKLOG = arg('backlog', 200_000);
-const SEED = arg('seed', 20_000);
+const SEED = arg('seed', 100_000);
 const JSON_OUT = process.argv.includes('--json');
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -209,16 +209,17 @@ async function main() {
     // ---- Phase 2: backlog drain ----
     await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
     await sleep(500);
-    const big = Math.min(100_000, Math.floor(BACKLOG / 2));
     const gen = await connect(oldDb);
-    await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id <= ${big}`); // one big transaction
+    // One big transaction (up to 100k rows, as many as the table has), then 1000-row transactions up to BACKLOG changes.
+    const big = (await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(100_000, Math.floor(BACKLOG / 2))})`)).rowCount ?? 0;
     let left = BACKLOG - big;
     let from = 1;
     while (left > 0) {
       const n = Math.min(1000, left);
-      await gen.query(`UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id BETWEEN ${from} AND ${from + n - 1}`);
-      from = from + n > SEED ? 1 : from + n;
-      left -= n;
+      const r = await gen.query(`UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`);
+      left -= r.rowCount ?? 0;
+      from = Number(r.rows[r.rows.length - 1]?.id ?? 0) + 1;
+      if ((r.rowCount ?? 0) < n) from = 1;
     }
     const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
     await gen.end();
