@@ -1,4 +1,4 @@
-import { ArnFormat, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, DefaultStackSynthesizer, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
@@ -60,7 +60,28 @@ export class PipelineStack extends Stack {
       });
     }
     this.pipeline.buildPipeline();
+    this.scopeBootstrapRoleAssumption(props.stages);
     this.acknowledgePipelineFindings();
+  }
+
+  /**
+   * CDK Pipelines lets self-mutation assume any tagged role in the account (`role/*`). Narrow it to
+   * the CDK bootstrap roles (`cdk-<qualifier>-*`) of the accounts it deploys to: the pipeline's own
+   * and every stage's configured account. The bootstrap-role tag condition stays.
+   */
+  private scopeBootstrapRoleAssumption(stages: readonly StageConfig[]) {
+    const qualifier = (this.synthesizer as { bootstrapQualifier?: string }).bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+    const accounts = [...new Set([this.account, ...stages.map((s) => s.account ?? this.account)])];
+    const roles = accounts.map((account) => this.formatArn({ service: 'iam', region: '', account, resource: 'role', resourceName: `cdk-${qualifier}-*` }));
+    for (const c of this.node.findAll()) {
+      if (!(c instanceof iam.CfnPolicy) || !c.node.path.includes('SelfMutation')) continue;
+      const doc = this.resolve(c.policyDocument) as { Statement: { Action: string | string[]; Resource: unknown }[] };
+      doc.Statement.forEach((st, i) => {
+        if ([st.Action].flat().includes('sts:AssumeRole') && JSON.stringify(st.Resource).includes(':role/*')) {
+          c.addPropertyOverride(`PolicyDocument.Statement.${i}.Resource`, roles);
+        }
+      });
+    }
   }
 
   /** CDK Pipelines creates its roles and artifact store; what nag flags there is the construct's own design. */

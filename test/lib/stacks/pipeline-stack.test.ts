@@ -78,3 +78,20 @@ describe('pipeline configuration', () => {
     expect(() => pipelineConfigFromContext((k) => ctx[k])).toThrow('pipeline:repository must be owner/repository');
   });
 });
+
+describe('PipelineStack: bootstrap roles', () => {
+  test('GIVEN stages in other accounts WHEN synthesized THEN self-mutation may assume only the CDK bootstrap roles of the pipeline and stage accounts', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stages = STAGE_NAMES.map((s) => loadStageConfig(s, (k) => ({ 'prod:account': '333333333333', 'prod:region': 'eu-west-1' })[k]));
+    const stack = new PipelineStack(app, 'Pipe', { env: { account: '111111111111', region: 'eu-west-1' }, pipeline: PIPELINE, stages });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+    const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(JSON.stringify(assume)).not.toContain(':role/*"');
+    const selfMutation = assume.find((s) => s.Condition)!;
+    expect(selfMutation.Resource).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:role/cdk-hnb659fds-*']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:role/cdk-hnb659fds-*']] },
+    ]);
+    expect(selfMutation.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'iam:ResourceTag/aws-cdk:bootstrap-role': ['image-publishing', 'file-publishing', 'deploy'] } });
+  });
+});
