@@ -104,6 +104,7 @@ async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoi
       tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`)),
     );
     await tgt.query('COMMIT');
+    await tgt.query(`SET maintenance_work_mem = '${MAINTENANCE_WORK_MEM}'`);
     for (const def of indexDefs) await tgt.query(def);
   } finally {
     await Promise.all([src.end(), tgt.end()]);
@@ -157,6 +158,9 @@ async function both<T>(source: DbEndpoint, target: DbEndpoint, fn: (c: Client, s
   }
 }
 
+/** Both the engine's index build and the raw pipe's CREATE INDEX get the same sort memory. */
+const MAINTENANCE_WORK_MEM = '256MB';
+
 async function withBoth<T>(source: DbEndpoint, target: DbEndpoint, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> {
   const [s, t] = await Promise.all([connect(source, { readOnly: true }), connect(target)]);
   try {
@@ -208,7 +212,7 @@ async function main() {
     const engineCopy = async (concurrency: number, l: TableLayout = layout, src: DbEndpoint = source, rows = args.rows) => {
       const r = await copyTable(l, src, target, { runId: `bench-${run++}`, concurrency });
       if (r.rowsTotal !== rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${rows}`);
-      const built = await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+      const built = await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
       if (l === layout) indexSeconds.push(built.seconds);
     };
 
@@ -276,7 +280,7 @@ async function main() {
       await diag('buildDeferredIndexes after that copy', async () => {
         await copyOnly(layout);
         const t0 = performance.now();
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
         return (performance.now() - t0) / 1000;
       });
       await diag('engine copy with the per-chunk DELETE (resume path), key only', async () => {
@@ -288,19 +292,23 @@ async function main() {
         await copyTable(layout, source, target, { runId, concurrency: engineParallel });
       });
       await diag('engine copy into the indexed table (index maintained during the load)', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
         await copyOnly(layout);
       });
-      for (const chunkSize of [10_000, 200_000]) {
+      for (const chunkSize of [10_000, 50_000, 200_000, 500_000]) {
         await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () => copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }));
       }
       await diag('raw COPY pipe into the key-only table, no index build', () => rawPipe(layout, source, target, []));
       await diag('raw COPY pipe into the indexed table', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'] });
+        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
         await rawPipe(layout, source, target, []);
       });
     }
 
+    const sizes = await withBoth(source, target, async (_s, g) => {
+      const r = await g.query(`SELECT pg_table_size('public.messages')::float8 AS heap, pg_indexes_size('public.messages')::float8 AS idx`);
+      return { heapMB: Math.round(r.rows[0].heap / 1e6), indexMB: Math.round(r.rows[0].idx / 1e6) };
+    });
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
     const maxRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     const rps = (rows: number, s: number) => Math.round(rows / s);
@@ -331,6 +339,7 @@ async function main() {
           }
         : null,
       maxRssMB,
+      targetSize: { ...sizes, bytesPerRow: Math.round((sizes.heapMB * 1e6) / args.rows) },
       diagnosis,
       validate: {
         engineParallel: validateParallel,
@@ -360,6 +369,7 @@ async function main() {
       log(`  engine (parallel ${validateParallel})  ${result.validate.engineRowsPerSecond.toLocaleString()} rows/s (${m.validate.toFixed(2)} s)`);
       log(`  raw checksum         ${m.rawChecksum.toFixed(2)} s  -> ratio ${result.validate.ratioToRawChecksum}x`);
       log(`  count(*)             ${m.count.toFixed(2)} s  -> ratio ${result.validate.ratioToCount}x`);
+      log(`target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`);
       log(`peak RSS of the engine process: ${maxRssMB} MB`);
     }
   } finally {
