@@ -25,6 +25,12 @@ const input = z.discriminatedUnion('action', [
     maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000),
     /** An operator's rollback may come before any traffic moved: then there is no reverse capture and nothing to return. */
     ifCaptured: z.boolean().default(false),
+    /**
+     * Later-commit-wins conflict detection: on once both sides take writes (forward from the first
+     * traffic step; reverse always). Off for the catch-up after the copy, whose own rows would look like newer local writes.
+     * @default - on for reverse, off for forward
+     */
+    conflicts: z.boolean().optional(),
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
@@ -80,8 +86,8 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
         return { direction: i.direction, done: true, skipped: `no ${i.direction} capture: nothing to drain`, changes: 0, transactions: 0, lagSeconds: 0 };
       }
-      const untilLsn = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
-      const r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budgetMs(context, i.maxSeconds * 1000) });
+      const untilLsn = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string);
+      const r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budgetMs(context, i.maxSeconds * 1000), conflicts: i.conflicts });
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
       return { ...summary(r), drainedTo: untilLsn, done: r.caughtUp || r.appliedLsn >= untilLsn };
@@ -91,8 +97,9 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
       const t0 = deps.now();
       const runs = await Promise.all([
-        runSync({ migrationId: i.migrationId, direction: 'forward', spec, source: old, target: neu, maxMs: ms }),
-        i.reverse ? runSync({ migrationId: i.migrationId, direction: 'reverse', spec, source: neu, target: old, maxMs: ms }) : undefined,
+        // Both sides take writes now: a same-row write on both is resolved by the conflict rule in both directions.
+        runSync({ migrationId: i.migrationId, direction: 'forward', spec, source: old, target: neu, maxMs: ms, conflicts: true }),
+        i.reverse ? runSync({ migrationId: i.migrationId, direction: 'reverse', spec, source: neu, target: old, maxMs: ms, conflicts: true }) : undefined,
       ]);
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeTableWith, IntegrityMismatchError, type KeyDifferences, validateTable } from '../engine';
+import { describeTableWith, IntegrityMismatchError, type KeyDifferences } from '../engine';
+import { validateUnderWrites } from '../engine/validate-under-writes';
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY } from '../core/limits';
 import { migrationId } from './support/input';
@@ -15,10 +16,12 @@ export const validateData = definePhase(
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const spec = getSpec(deps.specName);
     const tables = i.table ? [specTable(deps.specName, i.table)] : spec.tables;
-    const results: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean; differences: KeyDifferences }[] = [];
+    const results: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean; differences: KeyDifferences; keysRechecked: number; stillChanging: number }[] = [];
     for (const t of tables) {
-      const v = await validateTable(await describeTableWith(t, source, target), source, target, { runId: i.migrationId, concurrency: i.concurrency });
-      results.push({ name: v.table, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: v.match, differences: v.differences });
+      // The service keeps writing: differing keys are rechecked after the sync applied past the source position.
+      const r = await validateUnderWrites(await describeTableWith(t, source, target), source, target, { runId: i.migrationId, concurrency: i.concurrency, migrationId: i.migrationId, spec });
+      const v = r.validation;
+      results.push({ name: v.table, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: r.match, differences: r.mismatches, keysRechecked: r.keysRechecked, stillChanging: r.stillChanging });
     }
     const bad = results.filter((r) => !r.match);
     if (bad.length) {
@@ -26,7 +29,9 @@ export const validateData = definePhase(
         `${r.name} (source ${r.sourceRows} rows, target ${r.targetRows}; missing ${JSON.stringify(r.differences.missing.slice(0, 5))}, extra ${JSON.stringify(r.differences.extra.slice(0, 5))}, changed ${JSON.stringify(r.differences.changed.slice(0, 5))})`;
       throw new IntegrityMismatchError(`validation failed for ${bad.map(describe).join('; ')}`);
     }
-    return { match: true, tables: results.map(({ differences: _d, ...r }) => r) };
+    const rowsValidated = results.reduce((n, r) => n + r.sourceRows, 0);
+    const keysRechecked = results.reduce((n, r) => n + r.keysRechecked, 0);
+    return { match: true, rowsValidated, keysRechecked, mismatches: 0, tables: results.map(({ differences: _d, ...r }) => r) };
   },
 );
 

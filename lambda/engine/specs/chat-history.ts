@@ -42,6 +42,14 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         started_at: "s.created_at AT TIME ZONE 'UTC'",
         updated_at: 's.updated_at',
       },
+      // New-side writes back into the old schema while traffic is split (and on rollback).
+      // Not every value survives the round trip: the owner's case and a blank title are gone.
+      reverse: {
+        user_name: 's.owner',
+        title: 's.title',
+        created_at: "s.started_at AT TIME ZONE 'UTC'",
+        updated_at: 's.updated_at',
+      },
       watermark: 'updated_at',
       chunkSize: 50_000,
     },
@@ -56,6 +64,15 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         content: "coalesce(s.body, '')",
         metadata:
           "CASE WHEN s.metadata IS NULL OR btrim(s.metadata) = '' THEN '{}'::jsonb WHEN s.metadata IS JSON OBJECT THEN s.metadata::jsonb ELSE jsonb_build_object('legacy', s.metadata) END",
+        created_at: 's.created_at',
+        updated_at: 's.updated_at',
+      },
+      // Roles map back to the old vocabulary; metadata goes back as JSON text (legacy free text stays wrapped).
+      reverse: {
+        session_id: 's.conversation_id',
+        role: "CASE s.role WHEN 'user' THEN 'human' WHEN 'assistant' THEN 'bot' ELSE s.role END",
+        body: 's.content',
+        metadata: 's.metadata::text',
         created_at: 's.created_at',
         updated_at: 's.updated_at',
       },

@@ -150,7 +150,7 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // ── 5. Finish: confirm 100 % new, record the end (Decommission's stability period counts from it), release ──
   // Drain old → new to the old side's current position, validate again, then finalize. The reverse
   // slot stays until Decommission (a rollback inside the stability period drains it).
-  const finalDrain = failsAfterTraffic(syncTask('FinalDrain', { action: 'drain', direction: 'forward' }));
+  const finalDrain = failsAfterTraffic(syncTask('FinalDrain', { action: 'drain', direction: 'forward', conflicts: true }));
   const finish = chain(
     finalDrain,
     orElseContinue(new sfn.Choice(scope, 'Drained?').when(sfn.Condition.booleanEquals('$.sync.done', false), finalDrain)),

@@ -1,0 +1,118 @@
+import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
+import type { MigrationSpec, TableSpec } from './spec';
+import { qi } from './sql';
+import { runSync, slotStatus } from './sync';
+import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
+import type { TableLayout } from './sql';
+
+/**
+ * Validation while the service keeps writing. A chunk checksum that differs may only mean that a
+ * row changed after the last sync run: each round reads the source's current position, lets the
+ * sync apply up to it, and checks the differing chunks again. A key that still differs is a
+ * mismatch only if nothing is pending for it: its source row was last committed before the
+ * position the sync applied (pg_xact_commit_timestamp, with track_commit_timestamp on). A row the
+ * service keeps changing is reported as still changing, not as a mismatch.
+ */
+export interface UnderWritesResult {
+  readonly validation: TableValidation;
+  readonly match: boolean;
+  /** Keys that differed at first and were checked again after the sync caught up. */
+  readonly keysRechecked: number;
+  /** Keys that still differ with nothing pending: real differences. */
+  readonly mismatches: KeyDifferences;
+  /** Keys whose source row changed after the last applied position in every round. */
+  readonly stillChanging: number;
+  readonly rounds: number;
+}
+
+export interface UnderWritesOptions extends ValidateOptions {
+  /** The migration whose forward sync applies the pending changes (no sync when it has no capture). */
+  readonly migrationId: string;
+  readonly spec: MigrationSpec;
+  /** Recheck rounds before the remaining differences count. @default 5 */
+  readonly rounds?: number;
+}
+
+const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
+
+/** The source table's key → commit time of its current row version (null: no such row or no commit timestamps). */
+async function sourceCommitTimes(source: DbEndpoint, t: TableSpec, keys: string[][]): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>();
+  if (!('table' in t.source) || !keys.length) return out;
+  const table = t.source.table;
+  const keyCols = t.key;
+  return withClient(source, { readOnly: true, applicationName: 'switchyard-validate' }, async (c) => {
+    const on = (await readOnlyQuery(c, `SELECT current_setting('track_commit_timestamp') AS v`)).rows[0].v === 'on';
+    if (!on) return out;
+    const tuple = keyCols.map((k) => `${qi(k)}::text`).join(', ');
+    const r = await readOnlyQuery(
+      c,
+      `SELECT ARRAY[${tuple}] AS k, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ts FROM ${table.split('.').map(qi).join('.')}
+        WHERE ARRAY[${tuple}] = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
+      [JSON.stringify(keys)],
+    );
+    for (const row of r.rows as { k: string[]; ts: string | null }[]) out.set(JSON.stringify(row.k), row.ts === null ? null : Number(row.ts));
+    return out;
+  });
+}
+
+async function currentLsn(db: DbEndpoint): Promise<{ lsn: string; at: number }> {
+  const c = await connect(db, { readOnly: true, applicationName: 'switchyard-validate' });
+  try {
+    const r = await c.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn, extract(epoch FROM clock_timestamp()) * 1000 AS at`);
+    return { lsn: r.rows[0].lsn, at: Number(r.rows[0].at) };
+  } finally {
+    await c.end();
+  }
+}
+
+export async function validateUnderWrites(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: UnderWritesOptions): Promise<UnderWritesResult> {
+  let v = await validateTable(layout, source, target, opts);
+  if (v.match) return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
+  const first = v;
+  const captured = (await slotStatus(source, opts.migrationId, 'forward').catch(() => ({ exists: false }))).exists;
+  const rechecked = new Set<string>();
+  const rounds = Math.max(2, opts.rounds ?? 5);
+  const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
+  let previous = new Set<string>();
+  for (const [kind, list] of Object.entries({ missing: v.differences.missing, extra: v.differences.extra, changed: v.differences.changed })) for (const k of list) previous.add(tag(kind, k));
+  let mismatches: KeyDifferences = v.differences;
+  let stillChanging = 0;
+  for (let round = 1; round <= rounds; round++) {
+    for (const list of [v.differences.missing, v.differences.extra, v.differences.changed]) for (const k of list) rechecked.add(JSON.stringify(k));
+    // Let the sync apply everything committed on the source up to now, then look again.
+    // The insert position: with asynchronous commit, a committed transaction may lie beyond the write position.
+    const pos = await currentLsn(source);
+    if (captured) await runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: pos.lsn });
+    const chunks = v.mismatchedChunks.length ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) } : opts.chunkNos;
+    v = await validateTable(layout, source, target, { ...opts, chunkNos: chunks });
+    const done = (m: KeyDifferences, changing: number) => ({
+      validation: { ...v, source: first.source, target: first.target, match: keyCount(m) === 0 && !m.truncated },
+      match: keyCount(m) === 0 && !m.truncated,
+      keysRechecked: rechecked.size,
+      mismatches: m,
+      stillChanging: changing,
+      rounds: round,
+    });
+    if (v.match) return done({ missing: [], extra: [], changed: [], truncated: false }, 0);
+    // Pending, not different: a source row committed after `pos` (the sync has not reached it), or a key
+    // that differs now but did not in the round before (it changed since: the next sync run applies it).
+    const times = await sourceCommitTimes(source, layout.spec, [...v.differences.missing, ...v.differences.changed]);
+    const committedSince = (k: string[]) => {
+      const ts = times.get(JSON.stringify(k));
+      return ts !== undefined && ts !== null && ts > pos.at;
+    };
+    const current = new Set<string>();
+    const keep = (kind: string, list: string[][]) =>
+      list.filter((k) => {
+        current.add(tag(kind, k));
+        return previous.has(tag(kind, k)) && !(kind !== 'extra' && committedSince(k));
+      });
+    mismatches = { missing: keep('missing', v.differences.missing), extra: keep('extra', v.differences.extra), changed: keep('changed', v.differences.changed), truncated: v.differences.truncated };
+    stillChanging = keyCount(v.differences) - keyCount(mismatches);
+    previous = current;
+    if (keyCount(mismatches) === 0 && !v.differences.truncated) return done(mismatches, stillChanging);
+  }
+  const match = keyCount(mismatches) === 0 && !mismatches.truncated;
+  return { validation: { ...v, source: first.source, target: first.target, match }, match, keysRechecked: rechecked.size, mismatches, stillChanging, rounds };
+}
