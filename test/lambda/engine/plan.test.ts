@@ -1,0 +1,27 @@
+import { connect, copyTable, describeTableWith, loadPlan, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
+import { query, seededPair } from '../../support/pg';
+
+test('GIVEN a source estimated above the sampling threshold WHEN planned THEN chunks come from a page sample, hold about chunkSize rows and cover every key', async () => {
+  const { source, target } = await seededPair('pl', 20_000);
+  // Pretend the table is big (the superuser may set the planner's estimate): the plan samples 20% of its pages.
+  await query(source, `UPDATE pg_class SET reltuples = 5e6 WHERE oid = 'chat_messages'::regclass`);
+  const spec = parseSpec({ ...chatHistorySpec, tables: [{ ...chatHistorySpec.tables[1], chunkSize: 1_000 }] });
+  await prepareTarget(spec, source, target);
+  const layout = await describeTableWith(spec.tables[0], source, target);
+  const copy = await copyTable(layout, source, target, { runId: 'sampled', concurrency: 2 });
+  expect(copy).toMatchObject({ complete: true, rowsTotal: 20_000 });
+
+  const c = await connect(target);
+  const plan = await loadPlan(c, 'sampled', 'messages').finally(() => c.end());
+  const sizes = plan.map((p) => p.copiedRows!);
+  // exact cutting gives exactly 20 chunks of 1,000; a sample gives about that many, of about that size
+  expect(plan.length).toBeGreaterThanOrEqual(14);
+  expect(plan.length).toBeLessThanOrEqual(28);
+  expect(sizes.some((n) => n !== 1_000)).toBe(true);
+  expect(Math.max(...sizes)).toBeLessThan(3_000);
+  expect(plan[0].lower).toBeNull();
+  expect(plan[plan.length - 1].upper).toBeNull();
+  for (let i = 1; i < plan.length; i++) expect(plan[i].lower).toEqual(plan[i - 1].upper);
+  expect((await validateTable(layout, source, target, { runId: 'sampled' })).match).toBe(true);
+});
