@@ -1,5 +1,5 @@
 import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
-import type { MigrationSpec, TableSpec } from './spec';
+import { targetKey, type MigrationSpec } from './spec';
 import { qi } from './sql';
 import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
@@ -35,13 +35,11 @@ export interface UnderWritesOptions extends ValidateOptions {
 
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
 
-/** The source table's key → commit time of its current row version (null: no such row or no commit timestamps). */
-async function sourceCommitTimes(source: DbEndpoint, t: TableSpec, keys: string[][]): Promise<Map<string, number | null>> {
+/** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). */
+async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly string[], keys: string[][]): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
-  if (!('table' in t.source) || !keys.length) return out;
-  const table = t.source.table;
-  const keyCols = t.key;
-  return withClient(source, { readOnly: true, applicationName: 'switchyard-validate' }, async (c) => {
+  if (!keys.length) return out;
+  return withClient(db, { readOnly: true, applicationName: 'switchyard-validate' }, async (c) => {
     const on = (await readOnlyQuery(c, `SELECT current_setting('track_commit_timestamp') AS v`)).rows[0].v === 'on';
     if (!on) return out;
     const tuple = keyCols.map((k) => `${qi(k)}::text`).join(', ');
@@ -71,6 +69,9 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
   if (v.match) return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
   const first = v;
   const captured = (await slotStatus(source, opts.migrationId, 'forward').catch(() => ({ exists: false }))).exists;
+  // Once traffic is split the new side takes writes too: its changes reach the old side through the reverse sync.
+  const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false }))).exists;
+  const t = layout.spec;
   const rechecked = new Set<string>();
   const rounds = Math.max(2, opts.rounds ?? 5);
   const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
@@ -82,8 +83,11 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
     for (const list of [v.differences.missing, v.differences.extra, v.differences.changed]) for (const k of list) rechecked.add(JSON.stringify(k));
     // Let the sync apply everything committed on the source up to now, then look again.
     // The insert position: with asynchronous commit, a committed transaction may lie beyond the write position.
-    const pos = await currentLsn(source);
-    if (captured) await runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: pos.lsn });
+    const [pos, tpos] = await Promise.all([currentLsn(source), currentLsn(target)]);
+    await Promise.all([
+      captured ? runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: pos.lsn, conflicts: reverseCaptured }) : undefined,
+      reverseCaptured ? runSync({ migrationId: opts.migrationId, direction: 'reverse', spec: opts.spec, source: target, target: source, untilLsn: tpos.lsn, conflicts: true }) : undefined,
+    ]);
     const chunks = v.mismatchedChunks.length ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) } : opts.chunkNos;
     v = await validateTable(layout, source, target, { ...opts, chunkNos: chunks });
     const done = (m: KeyDifferences, changing: number) => ({
@@ -97,16 +101,21 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
     if (v.match) return done({ missing: [], extra: [], changed: [], truncated: false }, 0);
     // Pending, not different: a source row committed after `pos` (the sync has not reached it), or a key
     // that differs now but did not in the round before (it changed since: the next sync run applies it).
-    const times = await sourceCommitTimes(source, layout.spec, [...v.differences.missing, ...v.differences.changed]);
-    const committedSince = (k: string[]) => {
-      const ts = times.get(JSON.stringify(k));
-      return ts !== undefined && ts !== null && ts > pos.at;
+    const sourceTable = 'table' in t.source ? t.source.table : null;
+    const [times, targetTimes] = await Promise.all([
+      sourceTable ? commitTimes(source, sourceTable, t.key, [...v.differences.missing, ...v.differences.changed]) : new Map<string, number | null>(),
+      reverseCaptured ? commitTimes(target, t.target.table, targetKey(t), [...v.differences.extra, ...v.differences.changed]) : new Map<string, number | null>(),
+    ]);
+    const after = (m: Map<string, number | null>, k: string[], at: number) => {
+      const ts = m.get(JSON.stringify(k));
+      return ts !== undefined && ts !== null && ts > at;
     };
+    const committedSince = (k: string[]) => after(times, k, pos.at) || after(targetTimes, k, tpos.at);
     const current = new Set<string>();
     const keep = (kind: string, list: string[][]) =>
       list.filter((k) => {
         current.add(tag(kind, k));
-        return previous.has(tag(kind, k)) && !(kind !== 'extra' && committedSince(k));
+        return previous.has(tag(kind, k)) && !committedSince(k);
       });
     mismatches = { missing: keep('missing', v.differences.missing), extra: keep('extra', v.differences.extra), changed: keep('changed', v.differences.changed), truncated: v.differences.truncated };
     stillChanging = keyCount(v.differences) - keyCount(mismatches);
