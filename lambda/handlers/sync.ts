@@ -31,6 +31,12 @@ const input = z.discriminatedUnion('action', [
      * @default - on for reverse, off for forward
      */
     conflicts: z.boolean().optional(),
+    /**
+     * After traffic left a side, requests already inside its app may still commit. Wait this long
+     * after reaching the position, then drain again, until a settle window brings nothing new.
+     * @default 0
+     */
+    settleSeconds: z.number().int().min(0).max(300).default(0),
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
@@ -86,11 +92,27 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
         return { direction: i.direction, done: true, skipped: `no ${i.direction} capture: nothing to drain`, changes: 0, transactions: 0, lagSeconds: 0 };
       }
-      const untilLsn = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string);
-      const r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budgetMs(context, i.maxSeconds * 1000), conflicts: i.conflicts });
+      // The insert position: with asynchronous commit a committed transaction may lie beyond the write position.
+      const position = () => withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string);
+      const t0 = deps.now();
+      const budget = budgetMs(context, i.maxSeconds * 1000);
+      let untilLsn = await position();
+      let r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget, conflicts: i.conflicts });
+      let changes = r.inserted + r.updated + r.deleted;
+      let done = r.caughtUp || r.appliedLsn >= untilLsn;
+      // Settle: drain again after the window until a window brings no change (or the invocation's time runs out: the state machine calls again).
+      while (done && i.settleSeconds > 0 && deps.now() - t0 + i.settleSeconds * 1000 < budget) {
+        await new Promise((res) => setTimeout(res, i.settleSeconds * 1000));
+        untilLsn = await position();
+        r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget - (deps.now() - t0), conflicts: i.conflicts });
+        const more = r.inserted + r.updated + r.deleted;
+        changes += more;
+        done = r.caughtUp || r.appliedLsn >= untilLsn;
+        if (more === 0) break;
+      }
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
-      return { ...summary(r), drainedTo: untilLsn, done: r.caughtUp || r.appliedLsn >= untilLsn };
+      return { ...summary(r), changes, drainedTo: untilLsn, done };
     }
     case 'bake': {
       const ms = budgetMs(context, i.seconds * 1000);

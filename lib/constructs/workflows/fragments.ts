@@ -161,6 +161,13 @@ export function failWithCaught(scope: Construct, id: string): sfn.Fail {
   return new sfn.Fail(scope, id, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
 }
 
+/**
+ * After the weights moved to 100 % old, requests already inside the new app may still commit: the
+ * reverse drain waits this long and drains again until a window brings nothing new (the ALB's
+ * deregistration delay plays the same part for connections).
+ */
+export const ROLLBACK_SETTLE_SECONDS = 2;
+
 export interface DrainReverseProps {
   /** State id prefix (ids must be unique in a state machine). */
   readonly prefix: string;
@@ -179,7 +186,7 @@ export interface DrainReverseProps {
 export function drainReverse(scope: Construct, ctx: WorkflowContext, props: DrainReverseProps): { start: sfn.IChainable; end: sfn.INextable & sfn.IChainable } {
   const id = { 'migrationId.$': props.migrationIdPath ?? '$.config.migrationId' };
   const drain = phaseTask(scope, ctx, `${props.prefix}DrainReverseSync`, PHASE.sync, {
-    payload: { action: 'drain', direction: 'reverse', ifCaptured: props.ifCaptured ?? false, ...id },
+    payload: { action: 'drain', direction: 'reverse', ifCaptured: props.ifCaptured ?? false, settleSeconds: ROLLBACK_SETTLE_SECONDS, ...id },
     resultPath: '$.reverseDrain',
   });
   const cleanup = phaseTask(scope, ctx, `${props.prefix}DropCaptures`, PHASE.sync, { payload: { action: 'cleanup', directions: ['forward', 'reverse'], ...id }, resultPath: '$.syncCleanup' });
