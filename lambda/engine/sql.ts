@@ -82,9 +82,9 @@ export function rawExprs(layout: TableLayout): string[] {
 
 const sameType = (c: ColumnLayout) => c.sourceType.display === c.targetType.display && !c.compareAsText;
 
-/** Source-side expressions of every target column, cast to the target type: what the copy writes. */
+/** Source-side expressions of every target column, cast to the target type: what the copy (and the sync) writes. */
 export function projectionExprs(layout: TableLayout): string[] {
-  return rawExprs(layout).map((e, i) => (sameType(layout.columns[i]) ? `(${e})` : `(${e})::${layout.columns[i].castType}`));
+  return rawExprs(layout).map((e, i) => `(${e})::${layout.columns[i].castType}`);
 }
 
 /** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the copy writes for `range`. */
