@@ -88,6 +88,8 @@ describe('the source stays read-only', () => {
     const ok = parseSpec(withColumn('content', `coalesce(s.body, 'x; DELETE FROM t -- /* $$ set_config( ') || E'\\'; drop' || s."body"`));
     expect(ok.tables[0].columns.content).toContain('DELETE');
     expect(() => parseSpec(withQuery(`SELECT m.id, m.body AS "update; delete", m.* FROM chat_messages m WHERE m.body <> 'for update'`))).not.toThrow();
+    expect(() => parseSpec(withColumn('content', 'substring(s.body FROM 1 FOR 3) || s.update'))).not.toThrow(); // a column named update, after a dot
+    expect(() => parseSpec(withQuery('SELECT * FROM chat_messages m ORDER BY m.id FETCH FIRST 10 ROWS ONLY'))).not.toThrow();
   });
 
   test('fails when a function with side effects gets past the check: every source transaction is READ ONLY, even after set_config in an earlier one', async () => {
