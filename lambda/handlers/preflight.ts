@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { checkSource, checkTarget, connect, SchemaMismatchError } from '../engine';
+import { checkSyncPreconditions } from '../engine/sync';
+
+/** Precondition checks about the server, not the tables (the new side's tables come with PrepareTarget). */
+const SERVER_LEVEL = new Set(['wal-level', 'replication-role', 'free-slot', 'server-version', 'commit-timestamps-source']);
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
 import { getSpec } from '../engine/specs';
 import { decideHealth } from '../core/traffic/health';
@@ -45,6 +49,17 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
       } finally {
         await c.end();
       }
+    },
+    // Change capture in both directions: wal_level, replication rights, replica identity, free slots, commit timestamps.
+    replication: async () => {
+      const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+      const forward = await checkSyncPreconditions(old, spec, i.migrationId, 'forward', { target: neu, conflicts: true });
+      // The new side's tables do not exist before PrepareTarget: only its server-level settings are checked now.
+      const reverse = (await checkSyncPreconditions(neu, spec, i.migrationId, 'reverse', { conflicts: true })).filter((c) => SERVER_LEVEL.has(c.name));
+      const failed = [...forward.map((c) => ({ ...c, side: 'old' })), ...reverse.map((c) => ({ ...c, side: 'new' }))].filter((c) => !c.ok);
+      return failed.length
+        ? { ok: false, detail: failed.map((c) => `${c.side} ${c.name}: ${c.detail} (fix: ${c.fix})`).join('; ') }
+        : { ok: true, detail: `logical replication ready on both sides (${forward.length + reverse.length} checks)` };
     },
     targetDatabase: async () => {
       const c = await connect(await deps.targetDb(), { readOnly: true });
