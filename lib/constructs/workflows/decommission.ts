@@ -11,7 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
+import { chain, dropCaptures, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
 
 export interface DecommissionDefinitionProps {
   /** Polls of the final snapshot's status (30 s apart) before giving up. */
@@ -63,6 +63,8 @@ export function decommissionDefinition(scope: Construct, ctx: WorkflowContext, p
       timeoutCause: "States.Format('snapshot {} was not available after {} polls', $.backup.snapshotId, $.polls.count)",
       onTimeout: onError,
     }),
+    // The old side is kept current by the reverse capture until now; it goes before the old side does.
+    dropCaptures(scope, ctx, 'DropReverseCapture', ['forward', 'reverse']).addCatch(onError, { resultPath: '$.error' }),
     ...scaleDown,
     notify(scope, ctx, 'NotifyDecommissioned', 'decommissioned', { 'snapshotId.$': '$.backup.snapshotId' }),
     releaseLockThen(scope, ctx, 'ReleaseLock', 'decommission', new sfn.Succeed(scope, 'Decommissioned')),

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_VERIFICATION, type VerificationConfig } from '../../config/stage-config';
 import type { PhaseFunction, PhaseName } from '../phase-function';
 import { acknowledgeWildcards } from '../wildcard-acks';
+import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
 import { DECOMMISSION_TIMEOUT, decommissionDefinition } from './decommission';
 import type { WorkflowContext } from './fragments';
 import { MIGRATE_TIMEOUT, migrateDefinition } from './migrate';
@@ -22,7 +23,7 @@ export interface MigrationWorkflowsProps {
   readonly notificationEmail?: string;
   /** Polls of a snapshot's status (30 s apart) before giving up, in Migrate and Decommission. @default 240 (2 hours) */
   readonly maxSnapshotPolls?: number;
-  /** Polls of a restored instance's status (30 s apart) before giving up. @default 180 (90 minutes) */
+  /** Polls of a restored instance's status (30 s apart) before giving up. @default RESTORE_WAIT.maxPolls (inside the 1-hour restore budget) */
   readonly maxRestorePolls?: number;
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -68,7 +69,7 @@ export class MigrationWorkflows extends Construct {
     const maxSnapshotPolls = props.maxSnapshotPolls ?? 240;
     this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls, verification: props.verification ?? DEFAULT_VERIFICATION }), MIGRATE_TIMEOUT);
     this.rollbackTraffic = machine('RollbackTraffic', rollbackTrafficDefinition(states('RollbackTraffic'), ctx), ROLLBACK_TRAFFIC_TIMEOUT);
-    this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? 180 }), RESTORE_DATA_TIMEOUT);
+    this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? RESTORE_WAIT.maxPolls }), RESTORE_DATA_TIMEOUT);
     this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);
 
     for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {

@@ -8,9 +8,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
+import { chain, dropCaptures, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
 
 export interface RestoreDataDefinitionProps {
   /** Polls of the restored instance's status (30 s apart) before giving up. */
@@ -31,6 +32,8 @@ export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, pr
   return chain(
     new sfn.Pass(scope, 'RestoreInput', { parameters: { 'migrationId.$': '$.migrationId', 'snapshotId.$': '$.snapshotId' }, resultPath: '$.config' }),
     task('AcquireLock', { action: 'acquire', workflow: 'restore-data', ...ID, 'executionId.$': '$$.Execution.Id' }, '$.lock', PHASE.lock),
+    // The data goes back to the snapshot: the migration's change captures go (a slot left behind holds WAL).
+    dropCaptures(scope, ctx, 'DropCaptures', ['forward', 'reverse']).addCatch(new sfn.Pass(scope, 'CapturesLeft'), { resultPath: '$.cleanupError' }),
     pollLoop(scope, {
       names: { init: 'InitRestorePolls', wait: 'WaitForRestore', count: 'CountRestorePoll', choice: 'RestoreAvailable?', timedOut: 'RestoreTimedOut' },
       start: task('StartRestore', { ...ID, action: 'start', 'snapshotId.$': '$.config.snapshotId' }, '$.restore'),
@@ -48,5 +51,5 @@ export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, pr
   );
 }
 
-/** Whole-execution timeout of RestoreData (the budget is 1 hour). */
-export const RESTORE_DATA_TIMEOUT = Duration.hours(2);
+/** Whole-execution timeout of RestoreData: the 1-hour budget (the wait loop itself is RESTORE_WAIT, under it). */
+export const RESTORE_DATA_TIMEOUT = Duration.seconds(RESTORE_WAIT.budgetSeconds);

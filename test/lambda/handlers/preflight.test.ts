@@ -1,4 +1,5 @@
 import { MemoryConfigStore } from '../../../lambda/adapters/local/memory-config-store';
+import { MemoryLockStore } from '../../../lambda/adapters/local/memory-lock';
 import { MemorySnapshots } from '../../../lambda/adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../../../lambda/adapters/local/local-traffic';
 import { connect, DbEndpoint } from '../../../lambda/engine';
@@ -25,6 +26,7 @@ async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<P
     router: new MemoryRouter(),
     alarms: new StaticAlarms(),
     snapshots,
+    lock: new MemoryLockStore(),
     oldDbId: 'old-db',
     configStores: [params],
     transferRules: { parameters: { from: '/chat/old', to: '/chat/new' } },
