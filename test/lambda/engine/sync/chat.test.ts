@@ -8,7 +8,7 @@ import { query, testServer } from '../../../support/pg';
 import { countWrites, rolePair, rowsOf, writes } from './helpers';
 
 const ROWS = 3000;
-const spec: MigrationSpec = parseSpec({ ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 500, forwardOnly: true })) });
+const spec: MigrationSpec = parseSpec({ ...chatHistorySpec, tables: chatHistorySpec.tables.map(({ reverse: _r, ...t }) => ({ ...t, chunkSize: 500, forwardOnly: true })) });
 
 async function seededRolePair(prefix: string) {
   const pair = await rolePair(prefix, []);
