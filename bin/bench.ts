@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4|none --naive-rows 200000 --scale-rows N --diagnose --no-fsync --json]
+ * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4|none --naive-rows 200000 --scale-rows N --diagnose
+ *                   --maintenance-work-mem 256MB --no-fsync --json]
  *
  * Measures, in one run on one embedded PostgreSQL server, the data engine against
  * the baselines on the same data (the example chat-history `messages` table):
@@ -49,6 +50,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--parallel') args.parallel = argv[++i] === 'none' ? [] : String(argv[i]).split(',').map(Number);
     else if (a === '--scale-rows') args.scaleRows = num('--scale-rows', 0);
     else if (a === '--diagnose') args.diagnose = true;
+    else if (a === '--maintenance-work-mem') {
+      MAINTENANCE_WORK_MEM = String(argv[++i]);
+      if (!/^\d+(kB|MB|GB)$/.test(MAINTENANCE_WORK_MEM)) throw new Error(`--maintenance-work-mem must look like 256MB or 1GB, got: ${MAINTENANCE_WORK_MEM}`);
+    }
     else if (a === '--no-fsync') args.fsync = false;
     else if (a === '--json') args.json = true;
     else throw new Error(`unknown option: ${a}`);
@@ -158,8 +163,8 @@ async function both<T>(source: DbEndpoint, target: DbEndpoint, fn: (c: Client, s
   }
 }
 
-/** Both the engine's index build and the raw pipe's CREATE INDEX get the same sort memory. */
-const MAINTENANCE_WORK_MEM = '256MB';
+/** Both the engine's index build and the raw pipe's CREATE INDEX get the same sort memory (--maintenance-work-mem). */
+let MAINTENANCE_WORK_MEM = '256MB';
 
 async function withBoth<T>(source: DbEndpoint, target: DbEndpoint, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> {
   const [s, t] = await Promise.all([connect(source, { readOnly: true }), connect(target)]);
