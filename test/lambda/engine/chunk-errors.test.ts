@@ -86,3 +86,16 @@ describe('chunk failures', () => {
     await query(target, 'DROP TRIGGER die ON messages');
   });
 });
+
+describe('redactedReason', () => {
+  test.each([
+    ['invalid input syntax for type integer: "ssn-1"', 'invalid input syntax for type integer: "…"'],
+    ['value "12345678901" is out of range for type integer', 'value "…" is out of range for type integer'],
+    ['invalid byte sequence for encoding "UTF8": 0xe9 0x41', 'invalid byte sequence for encoding "UTF8": 0x…'],
+    ['invalid input value for enum mood: "happy"', 'invalid input value for enum mood: "…"'],
+    ['null value in column "content" of relation "messages" violates not-null constraint', 'null value in column "content" of relation "messages" violates not-null constraint'],
+  ])('GIVEN %s WHEN redacted THEN values are gone and identifiers stay', async (message, expected) => {
+    const { redactedReason } = await import('../../../lambda/engine/errors');
+    expect(redactedReason({ message })).toBe(expected);
+  });
+});
