@@ -72,7 +72,7 @@ describe('Migrate: one migration per stage', () => {
 });
 
 describe('Migrate: a timeout in the middle of the shift', () => {
-  test.each(['SetWeights', 'HealthGate', 'StepCatchUp', 'CheckHalt'])('GIVEN traffic at 25 %% WHEN %s times out (States.Timeout) THEN it ends at 100 %% old, rolled back, never split', async (state) => {
+  test.each(['SetWeights', 'Bake', 'HealthGate', 'CheckHalt'])('GIVEN traffic at 25 %% WHEN %s times out (States.Timeout) THEN it ends at 100 %% old, rolled back, never split', async (state) => {
     const router = new MemoryRouter();
     const world = await freshWorld(100, { router });
     let seen = 0;

@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import type { HttpProbe } from '../../lambda/core/verify/ports';
 import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/rehearsal/local-deps';
 import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/rehearsal/workflow-runner';
 import { connect, DbEndpoint } from '../../lambda/engine';
@@ -11,9 +12,15 @@ export function migrationTemplate(): CfnTemplate {
   return (cached ??= Template.fromStack(stageFrom(parse({ stageName: 'wf' })).migration).toJSON() as CfnTemplate);
 }
 
+/** The service as the Smoke phase sees it in these tests: both sides answer every check the same way. */
+export const answeringProbe: HttpProbe = {
+  description: 'test service (both sides answer 200)',
+  send: async () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}', ms: 1 }),
+};
+
 export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}): Promise<LocalWorld> {
   const { source, target } = await seededPair('w', rows);
-  const world = localWorld(source, target, parts);
+  const world = localWorld(source, target, { probe: answeringProbe, ...parts });
   await seedExampleConfig(world);
   return world;
 }

@@ -13,7 +13,7 @@ describe('Migrate state machine (synthesized definition, local interpreter, real
     expect(await targetCount(world.target, 'messages')).toBe(2_000);
     expect(await sourceFingerprint(world.source)).toBe(before);
     expect(ex.steps.filter((s) => s.phase === 'shiftTraffic')).toHaveLength(4);
-    expect(ex.notifications.map((n) => n.event)).toEqual(['started', 'traffic-step', 'traffic-step', 'traffic-step', 'traffic-step', 'completed']);
+    expect(ex.notifications.map((n) => n.event)).toEqual(['started', ...Array(4).fill(['traffic-step', 'health-gate']).flat(), 'completed']);
     expect((await world.parameters.get('/chat/new/feature/streaming'))?.value).toBe('on');
     expect((await world.parameters.get('/chat/new/db/host'))?.value).toBe(world.target.host);
   });
@@ -35,7 +35,7 @@ class AlarmAtWeight extends StaticAlarms {
 }
 
 describe('Migrate failure paths', () => {
-  const beforeTraffic = ['Preflight', 'Backup', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'CopyTable', 'Validate', 'CatchUp'];
+  const beforeTraffic = ['Preflight', 'Backup', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'StartCapture', 'CopyTable', 'CatchUp', 'Validate', 'Smoke', 'StartReverseCapture'];
   test.each(beforeTraffic)('a failure in %s ends FAILED with its error, traffic never moved, source untouched', async (state) => {
     const router = new MemoryRouter();
     const world = await freshWorld(300, { router });
@@ -48,16 +48,16 @@ describe('Migrate failure paths', () => {
     expect(ex.steps.some((s) => s.phase === 'rollbackTraffic')).toBe(false);
   });
 
-  const afterTraffic = ['SetWeights', 'HealthGate', 'StepCatchUp', 'Finalize'];
+  const afterTraffic = ['SetWeights', 'Bake', 'HealthGate', 'FinalDrain', 'FinalValidate', 'Finalize'];
   test.each(afterTraffic)('a failure in %s after traffic moved rolls traffic back to 100 %% old, then fails with the original error', async (state) => {
     const router = new MemoryRouter();
     const world = await freshWorld(300, { router });
     const before = await sourceFingerprint(world.source);
     let seen = 0;
     // Fail at the second traffic step (or at Finalize), so some traffic has moved.
-    const ex = await run('migrate', world, { migrationId: 'm-late' }, {
+    const ex = await run('migrate', world, { migrationId: `m-late-${state.toLowerCase()}` }, {
       beforeTask: (s) => {
-        if (s === state && (state === 'Finalize' || ++seen === 2)) throw new InjectedFault(`injected into ${s}`);
+        if (s === state && (['FinalDrain', 'FinalValidate', 'Finalize'].includes(state) || ++seen === 2)) throw new InjectedFault(`injected into ${s}`);
       },
     });
     expect([ex.status, ex.error, ex.cause]).toEqual(['FAILED', 'InjectedFault', `injected into ${state}`]);

@@ -200,10 +200,16 @@ export function drainReverse(scope: Construct, ctx: WorkflowContext, props: Drai
   return { start: drain, end };
 }
 
-/** Drop the sync objects of both directions, whatever happened (failures are recorded in `$.cleanupError`). */
+/** Drop the sync objects of the given directions. */
 export function dropCaptures(scope: Construct, ctx: WorkflowContext, id: string, directions: readonly ('forward' | 'reverse')[]): sfn.TaskStateBase {
-  const t = phaseTask(scope, ctx, id, PHASE.sync, { payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.syncCleanup' });
-  return t;
+  return phaseTask(scope, ctx, id, PHASE.sync, { payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.syncCleanup' });
+}
+
+/** Drop the captures on the way to `then`, whatever happens: a failure is recorded in `$.cleanupError` and the path goes on. */
+export function dropCapturesThen(scope: Construct, ctx: WorkflowContext, id: string, directions: readonly ('forward' | 'reverse')[], then: sfn.IChainable & { readonly id?: string }): sfn.Chain {
+  const drop = dropCaptures(scope, ctx, id, directions);
+  drop.addCatch(then, { resultPath: '$.cleanupError' });
+  return chain(drop, then);
 }
 
 export interface TrafficRollbackProps {

@@ -10,7 +10,7 @@ import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
 import type { VerificationConfig } from '../../config/stage-config';
-import { chain, dropCaptures, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
+import { chain, dropCapturesThen, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
@@ -33,11 +33,14 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     failWithCaught(scope, 'InputRejected'),
   );
   // Before traffic moved: notify, release the lock, then fail with the original error.
+  const releaseOnFailure = releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'migrate', failWithCaught(scope, 'MigrationFailed'));
   const notifyFailure = chain(
     note('NotifyFailure', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
-    // No traffic moved: nothing to return; the captures go (a slot left behind would hold WAL on the old side).
-    dropCaptures(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse']).addCatch(new sfn.Pass(scope, 'CapturesLeft'), { resultPath: '$.cleanupError' }),
-    releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'migrate', failWithCaught(scope, 'MigrationFailed')),
+    // No traffic moved: nothing to return; this execution's captures go (a slot left behind would hold
+    // WAL on the old side). Only if it took them: a second execution with the same id, refused by the lock, touches nothing.
+    new sfn.Choice(scope, 'CapturesTaken?')
+      .when(sfn.Condition.isPresent('$.sync'), dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure))
+      .otherwise(releaseOnFailure),
   );
   const failsBeforeTraffic = <T extends sfn.TaskStateBase | sfn.Map>(s: T): T => s.addCatch(notifyFailure, { resultPath: '$.error' }) as T;
   // After traffic moved: weights back to 100 % old first, notify, then fail with the original error.
@@ -47,8 +50,7 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   const halted = chain(
     note('NotifyHalted', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
     // The operator's RollbackTraffic drains and drops the reverse capture; the forward one is no longer needed.
-    dropCaptures(scope, ctx, 'DropForwardCaptureOnHalt', ['forward']).addCatch(new sfn.Pass(scope, 'ForwardCaptureLeft'), { resultPath: '$.cleanupError' }),
-    releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted')),
+    dropCapturesThen(scope, ctx, 'DropForwardCaptureOnHalt', ['forward'], releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted'))),
   );
   // Renew the lease and stop if halted; before traffic moved, a halt or a lost lock is an ordinary failure.
   const renewLock = (id: string) => failsBeforeTraffic(task(id, PHASE.lock, '$.lock', { action: 'check', ...ID }));

@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, dropCaptures, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
+import { chain, dropCapturesThen, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
 
 export interface RestoreDataDefinitionProps {
   /** Polls of the restored instance's status (30 s apart) before giving up. */
@@ -33,8 +33,7 @@ export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, pr
     new sfn.Pass(scope, 'RestoreInput', { parameters: { 'migrationId.$': '$.migrationId', 'snapshotId.$': '$.snapshotId' }, resultPath: '$.config' }),
     task('AcquireLock', { action: 'acquire', workflow: 'restore-data', ...ID, 'executionId.$': '$$.Execution.Id' }, '$.lock', PHASE.lock),
     // The data goes back to the snapshot: the migration's change captures go (a slot left behind holds WAL).
-    dropCaptures(scope, ctx, 'DropCaptures', ['forward', 'reverse']).addCatch(new sfn.Pass(scope, 'CapturesLeft'), { resultPath: '$.cleanupError' }),
-    pollLoop(scope, {
+    dropCapturesThen(scope, ctx, 'DropCaptures', ['forward', 'reverse'], pollLoop(scope, {
       names: { init: 'InitRestorePolls', wait: 'WaitForRestore', count: 'CountRestorePoll', choice: 'RestoreAvailable?', timedOut: 'RestoreTimedOut' },
       start: task('StartRestore', { ...ID, action: 'start', 'snapshotId.$': '$.config.snapshotId' }, '$.restore'),
       status: task('RestoreStatus', { ...ID, action: 'status' }, '$.restore'),
@@ -43,7 +42,7 @@ export function restoreDataDefinition(scope: Construct, ctx: WorkflowContext, pr
       timeoutError: ERRORS.RestoreNotReadyError,
       timeoutCause: "States.Format('the restored instance was not available after {} polls', $.polls.count)",
       onTimeout: onError,
-    }),
+    })),
     task('RepointOldDatabase', { ...ID, action: 'repoint' }, '$.restore'),
     new sfn.Choice(scope, 'HasConfigToRestore?')
       .when(sfn.Condition.isPresent('$.applied'), chain(task('RestoreConfig', { ...ID, mode: 'rollback', 'applied.$': '$.applied' }, '$.configRollback', PHASE.transferConfig), done))
