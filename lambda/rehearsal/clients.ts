@@ -69,7 +69,7 @@ export class ServiceClients {
 
   private async loop(client: number, clients: number): Promise<void> {
     const writeRatio = this.opts.writeRatio ?? 0.4;
-    const opsPerSecond = writeRatio > 0 ? (this.opts.writesPerSecond ?? 50) / writeRatio : 100;
+    const opsPerSecond = writeRatio > 0 ? (this.opts.writesPerSecond ?? 50) / writeRatio : 250;
     const pauseMs = Math.max(0, (clients * 1000) / opsPerSecond);
     const mine: string[] = [];
     let n = client + 1;
