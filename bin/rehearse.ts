@@ -15,7 +15,7 @@ import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
 
 const USAGE = `usage: npm run rehearse -- [options]
   --rows N                  chat messages to seed (default 100000)
-  --writes-per-second N     writes through the router, all clients together (default 50)
+  --writes-per-second N     writes through the router, all clients together (default 100)
   --read-only               clients only read (implied by --source)
   --fail-at <State>         make this task state of the Migrate workflow fail
   --unhealthy-at <weight>   the new app answers 500 once it serves this percentage

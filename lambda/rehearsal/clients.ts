@@ -10,7 +10,7 @@ export interface ClientsOptions {
   readonly conversations: number;
   /** Share of operations that are writes (create, edit, delete). 0 = read-only. @default 0.4 */
   readonly writeRatio?: number;
-  /** Target writes per second over all clients. @default 50 */
+  /** Target writes per second over all clients. @default 100 */
   readonly writesPerSecond?: number;
   /** @default 4 */
   readonly concurrency?: number;
@@ -69,7 +69,7 @@ export class ServiceClients {
 
   private async loop(client: number, clients: number): Promise<void> {
     const writeRatio = this.opts.writeRatio ?? 0.4;
-    const opsPerSecond = writeRatio > 0 ? (this.opts.writesPerSecond ?? 50) / writeRatio : 250;
+    const opsPerSecond = writeRatio > 0 ? (this.opts.writesPerSecond ?? 100) / writeRatio : 250;
     const pauseMs = Math.max(0, (clients * 1000) / opsPerSecond);
     const mine: string[] = [];
     let n = client + 1;

@@ -50,7 +50,7 @@ export interface RehearsalOptions {
   readonly signal?: AbortSignal;
   /** Clients only read (no writes through either app). Implied by `source` (your database is only read). @default false */
   readonly readOnly?: boolean;
-  /** Target writes per second through the router, over all clients. @default 50 */
+  /** Target writes per second through the router, over all clients. @default 100 */
   readonly writesPerSecond?: number;
   /** The new app gets `latencyMs` slower once it serves this percentage of traffic (the canary gate must trip). */
   readonly slowAt?: number;
