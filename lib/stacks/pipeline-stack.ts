@@ -54,8 +54,15 @@ export class PipelineStack extends Stack {
           new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(stage.migration).formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `switchyard-${cfg.stageName}-migration/*` })] }),
         ],
       });
+      // Fault drills before the stage deploys: the writing rehearsal with an unhealthy step and a failed
+      // phase; a drill that lost an acknowledged write or ended split stops the promotion (exit 1).
+      const drills = new pipelines.ShellStep(`FaultDrills-${cfg.stageName}`, { input: source, commands: ['npm ci', `npm run drill -- --stage ${cfg.stageName}`] });
+      const approval = cfg.requireApproval
+        ? new pipelines.ManualApprovalStep(`Approve-${cfg.stageName}`, { comment: `Promote to ${cfg.stageName}: the fault drills passed and the gate dry runs of the earlier stages reported go.` })
+        : undefined;
+      approval?.addStepDependency(drills);
       this.pipeline.addStage(stage, {
-        pre: cfg.requireApproval ? [new pipelines.ManualApprovalStep(`Approve-${cfg.stageName}`, { comment: `Promote to ${cfg.stageName}: the gate dry runs of the earlier stages reported go.` })] : [],
+        pre: [drills, ...(approval ? [approval] : [])],
         post: [gate],
       });
     }

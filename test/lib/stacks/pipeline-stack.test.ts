@@ -32,9 +32,18 @@ describe('PipelineStack', () => {
   test('a manual approval stands in front of prod only', () => {
     const approvals = (s: string) => actions(s).filter((a) => a.ActionTypeId.Category === 'Approval');
     expect(approvals('prod').map((a) => a.Name)).toEqual(['Approve-prod']);
-    expect(approvals('prod')[0].RunOrder).toBe(1);
+    expect(approvals('prod')[0].RunOrder).toBe(2); // after the fault drills
     expect(approvals('dev')).toEqual([]);
     expect(approvals('staging')).toEqual([]);
+  });
+
+  test('each stage starts with the fault drills (writing rehearsal, unhealthy step and failed phase) before anything deploys', () => {
+    for (const s of STAGE_NAMES) {
+      const drills = actions(s).filter((a) => a.Name === `FaultDrills-${s}`);
+      expect(drills.map((a) => a.RunOrder)).toEqual([1]);
+      expect(Math.min(...actions(s).filter((a) => a.ActionTypeId.Category === 'Deploy').map((a) => a.RunOrder))).toBeGreaterThan(1);
+    }
+    expect(JSON.stringify(t.findResources('AWS::CodeBuild::Project'))).toContain('npm run drill -- --stage prod');
   });
 
   test('each stage ends with a gate dry run of its Migrate workflow that must report go', () => {
