@@ -12,11 +12,17 @@ export interface MigrationDashboardProps {
   readonly migrate: sfn.IStateMachine;
   readonly rollback: sfn.IStateMachine;
   readonly healthAlarms: cloudwatch.IAlarm[];
+  /** RDS instances that hold a replication slot during the migration (old: forward, new: reverse). @default - none */
+  readonly databases?: readonly { readonly label: string; readonly instanceIdentifier: string }[];
+  /** Alarm when a database's oldest replication slot holds more WAL than this. @default 5 GiB */
+  readonly slotLagAlarmBytes?: number;
 }
 
-/** One dashboard for the operator: weights, both sides' 5xx and latency, catch-up lag, executions. */
+/** One dashboard for the operator: weights, both sides' 5xx and latency, sync and slot lag, conflicts, executions. */
 export class MigrationDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
+  /** One per database: its oldest replication slot holds too much WAL (an idle or lagging slot fills the disk). */
+  public readonly slotLagAlarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: MigrationDashboardProps) {
     super(scope, id);
@@ -31,18 +37,39 @@ export class MigrationDashboard extends Construct {
     const newSide = side('new', props.newTargetGroup);
     const oldSide = props.oldTargetGroup ? side('old', props.oldTargetGroup) : undefined;
     const both = (k: 'errors' | 'latency' | 'requests') => (oldSide ? [oldSide[k], newSide[k]] : [newSide[k]]);
+    const rds = (metricName: string, db: { label: string; instanceIdentifier: string }) =>
+      new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: db.instanceIdentifier }, statistic: 'Maximum', period, label: `${db.label} ${metricName}` });
+    const dbs = props.databases ?? [];
+    const slotLagBytes = props.slotLagAlarmBytes ?? 5 * 1024 ** 3;
+    this.slotLagAlarms = dbs.map(
+      (db) =>
+        new cloudwatch.Alarm(this, `SlotLag${db.label[0].toUpperCase()}${db.label.slice(1)}`, {
+          alarmName: `switchyard-${props.stageName}-slot-lag-${db.label}`,
+          alarmDescription: `The oldest replication slot on the ${db.label} database holds more than ${slotLagBytes} bytes of WAL: the sync is stopped or lagging; drain it, or drop the migration's slots (the disk fills otherwise).`,
+          metric: rds('OldestReplicationSlotLag', db),
+          threshold: slotLagBytes,
+          evaluationPeriods: 5,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+    );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `switchyard-${props.stageName}`,
       widgets: [
         [
           new cloudwatch.GraphWidget({ title: 'Traffic on the new side (%)', left: [custom('NewSideWeight')], leftYAxis: { min: 0, max: 100 }, width: 8 }),
           new cloudwatch.GraphWidget({ title: 'Requests', left: both('requests'), width: 8 }),
-          new cloudwatch.AlarmStatusWidget({ title: 'Health gate alarms', alarms: props.healthAlarms, width: 8 }),
+          new cloudwatch.AlarmStatusWidget({ title: 'Health gate and slot lag alarms', alarms: [...props.healthAlarms, ...this.slotLagAlarms], width: 8 }),
         ],
         [
           new cloudwatch.GraphWidget({ title: '5xx per minute', left: both('errors'), width: 8 }),
           new cloudwatch.GraphWidget({ title: 'p99 latency (s)', left: both('latency'), width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Catch-up lag (s)', left: [custom('CatchUpLagSeconds')], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Sync lag (s): old → new, new → old', left: [custom('SyncLagSeconds'), custom('ReverseSyncLagSeconds')], width: 8 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Replication slot lag (bytes)', left: dbs.map((db) => rds('OldestReplicationSlotLag', db)), width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'WAL disk use / free storage (bytes)', left: dbs.map((db) => rds('TransactionLogsDiskUsage', db)), right: dbs.map((db) => rds('FreeStorageSpace', db)), width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Sync conflicts (later commit won)', left: [custom('SyncConflicts', 'Sum')], width: 8 }),
         ],
         [
           new cloudwatch.GraphWidget({

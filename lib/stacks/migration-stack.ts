@@ -71,6 +71,10 @@ export class MigrationStack extends Stack {
       migrate: this.workflows.migrate,
       rollback: this.workflows.rollbackTraffic,
       healthAlarms: this.healthAlarms.alarms,
+      databases: [
+        { label: 'old', instanceIdentifier: props.oldEnvironment.databaseIdentifier },
+        { label: 'new', instanceIdentifier: props.newEnvironment.databaseIdentifier },
+      ],
     });
     for (const [name, sm] of Object.entries({ Migrate: this.workflows.migrate, RollbackTraffic: this.workflows.rollbackTraffic, RestoreData: this.workflows.restoreData, Decommission: this.workflows.decommission })) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: sm.stateMachineArn, description: `Start ${name} executions here` });

@@ -123,9 +123,9 @@ describe('MigrationStack workflows', () => {
     expect(asl).not.toMatch(/"ErrorEquals":\["InvalidInputError"/);
   });
 
-  test('a dashboard shows weights, both sides\' 5xx and latency, catch-up lag and executions', () => {
+  test('a dashboard shows weights, both sides\' 5xx and latency, sync lag and executions', () => {
     const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
-    for (const metric of ['NewSideWeight', 'CatchUpLagSeconds', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ExecutionsFailed']) expect(body).toContain(metric);
+    for (const metric of ['NewSideWeight', 'SyncLagSeconds', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ExecutionsFailed']) expect(body).toContain(metric);
   });
 
   test('Decommission may scale down only the old service', () => {
@@ -179,5 +179,19 @@ describe('MigrationStack workflows', () => {
   test('notifications go to an encrypted topic that enforces TLS', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+  });
+});
+
+describe('MigrationStack change-capture observability', () => {
+  test('GIVEN a stage WHEN synthesized THEN each database has an alarm on its oldest replication slot lag, and the dashboard shows sync and slot lag', () => {
+    const t = Template.fromStack(stageFrom(parse({ stageName: 'obs' })).migration);
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    for (const side of ['old', 'new']) {
+      const alarm = alarms.find((a) => a.AlarmName === `switchyard-obs-slot-lag-${side}`);
+      expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 5 * 1024 ** 3 });
+      expect(alarm.Metrics[0].MetricStat.Metric).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'OldestReplicationSlotLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `switchyard-obs-${side}` }] });
+    }
+    const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
+    for (const metric of ['SyncLagSeconds', 'ReverseSyncLagSeconds', 'OldestReplicationSlotLag', 'TransactionLogsDiskUsage', 'SyncConflicts']) expect(body).toContain(metric);
   });
 });
