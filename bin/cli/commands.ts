@@ -146,7 +146,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   const p = {
     stage,
     spec: spec.name,
-    tables: spec.tables.map((t) => ({ name: t.name, source: 'table' in t.source ? t.source.table : '(query)', target: t.target.table, chunkSize: t.chunkSize, catchUp: Boolean(t.watermark) })),
+    tables: spec.tables.map((t) => ({ name: t.name, source: 'table' in t.source ? t.source.table : '(query)', target: t.target.table, chunkSize: t.chunkSize, sync: 'table' in t.source })),
     config: {
       parameters: `${cfg.oldEnvironment.parameterPath}/* -> ${cfg.newEnvironment.parameterPath}/* (db/host, db/port, db/name rendered for the new database)`,
       secrets: `${cfg.oldEnvironment.secretPrefix}/* -> ${cfg.newEnvironment.secretPrefix}/* (except the db credentials secret)`,
@@ -157,7 +157,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
     routing: cfg.oldEnvironment.mode === 'imported' ? 'Route53 weighted records' : 'ALB weighted rule',
   };
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
-  for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.catchUp ? ', with catch-up' : ''}`);
+  for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: copy only, no change capture)'}`);
   deps.print(`  config: ${p.config.parameters}`);
   deps.print(`          ${p.config.secrets}`);
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);

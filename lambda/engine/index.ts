@@ -9,5 +9,4 @@ export { sqlProblems } from './sql-guard';
 export { planChunks, loadPlan, type Chunk } from './plan';
 export { chunkError, copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
-export { catchUp, captureWatermark, type CatchUpResult } from './catchup';
 export * from './sync';

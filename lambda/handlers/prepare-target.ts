@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { captureWatermark, describeTableWith, prepareTarget as prepareTargetSchema } from '../engine';
+import { prepareTarget as prepareTargetSchema } from '../engine';
 import { getSpec } from '../engine/specs';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
@@ -7,8 +7,8 @@ import { definePhase } from './support/phase';
 
 /**
  * Apply the target DDL idempotently (in the spec's target schema), check the schema and the
- * column types (LossyTypeError on a narrowing), and capture each table's catch-up watermark
- * before any copy. `deferIndexes: true` drops secondary indexes and FK/unique constraints of
+ * column types (LossyTypeError on a narrowing), before any copy (the change capture that keeps the
+ * copy current is the sync phase's). `deferIndexes: true` drops secondary indexes and FK/unique constraints of
  * the empty target tables for the bulk load: only a workflow that runs `buildDeferredIndexes`
  * after the copy (before validation and cut-over) may pass it.
  */
@@ -19,8 +19,6 @@ export const prepareTarget = definePhase(
     const spec = getSpec(deps.specName);
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const result = await prepareTargetSchema(spec, source, target, { deferIndexes: i.deferIndexes });
-    const watermarks: Record<string, string | null> = {};
-    for (const t of spec.tables) watermarks[t.name] = await captureWatermark(await describeTableWith(t, source, target), source);
-    return { ...result, tables: spec.tables.map((t) => t.name), watermarks };
+    return { ...result, tables: spec.tables.map((t) => t.name) };
   },
 );
