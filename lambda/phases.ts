@@ -39,6 +39,7 @@ export const PHASES = {
   backupStatus: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Read the snapshot status (poll loop)' },
   transferConfig: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Plan, apply, verify or roll back the config transfer' },
   prepareTarget: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Create the target schema and the copy plan' },
+  buildIndexes: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Recreate the indexes and constraints deferred for the bulk copy' },
   copyData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Copy one table in key-range chunks (returns a cursor)' },
   validateData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Checksums per chunk group, bisect to keys' },
   sync: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Change capture: create/drop the slots, apply changes old → new and new → old in bounded runs' },

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { connect, DbEndpoint, readOnly, withClient } from './db';
+import { bounded, connect, DbEndpoint, readOnly, withClient } from './db';
 import {
   ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason,
 } from './errors';
@@ -59,7 +59,7 @@ export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, 
     await tgt.query('COMMIT');
     return rows;
   } catch (e) {
-    await tgt.query('ROLLBACK').catch(() => undefined);
+    await bounded(tgt.query('ROLLBACK'));
     throw e;
   }
 }
@@ -143,13 +143,15 @@ function rangeText(r: KeyRange): string {
 export function chunkError(layout: TableLayout, chunk: Chunk, e: unknown): Error {
   if (e instanceof DatabaseUnreachableError) return e;
   const err = e as { code?: string; constraint?: string };
+  // Node's socket errors carry a `code` too (ECONNRESET): only five-character codes are SQLSTATEs.
+  const sqlstate = err.code && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
   const failure: ChunkFailure = {
     table: layout.spec.name,
     chunkNo: chunk.chunkNo,
     range: rangeText(chunk),
     column: errorColumn(e),
     constraint: err.constraint,
-    code: err.code,
+    code: sqlstate,
     reason: redactedReason(e),
   };
   return !isTransientDbError(e) && isDeterministicDbError(e) ? new ChunkDataError(failure) : new ChunkCopyError(failure);

@@ -80,8 +80,19 @@ export async function readOnly<T>(c: Client, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    await c.query('ROLLBACK').catch(() => undefined);
+    await bounded(c.query('ROLLBACK'));
   }
+}
+
+/**
+ * Wait for a cleanup query (ROLLBACK) at most `ms`, ignoring its failure: on a connection the
+ * server has just killed, the client may not have noticed yet and the query would never settle.
+ * The caller closes such a connection anyway.
+ */
+export async function bounded(p: Promise<unknown>, ms = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /** One query in its own read-only transaction (see `readOnly`). */

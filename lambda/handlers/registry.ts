@@ -1,5 +1,6 @@
 import { PHASE_NAMES, type PhaseName } from '../phases';
 import { backup, backupStatus } from './backup';
+import { buildIndexes } from './build-indexes';
 import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
@@ -17,7 +18,7 @@ import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 
 const DEFINED: readonly DefinedPhase[] = [
-  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, smoke,
+  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, buildIndexes, smoke,
   validateData, sync, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
   lock, unlock,
 ];

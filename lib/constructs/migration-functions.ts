@@ -23,7 +23,7 @@ function wildcardReason(resource: string): string | undefined {
 }
 
 /** Phases that open connections to the databases: they alone get the database client security group and credentials. */
-export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.validateData, PHASE.sync];
+export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.buildIndexes, PHASE.validateData, PHASE.sync];
 
 export interface MigrationFunctionsProps {
   readonly stageName: string;

@@ -35,7 +35,7 @@ class AlarmAtWeight extends StaticAlarms {
 }
 
 describe('Migrate failure paths', () => {
-  const beforeTraffic = ['Preflight', 'Backup', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'StartCapture', 'CopyTable', 'CatchUp', 'Validate', 'Smoke', 'StartReverseCapture'];
+  const beforeTraffic = ['Preflight', 'Backup', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'StartCapture', 'CopyTable', 'BuildIndexes', 'CatchUp', 'Validate', 'Smoke', 'StartReverseCapture'];
   test.each(beforeTraffic)('a failure in %s ends FAILED with its error, traffic never moved, source untouched', async (state) => {
     const router = new MemoryRouter();
     const world = await freshWorld(300, { router });

@@ -98,10 +98,12 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   const catchUp = failsBeforeTraffic(syncTask('CatchUp', { action: 'drain', direction: 'forward' }));
   const beforeTraffic = chain(
     failsBeforeTraffic(task('TransferConfig', PHASE.transferConfig, '$.configTransfer', { ...ID, mode: 'apply' })),
-    failsBeforeTraffic(task('PrepareTarget', PHASE.prepareTarget, '$.prepared')),
+    // Load first, index after: secondary indexes and non-key constraints are built after the copy.
+    failsBeforeTraffic(task('PrepareTarget', PHASE.prepareTarget, '$.prepared', { ...ID, deferIndexes: true })),
     failsBeforeTraffic(syncTask('StartCapture', { action: 'capture', direction: 'forward' })),
     renewLock('RenewLockBeforeCopy'),
     failsBeforeTraffic(copyTables),
+    failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes')),
     renewLock('RenewLockBeforeCatchUp'),
     catchUp,
     orElseContinue(

@@ -113,7 +113,7 @@ describe('MigrationStack workflows', () => {
 
   test('Migrate has every phase, in JSONPath, with catches that keep the input and retries with jitter on transient errors only', () => {
     const asl = definition('switchyard-test-migrate');
-    for (const state of ['ValidateInput', 'Preflight', 'Backup', 'WaitForSnapshot', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'CopyTables', 'Validate', 'StartCapture', 'CatchUp', 'Smoke', 'StartReverseCapture', 'CheckHalt', 'SetWeights', 'Bake', 'HealthGate', 'FinalDrain', 'FinalValidate', 'Finalize', 'DropForwardCapture', 'RollbackTrafficOnFailure']) {
+    for (const state of ['ValidateInput', 'Preflight', 'Backup', 'WaitForSnapshot', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'CopyTables', 'BuildIndexes', 'Validate', 'StartCapture', 'CatchUp', 'Smoke', 'StartReverseCapture', 'CheckHalt', 'SetWeights', 'Bake', 'HealthGate', 'FinalDrain', 'FinalValidate', 'Finalize', 'DropForwardCapture', 'RollbackTrafficOnFailure']) {
       expect(asl).toContain(`"${state}":`);
     }
     expect(asl).not.toContain('JSONata');
