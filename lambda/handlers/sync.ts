@@ -37,6 +37,8 @@ const input = z.discriminatedUnion('action', [
      * @default 0
      */
     settleSeconds: z.number().int().min(0).max(300).default(0),
+    /** Reverse only: once drained, the old side's sequences move past the new side's by this much (the old side takes every insert again). */
+    sequenceHeadroom: z.number().int().min(0).default(1_000_000),
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
@@ -88,7 +90,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       return { direction: i.direction, slot: created.slot, startLsn: created.startLsn, sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) };
     }
     case 'drain': {
-      const { source, target } = await endpoints(deps, i.direction);
+      const { source, target, old, neu } = await endpoints(deps, i.direction);
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
         return { direction: i.direction, done: true, skipped: `no ${i.direction} capture: nothing to drain`, changes: 0, transactions: 0, lagSeconds: 0 };
       }
@@ -112,7 +114,10 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       }
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
-      return { ...summary(r), changes, drainedTo: untilLsn, done };
+      // Logical replication carries no sequences: the old side now holds the new side's rows (keys
+      // from the new side's range) and takes every insert again, so its sequences move past them.
+      const sequences = i.direction === 'reverse' && done ? await moveSequencesPast(spec, { old, new: neu }, { moving: 'old', headroom: i.sequenceHeadroom }) : [];
+      return { ...summary(r), changes, drainedTo: untilLsn, done, ...(sequences.length > 0 ? { sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) } : {}) };
     }
     case 'bake': {
       // A bake of 0 s (tests, dry rehearsals) is one pass in each direction.

@@ -50,3 +50,15 @@ export async function targetCount(db: DbEndpoint, table: string): Promise<number
     await c.end();
   }
 }
+
+/** The last value handed out by the sequence behind `table.column` (0 when it has none). */
+export async function sequenceLastValue(db: DbEndpoint, table: string, column: string): Promise<bigint> {
+  const c = await connect(db);
+  try {
+    const seq = (await c.query(`SELECT pg_get_serial_sequence($1, $2) AS s`, [table, column])).rows[0].s as string | null;
+    if (!seq) return 0n;
+    return BigInt((await c.query(`SELECT last_value::text AS v FROM ${seq}`)).rows[0].v as string);
+  } finally {
+    await c.end();
+  }
+}

@@ -1,5 +1,5 @@
 import { MemoryRouter, StaticAlarms } from '../../lambda/adapters/local/local-traffic';
-import { freshWorld, run, sourceFingerprint, targetCount } from './helpers';
+import { freshWorld, run, sequenceLastValue, sourceFingerprint, targetCount } from './helpers';
 
 describe('Migrate state machine (synthesized definition, local interpreter, real PostgreSQL)', () => {
   test('GIVEN a healthy new side WHEN migrated THEN traffic ends 100 % new and the data matches', async () => {
@@ -78,6 +78,10 @@ describe('Migrate failure paths', () => {
     expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
     const rollback = ex.notifications.find((n) => n.event === 'rolled-back')!;
     expect(rollback.error).toBe('NewSideUnhealthy');
+    // The old side takes every insert again: its keys start past every key the new side could have handed out.
+    const newSide = await sequenceLastValue(world.target, 'messages', 'message_id');
+    expect(newSide).toBeGreaterThan(300n);
+    expect(await sequenceLastValue(world.source, 'chat_messages', 'id')).toBeGreaterThan(newSide);
   });
 
   test.each([
