@@ -16,6 +16,10 @@ describe('Migrate state machine (synthesized definition, local interpreter, real
     expect(ex.notifications.map((n) => n.event)).toEqual(['started', ...Array(4).fill(['traffic-step', 'health-gate']).flat(), 'completed']);
     expect((await world.parameters.get('/chat/new/feature/streaming'))?.value).toBe('on');
     expect((await world.parameters.get('/chat/new/db/host'))?.value).toBe(world.target.host);
+    // Rollback safety was checked before the copy: a sample of every table went forward and back, and the
+    // example spec's lossy columns are named (the owner's case, blank titles, role synonyms, NULL bodies, legacy metadata).
+    const { prepared } = ex.output as { prepared: { roundTrip: { table: string; sampled: number; notSurviving: string[] }[] } };
+    expect(prepared.roundTrip.map((r) => [r.table, r.sampled > 0, r.notSurviving])).toEqual([['conversations', true, ['user_name', 'title']], ['messages', true, ['role', 'body', 'metadata']]]);
   });
 });
 
