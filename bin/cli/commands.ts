@@ -5,6 +5,8 @@ import { loadStageConfig, StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { environmentTransferRules, planTransfer } from '../../lambda/core/config/transfer';
 import { getSpec } from '../../lambda/engine/specs';
+import type { TableSpec } from '../../lambda/engine/spec';
+import { reverseMapping } from '../../lambda/engine/sync';
 import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
 import { follow } from './follow';
@@ -137,6 +139,18 @@ export async function restoreCommand(o: RestoreOptions, deps: CliDeps) {
  * unchanged, never values), computed by the same planTransfer the TransferConfig phase runs.
  * Changes nothing either way.
  */
+/** What a rollback does with the new side's writes to one table (the reverse sync's mapping). */
+function rollbackCost(t: TableSpec): string {
+  if (!('table' in t.source)) return 'a query source: no reverse sync; new-side writes to it are not returned on a rollback (only a data restore goes back)';
+  if (t.forwardOnly) return 'forward-only: new-side writes to it are NOT returned on a rollback (only a data restore goes back)';
+  try {
+    const m = reverseMapping(t)!;
+    return `${t.reverse ? "the spec's reverse mapping" : 'a derived reverse mapping'} returns new-side writes on a rollback (old columns ${Object.keys(m).join(', ')}; PrepareTarget names the ones that do not survive the round trip)`;
+  } catch (e) {
+    return `no usable reverse mapping: ${(e as Error).message}`;
+  }
+}
+
 export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 'configStores'>) {
   const { stage } = o;
   const cfg = loadStageConfig(stage);
@@ -146,7 +160,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   const p = {
     stage,
     spec: spec.name,
-    tables: spec.tables.map((t) => ({ name: t.name, source: 'table' in t.source ? t.source.table : '(query)', target: t.target.table, chunkSize: t.chunkSize, sync: 'table' in t.source })),
+    tables: spec.tables.map((t) => ({ name: t.name, source: 'table' in t.source ? t.source.table : '(query)', target: t.target.table, chunkSize: t.chunkSize, sync: 'table' in t.source, rollback: rollbackCost(t) })),
     config: {
       parameters: `${cfg.oldEnvironment.parameterPath}/* -> ${cfg.newEnvironment.parameterPath}/* (db/host, db/port, db/name rendered for the new database)`,
       secrets: `${cfg.oldEnvironment.secretPrefix}/* -> ${cfg.newEnvironment.secretPrefix}/* (except the db credentials secret)`,
@@ -158,6 +172,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   };
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
   for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: copy only, no change capture)'}`);
+  for (const t of p.tables) deps.print(`  rollback of ${t.name}: ${t.rollback}`);
   deps.print(`  config: ${p.config.parameters}`);
   deps.print(`          ${p.config.secrets}`);
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);
