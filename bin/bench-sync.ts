@@ -1,5 +1,5 @@
 /**
- * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --json]
+ * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --seed 100000 --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -25,6 +25,8 @@ const SECONDS = arg('seconds', 60);
 const RATE = arg('rate', 500);
 const BACKLOG = arg('backlog', 200_000);
 const SEED = arg('seed', 100_000);
+/** Rows of the one big transaction at the head of the backlog (at most the seeded rows and half the backlog). */
+const BIG_ROWS = arg('big-rows', 100_000);
 const JSON_OUT = process.argv.includes('--json');
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -211,7 +213,7 @@ async function main() {
     await sleep(500);
     const gen = await connect(oldDb);
     // One big transaction (up to 100k rows, as many as the table has), then 1000-row transactions up to BACKLOG changes.
-    const big = (await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(100_000, Math.floor(BACKLOG / 2))})`)).rowCount ?? 0;
+    const big = (await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`)).rowCount ?? 0;
     let left = BACKLOG - big;
     let from = 1;
     while (left > 0) {
@@ -258,6 +260,8 @@ async function main() {
         backlogSyncOverNative: syncChanges / syncSecs / (BACKLOG / nativeSecs),
       },
       phase1Sync: { transactions: phase1.transactions, conflicts: phase1.conflicts },
+      /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes). */
+      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     else {
@@ -266,6 +270,7 @@ async function main() {
       log(`converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s`);
       log(`lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`);
       log(`backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`);
+      log(`peak RSS of the sync process: ${out.maxRssMB} MB`);
     }
     await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
     await nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4|none --naive-rows 200000 --scale-rows N --diagnose
- *                   --maintenance-work-mem 256MB --no-fsync --json]
+ *                   --maintenance-work-mem 256MB --no-fsync --json
+ *                   --sync-seconds 60 --sync-rate 500 --sync-backlog 200000 | --no-sync]
  *
  * Measures, in one run on one embedded PostgreSQL server, the data engine against
  * the baselines on the same data (the example chat-history `messages` table):
@@ -11,9 +12,13 @@
  *   scale:    engine rows/s at --rows vs at --scale-rows (default rows/10, its own source database)
  *   --diagnose: where the time goes (planning, per-chunk DELETE, indexes during the load,
  *             chunk size, parallelism, WAL bytes and checkpoints), one run each
+ *   sync:     then (own server) the change-capture sync beside PostgreSQL's native logical
+ *             replication under a write mix, and a backlog drain (bin/bench-sync.ts; `--no-sync` skips it)
  * Warm-up first, variants interleaved (order rotated per repetition), medians reported.
  * Prints this process's peak RSS (the engine runs in it; PostgreSQL runs in its own processes).
  */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { pipeline } from 'stream/promises';
 import type { Client } from 'pg';
@@ -33,10 +38,12 @@ interface Args {
   diagnose: boolean;
   fsync: boolean;
   json: boolean;
+  /** Arguments for bin/bench-sync.ts, or null with --no-sync. */
+  sync: string[] | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: 1_000_000, reps: 3, parallel: [1, 2, 4], naiveRows: 200_000, scaleRows: null, diagnose: false, fsync: true, json: false };
+  const args: Args = { rows: 1_000_000, reps: 3, parallel: [1, 2, 4], naiveRows: 200_000, scaleRows: null, diagnose: false, fsync: true, json: false, sync: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (name: string, min: number) => {
@@ -56,6 +63,11 @@ function parseArgs(argv: string[]): Args {
     }
     else if (a === '--no-fsync') args.fsync = false;
     else if (a === '--json') args.json = true;
+    else if (a === '--no-sync') args.sync = null;
+    else if (a === '--sync-seconds' || a === '--sync-rate' || a === '--sync-backlog') {
+      const v = num(a, 1);
+      args.sync?.push(`--${a.slice('--sync-'.length)}`, String(v));
+    }
     else throw new Error(`unknown option: ${a}`);
   }
   if (args.parallel.some((p) => !Number.isInteger(p) || p < 1)) throw new Error(`--parallel must list positive integers, got: ${args.parallel.join(',')}`);
@@ -358,7 +370,8 @@ async function main() {
       samples: t,
     };
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      const sync = args.sync && syncBench(args.sync, true);
+      process.stdout.write(`${JSON.stringify({ ...result, ...(sync ? { sync } : {}) })}\n`);
     } else {
       log('');
       log(`copy (${args.rows.toLocaleString()} rows, medians of ${args.reps})`);
@@ -376,10 +389,28 @@ async function main() {
       log(`  count(*)             ${m.count.toFixed(2)} s  -> ratio ${result.validate.ratioToCount}x`);
       log(`target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`);
       log(`peak RSS of the engine process: ${maxRssMB} MB`);
+      if (args.sync) {
+        log('sync (bin/bench-sync.ts, its own server)');
+        syncBench(args.sync, false);
+      }
     }
   } finally {
     await stop();
   }
+}
+
+/**
+ * The sync bench in a child process (its own server and peak RSS). With `json`, returns its JSON
+ * object for the combined output; otherwise its lines go straight to this process's stdout.
+ */
+function syncBench(extra: string[], json: boolean): unknown {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'bench-sync.ts'), ...extra, ...(json ? ['--json'] : [])], {
+    stdio: ['ignore', json ? 'pipe' : 'inherit', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`the sync bench failed (exit ${r.status ?? r.signal})`);
+  return json ? JSON.parse(r.stdout) : undefined;
 }
 
 main().catch((e) => {
