@@ -1,4 +1,5 @@
 import * as http from 'http';
+import { SIDE_HEADER } from '../core/verify/ports';
 import { contentHash, type Side, WriteLedger } from './ledger';
 
 export interface ClientsOptions {
@@ -58,7 +59,7 @@ export class ServiceClients {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, side: res.headers['x-switchyard-side'] as Side | undefined, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, side: res.headers[SIDE_HEADER] as Side | undefined, body: Buffer.concat(chunks).toString('utf8') }));
         },
       );
       req.on('error', () => resolve({ status: 0, body: '' }));

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'net';
 import type { AlarmState } from '../core/traffic/health';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { Weights } from '../core/traffic/weights';
+import { SIDE_HEADER } from '../core/verify/ports';
 
 export type Side = 'old' | 'new';
 
@@ -68,7 +69,7 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   async start(): Promise<number> {
     this.server = http.createServer((req, res) => {
       // Direct access (like the ALB's `x-switchyard-side` listener rules): smoke checks reach one side, outside the weights.
-      const direct = req.headers['x-switchyard-side'];
+      const direct = req.headers[SIDE_HEADER];
       if (direct === 'old' || direct === 'new') return this.forward(req, res, direct);
       const side: Side = Math.random() * 100 < this.weights.new ? 'new' : 'old';
       const window = this.windows[this.windows.length - 1];
@@ -83,7 +84,7 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
           this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
         });
         this.recent.push({ at: Date.now(), side, ok });
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
         up.pipe(res);
       });
       proxied.on('error', () => {
@@ -101,7 +102,7 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   /** A direct-access request: straight to one side, not counted in the weighted traffic. */
   private forward(req: http.IncomingMessage, res: http.ServerResponse, side: Side): void {
     const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
-      res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-switchyard-side': side });
+      res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
       up.pipe(res);
     });
     proxied.on('error', () => res.writeHead(502).end());

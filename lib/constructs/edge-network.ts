@@ -33,6 +33,11 @@ export class EdgeNetwork extends Construct {
   public readonly vpc: ec2.Vpc;
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   public readonly listener: elbv2.ApplicationListener;
+  /**
+   * The listener's base URL, `http(s)://<ALB DNS name>:<port>`: where the Smoke phase sends its
+   * requests unless the stage names a domain (a certificate is for the domain, not the ALB's name).
+   */
+  public readonly listenerUrl: string;
 
   constructor(scope: Construct, id: string, props: EdgeNetworkProps) {
     super(scope, id);
@@ -82,6 +87,7 @@ export class EdgeNetwork extends Construct {
         messageBody: 'switchyard: no route configured',
       }),
     });
+    this.listenerUrl = `${props.certificate ? 'https' : 'http'}://${this.loadBalancer.loadBalancerDnsName}:${port}`;
     this.listener.connections.allowDefaultPortFrom(ec2.Peer.ipv4(props.ingressCidr ?? '0.0.0.0/0'), 'Listener ingress');
 
     this.enableAccessLogs(removalPolicy);

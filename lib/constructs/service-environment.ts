@@ -9,6 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
+import { SIDE_HEADER } from '../../lambda/core/verify/ports';
 import type { ImportedEnvironmentConfig, ProvisionedEnvironmentConfig } from '../config/stage-config';
 
 /**
@@ -29,8 +30,25 @@ export function syncParameters(allocatedStorageGiB: number): Record<string, stri
 /** Which side of the migration an environment is. */
 export type Side = 'old' | 'new';
 
-/** The header that routes a request straight to one side, bypassing the weights (smoke tests). */
-export const DIRECT_ACCESS_HEADER = 'x-switchyard-side';
+/** Listener rule priority of each side's direct-access rule (below the weighted rule's 100). */
+export const DIRECT_ACCESS_PRIORITY: Readonly<Record<Side, number>> = { old: 10, new: 20 };
+
+/**
+ * The rule that reaches one side by header (`x-switchyard-side: <side>`, {@link SIDE_HEADER}),
+ * outside the weights: the Smoke phase sends each check to the new side and compares with the old.
+ */
+function directAccessRule(scope: Construct, side: Side, listener: elbv2.IApplicationListener, action: elbv2.ListenerAction): elbv2.ApplicationListenerRule {
+  return new elbv2.ApplicationListenerRule(scope, 'DirectAccessRule', {
+    listener,
+    priority: DIRECT_ACCESS_PRIORITY[side],
+    conditions: [elbv2.ListenerCondition.httpHeader(SIDE_HEADER, [side])],
+    action,
+  });
+}
+
+/** What the stage listener answers, by header, for an imported side it cannot forward to. */
+export const IMPORTED_SIDE_NOT_ROUTED =
+  'switchyard: this side is imported and keeps its own load balancer; the stage listener cannot reach it (smoke checks: set compare: false)';
 
 /** One side of the migration, whether Switchyard provisioned it or imported it. */
 export interface IServiceEnvironment extends IConstruct {
@@ -96,6 +114,15 @@ export interface ImportedEnvironmentProps {
   /** Which side this environment is (in practice: old). */
   readonly side: Side;
   readonly config: ImportedEnvironmentConfig;
+  /**
+   * The stage's listener. An ALB target group serves one load balancer only, so the imported target
+   * group (on its own load balancer) cannot be forwarded to from here. Its direct-access rule
+   * (`x-switchyard-side: <side>`) answers 503 {@link IMPORTED_SIDE_NOT_ROUTED} instead: without it
+   * the request would fall through to the catch-all rule and reach the other side, and a smoke
+   * comparison would compare the new side with itself.
+   * @default - no direct-access rule
+   */
+  readonly listener?: elbv2.IApplicationListener;
 }
 
 /** What both kinds of environment share: the grants, written once. */
@@ -300,7 +327,10 @@ export class ImportedServiceEnvironment extends EnvironmentBase {
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'DbSecret', cfg.dbSecretArn)
       : secretsmanager.Secret.fromSecretPartialArn(this, 'DbSecret', cfg.dbSecretArn);
     const targetGroup = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', { targetGroupArn: cfg.targetGroupArn });
-        this.targetGroup = targetGroup;
+    if (props.listener) {
+      directAccessRule(this, this.side, props.listener, elbv2.ListenerAction.fixedResponse(503, { contentType: 'text/plain', messageBody: IMPORTED_SIDE_NOT_ROUTED }));
+    }
+    this.targetGroup = targetGroup;
     this.database = database;
     this.databaseSecret = secret;
     this.databaseSecurityGroup = securityGroup;
@@ -386,12 +416,7 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     let directRule: elbv2.ApplicationListenerRule | undefined;
     if (listener) {
       // Direct access to this side for smoke tests; also attaches the target group to the load balancer.
-      directRule = new elbv2.ApplicationListenerRule(this, 'DirectAccessRule', {
-        listener,
-        priority: this.side === 'old' ? 10 : 20,
-        conditions: [elbv2.ListenerCondition.httpHeader(DIRECT_ACCESS_HEADER, [this.side])],
-        action: elbv2.ListenerAction.forward([targetGroup]),
-      });
+      directRule = directAccessRule(this, this.side, listener, elbv2.ListenerAction.forward([targetGroup]));
     }
     const service = this.provisionService(cfg, vpc, key, secret, targetGroup, removalPolicy);
     // ECS refuses a target group that no load balancer uses yet: start the service after the rule.

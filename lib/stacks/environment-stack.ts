@@ -24,7 +24,7 @@ export class EnvironmentStack extends Stack {
     // Two paths, chosen by the config's discriminant: reference an existing environment, or provision one.
     this.side =
       props.config.mode === 'imported'
-        ? new ImportedServiceEnvironment(this, 'Environment', { side: props.side, config: props.config })
+        ? new ImportedServiceEnvironment(this, 'Environment', { side: props.side, config: props.config, listener: props.listener })
         : new ProvisionedServiceEnvironment(this, 'Environment', {
             side: props.side,
             config: props.config,

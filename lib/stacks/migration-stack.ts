@@ -1,5 +1,6 @@
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
@@ -7,14 +8,18 @@ import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
 import { MigrationWorkflows } from '../constructs/workflows';
 import { StageLockTable } from '../constructs/workflows/lock-table';
-import type { ServiceEnvironment } from '../constructs/service-environment';
+import type { IServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
 export interface MigrationStackProps extends StackProps {
   readonly config: StageConfig;
   readonly vpc: ec2.IVpc;
-  readonly oldEnvironment: ServiceEnvironment;
-  readonly newEnvironment: ServiceEnvironment;
+  readonly oldEnvironment: IServiceEnvironment;
+  readonly newEnvironment: IServiceEnvironment;
+  /** The stage's load balancer: the LoadBalancer dimension of the canary's metrics (the new side, and a provisioned old side). */
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The stage listener's base URL: where smoke requests go unless `verification.smokeBaseUrl` names a domain. */
+  readonly listenerUrl: string;
   readonly alb?: WeightedAlbRouting;
   readonly dns?: WeightedDnsRecords;
 }
@@ -35,6 +40,8 @@ export class MigrationStack extends Stack {
       prefix,
       max5xxPerMinute: config.alarms.new5xxPerMinute,
       maxP99LatencySeconds: config.alarms.newP99LatencySeconds,
+      minRequestsPerBake: config.alarms.newMinRequestsPerBake,
+      bake: Duration.seconds(config.migration.bakeSeconds),
     });
     const removalPolicy = config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.lockTable = new StageLockTable(this, 'Lock', { stageName: config.stageName, removalPolicy });
@@ -47,6 +54,12 @@ export class MigrationStack extends Stack {
       alb: props.alb,
       dns: props.dns,
       healthAlarmPrefix: prefix,
+      verification: {
+        smokeBaseUrl: config.verification.smokeBaseUrl ?? props.listenerUrl,
+        newLoadBalancerArn: props.loadBalancer.loadBalancerArn,
+        // An imported old side keeps its own load balancer: only the config knows it.
+        oldLoadBalancerArn: props.oldEnvironment.imported ? config.verification.oldLoadBalancerArn : props.loadBalancer.loadBalancerArn,
+      },
       specName: config.migration.specName,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       defaults: {

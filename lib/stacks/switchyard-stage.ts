@@ -32,7 +32,7 @@ export class SwitchyardStage extends Stage {
     const name = (s: string) => `switchyard-${config.stageName}-${s}`;
 
     this.network = new NetworkStack(this, 'Network', { stackName: name('network'), config });
-    const { vpc, listener, loadBalancer } = this.network.network;
+    const { vpc, listener, loadBalancer, listenerUrl } = this.network.network;
     const envProps = { vpc, listener, protectData: config.protectData };
     this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', { stackName: name('old'), side: 'old', config: config.oldEnvironment, databaseInstanceIdentifier: name('old'), ...envProps });
     this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', { stackName: name('new'), side: 'new', config: config.newEnvironment, databaseInstanceIdentifier: name('new'), ...envProps });
@@ -54,6 +54,8 @@ export class SwitchyardStage extends Stage {
       stackName: name('migration'),
       config,
       vpc,
+      loadBalancer,
+      listenerUrl,
       oldEnvironment: this.oldEnvironment.side,
       newEnvironment: this.newEnvironment.side,
       alb: this.routing.alb,

@@ -1,6 +1,13 @@
 /** Which side of the migration a request or a figure belongs to. */
 export type Side = 'old' | 'new';
 
+/**
+ * The header that reaches one side directly, outside the weights (`x-switchyard-side: old|new`):
+ * the stage listener's direct-access rules match it (lib/constructs/service-environment.ts), the
+ * smoke checks send it, the rehearsal's router honours it and names the side that answered with it.
+ */
+export const SIDE_HEADER = 'x-switchyard-side';
+
 /** One HTTP request of a smoke check, already resolved (variables replaced, side header set). */
 export interface ProbeRequest {
   readonly method: string;

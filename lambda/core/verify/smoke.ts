@@ -1,7 +1,7 @@
 import { ERRORS, SwitchyardError } from '../errors';
 import { compareAnswers, valueAt } from './compare';
 import { READ_METHODS, type SmokeCheck, type SmokeConfig } from './config';
-import type { HttpProbe, ProbeResponse, Side } from './ports';
+import { type HttpProbe, type ProbeResponse, type Side, SIDE_HEADER } from './ports';
 
 /**
  * The smoke phase: every configured check against the new side through the stage's entry point
@@ -9,8 +9,8 @@ import type { HttpProbe, ProbeResponse, Side } from './ports';
  * Nothing here knows HTTP beyond the {@link HttpProbe} port.
  */
 
-/** The header the listener's direct-access rules match (`x-switchyard-side: old|new`). */
-export const SIDE_HEADER = 'x-switchyard-side';
+/** The header the listener's direct-access rules match (defined once, in ./ports). */
+export { SIDE_HEADER };
 
 export interface SmokeFailure {
   readonly check: string;

@@ -1,6 +1,11 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ImportedServiceEnvironment } from '../../../lib/constructs/service-environment';
-import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { SIDE_HEADER } from '../../../lambda/core/verify/ports';
+import { ImportedServiceEnvironment, IMPORTED_SIDE_NOT_ROUTED } from '../../../lib/constructs/service-environment';
+import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template, testApp } from '../helpers';
+
+const directAccess = (side: 'old' | 'new') => [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SIDE_HEADER, Values: [side] } }];
 
 describe('EnvironmentStack (provisioned)', () => {
   const stage = stageFrom(parse({ protectData: true }));
@@ -60,6 +65,15 @@ describe('EnvironmentStack (provisioned)', () => {
     expect(service.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/DirectAccessRule/)]));
   });
 
+  test('GIVEN a provisioned old side WHEN synthesized THEN x-switchyard-side: old (priority 10) forwards to its own target group on the stage listener', () => {
+    template(stage.oldEnvironment).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 10,
+      ListenerArn: { 'Fn::ImportValue': Match.stringLikeRegexp('^switchyard-test-network:.*Listener') },
+      Conditions: directAccess('old'),
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^EnvironmentTargetGroup') } }],
+    });
+  });
+
   test('the database accepts connections only from the service security group', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       Description: 'Service to database',
@@ -103,6 +117,28 @@ describe('EnvironmentStack (imported old side)', () => {
     expect(env).toBeInstanceOf(ImportedServiceEnvironment);
     expect(env.serviceArns).toBeUndefined();
     expect(env.snapshotKeyArn).toBeUndefined();
+  });
+
+  test('GIVEN an imported old side WHEN synthesized THEN x-switchyard-side: old answers 503 on the stage listener instead of falling through to the new side', () => {
+    const t = template(stage.oldEnvironment);
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 1);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 10,
+      ListenerArn: { 'Fn::ImportValue': Match.stringLikeRegexp('^switchyard-test-network:.*Listener') },
+      Conditions: directAccess('old'),
+      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: IMPORTED_SIDE_NOT_ROUTED } }],
+    });
+    // The imported target group serves its own load balancer only: no rule of the stage listener may forward to it.
+    const rules = [stage.oldEnvironment, stage.newEnvironment, stage.routing].map((s) => template(s).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'));
+    expect(JSON.stringify(rules)).not.toContain(IMPORTED_OLD.targetGroupArn);
+    template(stage.newEnvironment).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 20, Conditions: directAccess('new') });
+  });
+
+  test('GIVEN an imported environment without a listener WHEN synthesized THEN it adds no listener rule', () => {
+    const config = parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } }).oldEnvironment;
+    if (config.mode !== 'imported') throw new Error(`expected an imported config, got: ${config.mode}`);
+    const env = new ImportedServiceEnvironment(new Stack(testApp(), 'Imported'), 'Old', { side: 'old', config });
+    expect(env.node.findAll().filter((c) => c instanceof elbv2.ApplicationListenerRule)).toEqual([]);
   });
 
   test('GIVEN an imported side with its key and service WHEN synthesized THEN RestoreData may use the key via RDS and restart that service only', () => {

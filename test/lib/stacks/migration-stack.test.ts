@@ -195,3 +195,74 @@ describe('MigrationStack change-capture observability', () => {
     for (const metric of ['SyncLagSeconds', 'ReverseSyncLagSeconds', 'OldestReplicationSlotLag', 'TransactionLogsDiskUsage', 'SyncConflicts']) expect(body).toContain(metric);
   });
 });
+
+describe('MigrationStack health gate wiring', () => {
+  const fnEnv = (t: Template, phase: string) =>
+    Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Handler === `index.${phase}`)!.Properties.Environment.Variables as Record<string, unknown>;
+  const minRequestsAlarm = (t: Template) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties).find((p) => p.AlarmName === 'switchyard-test-new-min-requests');
+
+  test('GIVEN a stage bake of 180 s and 40 requests per bake WHEN synthesized THEN the minimum-request alarm counts the new side over those 3 minutes', () => {
+    const t = template(stageFrom(parse({ migration: { bakeSeconds: 180 }, alarms: { newMinRequestsPerBake: 40 } })).migration);
+    expect(minRequestsAlarm(t)).toMatchObject({ MetricName: 'RequestCount', Statistic: 'Sum', Period: 180, Threshold: 40, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+    expect(fnEnv(t, 'healthGate').DEFAULT_BAKE_SECONDS).toBe('180');
+  });
+
+  test('GIVEN the stage defaults WHEN synthesized THEN the minimum-request alarm spans the default 300 s bake with a threshold of 1', () => {
+    expect(minRequestsAlarm(template(stageFrom(parse()).migration))).toMatchObject({ Period: 300, Threshold: 1 });
+  });
+
+  test('GIVEN the health gate WHEN synthesized THEN its role may read the alarms, GetMetricData and the weights, and its environment names both sides\' target groups and the load balancer', () => {
+    const t = template(stageFrom(parse()).migration);
+    const sts = statementsOf(t, 'HealthGate');
+    for (const action of ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeRules']) {
+      expect(sts.find((s) => actions([s]).includes(action))).toMatchObject({ Effect: 'Allow', Resource: '*' });
+    }
+    expect(fnEnv(t, 'healthGate')).toEqual(
+      expect.objectContaining({
+        HEALTH_ALARM_PREFIX: 'switchyard-test-new-',
+        ROUTING_KIND: 'alb',
+        ALB_RULE_ARN: expect.anything(),
+        CANARY_OLD_TARGET_GROUP_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-old:.*TargetGroup/) }),
+        CANARY_NEW_TARGET_GROUP_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-new:.*TargetGroup/) }),
+        CANARY_OLD_LOAD_BALANCER_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) }),
+        CANARY_NEW_LOAD_BALANCER_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) }),
+      }),
+    );
+  });
+
+  test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the bake as its window and the canary tolerances', () => {
+    const t = template(stageFrom(parse()).migration);
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
+    const asl = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+    // payloadResponseOnly: the task's Parameters are the function's payload.
+    const found: Record<string, unknown>[] = [];
+    const walk = (states: Record<string, { Parameters?: Record<string, unknown>; Branches?: { States: object }[]; ItemProcessor?: { States: object }; Iterator?: { States: object } }>) => {
+      for (const [name, s] of Object.entries(states)) {
+        if (name === 'HealthGate' && s.Parameters) found.push(s.Parameters);
+        for (const b of [...(s.Branches ?? []), ...(s.ItemProcessor ? [s.ItemProcessor] : []), ...(s.Iterator ? [s.Iterator] : [])]) walk(b.States as never);
+      }
+    };
+    walk(JSON.parse(asl).States);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ 'migrationId.$': '$.config.migrationId', 'windowSeconds.$': '$.config.bakeSeconds', canary: { p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50 } });
+  });
+
+  test('GIVEN the Smoke function WHEN synthesized THEN SMOKE_BASE_URL is the stage listener, or the configured domain', () => {
+    const http = fnEnv(template(stageFrom(parse()).migration), 'smoke').SMOKE_BASE_URL;
+    expect(http).toEqual({ 'Fn::Join': ['', ['http://', expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:.*DNSName/) }), ':80']] });
+    const https = fnEnv(template(stageFrom(parse({ routing: { alb: { certificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/abc' } } })).migration), 'smoke').SMOKE_BASE_URL;
+    expect(https).toEqual({ 'Fn::Join': ['', ['https://', expect.anything(), ':443']] });
+    const domain = fnEnv(template(stageFrom(parse({ verification: { smokeBaseUrl: 'https://api.example.com' } })).migration), 'smoke').SMOKE_BASE_URL;
+    expect(domain).toBe('https://api.example.com');
+  });
+
+  test('GIVEN an imported old side WHEN its load balancer is configured THEN the canary reads it; WHEN it is not THEN the canary has no dimensions (skipped and reported)', () => {
+    const oldAlb = 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/app-old/0123456789abcdef';
+    const withAlb = fnEnv(template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification: { oldLoadBalancerArn: oldAlb } })).migration), 'healthGate');
+    expect(withAlb).toMatchObject({ CANARY_OLD_LOAD_BALANCER_ARN: oldAlb, CANARY_OLD_TARGET_GROUP_ARN: IMPORTED_OLD.targetGroupArn, CANARY_NEW_LOAD_BALANCER_ARN: { 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) } });
+    const without = fnEnv(template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration), 'healthGate');
+    expect(Object.keys(without).filter((k) => k.startsWith('CANARY_'))).toEqual([]);
+    expect(without.SMOKE_BASE_URL).toBeDefined();
+  });
+});
