@@ -155,8 +155,10 @@ export class MigrationFunctions extends Construct {
     const readAlarms = (fn: iam.IGrantable) => allow(fn, ['cloudwatch:DescribeAlarms'], ['*']);
     const listSecrets = (fn: iam.IGrantable) => allow(fn, ['secretsmanager:ListSecrets'], ['*']);
 
+    // Every database phase (and only those) reads both databases' credentials.
+    for (const phase of DATABASE_PHASES) readDbSecrets(fns[phase]);
+
     // Preflight: reads everything it checks, changes nothing.
-    readDbSecrets(fns.preflight);
     oldEnv.grantConfigRead(fns.preflight);
     listSecrets(fns.preflight);
     readAlarms(fns.preflight);
@@ -173,8 +175,6 @@ export class MigrationFunctions extends Construct {
     newEnv.grantConfigWrite(fns.transferConfig);
     listSecrets(fns.transferConfig);
     newEnv.grantDatabaseSecretRead(fns.transferConfig);
-
-    for (const fn of [fns.prepareTarget, fns.copyData, fns.validateData, fns.sync]) readDbSecrets(fn);
 
     for (const fn of [fns.shiftTraffic, fns.rollbackTraffic]) shiftTraffic(fn);
     readWeights(fns.finalize);

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PHASE_NAMES } from '../../../lambda/phases';
+import { DATABASE_PHASES } from '../../../lib/constructs/migration-functions';
 import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template } from '../helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -61,6 +62,20 @@ describe('MigrationStack', () => {
     for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
       for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
         if (s.Resource === '*') for (const a of actions([s])) expect(allowedStar).toContain(a);
+      }
+    }
+  });
+
+  test('every database phase, and no other, may read both databases\' credentials', () => {
+    const readsSecret = (fn: string) => statementsOf(t, fn).filter((st) => actions([st]).includes('secretsmanager:GetSecretValue')).map((st) => JSON.stringify(st.Resource)).join(' ');
+    for (const phase of PHASE_NAMES) {
+      const fn = phase[0].toUpperCase() + phase.slice(1);
+      const granted = readsSecret(fn);
+      if (DATABASE_PHASES.includes(phase)) {
+        expect([fn, /old/i.test(granted) && /new/i.test(granted)]).toEqual([fn, true]);
+      } else if (phase !== 'transferConfig' && phase !== 'restoreData') {
+        // (TransferConfig renders the new side's coordinates; RestoreData repoints the old side's secret: neither connects.)
+        expect([fn, granted]).toEqual([fn, '']);
       }
     }
   });
