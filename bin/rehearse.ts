@@ -19,6 +19,7 @@ const USAGE = `usage: npm run rehearse -- [options]
   --read-only               clients only read (implied by --source)
   --fail-at <State>         make this task state of the Migrate workflow fail
   --unhealthy-at <weight>   the new app answers 500 once it serves this percentage
+  --operator-rollback-at <weight>  an operator starts RollbackTraffic while this step bakes (Migrate must end halted)
   --slow-at <weight>        the new app gets slower once it serves this percentage (with --latency-ms N, default 50)
   --break <route>           the new app answers this read route differently, e.g. "GET /messages/:id"
   --source <postgres url>   rehearse against a copy of your own database (only read)
@@ -47,6 +48,7 @@ function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boo
     if (a === '--rows') o.rows = int(100, 50_000_000);
     else if (a === '--fail-at') o.failAt = value();
     else if (a === '--unhealthy-at') o.unhealthyAt = int(1, 100);
+    else if (a === '--operator-rollback-at') o.operatorRollbackAt = int(1, 100);
     else if (a === '--source') o.source = value();
     else if (a === '--spec') o.specFile = value();
     else if (a === '--bake') o.bakeSeconds = int(0, 600);

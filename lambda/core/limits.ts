@@ -23,3 +23,18 @@ export const SCHEDULE = { minStep: 1, maxStep: 100, maxSteps: 20 } as const;
 
 /** Minimum requests the new side must serve during one bake for the step to pass. */
 export const MIN_REQUESTS_PER_BAKE = { min: 1, max: 1_000_000 } as const;
+
+/**
+ * `copy.mode: distributed` (docs/workflows.md): PlanCopy cuts the planned chunks into chunk groups,
+ * one child execution of the Distributed Map each.
+ * - `maxConcurrency`: child executions at once (each holds `copyConcurrency` connection pairs).
+ * - `chunksPerItem`: chunks per group; the planner enlarges groups when the list would be too long.
+ * - `maxItems` / `maxItemsBytes`: the item list travels in the execution state (256 KiB per state), so it
+ *   stays at most 1,000 items and 64 KiB of JSON. Beyond that, an S3 ItemReader is the production option.
+ */
+export const DISTRIBUTED_COPY = {
+  maxConcurrency: { min: 1, max: 1_000, default: 8 },
+  chunksPerItem: { min: 1, max: 10_000, default: 16 },
+  maxItems: 1_000,
+  maxItemsBytes: 64 * 1024,
+} as const;

@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
 import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { bounded, connect, DbEndpoint, readOnly, withClient } from './db';
+import { bounded, connect, DbEndpoint, readOnly } from './db';
 import {
   ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason,
 } from './errors';
-import { Chunk, planChunks, selectChunks } from './plan';
+import { Chunk, planTableChunks, selectChunks } from './plan';
 import { META_SCHEMA } from './prepare';
 import { KeyRange, rangePredicate, sourceSelect, TableLayout, targetColumnList, targetTable } from './sql';
 import { targetKey } from './spec';
@@ -70,7 +70,7 @@ export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, 
  */
 export async function copyTable(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: CopyOptions): Promise<CopyResult> {
   const table = layout.spec.name;
-  const plan = await withClient(source, { readOnly: true }, (src) => withClient(target, {}, (tgt) => planChunks(layout, src, tgt, opts.runId)));
+  const plan = await planTableChunks(layout, source, target, opts.runId);
   const selected = selectChunks(plan, opts.chunkNos);
   const pending = selected.filter((c) => c.copiedRows === null);
   let rowsTotal = selected.reduce((n, c) => n + (c.copiedRows ?? 0), 0);

@@ -6,7 +6,7 @@ export { prepareTarget, describeTable, describeTableWith, checkSource, checkTarg
 export { buildDeferredIndexes, type BuildIndexesOptions, type BuildIndexesResult } from './deferred-indexes';
 export { narrowing, type PgType } from './lossy';
 export { sqlProblems } from './sql-guard';
-export { planChunks, loadPlan, type Chunk } from './plan';
+export { planChunks, planTableChunks, loadPlan, groupChunks, type Chunk, type ChunkGroup, type ChunkGroups, type ChunkGroupOptions } from './plan';
 export { chunkError, copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
 export * from './sync';

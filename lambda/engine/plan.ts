@@ -1,5 +1,7 @@
 import type { Client } from 'pg';
-import { readOnlyQuery } from './db';
+import { DISTRIBUTED_COPY } from '../core/limits';
+import { DbEndpoint, readOnlyQuery, withClient } from './db';
+import { SpecError } from './errors';
 import { META_SCHEMA } from './prepare';
 import { KeyRange, qi, sourceFrom, TableLayout, targetTable } from './sql';
 
@@ -61,6 +63,70 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
     [runId, table, JSON.stringify(chunks)],
   );
   return loadPlan(tgt, runId, table);
+}
+
+/** {@link planChunks} on its own connections: a read-only one to the source, one to the target. */
+export async function planTableChunks(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, runId: string): Promise<Chunk[]> {
+  return withClient(source, { readOnly: true }, (src) => withClient(target, {}, (tgt) => planChunks(layout, src, tgt, runId)));
+}
+
+/** One item of a distributed copy: the chunks `from`..`to` (inclusive) of one table. */
+export interface ChunkGroup {
+  readonly table: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface ChunkGroupOptions {
+  /** Chunks per group; enlarged when the list would exceed `maxItems` or `maxItemsBytes`. */
+  readonly chunksPerItem: number;
+  /** @default DISTRIBUTED_COPY.maxItems */
+  readonly maxItems?: number;
+  /** Longest JSON of the item list. @default DISTRIBUTED_COPY.maxItemsBytes */
+  readonly maxItemsBytes?: number;
+}
+
+export interface ChunkGroups {
+  /** The group size used: `chunksPerItem`, or larger to keep the list within its bounds. */
+  readonly chunksPerItem: number;
+  /** Groups with at least one chunk still to copy, tables in the order given. */
+  readonly items: ChunkGroup[];
+  /** Groups whose chunks are all copied already (a resumed run): left out of `items`. */
+  readonly alreadyCopied: number;
+}
+
+/**
+ * Cut each table's planned chunks into groups of `chunksPerItem` consecutive chunks. The same plan
+ * and size always give the same groups (the plan's boundaries are stored, so a resumed run gets
+ * them again); fully copied groups are left out. The list travels in the execution state, so
+ * groups grow until it holds at most `maxItems` items and `maxItemsBytes` of JSON (SpecError when
+ * one group per table is still too much: more tables, or longer names, than a state can carry).
+ */
+export function groupChunks(tables: readonly { readonly table: string; readonly chunks: readonly Chunk[] }[], opts: ChunkGroupOptions): ChunkGroups {
+  const maxItems = opts.maxItems ?? DISTRIBUTED_COPY.maxItems;
+  const maxBytes = opts.maxItemsBytes ?? DISTRIBUTED_COPY.maxItemsBytes;
+  const cut = (size: number) =>
+    tables.flatMap(({ table, chunks }) =>
+      Array.from({ length: Math.ceil(chunks.length / size) }, (_x, i) => {
+        const group = chunks.slice(i * size, (i + 1) * size);
+        return { item: { table, from: group[0].chunkNo, to: group[group.length - 1].chunkNo }, copied: group.every((c) => c.copiedRows !== null) };
+      }),
+    );
+  const bytes = (groups: ReturnType<typeof cut>) => Buffer.byteLength(JSON.stringify(groups.map((g) => g.item)));
+  const fits = (groups: ReturnType<typeof cut>) => groups.length <= maxItems && bytes(groups) <= maxBytes;
+  const largest = Math.max(1, ...tables.map((t) => t.chunks.length));
+  let size = Math.max(1, opts.chunksPerItem);
+  let groups = cut(size);
+  while (!fits(groups) && size < largest) {
+    // Grow in proportion to the excess, up to one table's whole plan in one group.
+    const excess = Math.max(groups.length / maxItems, bytes(groups) / maxBytes);
+    size = Math.min(largest, Math.max(size + 1, Math.ceil(size * excess)));
+    groups = cut(size);
+  }
+  if (!fits(groups)) {
+    throw new SpecError(`a distributed copy of ${tables.length} tables needs ${groups.length} items even at one per table: more than the ${maxItems} items / ${Math.round(maxBytes / 1024)} KiB of JSON an execution state may carry`);
+  }
+  return { chunksPerItem: size, items: groups.filter((g) => !g.copied).map((g) => g.item), alreadyCopied: groups.filter((g) => g.copied).length };
 }
 
 /** The chunks of a chunk group (`from`..`to` inclusive), or all of them. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
-import { createSync, dropSync, moveSequencesPast, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
+import { createSync, dropSync, moveSequencesPast, parseLsn, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
 import { BAKE_SECONDS } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
@@ -101,7 +101,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       let untilLsn = await position();
       let r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget, conflicts: i.conflicts });
       let changes = r.inserted + r.updated + r.deleted;
-      let done = r.caughtUp || r.appliedLsn >= untilLsn;
+      let done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
       // Settle: drain again after the window until a window brings no change (or the invocation's time runs out: the state machine calls again).
       while (done && i.settleSeconds > 0 && deps.now() - t0 + i.settleSeconds * 1000 < budget) {
         await new Promise((res) => setTimeout(res, i.settleSeconds * 1000));
@@ -109,7 +109,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget - (deps.now() - t0), conflicts: i.conflicts });
         const more = r.inserted + r.updated + r.deleted;
         changes += more;
-        done = r.caughtUp || r.appliedLsn >= untilLsn;
+        done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
         if (more === 0) break;
       }
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');

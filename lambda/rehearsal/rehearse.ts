@@ -25,6 +25,12 @@ export interface RehearsalOptions {
   readonly failAt?: string;
   /** The new app starts failing once it gets this percentage of traffic. */
   readonly unhealthyAt?: number;
+  /**
+   * An operator starts the RollbackTraffic workflow while the step at this percentage bakes, as from
+   * the console: it runs beside Migrate (halt flag, 100 % old, the new side's writes returned), and
+   * Migrate must end halted.
+   */
+  readonly operatorRollbackAt?: number;
   /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
   readonly source?: string;
   /** Your migration spec (JSON); required with `source` unless it holds the chat-history schema. */
@@ -149,7 +155,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   if (opts.failAt && !taskStateNames(definition).includes(opts.failAt)) {
     throw new RehearsalInputError(`--fail-at must name a task state of the Migrate workflow, got: ${opts.failAt}; states: ${taskStateNames(definition).join(', ')}`);
   }
-  for (const [flag, v] of [['--unhealthy-at', opts.unhealthyAt], ['--slow-at', opts.slowAt]] as const) {
+  for (const [flag, v] of [['--unhealthy-at', opts.unhealthyAt], ['--slow-at', opts.slowAt], ['--operator-rollback-at', opts.operatorRollbackAt]] as const) {
     if (v !== undefined && !(v >= 1 && v <= 100)) throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
   }
   const routes = ['GET /messages/:id', 'GET /health', 'GET /items/:n'];
@@ -273,11 +279,23 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const phaseStarts: number[] = [];
     const started = Date.now();
     const migrationId = `rehearsal-${suffix}`;
+    /** The operator's RollbackTraffic execution (--operator-rollback-at), running beside Migrate. */
+    let operatorRollback: Promise<Awaited<ReturnType<typeof runLocally>>> | undefined;
+    let operatorStepReached = false;
     const execution = await runLocally(opts.template, definition, () => deps, { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 }, {
       waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
       beforeTask: async (state) => {
         if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
         if (state === opts.failAt) throw Object.assign(new Error(`fault injected into ${state} (--fail-at)`), { name: 'InjectedFault' });
+        if (state === 'Bake' && operatorStepReached && !operatorRollback) {
+          // Not awaited: the operator's execution runs while this bake applies both directions.
+          say(`operator: starting RollbackTraffic while the ${opts.operatorRollbackAt} % step bakes`);
+          const start = Date.now();
+          failureSeenAt = start;
+          operatorRollback = runLocally(opts.template, definitionFromTemplate(opts.template, 'rollback-traffic'), () => deps, { migrationId }, {
+            onStep: (o) => say(`  operator [${((Date.now() - start) / 1000).toFixed(1)}s] ${o.ok ? 'ok  ' : 'FAIL'} ${o.state}${o.error ? ` - ${o.error}` : ''}`),
+          });
+        }
       },
       onStep: (s) => {
         outputs[s.state] = s.output;
@@ -302,8 +320,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
           extra = ` old ${w.old} / new ${w.new}`;
           if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
           if (opts.slowAt !== undefined && w.new >= opts.slowAt) slow = true;
+          if (opts.operatorRollbackAt !== undefined && w.new >= opts.operatorRollbackAt) operatorStepReached = true;
         }
-        if (s.phase === PHASE.copyData && s.ok) extra = ` ${(s.output as { table: string }).table}: ${(s.output as { rowsTotal: number }).rowsTotal.toLocaleString()} rows`;
+        if (s.phase === PHASE.copyData && s.ok) {
+          // A table (or chunk group) copied, or (copy.mode distributed) the plan of chunk groups.
+          const o = s.output as { table?: string; rowsTotal?: number; chunks?: number; items?: unknown[] };
+          extra = o.items ? ` ${o.chunks} chunks in ${o.items.length} chunk groups` : ` ${o.table}: ${(o.rowsTotal ?? 0).toLocaleString()} rows`;
+        }
         if (s.phase === PHASE.healthGate && s.ok) {
           const g = s.output as { healthy: boolean; summary: string; reasons?: string[]; canary?: { verdict: string; method: string } };
           healthGates.push({ step: router.windows.length - 1, weights: router.windows[router.windows.length - 1].weights, healthy: g.healthy, summary: g.summary, reasons: g.reasons ?? [], canary: g.canary });
@@ -314,10 +337,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
         say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);
       },
     });
+    const operator = operatorRollback ? await operatorRollback : undefined;
+    if (operator) say(`operator: RollbackTraffic ${operator.status}${operator.error ? ` (${operator.error}: ${operator.cause})` : ''}`);
     await traffic.stop();
     cleanup.pop();
     // The rollback as the clients saw it: from the moment the workflow saw the failure to the last request the new side got.
-    const rolledBackTraffic = execution.steps.some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
+    const rolledBackTraffic = [...execution.steps, ...(operator?.steps ?? [])].some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
     if (rolledBackTraffic && failureSeenAt !== null) rollbackMs = Math.max(0, router.lastNewRequestAt - failureSeenAt);
     // After Finalize the reverse capture stays (until Decommission): return the writes the new side took
     // after the final drain, so the old side is current (what a rollback inside the stability period relies on).
@@ -341,7 +366,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       }
     }
 
-    const rolledBack = execution.steps.some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
+    const rolledBack = rolledBackTraffic;
     const outcome: RehearsalReport['outcome'] = execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
     const finalWeights = await router.getWeights();
     // The ledger, checked against the side that serves 100 % at the end.
@@ -349,7 +374,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const writes = writing
       ? await checkLedger(traffic.ledger.writes, servingSide === 'new' ? target : source, servingSide === 'new' ? NEW_MESSAGES : OLD_MESSAGES, servingSide, [source, target])
       : undefined;
-    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined || opts.slowAt !== undefined || opts.breakRoute !== undefined;
+    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined || opts.slowAt !== undefined || opts.breakRoute !== undefined || opts.operatorRollbackAt !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
     const expected = faultInjected

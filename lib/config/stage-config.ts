@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_RESTORABLE_DB_ID_LENGTH } from '../../lambda/core/backup/snapshot';
-import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
+import { BAKE_SECONDS, COPY_CONCURRENCY, DISTRIBUTED_COPY, MAX_CATCH_UP_LAG_SECONDS, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
 /**
@@ -136,6 +136,39 @@ const weightSchedule = z
     }
   });
 
+/** How Migrate runs the chunk copy (docs/workflows.md, "Scaling option: Distributed Map"). */
+const copySchema = z.object({
+  /**
+   * `inline`: one Map over the tables inside the Migrate execution, one table at a time (the local
+   * rehearsal runs this). `distributed`: PlanCopy cuts every table's chunks into groups and a Step
+   * Functions Distributed Map copies them, one child execution per group, `maxConcurrency` at once.
+   * @default 'inline'
+   */
+  mode: z.enum(['inline', 'distributed'], { error: 'must be "inline" or "distributed"' }).default('inline'),
+  /**
+   * Distributed mode: child executions (copy Lambdas) at once. Each holds `copyConcurrency` connection
+   * pairs, so `maxConcurrency × copyConcurrency` must fit the target's (and source's) max_connections.
+   * @default 8
+   */
+  maxConcurrency: z
+    .number()
+    .int('must be a whole number')
+    .min(DISTRIBUTED_COPY.maxConcurrency.min, `must be at least ${DISTRIBUTED_COPY.maxConcurrency.min}`)
+    .max(DISTRIBUTED_COPY.maxConcurrency.max, `must be at most ${DISTRIBUTED_COPY.maxConcurrency.max} (the account's default Lambda concurrency)`)
+    .default(DISTRIBUTED_COPY.maxConcurrency.default),
+  /**
+   * Distributed mode: chunks (of the spec's `chunkSize` rows) per child execution. The planner makes
+   * groups larger when the item list would exceed 1,000 items or 64 KiB.
+   * @default 16
+   */
+  chunksPerItem: z
+    .number()
+    .int('must be a whole number')
+    .min(DISTRIBUTED_COPY.chunksPerItem.min, `must be at least ${DISTRIBUTED_COPY.chunksPerItem.min}`)
+    .max(DISTRIBUTED_COPY.chunksPerItem.max, `must be at most ${DISTRIBUTED_COPY.chunksPerItem.max}`)
+    .default(DISTRIBUTED_COPY.chunksPerItem.default),
+});
+
 const migrationSchema = z.object({
   /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
   weightSchedule: weightSchedule.default([5, 25, 50, 100]),
@@ -157,6 +190,8 @@ const migrationSchema = z.object({
     .default(4),
   /** Name of the migration spec under lambda/core/specs. */
   specName: z.string().regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name').default('chat-history'),
+  /** How the chunk copy runs. @default inline */
+  copy: copySchema.default(copySchema.parse({})),
 });
 
 const backupSchema = z.object({
@@ -268,6 +303,10 @@ export type ImportedEnvironmentConfig = z.output<typeof importedEnvironmentSchem
 export type AlbRoutingConfig = z.output<typeof albRoutingSchema>;
 export type Route53RoutingConfig = z.output<typeof route53RoutingSchema>;
 export type VerificationConfig = z.output<typeof verificationSchema>;
+export type CopyConfig = z.output<typeof copySchema>;
+
+/** The chunk copy a stage gets when its config says nothing: inline. */
+export const DEFAULT_COPY: CopyConfig = copySchema.parse({});
 
 /** Raised when a stage configuration is invalid; the message names every bad field. */
 export class StageConfigError extends Error {

@@ -75,6 +75,7 @@ export class MigrationStack extends Stack {
       notificationEmail: config.alarms.notificationEmail,
       oldService: props.oldEnvironment.service,
       verification: config.verification,
+      copy: config.migration.copy,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     new MigrationDashboard(this, 'Dashboard', {

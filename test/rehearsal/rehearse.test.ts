@@ -68,6 +68,14 @@ describe('npm run rehearse (5,000 rows)', () => {
     expect(r.integrity.writes!.lost).toBe(0);
   });
 
+  test('GIVEN an operator starts RollbackTraffic while the 25 % step bakes WHEN rehearsed THEN Migrate ends halted, 100 % old, and every write the new side acknowledged is in the old database', async () => {
+    const r = await run({ operatorRollbackAt: 25 });
+    expect([r.outcome, r.expected, r.error?.name]).toEqual(['rolled-back', true, 'MigrationHaltedError']);
+    expect(r.traffic.finalWeights).toEqual({ old: 100, new: 0 });
+    expect(r.integrity.writes!.lost).toBe(0);
+    expect(r.integrity.writes!.perStep[1].acknowledged).toBeGreaterThan(0);
+  });
+
   test('GIVEN --slow-at 25 (slower, but under the absolute thresholds) WHEN rehearsed THEN the canary comparison with the old side rolls it back', async () => {
     const r = await run({ slowAt: 25, latencyMs: 60 });
     expect([r.outcome, r.expected, r.error?.name]).toEqual(['rolled-back', true, 'NewSideUnhealthy']);

@@ -35,7 +35,7 @@ export function syncNames(migrationId: string, direction: Direction): SyncNames 
   return { slot: n, publication: n, origin: n };
 }
 
-/** `table` with `public.` in front when it has no schema: target tables are always schema-qualified. */
-export function qualifyTable(table: string): string {
-  return table.includes('.') ? table : `public.${table}`;
+/** The advisory lock (on the slot's database) one applier holds per batch, and dropSync takes before dropping. */
+export function slotLockName(slot: string): string {
+  return `switchyard-sync:${slot}`;
 }

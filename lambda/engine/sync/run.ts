@@ -5,7 +5,7 @@ import type { MigrationSpec } from '../spec';
 import { Applier, BoundRelation } from './apply';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
 import { CommitTimestampsOffError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError, UnsupportedChangeError } from './errors';
-import { Direction, MESSAGE_PREFIX, OBJECT_PREFIX, syncNames } from './names';
+import { Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
 import { decodeMessage, formatLsn, parseLsn, pgTimeToIso, pgTimeToMs } from './pgoutput';
 import { assertSlotUsable, slotStatusWith } from './slot';
 import { SyncTable, syncTables } from './tables';
@@ -151,6 +151,15 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
     };
 
     for (;;) {
+      // One applier per slot at a time (a bake and an operator's drain may run at once): each batch
+      // holds the slot's lock on the source from the peek to the advance, and starts from the
+      // position stored in the destination, which the other applier may have moved.
+      await src.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
+      const fresh = await readPosition(dst, slot);
+      if (fresh && parseLsn(fresh.lsn) > position) {
+        position = parseLsn(fresh.lsn);
+        if (fresh.commitTime) lastCommitMs = fresh.commitTime.getTime();
+      }
       // The insert position: with asynchronous commit, a committed transaction may not be written yet.
       let w = await src.query(`SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`);
       if (canFlush && parseLsn(w.rows[0].flush) < parseLsn(w.rows[0].cur)) {
@@ -279,6 +288,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
         });
         confirmed = advanceTo;
       }
+      // (On an error the connection is closed, which releases the lock too.)
+      await src.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [slotLockName(slot)]);
       caughtUp = reachedEnd && max(position, confirmed) >= (upto < flushed ? upto : flushed);
       sourceLsn = parseLsn((await src.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l);
       const p = progress();

@@ -5,7 +5,7 @@ import type { MigrationSpec } from '../spec';
 import { qi, ql } from '../sql';
 import { clearPosition } from './bookkeeping';
 import { ReplicaIdentityMissingError, ReplicationNotConfiguredError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError } from './errors';
-import { Direction, syncNames } from './names';
+import { Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 
 export interface SlotStatus {
@@ -132,6 +132,9 @@ export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrat
 export async function dropSync(source: DbEndpoint, migrationId: string, direction: Direction, target?: DbEndpoint): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
   const { slot, publication, origin } = syncNames(migrationId, direction);
   const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
+    // Wait for a running batch of any applier to finish (runSync holds this lock from peek to advance).
+    await c.query(`SET lock_timeout = '120s'`);
+    await c.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
     const s = await c.query(`SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
     let slotDropped = false;
     if (s.rowCount) {

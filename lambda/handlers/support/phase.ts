@@ -2,6 +2,19 @@ import type { z } from 'zod';
 import type { PhaseName } from '../../phases';
 import { DepsFactory, once, PhaseDeps } from './deps';
 import { parseInput } from './input';
+import { DatabaseUnreachableError, isTransientDbError, redactedReason } from '../../engine/errors';
+import { ERRORS } from '../../core/errors';
+
+/**
+ * A connection lost or refused mid-phase (server restart, failover, network) surfaces from the
+ * driver as a plain error; named DatabaseUnreachableError it is retried by the state machine
+ * (retry class `transient-db`). Named errors pass through unchanged.
+ */
+function nameTransient(e: unknown, phase: string): unknown {
+  const name = (e as Error | undefined)?.name;
+  if (name && (Object.values(ERRORS) as string[]).includes(name)) return e;
+  return isTransientDbError(e) ? new DatabaseUnreachableError(`${phase}: the database connection failed: ${redactedReason(e)}`, { cause: e }) : e;
+}
 
 /** The Lambda context fields a phase uses. */
 export interface InvocationContext {
@@ -43,7 +56,8 @@ export function definePhase<S extends z.ZodTypeAny, O>(
         const out = await run(input, deps, context);
         log.info(`${phase} done`, { ms: Date.now() - t0 });
         return out;
-      } catch (e) {
+      } catch (caught) {
+        const e = nameTransient(caught, phase);
         log.error(`${phase} failed`, { error: (e as Error).name, reason: (e as Error).message, ms: Date.now() - t0 });
         throw e;
       }

@@ -225,9 +225,22 @@ export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: T
   const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, { payload: { 'migrationId.$': '$.config.migrationId' }, resultPath: '$.rollback' });
   rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
   const returned = drainReverse(scope, ctx, { prefix: 'Rollback' });
+  // An operator's RollbackTraffic may have halted this migration (its traffic move is often what made
+  // the gate fail): that execution returns the new side's writes and drops the captures, so this
+  // one must not drain beside it. Halted: notify and end as halted. Any other answer: drain.
+  const haltCheck = phaseTask(scope, ctx, 'CheckHaltBeforeDrain', PHASE.lock, { payload: { action: 'check', 'migrationId.$': '$.config.migrationId' }, resultPath: '$.lock' });
+  haltCheck.addCatch(
+    chain(
+      notify(scope, ctx, 'NotifyHaltedDuringRollback', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+      releaseLockThen(scope, ctx, 'ReleaseLockAfterHalt', 'migrate', failWithCaught(scope, 'HaltedDuringRollback')),
+    ),
+    { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' },
+  );
+  haltCheck.addCatch(returned.start, { resultPath: '$.haltCheckError' });
   chain(
     rollback,
     notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }),
+    haltCheck,
     returned.start,
   );
   chain(

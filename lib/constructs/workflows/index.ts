@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULT_VERIFICATION, type VerificationConfig } from '../../config/stage-config';
+import { type CopyConfig, DEFAULT_COPY, DEFAULT_VERIFICATION, type VerificationConfig } from '../../config/stage-config';
 import type { PhaseFunction, PhaseName } from '../phase-function';
 import { acknowledgeWildcards } from '../wildcard-acks';
 import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
@@ -31,6 +31,8 @@ export interface MigrationWorkflowsProps {
   readonly oldService?: ecs.FargateService;
   /** The stage's smoke checks and canary tolerances. @default - the stage config's defaults (no smoke checks, default tolerances) */
   readonly verification?: Pick<VerificationConfig, 'smoke' | 'canary'>;
+  /** How Migrate runs the chunk copy: inline Map, or PlanCopy + Distributed Map (docs/workflows.md). @default DEFAULT_COPY (inline) */
+  readonly copy?: CopyConfig;
 }
 
 /**
@@ -67,7 +69,7 @@ export class MigrationWorkflows extends Construct {
         },
       });
     const maxSnapshotPolls = props.maxSnapshotPolls ?? 240;
-    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls, verification: props.verification ?? DEFAULT_VERIFICATION }), MIGRATE_TIMEOUT);
+    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls, verification: props.verification ?? DEFAULT_VERIFICATION, copy: props.copy ?? DEFAULT_COPY }), MIGRATE_TIMEOUT);
     this.rollbackTraffic = machine('RollbackTraffic', rollbackTrafficDefinition(states('RollbackTraffic'), ctx), ROLLBACK_TRAFFIC_TIMEOUT);
     this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? RESTORE_WAIT.maxPolls }), RESTORE_DATA_TIMEOUT);
     this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);
@@ -75,6 +77,15 @@ export class MigrationWorkflows extends Construct {
     for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
       // Publishing to a KMS-encrypted topic needs the key too (kms:GenerateDataKey*, kms:Decrypt): grantPublish adds both.
       this.topic.grantPublish(sm);
+      // copy.mode distributed: CDK's policy for the Distributed Map's child executions of this machine.
+      const childExecutions = sm.node.tryFindChild('DistributedMapPolicy');
+      if (childExecutions) {
+        acknowledgeWildcards(childExecutions, (r) =>
+          /:execution:.*:\*$/.test(r)
+            ? 'The Distributed Map describes, stops and redrives the child executions of this one state machine; their names are generated at run time.'
+            : undefined,
+        );
+      }
       const policy = sm.role.node.tryFindChild('DefaultPolicy');
       if (policy) {
         Validations.of(policy).acknowledge({

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
-import type { VerificationConfig } from '../../config/stage-config';
+import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../config/stage-config';
 import { chain, dropCapturesThen, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
 export interface MigrateDefinitionProps {
@@ -17,6 +17,8 @@ export interface MigrateDefinitionProps {
   readonly maxSnapshotPolls: number;
   /** The stage's smoke checks and canary tolerances (put in the Smoke and HealthGate payloads). */
   readonly verification: Pick<VerificationConfig, 'smoke' | 'canary'>;
+  /** How the chunk copy runs: an inline Map over the tables, or PlanCopy + a Distributed Map over chunk groups. @default DEFAULT_COPY (inline) */
+  readonly copy?: CopyConfig;
 }
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
@@ -42,7 +44,7 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
       .when(sfn.Condition.isPresent('$.sync'), dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure))
       .otherwise(releaseOnFailure),
   );
-  const failsBeforeTraffic = <T extends sfn.TaskStateBase | sfn.Map>(s: T): T => s.addCatch(notifyFailure, { resultPath: '$.error' }) as T;
+  const failsBeforeTraffic: FailsInto = (s) => s.addCatch(notifyFailure, { resultPath: '$.error' }) as typeof s;
   // After traffic moved: weights back to 100 % old first, notify, then fail with the original error.
   const rollback = trafficRollback(scope, ctx, { onRollbackFailed: notifyFailure });
   const failsAfterTraffic = <T extends sfn.TaskStateBase>(s: T): T => s.addCatch(rollback, { resultPath: '$.error' }) as T;
@@ -79,18 +81,8 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   });
 
   // ── 3. Before traffic: config, target schema, copy, validate, catch up ───────────────────
-  const copyTable = phaseTask(scope, ctx, 'CopyTable', PHASE.copyData, {
-    payload: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency' },
-    resultPath: '$.copy',
-  });
-  const copyTables = new sfn.Map(scope, 'CopyTables', {
-    itemsPath: '$.config.tables',
-    maxConcurrency: 1, // tables in spec order (parents before children); chunks run in parallel inside each table
-    itemSelector: { 'table.$': '$$.Map.Item.Value', 'migrationId.$': '$.config.migrationId', 'concurrency.$': '$.config.copyConcurrency' },
-    resultPath: sfn.JsonPath.DISCARD,
-  }).itemProcessor(
-    chain(copyTable, new sfn.Choice(scope, 'TableCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), new sfn.Succeed(scope, 'TableDone')).otherwise(copyTable)),
-  );
+  const copy = props.copy ?? DEFAULT_COPY;
+  const copySection = copy.mode === 'distributed' ? distributedCopy(scope, ctx, copy) : inlineCopy(scope, ctx);
   // Change capture: the forward slot exists before the copy, so every change the copy might miss is
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
   // before the new side takes its first write.
@@ -102,7 +94,7 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     failsBeforeTraffic(task('PrepareTarget', PHASE.prepareTarget, '$.prepared', { ...ID, deferIndexes: true })),
     failsBeforeTraffic(syncTask('StartCapture', { action: 'capture', direction: 'forward' })),
     renewLock('RenewLockBeforeCopy'),
-    failsBeforeTraffic(copyTables),
+    ...copySection(failsBeforeTraffic),
     failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes')),
     renewLock('RenewLockBeforeCatchUp'),
     catchUp,
@@ -166,6 +158,70 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   );
 
   return chain(start, backup, beforeTraffic, trafficSteps, finish);
+}
+
+/** Where a state's failure goes: the Catch added where the state runs in its section. */
+type FailsInto = <T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap>(s: T) => T;
+/** The copy states, in the order they run, given the section's failure path. */
+type CopySection = (failsBeforeTraffic: FailsInto) => sfn.IChainable[];
+
+/** The default copy: an inline Map over `$.config.tables`, one table at a time, each looping on its cursor until complete. */
+function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
+  const copyTable = phaseTask(scope, ctx, 'CopyTable', PHASE.copyData, {
+    payload: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency' },
+    resultPath: '$.copy',
+  });
+  const copyTables = new sfn.Map(scope, 'CopyTables', {
+    itemsPath: '$.config.tables',
+    maxConcurrency: 1, // tables in spec order (parents before children); chunks run in parallel inside each table
+    itemSelector: { 'table.$': '$$.Map.Item.Value', 'migrationId.$': '$.config.migrationId', 'concurrency.$': '$.config.copyConcurrency' },
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(
+    chain(copyTable, new sfn.Choice(scope, 'TableCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), new sfn.Succeed(scope, 'TableDone')).otherwise(copyTable)),
+  );
+  return (failsBeforeTraffic) => [failsBeforeTraffic(copyTables)];
+}
+
+/**
+ * `copy.mode: distributed`: PlanCopy plans every table's chunks and returns chunk groups
+ * (`$.copyPlan.items`, bounded); a Distributed Map runs one STANDARD child execution per group
+ * (a group may loop on its cursor for longer than an Express execution lives), `maxConcurrency` at
+ * once, no failure tolerated. Each child loops CopyChunkGroup until complete, retried like CopyTable
+ * (the manifest's transient-db class); any failure fails the map into the before-traffic failure path.
+ * Table order does not matter: PrepareTarget deferred the foreign keys, BuildIndexes restores them.
+ */
+function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfig): CopySection {
+  const plan = phaseTask(scope, ctx, 'PlanCopy', PHASE.copyData, {
+    payload: { action: 'plan', 'migrationId.$': '$.config.migrationId', chunksPerItem: copy.chunksPerItem },
+    resultPath: '$.copyPlan',
+  });
+  const copyGroup = phaseTask(scope, ctx, 'CopyChunkGroup', PHASE.copyData, {
+    payload: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency', chunkNos: { 'from.$': '$.from', 'to.$': '$.to' } },
+    resultPath: '$.copy',
+  });
+  // A child's output is collected into the map's result: keep it empty, so 1,000 of them stay small.
+  const groupDone = new sfn.Pass(scope, 'ChunkGroupDone', { result: sfn.Result.fromObject({}) });
+  const copyGroups = new sfn.DistributedMap(scope, 'CopyChunkGroups', {
+    itemsPath: '$.copyPlan.items',
+    itemSelector: {
+      'table.$': '$$.Map.Item.Value.table',
+      'from.$': '$$.Map.Item.Value.from',
+      'to.$': '$$.Map.Item.Value.to',
+      'migrationId.$': '$.config.migrationId',
+      'concurrency.$': '$.config.copyConcurrency',
+    },
+    maxConcurrency: copy.maxConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    toleratedFailureCount: 0, // the default (CDK renders nothing): one failed group fails the map
+    label: 'CopyChunkGroups',
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(chain(copyGroup, new sfn.Choice(scope, 'ChunkGroupCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), groupDone).otherwise(copyGroup)));
+  // The item list would otherwise ride along in every later state: keep the counts only.
+  const forgetItems = new sfn.Pass(scope, 'CopyPlanDone', {
+    parameters: { 'tables.$': '$.copyPlan.tables', 'chunks.$': '$.copyPlan.chunks', 'chunksPerItem.$': '$.copyPlan.chunksPerItem', 'items.$': 'States.ArrayLength($.copyPlan.items)' },
+    resultPath: '$.copyPlan',
+  });
+  return (failsBeforeTraffic) => [failsBeforeTraffic(plan), failsBeforeTraffic(copyGroups), forgetItems];
 }
 
 /**

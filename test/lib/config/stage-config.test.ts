@@ -108,6 +108,23 @@ describe('stage configuration', () => {
     expect(selectedStages(() => 'dev, prod')).toEqual(['dev', 'prod']);
   });
 
+  test('GIVEN no copy config WHEN parsed THEN the copy is inline, with the distributed settings at their defaults', () => {
+    expect(parse().migration.copy).toEqual({ mode: 'inline', maxConcurrency: 8, chunksPerItem: 16 });
+    expect(parse({ migration: { copy: { mode: 'distributed' } } }).migration.copy).toEqual({ mode: 'distributed', maxConcurrency: 8, chunksPerItem: 16 });
+  });
+
+  test('fails when copy.mode is neither inline nor distributed, showing the value', () => {
+    expect(problemsOf(() => parse({ migration: { copy: { mode: 'sideways' as never } } }))).toContain('migration.copy.mode must be "inline" or "distributed", got: "sideways"');
+  });
+
+  test('fails when copy.maxConcurrency or copy.chunksPerItem is out of range, naming each field and value', () => {
+    const msg = problemsOf(() => parse({ migration: { copy: { mode: 'distributed', maxConcurrency: 0, chunksPerItem: 10_001 } } }));
+    expect(msg).toContain('migration.copy.maxConcurrency must be at least 1, got: 0');
+    expect(msg).toContain('migration.copy.chunksPerItem must be at most 10000, got: 10001');
+    expect(problemsOf(() => parse({ migration: { copy: { maxConcurrency: 1_001 } } }))).toContain('migration.copy.maxConcurrency must be at most 1000 (the account\'s default Lambda concurrency), got: 1001');
+    expect(problemsOf(() => parse({ migration: { copy: { chunksPerItem: 1.5 } } }))).toContain('migration.copy.chunksPerItem must be a whole number, got: 1.5');
+  });
+
   test('fails when context selects an unknown stage', () => {
     expect(() => selectedStages(() => 'dev,qa')).toThrow('context "stages" must list stages from dev, staging, prod, got: qa');
   });
