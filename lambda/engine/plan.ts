@@ -4,6 +4,7 @@ import { DbEndpoint, readOnlyQuery, withClient } from './db';
 import { SpecError } from './errors';
 import { META_SCHEMA } from './prepare';
 import { KeyRange, qi, sourceFrom, TableLayout, targetTable } from './sql';
+import { sourceRelation } from './spec';
 
 /** One planned chunk: a key range of one table, and whether it has been copied. */
 export interface Chunk extends KeyRange {
@@ -41,7 +42,7 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
   const keyText = t.key.map((_k, i) => `x.k${i}::text`);
   let estimate = -1;
   if ('table' in t.source) {
-    const r = await readOnlyQuery(src, `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [qi(t.source.table)]);
+    const r = await readOnlyQuery(src, `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [qi(sourceRelation(t)!)]);
     estimate = Number(r.rows[0]?.n ?? -1);
   }
   const sampled = estimate > SAMPLED_PLAN_ABOVE_ROWS && estimate > 20 * t.chunkSize;

@@ -129,9 +129,43 @@ export function assertSafeSql(spec: { readonly name: string; readonly tables: re
   if (problems.length) throw new UnsafeExpressionError(`unsafe SQL in migration spec ${spec.name}:\n  - ${problems.join('\n  - ')}`);
 }
 
-/** The target table, schema-qualified (`public.messages`): DDL checks, COPY, validation and sync all use this. */
+/** Schema of a source table named without one. The source has no `targetSchema`: the old app's tables are in `public`. */
+export const DEFAULT_SOURCE_SCHEMA = 'public';
+
+const inSchema = (table: string, schema: string) => (table.includes('.') ? table : `${schema}.${table}`);
+
+/**
+ * The target table, schema-qualified (`app.messages`): the table's `target.schema`, else a
+ * schema-qualified `target.table`, else `public` (for a table spec built without `parseSpec`,
+ * which fills in the spec's `targetSchema`). PrepareTarget, COPY, validation and both
+ * directions of the sync use this, never the login's search_path.
+ */
 export function targetRelation(t: TableSpec): string {
-  return t.target.table.includes('.') ? t.target.table : `${t.target.schema ?? 'public'}.${t.target.table}`;
+  return inSchema(t.target.table, t.target.schema ?? 'public');
+}
+
+/**
+ * The source table, schema-qualified: a schema-qualified `source.table` as written, else
+ * `public.<table>` (never the login's search_path, whose `"$user"` is the bookkeeping schema
+ * `switchyard` on RDS). Null for a query source. The copy, validation and the sync read this.
+ */
+export function sourceRelation(t: TableSpec): string | null {
+  return 'table' in t.source ? inSchema(t.source.table, DEFAULT_SOURCE_SCHEMA) : null;
+}
+
+/**
+ * A table spec with both tables schema-qualified exactly as the copy resolves them
+ * (`sourceRelation`, `targetRelation`): what the sync, the round-trip check and the sequence
+ * moves work on. Idempotent.
+ */
+export function qualifiedTableSpec(t: TableSpec): TableSpec {
+  const target = targetRelation(t);
+  const source = sourceRelation(t);
+  return {
+    ...t,
+    ...(source === null ? {} : { source: { table: source } }),
+    target: { ...t.target, table: target, schema: target.slice(0, target.indexOf('.')) },
+  };
 }
 
 /** Target key columns of a table (defaults to the source key names). */

@@ -1,6 +1,6 @@
 import type { PgType } from './lossy';
 import type { TableSpec } from './spec';
-import { targetKey, targetRelation } from './spec';
+import { sourceRelation, targetKey, targetRelation } from './spec';
 
 /** Quote an identifier, schema-qualified names part by part. */
 export function qi(name: string): string {
@@ -51,8 +51,9 @@ export interface KeyRange {
 
 export const FULL_RANGE: KeyRange = { lower: null, upper: null };
 
+/** The source row set aliased `s`: the schema-qualified source table (`sourceRelation`), or the query. */
 export function sourceFrom(t: TableSpec): string {
-  return 'table' in t.source ? `${qi(t.source.table)} AS s` : `(${t.source.query}) AS s`;
+  return 'table' in t.source ? `${qi(sourceRelation(t)!)} AS s` : `(${t.source.query}) AS s`;
 }
 
 function tuple(cols: readonly string[], alias: string): string {

@@ -1,5 +1,5 @@
 import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
-import { targetKey, type MigrationSpec } from './spec';
+import { sourceRelation, targetKey, targetRelation, type MigrationSpec } from './spec';
 import { qi } from './sql';
 import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
@@ -35,7 +35,7 @@ export interface UnderWritesOptions extends ValidateOptions {
 
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
 
-/** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). */
+/** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). `table` is schema-qualified. */
 async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly string[], keys: string[][]): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
   if (!keys.length) return out;
@@ -45,7 +45,7 @@ async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly stri
     const tuple = keyCols.map((k) => `${qi(k)}::text`).join(', ');
     const r = await readOnlyQuery(
       c,
-      `SELECT ARRAY[${tuple}] AS k, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ts FROM ${table.split('.').map(qi).join('.')}
+      `SELECT ARRAY[${tuple}] AS k, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ts FROM ${qi(table)}
         WHERE ARRAY[${tuple}] = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
       [JSON.stringify(keys)],
     );
@@ -101,10 +101,11 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
     if (v.match) return done({ missing: [], extra: [], changed: [], truncated: false }, 0);
     // Pending, not different: a source row committed after `pos` (the sync has not reached it), or a key
     // that differs now but did not in the round before (it changed since: the next sync run applies it).
-    const sourceTable = 'table' in t.source ? t.source.table : null;
+    // Both tables as the copy and validation resolve them, never through the login's search_path.
+    const sourceTable = sourceRelation(t);
     const [times, targetTimes] = await Promise.all([
       sourceTable ? commitTimes(source, sourceTable, t.key, [...v.differences.missing, ...v.differences.changed]) : new Map<string, number | null>(),
-      reverseCaptured ? commitTimes(target, t.target.table, targetKey(t), [...v.differences.extra, ...v.differences.changed]) : new Map<string, number | null>(),
+      reverseCaptured ? commitTimes(target, targetRelation(t), targetKey(t), [...v.differences.extra, ...v.differences.changed]) : new Map<string, number | null>(),
     ]);
     const after = (m: Map<string, number | null>, k: string[], at: number) => {
       const ts = m.get(JSON.stringify(k));

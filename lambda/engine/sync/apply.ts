@@ -3,7 +3,7 @@ import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
-import { targetKey } from '../spec';
+import { targetKey, targetRelation } from '../spec';
 import { projectionExprs, qi, ql } from '../sql';
 import { detectConflicts } from './conflicts';
 import type { Direction } from './names';
@@ -242,7 +242,7 @@ export class Applier {
   }
 
   private async applyDeletes(rel: BoundRelation): Promise<void> {
-    const target = qi(rel.table.layout.spec.target.table);
+    const target = qi(targetRelation(rel.table.layout.spec));
     await this.dst.query(`DELETE FROM ${target} AS t USING ${qi(rel.stage)} AS s WHERE s._sy_op = 'D' AND ${this.keyMatch(rel)}`);
   }
 
@@ -253,7 +253,7 @@ export class Applier {
     const exprs = projectionExprs(l);
     const rest = l.columns.filter((c) => !tk.includes(c.name)).map((c) => `${qi(c.name)} = EXCLUDED.${qi(c.name)}`);
     await this.dst.query(
-      `INSERT INTO ${qi(l.spec.target.table)} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${where}
+      `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${where}
        ON CONFLICT (${tk.map(qi).join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.join(', ')}` : 'NOTHING'}`,
     );
   }
@@ -284,9 +284,9 @@ export class Applier {
         else set.push(`${qi(c.name)} = ${exprs[i]}`);
       });
       if (!computed && set.length) {
-        await this.dst.query(`UPDATE ${qi(l.spec.target.table)} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`);
+        await this.dst.query(`UPDATE ${qi(targetRelation(l.spec))} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`);
       }
-      const fetchWhere = computed ? inGroup : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(l.spec.target.table)} AS t WHERE ${this.keyMatch(rel)})`;
+      const fetchWhere = computed ? inGroup : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)})`;
       await this.fillFromSource(rel, u, fetchWhere);
     }
   }

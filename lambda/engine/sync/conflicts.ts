@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { META_SCHEMA } from '../prepare';
-import { targetKey } from '../spec';
+import { targetKey, targetRelation } from '../spec';
 import { projectionExprs, qi } from '../sql';
 import type { BoundRelation } from './apply';
 import type { Direction } from './names';
@@ -61,7 +61,7 @@ export async function detectConflicts(dst: Client, rel: BoundRelation, slot: str
        SELECT s._sy_n AS n, s._sy_op AS op, s._sy_ts AS incoming, ARRAY[${keyExprs.map((e) => `(${e})::text`).join(', ')}] AS key,
               t.ctid IS NOT NULL AS present, pg_xact_commit_timestamp(t.xmin) AS local_ts, a.xid32 IS NOT NULL AS ours
          FROM ${qi(rel.stage)} AS s
-         LEFT JOIN ${qi(l.spec.target.table)} AS t ON ${match}
+         LEFT JOIN ${qi(targetRelation(l.spec))} AS t ON ${match}
          LEFT JOIN ${META_SCHEMA}.applied_xacts AS a ON a.xid32 = t.xmin::text::bigint
      ), v AS (
        SELECT n, key, incoming, local_ts,

@@ -2,10 +2,12 @@ import type { Client } from 'pg';
 import { DbEndpoint, withClient } from '../db';
 import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
-import { targetKey } from '../spec';
+import { qualifiedTableSpec, sourceRelation, targetKey } from '../spec';
 import { projectionExprs, qi } from '../sql';
 import { ReverseMappingMissingError } from './errors';
-import { qualifyTable } from './names';
+
+/** Both tables of a table spec schema-qualified as the copy resolves them (re-exported from spec.ts). */
+export { qualifiedTableSpec };
 
 /** `s.col` or `s."col"`: a plain column reference, the only forward mapping that inverts by itself. */
 const BARE_COLUMN = /^\s*s\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*$/i;
@@ -46,16 +48,11 @@ export function checkReverseMappings(spec: MigrationSpec): void {
   for (const t of spec.tables) reverseMapping(t);
 }
 
-/** A table spec with both table names schema-qualified (`public` by default). */
-export function qualifiedTableSpec(t: TableSpec): TableSpec {
-  if (!('table' in t.source)) return { ...t, target: { ...t.target, table: qualifyTable(t.target.table) } };
-  return { ...t, source: { table: qualifyTable(t.source.table) }, target: { ...t.target, table: qualifyTable(t.target.table) } };
-}
-
 /**
- * The spec of one table for a direction: forward is the spec itself (qualified);
- * reverse reads the new table and writes the old one through the reverse mapping.
- * Null for a forwardOnly table in reverse.
+ * The spec of one table for a direction, both tables schema-qualified exactly as the copy
+ * resolves them (`qualifiedTableSpec`): forward reads the old table (`sourceRelation`) and
+ * writes the new one (`targetRelation`, in the target schema); reverse reads that new table
+ * and writes the old one through the reverse mapping. Null for a forwardOnly table in reverse.
  */
 export function directedTableSpec(t: TableSpec, direction: 'forward' | 'reverse'): TableSpec | null {
   const q = qualifiedTableSpec(t);
@@ -69,7 +66,7 @@ export function directedTableSpec(t: TableSpec, direction: 'forward' | 'reverse'
     name: t.name,
     source: { table: q.target.table },
     key: targetKey(q),
-    target: { table: q.source.table, key: q.key },
+    target: { table: q.source.table, schema: q.source.table.slice(0, q.source.table.indexOf('.')), key: q.key },
     columns: mapping,
     chunkSize: t.chunkSize,
   };
@@ -123,7 +120,7 @@ async function sourceColumnTypes(c: Client, table: string): Promise<Map<string, 
 
 async function roundTripTable(fwd: TableSpec, rev: TableSpec, src: Client, tgt: Client, sample: number): Promise<RoundTripReport> {
   const layout = await describeTable(fwd, src, tgt);
-  const oldTable = (fwd.source as { table: string }).table;
+  const oldTable = sourceRelation(fwd)!;
   const oldTypes = await sourceColumnTypes(src, oldTable);
   const fwdExprs = projectionExprs(layout).map((e, i) => `${e} AS ${qi(layout.columns[i].name)}`);
   const revCols: [string, string][] = [...fwd.key.map((k, i): [string, string] => [k, `s.${qi(targetKey(fwd)[i])}`]), ...Object.entries(rev.columns)];

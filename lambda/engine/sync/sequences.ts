@@ -1,9 +1,8 @@
 import type { Client } from 'pg';
 import { DbEndpoint, withClient } from '../db';
 import type { MigrationSpec } from '../spec';
-import { targetKey } from '../spec';
+import { qualifiedTableSpec, targetKey } from '../spec';
 import { qi } from '../sql';
-import { qualifiedTableSpec } from './reverse';
 
 export interface SequenceMove {
   readonly table: string;

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
+import { sourceRelation } from '../spec';
 import { qi, TableLayout } from '../sql';
 import { directedTableSpec } from './reverse';
 import type { Direction } from './names';
@@ -21,7 +22,7 @@ export function publishedTables(spec: MigrationSpec, direction: Direction): stri
   const out: string[] = [];
   for (const t of spec.tables) {
     const d = directedTableSpec(t, direction);
-    if (d && 'table' in d.source) out.push(d.source.table);
+    if (d && 'table' in d.source) out.push(sourceRelation(d)!);
   }
   return out;
 }
@@ -33,7 +34,7 @@ export async function syncTables(spec: MigrationSpec, direction: Direction, src:
     const d = directedTableSpec(t, direction);
     if (!d) continue;
     if (!('table' in d.source)) continue; // query sources cannot be captured; checkSyncPreconditions names them
-    out.push({ spec: d, layout: await describeTable(d, src, dst), sourceTable: d.source.table, order });
+    out.push({ spec: d, layout: await describeTable(d, src, dst), sourceTable: sourceRelation(d)!, order });
   }
   return out;
 }

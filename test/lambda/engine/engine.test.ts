@@ -203,7 +203,7 @@ describe('bad specs and unreachable databases', () => {
   test('fails when the source table is missing, naming it, before any write', async () => {
     const bad = withTable({ source: { table: 'chat_mesages' } });
     await expect(prepareTarget(bad, source, target)).rejects.toThrow(SchemaMismatchError);
-    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/table messages: source table chat_mesages cannot be read: relation "chat_mesages" does not exist/);
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/table messages: source table chat_mesages cannot be read: relation "public.chat_mesages" does not exist/);
     expect(await targetTables()).toEqual([]);
   });
 
