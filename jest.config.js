@@ -11,4 +11,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/setup/pg-global-teardown.ts',
   setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
   testTimeout: 60000,
+  // Two workers on two cores: most suites wait on PostgreSQL, so jest's default (cores - 1 = one worker) leaves a core idle.
+  maxWorkers: 2,
 };
