@@ -38,7 +38,7 @@ export const PHASES = {
   backup: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Start a manual snapshot of the old database' },
   backupStatus: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Read the snapshot status (poll loop)' },
   transferConfig: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Plan, apply, verify or roll back the config transfer' },
-  prepareTarget: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Create the target schema and the copy plan' },
+  prepareTarget: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Create the target schema (DDL, type checks, deferred indexes) and check the reverse mapping round trip' },
   buildIndexes: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Recreate the indexes and constraints deferred for the bulk copy' },
   copyData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Copy one table in key-range chunks (returns a cursor)' },
   validateData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Checksums per chunk group, bisect to keys' },

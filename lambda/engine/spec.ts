@@ -33,7 +33,7 @@ const tableSpecSchema = z
       .strict(),
     /** Target column -> SQL expression over the source row `s` (rename, cast, CASE, functions). Key columns are added automatically. */
     columns: z.record(ident, z.string().min(1, 'must be a SQL expression')),
-    /** Source column holding a last-modified timestamp or version, for catch-up. @default - no catch-up for this table */
+    /** Accepted for older specs and checked to exist; not used (change capture replaced the watermark catch-up). @default - none */
     watermark: ident.optional(),
     /** Rows per chunk. @default 50000 */
     chunkSize: z.number().int().min(1).max(10_000_000).default(50_000),

@@ -44,7 +44,7 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
         );
         const { n, oldest } = long.rows[0];
         return n > 0
-          ? { ok: false, detail: `${n} transaction(s) open longer than ${i.maxTransactionSeconds} s (oldest ${oldest} s): they hold back catch-up and snapshots` }
+          ? { ok: false, detail: `${n} transaction(s) open longer than ${i.maxTransactionSeconds} s (oldest ${oldest} s): they hold back the replication slot's start (the change capture waits for them) and the copy's snapshot` }
           : { ok: true, detail: `reachable; spec ${spec.name}: ${spec.tables.length} table(s) present; no long-running transactions` };
       } finally {
         await c.end();

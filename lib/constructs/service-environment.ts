@@ -460,7 +460,7 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     });
     Validations.of(database).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotating credentials mid-migration would break running copy/catch-up phases; rotation is enabled by the service owner after Finalize.',
+      reason: 'Rotating credentials mid-migration would break running copy and sync phases; rotation is enabled by the service owner after Finalize.',
     });
     this.acknowledgeLogRetentionFunction();
     if (cfg.database.port === 5432) {

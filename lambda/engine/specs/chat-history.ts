@@ -26,7 +26,7 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
        created_at timestamptz NOT NULL,
        updated_at timestamptz NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS messages_conversation_idx ON messages (conversation_id, created_at)`,
-    // The new app hands out message ids from this sequence; PrepareTarget moves it past the old side's ids.
+    // The new app hands out message ids from this sequence; StartReverseCapture moves it past the old side's ids (and a rollback moves the old side's past it).
     `CREATE SEQUENCE IF NOT EXISTS messages_message_id_seq OWNED BY messages.message_id`,
   ],
   tables: [
