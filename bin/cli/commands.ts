@@ -141,7 +141,7 @@ export async function restoreCommand(o: RestoreOptions, deps: CliDeps) {
  */
 /** What a rollback does with the new side's writes to one table (the reverse sync's mapping). */
 function rollbackCost(t: TableSpec): string {
-  if (!('table' in t.source)) return 'a query source: no reverse sync; new-side writes to it are not returned on a rollback (only a data restore goes back)';
+  if (!('table' in t.source)) return 'a query source: no change capture either way (Preflight refuses it for a live migration)';
   if (t.forwardOnly) return 'forward-only: new-side writes to it are NOT returned on a rollback (only a data restore goes back)';
   try {
     const m = reverseMapping(t)!;
@@ -171,8 +171,14 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
     routing: cfg.oldEnvironment.mode === 'imported' ? 'Route53 weighted records' : 'ALB weighted rule',
   };
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
-  for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: copy only, no change capture)'}`);
+  for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`);
   for (const t of p.tables) deps.print(`  rollback of ${t.name}: ${t.rollback}`);
+  const copy = cfg.migration.copy;
+  deps.print(
+    copy.mode === 'distributed'
+      ? `  copy: distributed (Step Functions Distributed Map): up to ${copy.maxConcurrency} copy functions at once, ${cfg.migration.copyConcurrency} chunk streams each, ${copy.chunksPerItem} chunks per item: up to ${copy.maxConcurrency * cfg.migration.copyConcurrency} connections to each database (must fit max_connections)`
+      : `  copy: inline, one table at a time, ${cfg.migration.copyConcurrency} chunk streams in parallel; secondary indexes built after the load`,
+  );
   deps.print(`  config: ${p.config.parameters}`);
   deps.print(`          ${p.config.secrets}`);
   deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);

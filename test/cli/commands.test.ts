@@ -127,6 +127,7 @@ describe('CLI commands (mocked Step Functions and CloudFormation)', () => {
     const p = (await planCommand({ stage: 'prod' }, deps())) as { schedule: number[] };
     expect(p.schedule).toEqual([5, 25, 50, 100]);
     expect(lines.join('\n')).toContain('copy chat_messages -> messages');
+    expect(lines.join('\n')).toMatch(/copy: inline, one table at a time, \d+ chunk streams in parallel/);
     // What a rollback costs, per table, before anything runs.
     expect(lines.join('\n')).toContain("rollback of messages: the spec's reverse mapping returns new-side writes on a rollback (old columns session_id, role, body, metadata, created_at, updated_at");
     expect(lines.join('\n')).toContain('`plan --stage prod --live`');
