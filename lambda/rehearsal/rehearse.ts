@@ -4,7 +4,7 @@ import * as path from 'path';
 import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
-import { targetKey } from '../engine/spec';
+import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
 import { seedChatHistory } from './chat-history-seed';
 import { startDetachedCluster } from './detached-cluster';
 import { startLocalCluster, LocalCluster } from './embedded-postgres';
@@ -230,11 +230,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const chat = spec.tables.some((t) => 'table' in t.source && t.source.table === 'chat_messages') && spec.tables.some((t) => t.target.table === 'messages');
     const writing = chat && !opts.readOnly && !opts.source;
     const probe = spec.tables[spec.tables.length - 1]; // the generic read: the last (child-most) table by key
-    const probeSourceTable = 'table' in probe.source ? probe.source.table : probe.target.table;
+    // Schema-qualified as the copy resolves them (never through the login's search_path).
+    const probeSourceTable = sourceRelation(probe) ?? targetRelation(probe);
     let unhealthy = false;
     let slow = false;
     const oldApp = new ChatApp(source, { messages: chat ? OLD_MESSAGES : undefined, probe: { table: probeSourceTable, key: probe.key[0] } });
-    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: probe.target.table, key: targetKey(probe)[0] }, faults: { failing: () => unhealthy, extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0), broken: (route) => route === opts.breakRoute } });
+    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: targetRelation(probe), key: targetKey(probe)[0] }, faults: { failing: () => unhealthy, extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0), broken: (route) => route === opts.breakRoute } });
     const ports = { old: await oldApp.start(), new: await newApp.start() };
     cleanup.push(() => oldApp.stop(), () => newApp.stop());
     const canary = new RecordedCanaryMetrics();
