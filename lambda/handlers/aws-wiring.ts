@@ -23,6 +23,8 @@ import { createLogger } from './support/logger';
 import { AWS_CLIENT_CONFIG } from '../adapters/aws/retry';
 import { CloudWatchCanaryMetrics, loadBalancerDimension, targetGroupDimension } from '../adapters/aws/canary-metrics';
 import { FetchHttpProbe } from '../adapters/http/fetch-probe';
+import { OLD_SIDE_IMPORTED_NOT_COMPARED } from '../core/verify/config';
+import type { OldSideAccess } from '../core/verify/ports';
 
 /**
  * The phase functions' settings: identifiers and ARNs only (no secret values);
@@ -60,6 +62,10 @@ export const phaseEnvSchema = z
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
+    /** Smoke: the old side's own entry point (`verification.oldBaseUrl`); its requests go there without the side header. */
+    SMOKE_OLD_BASE_URL: z.string().url('must be an absolute URL like https://old.example.com').optional(),
+    /** Smoke: `false` when the old side cannot be reached (imported, no oldBaseUrl): read checks are not compared (reported). */
+    SMOKE_COMPARE_OLD: z.enum(['true', 'false']).default('true'),
     /** Canary: each side's target group and load balancer (the ALB metrics' TargetGroup/LoadBalancer dimensions). */
     CANARY_OLD_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
     CANARY_NEW_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
@@ -67,6 +73,7 @@ export const phaseEnvSchema = z
     CANARY_NEW_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
   })
   .superRefine((e, ctx) => {
+    if (e.SMOKE_OLD_BASE_URL && e.SMOKE_COMPARE_OLD === 'false') ctx.addIssue({ code: 'custom', path: ['SMOKE_COMPARE_OLD'], message: 'must not be false when SMOKE_OLD_BASE_URL is set (the old side is reachable there)' });
     const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
     for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
   });
@@ -95,6 +102,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     router,
     alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({ ...AWS_CLIENT_CONFIG })),
     probe: e.SMOKE_BASE_URL ? new FetchHttpProbe(e.SMOKE_BASE_URL) : undefined,
+    oldSide: smokeOldSide(e.SMOKE_OLD_BASE_URL, e.SMOKE_COMPARE_OLD),
     canaryMetrics:
       e.CANARY_OLD_TARGET_GROUP_ARN && e.CANARY_NEW_TARGET_GROUP_ARN && e.CANARY_OLD_LOAD_BALANCER_ARN && e.CANARY_NEW_LOAD_BALANCER_ARN
         ? new CloudWatchCanaryMetrics(
@@ -128,6 +136,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     },
     now: () => Date.now(),
   };
+}
+
+/** How Smoke reaches the old side, as the synthesized environment says (no lookups: an imported side was known at synth). */
+export function smokeOldSide(oldBaseUrl: string | undefined, compareOld: 'true' | 'false'): OldSideAccess {
+  if (oldBaseUrl) return { kind: 'direct', probe: new FetchHttpProbe(oldBaseUrl) };
+  return compareOld === 'false' ? { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED } : { kind: 'listener' };
 }
 
 /** A function without LOCK_TABLE_NAME was not granted the lock table: any use is a deploy problem. */

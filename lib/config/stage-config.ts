@@ -219,6 +219,9 @@ const alarmsSchema = z.object({
   notificationEmail: z.string().email('must be an email address').optional(),
 });
 
+/** A base URL of smoke requests: http(s), host (and port), optional path, no credentials. */
+const smokeUrl = (example: string) => z.string().regex(/^https?:\/\/[^/@\s]+(\/[^\s]*)?$/, `must be an http(s) URL without credentials, like ${example}`);
+
 /**
  * Service verification (docs/service-verification.md): the Smoke phase's HTTP checks before any
  * traffic moves, and the canary tolerances the health gate holds the new side to against the old.
@@ -230,10 +233,20 @@ const verificationSchema = z.object({
   /** @default p99 ≤ old × 1.10 + 5 ms, error rate ≤ old + 0.1 pp, 50 requests per side */
   canary: canaryPolicySchema.default(canaryPolicySchema.parse({})),
   /** Where smoke requests go; set it when the listener has a certificate for a domain. @default - the stage ALB's DNS name and listener port */
-  smokeBaseUrl: z.string().regex(/^https?:\/\/[^/@\s]+(\/[^\s]*)?$/, 'must be an http(s) URL without credentials, like https://api.example.com').optional(),
+  smokeBaseUrl: smokeUrl('https://api.example.com').optional(),
+  /**
+   * Where the old side answers directly (its own load balancer or domain, reaching the old side
+   * only): Smoke sends its old-side requests there, without the side header. Needed to compare
+   * answers when the old side is imported (the stage listener cannot reach it).
+   * @default - the stage listener with `x-switchyard-side: old` (provisioned old side); for an imported old side none: read checks are not compared (reported)
+   */
+  oldBaseUrl: smokeUrl('https://old-api.example.com').optional(),
   /** ARN of the imported old side's load balancer (its metrics' LoadBalancer dimension). @default - none: with an imported old side the canary is skipped and reported */
   oldLoadBalancerArn: arn('elasticloadbalancing').optional(),
 });
+
+/** The `verification.smoke` field's name, for issue paths (taken from the schema: the phase's name is written in lambda/phases.ts only). */
+const SMOKE_FIELD = verificationSchema.keyof().enum.smoke;
 
 /** The verification a stage gets when its config says nothing. */
 export const DEFAULT_VERIFICATION = verificationSchema.parse({});
@@ -283,6 +296,28 @@ export const stageConfigSchema = z
         code: 'custom',
         path: ['newEnvironment', 'secretPrefix'],
         message: `must differ from oldEnvironment.secretPrefix, got: ${cfg.newEnvironment.secretPrefix}`,
+      });
+    }
+    const v = cfg.verification;
+    const trimmed = (u: string) => u.replace(/\/+$/, '').toLowerCase();
+    if (v.oldBaseUrl && v.smokeBaseUrl && trimmed(v.oldBaseUrl) === trimmed(v.smokeBaseUrl)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verification', 'oldBaseUrl'],
+        message: `must differ from verification.smokeBaseUrl (the new side would be compared with itself), got: ${v.oldBaseUrl}`,
+      });
+    }
+    if (cfg.oldEnvironment.mode === 'imported' && !v.oldBaseUrl) {
+      // The stage listener answers 503 for an imported side: read checks run on the new side only (reported),
+      // but a check that asks for the comparison explicitly cannot get it.
+      v.smoke.checks.forEach((c, i) => {
+        if (c.compare === true) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['verification', SMOKE_FIELD, 'checks', i, 'compare'],
+            message: `must not be true for check "${c.name}" while the old side is imported without verification.oldBaseUrl (the stage listener cannot reach it): set verification.oldBaseUrl to the old side's own URL to compare answers, or remove compare`,
+          });
+        }
       });
     }
     if (cfg.oldEnvironment.mode === 'imported' && !cfg.routing.route53) {

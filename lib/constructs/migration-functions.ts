@@ -57,6 +57,12 @@ const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.prefl
 export interface MigrationVerificationProps {
   /** Base URL of the smoke requests: the stage listener (`http://<ALB DNS name>:<port>`) or the service's domain when the listener has a certificate for it. */
   readonly smokeBaseUrl: string;
+  /**
+   * The old side's own entry point: Smoke sends its old-side requests there, without the side header.
+   * @default - the stage listener with `x-switchyard-side: old`; for an imported old side (which the
+   * listener cannot reach) none: Smoke's read checks are not compared, and its output says so
+   */
+  readonly oldBaseUrl?: string;
   /** The load balancer in front of the new side's target group (the LoadBalancer dimension of its metrics). */
   readonly newLoadBalancerArn: string;
   /** The load balancer in front of the old side's target group. @default - none: the canary is skipped (reported) */
@@ -129,13 +135,27 @@ export class MigrationFunctions extends Construct {
         : { ROUTING_KIND: 'route53', HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId, RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}` }),
     };
 
+    // Smoke alone: how it reaches the old side, decided here so the handler looks nothing up.
+    // An imported old side is on its own load balancer (the stage listener answers 503 for it).
+    const smokeEnvironment: Record<string, string> = props.verification
+      ? {
+          ...(props.verification.oldBaseUrl ? { SMOKE_OLD_BASE_URL: props.verification.oldBaseUrl } : {}),
+          SMOKE_COMPARE_OLD: String(Boolean(props.verification.oldBaseUrl) || !oldEnv.imported),
+        }
+      : {};
+    const environmentOf = (phase: PhaseName): Record<string, string> => ({
+      ...environment,
+      ...(LOCK_PHASES.includes(phase) ? { [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : {}),
+      ...(phase === PHASE.smoke ? smokeEnvironment : {}),
+    });
+
     const fns = {} as Record<PhaseName, PhaseFunction>;
     for (const phase of PHASE_NAMES) {
       fns[phase] = new PhaseFunction(this, phase[0].toUpperCase() + phase.slice(1), {
         phase,
         vpc: props.vpc,
         securityGroup: DATABASE_PHASES.includes(phase) ? this.databaseClientSecurityGroup : this.securityGroup,
-        environment: LOCK_PHASES.includes(phase) ? { ...environment, [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : environment,
+        environment: environmentOf(phase),
         logRemovalPolicy: props.logRemovalPolicy,
       });
     }

@@ -48,7 +48,7 @@ function directAccessRule(scope: Construct, side: Side, listener: elbv2.IApplica
 
 /** What the stage listener answers, by header, for an imported side it cannot forward to. */
 export const IMPORTED_SIDE_NOT_ROUTED =
-  'switchyard: this side is imported and keeps its own load balancer; the stage listener cannot reach it (smoke checks: set compare: false)';
+  'switchyard: this side is imported and keeps its own load balancer; the stage listener cannot reach it (smoke: set verification.oldBaseUrl to compare answers)';
 
 /** One side of the migration, whether Switchyard provisioned it or imported it. */
 export interface IServiceEnvironment extends IConstruct {

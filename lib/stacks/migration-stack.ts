@@ -56,6 +56,7 @@ export class MigrationStack extends Stack {
       healthAlarmPrefix: prefix,
       verification: {
         smokeBaseUrl: config.verification.smokeBaseUrl ?? props.listenerUrl,
+        oldBaseUrl: config.verification.oldBaseUrl,
         newLoadBalancerArn: props.loadBalancer.loadBalancerArn,
         // An imported old side keeps its own load balancer: only the config knows it.
         oldLoadBalancerArn: props.oldEnvironment.imported ? config.verification.oldLoadBalancerArn : props.loadBalancer.loadBalancerArn,

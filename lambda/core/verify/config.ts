@@ -6,6 +6,13 @@ import { z } from 'zod';
  * their input with the same ones, so a value the config accepts is a value the handler accepts.
  */
 
+/**
+ * Why the Smoke phase does not compare read answers for a stage whose old side is imported and has
+ * no `verification.oldBaseUrl` (the stage listener answers 503 for an imported side): the reason
+ * each such check and the phase output carry, naming the fix.
+ */
+export const OLD_SIDE_IMPORTED_NOT_COMPARED = 'old side is imported: set verification.oldBaseUrl to compare answers';
+
 /** Methods that change nothing; every other method is a write and needs a test tenant. */
 export const READ_METHODS = ['GET', 'HEAD'] as const;
 

@@ -38,6 +38,19 @@ export interface HttpProbe {
   send(request: ProbeRequest): Promise<ProbeResponse>;
 }
 
+/**
+ * How the Smoke phase reaches the old side to compare answers, decided at synth from the stage
+ * config (the handler looks nothing up):
+ * - `listener`: the stage's entry point with `x-switchyard-side: old` (a provisioned old side);
+ * - `direct`: the old side's own entry point (`verification.oldBaseUrl`), without the side header;
+ * - `unreachable`: not at all (an imported old side without `oldBaseUrl`): checks run against the
+ *   new side only, read checks are reported as not compared with `reason` (which names the fix).
+ */
+export type OldSideAccess =
+  | { readonly kind: 'listener' }
+  | { readonly kind: 'direct'; readonly probe: HttpProbe }
+  | { readonly kind: 'unreachable'; readonly reason: string };
+
 /** What one side served in a window; latencies in milliseconds, `null` when the side served nothing. */
 export interface SideFigures {
   readonly requests: number;

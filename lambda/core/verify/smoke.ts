@@ -1,12 +1,14 @@
 import { ERRORS, SwitchyardError } from '../errors';
 import { compareAnswers, valueAt } from './compare';
 import { READ_METHODS, type SmokeCheck, type SmokeConfig } from './config';
-import { type HttpProbe, type ProbeResponse, type Side, SIDE_HEADER } from './ports';
+import { type HttpProbe, type OldSideAccess, type ProbeRequest, type ProbeResponse, SIDE_HEADER } from './ports';
 
 /**
  * The smoke phase: every configured check against the new side through the stage's entry point
- * with the direct-access header, and read checks also against the old side, answers compared.
- * Nothing here knows HTTP beyond the {@link HttpProbe} port.
+ * with the direct-access header, and read checks also against the old side (through the same entry
+ * point with the `old` header, or its own entry point without it), answers compared. When the old
+ * side cannot be reached (imported, no `oldBaseUrl`) read checks run against the new side only and
+ * the report says they were not compared, and why. Nothing here knows HTTP beyond the {@link HttpProbe} port.
  */
 
 /** The header the listener's direct-access rules match (defined once, in ./ports). */
@@ -36,6 +38,19 @@ export interface SmokeCheckResult {
   readonly ms?: number;
   /** Whether the old side's answer was compared. */
   readonly compared: boolean;
+  /** Why the check failed, was refused or skipped; for a passed check: why it was not compared although it would have been. */
+  readonly reason?: string;
+}
+
+/** How the old side took part, for the phase output: never silent when answers were not compared. */
+export interface OldSideReport {
+  /** Where the old side's answers came from (`<stage entry point> (x-switchyard-side: old)` or its own base URL); null when it was not reached. */
+  readonly target: string | null;
+  /** Checks whose answers were compared with the old side's. */
+  readonly compared: number;
+  /** Checks that would have been compared (reads by default) but were not: the old side cannot be reached. */
+  readonly notCompared: readonly string[];
+  /** Why they were not compared, naming the fix; present when `notCompared` is not empty. */
   readonly reason?: string;
 }
 
@@ -43,7 +58,11 @@ export interface SmokeReport {
   readonly passed: boolean;
   readonly checks: readonly SmokeCheckResult[];
   readonly failures: readonly SmokeFailure[];
+  readonly old: OldSideReport;
 }
+
+/** The old side through the stage's entry point with `x-switchyard-side: old` (a provisioned old side). */
+export const OLD_SIDE_VIA_LISTENER: OldSideAccess = { kind: 'listener' };
 
 const isRead = (method: string) => (READ_METHODS as readonly string[]).includes(method);
 
@@ -58,7 +77,7 @@ const bodyText = (c: SmokeCheck) => (c.body === undefined ? '' : JSON.stringify(
  * Why a check may not run, decided before anything is sent: a write without a test tenant, a write
  * that does not address the test tenant, or a `{var}` nothing defines. Empty = every check may run.
  */
-export function refusals(config: SmokeConfig): SmokeFailure[] {
+export function refusals(config: SmokeConfig, old: OldSideAccess = OLD_SIDE_VIA_LISTENER): SmokeFailure[] {
   const out: SmokeFailure[] = [];
   const tenant = config.testTenant;
   const defined = new Set<string>(tenant?.variable ? [tenant.variable.name] : []);
@@ -70,6 +89,8 @@ export function refusals(config: SmokeConfig): SmokeFailure[] {
         out.push({ check: c.name, reason: `refused: ${c.method} does not address the test tenant (use {${tenant.variable!.name}} in its path or body)` });
       }
     }
+    // An explicit compare cannot be honoured without the old side; answering "not compared" would hide that.
+    if (c.compare === true && old.kind === 'unreachable') out.push({ check: c.name, reason: `refused: compare is true, but ${old.reason}` });
     const unknown = [...new Set(used.filter((v) => !defined.has(v)))];
     if (unknown.length) out.push({ check: c.name, reason: `uses ${unknown.map((v) => `{${v}}`).join(', ')}, which neither the test tenant nor an earlier check's capture defines` });
     for (const v of Object.keys(c.capture)) defined.add(v);
@@ -129,22 +150,34 @@ function captured(check: SmokeCheck, answer: ProbeResponse): { values: [string, 
 
 const describe = (e: unknown) => `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
 
+/** Where the old side answers, for the report. */
+function oldTarget(probe: HttpProbe, old: OldSideAccess): string | null {
+  if (old.kind === 'listener') return `${probe.description} (${SIDE_HEADER}: old)`;
+  return old.kind === 'direct' ? old.probe.description : null;
+}
+
 /**
- * Run every check in order against the new side (and read checks against the old side too).
+ * Run every check in order against the new side through `probe` (with `x-switchyard-side: new`),
+ * and the checks that compare against the old side as `old` says: through the same probe with the
+ * `old` header, through the old side's own probe without the side header, or not at all (read checks
+ * then pass or fail on the new side's answer alone, reported `compared: false` with the reason).
  * Refused checks stop the phase before anything is sent. A check that needs a value a failed check
  * should have captured is skipped with that reason. Throws nothing for failed checks: the caller
  * decides (the handler throws {@link SmokeCheckFailedError}).
  */
-export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe): Promise<SmokeReport> {
-  const refused = refusals(config);
+export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe, old: OldSideAccess = OLD_SIDE_VIA_LISTENER): Promise<SmokeReport> {
+  const target = oldTarget(probe, old);
+  const refused = refusals(config, old);
   if (refused.length) {
     const byName = new Map(refused.map((r) => [r.check, r.reason]));
     return {
       passed: false,
       failures: refused,
       checks: config.checks.map((c) => ({ name: c.name, method: c.method, path: c.path, ok: !byName.has(c.name), compared: false, reason: byName.get(c.name) ?? 'not run: another check was refused' })),
+      old: { target, compared: 0, notCompared: [] },
     };
   }
+  const notCompared: string[] = [];
   const vars = new Map<string, string>(config.testTenant?.variable ? [[config.testTenant.variable.name, config.testTenant.variable.value]] : []);
   const failedCaptures = new Map<string, string>();
   const checks: SmokeCheckResult[] = [];
@@ -165,11 +198,16 @@ export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe): Pro
     const body = c.body === undefined ? undefined : JSON.stringify(substituteBody(c.body, vars));
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
     const request = { method: c.method, path: substitute(c.path, vars, encodeURIComponent), headers, body, timeoutMs: config.timeoutMs };
-    const send = (side: Side) => probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: side } });
-    const compare = comparesWithOld(c);
+    const sendNew = () => probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'new' } });
+    const sendOld = () => (old.kind === 'direct' ? old.probe.send(withoutSideHeader(request)) : probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'old' } }));
+    const wanted = comparesWithOld(c);
+    // Only a default compare reaches here unreachable (an explicit one is refused above).
+    const compare = wanted && old.kind !== 'unreachable';
+    if (wanted && !compare) notCompared.push(c.name);
+    const notComparedReason = wanted && !compare && old.kind === 'unreachable' ? { reason: old.reason } : {};
     let answers: { new: ProbeResponse; old?: ProbeResponse };
     try {
-      const [n, o] = await Promise.all([send('new'), compare ? send('old') : Promise.resolve(undefined)]);
+      const [n, o] = await Promise.all([sendNew(), compare ? sendOld() : Promise.resolve(undefined)]);
       answers = { new: n, old: o };
     } catch (e) {
       for (const v of Object.keys(c.capture)) failedCaptures.set(v, c.name);
@@ -193,8 +231,29 @@ export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe): Pro
       for (const v of Object.keys(c.capture)) if (!vars.has(v)) failedCaptures.set(v, c.name);
       fail(c, reasons.join('; '), { status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare });
     } else {
-      checks.push({ name: c.name, method: c.method, path: c.path, ok: true, status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare });
+      checks.push({ name: c.name, method: c.method, path: c.path, ok: true, status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare, ...notComparedReason });
     }
   }
-  return { passed: failures.length === 0, checks, failures };
+  const compared = checks.filter((r) => r.compared).length;
+  const oldReport: OldSideReport =
+    notCompared.length && old.kind === 'unreachable' ? { target, compared, notCompared, reason: old.reason } : { target, compared, notCompared };
+  return { passed: failures.length === 0, checks, failures, old: oldReport };
+}
+
+/** A request to the old side's own entry point: no side header (there is no direct-access rule there to match it). */
+function withoutSideHeader(request: ProbeRequest): ProbeRequest {
+  const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => k.toLowerCase() !== SIDE_HEADER));
+  return { ...request, headers };
+}
+
+/**
+ * One line for the phase output and log: how many checks passed, and, when read checks were not
+ * compared with the old side, which and why (with the fix).
+ */
+export function smokeSummary(report: SmokeReport): string {
+  const total = report.checks.length;
+  const head = report.passed ? `${total} of ${total} smoke checks passed` : `${report.failures.length} of ${total} smoke checks failed`;
+  const cmp = report.old.target ? `; ${report.old.compared} compared with the old side at ${report.old.target}` : '';
+  const not = report.old.notCompared.length ? `; not compared with the old side: ${report.old.notCompared.join(', ')} (${report.old.reason})` : '';
+  return `${head}${cmp}${not}`;
 }

@@ -4,7 +4,7 @@ import type { LockStore } from '../../core/lock/ports';
 import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
-import type { CanaryMetrics, HttpProbe } from '../../core/verify/ports';
+import type { CanaryMetrics, HttpProbe, OldSideAccess } from '../../core/verify/ports';
 import type { Logger } from './logger';
 
 /** Everything a phase handler needs, behind ports: AWS adapters in Lambda, local ones in the rehearsal and tests. */
@@ -31,6 +31,12 @@ export interface PhaseDeps {
   readonly oldService?: ServiceRestarter;
   /** Sends the Smoke phase's requests through the stage's entry point (ALB listener / local router). @default - none: Smoke fails with ConfigurationError */
   readonly probe?: HttpProbe;
+  /**
+   * How Smoke reaches the old side to compare answers: the stage entry point with the `old` header,
+   * the old side's own entry point (`verification.oldBaseUrl`), or not at all (an imported old side
+   * without it: read checks are reported as not compared). @default - the stage entry point (`listener`)
+   */
+  readonly oldSide?: OldSideAccess;
   /** Both sides' figures over a window for the health gate's canary comparison. @default - none: the canary part is skipped (reported), the alarms decide */
   readonly canaryMetrics?: CanaryMetrics;
   /** Stage defaults for the execution input. */

@@ -2,32 +2,35 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { FetchHttpProbe } from '../../../lambda/adapters/http/fetch-probe';
 import { ERRORS } from '../../../lambda/core/errors';
-import type { SmokeConfigInput } from '../../../lambda/core/verify/config';
-import { SmokeCheckFailedError } from '../../../lambda/core/verify/smoke';
+import { OLD_SIDE_IMPORTED_NOT_COMPARED, type SmokeConfigInput } from '../../../lambda/core/verify/config';
+import type { HttpProbe, ProbeRequest } from '../../../lambda/core/verify/ports';
+import { SIDE_HEADER, SmokeCheckFailedError } from '../../../lambda/core/verify/smoke';
+import { awsDeps } from '../../../lambda/handlers/aws-wiring';
 import type { PhaseDeps } from '../../../lambda/handlers/support/deps';
 import { ConfigurationError, InvalidInputError } from '../../../lambda/handlers/support/input';
 import { createLogger } from '../../../lambda/handlers/support/logger';
 import { smoke } from '../../../lambda/handlers/smoke';
 
-type Faults = { status500?: string; differentContent?: string };
+type Faults = { status500?: string; differentContent?: string; /** this side is imported: its direct-access rule answers a fixed 503 */ imported?: boolean };
 
 /**
  * A stand-in for the stage's listener: `x-switchyard-side: old|new` reaches that side's app
  * (the direct-access rules), anything else gets the listener's default 503. Both apps serve the
  * same messages; every answer carries a fresh requestId and servedAt.
  */
-function startListener(faults: Record<'old' | 'new', Faults>) {
+function startListener(faults: Record<'old' | 'new', Faults>, /** a side's own load balancer: it answers without the header */ ownSide?: 'old') {
   const messages = new Map<string, { id: string; conversation: string; content: string }>([['7', { id: '7', conversation: '1', content: 'hello' }]]);
   const requests: { side: string; method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
   let n = 0;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const side = req.headers['x-switchyard-side'];
+    const side = ownSide && req.headers['x-switchyard-side'] === undefined ? ownSide : req.headers['x-switchyard-side'];
     if (side !== 'old' && side !== 'new') return void res.writeHead(503).end('no direct-access rule matched');
     const body = Buffer.concat(chunks).toString();
     requests.push({ side, method: req.method!, url: req.url!, headers: req.headers, body });
     const f = faults[side];
+    if (f.imported) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('switchyard: this side is imported and keeps its own load balancer');
     const route = `${req.method} ${req.url!.replace(/\/\d+$/, '/:id')}`;
     const send = (status: number, payload?: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(payload === undefined ? undefined : JSON.stringify({ ...(payload as object), requestId: `r${++n}`, servedAt: Date.now() + n }));
@@ -86,6 +89,8 @@ describe('Smoke handler against a local listener with direct-access rules', () =
     expect(out).toEqual({
       passed: true,
       target: base,
+      old: { target: `${base} (x-switchyard-side: old)`, compared: 2, notCompared: [] },
+      summary: `2 of 2 smoke checks passed; 2 compared with the old side at ${base} (x-switchyard-side: old)`,
       checks: [
         { name: 'health', method: 'GET', path: '/health', ok: true, status: 200, ms: expect.any(Number), compared: true },
         { name: 'get-message', method: 'GET', path: '/messages/7', ok: true, status: 200, ms: expect.any(Number), compared: true },
@@ -177,5 +182,135 @@ describe('Smoke handler against a local listener with direct-access rules', () =
     await start();
     await expect(run({ migrationId: 'm1', smoke: { checks: [] } })).rejects.toThrow(new InvalidInputError('Smoke: invalid input: smoke.checks must have at least one check'));
     await expect(run({ migrationId: 'm1', smoke: READS }, { probe: undefined })).rejects.toThrow(ConfigurationError);
+  });
+});
+
+/** A fake entry point of one side: answers every GET with the same message, records each request. */
+function fakeSide(description: string, answer: (r: ProbeRequest) => { status: number; body: unknown } = () => ({ status: 200, body: { ok: true, content: 'hello', requestId: String(Math.random()) } })) {
+  const sent: ProbeRequest[] = [];
+  const probe: HttpProbe = {
+    description,
+    async send(r) {
+      sent.push(r);
+      const a = answer(r);
+      return { status: a.status, headers: {}, body: typeof a.body === 'string' ? a.body : JSON.stringify(a.body), ms: 3 };
+    },
+  };
+  return { probe, sent };
+}
+
+/** The stage listener of a stage whose old side is imported: the `old` direct-access rule answers a fixed 503. */
+const importedStage = () =>
+  fakeSide('http://stage-alb:80', (r) => (r.headers[SIDE_HEADER] === 'old' ? { status: 503, body: 'switchyard: this side is imported' } : { status: 200, body: { ok: true, content: 'hello', requestId: 'n' } }));
+
+describe('Smoke handler: where the old side answers (fake probes for both sides)', () => {
+  const logs: string[] = [];
+  const run = (input: unknown, over: Partial<PhaseDeps>) => smoke.make(() => ({ log: createLogger({}, (l) => logs.push(l)), ...over }) as PhaseDeps)(input);
+  const DEFAULT_ROOT = { checks: [{ name: 'root', path: '/' }] }; // the stage config's default smoke config
+  beforeEach(() => (logs.length = 0));
+
+  test('GIVEN verification.oldBaseUrl WHEN smoke runs THEN old requests go to that URL without the side header, new ones to the stage with it, and the answers are compared', async () => {
+    const stage = importedStage();
+    const old = fakeSide('https://old-api.example.com');
+    const out = await run({ migrationId: 'm1', smoke: READS }, { probe: stage.probe, oldSide: { kind: 'direct', probe: old.probe } });
+    expect(out.passed).toBe(true);
+    expect(out.checks.map((c) => [c.name, c.compared])).toEqual([['health', true], ['get-message', true]]);
+    expect(stage.sent.map((r) => `${r.headers[SIDE_HEADER]} ${r.path}`)).toEqual(['new /health', 'new /messages/7']);
+    expect(old.sent.map((r) => [r.path, SIDE_HEADER in r.headers])).toEqual([['/health', false], ['/messages/7', false]]);
+    expect(out.old).toEqual({ target: 'https://old-api.example.com', compared: 2, notCompared: [] });
+  });
+
+  test('GIVEN an imported old side without oldBaseUrl WHEN the default root check runs THEN the migration is not failed by the old side: passed, not compared, reported with the fix', async () => {
+    const stage = importedStage();
+    const out = await run({ migrationId: 'm1', smoke: DEFAULT_ROOT }, { probe: stage.probe, oldSide: { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED } });
+    expect(out).toEqual({
+      passed: true,
+      target: 'http://stage-alb:80',
+      old: { target: null, compared: 0, notCompared: ['root'], reason: 'old side is imported: set verification.oldBaseUrl to compare answers' },
+      summary: '1 of 1 smoke checks passed; not compared with the old side: root (old side is imported: set verification.oldBaseUrl to compare answers)',
+      checks: [{ name: 'root', method: 'GET', path: '/', ok: true, status: 200, ms: 3, compared: false, reason: 'old side is imported: set verification.oldBaseUrl to compare answers' }],
+    });
+    expect(stage.sent.map((r) => r.headers[SIDE_HEADER])).toEqual(['new']);
+    // Visible in the log too, as a warning.
+    const line = logs.map((l) => JSON.parse(l)).find((l) => /without comparing/.test(l.message));
+    expect(line).toMatchObject({ level: 'WARN', old: { notCompared: ['root'] } });
+  });
+
+  test('fails when the new side fails a check of an imported-old-side stage: on the new side\'s answer alone', async () => {
+    const stage = fakeSide('http://stage-alb:80', () => ({ status: 500, body: 'boom' }));
+    const err = await run({ migrationId: 'm1', smoke: DEFAULT_ROOT }, { probe: stage.probe, oldSide: { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED } }).catch((e) => e);
+    expect(err).toBeInstanceOf(SmokeCheckFailedError);
+    expect(err.failures).toEqual([{ check: 'root', reason: 'status 500, expected 200' }]);
+  });
+
+  test('fails when a check sets compare: true but the old side cannot be reached: refused, nothing sent', async () => {
+    const stage = importedStage();
+    const err = await run({ migrationId: 'm1', smoke: { checks: [{ name: 'root', path: '/', compare: true }] } }, { probe: stage.probe, oldSide: { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED } }).catch((e) => e);
+    expect(err.failures).toEqual([{ check: 'root', reason: 'refused: compare is true, but old side is imported: set verification.oldBaseUrl to compare answers' }]);
+    expect(stage.sent).toEqual([]);
+  });
+});
+
+describe('Smoke handler wired from the function environment (aws-wiring: no lookups, the synthesized variables decide)', () => {
+  const ENV = {
+    AWS_REGION: 'eu-west-1',
+    SWITCHYARD_STAGE: 'prod',
+    SOURCE_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/old/db-AbCdEf',
+    TARGET_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/new/db-XyZabc',
+    OLD_DB_ID: 'app-old-db',
+    ROUTING_KIND: 'route53',
+    HOSTED_ZONE_ID: 'Z0123456789ABC',
+    RECORD_NAME: 'chat.example.com',
+    HEALTH_ALARM_PREFIX: 'switchyard-prod-new-',
+    OLD_PARAMETER_PATH: '/app/old',
+    NEW_PARAMETER_PATH: '/app/new',
+    OLD_SECRET_PREFIX: 'app/old',
+    NEW_SECRET_PREFIX: 'app/new',
+    NEW_KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:111111111111:key/new-key',
+  };
+  let stage: ReturnType<typeof startListener>;
+  let old: ReturnType<typeof startListener>;
+  let stageUrl: string;
+  let oldUrl: string;
+  beforeEach(async () => {
+    // The stage listener of an imported old side (`old` rule: fixed 503); the old side's own load balancer knows no side header.
+    stage = startListener({ old: { imported: true }, new: {} });
+    stageUrl = await stage.start();
+    old = startListener({ old: {}, new: {} }, 'old');
+    oldUrl = await old.start();
+  });
+  afterEach(async () => {
+    await stage.stop();
+    await old.stop();
+  });
+  const run = (env: Record<string, string>) => smoke.make(() => ({ ...awsDeps({ ...ENV, ...env }), log: createLogger({}, () => undefined) }))({ migrationId: 'm1', smoke: READS });
+
+  test('GIVEN SMOKE_COMPARE_OLD=false (imported, no oldBaseUrl) WHEN smoke runs THEN reads pass on the new side, reported not compared', async () => {
+    const out = await run({ SMOKE_BASE_URL: stageUrl, SMOKE_COMPARE_OLD: 'false' });
+    expect(out.old).toEqual({ target: null, compared: 0, notCompared: ['health', 'get-message'], reason: OLD_SIDE_IMPORTED_NOT_COMPARED });
+    expect(stage.requests.map((r) => r.side)).toEqual(['new', 'new']);
+  });
+
+  test('GIVEN SMOKE_OLD_BASE_URL WHEN smoke runs THEN old requests reach that URL without the side header and the answers are compared', async () => {
+    const out = await run({ SMOKE_BASE_URL: stageUrl, SMOKE_OLD_BASE_URL: oldUrl, SMOKE_COMPARE_OLD: 'true' });
+    expect(out.old).toEqual({ target: oldUrl, compared: 2, notCompared: [] });
+    expect(stage.requests.map((r) => r.side)).toEqual(['new', 'new']);
+    expect(old.requests.map((r) => [r.url, r.headers[SIDE_HEADER]])).toEqual([['/health', undefined], ['/messages/7', undefined]]);
+  });
+
+  test('GIVEN neither variable (provisioned old side) WHEN smoke runs THEN old requests go through the stage listener with the old header, as before', async () => {
+    const provisioned = startListener({ old: {}, new: {} });
+    const url = await provisioned.start();
+    try {
+      const out = await run({ SMOKE_BASE_URL: url });
+      expect(out.old).toEqual({ target: `${url} (x-switchyard-side: old)`, compared: 2, notCompared: [] });
+    } finally {
+      await provisioned.stop();
+    }
+  });
+
+  test('fails when SMOKE_OLD_BASE_URL is set together with SMOKE_COMPARE_OLD=false (a contradictory deployment)', () => {
+    expect(() => awsDeps({ ...ENV, SMOKE_BASE_URL: 'http://a', SMOKE_OLD_BASE_URL: 'http://b', SMOKE_COMPARE_OLD: 'false' })).toThrow(ConfigurationError);
+    expect(() => awsDeps({ ...ENV, SMOKE_BASE_URL: 'http://a', SMOKE_OLD_BASE_URL: 'http://b', SMOKE_COMPARE_OLD: 'false' })).toThrow(/SMOKE_COMPARE_OLD must not be false when SMOKE_OLD_BASE_URL is set/);
   });
 });

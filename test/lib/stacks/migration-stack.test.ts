@@ -280,4 +280,34 @@ describe('MigrationStack health gate wiring', () => {
     expect(Object.keys(without).filter((k) => k.startsWith('CANARY_'))).toEqual([]);
     expect(without.SMOKE_BASE_URL).toBeDefined();
   });
+
+  describe('how Smoke reaches the old side (decided at synth, set on the Smoke function only)', () => {
+    const OLD_URL = 'http://old-alb-123.eu-west-1.elb.amazonaws.com';
+    const smokeVars = (t: Template) => {
+      const env = fnEnv(t, 'smoke');
+      return { SMOKE_OLD_BASE_URL: env.SMOKE_OLD_BASE_URL, SMOKE_COMPARE_OLD: env.SMOKE_COMPARE_OLD };
+    };
+    const othersWithSmokeVars = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))
+        .filter((f) => f.Properties.Handler !== 'index.smoke')
+        .filter((f) => Object.keys(f.Properties.Environment.Variables).some((k) => k === 'SMOKE_OLD_BASE_URL' || k === 'SMOKE_COMPARE_OLD'))
+        .map((f) => f.Properties.Handler);
+
+    test('GIVEN a provisioned old side WHEN synthesized THEN the stage listener with the old header (compare on), or oldBaseUrl when set', () => {
+      const listener = template(stageFrom(parse()).migration);
+      expect(smokeVars(listener)).toEqual({ SMOKE_OLD_BASE_URL: undefined, SMOKE_COMPARE_OLD: 'true' });
+      expect(othersWithSmokeVars(listener)).toEqual([]);
+      const direct = template(stageFrom(parse({ verification: { oldBaseUrl: OLD_URL } })).migration);
+      expect(smokeVars(direct)).toEqual({ SMOKE_OLD_BASE_URL: OLD_URL, SMOKE_COMPARE_OLD: 'true' });
+      expect(othersWithSmokeVars(direct)).toEqual([]);
+    });
+
+    test('GIVEN an imported old side WHEN oldBaseUrl is set THEN Smoke compares there; WHEN it is not THEN SMOKE_COMPARE_OLD is false (not compared, reported)', () => {
+      const direct = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification: { oldBaseUrl: OLD_URL } })).migration);
+      expect(smokeVars(direct)).toEqual({ SMOKE_OLD_BASE_URL: OLD_URL, SMOKE_COMPARE_OLD: 'true' });
+      const unreachable = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration);
+      expect(smokeVars(unreachable)).toEqual({ SMOKE_OLD_BASE_URL: undefined, SMOKE_COMPARE_OLD: 'false' });
+      expect(othersWithSmokeVars(unreachable)).toEqual([]);
+    });
+  });
 });

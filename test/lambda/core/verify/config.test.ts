@@ -1,6 +1,6 @@
 import { parseStageConfig, StageConfigError } from '../../../../lib/config/stage-config';
 import { canaryPolicySchema, smokeConfigSchema } from '../../../../lambda/core/verify/config';
-import { minimalConfig } from '../../../lib/helpers';
+import { IMPORTED_OLD, minimalConfig, ROUTE53 } from '../../../lib/helpers';
 
 const problems = (input: unknown) => {
   try {
@@ -47,5 +47,43 @@ describe('verification config (stage config and handler inputs share these schem
     expect(canaryPolicySchema.safeParse({ minRequests: 0 }).success).toBe(false);
     expect(canaryPolicySchema.safeParse({ alpha: 0 }).success).toBe(false);
     expect(canaryPolicySchema.safeParse({ unknown: 1 }).success).toBe(false);
+  });
+
+  describe('verification.oldBaseUrl (where the old side answers directly)', () => {
+    const imported = (verification: unknown) => ({ ...minimalConfig(), oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification });
+
+    test('GIVEN an imported old side WHEN oldBaseUrl is an http(s) URL THEN accepted, explicit compares included', () => {
+      const cfg = parseStageConfig(imported({ oldBaseUrl: 'http://old-alb-123.eu-west-1.elb.amazonaws.com:8080', smoke: { checks: [{ name: 'root', path: '/', compare: true }] } }));
+      expect(cfg.verification.oldBaseUrl).toBe('http://old-alb-123.eu-west-1.elb.amazonaws.com:8080');
+    });
+
+    test('GIVEN an imported old side without oldBaseUrl WHEN the smoke config is the default THEN accepted (read checks will be reported as not compared)', () => {
+      expect(parseStageConfig(imported(undefined)).verification.oldBaseUrl).toBeUndefined();
+    });
+
+    test('fails when oldBaseUrl is not an http(s) URL or carries credentials, showing the value', () => {
+      expect(problems({ ...minimalConfig(), verification: { oldBaseUrl: 'old-api.example.com' } })).toContain(
+        'verification.oldBaseUrl must be an http(s) URL without credentials, like https://old-api.example.com, got: "old-api.example.com"',
+      );
+      expect(problems({ ...minimalConfig(), verification: { oldBaseUrl: 'https://user:pw@old-api.example.com' } })).toContain('verification.oldBaseUrl must be an http(s) URL without credentials');
+      expect(problems({ ...minimalConfig(), verification: { oldBaseUrl: 'ftp://old-api.example.com' } })).toContain('verification.oldBaseUrl must be an http(s) URL without credentials');
+    });
+
+    test('fails when oldBaseUrl is the smokeBaseUrl (the new side would be compared with itself)', () => {
+      expect(problems({ ...minimalConfig(), verification: { smokeBaseUrl: 'https://api.example.com', oldBaseUrl: 'https://API.example.com/' } })).toContain(
+        'verification.oldBaseUrl must differ from verification.smokeBaseUrl (the new side would be compared with itself), got: https://API.example.com/',
+      );
+    });
+
+    test('fails when a check sets compare: true for an imported old side without oldBaseUrl, naming the check and the fix', () => {
+      const msg = problems(imported({ smoke: { checks: [{ name: 'root', path: '/' }, { name: 'read-message', path: '/messages/1', compare: true }] } }));
+      expect(msg).toContain('verification.smoke.checks.1.compare must not be true for check "read-message" while the old side is imported without verification.oldBaseUrl');
+      expect(msg).toContain('set verification.oldBaseUrl to the old side\'s own URL to compare answers, or remove compare');
+      expect(msg).not.toContain('checks.0');
+    });
+
+    test('GIVEN a provisioned old side WHEN a check sets compare: true without oldBaseUrl THEN accepted (the stage listener reaches it)', () => {
+      expect(() => parseStageConfig({ ...minimalConfig(), verification: { smoke: { checks: [{ name: 'root', path: '/', compare: true }] } } })).not.toThrow();
+    });
   });
 });

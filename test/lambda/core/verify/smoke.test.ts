@@ -1,6 +1,6 @@
-import { smokeConfigSchema, type SmokeConfigInput } from '../../../../lambda/core/verify/config';
-import type { HttpProbe, ProbeRequest } from '../../../../lambda/core/verify/ports';
-import { refusals, runSmokeChecks, SIDE_HEADER } from '../../../../lambda/core/verify/smoke';
+import { OLD_SIDE_IMPORTED_NOT_COMPARED, smokeConfigSchema, type SmokeConfigInput } from '../../../../lambda/core/verify/config';
+import type { HttpProbe, OldSideAccess, ProbeRequest } from '../../../../lambda/core/verify/ports';
+import { refusals, runSmokeChecks, SIDE_HEADER, smokeSummary } from '../../../../lambda/core/verify/smoke';
 
 const config = (c: SmokeConfigInput) => smokeConfigSchema.parse(c);
 
@@ -76,5 +76,90 @@ describe('runSmokeChecks', () => {
       probe,
     );
     expect(r.failures).toEqual([]);
+  });
+});
+
+describe('runSmokeChecks: where the old side answers', () => {
+  /** A fake entry point: records every request and answers `{ content }` for any path (the side named by `label` when no header names one). */
+  function sideProbe(description: string, label: string, content: Record<string, string> = { new: 'hello', old: 'hello', direct: 'hello' }): HttpProbe & { sent: ProbeRequest[] } {
+    const sent: ProbeRequest[] = [];
+    return {
+      description,
+      sent,
+      async send(r) {
+        sent.push(r);
+        const side = r.headers[SIDE_HEADER] ?? label;
+        if (side === 'old' && label === 'stage') return { status: 503, headers: {}, body: 'switchyard: this side is imported', ms: 1 };
+        return { status: 200, headers: {}, body: JSON.stringify({ content: content[side], requestId: side }), ms: 1 };
+      },
+    };
+  }
+  const READS = config({
+    testTenant: { header: { name: 'x-tenant', value: 'smoke' } },
+    checks: [{ name: 'root', path: '/' }, { name: 'message', path: '/messages/7', headers: { 'X-Switchyard-Side': 'old' } }],
+    ignoreFields: ['requestId'],
+  });
+
+  test('GIVEN verification.oldBaseUrl (a direct old side) WHEN reads run THEN old requests go to the old probe without the side header, new ones to the stage with it, and answers are compared', async () => {
+    const stage = sideProbe('http://stage-alb:80', 'stage');
+    const oldDirect = sideProbe('https://old-api.example.com', 'direct');
+    const r = await runSmokeChecks(READS, stage, { kind: 'direct', probe: oldDirect });
+    expect(r.failures).toEqual([]);
+    expect(r.checks.map((c) => [c.name, c.ok, c.compared, c.reason])).toEqual([['root', true, true, undefined], ['message', true, true, undefined]]);
+    expect(stage.sent.map((q) => `${q.headers[SIDE_HEADER]} ${q.path}`)).toEqual(['new /', 'new /messages/7']);
+    expect(oldDirect.sent.map((q) => q.path)).toEqual(['/', '/messages/7']);
+    // No side header at the old side's own entry point (not even one a check sets itself); the tenant header still goes.
+    for (const q of oldDirect.sent) expect(q.headers).toEqual({ 'x-tenant': 'smoke' });
+    expect(r.old).toEqual({ target: 'https://old-api.example.com', compared: 2, notCompared: [] });
+    expect(smokeSummary(r)).toBe('2 of 2 smoke checks passed; 2 compared with the old side at https://old-api.example.com');
+  });
+
+  test('fails when the old side\'s own URL answers differently, naming the field only', async () => {
+    const stage = sideProbe('http://stage-alb:80', 'stage');
+    const oldDirect = sideProbe('https://old-api.example.com', 'direct', { new: 'hello', direct: 'HELLO' });
+    const r = await runSmokeChecks(config({ checks: [{ name: 'root', path: '/' }], ignoreFields: ['requestId'] }), stage, { kind: 'direct', probe: oldDirect });
+    expect(r.failures).toEqual([{ check: 'root', reason: 'answer differs from the old side: $.content: differs' }]);
+  });
+
+  test('GIVEN an imported old side without oldBaseUrl WHEN reads run THEN they run on the new side only, pass, and are reported not compared with the fix', async () => {
+    const stage = sideProbe('http://stage-alb:80', 'stage');
+    const unreachable: OldSideAccess = { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED };
+    const r = await runSmokeChecks(
+      config({
+        testTenant: { header: { name: 'x-tenant', value: 'smoke' } },
+        checks: [{ name: 'root', path: '/' }, { name: 'create', method: 'POST', path: '/messages', expect: { status: 200 } }],
+      }),
+      stage,
+      unreachable,
+    );
+    expect(r.passed).toBe(true);
+    expect(stage.sent.map((q) => `${q.headers[SIDE_HEADER]} ${q.method} ${q.path}`)).toEqual(['new GET /', 'new POST /messages']);
+    expect(r.checks.map((c) => [c.name, c.ok, c.compared, c.reason])).toEqual([
+      ['root', true, false, 'old side is imported: set verification.oldBaseUrl to compare answers'],
+      ['create', true, false, undefined], // a write never compares by default: nothing missing
+    ]);
+    expect(r.old).toEqual({ target: null, compared: 0, notCompared: ['root'], reason: OLD_SIDE_IMPORTED_NOT_COMPARED });
+    expect(smokeSummary(r)).toBe('2 of 2 smoke checks passed; not compared with the old side: root (old side is imported: set verification.oldBaseUrl to compare answers)');
+  });
+
+  test('GIVEN an imported old side without oldBaseUrl WHEN a read fails on the new side THEN the check fails on that alone, not on the old side\'s 503', async () => {
+    const stage: HttpProbe = { description: 'stage', send: async () => ({ status: 500, headers: {}, body: '', ms: 1 }) };
+    const r = await runSmokeChecks(config({ checks: [{ name: 'root', path: '/' }] }), stage, { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED });
+    expect(r.failures).toEqual([{ check: 'root', reason: 'status 500, expected 200' }]);
+    expect(smokeSummary(r)).toBe('1 of 1 smoke checks failed; not compared with the old side: root (old side is imported: set verification.oldBaseUrl to compare answers)');
+  });
+
+  test('fails when a check sets compare: true and the old side cannot be reached: refused before anything is sent', async () => {
+    const stage = sideProbe('http://stage-alb:80', 'stage');
+    const r = await runSmokeChecks(config({ checks: [{ name: 'root', path: '/', compare: true }, { name: 'health', path: '/health' }] }), stage, { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED });
+    expect(r.failures).toEqual([{ check: 'root', reason: 'refused: compare is true, but old side is imported: set verification.oldBaseUrl to compare answers' }]);
+    expect(stage.sent).toEqual([]);
+  });
+
+  test('GIVEN the listener (default) WHEN an imported side\'s rule answers 503 THEN the comparison fails: the safe direction, unchanged', async () => {
+    const stage = sideProbe('http://stage-alb:80', 'stage');
+    const r = await runSmokeChecks(config({ checks: [{ name: 'root', path: '/' }] }), stage);
+    expect(r.failures).toEqual([{ check: 'root', reason: 'answer differs from the old side: status: 503 on old, 200 on new' }]);
+    expect(r.old).toEqual({ target: 'http://stage-alb:80 (x-switchyard-side: old)', compared: 1, notCompared: [] });
   });
 });
