@@ -15,6 +15,12 @@ export const COPY_CONCURRENCY = { min: 1, max: 16 } as const;
  */
 export const BAKE_SECONDS = { min: 60, overrideMin: 0, max: 86_400 } as const;
 
+/**
+ * A health gate that had too little traffic to compare (and saw nothing wrong) bakes the step
+ * again, its window growing by one bake each time, at most this many times; then it fails.
+ */
+export const MAX_BAKE_EXTENSIONS = 2;
+
 /** The sync loop stops once the replication lag is below this many seconds. */
 export const MAX_CATCH_UP_LAG_SECONDS = { min: 0, max: 3_600 } as const;
 

@@ -3,6 +3,7 @@ import { decideCanary, skippedCanary, type CanaryVerdict } from '../core/verify/
 import { canaryPolicySchema, DEFAULT_CANARY_POLICY } from '../core/verify/config';
 import type { CanaryWindow, SideWindow } from '../core/verify/ports';
 import { decideHealth, type HealthDecision } from '../core/traffic/health';
+import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS } from '../core/limits';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import type { PhaseDeps } from './support/deps';
@@ -48,8 +49,8 @@ export const healthGate = definePhase(
   z.object({
     migrationId,
     insufficientDataGraceSeconds: z.number().int().min(0).default(300),
-    /** The window compared: the last this-many seconds (the bake; 0 reads the last second). @default - the stage's bake seconds */
-    windowSeconds: z.number().int().min(0).max(86_400).optional(),
+    /** The window compared: the last this-many seconds (every bake of the step; 0 reads the last second). @default - the stage's bake seconds */
+    windowSeconds: z.number().int().min(0).max(BAKE_SECONDS.max * (1 + MAX_BAKE_EXTENSIONS)).optional(),
     /** Tolerances of the new side against the old (the stage config's `verification.canary`). */
     canary: canaryPolicySchema.default(DEFAULT_CANARY_POLICY),
   }),
@@ -71,7 +72,9 @@ export const healthGate = definePhase(
     const summary = healthy ? `healthy; canary ${verdict.verdict} (${verdict.method}): ${figures}` : `${reasons.join('; ')} (${figures})`;
     deps.log.metric('CanaryNewErrorRate', verdict.new.errorRate, 'Percent');
     deps.log.metric('CanaryOldErrorRate', verdict.old.errorRate, 'Percent');
-    if (!healthy) deps.log.warn('health gate unhealthy', { reasons, canary: { verdict: verdict.verdict, old: verdict.old, new: verdict.new } });
-    return { healthy, reasons, summary, alarmsChecked: alarms.alarmsChecked, canary };
+    // Nothing wrong was seen, there was only too little traffic to compare: Migrate bakes longer (a bounded number of times) before it decides.
+    const needsMoreData = !healthy && alarms.healthy && verdict.insufficientData === true;
+    if (!healthy) deps.log.warn('health gate unhealthy', { reasons, needsMoreData, canary: { verdict: verdict.verdict, old: verdict.old, new: verdict.new } });
+    return { healthy, needsMoreData, reasons, summary, alarmsChecked: alarms.alarmsChecked, canary };
   },
 );

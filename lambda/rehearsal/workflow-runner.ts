@@ -43,8 +43,14 @@ export function definitionFromTemplate(template: CfnTemplate, stateMachineName: 
     (r) => r.Type === 'AWS::StepFunctions::StateMachine' && String((r.Properties as { StateMachineName?: string }).StateMachineName).endsWith(stateMachineName),
   );
   if (!sm) throw new Error(`no state machine named *${stateMachineName} in the template`);
-  return JSON.parse(resolveIntrinsics((sm.Properties as { DefinitionString: unknown }).DefinitionString, template)) as AslDefinition;
+  const def = JSON.parse(resolveIntrinsics((sm.Properties as { DefinitionString: unknown }).DefinitionString, template)) as AslDefinition & { TimeoutSeconds?: number };
+  // The interpreter times the execution with one Node timer, which cannot wait longer than 2^31 - 1 ms
+  // (about 24.8 days: a longer one fires at once). A local run never comes near either limit.
+  if (def.TimeoutSeconds !== undefined && def.TimeoutSeconds > MAX_LOCAL_TIMEOUT_SECONDS) def.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
+  return def;
 }
+
+const MAX_LOCAL_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 function allStates(states: Record<string, AslState>): [string, AslState][] {
   return Object.entries(states).flatMap(([name, s]) => [[name, s] as [string, AslState], ...allStates((s.ItemProcessor ?? s.Iterator)?.States ?? {})]);

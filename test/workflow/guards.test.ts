@@ -130,3 +130,42 @@ describe('Notifications never fail a workflow', () => {
     expect((ex.output as { notifyError?: { Error: string } }).notifyError?.Error).toBe('KMS.KMSAccessDeniedException');
   });
 });
+
+describe('Migrate: a health gate with too little traffic to compare', () => {
+  /** Canary figures: too few requests on the new side for the first `quiet` gates, plenty afterwards; the windows asked for are recorded. */
+  const canary = (quiet: number) => {
+    const windows: number[] = [];
+    const side = (requests: number) => ({ requests, errors: 0, errorRate: 0, p50: 10, p90: 20, p99: 30 });
+    return {
+      windows,
+      metrics: {
+        description: 'test canary',
+        window: async (fromMs: number, toMs: number) => {
+          windows.push(Math.round((toMs - fromMs) / 1000));
+          return { old: side(1_000), new: side(windows.length <= quiet ? 3 : 100) };
+        },
+      },
+    };
+  };
+
+  test('GIVEN a quiet first gate WHEN it sees nothing wrong THEN the step bakes again over a longer window and the migration completes', async () => {
+    const router = new MemoryRouter();
+    const c = canary(1);
+    const world = await freshWorld(200, { router, canaryMetrics: c.metrics });
+    const ex = await run('migrate', world, { migrationId: 'm-quiet', bakeSeconds: 5 });
+    expect([ex.status, ex.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(ex.steps.filter((s) => s.state === 'RenewLockForLongerBake')).toHaveLength(1);
+    // the first step's second gate compares both bakes (10 s); each later step its own bake
+    expect(c.windows.slice(0, 3)).toEqual([5, 10, 5]);
+  });
+
+  test('fails when the new side stays too quiet after every extra bake: NewSideUnhealthy, 100 % old', async () => {
+    const router = new MemoryRouter();
+    const world = await freshWorld(200, { router, canaryMetrics: canary(99).metrics });
+    const ex = await run('migrate', world, { migrationId: 'm-silent', bakeSeconds: 5 });
+    expect([ex.status, ex.error]).toEqual(['FAILED', 'NewSideUnhealthy']);
+    expect(ex.cause).toMatch(/fewer than the minimum/);
+    expect(ex.steps.filter((s) => s.state === 'HealthGate')).toHaveLength(3);
+    expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
+  });
+});

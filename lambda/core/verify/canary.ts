@@ -36,6 +36,11 @@ export interface CanaryVerdict {
   /** The thresholds the new side was held to. */
   readonly limits: { readonly maxErrorRate: number | null; readonly maxP99Ms: number | null };
   readonly rankTest?: RankTestFigures;
+  /**
+   * The only reasons are too few requests on a side: the comparison had too little data to judge,
+   * nothing was seen to be wrong (the workflow bakes longer before it decides).
+   */
+  readonly insufficientData?: boolean;
 }
 
 const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -52,6 +57,7 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
   for (const [side, f] of [['old', o], ['new', n]] as const) {
     if (f.requests < policy.minRequests) reasons.push(`${side} side served ${f.requests} requests in the window, fewer than the minimum ${policy.minRequests}`);
   }
+  const tooFew = reasons.length;
   const maxErrorRate = round(o.errorRate + policy.errorRatePp);
   if (n.errorRate > maxErrorRate) {
     reasons.push(`error rate ${n.errorRate} % on new vs ${o.errorRate} % on old: more than ${policy.errorRatePp} pp above`);
@@ -82,6 +88,7 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
   }
   return {
     verdict: reasons.length ? 'fail' : 'pass',
+    ...(tooFew > 0 && reasons.length === tooFew ? { insufficientData: true } : {}),
     method,
     reasons,
     old: withoutSamples(o),

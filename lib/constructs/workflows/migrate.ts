@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
-import { BAKE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
+import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS, SCHEDULE } from '../../../lambda/core/limits';
 import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../config/stage-config';
 import { chain, dropCapturesThen, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
 
@@ -117,7 +117,13 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
     .addCatch(rollback, { resultPath: '$.error' });
   const nextStep = new sfn.Pass(scope, 'NextTrafficStep', {
-    parameters: { 'index.$': '$.step.index', 'count.$': '$.step.count', 'newPercent.$': 'States.ArrayGetItem($.config.schedule, $.step.index)' },
+    parameters: {
+      'index.$': '$.step.index',
+      'count.$': '$.step.count',
+      'newPercent.$': 'States.ArrayGetItem($.config.schedule, $.step.index)',
+      extensions: 0,
+      'windowSeconds.$': '$.config.bakeSeconds',
+    },
     resultPath: '$.step',
   });
   const unhealthy = chain(new sfn.Pass(scope, 'NewSideUnhealthy', { parameters: { Error: ERRORS.NewSideUnhealthy, 'Cause.$': '$.health.summary' }, resultPath: '$.error' }), rollback);
@@ -128,17 +134,38 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   );
   // The bake is the sync: both directions apply for the bake time (looped when longer than one invocation).
   const bake = failsAfterTraffic(syncTask('Bake', { action: 'bake', 'seconds.$': '$.bakeLeft.seconds' }));
+  const initBake = new sfn.Pass(scope, 'InitBake', { parameters: { 'seconds.$': '$.config.bakeSeconds' }, resultPath: '$.bakeLeft' });
+  // Too little traffic to compare, nothing wrong seen: bake once more (lease renewed, halt honoured), the window now spanning every bake of the step.
+  const bakeLonger = chain(
+    new sfn.Pass(scope, 'ExtendBake', {
+      parameters: {
+        'index.$': '$.step.index',
+        'count.$': '$.step.count',
+        'newPercent.$': '$.step.newPercent',
+        'extensions.$': 'States.MathAdd($.step.extensions, 1)',
+        'windowSeconds.$': 'States.MathAdd($.step.windowSeconds, $.config.bakeSeconds)',
+      },
+      resultPath: '$.step',
+    }),
+    task('RenewLockForLongerBake', PHASE.lock, '$.lock', { action: 'check', ...ID, 'bakeSeconds.$': '$.config.bakeSeconds' })
+      .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
+      .addCatch(rollback, { resultPath: '$.error' }),
+    initBake,
+  );
+  const notHealthy = new sfn.Choice(scope, 'MoreDataWouldDecide?')
+    .when(sfn.Condition.and(sfn.Condition.booleanEquals('$.health.needsMoreData', true), sfn.Condition.numberLessThan('$.step.extensions', MAX_BAKE_EXTENSIONS)), bakeLonger)
+    .otherwise(unhealthy);
   chain(
     nextStep,
     failsAfterTraffic(task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' })),
     note('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' }),
-    new sfn.Pass(scope, 'InitBake', { parameters: { 'seconds.$': '$.config.bakeSeconds' }, resultPath: '$.bakeLeft' }),
+    initBake,
     bake,
     new sfn.Pass(scope, 'CountBake', { parameters: { 'seconds.$': '$.sync.remainingSeconds' }, resultPath: '$.bakeLeft' }),
     orElseContinue(new sfn.Choice(scope, 'BakeDone?').when(sfn.Condition.numberGreaterThan('$.bakeLeft.seconds', 0), bake)),
-    failsAfterTraffic(task('HealthGate', PHASE.healthGate, '$.health', { ...ID, 'windowSeconds.$': '$.config.bakeSeconds', canary: props.verification.canary })),
+    failsAfterTraffic(task('HealthGate', PHASE.healthGate, '$.health', { ...ID, 'windowSeconds.$': '$.step.windowSeconds', canary: props.verification.canary })),
     note('NotifyGate', 'health-gate', { 'healthy.$': '$.health.healthy', 'canary.$': '$.health.canary', 'weights.$': '$.shift.weights' }),
-    orElseContinue(new sfn.Choice(scope, 'Healthy?').when(sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)), unhealthy)),
+    orElseContinue(new sfn.Choice(scope, 'Healthy?').when(sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)), notHealthy)),
     new sfn.Pass(scope, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' }),
     checkHalt,
   );
@@ -234,9 +261,10 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
 const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase).toSeconds() * attempts;
 /** Before traffic: snapshot (240 polls of 30 s), copy/validate/catch-up of a large database. */
 export const PRE_TRAFFIC_BUDGET = Duration.days(3);
-/** One traffic step at the largest bake: halt check, weights, notify, bake, gate, catch-up (3 attempts). */
+/** One traffic step at the largest bake: halt check, weights, notify, then up to 1 + MAX_BAKE_EXTENSIONS times lease renewal, bake, gate, a sync invocation (3 attempts). */
 export const STEP_BUDGET = Duration.seconds(
-  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3),
+  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 +
+    (1 + MAX_BAKE_EXTENSIONS) * (stateBudget(PHASE.lock) + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3)),
 );
 /** Finalize, the traffic rollback (4 attempts), notifications and the lock release. */
 export const FINISH_BUDGET = Duration.seconds(stateBudget(PHASE.finalize) + stateBudget(PHASE.rollbackTraffic, 4) + stateBudget(PHASE.unlock, 4) + 3 * 30);

@@ -57,6 +57,13 @@ describe('decideCanary from aggregated figures (p99)', () => {
     expect(v.reasons).toEqual(['new side served 10 requests in the window, fewer than the minimum 50']);
   });
 
+  test('GIVEN too few requests and nothing else wrong THEN the verdict says more data would decide; an error seen among them does not', () => {
+    expect(decideCanary({ old: side(1000, 0, 100), new: side(10, 0, 90) }, DEFAULT_CANARY_POLICY).insufficientData).toBe(true);
+    const withError = decideCanary({ old: side(1000, 0, 100), new: side(10, 1, 90) }, DEFAULT_CANARY_POLICY);
+    expect([withError.verdict, withError.insufficientData]).toEqual(['fail', undefined]);
+    expect(decideCanary({ old: side(1000, 0, 100), new: side(1000, 0, 100) }, DEFAULT_CANARY_POLICY).insufficientData).toBeUndefined();
+  });
+
   test('GIVEN a custom tolerance THEN it is applied', () => {
     const policy = canaryPolicySchema.parse({ p99Ratio: 1.5, p99SlackMs: 0, errorRatePp: 1, minRequests: 10 });
     expect(decideCanary({ old: side(100, 1, 100), new: side(100, 2, 150) }, policy).verdict).toBe('pass');
