@@ -345,7 +345,7 @@ export function renderHtmlReport(r: HtmlReportInput): string {
           const w = g.weights ?? (g.step !== undefined ? steps[g.step]?.weights : undefined);
           const why = g.healthy ? g.summary ?? '' : (g.reasons?.length ? g.reasons.join('; ') : g.summary ?? '');
           const canary = g.canary ? `${g.canary.verdict}${g.canary.method ? ` (${g.canary.method})` : ''}` : '–';
-          return [esc(w ? stepLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'), g.healthy ? status('ok', 'healthy') : status('bad', 'tripped'), esc(canary), esc(why)];
+          return [esc(w ? stepLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'), g.healthy ? status('ok', 'healthy') : g.needsMoreData ? status('warn', 'baking again (too little traffic)') : status('bad', 'tripped'), esc(canary), esc(why)];
         }),
       )}</section>`,
     );

@@ -99,6 +99,8 @@ export interface HealthGateRecord {
   step: number;
   weights: { old: number; new: number };
   healthy: boolean;
+  /** Too little traffic to compare, nothing wrong seen: the workflow baked the step again instead of deciding. */
+  needsMoreData?: boolean;
   summary: string;
   reasons: string[];
   canary?: { verdict: string; method: string };
@@ -329,10 +331,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
           extra = o.items ? ` ${o.chunks} chunks in ${o.items.length} chunk groups` : ` ${o.table}: ${(o.rowsTotal ?? 0).toLocaleString()} rows`;
         }
         if (s.phase === PHASE.healthGate && s.ok) {
-          const g = s.output as { healthy: boolean; summary: string; reasons?: string[]; canary?: { verdict: string; method: string } };
-          healthGates.push({ step: router.windows.length - 1, weights: router.windows[router.windows.length - 1].weights, healthy: g.healthy, summary: g.summary, reasons: g.reasons ?? [], canary: g.canary });
-          if (!g.healthy && failureSeenAt === null) failureSeenAt = Date.now();
-          extra = g.healthy ? ` healthy (canary ${g.canary?.verdict ?? 'n/a'})` : ` TRIPPED: ${g.summary}`;
+          const g = s.output as { healthy: boolean; needsMoreData?: boolean; summary: string; reasons?: string[]; canary?: { verdict: string; method: string } };
+          healthGates.push({ step: router.windows.length - 1, weights: router.windows[router.windows.length - 1].weights, healthy: g.healthy, ...(g.needsMoreData ? { needsMoreData: true } : {}), summary: g.summary, reasons: g.reasons ?? [], canary: g.canary });
+          if (!g.healthy && !g.needsMoreData && failureSeenAt === null) failureSeenAt = Date.now();
+          extra = g.healthy ? ` healthy (canary ${g.canary?.verdict ?? 'n/a'})` : g.needsMoreData ? ` too little traffic to compare, baking again: ${g.summary}` : ` TRIPPED: ${g.summary}`;
         }
         if (s.phase === PHASE.rollbackTraffic && s.ok) extra = ` 100 % old (weights call ${(s.output as { elapsedMs: number }).elapsedMs} ms)`;
         say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);

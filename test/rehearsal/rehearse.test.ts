@@ -26,7 +26,8 @@ describe('npm run rehearse (5,000 rows)', () => {
     expect(w.present + w.superseded).toBe(w.acknowledged);
     // Writes were acknowledged by both sides while traffic was split.
     expect(w.perStep.filter((st) => st.acknowledged > 0).length).toBeGreaterThanOrEqual(4);
-    expect(r.healthGates.map((g) => g.healthy)).toEqual([true, true, true, true]);
+    // (a gate that had too little traffic to compare bakes its step again: not a verdict)
+    expect(r.healthGates.filter((g) => !g.needsMoreData).map((g) => g.healthy)).toEqual([true, true, true, true]);
     expect(r.requests.total).toBeGreaterThan(50);
     expect(r.requests.oldErrors).toBe(0);
     expect(r.traffic.steps.map((s) => s.weights.new)).toEqual([0, 5, 25, 50, 100]);
@@ -58,7 +59,7 @@ describe('npm run rehearse (5,000 rows)', () => {
     expect(w.checkedOn).toBe('old');
     expect(w.lost).toBe(0);
     expect(w.perStep[1].acknowledged).toBeGreaterThan(0); // taken while the new side served 5 %
-    expect(r.healthGates.map((g) => g.healthy)).toEqual([true, false]);
+    expect(r.healthGates.filter((g) => !g.needsMoreData).map((g) => g.healthy)).toEqual([true, false]);
   });
 
   test('GIVEN --fail-at Bake (traffic already split) WHEN rehearsed THEN rolled back and no acknowledged write is lost', async () => {

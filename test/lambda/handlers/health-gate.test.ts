@@ -49,6 +49,7 @@ describe('HealthGate handler with the CloudWatch canary', () => {
     const out = await gate({ windowSeconds: 300 }, { canaryMetrics: canaryMetrics() });
     expect(out).toEqual({
       healthy: true,
+      needsMoreData: false,
       reasons: [],
       alarmsChecked: 1,
       summary: 'healthy; canary pass (p99): new 3000 req, 0.133 % 5xx, p99 210 ms; old 9000 req, 0.1 % 5xx, p99 200 ms',

@@ -246,7 +246,7 @@ describe('MigrationStack health gate wiring', () => {
     );
   });
 
-  test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the bake as its window and the canary tolerances', () => {
+  test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the step's bakes as its window and the canary tolerances', () => {
     const t = template(stageFrom(parse()).migration);
     const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
     const asl = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
@@ -260,7 +260,7 @@ describe('MigrationStack health gate wiring', () => {
     };
     walk(JSON.parse(asl).States);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ 'migrationId.$': '$.config.migrationId', 'windowSeconds.$': '$.config.bakeSeconds', canary: { p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50 } });
+    expect(found[0]).toMatchObject({ 'migrationId.$': '$.config.migrationId', 'windowSeconds.$': '$.step.windowSeconds', canary: { p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50 } });
   });
 
   test('GIVEN the Smoke function WHEN synthesized THEN SMOKE_BASE_URL is the stage listener, or the configured domain', () => {
