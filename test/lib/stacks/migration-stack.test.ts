@@ -246,7 +246,7 @@ describe('MigrationStack health gate wiring', () => {
     );
   });
 
-  test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the step's bakes as its window and the canary tolerances', () => {
+  test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the bakes of the step as its window and the canary tolerances', () => {
     const t = template(stageFrom(parse()).migration);
     const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
     const asl = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
