@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
-import { createSync, dropSync, moveSequencesPast, parseLsn, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
+import { createSync, dropSync, installTombstones, moveSequencesPast, parseLsn, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
 import { BAKE_SECONDS } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
@@ -86,7 +86,10 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const created = await createSync(source, spec, i.migrationId, i.direction);
       // Inserts on the two sides must never take the same key: the new side's sequences move past the old side's.
       const sequences = i.direction === 'forward' ? [] : await moveSequencesPast(spec, { old, new: neu }, { moving: 'new', headroom: i.sequenceHeadroom });
-      deps.log.info('sync capture ready', { direction: i.direction, slot: created.slot, created: created.created, sequencesMoved: sequences.length });
+      // Both sides take writes from the next traffic step: from now on each side records its local deletes
+      // (tombstones), so that later commit wins also between a delete on one side and an update on the other.
+      const tombstoneTriggers = i.direction === 'forward' ? 0 : (await installTombstones(old, spec, i.migrationId, 'reverse')) + (await installTombstones(neu, spec, i.migrationId, 'forward'));
+      deps.log.info('sync capture ready', { direction: i.direction, slot: created.slot, created: created.created, sequencesMoved: sequences.length, tombstoneTriggers });
       return { direction: i.direction, slot: created.slot, startLsn: created.startLsn, sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) };
     }
     case 'drain': {

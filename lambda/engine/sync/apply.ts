@@ -5,10 +5,11 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
 import { projectionExprs, qi, ql } from '../sql';
-import { detectConflicts } from './conflicts';
+import { detectConflicts, recordUnrebuiltRows } from './conflicts';
 import type { Direction } from './names';
 import { Cell, RelationColumn, UNCHANGED } from './pgoutput';
 import { readsAny, SyncTable } from './tables';
+import { APPLYING_SETTING } from './tombstones';
 import { UnsupportedChangeError } from './errors';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
@@ -106,7 +107,7 @@ export class Applier {
     const stage = `sy_stage_${this.opts.direction}_${++this.stages}`;
     const cols = columns.map((c, i) => `${qi(c.name)} ${types[i]}`);
     await this.dst.query(
-      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[])`,
+      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz)`,
     );
     return { table, columns, keyIdx, types, stage, pending: new Map() };
   }
@@ -115,6 +116,8 @@ export class Applier {
     if (this.inTx) return;
     await this.dst.query('BEGIN');
     this.inTx = true;
+    // The tombstone triggers record local deletes only: not the ones this transaction applies.
+    await this.dst.query(`SELECT set_config($1, 'on', true)`, [APPLYING_SETTING]);
     // First statement of every applied transaction: the mark the other direction skips (without origins).
     if (this.opts.loopGuard === 'message') {
       await this.dst.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [`switchyard`, `${this.opts.migrationId}:${this.opts.direction}`]);
@@ -182,13 +185,19 @@ export class Applier {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return;
     for (const rel of active) await this.stageRows(rel);
+    const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
-      for (const rel of active) this.counts.conflicts += await detectConflicts(this.dst, rel, this.opts.slot, this.opts.direction);
+      for (const rel of active) {
+        const c = await detectConflicts(this.dst, rel, this.opts.slot, this.opts.direction);
+        this.counts.conflicts += c.recorded;
+        if (c.partialReinserts > 0) reinserts.add(rel);
+      }
     }
     for (const rel of [...active].reverse()) await this.applyDeletes(rel);
     for (const rel of active) {
       await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
       await this.applyPartials(rel);
+      if (reinserts.has(rel)) this.counts.conflicts += await recordUnrebuiltRows(this.dst, rel, this.opts.slot, this.opts.direction);
       await this.dst.query(`TRUNCATE ${qi(rel.stage)}`);
       rel.pending.clear();
     }

@@ -8,6 +8,11 @@ import { META_SCHEMA } from '../prepare';
  * - conflicts: one row per same-key conflict (table, key columns' text, commit times, winner). No other row values.
  * - applied_xacts: transaction ids of the sync's own apply transactions, so a row last written by
  *   the sync is never mistaken for a local write by the conflict rule.
+ * - tombstones: the key (text of the destination table's key columns, nothing else) of every
+ *   LOCAL delete of a synced table while a tombstone trigger is installed (tombstones.ts), with
+ *   the deleting transaction's id: its commit time is the delete's time for the conflict rule.
+ *   `commit_time`, when set, is used instead of the lookup (nothing in the engine sets it; it lets
+ *   an operator or a test pin a delete's time). Emptied and dropped by dropSync.
  */
 const DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`,
@@ -21,6 +26,9 @@ const DDL = [
      recorded_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.applied_xacts (
      xid32 bigint PRIMARY KEY, direction text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.tombstones (
+     table_oid oid NOT NULL, key text[] NOT NULL, deleted_xid xid8, commit_time timestamptz,
+     recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_oid, key))`,
 ];
 
 export async function ensureSyncBookkeeping(c: Client): Promise<void> {
@@ -30,6 +38,8 @@ export async function ensureSyncBookkeeping(c: Client): Promise<void> {
     for (const s of DDL) await c.query(s);
     // Entries only matter while an incoming change can be older than them; a day is far beyond any lag we accept.
     await c.query(`DELETE FROM ${META_SCHEMA}.applied_xacts WHERE applied_at < now() - interval '1 day'`);
+    // Same horizon for tombstones: a delete matters only against an incoming change that committed around it.
+    await c.query(`DELETE FROM ${META_SCHEMA}.tombstones WHERE recorded_at < now() - interval '1 day'`);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);

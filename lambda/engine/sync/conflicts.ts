@@ -6,83 +6,151 @@ import type { BoundRelation } from './apply';
 import type { Direction } from './names';
 
 /*
- * Conflicts while traffic is split (both sides write), rule: LATER COMMIT WINS.
+ * Conflicts while traffic is split (both sides write), rule: LATER COMMIT WINS — for updates,
+ * inserts and deletes alike, so no acknowledged write is lost to an older one.
  *
  * Checked per key for every coalesced change of a flush, when conflict detection is on
  * (always for `reverse`; for `forward` once the first traffic step has happened — during the
  * initial copy replay the copy's own writes would look like local writes):
  *
- * - incoming time  = commit time of the source transaction (pgoutput Begin) of the key's LAST
- *                    change in the flush;
- * - local time     = pg_xact_commit_timestamp(xmin) of the destination row
- *                    (needs track_commit_timestamp = on; checked before the run, else
- *                    CommitTimestampsOffError);
- * - a destination row last written by the sync itself (its xmin is in switchyard.applied_xacts)
- *   is never a conflict: it came from the same source, in commit order, so the incoming change wins.
+ * - incoming time = commit time of the source transaction (pgoutput Begin) of the key's LAST
+ *                   change in the flush;
+ * - local time    = pg_xact_commit_timestamp(xmin) of the destination row; when the destination has
+ *                   no row, the commit time of the LOCAL delete of that key, from its tombstone
+ *                   (switchyard.tombstones, written by the tombstone trigger in the deleting
+ *                   transaction: tombstones.ts). Needs track_commit_timestamp = on (checked before
+ *                   the run, else CommitTimestampsOffError);
+ * - a destination row last written by the sync itself (its xmin is in switchyard.applied_xacts), and
+ *   a delete the sync applied (never recorded as a tombstone), are never a conflict: they came from
+ *   the same source, in commit order, so the incoming change wins;
+ * - first the destination rows of the flush's keys are locked (FOR NO KEY UPDATE): a local write
+ *   still in progress on one of them commits (or not) before the times are compared, so the
+ *   comparison and the apply see the same local state.
  *
- * Covered:
- * - update/insert vs update (same key, both sides): local newer → incoming skipped, winner 'local';
- *   incoming newer → applied silently (the other side records the conflict when the local change
- *   reaches it and loses there). Exact ties: the old side wins (forward applies, reverse skips),
- *   so both sides settle on the same row.
- * - update vs delete: DELETE WINS on both sides, whatever the times (a tombstone-free rule that
- *   converges): an incoming DELETE is applied even over a newer local update (recorded, winner
- *   'delete' when the local row was newer); an incoming UPDATE for a key that no longer exists at
- *   the destination is a local delete: skipped and recorded, winner 'delete'. The destination's
- *   missing row is the tombstone; no extra table is needed because the delete always wins.
+ * Rule (the losing incoming change is skipped and recorded; the winning one is applied silently —
+ * the other side records the same conflict when the losing change reaches it, so each conflict is
+ * recorded once, on the side where the loser arrives):
+ * - incoming update/insert, local row written later        → skipped, winner 'local' (update-update);
+ * - incoming delete, local row written later               → the delete is skipped, winner 'local'
+ *                                                            (update-delete): the later update stays;
+ * - incoming update/insert, key deleted locally later      → skipped, winner 'local-delete' (update-delete);
+ * - incoming update/insert, key deleted locally earlier    → the incoming row is written (re-inserted);
+ * - incoming delete, local row older or written by the sync → applied;
+ * - exact ties: the old side wins on both sides (forward applies, reverse skips), so both settle
+ *   on the same row.
+ * - re-inserting needs the whole row: an incoming UPDATE whose unchanged TOAST values were not sent
+ *   ('u') takes them from the source's current row (apply.ts, fillFromSource). If the source has no
+ *   row either (it was deleted there afterwards; that delete follows in the stream), the row cannot
+ *   be rebuilt: it stays deleted and the conflict is recorded with winner 'local-delete-toast'.
  *
  * Not covered (documented limits):
- * - a key deleted on one side and RE-INSERTED with the same key on the other while split: the
- *   insert is applied as an insert (keys are disjoint when sequences were moved past each other;
- *   natural keys re-used concurrently can diverge — Validate names them).
- * - an update that is later than a concurrent delete still loses (delete wins), by design.
+ * - a key deleted and then re-inserted with the same key on one side while the other side's change
+ *   of that key is in flight is weighed by the re-inserted row's time (keys are disjoint when
+ *   sequences were moved past each other; natural keys re-used concurrently can diverge —
+ *   Validate names them); a local INSERT of a key still uncommitted while the incoming change of
+ *   that key is applied is not seen (the incoming row wins);
+ * - a local UPDATE that changes a row's KEY is not a delete for the trigger: the old key has no
+ *   tombstone, so an incoming change of the old key re-creates it (Validate names it);
+ * - deletes before the tombstone triggers were installed (the reverse capture) and tombstones pruned
+ *   after a day have no tombstone: an incoming change of such a key is applied (the row re-appears
+ *   rather than a write being lost);
  * - changes whose local row is frozen (xmin frozen by VACUUM FREEZE) have no commit time: the
- *   incoming change wins without a conflict record.
+ *   incoming change wins without a conflict record;
  * - clocks: commit times come from two servers' clocks; skew between them shifts the rule by the skew.
  * - only the target key columns identify a conflict; a secondary unique constraint hit by two
  *   sides' rows fails the batch (named error, nothing lost: it rolls back and stops).
  *
  * Every conflict is one row in switchyard.conflicts on the destination: table, key column names,
- * key values' text (key columns only), incoming and local commit times, winner, direction.
+ * key values' text (key columns only), incoming and local commit times (the local delete's for
+ * 'local-delete'), winner, kind, direction. Never another column's value.
  */
 
-/**
- * Classify the staged rows of one relation against the destination, record the conflicts,
- * and drop the staged rows that lose. Returns the number of conflicts recorded.
- */
-export async function detectConflicts(dst: Client, rel: BoundRelation, slot: string, direction: Direction): Promise<number> {
+export interface ConflictCheck {
+  /** Conflicts recorded (losing incoming changes removed from the staging table). */
+  readonly recorded: number;
+  /** Incoming rows with unchanged TOAST values re-inserted over an older local delete (checked after the apply). */
+  readonly partialReinserts: number;
+}
+
+function keyParts(rel: BoundRelation) {
   const l = rel.table.layout;
   const tk = targetKey(l.spec);
   const keyExprs = projectionExprs(l).slice(0, tk.length);
-  const match = tk.map((k, i) => `t.${qi(k)} = ${keyExprs[i]}`).join(' AND ');
+  return {
+    l,
+    tk,
+    keyArray: `ARRAY[${keyExprs.map((e) => `(${e})::text`).join(', ')}]`,
+    match: tk.map((k, i) => `t.${qi(k)} = ${keyExprs[i]}`).join(' AND '),
+  };
+}
+
+/**
+ * Lock the destination rows of the staged keys, classify every staged change against the
+ * destination (rows and tombstones), record the conflicts, and drop the staged changes that lose.
+ */
+export async function detectConflicts(dst: Client, rel: BoundRelation, slot: string, direction: Direction): Promise<ConflictCheck> {
+  const { l, tk, keyArray, match } = keyParts(rel);
+  const target = qi(targetRelation(l.spec));
+  // A local write in progress on one of these rows finishes first; then neither side of the comparison moves until COMMIT.
+  await dst.query(
+    `SELECT count(*) FROM (SELECT 1 FROM ${target} AS t JOIN ${qi(rel.stage)} AS s ON ${match} ORDER BY ${tk.map((k) => `t.${qi(k)}`).join(', ')} FOR NO KEY UPDATE OF t) AS locked`,
+  );
   const tieLocal = direction === 'reverse' ? '>=' : '>';
   const r = await dst.query(
     `WITH c AS (
-       SELECT s._sy_n AS n, s._sy_op AS op, s._sy_ts AS incoming, ARRAY[${keyExprs.map((e) => `(${e})::text`).join(', ')}] AS key,
+       SELECT s._sy_n AS n, s._sy_op AS op, s._sy_ts AS incoming, ${keyArray} AS key,
               t.ctid IS NOT NULL AS present, pg_xact_commit_timestamp(t.xmin) AS local_ts, a.xid32 IS NOT NULL AS ours
          FROM ${qi(rel.stage)} AS s
-         LEFT JOIN ${qi(targetRelation(l.spec))} AS t ON ${match}
+         LEFT JOIN ${target} AS t ON ${match}
          LEFT JOIN ${META_SCHEMA}.applied_xacts AS a ON a.xid32 = t.xmin::text::bigint
-     ), v AS (
-       SELECT n, key, incoming, local_ts,
-              CASE
-                WHEN op = 'D' AND present AND NOT ours AND local_ts ${tieLocal} incoming THEN 'delete'
-                WHEN op IN ('U', 'P') AND NOT present THEN 'delete'
-                WHEN op <> 'D' AND present AND NOT ours AND local_ts ${tieLocal} incoming THEN 'local'
-              END AS winner,
-              CASE WHEN op = 'D' OR NOT present THEN 'update-delete' ELSE 'update-update' END AS kind,
-              op
+     ), k AS (
+       SELECT c.*, CASE WHEN NOT c.present AND c.op <> 'D' THEN (
+                SELECT coalesce(tb.commit_time, pg_xact_commit_timestamp(tb.deleted_xid::xid))
+                  FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = $5::regclass AND tb.key = c.key) END AS tomb_ts
          FROM c
+     ), v AS (
+       SELECT n, key, incoming, op, present,
+              CASE WHEN present THEN local_ts ELSE tomb_ts END AS local_time,
+              CASE
+                WHEN present AND NOT ours AND local_ts ${tieLocal} incoming THEN 'local'
+                WHEN NOT present AND op <> 'D' AND tomb_ts ${tieLocal} incoming THEN 'local-delete'
+              END AS winner,
+              CASE WHEN op = 'D' OR NOT present THEN 'update-delete' ELSE 'update-update' END AS kind
+         FROM k
      ), rec AS (
        INSERT INTO ${META_SCHEMA}.conflicts (slot_name, direction, table_name, key_columns, key, kind, incoming_commit_time, local_commit_time, winner)
-       SELECT $1, $2, $3, $4::text[], key, kind, incoming, local_ts, winner FROM v WHERE winner IS NOT NULL
+       SELECT $1, $2, $3, $4::text[], key, kind, incoming, local_time, winner FROM v WHERE winner IS NOT NULL
+       RETURNING 1
+     ), mark AS (
+       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = v.local_time FROM v
+        WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P' AND NOT v.present AND v.local_time IS NOT NULL
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM rec)::int AS recorded,
-            coalesce((SELECT array_agg(n) FROM v WHERE winner IS NOT NULL AND op <> 'D'), '{}') AS losers`,
-    [slot, direction, l.spec.name, tk],
+     SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark)::int AS marked,
+            coalesce((SELECT array_agg(n) FROM v WHERE winner IS NOT NULL), '{}') AS losers`,
+    [slot, direction, l.spec.name, tk, qi(targetRelation(l.spec))],
   );
   const losers = r.rows[0].losers as number[];
   if (losers.length) await dst.query(`DELETE FROM ${qi(rel.stage)} WHERE _sy_n = ANY($1::int[])`, [losers]);
-  return r.rows[0].recorded as number;
+  return { recorded: r.rows[0].recorded as number, partialReinserts: r.rows[0].marked as number };
+}
+
+/**
+ * After the apply: incoming UPDATEs with unchanged TOAST values that should have re-created a row
+ * deleted locally earlier, but whose row could not be rebuilt (the source no longer has it either).
+ * The local delete stands; each is recorded with winner 'local-delete-toast'. Returns the count.
+ */
+export async function recordUnrebuiltRows(dst: Client, rel: BoundRelation, slot: string, direction: Direction): Promise<number> {
+  const { l, tk, keyArray, match } = keyParts(rel);
+  const r = await dst.query(
+    `WITH rec AS (
+       INSERT INTO ${META_SCHEMA}.conflicts (slot_name, direction, table_name, key_columns, key, kind, incoming_commit_time, local_commit_time, winner)
+       SELECT $1, $2, $3, $4::text[], ${keyArray}, 'update-delete', s._sy_ts, s._sy_tomb, 'local-delete-toast'
+         FROM ${qi(rel.stage)} AS s
+        WHERE s._sy_op = 'P' AND s._sy_tomb IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${match})
+       RETURNING 1
+     ) SELECT count(*)::int AS n FROM rec`,
+    [slot, direction, l.spec.name, tk],
+  );
+  return r.rows[0].n as number;
 }

@@ -7,3 +7,4 @@ export { reverseMapping, checkReverseMappings, directedTableSpec, qualifiedTable
 export { moveSequencesPast, type SequenceMove } from './sequences';
 export { parseLsn, formatLsn } from './pgoutput';
 export { publishedTables } from './tables';
+export { installTombstones, tombstoneTables, type TombstoneTable } from './tombstones';

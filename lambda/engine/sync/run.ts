@@ -9,6 +9,7 @@ import { Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } fro
 import { decodeMessage, formatLsn, parseLsn, pgTimeToIso, pgTimeToMs } from './pgoutput';
 import { assertSlotUsable, slotStatusWith } from './slot';
 import { SyncTable, syncTables } from './tables';
+import { ensureTombstoneTriggers, tombstoneTables } from './tombstones';
 
 export interface SyncRunOptions {
   readonly migrationId: string;
@@ -108,6 +109,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       }
     }
     assertSlotUsable(await slotStatusWith(src, slot), opts.direction);
+    // Later commit wins against local deletes too: the destination records them as tombstones (tombstones.ts).
+    if (conflicts) await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
 
     // Loop guard: a replication origin when the login may use one, else a logical message per transaction.
     const originOk = (await dst.query(`SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'execute') AS ok`)).rows[0].ok === true;

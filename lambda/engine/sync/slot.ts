@@ -7,6 +7,7 @@ import { clearPosition } from './bookkeeping';
 import { ReplicaIdentityMissingError, ReplicationNotConfiguredError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError } from './errors';
 import { Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
+import { dropTombstones } from './tombstones';
 
 export interface SlotStatus {
   readonly slot: string;
@@ -127,7 +128,8 @@ export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrat
 
 /**
  * Drop the slot, the publication and the replication origin of a direction; forget the
- * destination position. Idempotent. `target` is the database the direction writes into.
+ * destination position; drop the direction's tombstone triggers on the destination and its
+ * tombstones (tombstones.ts). Idempotent. `target` is the database the direction writes into.
  */
 export async function dropSync(source: DbEndpoint, migrationId: string, direction: Direction, target?: DbEndpoint): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
   const { slot, publication, origin } = syncNames(migrationId, direction);
@@ -153,6 +155,7 @@ export async function dropSync(source: DbEndpoint, migrationId: string, directio
   if (target) {
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
       await clearPosition(c, slot);
+      await dropTombstones(c, migrationId, direction);
       const allowed = await c.query(`SELECT has_function_privilege('pg_replication_origin_drop(text)', 'execute') AS ok`);
       if (allowed.rows[0].ok) {
         await c.query(`SELECT pg_replication_origin_drop(${ql(origin)}) WHERE pg_replication_origin_oid(${ql(origin)}) IS NOT NULL`);

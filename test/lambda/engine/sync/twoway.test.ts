@@ -1,6 +1,6 @@
 import { DbEndpoint, parseSpec } from '../../../../lambda/engine';
 import { chatHistorySpec } from '../../../../lambda/engine/specs/chat-history';
-import { checkReverseMappings, createSync, reverseMapping, ReverseMappingMissingError, roundTripCheck, runSync } from '../../../../lambda/engine/sync';
+import { checkReverseMappings, createSync, installTombstones, reverseMapping, ReverseMappingMissingError, roundTripCheck, runSync } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { copyAll, countWrites, itemsSpec, rolePair, rowsOf, writes } from './helpers';
 
@@ -19,6 +19,9 @@ describe('reverse sync and both directions at once', () => {
     await copyAll(itemsSpec, oldDb, newDb);
     await runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source: oldDb, target: newDb });
     await createSync(newDb, itemsSpec, id, 'reverse');
+    // As the sync phase's reverse capture does: both sides record their local deletes from now on.
+    await installTombstones(oldDb, itemsSpec, id, 'reverse');
+    await installTombstones(newDb, itemsSpec, id, 'forward');
     await countWrites(oldDb, 'public.items');
     await countWrites(newDb, 'public.items');
   });
@@ -64,6 +67,8 @@ describe('reverse sync and both directions at once', () => {
     expect((await writes(newDb)) - newBefore).toBe(newWrites);
   });
 
+  // Changed on purpose with tombstones: an update committed after the other side's delete of the same row now wins
+  // (it used to be discarded: "delete wins whatever the times" lost that acknowledged update).
   test('GIVEN the same key written on both sides WHEN synced both ways THEN the later commit wins on both sides and the conflict is counted and recorded without row values', async () => {
     await query(oldDb, `UPDATE items SET name = 'old side edit' WHERE id = 50`);
     await query(newDb, `UPDATE items SET name = 'new side edit (later)' WHERE id = 50`);
@@ -71,15 +76,15 @@ describe('reverse sync and both directions at once', () => {
     await query(newDb, `UPDATE items SET name = 'updated on new after the old side deleted' WHERE id = 60`);
     const f = await fwd(oldDb, newDb);
     const r = await rev(oldDb, newDb);
-    expect(f.conflicts).toBe(2); // id 50: local (new) newer; id 60: incoming delete over a newer local update
-    expect(r.conflicts).toBe(1); // id 60: update of a key deleted on the old side: delete wins
+    expect(f.conflicts).toBe(2); // id 50: local (new) newer; id 60: the incoming delete is older than the local update: skipped
+    expect(r.conflicts).toBe(0); // id 60: the update is newer than the old side's delete (its tombstone): re-inserted, recorded on the new side
     expect(await rowsOf(oldDb, 'public.items')).toEqual(await rowsOf(newDb, 'public.items'));
-    const [row] = await query<{ name: string }>(oldDb, `SELECT name FROM items WHERE id = 50`);
-    expect(row.name).toBe('new side edit (later)');
+    const rows = await query<{ id: string; name: string }>(oldDb, `SELECT id, name FROM items WHERE id IN (50, 60) ORDER BY id`);
+    expect(rows.map((x) => x.name)).toEqual(['new side edit (later)', 'updated on new after the old side deleted']);
     const recorded = await query<Record<string, unknown>>(newDb, `SELECT table_name, key_columns, key, kind, winner, direction FROM switchyard.conflicts ORDER BY id`);
     expect(recorded).toEqual([
       { table_name: 'items', key_columns: ['id'], key: ['50'], kind: 'update-update', winner: 'local', direction: 'forward' },
-      { table_name: 'items', key_columns: ['id'], key: ['60'], kind: 'update-delete', winner: 'delete', direction: 'forward' },
+      { table_name: 'items', key_columns: ['id'], key: ['60'], kind: 'update-delete', winner: 'local', direction: 'forward' },
     ]);
     expect(JSON.stringify(await query(newDb, `SELECT * FROM switchyard.conflicts`))).not.toMatch(/edit/);
   });
