@@ -45,7 +45,7 @@ export interface HtmlReportInput {
   /** Sync lag samples: ms since the start of the run, lag in seconds, which direction. */
   syncLag?: { atMs: number; lagSeconds: number; direction?: 'forward' | 'reverse' }[];
   /** One verdict per health gate (the HealthGate output): `step` indexes traffic.steps. */
-  healthGates?: { step?: number; weights?: Weights; healthy: boolean; summary?: string; reasons?: string[]; canary?: { verdict: string; method?: string } }[];
+  healthGates?: { step?: number; weights?: Weights; healthy: boolean; needsMoreData?: boolean; summary?: string; reasons?: string[]; canary?: { verdict: string; method?: string } }[];
 }
 
 const COLORS = { old: '#64748b', new: '#2563eb', error: '#dc2626', ok: '#15803d', warn: '#b45309', grid: '#e2e8f0', axis: '#475569' };
