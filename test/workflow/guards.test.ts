@@ -152,17 +152,17 @@ describe('Migrate: a health gate with too little traffic to compare', () => {
     const router = new MemoryRouter();
     const c = canary(1);
     const world = await freshWorld(200, { router, canaryMetrics: c.metrics });
-    const ex = await run('migrate', world, { migrationId: 'm-quiet', bakeSeconds: 5 });
+    const ex = await run('migrate', world, { migrationId: 'm-quiet', bakeSeconds: 1 });
     expect([ex.status, ex.error]).toEqual(['SUCCEEDED', undefined]);
     expect(ex.steps.filter((s) => s.state === 'RenewLockForLongerBake')).toHaveLength(1);
-    // the first step's second gate compares both bakes (10 s); each later step its own bake
-    expect(c.windows.slice(0, 3)).toEqual([5, 10, 5]);
+    // the first step's second gate compares both bakes (2 s); each later step its own bake
+    expect(c.windows.slice(0, 3)).toEqual([1, 2, 1]);
   });
 
   test('fails when the new side stays too quiet after every extra bake: NewSideUnhealthy, 100 % old', async () => {
     const router = new MemoryRouter();
     const world = await freshWorld(200, { router, canaryMetrics: canary(99).metrics });
-    const ex = await run('migrate', world, { migrationId: 'm-silent', bakeSeconds: 5 });
+    const ex = await run('migrate', world, { migrationId: 'm-silent', bakeSeconds: 1 });
     expect([ex.status, ex.error]).toEqual(['FAILED', 'NewSideUnhealthy']);
     expect(ex.cause).toMatch(/fewer than the minimum/);
     expect(ex.steps.filter((s) => s.state === 'HealthGate')).toHaveLength(3);
