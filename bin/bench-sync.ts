@@ -32,6 +32,13 @@ const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`$
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : NaN);
 
+/** Peak RSS of this process per phase, sampled every 20 ms (the engine's copy runs in it too, during setup). */
+const rss = { phase: 'setup', peak: {} as Record<string, number> };
+setInterval(() => {
+  rss.peak[rss.phase] = Math.max(rss.peak[rss.phase] ?? 0, process.memoryUsage.rss());
+}, 20).unref();
+const peakMB = (phase: string) => Math.round((rss.peak[phase] ?? 0) / 1048576);
+
 async function main() {
   const cluster = await startLocalCluster();
   const clients: Client[] = [];
@@ -82,6 +89,7 @@ async function main() {
     );
 
     // ---- Phase 1: lag under a write mix ----
+    rss.phase = 'lag';
     const ac = new AbortController();
     const ours = runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, signal: ac.signal, pollMs: 20 });
     const writers: Client[] = [];
@@ -209,6 +217,7 @@ async function main() {
     const lostNative = await check(nativeDb, 'chat_messages', 'id');
 
     // ---- Phase 2: backlog drain ----
+    rss.phase = 'backlog';
     await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
     await sleep(500);
     const gen = await connect(oldDb);
@@ -226,8 +235,10 @@ async function main() {
     const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
     await gen.end();
     let t = Date.now();
+    rss.phase = 'drain';
     const drained = await runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, untilLsn: goal });
     const syncSecs = (Date.now() - t) / 1000;
+    rss.phase = 'native';
     t = Date.now();
     await nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
     for (;;) {
@@ -256,21 +267,35 @@ async function main() {
         native: { seconds: nativeSecs, rowsPerSecond: Math.round(BACKLOG / nativeSecs) },
       },
       ratios: {
+        p50LagSyncOverNative: pct(lagSync, 50) / pct(lagNative, 50),
         p99LagSyncOverNative: pct(lagSync, 99) / pct(lagNative, 99),
+        convergeSyncOverNative: convSync / convNative,
         backlogSyncOverNative: syncChanges / syncSecs / (BACKLOG / nativeSecs),
       },
-      phase1Sync: { transactions: phase1.transactions, conflicts: phase1.conflicts },
-      /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes). */
+      phase1Sync: { transactions: phase1.transactions, batches: phase1.batches, conflicts: phase1.conflicts },
+      /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes), over the whole run (the engine's copy included). */
       maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      /** Peak RSS per phase: setup (seed, engine copy), lag (the continuous sync under the write mix), drain (runSync on the backlog). */
+      rssPeakMB: { setup: peakMB('setup'), lag: peakMB('lag'), drain: peakMB('drain') },
+      /** The issue's goals, each true when met by this run. */
+      goals: {
+        lostZero: lostSync === 0,
+        p99LagAtMost1s: pct(lagSync, 99) <= 1,
+        p99LagNoWorseThanNative: pct(lagSync, 99) <= pct(lagNative, 99),
+        convergeAtMost5s: convSync <= 5,
+        backlogAtLeast08xNative: syncChanges / syncSecs / (BACKLOG / nativeSecs) >= 0.8,
+        drainRssUnder300MB: peakMB('drain') < 300,
+      },
     };
     if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     else {
       log(`write mix: ${ops} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
-      log(`lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (p99 ratio sync/native ${out.ratios.p99LagSyncOverNative.toFixed(2)})`);
-      log(`converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s`);
+      log(`lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`);
+      log(`converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s   (ratio ${out.ratios.convergeSyncOverNative.toFixed(2)})`);
       log(`lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`);
       log(`backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`);
-      log(`peak RSS of the sync process: ${out.maxRssMB} MB`);
+      log(`peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB)`);
+      log(`goals: ${Object.entries(out.goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
     }
     await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
     await nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);
