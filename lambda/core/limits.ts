@@ -24,6 +24,12 @@ export const MAX_BAKE_EXTENSIONS = 2;
 /** The sync loop stops once the replication lag is below this many seconds. */
 export const MAX_CATCH_UP_LAG_SECONDS = { min: 0, max: 3_600 } as const;
 
+/**
+ * The catch-up after the copy (before any traffic) gives up after this many minutes without
+ * reaching `maxCatchUpLagSeconds`: the source writes faster than the sync applies (SyncLagError).
+ */
+export const MAX_CATCH_UP_MINUTES = { min: 1, max: 1_440, default: 60 } as const;
+
 /** Traffic schedule: whole percentages on the new side per step. */
 export const SCHEDULE = { minStep: 1, maxStep: 100, maxSteps: 20 } as const;
 

@@ -59,6 +59,7 @@ export const phaseEnvSchema = z
     DEFAULT_SCHEDULE: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages').default('5,25,50,100'),
     DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
     DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
+    DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce.number().int().min(1).default(60),
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
@@ -132,6 +133,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
       schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
       bakeSeconds: e.DEFAULT_BAKE_SECONDS,
       maxCatchUpLagSeconds: e.DEFAULT_MAX_LAG_SECONDS,
+      maxCatchUpMinutes: e.DEFAULT_MAX_CATCH_UP_MINUTES,
       copyConcurrency: e.DEFAULT_COPY_CONCURRENCY,
     },
     now: () => Date.now(),

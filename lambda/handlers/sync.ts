@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
-import { createSync, dropSync, installTombstones, moveSequencesPast, parseLsn, runSync, slotStatus, type Direction, type SyncRunResult } from '../engine/sync';
-import { BAKE_SECONDS } from '../core/limits';
+import { createSync, dropSync, installTombstones, moveSequencesPast, parseLsn, runSync, slotStatus, SyncLagError, type Direction, type SyncRunResult } from '../engine/sync';
+import { BAKE_SECONDS, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase, type InvocationContext } from './support/phase';
@@ -39,6 +39,19 @@ const input = z.discriminatedUnion('action', [
     settleSeconds: z.number().int().min(0).max(300).default(0),
     /** Reverse only: once drained, the old side's sequences move past the new side's by this much (the old side takes every insert again). */
     sequenceHeadroom: z.number().int().min(0).default(1_000_000),
+    /**
+     * The catch-up before any traffic (the state machine calls drain again until the lag is below
+     * `maxLagSeconds`): fail with SyncLagError once `minutes` have passed since `startedAt` (the
+     * first call's own start, returned as `catchUpStartedAt`) without getting there.
+     * @default - no limit (rollback drains must finish)
+     */
+    catchUp: z
+      .object({
+        maxLagSeconds: z.number().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max),
+        minutes: z.number().int().min(MAX_CATCH_UP_MINUTES.min).max(MAX_CATCH_UP_MINUTES.max),
+        startedAt: z.string().datetime().optional(),
+      })
+      .optional(),
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
@@ -120,7 +133,26 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       // Logical replication carries no sequences: the old side now holds the new side's rows (keys
       // from the new side's range) and takes every insert again, so its sequences move past them.
       const sequences = i.direction === 'reverse' && done ? await moveSequencesPast(spec, { old, new: neu }, { moving: 'old', headroom: i.sequenceHeadroom }) : [];
-      return { ...summary(r), changes, drainedTo: untilLsn, done, ...(sequences.length > 0 ? { sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) } : {}) };
+      const catchUpStartedAt = i.catchUp ? (i.catchUp.startedAt ?? new Date(t0).toISOString()) : undefined;
+      if (i.catchUp && catchUpStartedAt) {
+        const minutes = (deps.now() - Date.parse(catchUpStartedAt)) / 60_000;
+        if (!(done && r.lagSeconds <= i.catchUp.maxLagSeconds) && minutes >= i.catchUp.minutes) {
+          throw new SyncLagError(
+            `CatchUp: the ${i.direction} sync has not caught up after ${Math.floor(minutes)} min (limit ${i.catchUp.minutes}): lag ${r.lagSeconds.toFixed(1)} s ` +
+              `(${r.lagBytes} bytes behind ${r.sourceLsn}), maximum ${i.catchUp.maxLagSeconds} s; this round applied ${changes} changes. ` +
+              `The source takes writes faster than the sync applies them. No traffic moved and nothing was lost: ` +
+              `rerun in a quieter window, raise maxCatchUpMinutes or maxCatchUpLagSeconds, or give the new database more capacity`,
+          );
+        }
+      }
+      return {
+        ...summary(r),
+        changes,
+        drainedTo: untilLsn,
+        done,
+        ...(catchUpStartedAt ? { catchUpStartedAt } : {}),
+        ...(sequences.length > 0 ? { sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) } : {}),
+      };
     }
     case 'bake': {
       // A bake of 0 s (tests, dry rehearsals) is one pass in each direction.

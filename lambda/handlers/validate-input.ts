@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifierProblems } from '../core/backup/snapshot';
-import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS } from '../core/limits';
+import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
 import { getSpec } from '../engine/specs';
 import { assertSchedule } from '../core/traffic/weights';
 import { InvalidInputError, migrationId } from './support/input';
@@ -19,6 +19,7 @@ export const executionInputSchema = z
     schedule: z.array(z.number().int()).optional(),
     bakeSeconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max).optional(),
     maxCatchUpLagSeconds: z.number().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).optional(),
+    maxCatchUpMinutes: z.number().int().min(MAX_CATCH_UP_MINUTES.min).max(MAX_CATCH_UP_MINUTES.max).optional(),
     copyConcurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).optional(),
   })
   .strict();
@@ -41,6 +42,7 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
     schedule,
     bakeSeconds: i.bakeSeconds ?? deps.defaults.bakeSeconds,
     maxCatchUpLagSeconds: i.maxCatchUpLagSeconds ?? deps.defaults.maxCatchUpLagSeconds,
+    maxCatchUpMinutes: i.maxCatchUpMinutes ?? deps.defaults.maxCatchUpMinutes,
     copyConcurrency: i.copyConcurrency ?? deps.defaults.copyConcurrency,
     specName: spec.name,
     tables: spec.tables.map((t) => t.name),

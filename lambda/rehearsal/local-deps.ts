@@ -70,7 +70,7 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     configStores: [world.parameters, world.secrets],
     transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),
     repointOldDatabase: async () => undefined,
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, copyConcurrency: 2, ...opts.defaults },
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 2, ...opts.defaults },
     now: () => Date.now(),
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_RESTORABLE_DB_ID_LENGTH } from '../../lambda/core/backup/snapshot';
-import { BAKE_SECONDS, COPY_CONCURRENCY, DISTRIBUTED_COPY, MAX_CATCH_UP_LAG_SECONDS, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
+import { BAKE_SECONDS, COPY_CONCURRENCY, DISTRIBUTED_COPY, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
 /**
@@ -181,6 +181,13 @@ const migrationSchema = z.object({
     .default(300),
   /** Catch-up stops looping once lag is below this many seconds. */
   maxCatchUpLagSeconds: z.number().int().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).default(5),
+  /** The catch-up fails with SyncLagError (before any traffic moves, nothing lost) when the lag is not below `maxCatchUpLagSeconds` after this many minutes. */
+  maxCatchUpMinutes: z
+    .number()
+    .int()
+    .min(MAX_CATCH_UP_MINUTES.min, `must be at least ${MAX_CATCH_UP_MINUTES.min} minute`)
+    .max(MAX_CATCH_UP_MINUTES.max, `must be at most ${MAX_CATCH_UP_MINUTES.max} minutes`)
+    .default(MAX_CATCH_UP_MINUTES.default),
   /** Data-copy chunk concurrency; the copy and validate handlers accept the same range (lambda/core/limits.ts). */
   copyConcurrency: z
     .number()

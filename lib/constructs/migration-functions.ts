@@ -40,7 +40,7 @@ export interface MigrationFunctionsProps {
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage defaults for the execution input. */
-  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly copyConcurrency: number };
+  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly maxCatchUpMinutes: number; readonly copyConcurrency: number };
   /**
    * Service verification: where the Smoke phase sends its requests and which load balancers carry
    * each side's target group metrics (the health gate's canary).
@@ -110,6 +110,7 @@ export class MigrationFunctions extends Construct {
       DEFAULT_SCHEDULE: props.defaults.schedule.join(','),
       DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
       DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
+      DEFAULT_MAX_CATCH_UP_MINUTES: String(props.defaults.maxCatchUpMinutes),
       DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
       ...(props.verification
         ? {

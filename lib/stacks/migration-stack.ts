@@ -67,6 +67,7 @@ export class MigrationStack extends Stack {
         schedule: config.migration.weightSchedule,
         bakeSeconds: config.migration.bakeSeconds,
         maxCatchUpLagSeconds: config.migration.maxCatchUpLagSeconds,
+        maxCatchUpMinutes: config.migration.maxCatchUpMinutes,
         copyConcurrency: config.migration.copyConcurrency,
       },
     });

@@ -87,7 +87,12 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
   // before the new side takes its first write.
   const syncTask = (id: string, payload: Record<string, unknown>) => task(id, PHASE.sync, '$.sync', { ...ID, ...payload });
-  const catchUp = failsBeforeTraffic(syncTask('CatchUp', { action: 'drain', direction: 'forward' }));
+  // The catch-up loops until the lag is below maxCatchUpLagSeconds; after maxCatchUpMinutes (counted from the first call's start) it fails with SyncLagError.
+  const catchUpLimits = { 'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds', 'minutes.$': '$.config.maxCatchUpMinutes' };
+  const catchUp = failsBeforeTraffic(syncTask('CatchUp', { action: 'drain', direction: 'forward', catchUp: catchUpLimits }));
+  const lagOk = new sfn.Choice(scope, 'LagOk?');
+  const catchUpAgain = failsBeforeTraffic(syncTask('CatchUpAgain', { action: 'drain', direction: 'forward', catchUp: { ...catchUpLimits, 'startedAt.$': '$.sync.catchUpStartedAt' } }));
+  catchUpAgain.next(lagOk);
   const beforeTraffic = chain(
     failsBeforeTraffic(task('TransferConfig', PHASE.transferConfig, '$.configTransfer', { ...ID, mode: 'apply' })),
     // Load first, index after: secondary indexes and non-key constraints are built after the copy.
@@ -98,12 +103,7 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes')),
     renewLock('RenewLockBeforeCatchUp'),
     catchUp,
-    orElseContinue(
-      new sfn.Choice(scope, 'LagOk?').when(
-        sfn.Condition.or(sfn.Condition.booleanEquals('$.sync.done', false), sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.lagSeconds', '$.config.maxCatchUpLagSeconds'))),
-        catchUp,
-      ),
-    ),
+    orElseContinue(lagOk.when(sfn.Condition.or(sfn.Condition.booleanEquals('$.sync.done', false), sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.lagSeconds', '$.config.maxCatchUpLagSeconds'))), catchUpAgain)),
     // Checksums while writes continue: differing keys are rechecked after the sync applied past the source position.
     failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
     failsBeforeTraffic(task('Smoke', PHASE.smoke, '$.smoke', { ...ID, smoke: props.verification.smoke })),

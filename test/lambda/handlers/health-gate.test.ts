@@ -20,7 +20,7 @@ const deps = (over: Partial<PhaseDeps> = {}) =>
     log: createLogger({}, () => undefined),
     router: new MemoryRouter({ old: 75, new: 25 }),
     alarms: OK_ALARMS(),
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 300, maxCatchUpLagSeconds: 5, copyConcurrency: 2 },
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 300, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 2 },
     now: () => NOW,
     ...over,
   }) as PhaseDeps;

@@ -31,7 +31,7 @@ async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<P
     configStores: [params],
     transferRules: { parameters: { from: '/chat/old', to: '/chat/new' } },
     repointOldDatabase: async () => undefined,
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, copyConcurrency: 2 },
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 2 },
     now: () => Date.now(),
     ...over,
   };

@@ -15,7 +15,7 @@ const deps = (over: Partial<PhaseDeps> = {}): PhaseDeps =>
     log: createLogger({}, () => undefined),
     specName: 'chat-history',
     oldDbId: 'switchyard-prod-old',
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 300, maxCatchUpLagSeconds: 5, copyConcurrency: 4 },
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 300, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 4 },
     now: () => 0,
     ...over,
   }) as PhaseDeps;

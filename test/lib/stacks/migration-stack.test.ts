@@ -138,6 +138,17 @@ describe('MigrationStack workflows', () => {
     expect(asl).not.toMatch(/"ErrorEquals":\["InvalidInputError"/);
   });
 
+  test('the catch-up loops through CatchUpAgain, which carries the first call\'s start so the handler can stop a catch-up that never gets there', () => {
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
+    // Tokens (ARNs) sit inside JSON strings of the definition: a plain placeholder keeps it parseable.
+    const json = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+    const states = JSON.parse(json).States as Record<string, { Parameters?: Record<string, unknown>; Choices?: { Next: string }[]; Next?: string }>;
+    expect(states.CatchUp.Parameters).toMatchObject({ action: 'drain', catchUp: { 'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds', 'minutes.$': '$.config.maxCatchUpMinutes' } });
+    expect(states.CatchUpAgain.Parameters).toMatchObject({ catchUp: { 'startedAt.$': '$.sync.catchUpStartedAt', 'minutes.$': '$.config.maxCatchUpMinutes' } });
+    expect(states['LagOk?'].Choices?.map((c) => c.Next)).toEqual(['CatchUpAgain']);
+    expect(states.CatchUpAgain.Next).toBe('LagOk?');
+  });
+
   test('a dashboard shows weights, both sides\' 5xx and latency, sync lag and executions', () => {
     const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
     for (const metric of ['NewSideWeight', 'SyncLagSeconds', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ExecutionsFailed']) expect(body).toContain(metric);
