@@ -176,7 +176,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   const copy = cfg.migration.copy;
   deps.print(
     copy.mode === 'distributed'
-      ? `  copy: distributed (Step Functions Distributed Map): up to ${copy.maxConcurrency} copy functions at once, ${cfg.migration.copyConcurrency} chunk streams each, ${copy.chunksPerItem} chunks per item: up to ${copy.maxConcurrency * cfg.migration.copyConcurrency} connections to each database (must fit max_connections)`
+      ? `  copy: distributed (Step Functions Distributed Map): up to ${copy.maxConcurrency} copy functions at once, ${cfg.migration.copyConcurrency} chunk streams each, ${copy.chunksPerItem} chunks per item: up to ${copy.maxConcurrency * cfg.migration.copyConcurrency} connections to each database (must fit max_connections beside the service; Preflight checks it)`
       : `  copy: inline, one table at a time, ${cfg.migration.copyConcurrency} chunk streams in parallel; secondary indexes built after the load`,
   );
   deps.print(`  config: ${p.config.parameters}`);

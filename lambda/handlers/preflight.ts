@@ -5,6 +5,9 @@ import { checkSyncPreconditions } from '../engine/sync';
 /** Precondition checks about the server, not the tables (the new side's tables come with PrepareTarget). */
 const SERVER_LEVEL = new Set(['wal-level', 'replication-role', 'free-slot', 'server-version', 'commit-timestamps-source']);
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
+import { connectionCheck, type ConnectionUse } from '../core/preflight/connections';
+import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
+import type { DbEndpoint } from '../engine';
 import { getSpec } from '../engine/specs';
 import { decideHealth } from '../core/traffic/health';
 import { acquireLock, assertLockFree } from '../core/lock/lock';
@@ -23,7 +26,26 @@ const input = z.object({
   maxSnapshotAgeHours: z.number().positive().default(26),
   maxTransactionSeconds: z.number().int().positive().default(300),
   alarmGraceSeconds: z.number().int().min(0).default(300),
+  /** Chunk copies at once per copy worker. @default - the stage's copyConcurrency */
+  copyConcurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).optional(),
+  /** Copy workers at once: 1 inline, `copy.maxConcurrency` with a Distributed Map. @default 1 */
+  copyWorkers: z.number().int().min(1).max(DISTRIBUTED_COPY.maxConcurrency.max).default(1),
 });
+
+/** max_connections, the reserved slots and the client backends in use, as any login may read them. */
+async function connectionUse(db: DbEndpoint): Promise<ConnectionUse> {
+  const c = await connect(db, { readOnly: true });
+  try {
+    const r = await c.query(
+      `SELECT current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use`,
+    );
+    return { maxConnections: r.rows[0].max, reserved: r.rows[0].reserved, inUse: r.rows[0].in_use };
+  } finally {
+    await c.end();
+  }
+}
 
 /** Preflight / gate dry-run: every guardrail, nothing changed; no-go lists every reason. */
 export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => {
@@ -60,6 +82,13 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
       return failed.length
         ? { ok: false, detail: failed.map((c) => `${c.side} ${c.name}: ${c.detail} (fix: ${c.fix})`).join('; ') }
         : { ok: true, detail: `logical replication ready on both sides (${forward.length + reverse.length} checks)` };
+    },
+    // The copy's connections on each side, beside the live service's: a copy that takes the last ones fails the service.
+    connections: async () => {
+      const need = { copyConcurrency: i.copyConcurrency ?? deps.defaults.copyConcurrency, copyWorkers: i.copyWorkers };
+      const [old, neu] = await Promise.all([deps.sourceDb().then(connectionUse), deps.targetDb().then(connectionUse)]);
+      const sides = [connectionCheck('old', old, need), connectionCheck('new', neu, need)];
+      return { ok: sides.every((s) => s.ok), detail: sides.map((s) => s.detail).join('; ') };
     },
     targetDatabase: async () => {
       const c = await connect(await deps.targetDb(), { readOnly: true });

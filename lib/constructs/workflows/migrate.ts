@@ -26,6 +26,7 @@ const ID = { 'migrationId.$': '$.config.migrationId' };
 export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props: MigrateDefinitionProps): sfn.IChainable {
   const task = (id: string, phase: PhaseName, resultPath: string, payload: Record<string, unknown> = ID) => phaseTask(scope, ctx, id, phase, { payload, resultPath });
   const note = (id: string, event: string, extra?: Record<string, unknown>) => notify(scope, ctx, id, event, extra);
+  const copy = props.copy ?? DEFAULT_COPY;
 
   // ── Failure paths ────────────────────────────────────────────────────────────────────────
   // Every terminal path notifies and releases the stage lock (only this migration's: a failed acquire frees nobody's).
@@ -62,7 +63,16 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     phaseTask(scope, ctx, 'ValidateInput', PHASE.validateInput, { resultPath: '$.config' }).addCatch(inputRejected, { resultPath: '$.error' }), // the whole execution input
     note('NotifyStart', 'started'),
     // Takes the stage lock (a dry run only checks it is free): a second migration fails here with MigrationLockedError.
-    failsBeforeTraffic(task('Preflight', PHASE.preflight, '$.preflight', { ...ID, 'executionId.$': '$$.Execution.Id', 'dryRun.$': '$.config.dryRun' })),
+    // copyWorkers: how many copy workers hold copyConcurrency connection pairs at once (the connections check).
+    failsBeforeTraffic(
+      task('Preflight', PHASE.preflight, '$.preflight', {
+        ...ID,
+        'executionId.$': '$$.Execution.Id',
+        'dryRun.$': '$.config.dryRun',
+        'copyConcurrency.$': '$.config.copyConcurrency',
+        copyWorkers: copy.mode === 'distributed' ? copy.maxConcurrency : 1,
+      }),
+    ),
     orElseContinue(
       new sfn.Choice(scope, 'DryRun?').when(sfn.Condition.booleanEquals('$.config.dryRun', true), chain(note('NotifyGateGo', 'gate-go'), new sfn.Succeed(scope, 'GateDryRunGo'))),
     ),
@@ -81,7 +91,6 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   });
 
   // ── 3. Before traffic: config, target schema, copy, validate, catch up ───────────────────
-  const copy = props.copy ?? DEFAULT_COPY;
   const copySection = copy.mode === 'distributed' ? distributedCopy(scope, ctx, copy) : inlineCopy(scope, ctx);
   // Change capture: the forward slot exists before the copy, so every change the copy might miss is
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists

@@ -48,7 +48,7 @@ describe('Preflight handler', () => {
     const out = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1' });
     expect(out.go).toBe(true);
     expect(out.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['sourceDatabase', true], ['replication', true], ['targetDatabase', true], ['configuration', true], ['healthAlarms', true], ['lastSnapshot', true], ['routing', true],
+      ['sourceDatabase', true], ['replication', true], ['connections', true], ['targetDatabase', true], ['configuration', true], ['healthAlarms', true], ['lastSnapshot', true], ['routing', true],
     ]);
   });
 
@@ -63,8 +63,8 @@ describe('Preflight handler', () => {
     expect(err.message).toMatch(/sourceDatabase: DatabaseUnreachableError: cannot connect to 127.0.0.1:1/);
     expect(err.message).toMatch(/healthAlarms: alarm new-5xx is in ALARM/);
     expect(err.message).toMatch(/routing: local router at old 50 \/ new 50 \(expected 100 \/ 0\)/);
-    // The unreachable source fails its own check and the replication check.
-    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['sourceDatabase', 'replication', 'healthAlarms', 'routing']);
+    // The unreachable source fails its own check, the replication check and the connections check.
+    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['sourceDatabase', 'replication', 'connections', 'healthAlarms', 'routing']);
   });
 
   test('fails when a long-running transaction is open on the source', async () => {
@@ -75,6 +75,15 @@ describe('Preflight handler', () => {
     await blocker.query('ROLLBACK');
     await blocker.end();
     expect(err.message).toMatch(/sourceDatabase: 1 transaction\(s\) open longer than 1 s/);
+  });
+
+  test('fails when the copy would take the connections the live service needs, on either side, naming what to lower', async () => {
+    // A Distributed Map of 100 workers × 16 chunk copies: 1,603 connections on a server that allows 100.
+    const err = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1', copyConcurrency: 16, copyWorkers: 100 }).catch((e) => e);
+    expect(err).toBeInstanceOf(PreflightNoGoError);
+    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['connections']);
+    expect(err.message).toMatch(/connections: old needs up to 1603 connection\(s\) \(copy 16 × 100 worker\(s\) \+ 3 for sync, lock and checks\); max_connections \d+ \(\d+ reserved\), \d+ in use, \d+ kept free for the service: only \d+ available; lower copyConcurrency \(or copy.maxConcurrency\)/);
+    expect(err.message).toMatch(/new needs up to 1603 connection/);
   });
 
   test('fails with InvalidInputError on malformed input', async () => {
