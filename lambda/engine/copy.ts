@@ -3,7 +3,7 @@ import { pipeline } from 'stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { bounded, connect, DbEndpoint, readOnly } from './db';
 import {
-  ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason,
+  ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason, sqlState,
 } from './errors';
 import { Chunk, planTableChunks, selectChunks } from './plan';
 import { META_SCHEMA } from './prepare';
@@ -143,8 +143,7 @@ function rangeText(r: KeyRange): string {
 export function chunkError(layout: TableLayout, chunk: Chunk, e: unknown): Error {
   if (e instanceof DatabaseUnreachableError) return e;
   const err = e as { code?: string; constraint?: string };
-  // Node's socket errors carry a `code` too (ECONNRESET): only five-character codes are SQLSTATEs.
-  const sqlstate = err.code && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
+  const sqlstate = sqlState(e);
   const failure: ChunkFailure = {
     table: layout.spec.name,
     chunkNo: chunk.chunkNo,

@@ -1,7 +1,7 @@
 import { performance } from 'perf_hooks';
 import type { Client } from 'pg';
 import { connect, DbEndpoint, withClient } from './db';
-import { redactedReason, SchemaMismatchError } from './errors';
+import { redactedReason, SchemaMismatchError, sqlState } from './errors';
 import type { MigrationSpec, TableSpec } from './spec';
 import { targetKey, targetRelation } from './spec';
 import { qi } from './sql';
@@ -129,7 +129,7 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
         await c.query(d.definition);
       } catch (e) {
         // No `cause`: the pg error's detail quotes the duplicated or orphaned values.
-        const code = (e as { code?: string }).code;
+        const code = sqlState(e);
         throw new SchemaMismatchError(`building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`);
       }
     }

@@ -92,11 +92,21 @@ export class IntegrityMismatchError extends DataEngineError {
   readonly name = ERRORS.IntegrityMismatchError;
 }
 
+/**
+ * PostgreSQL's SQLSTATE of an error, if it has one. Node's socket errors carry a `code` too
+ * (EPIPE, ECONNRESET): those are errno names, all letters; every SQLSTATE is five characters with a digit.
+ */
+export function sqlState(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code) ? code : undefined;
+}
+
 /** The message of an error without its stack; pg errors keep their SQLSTATE. May contain values: use `redactedReason` in chunk errors. */
 export function describe(e: unknown): string {
   if (e && typeof e === 'object') {
-    const err = e as { message?: string; code?: string };
-    return err.code ? `${err.message} (SQLSTATE ${err.code})` : String(err.message ?? e);
+    const err = e as { message?: string };
+    const code = sqlState(e);
+    return code ? `${err.message} (SQLSTATE ${code})` : String(err.message ?? e);
   }
   return String(e);
 }

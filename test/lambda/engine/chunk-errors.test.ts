@@ -101,3 +101,18 @@ describe('redactedReason', () => {
     expect(redactedReason({ message })).toBe(expected);
   });
 });
+
+describe('sqlState', () => {
+  test.each([
+    ['57P01', '57P01'],
+    ['23505', '23505'],
+    ['XX000', 'XX000'],
+    ['EPIPE', undefined], // a socket error noticed before the server's 57P01: an errno name, not a SQLSTATE
+    ['ECONNRESET', undefined],
+    [undefined, undefined],
+  ])('GIVEN code %s THEN the SQLSTATE is %s', async (code, expected) => {
+    const { sqlState, describe: describeError } = await import('../../../lambda/engine/errors');
+    expect(sqlState({ code, message: 'm' })).toBe(expected);
+    expect(describeError({ code, message: 'write EPIPE' })).toBe(expected ? `write EPIPE (SQLSTATE ${expected})` : 'write EPIPE');
+  });
+});
