@@ -157,7 +157,7 @@ export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
 }
 
 /** Resolve (type oid, modifier) pairs on one side: domains to their base type, arrays to their element. */
-async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlySide: boolean): Promise<(PgType & { builtin: boolean; baseNoMod: string })[]> {
+async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlySide: boolean): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string })[]> {
   const sql = `
     WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
          b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
@@ -165,11 +165,14 @@ async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlyS
                  FROM u JOIN pg_type t ON t.oid = u.o)
     SELECT format_type(b.o, nullif(b.m, -1)) AS display, format_type(b.bo, NULL) AS base_no_mod, b.bm AS typmod,
            CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END AS name, bt.typcategory = 'A' AS array,
-           n.nspname = 'pg_catalog' AS builtin
+           n.nspname = 'pg_catalog' AS builtin,
+           CASE WHEN ot.typcategory = 'A' THEN format('%I.%I[]', oen.nspname, oet.typname) ELSE format('%I.%I', otn.nspname, ot.typname) END AS qualified
       FROM b JOIN pg_type bt ON bt.oid = b.bo LEFT JOIN pg_type et ON et.oid = bt.typelem JOIN pg_namespace n ON n.oid = bt.typnamespace
+      JOIN pg_type ot ON ot.oid = b.o JOIN pg_namespace otn ON otn.oid = ot.typnamespace
+      LEFT JOIN pg_type oet ON oet.oid = ot.typelem LEFT JOIN pg_namespace oen ON oen.oid = oet.typnamespace
      ORDER BY b.i`;
   const r = readOnlySide ? await readOnlyQuery(c, sql, [oids, mods]) : await c.query(sql, [oids, mods]);
-  return r.rows.map((row) => ({ display: row.display, name: row.name, typmod: Number(row.typmod), array: row.array, builtin: row.builtin, baseNoMod: row.base_no_mod }));
+  return r.rows.map((row) => ({ display: row.display, name: row.name, typmod: Number(row.typmod), array: row.array, builtin: row.builtin, baseNoMod: row.base_no_mod, qualified: row.qualified }));
 }
 
 /** Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to build projections, key literals and lossy checks. */
@@ -198,6 +201,7 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
     return {
       name,
       castType: tt.builtin ? tt.display : 'text',
+      ...(tt.builtin ? {} : { targetCast: tt.qualified }),
       compareAsText: !tt.builtin,
       sourceType: st,
       targetType: tt,

@@ -20,6 +20,12 @@ export interface ColumnLayout {
   readonly name: string;
   /** Type used for the source-side cast (`bigint`, `timestamp with time zone`, or `text` for non-catalog types). */
   readonly castType: string;
+  /**
+   * The target column's own type, schema-qualified, when it is not a built-in (an enum, a domain):
+   * a projection evaluated on the target (the sync's apply) is cast on to it from `castType`,
+   * since there is no assignment cast from text to an enum. @default - castType
+   */
+  readonly targetCast?: string;
   /** True when the target type is not a built-in: both sides compare its text form. */
   readonly compareAsText: boolean;
   /** Declared type of the source expression (from a `LIMIT 0` describe of the projection). */
@@ -86,6 +92,14 @@ const sameType = (c: ColumnLayout) => c.sourceType.display === c.targetType.disp
 /** Source-side expressions of every target column, cast to the target type: what the copy (and the sync) writes. */
 export function projectionExprs(layout: TableLayout): string[] {
   return rawExprs(layout).map((e, i) => `(${e})::${layout.columns[i].castType}`);
+}
+
+/** The projection as the target database evaluates it (the sync's staging rows): cast on to the target's own types. */
+export function targetSideExprs(layout: TableLayout): string[] {
+  return projectionExprs(layout).map((e, i) => {
+    const to = layout.columns[i].targetCast;
+    return to && to !== layout.columns[i].castType ? `(${e})::${to}` : e;
+  });
 }
 
 /** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the copy writes for `range`. */

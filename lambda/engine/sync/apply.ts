@@ -4,7 +4,7 @@ import { pipeline } from 'stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
-import { projectionExprs, qi, ql } from '../sql';
+import { qi, ql, targetSideExprs } from '../sql';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
 import type { Direction } from './names';
 import { Cell, RelationColumn, UNCHANGED } from './pgoutput';
@@ -246,7 +246,7 @@ export class Applier {
   private keyMatch(rel: BoundRelation): string {
     const l = rel.table.layout;
     const tk = targetKey(l.spec);
-    const exprs = projectionExprs(l).slice(0, tk.length);
+    const exprs = targetSideExprs(l).slice(0, tk.length);
     return tk.map((k, i) => `t.${qi(k)} = ${exprs[i]}`).join(' AND ');
   }
 
@@ -259,7 +259,7 @@ export class Applier {
     const l = rel.table.layout;
     const cols = l.columns.map((c) => qi(c.name));
     const tk = targetKey(l.spec);
-    const exprs = projectionExprs(l);
+    const exprs = targetSideExprs(l);
     const rest = l.columns.filter((c) => !tk.includes(c.name)).map((c) => `${qi(c.name)} = EXCLUDED.${qi(c.name)}`);
     await this.dst.query(
       `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${where}
@@ -278,7 +278,7 @@ export class Applier {
     if (!sets.rowCount) return;
     const l = rel.table.layout;
     const tk = targetKey(l.spec);
-    const exprs = projectionExprs(l);
+    const exprs = targetSideExprs(l);
     for (const { u } of sets.rows as { u: string[] }[]) {
       const inGroup = `s._sy_op = 'P' AND s._sy_unchanged = ${ql(`{${u.map((c) => `"${c.replace(/"/g, '\\"')}"`).join(',')}}`)}::text[]`;
       const keep: string[] = [];

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
-import { projectionExprs, qi } from '../sql';
+import { qi, targetSideExprs } from '../sql';
 import type { BoundRelation } from './apply';
 import type { Direction } from './names';
 
@@ -75,7 +75,7 @@ export interface ConflictCheck {
 function keyParts(rel: BoundRelation) {
   const l = rel.table.layout;
   const tk = targetKey(l.spec);
-  const keyExprs = projectionExprs(l).slice(0, tk.length);
+  const keyExprs = targetSideExprs(l).slice(0, tk.length);
   return {
     l,
     tk,

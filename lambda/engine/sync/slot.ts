@@ -86,6 +86,19 @@ export interface CreateSyncResult {
 }
 
 /**
+ * Publication options by server version: a partitioned table's changes are published as the
+ * partitioned table the spec names, not as its partitions (13+); stored generated columns are
+ * published with their values (18+), so a projection may read them. On older servers a generated
+ * column is not in the change stream (`switchyard sync` makes it generated on the target instead).
+ */
+export function publicationOptions(serverVersionNum: number): string {
+  const o: string[] = [];
+  if (serverVersionNum >= 130000) o.push('publish_via_partition_root = true');
+  if (serverVersionNum >= 180000) o.push('publish_generated_columns = stored');
+  return o.join(', ');
+}
+
+/**
  * Create the publication (on the direction's source tables) and THEN the logical slot.
  * Idempotent: existing objects are kept (the publication's table list is brought in line).
  * Refuses with ReplicaIdentityMissingError before creating anything if a table has no
@@ -103,9 +116,13 @@ export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrat
     }
     const pub = await c.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
     const list = tables.map(qi).join(', ');
+    const options = publicationOptions((await c.query(`SELECT current_setting('server_version_num')::int AS v`)).rows[0].v);
     try {
-      if (!pub.rowCount) await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}`);
-      else await c.query(`ALTER PUBLICATION ${qi(publication)} SET TABLE ${list}`);
+      if (!pub.rowCount) await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}${options ? ` WITH (${options})` : ''}`);
+      else {
+        await c.query(`ALTER PUBLICATION ${qi(publication)} SET TABLE ${list}`);
+        if (options) await c.query(`ALTER PUBLICATION ${qi(publication)} SET (${options})`);
+      }
     } catch (e) {
       throw new ReplicationNotConfiguredError(`cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`, { cause: e });
     }

@@ -1,0 +1,78 @@
+import { PassThrough } from 'stream';
+import { syncCommand } from '../../../../bin/cli/sync';
+import { DbEndpoint } from '../../../../lambda/engine';
+import { query } from '../../../support/pg';
+import { rolePair, rowsOf } from './helpers';
+
+const url = (e: DbEndpoint) => `postgres://${e.user}:${e.password}@${e.host}:${e.port}/${e.database}`;
+const io = (signal = new AbortController().signal) => {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (d) => (o += d));
+  err.on('data', (d) => (e += d));
+  return { io: { stdout: out, stderr: err, signal }, text: () => ({ out: o, err: e }) };
+};
+
+const DDL = [
+  `CREATE SCHEMA billing`,
+  `CREATE TYPE billing.status AS ENUM ('open', 'paid', 'void')`,
+  `CREATE TABLE public.accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "Name" text NOT NULL, "order" int, balance numeric(38,18), tags text[], data jsonb, raw bytea,
+     seen timestamptz, born date, spent interval, ip inet, ratio double precision, active boolean, note text)`,
+  `CREATE TABLE billing.invoices (account_id uuid NOT NULL, invoice_no int NOT NULL, amount numeric(12,2) NOT NULL, lines jsonb,
+     status billing.status NOT NULL DEFAULT 'open', history billing.status[], amount_cents bigint GENERATED ALWAYS AS ((amount * 100)::bigint) STORED,
+     PRIMARY KEY (account_id, invoice_no))`,
+  // A partitioned table: its changes must arrive as the table the spec names, not as its partitions.
+  `CREATE TABLE public.events (id bigint GENERATED ALWAYS AS IDENTITY, at date NOT NULL DEFAULT '2026-06-01', kind text NOT NULL, body text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+  `CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`,
+  `CREATE TABLE public.events_2027 PARTITION OF public.events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')`,
+];
+
+async function write(db: DbEndpoint, i: number) {
+  const r = i % 6;
+  if (r === 0) await query(db, `INSERT INTO accounts ("Name", "order", balance, tags, data, raw, seen, born, spent, ip, ratio, active, note) VALUES ($1, $2, $3, $4, $5, $6, now(), '2020-02-29', '1 day 02:03:04', '10.0.0.1', 'NaN', true, $7)`,
+    [`acct\t${i}\n"quoted" \\ back`, i, '12345678901234567890.123456789012345678', ['a b', 'c,d', 'e"f', null], { i, nested: { s: 'x\\y' } }, Buffer.from([0, 1, 2, 255, 92]), 'ü ✓ 🙂'.repeat(i % 3)]);
+  else if (r === 1) await query(db, `UPDATE accounts SET balance = balance + 1, tags = array_append(tags, 'u${i}') WHERE id = (SELECT id FROM accounts ORDER BY "order" DESC LIMIT 1)`);
+  else if (r === 2) await query(db, `INSERT INTO billing.invoices SELECT id, $1::int, $1::int * 1.5, '[{"sku": "a"}]' FROM accounts ORDER BY "order" LIMIT 1 ON CONFLICT DO NOTHING`, [i]);
+  else if (r === 3) await query(db, `INSERT INTO events (at, kind, body) VALUES ($1, 'k', repeat('toast ', 3000))`, [Math.floor(i / 6) % 2 ? '2026-06-01' : '2027-06-01']);
+  else if (r === 4) {
+    await query(db, `UPDATE events SET kind = 'k2' WHERE id = (SELECT max(id) FROM events)`);
+    await query(db, `UPDATE billing.invoices SET status = 'paid', history = array_append(history, status), amount = amount + 1 WHERE invoice_no = (SELECT max(invoice_no) FROM billing.invoices)`);
+  } else await query(db, `DELETE FROM billing.invoices WHERE invoice_no = (SELECT min(invoice_no) FROM billing.invoices)`);
+}
+
+/** Other people's schemas: `switchyard sync` without a spec introspects the source and mirrors it. */
+describe('switchyard sync on a schema it has never seen (introspected spec), under writes', () => {
+  test('GIVEN uuid and composite keys, a second schema, quoted and keyword column names, arrays, bytea, jsonb, numeric, NaN, interval, inet, TOAST, an enum (and an array of it), a stored generated column and a partitioned table WHEN synced while writing THEN the target equals the source', async () => {
+    const { source, target } = await rolePair('syfor', DDL);
+    for (let i = 0; i < 60; i++) await write(source, i);
+    const ac = new AbortController();
+    const cont = io(ac.signal);
+    const running = syncCommand({ source: url(source), target: url(target) }, cont.io);
+    for (let i = 60; i < 400; i++) await write(source, i);
+    ac.abort();
+    const code = await running;
+    expect(cont.text().err).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    expect(await rowsOf(target, 'public.accounts')).toEqual(await rowsOf(source, 'public.accounts'));
+    expect(await rowsOf(target, 'billing.invoices', 'account_id, invoice_no')).toEqual(await rowsOf(source, 'billing.invoices', 'account_id, invoice_no'));
+    expect(await rowsOf(target, 'public.events')).toEqual(await rowsOf(source, 'public.events'));
+    // The target's generated column is generated there too (PostgreSQL < 18 does not publish its values).
+    expect(await query(target, `SELECT attgenerated AS g FROM pg_attribute WHERE attrelid = 'billing.invoices'::regclass AND attname = 'amount_cents'`)).toEqual([{ g: 's' }]);
+    expect((await query<{ n: number }>(source, `SELECT count(*)::int AS n FROM events_2027`))[0].n).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('publicationOptions', () => {
+  test.each([
+    [120000, ''],
+    [130000, 'publish_via_partition_root = true'],
+    [170005, 'publish_via_partition_root = true'],
+    [180000, 'publish_via_partition_root = true, publish_generated_columns = stored'],
+  ])('server_version_num %d: %s', async (v, expected) => {
+    const { publicationOptions } = await import('../../../../lambda/engine/sync/slot');
+    expect(publicationOptions(v)).toBe(expected);
+  });
+});
+
