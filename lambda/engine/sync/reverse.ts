@@ -127,7 +127,8 @@ async function roundTripTable(fwd: TableSpec, rev: TableSpec, src: Client, tgt: 
   const backExprs = revCols.map(([col, expr]) => `(${expr})::${oldTypes.get(col) ?? 'text'} AS ${qi(col)}`);
   const written = Object.keys(rev.columns);
   const keyJoin = fwd.key.map((k) => `o.${qi(k)} = b.${qi(k)}`).join(' AND ');
-  const diffs = written.map((c, i) => `count(*) FILTER (WHERE o.${qi(c)} IS DISTINCT FROM b.${qi(c)})::int AS d${i}`);
+  // Both sides have the old column's type: compare text forms (json, xml, point have no equality operator).
+  const diffs = written.map((c, i) => `count(*) FILTER (WHERE (o.${qi(c)})::text IS DISTINCT FROM (b.${qi(c)})::text)::int AS d${i}`);
   const sql = `WITH o AS (SELECT * FROM ${qi(oldTable)} AS s ORDER BY ${fwd.key.map((k) => `s.${qi(k)}`).join(', ')} LIMIT ${Math.max(1, Math.floor(sample))}),
                     f AS (SELECT ${fwdExprs.join(', ')} FROM o AS s),
                     b AS (SELECT ${backExprs.join(', ')} FROM f AS s)
