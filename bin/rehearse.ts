@@ -8,7 +8,7 @@
 import { synthesizeMigrationTemplate } from '../lib/local-template';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CHAT_APP_VERIFICATION } from '../lambda/rehearsal/chat-verification';
+import { CHAT_APP_VERIFICATION, GENERIC_APP_VERIFICATION } from '../lambda/rehearsal/chat-verification';
 import { renderHtmlReport } from '../lambda/rehearsal/html-report';
 import { formatReport } from '../lambda/rehearsal/report';
 import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
@@ -22,7 +22,7 @@ const USAGE = `usage: npm run rehearse -- [options]
   --operator-rollback-at <weight>  an operator starts RollbackTraffic while this step bakes (Migrate must end halted)
   --slow-at <weight>        the new app gets slower once it serves this percentage (with --latency-ms N, default 50)
   --break <route>           the new app answers this read route differently, e.g. "GET /messages/:id"
-  --source <postgres url>   rehearse against a copy of your own database (only read)
+  --source <postgres url>   rehearse against a copy of your own database (only read; without --spec its tables are introspected)
   --spec <file>             your migration spec (JSON)
   --bake <seconds>          seconds each traffic step bakes (default 1)
   --report <file.html>      also write the report as one self-contained HTML page
@@ -91,7 +91,8 @@ async function main() {
     }).finally(() => process.stdin.pause());
   process.on('SIGTERM', () => (release ? release() : abort.abort()));
   log('synthesizing the Migrate state machine (dev stage) ...');
-  const template = synthesizeMigrationTemplate('dev', { verification: CHAT_APP_VERIFICATION });
+  // Your own database or spec: the apps serve the generic read by key, and Smoke checks that instead of the chat routes.
+  const template = synthesizeMigrationTemplate('dev', { verification: args.source || args.specFile ? GENERIC_APP_VERIFICATION : CHAT_APP_VERIFICATION });
   const report = await rehearse({ ...args, template, progress: log, signal: abort.signal, ownProcessGroup: true, holdOpen });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else log(formatReport(report));

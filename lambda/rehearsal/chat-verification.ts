@@ -17,3 +17,18 @@ export const CHAT_APP_VERIFICATION: { smoke: SmokeConfig; canary: CanaryPolicy }
   // A one-second rehearsal bake at 5 % brings only a handful of requests to the new side.
   canary: canaryPolicySchema.parse({ minRequests: 5 }),
 };
+
+/**
+ * Your own database (`--source` or `--spec`): the rehearsal's apps serve only the generic read by
+ * key (`GET /items/<n>` on the spec's last table) and `/health`, so Smoke checks those: the new
+ * side must answer the read like the old one.
+ */
+export const GENERIC_APP_VERIFICATION: { smoke: SmokeConfig; canary: CanaryPolicy } = {
+  smoke: smokeConfigSchema.parse({
+    checks: [
+      { name: 'health', path: '/health', expect: { status: 200, jsonPath: '$.ok' } },
+      { name: 'read by key', path: '/items/1', expect: { status: 200, jsonPath: '$.found' }, compare: true },
+    ],
+  }),
+  canary: canaryPolicySchema.parse({ minRequests: 5 }),
+};

@@ -90,8 +90,14 @@ export class ChatApp {
         pattern: /^\/items\/(\d+)$/,
         name: 'GET /items/:n',
         run: async (m) => {
-          const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [Number(m[1])]);
-          return [200, { found: r.rows[0].n }];
+          try {
+            const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [m[1]]);
+            return [200, { found: r.rows[0].n }];
+          } catch (e) {
+            // A key that is not a number (uuid, text): no row has that key.
+            if (['22P02', '22003', '42883'].includes((e as { code?: string }).code ?? '')) return [200, { found: 0 }];
+            throw e;
+          }
         },
       });
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
+import { introspectIdentitySpec } from '../engine/introspect';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -33,7 +34,7 @@ export interface RehearsalOptions {
   readonly operatorRollbackAt?: number;
   /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
   readonly source?: string;
-  /** Your migration spec (JSON); required with `source` unless it holds the chat-history schema. */
+  /** Your migration spec (JSON). @default - with `source`: every source table with a primary key, mapped as is (introspected); else the chat-history spec */
   readonly specFile?: string;
   /** Seconds each traffic step bakes while requests flow. @default 1 */
   readonly bakeSeconds?: number;
@@ -162,7 +163,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   }
   const routes = ['GET /messages/:id', 'GET /health', 'GET /items/:n'];
   if (opts.breakRoute !== undefined && !routes.includes(opts.breakRoute)) throw new RehearsalInputError(`--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`);
-  const spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
+  let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
 
   const cleanup: (() => Promise<void>)[] = [];
   const keptDatabases: { label: string; db: DbEndpoint }[] = [];
@@ -216,6 +217,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     if (opts.source) {
       source = parsePostgresUrl(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
+      if (!opts.specFile) {
+        // No spec: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
+        spec = await introspectIdentitySpec(source, undefined, 'introspected');
+        say(`spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`);
+      }
     } else {
       source = await owned(`rehearsal_old_${suffix}`);
       say(`seeding ${rows.toLocaleString()} chat messages ...`);
@@ -268,7 +274,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
         if (l.message === 'chunk copied') say(`    chunk ${l.table}#${l.chunkNo}: ${l.rows} rows`);
       },
     });
-    if (opts.specFile) {
+    if (opts.specFile || opts.source) {
       registerSpec(spec);
       (deps as { specName: string }).specName = spec.name;
     }
