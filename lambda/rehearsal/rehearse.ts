@@ -34,7 +34,7 @@ export interface RehearsalOptions {
   readonly operatorRollbackAt?: number;
   /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
   readonly source?: string;
-  /** Your migration spec (JSON). @default - with `source`: every source table with a primary key, mapped as is (introspected); else the chat-history spec */
+  /** Your migration spec (JSON). @default - the chat-history spec; with a `source` that does not hold the chat-history schema, every source table with a primary key, mapped as is (introspected) */
   readonly specFile?: string;
   /** Seconds each traffic step bakes while requests flow. @default 1 */
   readonly bakeSeconds?: number;
@@ -217,8 +217,16 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     if (opts.source) {
       source = parsePostgresUrl(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
-      if (!opts.specFile) {
-        // No spec: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
+      const holdsChat = async () => {
+        const c = await connect(source);
+        try {
+          return (await c.query(`SELECT to_regclass('public.chat_messages') IS NOT NULL AND to_regclass('public.chat_sessions') IS NOT NULL AS chat`)).rows[0].chat === true;
+        } finally {
+          await c.end();
+        }
+      };
+      if (!opts.specFile && !(await holdsChat())) {
+        // No spec and not the chat-history schema: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
         spec = await introspectIdentitySpec(source, undefined, 'introspected');
         say(`spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`);
       }
@@ -274,7 +282,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
         if (l.message === 'chunk copied') say(`    chunk ${l.table}#${l.chunkNo}: ${l.rows} rows`);
       },
     });
-    if (opts.specFile || opts.source) {
+    if (spec.name === 'introspected' || opts.specFile) {
       registerSpec(spec);
       (deps as { specName: string }).specName = spec.name;
     }
