@@ -48,7 +48,7 @@ export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, 
   const t = layout.spec;
   await tgt.query('BEGIN');
   try {
-    if (!opts.fresh) await tgt.query(`DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk)}`);
+    if (!opts.fresh) await tgt.query(`DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`);
     const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
     await readOnly(src, () => pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer));
     const rows = Number(writer.rowCount ?? 0);

@@ -5,7 +5,8 @@ import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
 import { narrowing, PgType } from './lossy';
 import type { MigrationSpec, TableSpec } from './spec';
-import { assertSafeSql, targetColumns, targetKey, targetRelation } from './spec';
+import { assertSafeSql, sourceRelation, targetColumns, targetKey, targetRelation } from './spec';
+import { targetKeyCollations } from './collation';
 import { qi, rawExprs, sourceFrom, TableLayout, ColumnLayout } from './sql';
 
 /** Engine bookkeeping in the target database (never in the source), in its own schema. */
@@ -212,11 +213,13 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
   const keyProbe = await readOnlyQuery(src, `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
   const oids = keyProbe.fields.map((f) => f.dataTypeID);
   const types = await readOnlyQuery(src, `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`, [oids]);
+  const collations = await targetKeyCollations(src, tgt, { name: t.name, sourceRelation: sourceRelation(t), sourceKey: t.key, targetRelation: rel, targetKey: targetKey(t) });
   return {
     spec: t,
     columns,
     sourceKeyTypes: types.rows.map((r) => r.type as string),
     targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
+    ...(collations.some((c) => c !== null) ? { targetKeyCollations: collations } : {}),
   };
 }
 

@@ -47,6 +47,12 @@ export interface TableLayout {
   readonly sourceKeyTypes: readonly string[];
   /** Types of the target key columns. */
   readonly targetKeyTypes: readonly string[];
+  /**
+   * Per target key column, the collation its range comparisons and key order use on the target so
+   * they sort like the source (collation.ts); null where the two sides already sort alike.
+   * @default - none
+   */
+  readonly targetKeyCollations?: readonly (string | null)[];
 }
 
 /** A key range: lower inclusive, upper exclusive; null means unbounded. Values are the keys' text forms. */
@@ -62,8 +68,13 @@ export function sourceFrom(t: TableSpec): string {
   return 'table' in t.source ? `${qi(sourceRelation(t)!)} AS s` : `(${t.source.query}) AS s`;
 }
 
-function tuple(cols: readonly string[], alias: string): string {
-  const parts = cols.map((c) => `${alias}.${qi(c)}`);
+/** `alias.col`, with `COLLATE <collation>` where one is given: a key column as ranges compare and order it. */
+export function keyColumnExprs(cols: readonly string[], alias: string, collations?: readonly (string | null)[]): string[] {
+  return cols.map((c, i) => (collations?.[i] ? `${alias}.${qi(c)} COLLATE ${collations[i]}` : `${alias}.${qi(c)}`));
+}
+
+function tuple(cols: readonly string[], alias: string, collations?: readonly (string | null)[]): string {
+  const parts = keyColumnExprs(cols, alias, collations);
   return parts.length === 1 ? parts[0] : `(${parts.join(', ')})`;
 }
 
@@ -73,10 +84,10 @@ function literalTuple(values: readonly string[], types: readonly string[]): stri
 }
 
 /** WHERE clause restricting `alias`'s key columns to `range` (TRUE for the full range). */
-export function rangePredicate(cols: readonly string[], types: readonly string[], alias: string, range: KeyRange): string {
+export function rangePredicate(cols: readonly string[], types: readonly string[], alias: string, range: KeyRange, collations?: readonly (string | null)[]): string {
   const conds: string[] = [];
-  if (range.lower) conds.push(`${tuple(cols, alias)} >= ${literalTuple(range.lower, types)}`);
-  if (range.upper) conds.push(`${tuple(cols, alias)} < ${literalTuple(range.upper, types)}`);
+  if (range.lower) conds.push(`${tuple(cols, alias, collations)} >= ${literalTuple(range.lower, types)}`);
+  if (range.upper) conds.push(`${tuple(cols, alias, collations)} < ${literalTuple(range.upper, types)}`);
   return conds.length ? conds.join(' AND ') : 'TRUE';
 }
 
@@ -136,7 +147,7 @@ export function sourceCompareSelect(layout: TableLayout, range: KeyRange): strin
 /** The target rows of `range`, columns in copy order, comparable with `sourceCompareSelect`. */
 export function targetSelect(layout: TableLayout, range: KeyRange): string {
   const cols = layout.columns.map((c) => `${compareExprs(c, '', `t.${qi(c.name)}`)[1]} AS ${qi(c.name)}`);
-  return `SELECT ${cols.join(', ')} FROM ${qi(targetRelation(layout.spec))} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range)}`;
+  return `SELECT ${cols.join(', ')} FROM ${qi(targetRelation(layout.spec))} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range, layout.targetKeyCollations)}`;
 }
 
 /** The schema-qualified, quoted target table. */

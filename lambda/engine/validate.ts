@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
 import { Chunk, planChunks, selectChunks } from './plan';
-import { checksumSql, KeyRange, qi, rangePredicate, sourceCompareSelect, sourceFrom, TableLayout, targetSelect, targetTable } from './sql';
+import { checksumSql, KeyRange, keyColumnExprs, qi, rangePredicate, sourceCompareSelect, sourceFrom, TableLayout, targetSelect, targetTable } from './sql';
 import { targetKey } from './spec';
 
 /** Count and order-independent 64-bit hash sum (as a decimal string) of a row set. */
@@ -116,12 +116,12 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
 /** The key at position `offset` in key order within `range` on one side. */
 async function keyAt(c: Client, layout: TableLayout, side: 'source' | 'target', range: KeyRange, offset: number): Promise<string[] | null> {
   const t = layout.spec;
-  const [cols, types, from, alias] =
-    side === 'source' ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's'] : [targetKey(t), layout.targetKeyTypes, `${targetTable(layout)} AS t`, 't'];
+  const [cols, types, from, alias, collations] =
+    side === 'source' ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's', undefined] : [targetKey(t), layout.targetKeyTypes, `${targetTable(layout)} AS t`, 't', layout.targetKeyCollations];
   const keys = cols.map((k) => `${alias}.${qi(k)}`);
   const r = await readOnlyQuery(
     c,
-    `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS k FROM ${from} WHERE ${rangePredicate(cols, types, alias, range)} ORDER BY ${keys.join(', ')} OFFSET ${offset} LIMIT 1`,
+    `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS k FROM ${from} WHERE ${rangePredicate(cols, types, alias, range, collations)} ORDER BY ${keyColumnExprs(cols, alias, collations).join(', ')} OFFSET ${offset} LIMIT 1`,
   );
   return r.rowCount ? (r.rows[0].k as string[]) : null;
 }

@@ -1,0 +1,87 @@
+import type { Client } from 'pg';
+import { readOnlyQuery } from './db';
+import { SchemaMismatchError } from './errors';
+import { qi } from './sql';
+
+/**
+ * Key ranges (chunks, validation groups, bisection) are compared on both sides. A text key that
+ * sorts by one collation on the source and another on the target would put different rows in the
+ * "same" range on the two sides: validation would report rows as missing, and a retried chunk's
+ * DELETE could remove rows of another chunk. When the collations differ, the target's side of every
+ * range comparison uses the source's collation (an index on the target key then cannot serve it).
+ */
+
+/** The effective collation of each named column of `relation` (null: not collatable), normalised. */
+const COLUMN_COLLATIONS = `
+  WITH db AS (SELECT to_jsonb(d) AS j FROM pg_database d WHERE d.datname = current_database())
+  SELECT k.name, CASE WHEN a.attcollation = 0 THEN NULL
+           WHEN c.collprovider = 'd' OR c.collname = 'default' THEN
+             CASE coalesce(db.j->>'datlocprovider', 'c') WHEN 'c' THEN db.j->>'datcollate'
+               WHEN 'i' THEN 'icu:' || coalesce(db.j->>'datlocale', db.j->>'daticulocale')
+               ELSE 'builtin:' || (db.j->>'datlocale') END
+           WHEN c.collprovider = 'c' THEN c.collcollate
+           WHEN c.collprovider = 'i' THEN 'icu:' || coalesce(to_jsonb(c)->>'colllocale', to_jsonb(c)->>'colliculocale')
+           ELSE 'builtin:' || (to_jsonb(c)->>'colllocale') END AS effective
+    FROM unnest($2::text[]) WITH ORDINALITY AS k(name, i)
+    LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attname = k.name AND NOT a.attisdropped
+    LEFT JOIN pg_collation c ON c.oid = a.attcollation
+    CROSS JOIN db
+   ORDER BY k.i`;
+
+/** Collations that sort by byte (code point) order in UTF-8: one class. */
+const BYTEWISE = new Set(['c', 'posix', 'c.utf8', 'builtin:c', 'builtin:c.utf8']);
+
+export function normaliseCollation(effective: string | null): string | null {
+  if (effective === null) return null;
+  const n = effective.toLowerCase().replace(/\.utf-8$/, '.utf8');
+  return BYTEWISE.has(n) ? 'c' : n;
+}
+
+/** `readOnlySide`: the source (its own read-only transaction); the target is queried inside the caller's transaction (PrepareTarget's). */
+async function effectiveCollations(c: Client, relation: string, columns: readonly string[], readOnlySide: boolean): Promise<(string | null)[]> {
+  const r = readOnlySide ? await readOnlyQuery(c, COLUMN_COLLATIONS, [qi(relation), columns]) : await c.query(COLUMN_COLLATIONS, [qi(relation), columns]);
+  return r.rows.map((row) => normaliseCollation(row.effective as string | null));
+}
+
+/** A collation of the target database that sorts like `normalised`, schema-qualified, or null. */
+async function targetCollationLike(c: Client, normalised: string): Promise<string | null> {
+  const r = await c.query(
+    `SELECT format('%I.%I', n.nspname, c.collname) AS q, CASE c.collprovider WHEN 'c' THEN c.collcollate
+            WHEN 'i' THEN 'icu:' || coalesce(to_jsonb(c)->>'colllocale', to_jsonb(c)->>'colliculocale') ELSE 'builtin:' || (to_jsonb(c)->>'colllocale') END AS effective
+       FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+      WHERE c.collprovider <> 'd' AND (c.collencoding = -1 OR c.collencoding = (SELECT encoding FROM pg_database WHERE datname = current_database()))
+      ORDER BY c.collname = 'C' DESC, c.oid`,
+  );
+  return (r.rows as { q: string; effective: string | null }[]).find((x) => normaliseCollation(x.effective) === normalised)?.q ?? null;
+}
+
+/**
+ * For each target key column: the collation (qualified name) the target's range comparisons must
+ * use so they sort like the source, or null when both sides already sort alike (or the key is not
+ * text). Throws SchemaMismatchError when the target has no collation that sorts like the source's.
+ */
+export async function targetKeyCollations(
+  src: Client,
+  tgt: Client,
+  table: { name: string; sourceRelation: string | null; sourceKey: readonly string[]; targetRelation: string; targetKey: readonly string[] },
+): Promise<(string | null)[]> {
+  const none = table.targetKey.map(() => null);
+  if (!table.sourceRelation) return none; // a query source: its key expressions' collations are not catalogued
+  const [s, t] = await Promise.all([effectiveCollations(src, table.sourceRelation, table.sourceKey, true), effectiveCollations(tgt, table.targetRelation, table.targetKey, false)]);
+  const out: (string | null)[] = [];
+  for (let i = 0; i < t.length; i++) {
+    if (s[i] === null || t[i] === null || s[i] === t[i]) {
+      out.push(null);
+      continue;
+    }
+    const like = await targetCollationLike(tgt, s[i]!);
+    if (!like) {
+      throw new SchemaMismatchError(
+        `table ${table.name}: key column ${table.targetKey[i]} sorts by collation ${s[i]} on the source and ${t[i]} on the target, and the target database has no collation that sorts like ${s[i]}: ` +
+          `key ranges would select different rows on the two sides. Declare the target key column with a collation that sorts like the source's (COLLATE in targetDdl), or install that locale on the target`,
+      );
+    }
+    out.push(like);
+  }
+  return out;
+}
