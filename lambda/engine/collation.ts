@@ -1,6 +1,5 @@
 import type { Client } from 'pg';
 import { readOnlyQuery } from './db';
-import { SchemaMismatchError } from './errors';
 import { qi } from './sql';
 
 /**
@@ -58,14 +57,16 @@ async function targetCollationLike(c: Client, normalised: string): Promise<strin
 /**
  * For each target key column: the collation (qualified name) the target's range comparisons must
  * use so they sort like the source, or null when both sides already sort alike (or the key is not
- * text). Throws SchemaMismatchError when the target has no collation that sorts like the source's.
+ * text). When the target has no collation that sorts like the source's, the column stays in the
+ * target's order and a warning says what that risks.
  */
 export async function targetKeyCollations(
   src: Client,
   tgt: Client,
   table: { name: string; sourceRelation: string | null; sourceKey: readonly string[]; targetRelation: string; targetKey: readonly string[] },
-): Promise<(string | null)[]> {
-  const none = table.targetKey.map(() => null);
+): Promise<{ collations: (string | null)[]; warnings: string[] }> {
+  const warnings: string[] = [];
+  const none = { collations: table.targetKey.map(() => null), warnings };
   if (!table.sourceRelation) return none; // a query source: its key expressions' collations are not catalogued
   const [s, t] = await Promise.all([effectiveCollations(src, table.sourceRelation, table.sourceKey, true), effectiveCollations(tgt, table.targetRelation, table.targetKey, false)]);
   const out: (string | null)[] = [];
@@ -76,12 +77,13 @@ export async function targetKeyCollations(
     }
     const like = await targetCollationLike(tgt, s[i]!);
     if (!like) {
-      throw new SchemaMismatchError(
-        `table ${table.name}: key column ${table.targetKey[i]} sorts by collation ${s[i]} on the source and ${t[i]} on the target, and the target database has no collation that sorts like ${s[i]}: ` +
-          `key ranges would select different rows on the two sides. Declare the target key column with a collation that sorts like the source's (COLLATE in targetDdl), or install that locale on the target`,
+      warnings.push(
+        `table ${table.name}: key column ${table.targetKey[i]} sorts by collation ${s[i]} on the source and ${t[i]} on the target, and the target has no collation that sorts like ${s[i]}: ` +
+          `key ranges are compared in the target's order there. Validation checks every differing key by value, but a retried chunk's DELETE may remove rows of neighbouring chunks ` +
+          `(validation then reports them missing). Declare the target key column with a collation that sorts like the source's (COLLATE in targetDdl) to avoid it`,
       );
     }
     out.push(like);
   }
-  return out;
+  return { collations: out, warnings };
 }

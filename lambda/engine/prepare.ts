@@ -45,6 +45,8 @@ export interface PrepareResult {
   readonly tables: readonly string[];
   /** Indexes and constraints dropped for the bulk load, `relation.name`. */
   readonly deferred: readonly string[];
+  /** Keys that sort differently on the two sides with no collation to align them (collation.ts). */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -91,8 +93,10 @@ export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, tar
         await tgt.query('RESET search_path');
         for (const t of spec.tables) await checkTarget(tgt, t);
         const lossy: string[] = [];
+        const warnings: string[] = [];
         for (const t of spec.tables) {
           const layout = await describeTable(t, src, tgt);
+          warnings.push(...(layout.keyCollationWarnings ?? []));
           for (const c of layout.columns) {
             if (c.narrowing && !(t.allowLossy ?? []).includes(c.name)) {
               lossy.push(`table ${t.name}: column ${c.name} ${c.sourceType.display} -> ${c.targetType.display}: ${c.narrowing}`);
@@ -104,7 +108,7 @@ export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, tar
         }
         const deferred = opts.deferIndexes ? await captureDeferredIndexes(tgt, spec.tables) : [];
         await tgt.query('COMMIT');
-        return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name), deferred };
+        return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name), deferred, ...(warnings.length ? { warnings } : {}) };
       } catch (e) {
         await tgt.query('ROLLBACK').catch(() => undefined);
         throw e;
@@ -213,13 +217,14 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
   const keyProbe = await readOnlyQuery(src, `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
   const oids = keyProbe.fields.map((f) => f.dataTypeID);
   const types = await readOnlyQuery(src, `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`, [oids]);
-  const collations = await targetKeyCollations(src, tgt, { name: t.name, sourceRelation: sourceRelation(t), sourceKey: t.key, targetRelation: rel, targetKey: targetKey(t) });
+  const { collations, warnings } = await targetKeyCollations(src, tgt, { name: t.name, sourceRelation: sourceRelation(t), sourceKey: t.key, targetRelation: rel, targetKey: targetKey(t) });
   return {
     spec: t,
     columns,
     sourceKeyTypes: types.rows.map((r) => r.type as string),
     targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
     ...(collations.some((c) => c !== null) ? { targetKeyCollations: collations } : {}),
+    ...(warnings.length ? { keyCollationWarnings: warnings } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export interface TableLayout {
    * @default - none
    */
   readonly targetKeyCollations?: readonly (string | null)[];
+  /** What a key sorted differently on the two sides, with no way to align them, risks (collation.ts). @default - none */
+  readonly keyCollationWarnings?: readonly string[];
 }
 
 /** A key range: lower inclusive, upper exclusive; null means unbounded. Values are the keys' text forms. */

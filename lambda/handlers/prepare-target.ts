@@ -27,6 +27,7 @@ export const prepareTarget = definePhase(
     checkReverseMappings(spec);
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const result = await prepareTargetSchema(spec, source, target, { deferIndexes: i.deferIndexes });
+    if (result.warnings?.length) deps.log.warn('key collations differ between the two sides', { warnings: result.warnings });
     const roundTrip = (await roundTripCheck(spec, source, target, { sample: i.roundTripSample })).map((r) => ({
       table: r.table, sampled: r.sampled, notSurviving: r.notSurviving, notWritten: r.notWritten,
     }));

@@ -53,6 +53,19 @@ describe('text keys that sort differently on the two sides', () => {
     expect((await describeTableWith(s.tables[0], source, target)).targetKeyCollations).toBeUndefined();
   });
 
+  test('GIVEN a source key collation the target has nothing like WHEN prepared THEN the target keeps its own order and PrepareTarget warns what a retry risks and how to avoid it', async () => {
+    const source = await asMigrationRole(await freshDatabase('coll3s'));
+    const target = await asMigrationRole(await freshDatabase('coll3t'));
+    // Collations are per database: this one exists only on the source.
+    await query(source, `CREATE COLLATION phonebook (provider = icu, locale = 'de-u-co-phonebk')`);
+    await query(source, `CREATE TABLE codes (code text COLLATE phonebook PRIMARY KEY, v int NOT NULL)`);
+    const s = spec('C');
+    const prepared = await prepareTarget(s, source, target);
+    expect(prepared.warnings).toEqual([expect.stringMatching(/^table codes: key column code sorts by collation icu:de-u-co-phonebk on the source and c on the target, .*COLLATE in targetDdl/)]);
+    const layout = await describeTableWith(s.tables[0], source, target);
+    expect(layout.targetKeyCollations).toBeUndefined();
+  });
+
   test('normalises collations that sort alike by byte', () => {
     expect(['C', 'POSIX', 'C.UTF-8', 'C.utf8', 'builtin:C.UTF-8', 'builtin:C'].map(normaliseCollation)).toEqual(['c', 'c', 'c', 'c', 'c', 'c']);
     expect(normaliseCollation('en_US.UTF-8')).toBe('en_us.utf8');
