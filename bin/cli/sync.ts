@@ -43,8 +43,6 @@ export function parsePostgresUrl(url: string, flag: string): DbEndpoint {
   };
 }
 
-export { introspectIdentitySpec };
-
 const line = (s: NodeJS.WritableStream, text: string) => s.write(`${text}\n`);
 
 function summary(r: SyncRunResult[]): string {

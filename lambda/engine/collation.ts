@@ -10,17 +10,23 @@ import { qi } from './sql';
  * range comparison uses the source's collation (an index on the target key then cannot serve it).
  */
 
+/**
+ * What a locale-bearing catalog row `j` (a pg_collation or pg_database row as jsonb) sorts by:
+ * `<libc locale>`, `icu:<locale>` or `builtin:<locale>` (column names differ across versions).
+ */
+const sortsBy = (j: string, k: { provider: string; libc: string; locale: string; icuLocale: string }) =>
+  `CASE coalesce(${j}->>'${k.provider}', 'c') WHEN 'c' THEN ${j}->>'${k.libc}'
+     WHEN 'i' THEN 'icu:' || coalesce(${j}->>'${k.locale}', ${j}->>'${k.icuLocale}')
+     ELSE 'builtin:' || (${j}->>'${k.locale}') END`;
+const DATABASE_KEYS = { provider: 'datlocprovider', libc: 'datcollate', locale: 'datlocale', icuLocale: 'daticulocale' };
+const COLLATION_KEYS = { provider: 'collprovider', libc: 'collcollate', locale: 'colllocale', icuLocale: 'colliculocale' };
+
 /** The effective collation of each named column of `relation` (null: not collatable), normalised. */
 const COLUMN_COLLATIONS = `
   WITH db AS (SELECT to_jsonb(d) AS j FROM pg_database d WHERE d.datname = current_database())
   SELECT k.name, CASE WHEN a.attcollation = 0 THEN NULL
-           WHEN c.collprovider = 'd' OR c.collname = 'default' THEN
-             CASE coalesce(db.j->>'datlocprovider', 'c') WHEN 'c' THEN db.j->>'datcollate'
-               WHEN 'i' THEN 'icu:' || coalesce(db.j->>'datlocale', db.j->>'daticulocale')
-               ELSE 'builtin:' || (db.j->>'datlocale') END
-           WHEN c.collprovider = 'c' THEN c.collcollate
-           WHEN c.collprovider = 'i' THEN 'icu:' || coalesce(to_jsonb(c)->>'colllocale', to_jsonb(c)->>'colliculocale')
-           ELSE 'builtin:' || (to_jsonb(c)->>'colllocale') END AS effective
+           WHEN c.collprovider = 'd' OR c.collname = 'default' THEN ${sortsBy('db.j', DATABASE_KEYS)}
+           ELSE ${sortsBy('to_jsonb(c)', COLLATION_KEYS)} END AS effective
     FROM unnest($2::text[]) WITH ORDINALITY AS k(name, i)
     LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attname = k.name AND NOT a.attisdropped
     LEFT JOIN pg_collation c ON c.oid = a.attcollation
@@ -45,8 +51,7 @@ async function effectiveCollations(c: Client, relation: string, columns: readonl
 /** A collation of the target database that sorts like `normalised`, schema-qualified, or null. */
 async function targetCollationLike(c: Client, normalised: string): Promise<string | null> {
   const r = await c.query(
-    `SELECT format('%I.%I', n.nspname, c.collname) AS q, CASE c.collprovider WHEN 'c' THEN c.collcollate
-            WHEN 'i' THEN 'icu:' || coalesce(to_jsonb(c)->>'colllocale', to_jsonb(c)->>'colliculocale') ELSE 'builtin:' || (to_jsonb(c)->>'colllocale') END AS effective
+    `SELECT format('%I.%I', n.nspname, c.collname) AS q, ${sortsBy('to_jsonb(c)', COLLATION_KEYS)} AS effective
        FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
       WHERE c.collprovider <> 'd' AND (c.collencoding = -1 OR c.collencoding = (SELECT encoding FROM pg_database WHERE datname = current_database()))
       ORDER BY c.collname = 'C' DESC, c.oid`,

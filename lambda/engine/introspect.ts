@@ -12,16 +12,15 @@ export async function introspectIdentitySpec(source: DbEndpoint, tables?: readon
               (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY k(att, ord)
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.att WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
               (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notnull', a.attnotnull,
-                        'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END) ORDER BY a.attnum)
-                 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
-              (SELECT array_agg(DISTINCT coalesce(nullif(t.typelem, 0::oid), t.oid)::int) FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS types
+                        'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,
+                        'elementType', coalesce(nullif(t.typelem, 0::oid), t.oid)::int) ORDER BY a.attnum)
+                 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'switchyard') AND n.nspname NOT LIKE 'pg\\_%'
         ORDER BY n.nspname, c.relname`,
     );
-    type Row = { schema: string; name: string; pk: string[] | null; cols: { name: string; type: string; notnull: boolean; generated: string | null }[]; types: number[] };
+    type Row = { schema: string; name: string; pk: string[] | null; cols: { name: string; type: string; notnull: boolean; generated: string | null; elementType: number }[] };
     const all = r.rows as Row[];
     const wanted = tables?.length
       ? tables.map((t) => {
@@ -40,7 +39,7 @@ export async function introspectIdentitySpec(source: DbEndpoint, tables?: readon
         `SELECT n.nspname AS schema, format('%I.%I', n.nspname, t.typname) AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
           WHERE t.oid = ANY($1::oid[]) GROUP BY n.nspname, t.typname ORDER BY 2`,
-        [[...new Set(wanted.flatMap((t) => t.types ?? []))]],
+        [[...new Set(wanted.flatMap((t) => t.cols.map((col) => col.elementType)))]],
       )
     ).rows as { schema: string; name: string; labels: string[] }[];
     for (const e of enums) if (e.schema !== 'public' && !schemas.includes(e.schema)) schemas.push(e.schema);

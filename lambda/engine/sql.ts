@@ -111,7 +111,7 @@ export function projectionExprs(layout: TableLayout): string[] {
 export function targetSideExprs(layout: TableLayout): string[] {
   return projectionExprs(layout).map((e, i) => {
     const to = layout.columns[i].targetCast;
-    return to && to !== layout.columns[i].castType ? `(${e})::${to}` : e;
+    return to ? `(${e})::${to}` : e;
   });
 }
 

@@ -17,6 +17,7 @@ import { Route53Router } from '../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../adapters/aws/ssm-config-store';
 import { environmentTransferRules } from '../core/config/transfer';
+import { MAX_CATCH_UP_MINUTES } from '../core/limits';
 import type { PhaseDeps } from './support/deps';
 import { ConfigurationError, parseEnv } from './support/input';
 import { createLogger } from './support/logger';
@@ -59,7 +60,7 @@ export const phaseEnvSchema = z
     DEFAULT_SCHEDULE: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages').default('5,25,50,100'),
     DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
     DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
-    DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce.number().int().min(1).default(60),
+    DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce.number().int().min(MAX_CATCH_UP_MINUTES.min).default(MAX_CATCH_UP_MINUTES.default),
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),

@@ -1,4 +1,5 @@
 import { environmentTransferRules } from '../core/config/transfer';
+import { MAX_CATCH_UP_MINUTES } from '../core/limits';
 import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
@@ -70,7 +71,7 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     configStores: [world.parameters, world.secrets],
     transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),
     repointOldDatabase: async () => undefined,
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 2, ...opts.defaults },
+    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: MAX_CATCH_UP_MINUTES.default, copyConcurrency: 2, ...opts.defaults },
     now: () => Date.now(),
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable } from '../engine';
+import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable, withClient } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
@@ -217,14 +217,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     if (opts.source) {
       source = parsePostgresUrl(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
-      const holdsChat = async () => {
-        const c = await connect(source);
-        try {
-          return (await c.query(`SELECT to_regclass('public.chat_messages') IS NOT NULL AND to_regclass('public.chat_sessions') IS NOT NULL AS chat`)).rows[0].chat === true;
-        } finally {
-          await c.end();
-        }
-      };
+      const holdsChat = () =>
+        withClient(source, { readOnly: true }, async (c) => (await c.query(`SELECT to_regclass('public.chat_messages') IS NOT NULL AND to_regclass('public.chat_sessions') IS NOT NULL AS chat`)).rows[0].chat === true);
       if (!opts.specFile && !(await holdsChat())) {
         // No spec and not the chat-history schema: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
         spec = await introspectIdentitySpec(source, undefined, 'introspected');

@@ -21,10 +21,10 @@ export interface ConnectionNeed {
 }
 
 /** The sync (both directions during a bake), the lock renewal and the phase's own checks. */
-export const OTHER_CONNECTIONS = 3;
+const OTHER_CONNECTIONS = 3;
 
 /** Connections left free for the service itself: a tenth of what the server allows, at least 5. */
-export function appHeadroom(use: ConnectionUse): number {
+function appHeadroom(use: ConnectionUse): number {
   return Math.max(5, Math.ceil((use.maxConnections - use.reserved) * 0.1));
 }
 

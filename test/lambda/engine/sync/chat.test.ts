@@ -1,11 +1,10 @@
-import { PassThrough } from 'stream';
 import { connect, copyTable, DbEndpoint, describeTableWith, MigrationSpec, parseSpec, prepareTarget, validateTable } from '../../../../lambda/engine';
 import { chatHistorySpec } from '../../../../lambda/engine/specs/chat-history';
 import { seedChatHistory } from '../../../../lambda/rehearsal/chat-history-seed';
 import { createSync, qualifiedTableSpec, runSync } from '../../../../lambda/engine/sync';
 import { syncCommand } from '../../../../bin/cli/sync';
 import { query, testServer } from '../../../support/pg';
-import { countWrites, rolePair, rowsOf, writes } from './helpers';
+import { cliIo as io, countWrites, postgresUrl as url, rolePair, rowsOf, writes } from './helpers';
 
 const ROWS = 3000;
 const spec: MigrationSpec = parseSpec({ ...chatHistorySpec, tables: chatHistorySpec.tables.map(({ reverse: _r, ...t }) => ({ ...t, chunkSize: 500, forwardOnly: true })) });
@@ -105,17 +104,6 @@ describe('sync on the chat-history example (projection, copy handoff, long trans
 });
 
 describe('switchyard sync (syncCommand)', () => {
-  const url = (e: DbEndpoint) => `postgres://${e.user}:${e.password}@${e.host}:${e.port}/${e.database}`;
-  const io = (signal = new AbortController().signal) => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let o = '';
-    let e = '';
-    out.on('data', (d) => (o += d));
-    err.on('data', (d) => (e += d));
-    return { io: { stdout: out, stderr: err, signal }, text: () => ({ out: o, err: e }) };
-  };
-
   test('GIVEN an old database WHEN sync --once, then again, then --resume, then continuous until aborted THEN the target mirrors it, a non-empty target is refused, resume picks up changes', async () => {
     const { source, target } = await seededRolePair('sycli');
     const first = io();

@@ -1,23 +1,11 @@
 import { writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { PassThrough } from 'stream';
 import { syncCommand } from '../../../../bin/cli/sync';
 import { DbEndpoint, parseSpec } from '../../../../lambda/engine';
 import { roundTripCheck } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
-import { rolePair, rowsOf } from './helpers';
-
-const url = (e: DbEndpoint) => `postgres://${e.user}:${e.password}@${e.host}:${e.port}/${e.database}`;
-const io = (signal = new AbortController().signal) => {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out, stderr: err, signal }, text: () => ({ out: o, err: e }) };
-};
+import { cliIo as io, postgresUrl as url, rolePair, rowsOf } from './helpers';
 
 const DDL = [
   `CREATE SCHEMA billing`,

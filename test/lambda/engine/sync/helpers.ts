@@ -1,3 +1,4 @@
+import { PassThrough } from 'stream';
 import { DbEndpoint, MigrationSpec, parseSpec, prepareTarget, copyTable, describeTableWith } from '../../../../lambda/engine';
 import { qualifiedTableSpec } from '../../../../lambda/engine/sync';
 import { asMigrationRole, freshDatabase, query } from '../../../support/pg';
@@ -42,4 +43,18 @@ export async function countWrites(db: DbEndpoint, table: string): Promise<void> 
 export async function writes(db: DbEndpoint): Promise<number> {
   const [r] = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM public.write_log`);
   return r.n;
+}
+
+/** The endpoint as the postgres:// URL `switchyard sync` takes. */
+export const postgresUrl = (e: DbEndpoint) => `postgres://${e.user}:${e.password}@${e.host}:${e.port}/${e.database}`;
+
+/** stdout/stderr/signal for `syncCommand`, with what each stream received so far. */
+export function cliIo(signal = new AbortController().signal) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (d) => (o += d));
+  err.on('data', (d) => (e += d));
+  return { io: { stdout: out, stderr: err, signal }, text: () => ({ out: o, err: e }) };
 }
