@@ -75,6 +75,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       // Change capture: logical decoding, slots for both directions, commit times for the conflict rule.
       '-c', 'wal_level=logical', '-c', 'max_replication_slots=32', '-c', 'max_wal_senders=32',
       '-c', 'track_commit_timestamp=on', '-c', 'max_slot_wal_keep_size=4096',
+      // PostgreSQL 18 caps replication origins in use separately (default 10); the test suite's many syncs share one server.
+      '-c', 'max_active_replication_origins=64',
       ...flags,
     ],
     onLog: () => undefined,
