@@ -5,7 +5,13 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking runs once in `npm test` (tsc --noEmit); jest only transpiles.
-    '^.+\\.tsx?$': ['ts-jest', { tsconfig: { isolatedModules: true, esModuleInterop: true, target: 'ES2022', module: 'commonjs' }, diagnostics: false }],
+    '^.+\\.tsx?$': [
+      'ts-jest',
+      {
+        tsconfig: { isolatedModules: true, esModuleInterop: true, target: 'ES2022', module: 'commonjs' },
+        diagnostics: false,
+      },
+    ],
   },
   globalSetup: '<rootDir>/test/setup/pg-global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/pg-global-teardown.ts',

@@ -8,10 +8,10 @@
  * - a backlog of changes (one big transaction + many 1000-row ones) drained from a stopped start: rows/s.
  * Checks lost = 0: every acknowledged insert present, every acknowledged delete gone, on both targets.
  */
-import { Client } from 'pg';
-import { pipeline } from 'stream/promises';
+import type { Client } from 'pg';
+import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { connect, copyTable, DbEndpoint, describeTableWith, prepareTarget } from '../lambda/engine';
+import { connect, copyTable, type DbEndpoint, describeTableWith, prepareTarget } from '../lambda/engine';
 import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
 import { createSync, qualifiedTableSpec, runSync } from '../lambda/engine/sync';
 import { OLD_CHAT_SCHEMA, seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
@@ -30,7 +30,8 @@ const BIG_ROWS = arg('big-rows', 100_000);
 const JSON_OUT = process.argv.includes('--json');
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : NaN);
+const pct = (xs: number[], p: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : NaN;
 
 /** Peak RSS of this process per phase, sampled every 20 ms (the engine's copy runs in it too, during setup). */
 const rss = { phase: 'setup', peak: {} as Record<string, number> };
@@ -69,7 +70,11 @@ async function main() {
     const spec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, forwardOnly: true })) };
     await createSync(oldR, spec, 'bench', 'forward');
     await prepareTarget(spec, oldR, syncR);
-    for (const t of spec.tables) await copyTable(await describeTableWith(qualifiedTableSpec(t), oldR, syncR), oldR, syncR, { runId: 'bench', concurrency: 2 });
+    for (const t of spec.tables)
+      await copyTable(await describeTableWith(qualifiedTableSpec(t), oldR, syncR), oldR, syncR, {
+        runId: 'bench',
+        concurrency: 2,
+      });
 
     // Native: same tables, pre-made slot (CREATE SUBSCRIPTION cannot create a slot on its own cluster), copied by COPY.
     const oldAdmin = await connect(oldDb);
@@ -91,7 +96,15 @@ async function main() {
     // ---- Phase 1: lag under a write mix ----
     rss.phase = 'lag';
     const ac = new AbortController();
-    const ours = runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, signal: ac.signal, pollMs: 20 });
+    const ours = runSync({
+      migrationId: 'bench',
+      direction: 'forward',
+      spec,
+      source: oldR,
+      target: syncR,
+      signal: ac.signal,
+      pollMs: 20,
+    });
     const writers: Client[] = [];
     for (let i = 0; i < 8; i++) writers.push(await connect(oldDb, { applicationName: 'bench-writer' }));
     clients.push(...writers);
@@ -106,7 +119,10 @@ async function main() {
         await c.query(`INSERT INTO chat_messages VALUES ($1, 1, 'human', 'bench insert', NULL, now(), now())`, [id]);
         inserted.add(id);
       } else if (r < 0.7) {
-        await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [1 + Math.floor(Math.random() * SEED), ops]);
+        await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [
+          1 + Math.floor(Math.random() * SEED),
+          ops,
+        ]);
       } else if (r < 0.8) {
         const live = [...inserted].filter((x) => !deleted.has(x));
         if (!live.length) return;
@@ -116,13 +132,18 @@ async function main() {
       } else if (r < 0.97) {
         const ids = Array.from({ length: 5 }, () => nextId++);
         await c.query('BEGIN');
-        await c.query(`INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`, [ids]);
+        await c.query(
+          `INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`,
+          [ids],
+        );
         await c.query(`UPDATE chat_messages SET role = 'BOT' WHERE id = ANY($1::bigint[])`, [ids]);
         await c.query('COMMIT');
-        ids.forEach((x) => inserted.add(x));
+        for (const x of ids) inserted.add(x);
       } else {
         await c.query('BEGIN');
-        await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [1 + Math.floor(Math.random() * SEED)]);
+        await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [
+          1 + Math.floor(Math.random() * SEED),
+        ]);
         await sleep(300);
         await c.query('COMMIT');
       }
@@ -162,7 +183,6 @@ async function main() {
     const end = t0 + SECONDS * 1000;
     let scheduled = 0;
     const inflight = new Set<Promise<void>>();
-    let w = 0;
     const busy = new Set<Client>();
     while (Date.now() < end) {
       const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
@@ -176,7 +196,6 @@ async function main() {
           inflight.delete(p);
         });
         inflight.add(p);
-        w++;
       }
       await sleep(2);
     }
@@ -199,7 +218,8 @@ async function main() {
     await Promise.all(polls);
     ac.abort();
     const phase1 = await ours;
-    const lags = (m: Map<number, number>) => [...m.entries()].filter(([k]) => probeWritten.has(k)).map(([k, at]) => (at - probeWritten.get(k)!) / 1000);
+    const lags = (m: Map<number, number>) =>
+      [...m.entries()].filter(([k]) => probeWritten.has(k)).map(([k, at]) => (at - probeWritten.get(k)!) / 1000);
     const lagSync = lags(seen.sync);
     const lagNative = lags(seen.native);
 
@@ -207,9 +227,12 @@ async function main() {
     const check = async (db: DbEndpoint, table: string, key: string) => {
       const c = await connect(db);
       const ids = [...inserted];
-      const r = await c.query(`SELECT count(*) FILTER (WHERE NOT (x = ANY($2::bigint[])) AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS missing,
+      const r = await c.query(
+        `SELECT count(*) FILTER (WHERE NOT (x = ANY($2::bigint[])) AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS missing,
                                       count(*) FILTER (WHERE x = ANY($2::bigint[]) AND EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS resurrected
-                                 FROM unnest($1::bigint[]) x`, [ids, [...deleted]]);
+                                 FROM unnest($1::bigint[]) x`,
+        [ids, [...deleted]],
+      );
       await c.end();
       return r.rows[0].missing + r.rows[0].resurrected;
     };
@@ -222,12 +245,19 @@ async function main() {
     await sleep(500);
     const gen = await connect(oldDb);
     // One big transaction (up to 100k rows, as many as the table has), then 1000-row transactions up to BACKLOG changes.
-    const big = (await gen.query(`UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`)).rowCount ?? 0;
+    const big =
+      (
+        await gen.query(
+          `UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`,
+        )
+      ).rowCount ?? 0;
     let left = BACKLOG - big;
     let from = 1;
     while (left > 0) {
       const n = Math.min(1000, left);
-      const r = await gen.query(`UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`);
+      const r = await gen.query(
+        `UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`,
+      );
       left -= r.rowCount ?? 0;
       from = Number(r.rows[r.rows.length - 1]?.id ?? 0) + 1;
       if ((r.rowCount ?? 0) < n) from = 1;
@@ -236,13 +266,23 @@ async function main() {
     await gen.end();
     let t = Date.now();
     rss.phase = 'drain';
-    const drained = await runSync({ migrationId: 'bench', direction: 'forward', spec, source: oldR, target: syncR, untilLsn: goal });
+    const drained = await runSync({
+      migrationId: 'bench',
+      direction: 'forward',
+      spec,
+      source: oldR,
+      target: syncR,
+      untilLsn: goal,
+    });
     const syncSecs = (Date.now() - t) / 1000;
     rss.phase = 'native';
     t = Date.now();
     await nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
     for (;;) {
-      const r = await oldAdmin.query(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`, [goal]);
+      const r = await oldAdmin.query(
+        `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`,
+        [goal],
+      );
       if (r.rows[0]?.done) break;
       await sleep(20);
     }
@@ -259,7 +299,12 @@ async function main() {
         native: { p50: pct(lagNative, 50), p99: pct(lagNative, 99), samples: lagNative.length },
       },
       convergeSeconds: { sync: convSync, native: convNative },
-      lost: { sync: lostSync, native: lostNative, acknowledgedInserts: inserted.size, acknowledgedDeletes: deleted.size },
+      lost: {
+        sync: lostSync,
+        native: lostNative,
+        acknowledgedInserts: inserted.size,
+        acknowledgedDeletes: deleted.size,
+      },
       backlog: {
         changes: BACKLOG,
         bigTransactionRows: big,
@@ -290,12 +335,26 @@ async function main() {
     if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     else {
       log(`write mix: ${ops} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
-      log(`lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`);
-      log(`converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s   (ratio ${out.ratios.convergeSyncOverNative.toFixed(2)})`);
-      log(`lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`);
-      log(`backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`);
-      log(`peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB)`);
-      log(`goals: ${Object.entries(out.goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
+      log(
+        `lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`,
+      );
+      log(
+        `converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s   (ratio ${out.ratios.convergeSyncOverNative.toFixed(2)})`,
+      );
+      log(
+        `lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`,
+      );
+      log(
+        `backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`,
+      );
+      log(
+        `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB)`,
+      );
+      log(
+        `goals: ${Object.entries(out.goals)
+          .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
+          .join(', ')}`,
+      );
     }
     await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
     await nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);

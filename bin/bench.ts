@@ -17,16 +17,36 @@
  * Warm-up first, variants interleaved (order rotated per repetition), medians reported.
  * Prints this process's peak RSS (the engine runs in it; PostgreSQL runs in its own processes).
  */
-import { spawnSync } from 'child_process';
-import * as path from 'path';
-import { performance } from 'perf_hooks';
-import { pipeline } from 'stream/promises';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
 import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
-import { buildDeferredIndexes, connect, copyTable, DbEndpoint, describeTableWith, planChunks, prepareTarget, validateTable } from '../lambda/engine';
-import { checksumSql, FULL_RANGE, projectionExprs, qi, sourceCompareSelect, sourceSelect, TableLayout, targetColumnList, targetSelect, targetTable } from '../lambda/engine/sql';
+import {
+  buildDeferredIndexes,
+  connect,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  planChunks,
+  prepareTarget,
+  validateTable,
+} from '../lambda/engine';
+import {
+  checksumSql,
+  FULL_RANGE,
+  projectionExprs,
+  qi,
+  sourceCompareSelect,
+  sourceSelect,
+  type TableLayout,
+  targetColumnList,
+  targetSelect,
+  targetTable,
+} from '../lambda/engine/sql';
 import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
 
 interface Args {
@@ -43,7 +63,17 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: 1_000_000, reps: 3, parallel: [1, 2, 4], naiveRows: 200_000, scaleRows: null, diagnose: false, fsync: true, json: false, sync: [] };
+  const args: Args = {
+    rows: 1_000_000,
+    reps: 3,
+    parallel: [1, 2, 4],
+    naiveRows: 200_000,
+    scaleRows: null,
+    diagnose: false,
+    fsync: true,
+    json: false,
+    sync: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (name: string, min: number) => {
@@ -59,18 +89,18 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--diagnose') args.diagnose = true;
     else if (a === '--maintenance-work-mem') {
       MAINTENANCE_WORK_MEM = String(argv[++i]);
-      if (!/^\d+(kB|MB|GB)$/.test(MAINTENANCE_WORK_MEM)) throw new Error(`--maintenance-work-mem must look like 256MB or 1GB, got: ${MAINTENANCE_WORK_MEM}`);
-    }
-    else if (a === '--no-fsync') args.fsync = false;
+      if (!/^\d+(kB|MB|GB)$/.test(MAINTENANCE_WORK_MEM))
+        throw new Error(`--maintenance-work-mem must look like 256MB or 1GB, got: ${MAINTENANCE_WORK_MEM}`);
+    } else if (a === '--no-fsync') args.fsync = false;
     else if (a === '--json') args.json = true;
     else if (a === '--no-sync') args.sync = null;
     else if (a === '--sync-seconds' || a === '--sync-rate' || a === '--sync-backlog') {
       const v = num(a, 1);
       args.sync?.push(`--${a.slice('--sync-'.length)}`, String(v));
-    }
-    else throw new Error(`unknown option: ${a}`);
+    } else throw new Error(`unknown option: ${a}`);
   }
-  if (args.parallel.some((p) => !Number.isInteger(p) || p < 1)) throw new Error(`--parallel must list positive integers, got: ${args.parallel.join(',')}`);
+  if (args.parallel.some((p) => !Number.isInteger(p) || p < 1))
+    throw new Error(`--parallel must list positive integers, got: ${args.parallel.join(',')}`);
   args.naiveRows = Math.min(args.naiveRows, args.rows);
   args.scaleRows ??= Math.floor(args.rows / 10);
   return args;
@@ -91,7 +121,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function truncate(target: DbEndpoint) {
   const c = await connect(target);
   const deferred = await c.query(`SELECT name FROM switchyard.deferred_indexes WHERE kind = 'index'`);
-  await c.query('TRUNCATE messages; DELETE FROM switchyard.copy_chunks; UPDATE switchyard.deferred_indexes SET built_at = NULL');
+  await c.query(
+    'TRUNCATE messages; DELETE FROM switchyard.copy_chunks; UPDATE switchyard.deferred_indexes SET built_at = NULL',
+  );
   for (const r of deferred.rows) await c.query(`DROP INDEX IF EXISTS public.${qi(r.name)}`);
   await c.query('CHECKPOINT');
   await c.end();
@@ -100,7 +132,9 @@ async function truncate(target: DbEndpoint) {
 async function deferredIndexDefs(target: DbEndpoint): Promise<string[]> {
   const c = await connect(target);
   try {
-    return (await c.query(`SELECT definition FROM switchyard.deferred_indexes WHERE kind = 'index' ORDER BY name`)).rows.map((r) => r.definition as string);
+    return (
+      await c.query(`SELECT definition FROM switchyard.deferred_indexes WHERE kind = 'index' ORDER BY name`)
+    ).rows.map((r) => r.definition as string);
   } finally {
     await c.end();
   }
@@ -129,9 +163,17 @@ async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoi
 }
 
 /** WAL bytes written and checkpoints started on the server during `fn`. */
-async function walAndCheckpoints(target: DbEndpoint, fn: () => Promise<unknown>): Promise<{ seconds: number; walMB: number; checkpoints: number }> {
+async function walAndCheckpoints(
+  target: DbEndpoint,
+  fn: () => Promise<unknown>,
+): Promise<{ seconds: number; walMB: number; checkpoints: number }> {
   const c = await connect(target);
-  const snap = async () => (await c.query(`SELECT pg_current_wal_lsn()::text AS lsn, (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS cp`)).rows[0];
+  const snap = async () =>
+    (
+      await c.query(
+        `SELECT pg_current_wal_lsn()::text AS lsn, (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS cp`,
+      )
+    ).rows[0];
   try {
     const a = await snap();
     const seconds = await timed(fn);
@@ -153,11 +195,18 @@ async function naiveInsert(layout: TableLayout, source: DbEndpoint, target: DbEn
     let last = 0;
     while (last < rows) {
       const batch: Record<string, unknown>[] = (
-        await src.query(`SELECT ${exprs.join(', ')} FROM chat_messages s WHERE s.id > $1 AND s.id <= $2 ORDER BY s.id LIMIT 1000`, [last, rows])
+        await src.query(
+          `SELECT ${exprs.join(', ')} FROM chat_messages s WHERE s.id > $1 AND s.id <= $2 ORDER BY s.id LIMIT 1000`,
+          [last, rows],
+        )
       ).rows;
       if (!batch.length) break;
       const params: unknown[] = [];
-      const values = batch.map((r) => `(${cols.map((c) => (params.push(r[c]), `$${params.length}`)).join(', ')})`);
+      const placeholder = (v: unknown): string => {
+        params.push(v);
+        return `$${params.length}`;
+      };
+      const values = batch.map((r) => `(${cols.map((c) => placeholder(r[c])).join(', ')})`);
       await tgt.query(`INSERT INTO messages (${cols.map(qi).join(', ')}) VALUES ${values.join(', ')}`, params);
       last = Number(batch[batch.length - 1].message_id);
     }
@@ -166,7 +215,11 @@ async function naiveInsert(layout: TableLayout, source: DbEndpoint, target: DbEn
   }
 }
 
-async function both<T>(source: DbEndpoint, target: DbEndpoint, fn: (c: Client, side: 'source' | 'target') => Promise<T>) {
+async function both<T>(
+  source: DbEndpoint,
+  target: DbEndpoint,
+  fn: (c: Client, side: 'source' | 'target') => Promise<T>,
+) {
   const [s, t] = await Promise.all([connect(source, { readOnly: true }), connect(target, { readOnly: true })]);
   try {
     return await Promise.all([fn(s, 'source'), fn(t, 'target')]);
@@ -178,7 +231,11 @@ async function both<T>(source: DbEndpoint, target: DbEndpoint, fn: (c: Client, s
 /** Both the engine's index build and the raw pipe's CREATE INDEX get the same sort memory (--maintenance-work-mem). */
 let MAINTENANCE_WORK_MEM = '256MB';
 
-async function withBoth<T>(source: DbEndpoint, target: DbEndpoint, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> {
+async function withBoth<T>(
+  source: DbEndpoint,
+  target: DbEndpoint,
+  fn: (src: Client, tgt: Client) => Promise<T>,
+): Promise<T> {
   const [s, t] = await Promise.all([connect(source, { readOnly: true }), connect(target)]);
   try {
     return await fn(s, t);
@@ -226,10 +283,18 @@ async function main() {
     const validateParallel = 1;
     let run = 0;
     const indexSeconds: number[] = [];
-    const engineCopy = async (concurrency: number, l: TableLayout = layout, src: DbEndpoint = source, rows = args.rows) => {
+    const engineCopy = async (
+      concurrency: number,
+      l: TableLayout = layout,
+      src: DbEndpoint = source,
+      rows = args.rows,
+    ) => {
       const r = await copyTable(l, src, target, { runId: `bench-${run++}`, concurrency });
       if (r.rowsTotal !== rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${rows}`);
-      const built = await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
+      const built = await buildDeferredIndexes(chatHistorySpec, target, {
+        tables: ['messages'],
+        maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+      });
       if (l === layout) indexSeconds.push(built.seconds);
     };
 
@@ -240,12 +305,27 @@ async function main() {
     await engineCopy(engineParallel);
     await validateTable(layout, source, target, { runId: `bench-${run - 1}`, concurrency: validateParallel });
 
-    const t: Record<string, number[]> = { engine: [], raw: [], naive: [], ...(sourceSmall ? { engineSmall: [] } : {}), validate: [], rawChecksum: [], count: [] };
+    const t: Record<string, number[]> = {
+      engine: [],
+      raw: [],
+      naive: [],
+      ...(sourceSmall ? { engineSmall: [] } : {}),
+      validate: [],
+      rawChecksum: [],
+      count: [],
+    };
     const copyVariants: [string, () => Promise<unknown>][] = [
       ['engine', () => engineCopy(engineParallel)],
       ['raw', () => rawPipe(layout, source, target, indexDefs)],
       ['naive', () => naiveInsert(layout, source, target, args.naiveRows)],
-      ...(sourceSmall ? [['engineSmall', () => engineCopy(engineParallel, layoutSmall, sourceSmall, args.scaleRows!)] as [string, () => Promise<unknown>]] : []),
+      ...(sourceSmall
+        ? [
+            ['engineSmall', () => engineCopy(engineParallel, layoutSmall, sourceSmall, args.scaleRows!)] as [
+              string,
+              () => Promise<unknown>,
+            ],
+          ]
+        : []),
     ];
     for (let rep = 0; rep < args.reps; rep++) {
       const order = copyVariants.map((_, i) => copyVariants[(i + rep) % copyVariants.length]);
@@ -258,18 +338,41 @@ async function main() {
       await engineCopy(engineParallel);
       const runId = `bench-${run - 1}`;
       const readers: [string, () => Promise<unknown>][] = [
-        ['validate', async () => {
-          const v = await validateTable(layout, source, target, { runId, concurrency: validateParallel });
-          if (!v.match) throw new Error('validation reported a mismatch on an exact copy');
-        }],
-        ['rawChecksum', () => both(source, target, (c, side) => c.query(checksumSql(side === 'source' ? sourceCompareSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE))))],
-        ['count', () => both(source, target, (c, side) => c.query(side === 'source' ? 'SELECT count(*) FROM chat_messages' : 'SELECT count(*) FROM messages'))],
+        [
+          'validate',
+          async () => {
+            const v = await validateTable(layout, source, target, { runId, concurrency: validateParallel });
+            if (!v.match) throw new Error('validation reported a mismatch on an exact copy');
+          },
+        ],
+        [
+          'rawChecksum',
+          () =>
+            both(source, target, (c, side) =>
+              c.query(
+                checksumSql(
+                  side === 'source' ? sourceCompareSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE),
+                ),
+              ),
+            ),
+        ],
+        [
+          'count',
+          () =>
+            both(source, target, (c, side) =>
+              c.query(side === 'source' ? 'SELECT count(*) FROM chat_messages' : 'SELECT count(*) FROM messages'),
+            ),
+        ],
       ];
       for (let i = 0; i < readers.length; i++) {
         const [name, fn] = readers[(i + rep) % readers.length];
         t[name].push(await timed(fn));
       }
-      log(`rep ${rep + 1}/${args.reps}: ${Object.entries(t).map(([k, v]) => `${k} ${v[v.length - 1].toFixed(2)}s`).join(', ')}`);
+      log(
+        `rep ${rep + 1}/${args.reps}: ${Object.entries(t)
+          .map(([k, v]) => `${k} ${v[v.length - 1].toFixed(2)}s`)
+          .join(', ')}`,
+      );
     }
 
     const scaling: { parallel: number; seconds: number; rowsPerSecond: number }[] = [];
@@ -291,13 +394,19 @@ async function main() {
         diagnosis.push({ variant, ...r });
         log(`diagnose: ${variant}: ${r.seconds.toFixed(2)} s, WAL ${r.walMB} MB, ${r.checkpoints} checkpoints`);
       };
-      const copyOnly = (l: TableLayout, concurrency = engineParallel) => copyTable(l, source, target, { runId: `bench-${run++}`, concurrency });
-      await diag('planning only (row_number over the source key)', () => withBoth(source, target, (s, g) => planChunks(layout, s, g, `bench-${run++}`)));
+      const copyOnly = (l: TableLayout, concurrency = engineParallel) =>
+        copyTable(l, source, target, { runId: `bench-${run++}`, concurrency });
+      await diag('planning only (row_number over the source key)', () =>
+        withBoth(source, target, (s, g) => planChunks(layout, s, g, `bench-${run++}`)),
+      );
       await diag('engine copy, fresh chunks (no DELETE), key only, no index build', () => copyOnly(layout));
       await diag('buildDeferredIndexes after that copy', async () => {
         await copyOnly(layout);
         const t0 = performance.now();
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
+        await buildDeferredIndexes(chatHistorySpec, target, {
+          tables: ['messages'],
+          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+        });
         return (performance.now() - t0) / 1000;
       });
       await diag('engine copy with the per-chunk DELETE (resume path), key only', async () => {
@@ -309,21 +418,31 @@ async function main() {
         await copyTable(layout, source, target, { runId, concurrency: engineParallel });
       });
       await diag('engine copy into the indexed table (index maintained during the load)', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
+        await buildDeferredIndexes(chatHistorySpec, target, {
+          tables: ['messages'],
+          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+        });
         await copyOnly(layout);
       });
       for (const chunkSize of [10_000, 50_000, 200_000, 500_000]) {
-        await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () => copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }));
+        await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () =>
+          copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }),
+        );
       }
       await diag('raw COPY pipe into the key-only table, no index build', () => rawPipe(layout, source, target, []));
       await diag('raw COPY pipe into the indexed table', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
+        await buildDeferredIndexes(chatHistorySpec, target, {
+          tables: ['messages'],
+          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+        });
         await rawPipe(layout, source, target, []);
       });
     }
 
     const sizes = await withBoth(source, target, async (_s, g) => {
-      const r = await g.query(`SELECT pg_table_size('public.messages')::float8 AS heap, pg_indexes_size('public.messages')::float8 AS idx`);
+      const r = await g.query(
+        `SELECT pg_table_size('public.messages')::float8 AS heap, pg_indexes_size('public.messages')::float8 AS idx`,
+      );
       return { heapMB: Math.round(r.rows[0].heap / 1e6), indexMB: Math.round(r.rows[0].idx / 1e6) };
     });
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
@@ -377,17 +496,26 @@ async function main() {
       log(`copy (${args.rows.toLocaleString()} rows, medians of ${args.reps})`);
       log(`  engine (parallel ${engineParallel})  ${result.copy.engineRowsPerSecond.toLocaleString()} rows/s`);
       log(`  raw COPY pipe        ${result.copy.rawPipeRowsPerSecond.toLocaleString()} rows/s`);
-      log(`  naive INSERT loop    ${result.copy.naiveRowsPerSecond.toLocaleString()} rows/s (on ${args.naiveRows.toLocaleString()} rows)`);
+      log(
+        `  naive INSERT loop    ${result.copy.naiveRowsPerSecond.toLocaleString()} rows/s (on ${args.naiveRows.toLocaleString()} rows)`,
+      );
       log(`  engine / raw pipe    ${result.copy.ratioToRawPipe}x`);
       log(`  engine / naive       ${result.copy.ratioToNaiveInsert}x`);
       for (const s of scaling) log(`  parallel ${s.parallel}: ${s.rowsPerSecond.toLocaleString()} rows/s`);
       log(`  index build (median, inside the engine figure) ${result.copy.indexBuildSecondsMedian} s`);
-      if (result.scale) log(`scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ${result.scale.ratio}x`);
+      if (result.scale)
+        log(
+          `scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ${result.scale.ratio}x`,
+        );
       log('validate');
-      log(`  engine (parallel ${validateParallel})  ${result.validate.engineRowsPerSecond.toLocaleString()} rows/s (${m.validate.toFixed(2)} s)`);
+      log(
+        `  engine (parallel ${validateParallel})  ${result.validate.engineRowsPerSecond.toLocaleString()} rows/s (${m.validate.toFixed(2)} s)`,
+      );
       log(`  raw checksum         ${m.rawChecksum.toFixed(2)} s  -> ratio ${result.validate.ratioToRawChecksum}x`);
       log(`  count(*)             ${m.count.toFixed(2)} s  -> ratio ${result.validate.ratioToCount}x`);
-      log(`target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`);
+      log(
+        `target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`,
+      );
       log(`peak RSS of the engine process: ${maxRssMB} MB`);
       if (args.sync) {
         log('sync (bin/bench-sync.ts, its own server)');
@@ -404,11 +532,15 @@ async function main() {
  * object for the combined output; otherwise its lines go straight to this process's stdout.
  */
 function syncBench(extra: string[], json: boolean): unknown {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'bench-sync.ts'), ...extra, ...(json ? ['--json'] : [])], {
-    stdio: ['ignore', json ? 'pipe' : 'inherit', 'inherit'],
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'bench-sync.ts'), ...extra, ...(json ? ['--json'] : [])],
+    {
+      stdio: ['ignore', json ? 'pipe' : 'inherit', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new Error(`the sync bench failed (exit ${r.status ?? r.signal})`);
   return json ? JSON.parse(r.stdout) : undefined;
 }

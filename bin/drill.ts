@@ -26,7 +26,8 @@ async function main() {
   const rows = Number(arg('--rows') ?? 5000);
   const stage = (arg('--stage') ?? 'dev') as StageName;
   if (!STAGE_NAMES.includes(stage)) throw new Error(`--stage must be one of ${STAGE_NAMES.join(', ')}, got: ${stage}`);
-  if (!Number.isInteger(rows) || rows < 100) throw new Error(`--rows must be an integer of at least 100, got: ${arg('--rows')}`);
+  if (!Number.isInteger(rows) || rows < 100)
+    throw new Error(`--rows must be an integer of at least 100, got: ${arg('--rows')}`);
   const template = synthesizeMigrationTemplate(stage, { verification: CHAT_APP_VERIFICATION });
   const cluster = await startLocalCluster();
   let failed = 0;

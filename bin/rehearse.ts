@@ -6,12 +6,12 @@
  * machine as CDK synthesizes it, the same handler code with local adapters, real HTTP traffic.
  */
 import { synthesizeMigrationTemplate } from '../lib/local-template';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CHAT_APP_VERIFICATION, GENERIC_APP_VERIFICATION } from '../lambda/rehearsal/chat-verification';
 import { renderHtmlReport } from '../lambda/rehearsal/html-report';
 import { formatReport } from '../lambda/rehearsal/report';
-import { rehearse, RehearsalOptions } from '../lambda/rehearsal/rehearse';
+import { rehearse, type RehearsalOptions } from '../lambda/rehearsal/rehearse';
 
 const USAGE = `usage: npm run rehearse -- [options]
   --rows N                  chat messages to seed (default 100000)
@@ -31,7 +31,8 @@ const USAGE = `usage: npm run rehearse -- [options]
 example: npm run rehearse -- --rows 20000 --unhealthy-at 25`;
 
 function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boolean; reportFile?: string } {
-  const o: { -readonly [K in keyof RehearsalOptions]?: RehearsalOptions[K] } & { json: boolean; reportFile?: string } = { json: false };
+  const o: { -readonly [K in keyof RehearsalOptions]?: RehearsalOptions[K] } & { json: boolean; reportFile?: string } =
+    { json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -42,7 +43,8 @@ function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boo
     const int = (min: number, max: number) => {
       const v = value();
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${a} must be an integer from ${min} to ${max}, got: ${v}`);
+      if (!Number.isInteger(n) || n < min || n > max)
+        throw new Error(`${a} must be an integer from ${min} to ${max}, got: ${v}`);
       return n;
     };
     if (a === '--rows') o.rows = int(100, 50_000_000);
@@ -92,8 +94,17 @@ async function main() {
   process.on('SIGTERM', () => (release ? release() : abort.abort()));
   log('synthesizing the Migrate state machine (dev stage) ...');
   // Your own database or spec: the apps serve the generic read by key, and Smoke checks that instead of the chat routes.
-  const template = synthesizeMigrationTemplate('dev', { verification: args.source || args.specFile ? GENERIC_APP_VERIFICATION : CHAT_APP_VERIFICATION });
-  const report = await rehearse({ ...args, template, progress: log, signal: abort.signal, ownProcessGroup: true, holdOpen });
+  const template = synthesizeMigrationTemplate('dev', {
+    verification: args.source || args.specFile ? GENERIC_APP_VERIFICATION : CHAT_APP_VERIFICATION,
+  });
+  const report = await rehearse({
+    ...args,
+    template,
+    progress: log,
+    signal: abort.signal,
+    ownProcessGroup: true,
+    holdOpen,
+  });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else log(formatReport(report));
   if (args.reportFile) {

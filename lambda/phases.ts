@@ -33,24 +33,115 @@ export interface PhaseManifestEntry {
 const MINUTES = 60;
 
 export const PHASES = {
-  validateInput: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Validate the execution input and fill in the stage defaults' },
-  preflight: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'none', description: 'Every guardrail, nothing changed; no-go lists every reason' },
-  backup: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Start a manual snapshot of the old database' },
-  backupStatus: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Read the snapshot status (poll loop)' },
-  transferConfig: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Plan, apply, verify or roll back the config transfer' },
-  prepareTarget: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Create the target schema (DDL, type checks, deferred indexes) and check the reverse mapping round trip' },
-  buildIndexes: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Recreate the indexes and constraints deferred for the bulk copy' },
-  copyData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Copy one table in key-range chunks (returns a cursor)' },
-  validateData: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Checksums per chunk group, bisect to keys' },
-  sync: { timeoutSeconds: 15 * MINUTES, longRunning: true, retry: 'transient-db', description: 'Change capture: create/drop the slots, apply changes old → new and new → old in bounded runs' },
-  smoke: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Configured HTTP checks against the new side (direct access), reads compared with the old side' },
-  shiftTraffic: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Set the weights of one traffic step, read back' },
-  healthGate: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Decide whether the new side is healthy after the bake' },
-  rollbackTraffic: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'always', description: 'Weights back to 100 % old in one call, verified' },
-  restoreData: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Restore the old database from the pre-migration snapshot' },
-  finalize: { timeoutSeconds: 2 * MINUTES, longRunning: false, retry: 'none', description: 'Check 100 % new and record the end of the migration' },
-  lock: { timeoutSeconds: 1 * MINUTES, longRunning: false, retry: 'none', description: 'Stage lock: acquire, check the halt flag (renewing the lease), halt, decommission guard' },
-  unlock: { timeoutSeconds: 1 * MINUTES, longRunning: false, retry: 'always', description: 'Release the stage lock (every terminal path)' },
+  validateInput: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Validate the execution input and fill in the stage defaults',
+  },
+  preflight: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'none',
+    description: 'Every guardrail, nothing changed; no-go lists every reason',
+  },
+  backup: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Start a manual snapshot of the old database',
+  },
+  backupStatus: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Read the snapshot status (poll loop)',
+  },
+  transferConfig: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Plan, apply, verify or roll back the config transfer',
+  },
+  prepareTarget: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'transient-db',
+    description:
+      'Create the target schema (DDL, type checks, deferred indexes) and check the reverse mapping round trip',
+  },
+  buildIndexes: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'transient-db',
+    description: 'Recreate the indexes and constraints deferred for the bulk copy',
+  },
+  copyData: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'transient-db',
+    description: 'Copy one table in key-range chunks (returns a cursor)',
+  },
+  validateData: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'transient-db',
+    description: 'Checksums per chunk group, bisect to keys',
+  },
+  sync: {
+    timeoutSeconds: 15 * MINUTES,
+    longRunning: true,
+    retry: 'transient-db',
+    description: 'Change capture: create/drop the slots, apply changes old → new and new → old in bounded runs',
+  },
+  smoke: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Configured HTTP checks against the new side (direct access), reads compared with the old side',
+  },
+  shiftTraffic: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Set the weights of one traffic step, read back',
+  },
+  healthGate: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Decide whether the new side is healthy after the bake',
+  },
+  rollbackTraffic: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'always',
+    description: 'Weights back to 100 % old in one call, verified',
+  },
+  restoreData: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Restore the old database from the pre-migration snapshot',
+  },
+  finalize: {
+    timeoutSeconds: 2 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Check 100 % new and record the end of the migration',
+  },
+  lock: {
+    timeoutSeconds: 1 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Stage lock: acquire, check the halt flag (renewing the lease), halt, decommission guard',
+  },
+  unlock: {
+    timeoutSeconds: 1 * MINUTES,
+    longRunning: false,
+    retry: 'always',
+    description: 'Release the stage lock (every terminal path)',
+  },
 } as const satisfies Record<string, PhaseManifestEntry>;
 
 export type PhaseName = keyof typeof PHASES;

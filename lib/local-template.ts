@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from './config/stage-config';
-import { loadStageConfig, StageName } from './config/stages';
+import { loadStageConfig, type StageName } from './config/stages';
 import { SwitchyardStage } from './stacks/switchyard-stage';
 
 /**
@@ -14,6 +14,8 @@ export function synthesizeMigrationTemplate(
 ): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const config = loadStageConfig(stage);
-  const s = new SwitchyardStage(app, stage, { config: { ...config, verification: { ...config.verification, ...overrides.verification } } });
+  const s = new SwitchyardStage(app, stage, {
+    config: { ...config, verification: { ...config.verification, ...overrides.verification } },
+  });
   return Template.fromStack(s.migration).toJSON() as never;
 }

@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { pipelineConfigFromContext } from './config/pipeline-config';
 import { loadStageConfig, selectedStages } from './config/stages';
@@ -23,7 +23,9 @@ export function addSwitchyardStages(app: App): SwitchyardStage[] {
     });
     stages = stack.stages;
   } else {
-    stages = selectedStages(context).map((name) => new SwitchyardStage(app, name, { config: loadStageConfig(name, context) }));
+    stages = selectedStages(context).map(
+      (name) => new SwitchyardStage(app, name, { config: loadStageConfig(name, context) }),
+    );
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stages;

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { PHASE_NAMES } from '../lambda/phases';
 
 const ROOT = path.join(__dirname, '..');
@@ -21,7 +21,9 @@ describe('the rooms and their one-way arrows (docs/architecture.md)', () => {
   test('GIVEN lambda/core WHEN its imports are read THEN it does no I/O: no pg, fs or AWS SDK', () => {
     const offenders = sources('lambda/core').flatMap((f) =>
       importsOf(f)
-        .filter((i) => /^(pg|pg-copy-streams|fs|node:fs|fs\/promises|http|https|net)$/.test(i) || i.startsWith('@aws-sdk/'))
+        .filter(
+          (i) => /^(pg|pg-copy-streams|fs|node:fs|fs\/promises|http|https|net)$/.test(i) || i.startsWith('@aws-sdk/'),
+        )
         .map((i) => `${f} imports ${i}`),
     );
     expect(offenders).toEqual([]);
@@ -41,7 +43,9 @@ describe('the rooms and their one-way arrows (docs/architecture.md)', () => {
   });
 
   test('GIVEN the phase manifest WHEN the sources are searched THEN each phase name is a string literal in lambda/phases.ts only', () => {
-    const files = [...sources('lambda'), ...sources('lib'), ...sources('bin')].filter((f) => f !== path.join('lambda', 'phases.ts'));
+    const files = [...sources('lambda'), ...sources('lib'), ...sources('bin')].filter(
+      (f) => f !== path.join('lambda', 'phases.ts'),
+    );
     // The same word in another vocabulary, not the phase: each with its reason.
     const otherVocabulary: Record<string, RegExp> = {
       'lib/stacks/switchyard-stage.ts': /name\('backup'\)/g, // the backup stack's name
@@ -52,13 +56,18 @@ describe('the rooms and their one-way arrows (docs/architecture.md)', () => {
       'lib/local-template.ts': /'smoke' \| 'canary'/g,
       'lambda/handlers/aws-wiring.ts': /PhaseDeps\['lock'\]/g, // the PhaseDeps field
     };
-    const code = (f: string) => read(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(otherVocabulary[f] ?? /$^/g, '');
-    const offenders = PHASE_NAMES.flatMap((name) => files.filter((f) => new RegExp(`['"\`]${name}['"\`]`).test(code(f))).map((f) => `${name} in ${f}`));
+    const code = (f: string) =>
+      read(f)
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
+        .replace(otherVocabulary[f] ?? /$^/g, '');
+    const offenders = PHASE_NAMES.flatMap((name) =>
+      files.filter((f) => new RegExp(`['"\`]${name}['"\`]`).test(code(f))).map((f) => `${name} in ${f}`),
+    );
     expect(offenders).toEqual([]);
   });
 
   test('GIVEN the manifest WHEN the Lambda entry is loaded THEN it exports exactly one handler per phase', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const entry = require('../lambda/handlers/index') as Record<string, unknown>;
     expect(Object.keys(entry).sort()).toEqual([...PHASE_NAMES].sort());
     for (const name of PHASE_NAMES) expect(typeof entry[name]).toBe('function');

@@ -1,13 +1,13 @@
-import * as fs from 'fs';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { loadStageConfig, StageName } from '../../lib/config/stages';
+import * as fs from 'node:fs';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { loadStageConfig, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { environmentTransferRules, planTransfer } from '../../lambda/core/config/transfer';
 import { getSpec } from '../../lambda/engine/specs';
 import type { TableSpec } from '../../lambda/engine/spec';
 import { reverseMapping } from '../../lambda/engine/sync';
-import { stateMachineArns, mapCliAwsError, MachineName } from './aws';
+import { stateMachineArns, mapCliAwsError, type MachineName } from './aws';
 import { MigrationAlreadyRunningError, UsageError } from './errors';
 import { follow } from './follow';
 
@@ -61,7 +61,9 @@ function readJsonFile(deps: CliDeps, flag: string, file: string, example: string
   try {
     text = (deps.readFile ?? ((f) => fs.readFileSync(f, 'utf8')))(file);
   } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}): pass the path of a JSON file, e.g. ${example}`);
+    throw new UsageError(
+      `cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}): pass the path of a JSON file, e.g. ${example}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -70,19 +72,38 @@ function readJsonFile(deps: CliDeps, flag: string, file: string, example: string
   }
 }
 
-async function startAndFollow(deps: CliDeps, arn: string, name: string, input: Record<string, unknown>, followIt: boolean, stage: StageName) {
+async function startAndFollow(
+  deps: CliDeps,
+  arn: string,
+  name: string,
+  input: Record<string, unknown>,
+  followIt: boolean,
+  stage: StageName,
+) {
   let executionArn: string;
   try {
-    executionArn = (await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }))).executionArn!;
+    executionArn = (
+      await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }))
+    ).executionArn!;
   } catch (e) {
     if ((e as { name?: string }).name === 'ExecutionAlreadyExists') {
-      throw new MigrationAlreadyRunningError(`an execution named ${name} already exists for this workflow: follow it with \`status --stage ${stage}\`, or use a new migration id`);
+      throw new MigrationAlreadyRunningError(
+        `an execution named ${name} already exists for this workflow: follow it with \`status --stage ${stage}\`, or use a new migration id`,
+      );
     }
     return mapCliAwsError(e);
   }
   deps.print(`started ${executionArn}`);
   if (!followIt) return { executionArn, status: 'RUNNING' };
-  const r = await send(() => follow(deps.sfn, executionArn, { print: deps.print, pollMs: deps.pollMs, sleep: deps.sleep, signal: deps.signal, stage }));
+  const r = await send(() =>
+    follow(deps.sfn, executionArn, {
+      print: deps.print,
+      pollMs: deps.pollMs,
+      sleep: deps.sleep,
+      signal: deps.signal,
+      stage,
+    }),
+  );
   return { executionArn, ...r };
 }
 
@@ -91,16 +112,25 @@ export async function startCommand(o: StartOptions, deps: CliDeps) {
   const input: Record<string, unknown> = {};
   if (o.input) {
     const parsed = readJsonFile(deps, '--input', o.input, 'docs/examples/migrate-input.json');
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--input ${o.input} must hold a JSON object like {"migrationId": "chat-2026-11-24"}`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new UsageError(`--input ${o.input} must hold a JSON object like {"migrationId": "chat-2026-11-24"}`);
     Object.assign(input, parsed);
   }
   if (o.migrationId) input.migrationId = o.migrationId;
   if (o.dryRun) input.dryRun = true;
-  if (typeof input.migrationId !== 'string' || !input.migrationId) throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
+  if (typeof input.migrationId !== 'string' || !input.migrationId)
+    throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
   const arns = await stateMachineArns(deps.cfn, o.stage);
-  const running = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arns.Migrate, statusFilter: 'RUNNING', maxResults: 10 })));
+  const running = await send(() =>
+    deps.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: arns.Migrate, statusFilter: 'RUNNING', maxResults: 10 }),
+    ),
+  );
   const other = running.executions?.find((x) => x.name !== input.migrationId);
-  if (other) throw new MigrationAlreadyRunningError(`migration ${other.name} is already running on ${o.stage} (only one at a time): wait for it, or roll it back with \`rollback --stage ${o.stage} --migration-id ${other.name}\``);
+  if (other)
+    throw new MigrationAlreadyRunningError(
+      `migration ${other.name} is already running on ${o.stage} (only one at a time): wait for it, or roll it back with \`rollback --stage ${o.stage} --migration-id ${other.name}\``,
+    );
   return startAndFollow(deps, arns.Migrate, String(input.migrationId), input, o.follow !== false, o.stage);
 }
 
@@ -112,7 +142,8 @@ export async function statusCommand(o: { stage: StageName }, deps: CliDeps) {
     const r = await send(() => deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 5 })));
     out[name] = r.executions ?? [];
     deps.print(`${name}:`);
-    for (const e of r.executions ?? []) deps.print(`  ${e.name}  ${e.status}  started ${e.startDate?.toISOString?.() ?? e.startDate}`);
+    for (const e of r.executions ?? [])
+      deps.print(`  ${e.name}  ${e.status}  started ${e.startDate?.toISOString?.() ?? e.startDate}`);
     if (!r.executions?.length) deps.print('  (no executions)');
   }
   return out;
@@ -121,16 +152,33 @@ export async function statusCommand(o: { stage: StageName }, deps: CliDeps) {
 /** RollbackTraffic: weights back to 100 % old. */
 export async function rollbackCommand(o: RollbackOptions, deps: CliDeps) {
   const arns = await stateMachineArns(deps.cfn, o.stage);
-  return startAndFollow(deps, arns.RollbackTraffic, `${o.migrationId}-rollback-${Date.now()}`, { migrationId: o.migrationId }, o.follow !== false, o.stage);
+  return startAndFollow(
+    deps,
+    arns.RollbackTraffic,
+    `${o.migrationId}-rollback-${Date.now()}`,
+    { migrationId: o.migrationId },
+    o.follow !== false,
+    o.stage,
+  );
 }
 
 /** RestoreData: the old database from the pre-migration snapshot, config back to the recorded versions. */
 export async function restoreCommand(o: RestoreOptions, deps: CliDeps) {
-  const applied = o.applied ? readJsonFile(deps, '--applied', o.applied, 'the "applied" list of the TransferConfig output') : undefined;
-  if (applied !== undefined && !Array.isArray(applied)) throw new UsageError(`--applied ${o.applied} must hold the JSON list TransferConfig returned as "applied"`);
+  const applied = o.applied
+    ? readJsonFile(deps, '--applied', o.applied, 'the "applied" list of the TransferConfig output')
+    : undefined;
+  if (applied !== undefined && !Array.isArray(applied))
+    throw new UsageError(`--applied ${o.applied} must hold the JSON list TransferConfig returned as "applied"`);
   const arns = await stateMachineArns(deps.cfn, o.stage);
   const input = { migrationId: o.migrationId, snapshotId: o.snapshotId, ...(applied ? { applied } : {}) };
-  return startAndFollow(deps, arns.RestoreData, `${o.migrationId}-restore-${Date.now()}`, input, o.follow !== false, o.stage);
+  return startAndFollow(
+    deps,
+    arns.RestoreData,
+    `${o.migrationId}-restore-${Date.now()}`,
+    input,
+    o.follow !== false,
+    o.stage,
+  );
 }
 
 /**
@@ -141,8 +189,10 @@ export async function restoreCommand(o: RestoreOptions, deps: CliDeps) {
  */
 /** What a rollback does with the new side's writes to one table (the reverse sync's mapping). */
 function rollbackCost(t: TableSpec): string {
-  if (!('table' in t.source)) return 'a query source: no change capture either way (Preflight refuses it for a live migration)';
-  if (t.forwardOnly) return 'forward-only: new-side writes to it are NOT returned on a rollback (only a data restore goes back)';
+  if (!('table' in t.source))
+    return 'a query source: no change capture either way (Preflight refuses it for a live migration)';
+  if (t.forwardOnly)
+    return 'forward-only: new-side writes to it are NOT returned on a rollback (only a data restore goes back)';
   try {
     const m = reverseMapping(t)!;
     return `${t.reverse ? "the spec's reverse mapping" : 'a derived reverse mapping'} returns new-side writes on a rollback (old columns ${Object.keys(m).join(', ')}; PrepareTarget names the ones that do not survive the round trip)`;
@@ -160,7 +210,14 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   const p = {
     stage,
     spec: spec.name,
-    tables: spec.tables.map((t) => ({ name: t.name, source: 'table' in t.source ? t.source.table : '(query)', target: t.target.table, chunkSize: t.chunkSize, sync: 'table' in t.source, rollback: rollbackCost(t) })),
+    tables: spec.tables.map((t) => ({
+      name: t.name,
+      source: 'table' in t.source ? t.source.table : '(query)',
+      target: t.target.table,
+      chunkSize: t.chunkSize,
+      sync: 'table' in t.source,
+      rollback: rollbackCost(t),
+    })),
     config: {
       parameters: `${cfg.oldEnvironment.parameterPath}/* -> ${cfg.newEnvironment.parameterPath}/* (db/host, db/port, db/name rendered for the new database)`,
       secrets: `${cfg.oldEnvironment.secretPrefix}/* -> ${cfg.newEnvironment.secretPrefix}/* (except the db credentials secret)`,
@@ -171,7 +228,10 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
     routing: cfg.oldEnvironment.mode === 'imported' ? 'Route53 weighted records' : 'ALB weighted rule',
   };
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
-  for (const t of p.tables) deps.print(`  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`);
+  for (const t of p.tables)
+    deps.print(
+      `  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`,
+    );
   for (const t of p.tables) deps.print(`  rollback of ${t.name}: ${t.rollback}`);
   const copy = cfg.migration.copy;
   deps.print(
@@ -181,17 +241,29 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   );
   deps.print(`  config: ${p.config.parameters}`);
   deps.print(`          ${p.config.secrets}`);
-  deps.print(`  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`);
-  deps.print('  row counts: from the Preflight of a gate dry run (`start --dry-run`): the databases are private to the VPC');
+  deps.print(
+    `  traffic (${p.routing}): ${steps.join(' -> ')} %, ${p.bakeSeconds} s bake per step: at least ${p.estimatedTrafficMinutes} min after the data is in sync`,
+  );
+  deps.print(
+    '  row counts: from the Preflight of a gate dry run (`start --dry-run`): the databases are private to the VPC',
+  );
   if (!o.live || !deps.configStores) {
-    deps.print(`  config changes by name: \`plan --stage ${stage} --live\` reads them from SSM and Secrets Manager (names only)`);
+    deps.print(
+      `  config changes by name: \`plan --stage ${stage} --live\` reads them from SSM and Secrets Manager (names only)`,
+    );
     return p;
   }
   const rules = environmentTransferRules(cfg.oldEnvironment, cfg.newEnvironment);
   // The new side's coordinates come from its own SSM parameters (created by its stack), not from its secret.
   const ssm = deps.configStores.find((c) => c.kind === 'parameter');
-  const coord = async (k: string) => (ssm ? (await send(() => ssm.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value : undefined) ?? `<${k} of the new database>`;
-  const context = { 'target.db.host': await coord('host'), 'target.db.port': await coord('port'), 'target.db.name': await coord('name') };
+  const coord = async (k: string) =>
+    (ssm ? (await send(() => ssm.get(`${cfg.newEnvironment.parameterPath}/db/${k}`)))?.value : undefined) ??
+    `<${k} of the new database>`;
+  const context = {
+    'target.db.host': await coord('host'),
+    'target.db.port': await coord('port'),
+    'target.db.name': await coord('name'),
+  };
   const changes = await send(() => planTransfer(deps.configStores!, rules, context));
   deps.print(`  config changes (${changes.length}):`);
   for (const c of changes) deps.print(`    ${c.action.padEnd(9)} ${c.kind.padEnd(9)} ${c.target}`);

@@ -1,4 +1,9 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { ExecutionFailedError, InterruptedError } from './errors';
 
 export interface FollowOptions {
@@ -28,11 +33,17 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Print each state as it starts and ends until the execution finishes; throws ExecutionFailedError with its error and cause. */
-export async function follow(sfn: SFNClient, executionArn: string, opts: FollowOptions): Promise<{ status: string; output?: unknown }> {
+export async function follow(
+  sfn: SFNClient,
+  executionArn: string,
+  opts: FollowOptions,
+): Promise<{ status: string; output?: unknown }> {
   const sleep = opts.sleep ?? ((ms: number) => abortableSleep(ms, opts.signal));
   const stopIfAborted = () => {
     if (opts.signal?.aborted) {
-      throw new InterruptedError(`stopped following ${executionArn}; the execution keeps running: check it with \`status${opts.stage ? ` --stage ${opts.stage}` : ''}\` or the Step Functions console`);
+      throw new InterruptedError(
+        `stopped following ${executionArn}; the execution keeps running: check it with \`status${opts.stage ? ` --stage ${opts.stage}` : ''}\` or the Step Functions console`,
+      );
     }
   };
   const seen = new Set<number>();
@@ -55,7 +66,9 @@ export async function follow(sfn: SFNClient, executionArn: string, opts: FollowO
         opts.print(`execution SUCCEEDED`);
         return { status: d.status, output: d.output ? JSON.parse(d.output) : undefined };
       }
-      throw new ExecutionFailedError(`execution ${d.status}: ${d.error ?? 'unknown error'}${d.cause ? ` - ${d.cause}` : ''}`);
+      throw new ExecutionFailedError(
+        `execution ${d.status}: ${d.error ?? 'unknown error'}${d.cause ? ` - ${d.cause}` : ''}`,
+      );
     }
     await sleep(opts.pollMs ?? 3000);
     stopIfAborted();

@@ -1,10 +1,10 @@
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, Option } from 'commander';
-import { STAGE_NAMES, StageName } from '../../lib/config/stages';
+import { STAGE_NAMES, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { ensureRegion, explainAwsError } from './aws';
-import { CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from './commands';
+import { type CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from './commands';
 import { CliError, UsageError } from './errors';
 
 /** The AWS clients of one run; constructing them makes no network call. */
@@ -64,7 +64,9 @@ function example(...lines: string[]): string {
 }
 
 function stageOption(): Option {
-  return new Option('--stage <stage>', 'the deployed stage').choices(STAGE_NAMES as readonly string[]).makeOptionMandatory();
+  return new Option('--stage <stage>', 'the deployed stage')
+    .choices(STAGE_NAMES as readonly string[])
+    .makeOptionMandatory();
 }
 
 function isPostgresUrl(v: string): boolean {
@@ -78,7 +80,13 @@ function isPostgresUrl(v: string): boolean {
 /** Build the operator CLI. Every action's result code lands in `result.code`. */
 export function buildProgram(rt: CliRuntime, result: { code: number }): Command {
   const print = (line: string) => rt.stdout.write(`${line}\n`);
-  const base = (): Omit<CliDeps, 'sfn' | 'cfn'> => ({ print, readFile: rt.readFile, pollMs: rt.pollMs, sleep: rt.sleep, signal: rt.signal });
+  const base = (): Omit<CliDeps, 'sfn' | 'cfn'> => ({
+    print,
+    readFile: rt.readFile,
+    pollMs: rt.pollMs,
+    sleep: rt.sleep,
+    signal: rt.signal,
+  });
   /** Clients for this region, after the region resolved (no network call yet). */
   const withAws = async (region: string | undefined): Promise<CliDeps> => {
     const clients = rt.aws(region);
@@ -88,10 +96,16 @@ export function buildProgram(rt: CliRuntime, result: { code: number }): Command 
   const regionOption = () => new Option('--region <region>', 'AWS region (default: AWS_REGION or your AWS profile)');
 
   const program = new Command('switchyard')
-    .description('Operate Switchyard migrations: plan, start and follow, status, traffic rollback, data restore; sync PostgreSQL without AWS.')
+    .description(
+      'Operate Switchyard migrations: plan, start and follow, status, traffic rollback, data restore; sync PostgreSQL without AWS.',
+    )
     .version(rt.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help (every command has its own: <command> --help)')
-    .configureOutput({ writeOut: (s) => rt.stdout.write(s), writeErr: (s) => rt.stderr.write(s), outputError: (s, write) => write(redact(s)) })
+    .configureOutput({
+      writeOut: (s) => rt.stdout.write(s),
+      writeErr: (s) => rt.stderr.write(s),
+      outputError: (s, write) => write(redact(s)),
+    })
     .exitOverride()
     .showHelpAfterError()
     .showSuggestionAfterError()
@@ -108,9 +122,14 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
 
   program
     .command('plan')
-    .description('what a migration of the stage would do: tables and chunking, config mapping, weight schedule, bake time. Changes nothing and calls no AWS API unless --live.')
+    .description(
+      'what a migration of the stage would do: tables and chunking, config mapping, weight schedule, bake time. Changes nothing and calls no AWS API unless --live.',
+    )
     .addOption(stageOption())
-    .option('--live', 'also read the stage\'s SSM parameters and secrets (names only, never values) to list each config change')
+    .option(
+      '--live',
+      "also read the stage's SSM parameters and secrets (names only, never values) to list each config change",
+    )
     .addOption(new Option('--offline', 'the default; kept for older scripts').hideHelp())
     .addOption(regionOption())
     .addHelpText('after', example('plan --stage prod', 'plan --stage dev --live --region eu-west-1'))
@@ -128,11 +147,30 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     .option('--dry-run', 'gate check only: runs Preflight and ends in GateDryRunGo, moves nothing')
     .option('--no-follow', 'return once started instead of following the execution')
     .addOption(regionOption())
-    .addHelpText('after', example('start --stage dev --migration-id chat-2026-11-24', 'start --stage prod --input docs/examples/migrate-input.json --dry-run'))
-    .action(async (o: { stage: StageName; migrationId?: string; input?: string; dryRun?: boolean; follow: boolean; region?: string }) => {
-      if (!o.migrationId && !o.input) throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
-      await startCommand({ stage: o.stage, migrationId: o.migrationId, input: o.input, dryRun: o.dryRun, follow: o.follow }, await withAws(o.region));
-    });
+    .addHelpText(
+      'after',
+      example(
+        'start --stage dev --migration-id chat-2026-11-24',
+        'start --stage prod --input docs/examples/migrate-input.json --dry-run',
+      ),
+    )
+    .action(
+      async (o: {
+        stage: StageName;
+        migrationId?: string;
+        input?: string;
+        dryRun?: boolean;
+        follow: boolean;
+        region?: string;
+      }) => {
+        if (!o.migrationId && !o.input)
+          throw new UsageError('a migration id is required: --migration-id ID or "migrationId" in the --input file');
+        await startCommand(
+          { stage: o.stage, migrationId: o.migrationId, input: o.input, dryRun: o.dryRun, follow: o.follow },
+          await withAws(o.region),
+        );
+      },
+    );
 
   program
     .command('status')
@@ -158,40 +196,93 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
 
   program
     .command('restore')
-    .description('start RestoreData: the old database from the pre-migration snapshot, previous config versions, then follow it (under an hour)')
+    .description(
+      'start RestoreData: the old database from the pre-migration snapshot, previous config versions, then follow it (under an hour)',
+    )
     .addOption(stageOption())
     .requiredOption('--migration-id <id>', 'the migration whose data to restore')
-    .requiredOption('--snapshot-id <id>', 'the pre-migration snapshot (Backup phase output, tagged with the migration id)')
-    .option('--applied <file>', 'JSON list of config changes TransferConfig applied (its "applied" output), to restore their previous versions')
+    .requiredOption(
+      '--snapshot-id <id>',
+      'the pre-migration snapshot (Backup phase output, tagged with the migration id)',
+    )
+    .option(
+      '--applied <file>',
+      'JSON list of config changes TransferConfig applied (its "applied" output), to restore their previous versions',
+    )
     .option('--no-follow', 'return once started')
     .addOption(regionOption())
-    .addHelpText('after', example('restore --stage prod --migration-id chat-2026-11-24 --snapshot-id switchyard-prod-chat-2026-11-24'))
-    .action(async (o: { stage: StageName; migrationId: string; snapshotId: string; applied?: string; follow: boolean; region?: string }) => {
-      await restoreCommand({ stage: o.stage, migrationId: o.migrationId, snapshotId: o.snapshotId, applied: o.applied, follow: o.follow }, await withAws(o.region));
-    });
+    .addHelpText(
+      'after',
+      example('restore --stage prod --migration-id chat-2026-11-24 --snapshot-id switchyard-prod-chat-2026-11-24'),
+    )
+    .action(
+      async (o: {
+        stage: StageName;
+        migrationId: string;
+        snapshotId: string;
+        applied?: string;
+        follow: boolean;
+        region?: string;
+      }) => {
+        await restoreCommand(
+          {
+            stage: o.stage,
+            migrationId: o.migrationId,
+            snapshotId: o.snapshotId,
+            applied: o.applied,
+            follow: o.follow,
+          },
+          await withAws(o.region),
+        );
+      },
+    );
 
   program
     .command('sync')
-    .description('change data capture from the source to the target PostgreSQL through the migration spec, continuously until Ctrl-C (no AWS)')
+    .description(
+      'change data capture from the source to the target PostgreSQL through the migration spec, continuously until Ctrl-C (no AWS)',
+    )
     .requiredOption('--source <url>', 'source database, postgres://user:password@host:5432/db')
     .requiredOption('--target <url>', 'target database, postgres://user:password@host:5432/db')
     .option('--spec <file>', 'migration spec JSON (default: the built-in chat-history spec)')
-    .option('--table <name>', 'only this spec table (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--table <name>',
+      'only this spec table (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--once', 'apply what is pending, then stop')
     .option('--resume', 'continue from the position stored in the target')
-    .addHelpText('after', example('sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat --spec my-spec.json', 'sync --source postgres://app@old-db/chat --target postgres://app@new-db/chat --table messages --once'))
-    .action(async (o: { source: string; target: string; spec?: string; table: string[]; once?: boolean; resume?: boolean }) => {
-      // Never echo the URLs: they may carry passwords.
-      if (!isPostgresUrl(o.source)) throw new UsageError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
-      if (!isPostgresUrl(o.target)) throw new UsageError('--target must be a postgres:// URL like postgres://user:password@host:5432/db');
-      const mod = await (rt.loadSync ?? loadSyncModule)();
-      const opts: SyncOptions = { source: o.source, target: o.target };
-      if (o.spec) opts.spec = o.spec;
-      if (o.table.length) opts.tables = o.table;
-      if (o.once) opts.once = true;
-      if (o.resume) opts.resume = true;
-      result.code = await mod.syncCommand(opts, { stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
-    });
+    .addHelpText(
+      'after',
+      example(
+        'sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat --spec my-spec.json',
+        'sync --source postgres://app@old-db/chat --target postgres://app@new-db/chat --table messages --once',
+      ),
+    )
+    .action(
+      async (o: {
+        source: string;
+        target: string;
+        spec?: string;
+        table: string[];
+        once?: boolean;
+        resume?: boolean;
+      }) => {
+        // Never echo the URLs: they may carry passwords.
+        if (!isPostgresUrl(o.source))
+          throw new UsageError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
+        if (!isPostgresUrl(o.target))
+          throw new UsageError('--target must be a postgres:// URL like postgres://user:password@host:5432/db');
+        const mod = await (rt.loadSync ?? loadSyncModule)();
+        const opts: SyncOptions = { source: o.source, target: o.target };
+        if (o.spec) opts.spec = o.spec;
+        if (o.table.length) opts.tables = o.table;
+        if (o.once) opts.once = true;
+        if (o.resume) opts.resume = true;
+        result.code = await mod.syncCommand(opts, { stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+      },
+    );
 
   return program;
 }
@@ -211,7 +302,10 @@ export async function runCli(argv: readonly string[], rt: CliRuntime): Promise<n
     const err = explainAwsError(e);
     if (err instanceof CliError) {
       rt.stderr.write(`${err.name}: ${redact(err.message)}\n`);
-      if (err instanceof UsageError) rt.stderr.write(`(run \`${NPM} ${argv[0] && !argv[0].startsWith('-') ? `${argv[0]} ` : ''}--help\` for usage)\n`);
+      if (err instanceof UsageError)
+        rt.stderr.write(
+          `(run \`${NPM} ${argv[0] && !argv[0].startsWith('-') ? `${argv[0]} ` : ''}--help\` for usage)\n`,
+        );
       return err.exitCode;
     }
     const name = err instanceof Error ? err.name : 'Error';

@@ -1,9 +1,24 @@
-import { createHash } from 'crypto';
-import { withClient, DbEndpoint, endpointLabel, loadSpecFile, prepareTarget, copyTable, describeTableWith, SpecError } from '../../lambda/engine';
+import { createHash } from 'node:crypto';
+import {
+  withClient,
+  type DbEndpoint,
+  endpointLabel,
+  loadSpecFile,
+  prepareTarget,
+  copyTable,
+  describeTableWith,
+  SpecError,
+} from '../../lambda/engine';
 import { introspectIdentitySpec } from '../../lambda/engine/introspect';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { qi } from '../../lambda/engine/sql';
-import { createSync, qualifiedTableSpec, runSync, SyncRunResult, SyncTargetNotEmptyError } from '../../lambda/engine/sync';
+import {
+  createSync,
+  qualifiedTableSpec,
+  runSync,
+  type SyncRunResult,
+  SyncTargetNotEmptyError,
+} from '../../lambda/engine/sync';
 
 export interface SyncCommandOptions {
   readonly source: string;
@@ -62,8 +77,14 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
     const source = parsePostgresUrl(opts.source, '--source');
     const target = parsePostgresUrl(opts.target, '--target');
     const spec = opts.spec ? loadSpecFile(opts.spec) : await introspectIdentitySpec(source, opts.tables);
-    const migrationId = `cli_${createHash('sha256').update(`${endpointLabel(source)}>${endpointLabel(target)}:${spec.name}`).digest('hex').slice(0, 12)}`;
-    line(io.stderr, `sync ${endpointLabel(source)} -> ${endpointLabel(target)}: ${spec.tables.length} table(s), id ${migrationId}`);
+    const migrationId = `cli_${createHash('sha256')
+      .update(`${endpointLabel(source)}>${endpointLabel(target)}:${spec.name}`)
+      .digest('hex')
+      .slice(0, 12)}`;
+    line(
+      io.stderr,
+      `sync ${endpointLabel(source)} -> ${endpointLabel(target)}: ${spec.tables.length} table(s), id ${migrationId}`,
+    );
 
     // Refuse a non-empty target before creating anything.
     if (!opts.resume) {
@@ -71,16 +92,22 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
         const out: string[] = [];
         for (const t of spec.tables.map(qualifiedTableSpec)) {
           const r = await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [qi(t.target.table)]);
-          if (r.rows[0].e && (await c.query(`SELECT 1 FROM ${qi(t.target.table)} LIMIT 1`)).rowCount) out.push(t.target.table);
+          if (r.rows[0].e && (await c.query(`SELECT 1 FROM ${qi(t.target.table)} LIMIT 1`)).rowCount)
+            out.push(t.target.table);
         }
         return out;
       });
       if (busy.length) {
-        throw new SyncTargetNotEmptyError(`target table(s) ${busy.join(', ')} already have rows: empty them, or pass --resume to continue an earlier sync into them`);
+        throw new SyncTargetNotEmptyError(
+          `target table(s) ${busy.join(', ')} already have rows: empty them, or pass --resume to continue an earlier sync into them`,
+        );
       }
     }
     const created = await createSync(source, spec, migrationId, 'forward');
-    line(io.stderr, `slot ${created.slot} ${created.created.slot ? `created at ${created.startLsn}` : 'exists'}; publication ${created.publication}`);
+    line(
+      io.stderr,
+      `slot ${created.slot} ${created.created.slot ? `created at ${created.startLsn}` : 'exists'}; publication ${created.publication}`,
+    );
     await prepareTarget(spec, source, target);
     for (const t of spec.tables.map(qualifiedTableSpec)) {
       const layout = await describeTableWith(t, source, target);
@@ -98,7 +125,10 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
           onProgress: (p) => {
             if (Date.now() - lastPrint < 1000) return;
             lastPrint = Date.now();
-            line(io.stderr, `lag ${p.lagBytes} bytes, ${p.lagSeconds.toFixed(1)} s; applied ${p.transactions} transactions up to ${p.appliedLsn}`);
+            line(
+              io.stderr,
+              `lag ${p.lagBytes} bytes, ${p.lagSeconds.toFixed(1)} s; applied ${p.transactions} transactions up to ${p.appliedLsn}`,
+            );
           },
         }),
       );

@@ -5,4 +5,3 @@ export const TAG_KEYS = {
   side: 'switchyard:side',
   migrationId: 'switchyard:migration-id',
 } as const;
-

@@ -18,8 +18,18 @@ const sortsBy = (j: string, k: { provider: string; libc: string; locale: string;
   `CASE coalesce(${j}->>'${k.provider}', 'c') WHEN 'c' THEN ${j}->>'${k.libc}'
      WHEN 'i' THEN 'icu:' || coalesce(${j}->>'${k.locale}', ${j}->>'${k.icuLocale}')
      ELSE 'builtin:' || (${j}->>'${k.locale}') END`;
-const DATABASE_KEYS = { provider: 'datlocprovider', libc: 'datcollate', locale: 'datlocale', icuLocale: 'daticulocale' };
-const COLLATION_KEYS = { provider: 'collprovider', libc: 'collcollate', locale: 'colllocale', icuLocale: 'colliculocale' };
+const DATABASE_KEYS = {
+  provider: 'datlocprovider',
+  libc: 'datcollate',
+  locale: 'datlocale',
+  icuLocale: 'daticulocale',
+};
+const COLLATION_KEYS = {
+  provider: 'collprovider',
+  libc: 'collcollate',
+  locale: 'colllocale',
+  icuLocale: 'colliculocale',
+};
 
 /** The effective collation of each named column of `relation` (null: not collatable), normalised. */
 const COLUMN_COLLATIONS = `
@@ -43,8 +53,15 @@ export function normaliseCollation(effective: string | null): string | null {
 }
 
 /** `readOnlySide`: the source (its own read-only transaction); the target is queried inside the caller's transaction (PrepareTarget's). */
-async function effectiveCollations(c: Client, relation: string, columns: readonly string[], readOnlySide: boolean): Promise<(string | null)[]> {
-  const r = readOnlySide ? await readOnlyQuery(c, COLUMN_COLLATIONS, [qi(relation), columns]) : await c.query(COLUMN_COLLATIONS, [qi(relation), columns]);
+async function effectiveCollations(
+  c: Client,
+  relation: string,
+  columns: readonly string[],
+  readOnlySide: boolean,
+): Promise<(string | null)[]> {
+  const r = readOnlySide
+    ? await readOnlyQuery(c, COLUMN_COLLATIONS, [qi(relation), columns])
+    : await c.query(COLUMN_COLLATIONS, [qi(relation), columns]);
   return r.rows.map((row) => normaliseCollation(row.effective as string | null));
 }
 
@@ -56,7 +73,10 @@ async function targetCollationLike(c: Client, normalised: string): Promise<strin
       WHERE c.collprovider <> 'd' AND (c.collencoding = -1 OR c.collencoding = (SELECT encoding FROM pg_database WHERE datname = current_database()))
       ORDER BY c.collname = 'C' DESC, c.oid`,
   );
-  return (r.rows as { q: string; effective: string | null }[]).find((x) => normaliseCollation(x.effective) === normalised)?.q ?? null;
+  return (
+    (r.rows as { q: string; effective: string | null }[]).find((x) => normaliseCollation(x.effective) === normalised)
+      ?.q ?? null
+  );
 }
 
 /**
@@ -68,12 +88,21 @@ async function targetCollationLike(c: Client, normalised: string): Promise<strin
 export async function targetKeyCollations(
   src: Client,
   tgt: Client,
-  table: { name: string; sourceRelation: string | null; sourceKey: readonly string[]; targetRelation: string; targetKey: readonly string[] },
+  table: {
+    name: string;
+    sourceRelation: string | null;
+    sourceKey: readonly string[];
+    targetRelation: string;
+    targetKey: readonly string[];
+  },
 ): Promise<{ collations: (string | null)[]; warnings: string[] }> {
   const warnings: string[] = [];
   const none = { collations: table.targetKey.map(() => null), warnings };
   if (!table.sourceRelation) return none; // a query source: its key expressions' collations are not catalogued
-  const [s, t] = await Promise.all([effectiveCollations(src, table.sourceRelation, table.sourceKey, true), effectiveCollations(tgt, table.targetRelation, table.targetKey, false)]);
+  const [s, t] = await Promise.all([
+    effectiveCollations(src, table.sourceRelation, table.sourceKey, true),
+    effectiveCollations(tgt, table.targetRelation, table.targetKey, false),
+  ]);
   const out: (string | null)[] = [];
   for (let i = 0; i < t.length; i++) {
     if (s[i] === null || t[i] === null || s[i] === t[i]) {

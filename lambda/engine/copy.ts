@@ -1,13 +1,21 @@
 import type { Client } from 'pg';
-import { pipeline } from 'stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { bounded, connect, DbEndpoint, readOnly } from './db';
+import { bounded, connect, type DbEndpoint, readOnly } from './db';
 import {
-  ChunkCopyError, ChunkDataError, ChunkFailure, DatabaseUnreachableError, errorColumn, isDeterministicDbError, isTransientDbError, redactedReason, sqlState,
+  ChunkCopyError,
+  ChunkDataError,
+  type ChunkFailure,
+  DatabaseUnreachableError,
+  errorColumn,
+  isDeterministicDbError,
+  isTransientDbError,
+  redactedReason,
+  sqlState,
 } from './errors';
-import { Chunk, planTableChunks, selectChunks } from './plan';
+import { type Chunk, planTableChunks, selectChunks } from './plan';
 import { META_SCHEMA } from './prepare';
-import { KeyRange, rangePredicate, sourceSelect, TableLayout, targetColumnList, targetTable } from './sql';
+import { type KeyRange, rangePredicate, sourceSelect, type TableLayout, targetColumnList, targetTable } from './sql';
 import { targetKey } from './spec';
 
 export interface CopyOptions {
@@ -44,11 +52,21 @@ export interface CopyResult {
  * transaction) into `COPY target FROM STDIN`, and record the checkpoint. Rows never
  * become JS objects. Idempotent.
  */
-export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, tgt: Client, runId: string, opts: { fresh?: boolean } = {}): Promise<number> {
+export async function copyChunk(
+  layout: TableLayout,
+  chunk: Chunk,
+  src: Client,
+  tgt: Client,
+  runId: string,
+  opts: { fresh?: boolean } = {},
+): Promise<number> {
   const t = layout.spec;
   await tgt.query('BEGIN');
   try {
-    if (!opts.fresh) await tgt.query(`DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`);
+    if (!opts.fresh)
+      await tgt.query(
+        `DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
+      );
     const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
     await readOnly(src, () => pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer));
     const rows = Number(writer.rowCount ?? 0);
@@ -68,7 +86,12 @@ export async function copyChunk(layout: TableLayout, chunk: Chunk, src: Client, 
  * Copy every not-yet-copied chunk of a table with bounded concurrency. Resumes
  * from the checkpoints of an earlier (crashed) run with the same run id.
  */
-export async function copyTable(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: CopyOptions): Promise<CopyResult> {
+export async function copyTable(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: CopyOptions,
+): Promise<CopyResult> {
   const table = layout.spec.name;
   const plan = await planTableChunks(layout, source, target, opts.runId);
   const selected = selectChunks(plan, opts.chunkNos);
@@ -111,7 +134,10 @@ export async function copyTable(layout: TableLayout, source: DbEndpoint, target:
             await close();
             // A duplicate key on a fresh try means the range was not empty after all (rows from elsewhere): retry with the DELETE.
             const duplicateOnFresh = freshTry && (e as { code?: string }).code === '23505';
-            if (attempt >= (duplicateOnFresh ? Math.max(attempts, 2) : attempts) || !(duplicateOnFresh || isTransientDbError(e))) {
+            if (
+              attempt >= (duplicateOnFresh ? Math.max(attempts, 2) : attempts) ||
+              !(duplicateOnFresh || isTransientDbError(e))
+            ) {
               failure ??= chunkError(layout, chunk, e);
               return;
             }
@@ -126,11 +152,19 @@ export async function copyTable(layout: TableLayout, source: DbEndpoint, target:
   const n = Math.max(1, Math.min(opts.concurrency ?? 1, pending.length || 1));
   await Promise.all(Array.from({ length: n }, worker));
   if (failure !== undefined) throw failure;
-  return { table, chunks: selected.length, chunksCopied: copied, rowsCopied, rowsTotal, complete: copied === selected.length };
+  return {
+    table,
+    chunks: selected.length,
+    chunksCopied: copied,
+    rowsCopied,
+    rowsTotal,
+    complete: copied === selected.length,
+  };
 }
 
 function rangeText(r: KeyRange): string {
-  const side = (k: readonly string[] | null, open: string) => (k === null ? open : k.length === 1 ? k[0] : `(${k.join(', ')})`);
+  const side = (k: readonly string[] | null, open: string) =>
+    k === null ? open : k.length === 1 ? k[0] : `(${k.join(', ')})`;
   return `[${side(r.lower, '-inf')}, ${side(r.upper, '+inf')})`;
 }
 
@@ -153,5 +187,7 @@ export function chunkError(layout: TableLayout, chunk: Chunk, e: unknown): Error
     code: sqlstate,
     reason: redactedReason(e),
   };
-  return !isTransientDbError(e) && isDeterministicDbError(e) ? new ChunkDataError(failure) : new ChunkCopyError(failure);
+  return !isTransientDbError(e) && isDeterministicDbError(e)
+    ? new ChunkDataError(failure)
+    : new ChunkCopyError(failure);
 }

@@ -1,4 +1,4 @@
-import { Client, ClientConfig, QueryResult, QueryResultRow } from 'pg';
+import { Client, type ClientConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { DatabaseUnreachableError, describe } from './errors';
 
 /** Where a database is and how to log in. Built from a secret by the caller; never logged. */
@@ -21,7 +21,8 @@ export interface DbEndpoint {
 }
 
 /** Session settings that make text forms identical on both sides (dates, floats, bytea). */
-const CANONICAL_SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET standard_conforming_strings = on";
+const CANONICAL_SESSION =
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET standard_conforming_strings = on";
 
 /** A redacted label for messages: host:port/db, never the user or password. */
 export function endpointLabel(e: DbEndpoint): string {
@@ -34,7 +35,10 @@ export function endpointLabel(e: DbEndpoint): string {
  * configured); every source transaction is also `BEGIN READ ONLY` (see `readOnly`), which
  * nothing inside the transaction can switch back: the source is only ever read.
  */
-export async function connect(endpoint: DbEndpoint, opts: { readOnly?: boolean; applicationName?: string } = {}): Promise<Client> {
+export async function connect(
+  endpoint: DbEndpoint,
+  opts: { readOnly?: boolean; applicationName?: string } = {},
+): Promise<Client> {
   const config: ClientConfig = {
     host: endpoint.host,
     port: endpoint.port,
@@ -51,7 +55,8 @@ export async function connect(endpoint: DbEndpoint, opts: { readOnly?: boolean; 
   try {
     await client.connect();
     await client.query(CANONICAL_SESSION);
-    if (opts.readOnly && endpoint.readOnlyRole) await client.query(`SET ROLE "${endpoint.readOnlyRole.replace(/"/g, '""')}"`);
+    if (opts.readOnly && endpoint.readOnlyRole)
+      await client.query(`SET ROLE "${endpoint.readOnlyRole.replace(/"/g, '""')}"`);
   } catch (e) {
     await client.end().catch(() => undefined);
     throw new DatabaseUnreachableError(`cannot connect to ${endpointLabel(endpoint)}: ${describe(e)}`, { cause: e });
@@ -60,7 +65,11 @@ export async function connect(endpoint: DbEndpoint, opts: { readOnly?: boolean; 
 }
 
 /** Run `fn` with a fresh connection, always closing it. */
-export async function withClient<T>(endpoint: DbEndpoint, opts: { readOnly?: boolean; applicationName?: string }, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  endpoint: DbEndpoint,
+  opts: { readOnly?: boolean; applicationName?: string },
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
   const client = await connect(endpoint, opts);
   try {
     return await fn(client);
@@ -96,6 +105,10 @@ export async function bounded(p: Promise<unknown>, ms = 5_000): Promise<void> {
 }
 
 /** One query in its own read-only transaction (see `readOnly`). */
-export async function readOnlyQuery<R extends QueryResultRow = QueryResultRow>(c: Client, text: string, values?: unknown[]): Promise<QueryResult<R>> {
+export async function readOnlyQuery<R extends QueryResultRow = QueryResultRow>(
+  c: Client,
+  text: string,
+  values?: unknown[],
+): Promise<QueryResult<R>> {
   return readOnly(c, () => c.query<R>(text, values));
 }

@@ -1,6 +1,6 @@
-import { performance } from 'perf_hooks';
+import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import { connect, DbEndpoint, withClient } from './db';
+import { connect, type DbEndpoint, withClient } from './db';
 import { redactedReason, SchemaMismatchError, sqlState } from './errors';
 import type { MigrationSpec, TableSpec } from './spec';
 import { targetKey, targetRelation } from './spec';
@@ -49,21 +49,26 @@ export async function captureDeferredIndexes(tgt: Client, tables: readonly Table
       [qi(rel), keep],
     );
     for (const c of cons.rows) {
-      await tgt.query(`INSERT INTO ${META}.deferred_indexes (relation, name, kind, definition) VALUES ($1, $2, 'constraint', $3) ON CONFLICT DO NOTHING`, [
-        rel, c.name, `ALTER TABLE ${qi(rel)} ADD CONSTRAINT ${qi(c.name)} ${c.def}`,
-      ]);
+      await tgt.query(
+        `INSERT INTO ${META}.deferred_indexes (relation, name, kind, definition) VALUES ($1, $2, 'constraint', $3) ON CONFLICT DO NOTHING`,
+        [rel, c.name, `ALTER TABLE ${qi(rel)} ADD CONSTRAINT ${qi(c.name)} ${c.def}`],
+      );
       await tgt.query(`ALTER TABLE ${qi(rel)} DROP CONSTRAINT ${qi(c.name)}`);
       out.push(`${rel}.${c.name}`);
     }
     for (const i of idx.rows) {
-      await tgt.query(`INSERT INTO ${META}.deferred_indexes (relation, name, kind, definition) VALUES ($1, $2, 'index', $3) ON CONFLICT DO NOTHING`, [rel, i.name, i.def]);
+      await tgt.query(
+        `INSERT INTO ${META}.deferred_indexes (relation, name, kind, definition) VALUES ($1, $2, 'index', $3) ON CONFLICT DO NOTHING`,
+        [rel, i.name, i.def],
+      );
       await tgt.query(`DROP INDEX ${qi(`${rel.split('.')[0]}.${i.name}`)}`);
       out.push(`${rel}.${i.name}`);
     }
     // A re-run of PrepareTarget after a build (or a new spec version) must not build twice.
-    await tgt.query(`UPDATE ${META}.deferred_indexes SET built_at = NULL, build_seconds = NULL WHERE relation = $1 AND name = ANY($2::text[])`, [
-      rel, [...cons.rows, ...idx.rows].map((r) => r.name as string),
-    ]);
+    await tgt.query(
+      `UPDATE ${META}.deferred_indexes SET built_at = NULL, build_seconds = NULL WHERE relation = $1 AND name = ANY($2::text[])`,
+      [rel, [...cons.rows, ...idx.rows].map((r) => r.name as string)],
+    );
   }
   return out;
 }
@@ -103,16 +108,23 @@ export interface BuildIndexesOptions {
  * a duplicate or an orphan fails here, naming the constraint). Idempotent: what exists
  * is marked built and skipped, so a retried or resumed call finishes the rest.
  */
-export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoint, opts: BuildIndexesOptions = {}): Promise<BuildIndexesResult> {
+export async function buildDeferredIndexes(
+  spec: MigrationSpec,
+  target: DbEndpoint,
+  opts: BuildIndexesOptions = {},
+): Promise<BuildIndexesResult> {
   const t0 = performance.now();
   const relations = spec.tables.filter((t) => !opts.tables || opts.tables.includes(t.name)).map(targetRelation);
   const todo = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
-    const r = await c.query(`SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL ORDER BY kind DESC, relation, name`, [
-      relations,
-    ]).catch((e) => {
-      if ((e as { code?: string }).code === '42P01') return { rows: [] }; // nothing was ever deferred
-      throw e;
-    });
+    const r = await c
+      .query(
+        `SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL ORDER BY kind DESC, relation, name`,
+        [relations],
+      )
+      .catch((e) => {
+        if ((e as { code?: string }).code === '42P01') return { rows: [] }; // nothing was ever deferred
+        throw e;
+      });
     return r.rows as { relation: string; name: string; kind: 'index' | 'constraint'; definition: string }[];
   });
   const built: DeferredIndexBuild[] = [];
@@ -130,16 +142,22 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
       } catch (e) {
         // No `cause`: the pg error's detail quotes the duplicated or orphaned values.
         const code = sqlState(e);
-        throw new SchemaMismatchError(`building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`);
+        throw new SchemaMismatchError(
+          `building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`,
+        );
       }
     }
     const seconds = (performance.now() - s0) / 1000;
-    await c.query(`UPDATE ${META}.deferred_indexes SET built_at = now(), build_seconds = $3 WHERE relation = $1 AND name = $2`, [d.relation, d.name, seconds]);
+    await c.query(
+      `UPDATE ${META}.deferred_indexes SET built_at = now(), build_seconds = $3 WHERE relation = $1 AND name = $2`,
+      [d.relation, d.name, seconds],
+    );
     built.push({ relation: d.relation, name: d.name, kind: d.kind, seconds });
   };
   const session = async () => {
     const c = await connect(target, { applicationName: 'switchyard-index' });
-    if (opts.maintenanceWorkMem) await c.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [opts.maintenanceWorkMem]);
+    if (opts.maintenanceWorkMem)
+      await c.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [opts.maintenanceWorkMem]);
     return c;
   };
   const indexes = todo.filter((d) => d.kind === 'index');
@@ -148,7 +166,8 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
   const worker = async () => {
     const c = await session();
     try {
-      while (failure === undefined && next < indexes.length) await buildOne(c, indexes[next++]).catch((e) => (failure ??= e));
+      while (failure === undefined && next < indexes.length)
+        await buildOne(c, indexes[next++]).catch((e) => (failure ??= e));
     } finally {
       await c.end().catch(() => undefined);
     }
@@ -167,7 +186,14 @@ export async function buildDeferredIndexes(spec: MigrationSpec, target: DbEndpoi
   const pending = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
     // Planner statistics for the freshly loaded tables (autovacuum would get there, later).
     if (built.length && opts.analyze !== false) for (const rel of relations) await c.query(`ANALYZE ${qi(rel)}`);
-    return Number((await c.query(`SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`, [relations])).rows[0].n);
+    return Number(
+      (
+        await c.query(
+          `SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`,
+          [relations],
+        )
+      ).rows[0].n,
+    );
   });
   return { seconds: (performance.now() - t0) / 1000, built, pending };
 }

@@ -47,7 +47,9 @@ export interface ChunkFailure {
 }
 
 function chunkMessage(f: ChunkFailure): string {
-  const where = [f.column && `column ${f.column}`, f.constraint && `constraint ${f.constraint}`].filter(Boolean).join(', ');
+  const where = [f.column && `column ${f.column}`, f.constraint && `constraint ${f.constraint}`]
+    .filter(Boolean)
+    .join(', ');
   return `copy of ${f.table} chunk ${f.chunkNo} (keys ${f.range}) failed and was rolled back${where ? ` at ${where}` : ''}: ${f.reason}${f.code ? ` (SQLSTATE ${f.code})` : ''}`;
 }
 
@@ -120,8 +122,10 @@ export function describe(e: unknown): string {
 export function redactedReason(e: unknown): string {
   const msg = String((e as { message?: string } | undefined)?.message ?? e);
   // Identifiers PostgreSQL quotes in its messages: relation, column, constraint, type, index, ...
-  const IDENT_BEFORE = /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
-  return msg.replace(/"(?:[^"]|"")*"/g, (m, offset: number) => (IDENT_BEFORE.test(msg.slice(0, offset)) ? m : '"…"'))
+  const IDENT_BEFORE =
+    /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
+  return msg
+    .replace(/"(?:[^"]|"")*"/g, (m, offset: number) => (IDENT_BEFORE.test(msg.slice(0, offset)) ? m : '"…"'))
     .replace(/(:\s*)'[^']*'/g, "$1'…'")
     .replace(/0x[0-9a-f]{2}(\s+0x[0-9a-f]{2})*/gi, '0x…'); // bytes of an invalid byte sequence
 }

@@ -2,11 +2,29 @@
 export * from './errors';
 export * from './spec';
 export * from './db';
-export { prepareTarget, describeTable, describeTableWith, checkSource, checkTarget, META_SCHEMA, type PrepareOptions, type PrepareResult } from './prepare';
+export {
+  prepareTarget,
+  describeTable,
+  describeTableWith,
+  checkSource,
+  checkTarget,
+  META_SCHEMA,
+  type PrepareOptions,
+  type PrepareResult,
+} from './prepare';
 export { buildDeferredIndexes, type BuildIndexesOptions, type BuildIndexesResult } from './deferred-indexes';
 export { narrowing, type PgType } from './lossy';
 export { sqlProblems } from './sql-guard';
-export { planChunks, planTableChunks, loadPlan, groupChunks, type Chunk, type ChunkGroup, type ChunkGroups, type ChunkGroupOptions } from './plan';
+export {
+  planChunks,
+  planTableChunks,
+  loadPlan,
+  groupChunks,
+  type Chunk,
+  type ChunkGroup,
+  type ChunkGroups,
+  type ChunkGroupOptions,
+} from './plan';
 export { chunkError, copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
 export * from './sync';

@@ -5,7 +5,11 @@ import { qi, ql } from './sql';
 import { ReplicaIdentityMissingError } from './sync/errors';
 
 /** The identity spec of the source's tables (the named ones, or all with a primary key), built by introspection. */
-export async function introspectIdentitySpec(source: DbEndpoint, tables?: readonly string[], name = 'cli-sync'): Promise<MigrationSpec> {
+export async function introspectIdentitySpec(
+  source: DbEndpoint,
+  tables?: readonly string[],
+  name = 'cli-sync',
+): Promise<MigrationSpec> {
   return withClient(source, { readOnly: true, applicationName: 'switchyard-sync' }, async (c) => {
     const r = await c.query(
       `SELECT n.nspname AS schema, c.relname AS name,
@@ -20,18 +24,29 @@ export async function introspectIdentitySpec(source: DbEndpoint, tables?: readon
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'switchyard') AND n.nspname NOT LIKE 'pg\\_%'
         ORDER BY n.nspname, c.relname`,
     );
-    type Row = { schema: string; name: string; pk: string[] | null; cols: { name: string; type: string; notnull: boolean; generated: string | null; elementType: number }[] };
+    type Row = {
+      schema: string;
+      name: string;
+      pk: string[] | null;
+      cols: { name: string; type: string; notnull: boolean; generated: string | null; elementType: number }[];
+    };
     const all = r.rows as Row[];
     const wanted = tables?.length
       ? tables.map((t) => {
           const [schema, name] = t.includes('.') ? t.split('.', 2) : ['public', t];
           const row = all.find((x) => x.schema === schema && x.name === name);
           if (!row) throw new SpecError(`--table ${t}: no such table on the source`);
-          if (!row.pk) throw new ReplicaIdentityMissingError(`--table ${t} has no primary key: give it one (or pass a --spec naming its key) and retry`);
+          if (!row.pk)
+            throw new ReplicaIdentityMissingError(
+              `--table ${t} has no primary key: give it one (or pass a --spec naming its key) and retry`,
+            );
           return row;
         })
       : all.filter((x) => x.pk);
-    if (!wanted.length) throw new SpecError('the source has no table with a primary key to sync: name tables with --table or pass --spec');
+    if (!wanted.length)
+      throw new SpecError(
+        'the source has no table with a primary key to sync: name tables with --table or pass --spec',
+      );
     const schemas = [...new Set(wanted.map((t) => t.schema).filter((s) => s !== 'public'))];
     // Enum types the columns use (also as array elements) are created on the target first; other user types need a --spec.
     const enums = (
@@ -48,10 +63,16 @@ export async function introspectIdentitySpec(source: DbEndpoint, tables?: readon
       name,
       targetDdl: [
         ...schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${qi(s)}`),
-        ...enums.map((e) => `DO $$ BEGIN CREATE TYPE ${e.name} AS ENUM (${e.labels.map(ql).join(', ')}); EXCEPTION WHEN duplicate_object THEN NULL; END $$`),
+        ...enums.map(
+          (e) =>
+            `DO $$ BEGIN CREATE TYPE ${e.name} AS ENUM (${e.labels.map(ql).join(', ')}); EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+        ),
         ...wanted.map((t) => {
           // A stored generated column stays generated on the target (the change stream of PostgreSQL < 18 does not carry it).
-          const cols = t.cols.map((col) => `${qi(col.name)} ${col.type}${col.generated ? ` GENERATED ALWAYS AS (${col.generated}) STORED` : col.notnull ? ' NOT NULL' : ''}`);
+          const cols = t.cols.map(
+            (col) =>
+              `${qi(col.name)} ${col.type}${col.generated ? ` GENERATED ALWAYS AS (${col.generated}) STORED` : col.notnull ? ' NOT NULL' : ''}`,
+          );
           return `CREATE TABLE IF NOT EXISTS ${qi(`${t.schema}.${t.name}`)} (${cols.join(', ')}, PRIMARY KEY (${t.pk!.map(qi).join(', ')}))`;
         }),
       ],
@@ -60,9 +81,12 @@ export async function introspectIdentitySpec(source: DbEndpoint, tables?: readon
         source: { table: `${t.schema}.${t.name}` },
         key: t.pk!,
         target: { table: `${t.schema}.${t.name}` },
-        columns: Object.fromEntries(t.cols.filter((col) => !t.pk!.includes(col.name) && !col.generated).map((col) => [col.name, `s.${qi(col.name)}`])),
+        columns: Object.fromEntries(
+          t.cols
+            .filter((col) => !t.pk!.includes(col.name) && !col.generated)
+            .map((col) => [col.name, `s.${qi(col.name)}`]),
+        ),
       })),
     });
   });
 }
-

@@ -54,7 +54,8 @@ export function narrowing(src: PgType, tgt: PgType): string | null {
   if (CHAR_TYPES.has(s) && (t === 'varchar' || t === 'bpchar' || t === 'name')) {
     const sl = charLimit(src);
     const tl = charLimit(tgt);
-    if (tl !== null && (sl === null || sl > tl)) return `holds at most ${tl} characters, the source ${sl === null ? 'is unbounded' : `up to ${sl}`}`;
+    if (tl !== null && (sl === null || sl > tl))
+      return `holds at most ${tl} characters, the source ${sl === null ? 'is unbounded' : `up to ${sl}`}`;
     return null;
   }
   // Integers.
@@ -63,7 +64,8 @@ export function narrowing(src: PgType, tgt: PgType): string | null {
     const ps = numericPS(tgt);
     return ps && ps.p - ps.s < INT_DIGITS[s] ? `numeric(${ps.p},${ps.s}) cannot hold every ${s}` : null;
   }
-  if (s in INT_RANK && (t === 'float4' || t === 'float8')) return (s === 'int8' || t === 'float4') && !(s === 'int2') ? `${t} rounds large ${s} values` : null;
+  if (s in INT_RANK && (t === 'float4' || t === 'float8'))
+    return (s === 'int8' || t === 'float4') && !(s === 'int2') ? `${t} rounds large ${s} values` : null;
   // Decimals and floats.
   if (s === 'numeric' && t === 'numeric') {
     const a = numericPS(src);
@@ -76,17 +78,27 @@ export function narrowing(src: PgType, tgt: PgType): string | null {
   }
   if (s === 'numeric' && t in INT_RANK) {
     const a = numericPS(src);
-    return a && a.s <= 0 && a.p - a.s < INT_DIGITS[t] ? null : `${t} rounds or overflows numeric${a ? `(${a.p},${a.s})` : ''}`;
+    return a && a.s <= 0 && a.p - a.s < INT_DIGITS[t]
+      ? null
+      : `${t} rounds or overflows numeric${a ? `(${a.p},${a.s})` : ''}`;
   }
-  if ((s === 'float4' || s === 'float8') && (t in INT_RANK || t === 'numeric')) return `${tgt.display} rounds or overflows ${s}`;
+  if ((s === 'float4' || s === 'float8') && (t in INT_RANK || t === 'numeric'))
+    return `${tgt.display} rounds or overflows ${s}`;
   if (s === 'numeric' && (t === 'float4' || t === 'float8')) return `${t} rounds numeric values`;
   if (s === 'float8' && t === 'float4') return 'float4 rounds float8 values';
   // Time.
   if (s === 'timestamptz' && t === 'timestamp') return 'timestamp drops the time zone of timestamptz';
   if (s === 'timetz' && t === 'time') return 'time drops the time zone of timetz';
   if ((s === 'timestamptz' || s === 'timestamp') && t === 'date') return 'date drops the time of day';
-  if (s === t && TIME_PRECISION.has(s) && timePrecision(tgt) < timePrecision(src)) return `${tgt.display} rounds fractional seconds to ${timePrecision(tgt)} digits`;
+  if (s === t && TIME_PRECISION.has(s) && timePrecision(tgt) < timePrecision(src))
+    return `${tgt.display} rounds fractional seconds to ${timePrecision(tgt)} digits`;
   // Bit strings.
-  if ((s === 'bit' || s === 'varbit') && (t === 'bit' || t === 'varbit') && tgt.typmod > 0 && (src.typmod <= 0 || src.typmod > tgt.typmod)) return `${tgt.display} truncates bit strings`;
+  if (
+    (s === 'bit' || s === 'varbit') &&
+    (t === 'bit' || t === 'varbit') &&
+    tgt.typmod > 0 &&
+    (src.typmod <= 0 || src.typmod > tgt.typmod)
+  )
+    return `${tgt.display} truncates bit strings`;
   return null;
 }

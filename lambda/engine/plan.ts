@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
 import { DISTRIBUTED_COPY } from '../core/limits';
-import { DbEndpoint, readOnlyQuery, withClient } from './db';
+import { type DbEndpoint, readOnlyQuery, withClient } from './db';
 import { SpecError } from './errors';
 import { META_SCHEMA } from './prepare';
-import { KeyRange, qi, sourceFrom, TableLayout, targetTable } from './sql';
+import { type KeyRange, qi, sourceFrom, type TableLayout, targetTable } from './sql';
 import { sourceRelation } from './spec';
 
 /** One planned chunk: a key range of one table, and whether it has been copied. */
@@ -42,19 +42,25 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
   const keyText = t.key.map((_k, i) => `x.k${i}::text`);
   let estimate = -1;
   if ('table' in t.source) {
-    const r = await readOnlyQuery(src, `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [qi(sourceRelation(t)!)]);
+    const r = await readOnlyQuery(src, `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [
+      qi(sourceRelation(t)!),
+    ]);
     estimate = Number(r.rows[0]?.n ?? -1);
   }
   const sampled = estimate > SAMPLED_PLAN_ABOVE_ROWS && estimate > 20 * t.chunkSize;
   const percent = sampled ? Math.min(100, (100 * SAMPLE_KEYS_PER_CHUNK) / t.chunkSize) : 100;
   const every = sampled ? Math.max(1, Math.round((t.chunkSize * percent) / 100)) : t.chunkSize;
   const from = sampled ? `${sourceFrom(t)} TABLESAMPLE SYSTEM (${percent}) REPEATABLE (0)` : sourceFrom(t);
-  const boundaries = await readOnlyQuery(src, `SELECT ARRAY[${keyText.join(', ')}] AS b FROM (
+  const boundaries = await readOnlyQuery(
+    src,
+    `SELECT ARRAY[${keyText.join(', ')}] AS b FROM (
              SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, row_number() OVER (ORDER BY ${keys.join(', ')}) AS rn FROM ${from}
-           ) x WHERE x.rn > 1 AND (x.rn - 1) % ${every} = 0 ORDER BY x.rn`);
+           ) x WHERE x.rn > 1 AND (x.rn - 1) % ${every} = 0 ORDER BY x.rn`,
+  );
   const bounds: (string[] | null)[] = [null, ...boundaries.rows.map((r) => r.b as string[]), null];
   const chunks = bounds.slice(0, -1).map((lower, i) => ({ n: i, l: lower, u: bounds[i + 1] }));
-  const keyArray = (f: string) => `CASE WHEN jsonb_typeof(e->'${f}') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(e->'${f}')) END`;
+  const keyArray = (f: string) =>
+    `CASE WHEN jsonb_typeof(e->'${f}') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(e->'${f}')) END`;
   // Concurrent planners (a retried task) agree: the first insert wins, the second reads it back.
   // An empty target table makes every chunk fresh: its first try can skip the DELETE of its range.
   await tgt.query(
@@ -67,8 +73,15 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
 }
 
 /** {@link planChunks} on its own connections: a read-only one to the source, one to the target. */
-export async function planTableChunks(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, runId: string): Promise<Chunk[]> {
-  return withClient(source, { readOnly: true }, (src) => withClient(target, {}, (tgt) => planChunks(layout, src, tgt, runId)));
+export async function planTableChunks(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  runId: string,
+): Promise<Chunk[]> {
+  return withClient(source, { readOnly: true }, (src) =>
+    withClient(target, {}, (tgt) => planChunks(layout, src, tgt, runId)),
+  );
 }
 
 /** One item of a distributed copy: the chunks `from`..`to` (inclusive) of one table. */
@@ -103,14 +116,20 @@ export interface ChunkGroups {
  * groups grow until it holds at most `maxItems` items and `maxItemsBytes` of JSON (SpecError when
  * one group per table is still too much: more tables, or longer names, than a state can carry).
  */
-export function groupChunks(tables: readonly { readonly table: string; readonly chunks: readonly Chunk[] }[], opts: ChunkGroupOptions): ChunkGroups {
+export function groupChunks(
+  tables: readonly { readonly table: string; readonly chunks: readonly Chunk[] }[],
+  opts: ChunkGroupOptions,
+): ChunkGroups {
   const maxItems = opts.maxItems ?? DISTRIBUTED_COPY.maxItems;
   const maxBytes = opts.maxItemsBytes ?? DISTRIBUTED_COPY.maxItemsBytes;
   const cut = (size: number) =>
     tables.flatMap(({ table, chunks }) =>
       Array.from({ length: Math.ceil(chunks.length / size) }, (_x, i) => {
         const group = chunks.slice(i * size, (i + 1) * size);
-        return { item: { table, from: group[0].chunkNo, to: group[group.length - 1].chunkNo }, copied: group.every((c) => c.copiedRows !== null) };
+        return {
+          item: { table, from: group[0].chunkNo, to: group[group.length - 1].chunkNo },
+          copied: group.every((c) => c.copiedRows !== null),
+        };
       }),
     );
   const bytes = (groups: ReturnType<typeof cut>) => Buffer.byteLength(JSON.stringify(groups.map((g) => g.item)));
@@ -125,9 +144,15 @@ export function groupChunks(tables: readonly { readonly table: string; readonly 
     groups = cut(size);
   }
   if (!fits(groups)) {
-    throw new SpecError(`a distributed copy of ${tables.length} tables needs ${groups.length} items even at one per table: more than the ${maxItems} items / ${Math.round(maxBytes / 1024)} KiB of JSON an execution state may carry`);
+    throw new SpecError(
+      `a distributed copy of ${tables.length} tables needs ${groups.length} items even at one per table: more than the ${maxItems} items / ${Math.round(maxBytes / 1024)} KiB of JSON an execution state may carry`,
+    );
   }
-  return { chunksPerItem: size, items: groups.filter((g) => !g.copied).map((g) => g.item), alreadyCopied: groups.filter((g) => g.copied).length };
+  return {
+    chunksPerItem: size,
+    items: groups.filter((g) => !g.copied).map((g) => g.item),
+    alreadyCopied: groups.filter((g) => g.copied).length,
+  };
 }
 
 /** The chunks of a chunk group (`from`..`to` inclusive), or all of them. */

@@ -1,13 +1,13 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
-import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
+import { connect, type DbEndpoint, readOnlyQuery, withClient } from './db';
 import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
-import { narrowing, PgType } from './lossy';
+import { narrowing, type PgType } from './lossy';
 import type { MigrationSpec, TableSpec } from './spec';
 import { assertSafeSql, sourceRelation, targetColumns, targetKey, targetRelation } from './spec';
 import { targetKeyCollations } from './collation';
-import { qi, rawExprs, sourceFrom, TableLayout, ColumnLayout } from './sql';
+import { qi, rawExprs, sourceFrom, type TableLayout, type ColumnLayout } from './sql';
 
 /** Engine bookkeeping in the target database (never in the source), in its own schema. */
 export const META_SCHEMA = 'switchyard';
@@ -56,7 +56,12 @@ export interface PrepareResult {
  * type (a narrowing not in `allowLossy` fails with LossyTypeError), and defer secondary
  * indexes — all in one target transaction, so a failure leaves the target as it was.
  */
-export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint, opts: PrepareOptions = {}): Promise<PrepareResult> {
+export async function prepareTarget(
+  spec: MigrationSpec,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: PrepareOptions = {},
+): Promise<PrepareResult> {
   assertSafeSql(spec);
   return withClient(source, { readOnly: true }, async (src) => {
     for (const t of spec.tables) await checkSource(src, t);
@@ -76,7 +81,9 @@ export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, tar
         let skipped = 0;
         for (const stmt of spec.targetDdl) {
           // The ledger key is the statement (and the schema it ran in, when not public: the same text elsewhere is another statement).
-          const sha = createHash('sha256').update(spec.targetSchema === 'public' ? stmt : `${spec.targetSchema}\n${stmt}`).digest('hex');
+          const sha = createHash('sha256')
+            .update(spec.targetSchema === 'public' ? stmt : `${spec.targetSchema}\n${stmt}`)
+            .digest('hex');
           const seen = await tgt.query(`SELECT 1 FROM ${META_SCHEMA}.applied_ddl WHERE sha256 = $1`, [sha]);
           if (seen.rowCount) {
             skipped++;
@@ -99,16 +106,26 @@ export async function prepareTarget(spec: MigrationSpec, source: DbEndpoint, tar
           warnings.push(...(layout.keyCollationWarnings ?? []));
           for (const c of layout.columns) {
             if (c.narrowing && !(t.allowLossy ?? []).includes(c.name)) {
-              lossy.push(`table ${t.name}: column ${c.name} ${c.sourceType.display} -> ${c.targetType.display}: ${c.narrowing}`);
+              lossy.push(
+                `table ${t.name}: column ${c.name} ${c.sourceType.display} -> ${c.targetType.display}: ${c.narrowing}`,
+              );
             }
           }
         }
         if (lossy.length) {
-          throw new LossyTypeError(`target types narrower than the source (list the column in the table's allowLossy to accept the loss):\n  - ${lossy.join('\n  - ')}`);
+          throw new LossyTypeError(
+            `target types narrower than the source (list the column in the table's allowLossy to accept the loss):\n  - ${lossy.join('\n  - ')}`,
+          );
         }
         const deferred = opts.deferIndexes ? await captureDeferredIndexes(tgt, spec.tables) : [];
         await tgt.query('COMMIT');
-        return { ddlApplied: applied, ddlSkipped: skipped, tables: spec.tables.map((t) => t.name), deferred, ...(warnings.length ? { warnings } : {}) };
+        return {
+          ddlApplied: applied,
+          ddlSkipped: skipped,
+          tables: spec.tables.map((t) => t.name),
+          deferred,
+          ...(warnings.length ? { warnings } : {}),
+        };
       } catch (e) {
         await tgt.query('ROLLBACK').catch(() => undefined);
         throw e;
@@ -131,10 +148,24 @@ export async function checkSource(c: Client, t: TableSpec): Promise<void> {
   const from = sourceFrom(t);
   const label = 'table' in t.source ? `source table ${t.source.table}` : 'source query';
   await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
-  for (const k of t.key) await probe(c, `SELECT s.${qi(k)} FROM ${from} LIMIT 0`, `table ${t.name}: key column ${k} is missing in the ${label}`);
-  if (t.watermark) await probe(c, `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`, `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`);
+  for (const k of t.key)
+    await probe(
+      c,
+      `SELECT s.${qi(k)} FROM ${from} LIMIT 0`,
+      `table ${t.name}: key column ${k} is missing in the ${label}`,
+    );
+  if (t.watermark)
+    await probe(
+      c,
+      `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`,
+      `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`,
+    );
   for (const [col, expr] of Object.entries(t.columns)) {
-    await probe(c, `SELECT (${expr}) FROM ${from} LIMIT 0`, `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`);
+    await probe(
+      c,
+      `SELECT (${expr}) FROM ${from} LIMIT 0`,
+      `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`,
+    );
   }
 }
 
@@ -142,14 +173,18 @@ export async function checkSource(c: Client, t: TableSpec): Promise<void> {
 export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   const rel = targetRelation(t);
   const exists = await c.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qi(rel)]);
-  if (!exists.rows[0].ok) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} does not exist (and targetDdl did not create it)`);
+  if (!exists.rows[0].ok)
+    throw new SchemaMismatchError(
+      `table ${t.name}: target table ${rel} does not exist (and targetDdl did not create it)`,
+    );
   const cols = await c.query(
     `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
     [qi(rel)],
   );
   const have = new Set(cols.rows.map((r) => r.attname as string));
   const missing = targetColumns(t).filter((col) => !have.has(col));
-  if (missing.length) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${missing.join(', ')}`);
+  if (missing.length)
+    throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${missing.join(', ')}`);
   const unique = await c.query(
     `SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indisunique
        AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))
@@ -157,12 +192,19 @@ export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
     [qi(rel), targetKey(t)],
   );
   if (!unique.rowCount) {
-    throw new SchemaMismatchError(`table ${t.name}: target table ${rel} needs a primary key or unique index on (${targetKey(t).join(', ')}) for the sync's upserts`);
+    throw new SchemaMismatchError(
+      `table ${t.name}: target table ${rel} needs a primary key or unique index on (${targetKey(t).join(', ')}) for the sync's upserts`,
+    );
   }
 }
 
 /** Resolve (type oid, modifier) pairs on one side: domains to their base type, arrays to their element. */
-async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlySide: boolean): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string })[]> {
+async function resolveTypes(
+  c: Client,
+  oids: number[],
+  mods: number[],
+  readOnlySide: boolean,
+): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string })[]> {
   const sql = `
     WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
          b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
@@ -177,7 +219,15 @@ async function resolveTypes(c: Client, oids: number[], mods: number[], readOnlyS
       LEFT JOIN pg_type oet ON oet.oid = ot.typelem LEFT JOIN pg_namespace oen ON oen.oid = oet.typnamespace
      ORDER BY b.i`;
   const r = readOnlySide ? await readOnlyQuery(c, sql, [oids, mods]) : await c.query(sql, [oids, mods]);
-  return r.rows.map((row) => ({ display: row.display, name: row.name, typmod: Number(row.typmod), array: row.array, builtin: row.builtin, baseNoMod: row.base_no_mod, qualified: row.qualified }));
+  return r.rows.map((row) => ({
+    display: row.display,
+    name: row.name,
+    typmod: Number(row.typmod),
+    array: row.array,
+    builtin: row.builtin,
+    baseNoMod: row.base_no_mod,
+    qualified: row.qualified,
+  }));
 }
 
 /** Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to build projections, key literals and lossy checks. */
@@ -191,14 +241,28 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
   );
   const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { oid: number; mod: number }]));
   const names = targetColumns(t);
-  for (const name of names) if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
-  const targetTypes = await resolveTypes(tgt, names.map((n) => byName.get(n)!.oid), names.map((n) => byName.get(n)!.mod), false);
+  for (const name of names)
+    if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
+  const targetTypes = await resolveTypes(
+    tgt,
+    names.map((n) => byName.get(n)!.oid),
+    names.map((n) => byName.get(n)!.mod),
+    false,
+  );
 
   // The projection's declared types, as the source reports them for the copy's own SELECT.
   const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
   const exprs = rawExprs(partial);
-  const described = await readOnlyQuery(src, `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
-  const sourceTypes = await resolveTypes(src, described.fields.map((f) => f.dataTypeID), described.fields.map((f) => f.dataTypeModifier), true);
+  const described = await readOnlyQuery(
+    src,
+    `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
+  );
+  const sourceTypes = await resolveTypes(
+    src,
+    described.fields.map((f) => f.dataTypeID),
+    described.fields.map((f) => f.dataTypeModifier),
+    true,
+  );
 
   const columns: ColumnLayout[] = names.map((name, i) => {
     const tt = targetTypes[i];
@@ -214,10 +278,23 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
       sourceBaseType: st.builtin ? st.baseNoMod : null,
     };
   });
-  const keyProbe = await readOnlyQuery(src, `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`);
+  const keyProbe = await readOnlyQuery(
+    src,
+    `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
+  );
   const oids = keyProbe.fields.map((f) => f.dataTypeID);
-  const types = await readOnlyQuery(src, `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`, [oids]);
-  const { collations, warnings } = await targetKeyCollations(src, tgt, { name: t.name, sourceRelation: sourceRelation(t), sourceKey: t.key, targetRelation: rel, targetKey: targetKey(t) });
+  const types = await readOnlyQuery(
+    src,
+    `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`,
+    [oids],
+  );
+  const { collations, warnings } = await targetKeyCollations(src, tgt, {
+    name: t.name,
+    sourceRelation: sourceRelation(t),
+    sourceKey: t.key,
+    targetRelation: rel,
+    targetKey: targetKey(t),
+  });
   return {
     spec: t,
     columns,

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { z } from 'zod';
 import { SpecError, UnsafeExpressionError } from './errors';
 import { sqlProblems } from './sql-guard';
@@ -19,7 +19,10 @@ const tableSpecSchema = z
     /** Name used in reports and checkpoints. */
     name: z.string().regex(/^[a-z0-9_-]+$/i, 'must be letters, digits, _ or -'),
     /** Source: a table, or a SELECT (for splits/merges). The source row is aliased `s`. */
-    source: z.union([z.object({ table: qualified }).strict(), z.object({ query: z.string().regex(/^\s*(select|with)\b/i, 'must be a SELECT or WITH query') }).strict()]),
+    source: z.union([
+      z.object({ table: qualified }).strict(),
+      z.object({ query: z.string().regex(/^\s*(select|with)\b/i, 'must be a SELECT or WITH query') }).strict(),
+    ]),
     /** Key columns of the source row, in order; together unique. */
     key: z.array(ident).min(1, 'must name at least one key column'),
     target: z
@@ -48,18 +51,34 @@ const tableSpecSchema = z
   .superRefine((t, ctx) => {
     const targetKey = t.target.key ?? t.key;
     if (targetKey.length !== t.key.length) {
-      ctx.addIssue({ code: 'custom', path: ['target', 'key'], message: `must have as many columns as key (${t.key.length}), got: ${targetKey.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'key'],
+        message: `must have as many columns as key (${t.key.length}), got: ${targetKey.length}`,
+      });
     }
     for (const k of targetKey) {
-      if (k in t.columns) ctx.addIssue({ code: 'custom', path: ['columns', k], message: 'is a key column: it is copied from the source key and must not be mapped' });
+      if (k in t.columns)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', k],
+          message: 'is a key column: it is copied from the source key and must not be mapped',
+        });
     }
     for (const c of t.allowLossy ?? []) {
-      if (!(c in t.columns) && !targetKey.includes(c)) ctx.addIssue({ code: 'custom', path: ['allowLossy'], message: `names ${c}, which is not a target column` });
+      if (!(c in t.columns) && !targetKey.includes(c))
+        ctx.addIssue({ code: 'custom', path: ['allowLossy'], message: `names ${c}, which is not a target column` });
     }
     for (const k of t.key) {
-      if (t.reverse && k in t.reverse) ctx.addIssue({ code: 'custom', path: ['reverse', k], message: 'is a key column: it is copied from the target key and must not be mapped' });
+      if (t.reverse && k in t.reverse)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reverse', k],
+          message: 'is a key column: it is copied from the target key and must not be mapped',
+        });
     }
-    if (t.reverse && t.forwardOnly) ctx.addIssue({ code: 'custom', path: ['forwardOnly'], message: 'cannot be set together with reverse' });
+    if (t.reverse && t.forwardOnly)
+      ctx.addIssue({ code: 'custom', path: ['forwardOnly'], message: 'cannot be set together with reverse' });
   });
 
 export const migrationSpecSchema = z
@@ -76,12 +95,18 @@ export const migrationSpecSchema = z
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
     s.tables.forEach((t, i) => {
-      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `must be unique, got: ${t.name} twice` });
+      if (seen.has(t.name))
+        ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `must be unique, got: ${t.name} twice` });
       seen.add(t.name);
     });
   })
   // Every table knows its target schema, whatever the login's search_path.
-  .transform((s) => ({ ...s, tables: s.tables.map((t) => (t.target.table.includes('.') || t.target.schema ? t : { ...t, target: { ...t.target, schema: s.targetSchema } })) }));
+  .transform((s) => ({
+    ...s,
+    tables: s.tables.map((t) =>
+      t.target.table.includes('.') || t.target.schema ? t : { ...t, target: { ...t.target, schema: s.targetSchema } },
+    ),
+  }));
 
 export type MigrationSpecInput = z.input<typeof migrationSpecSchema>;
 export type MigrationSpec = z.output<typeof migrationSpecSchema>;
@@ -121,12 +146,16 @@ export function loadSpecFile(file: string): MigrationSpec {
 export function assertSafeSql(spec: { readonly name: string; readonly tables: readonly TableSpec[] }): void {
   const problems: string[] = [];
   for (const t of spec.tables) {
-    if ('query' in t.source) for (const p of sqlProblems(t.source.query, 'query')) problems.push(`table ${t.name}: source query ${p}`);
-    for (const [col, expr] of Object.entries(t.columns)) for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: column ${col} ${p}`);
+    if ('query' in t.source)
+      for (const p of sqlProblems(t.source.query, 'query')) problems.push(`table ${t.name}: source query ${p}`);
+    for (const [col, expr] of Object.entries(t.columns))
+      for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: column ${col} ${p}`);
     const reverse = (t as { reverse?: Record<string, string> }).reverse ?? {};
-    for (const [col, expr] of Object.entries(reverse)) for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: reverse column ${col} ${p}`);
+    for (const [col, expr] of Object.entries(reverse))
+      for (const p of sqlProblems(expr, 'expression')) problems.push(`table ${t.name}: reverse column ${col} ${p}`);
   }
-  if (problems.length) throw new UnsafeExpressionError(`unsafe SQL in migration spec ${spec.name}:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length)
+    throw new UnsafeExpressionError(`unsafe SQL in migration spec ${spec.name}:\n  - ${problems.join('\n  - ')}`);
 }
 
 /** Schema of a source table named without one. The source has no `targetSchema`: the old app's tables are in `public`. */

@@ -36,10 +36,13 @@ export function tokenize(sql: string): Token[] {
       i++;
       continue;
     }
-    if ((c === '-' && sql[i + 1] === '-') || (c === '/' && sql[i + 1] === '*')) throw new GuardViolation('comments are not allowed');
+    if ((c === '-' && sql[i + 1] === '-') || (c === '/' && sql[i + 1] === '*'))
+      throw new GuardViolation('comments are not allowed');
     if (c === '$') {
       // $1 parameters and $tag$ … $tag$ dollar quoting: neither belongs in a spec.
-      throw new GuardViolation(/[0-9]/.test(sql[i + 1] ?? '') ? 'parameters ($n) are not allowed' : 'dollar quoting ($$ … $$) is not allowed');
+      throw new GuardViolation(
+        /[0-9]/.test(sql[i + 1] ?? '') ? 'parameters ($n) are not allowed' : 'dollar quoting ($$ … $$) is not allowed',
+      );
     }
     if (c === "'" || ((c === 'E' || c === 'e') && sql[i + 1] === "'")) {
       const escapes = c !== "'";
@@ -89,7 +92,8 @@ export function tokenize(sql: string): Token[] {
       i = j;
       continue;
     }
-    if ((c === 'U' || c === 'u') && sql[i + 1] === '&' && sql[i + 2] === "'") throw new GuardViolation('U& string literals are not allowed');
+    if ((c === 'U' || c === 'u') && sql[i + 1] === '&' && sql[i + 2] === "'")
+      throw new GuardViolation('U& string literals are not allowed');
     if (IDENT_START.test(c)) {
       let j = i + 1;
       while (j < n && IDENT_PART.test(sql[j])) j++;
@@ -110,7 +114,8 @@ export function tokenize(sql: string): Token[] {
     if (OP_CHARS.includes(c)) {
       let j = i + 1;
       while (j < n && OP_CHARS.includes(sql[j])) {
-        if ((sql[j] === '-' && sql[j + 1] === '-') || (sql[j] === '/' && sql[j + 1] === '*')) throw new GuardViolation('comments are not allowed');
+        if ((sql[j] === '-' && sql[j + 1] === '-') || (sql[j] === '/' && sql[j + 1] === '*'))
+          throw new GuardViolation('comments are not allowed');
         j++;
       }
       out.push({ kind: 'op', text: sql.slice(i, j) });
@@ -129,15 +134,65 @@ export function tokenize(sql: string): Token[] {
 
 /** Functions that write, lock, signal, reach other databases or change session settings, even in a read-only transaction. */
 const FORBIDDEN_FUNCTIONS: readonly (string | RegExp)[] = [
-  'set_config', 'nextval', 'setval', 'currval', 'lastval', 'txid_current', 'pg_current_xact_id',
-  /^pg_(try_)?advisory/, /^dblink/, /^lo_/, 'lowrite', 'loread', /^pg_(terminate|cancel)_backend$/,
-  'pg_notify', /^pg_logical_emit_message$/, /^pg_(create|drop|copy)_.*(slot|restore_point)/, /^pg_replication_/,
-  'pg_switch_wal', 'pg_reload_conf', 'pg_rotate_logfile', /^pg_stat_reset/, /^pg_(read|write|ls)_(binary_)?(file|dir)/,
-  'pg_import_system_collations', 'query_to_xml', 'query_to_xml_and_xmlschema', 'table_to_xml', 'cursor_to_xml',
+  'set_config',
+  'nextval',
+  'setval',
+  'currval',
+  'lastval',
+  'txid_current',
+  'pg_current_xact_id',
+  /^pg_(try_)?advisory/,
+  /^dblink/,
+  /^lo_/,
+  'lowrite',
+  'loread',
+  /^pg_(terminate|cancel)_backend$/,
+  'pg_notify',
+  /^pg_logical_emit_message$/,
+  /^pg_(create|drop|copy)_.*(slot|restore_point)/,
+  /^pg_replication_/,
+  'pg_switch_wal',
+  'pg_reload_conf',
+  'pg_rotate_logfile',
+  /^pg_stat_reset/,
+  /^pg_(read|write|ls)_(binary_)?(file|dir)/,
+  'pg_import_system_collations',
+  'query_to_xml',
+  'query_to_xml_and_xmlschema',
+  'table_to_xml',
+  'cursor_to_xml',
 ];
 
 /** Statement keywords that have no place inside one SELECT expression (writable CTEs, COPY, SELECT … INTO, locking). */
-const FORBIDDEN_KEYWORDS = new Set(['insert', 'update', 'delete', 'merge', 'copy', 'into', 'truncate', 'call', 'do', 'lock', 'listen', 'notify', 'prepare', 'execute', 'grant', 'revoke', 'vacuum', 'create', 'drop', 'alter', 'set', 'reset', 'begin', 'commit', 'rollback', 'savepoint', 'declare']);
+const FORBIDDEN_KEYWORDS = new Set([
+  'insert',
+  'update',
+  'delete',
+  'merge',
+  'copy',
+  'into',
+  'truncate',
+  'call',
+  'do',
+  'lock',
+  'listen',
+  'notify',
+  'prepare',
+  'execute',
+  'grant',
+  'revoke',
+  'vacuum',
+  'create',
+  'drop',
+  'alter',
+  'set',
+  'reset',
+  'begin',
+  'commit',
+  'rollback',
+  'savepoint',
+  'declare',
+]);
 
 function forbiddenFunction(name: string): boolean {
   return FORBIDDEN_FUNCTIONS.some((f) => (typeof f === 'string' ? f === name : f.test(name)));
@@ -165,14 +220,22 @@ export function sqlProblems(sql: string, kind: 'expression' | 'query'): string[]
     if (t.kind === 'punct' && t.text === '(') depth++;
     if (t.kind === 'punct' && t.text === ')' && --depth < 0) problems.add('unbalanced parentheses');
     const name = t.kind === 'ident' || t.kind === 'quoted' ? t.text.toLowerCase() : undefined;
-    if (name !== undefined && next?.kind === 'punct' && next.text === '(' && forbiddenFunction(name)) problems.add(`calls ${name}()`);
-    if (t.kind === 'ident' && !afterDot && FORBIDDEN_KEYWORDS.has(t.text)) problems.add(`contains ${t.text.toUpperCase()}`);
-    if (t.kind === 'ident' && t.text === 'for' && next?.kind === 'ident' && ['update', 'share', 'no', 'key'].includes(next.text)) problems.add('locks rows (FOR UPDATE/SHARE)');
+    if (name !== undefined && next?.kind === 'punct' && next.text === '(' && forbiddenFunction(name))
+      problems.add(`calls ${name}()`);
+    if (t.kind === 'ident' && !afterDot && FORBIDDEN_KEYWORDS.has(t.text))
+      problems.add(`contains ${t.text.toUpperCase()}`);
+    if (
+      t.kind === 'ident' &&
+      t.text === 'for' &&
+      next?.kind === 'ident' &&
+      ['update', 'share', 'no', 'key'].includes(next.text)
+    )
+      problems.add('locks rows (FOR UPDATE/SHARE)');
   });
   if (depth > 0) problems.add('unbalanced parentheses');
   if (kind === 'query') {
     const first = tokens[0];
-    if (!first || first.kind !== 'ident' || !['select', 'with'].includes(first.text)) problems.add('is not a SELECT');
+    if (first?.kind !== 'ident' || !['select', 'with'].includes(first.text)) problems.add('is not a SELECT');
   } else if (!tokens.length) {
     problems.add('is empty');
   }

@@ -71,7 +71,11 @@ export function sourceFrom(t: TableSpec): string {
 }
 
 /** `alias.col`, with `COLLATE <collation>` where one is given: a key column as ranges compare and order it. */
-export function keyColumnExprs(cols: readonly string[], alias: string, collations?: readonly (string | null)[]): string[] {
+export function keyColumnExprs(
+  cols: readonly string[],
+  alias: string,
+  collations?: readonly (string | null)[],
+): string[] {
   return cols.map((c, i) => (collations?.[i] ? `${alias}.${qi(c)} COLLATE ${collations[i]}` : `${alias}.${qi(c)}`));
 }
 
@@ -86,7 +90,13 @@ function literalTuple(values: readonly string[], types: readonly string[]): stri
 }
 
 /** WHERE clause restricting `alias`'s key columns to `range` (TRUE for the full range). */
-export function rangePredicate(cols: readonly string[], types: readonly string[], alias: string, range: KeyRange, collations?: readonly (string | null)[]): string {
+export function rangePredicate(
+  cols: readonly string[],
+  types: readonly string[],
+  alias: string,
+  range: KeyRange,
+  collations?: readonly (string | null)[],
+): string {
   const conds: string[] = [];
   if (range.lower) conds.push(`${tuple(cols, alias, collations)} >= ${literalTuple(range.lower, types)}`);
   if (range.upper) conds.push(`${tuple(cols, alias, collations)} < ${literalTuple(range.upper, types)}`);
@@ -118,7 +128,9 @@ export function targetSideExprs(layout: TableLayout): string[] {
 /** `SELECT <projection> FROM <source> s WHERE <range>`: the rows the copy writes for `range`. */
 export function sourceSelect(layout: TableLayout, range: KeyRange, extraWhere?: string): string {
   const exprs = projectionExprs(layout).map((e, i) => `${e} AS ${qi(layout.columns[i].name)}`);
-  const where = [rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range), extraWhere].filter(Boolean).join(' AND ');
+  const where = [rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range), extraWhere]
+    .filter(Boolean)
+    .join(' AND ');
   return `SELECT ${exprs.join(', ')} FROM ${sourceFrom(layout.spec)} WHERE ${where}`;
 }
 
@@ -132,7 +144,8 @@ export function sourceSelect(layout: TableLayout, range: KeyRange, extraWhere?: 
 function compareExprs(c: ColumnLayout, sourceExpr: string, targetCol: string): [string, string] {
   if (sameType(c)) return [`(${sourceExpr})`, targetCol];
   if (c.narrowing) {
-    if (c.sourceType.name === 'numeric' && !c.sourceType.array) return [`trim_scale((${sourceExpr})::numeric)`, `trim_scale(${targetCol}::numeric)`];
+    if (c.sourceType.name === 'numeric' && !c.sourceType.array)
+      return [`trim_scale((${sourceExpr})::numeric)`, `trim_scale(${targetCol}::numeric)`];
     if (c.sourceBaseType) return [`(${sourceExpr})`, `${targetCol}::${c.sourceBaseType}`];
     return [`(${sourceExpr})::text`, `${targetCol}::text`];
   }
@@ -142,7 +155,9 @@ function compareExprs(c: ColumnLayout, sourceExpr: string, targetCol: string): [
 
 /** The source rows validation hashes for `range` (see `compareExprs`), columns named after the target's. */
 export function sourceCompareSelect(layout: TableLayout, range: KeyRange): string {
-  const exprs = rawExprs(layout).map((e, i) => `${compareExprs(layout.columns[i], e, '')[0]} AS ${qi(layout.columns[i].name)}`);
+  const exprs = rawExprs(layout).map(
+    (e, i) => `${compareExprs(layout.columns[i], e, '')[0]} AS ${qi(layout.columns[i].name)}`,
+  );
   return `SELECT ${exprs.join(', ')} FROM ${sourceFrom(layout.spec)} WHERE ${rangePredicate(layout.spec.key, layout.sourceKeyTypes, 's', range)}`;
 }
 

@@ -1,4 +1,4 @@
-import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
+import { connect, type DbEndpoint, readOnlyQuery, withClient } from './db';
 import { sourceRelation, targetKey, targetRelation, type MigrationSpec } from './spec';
 import { qi } from './sql';
 import { runSync, slotStatus } from './sync';
@@ -36,7 +36,12 @@ export interface UnderWritesOptions extends ValidateOptions {
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
 
 /** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). `table` is schema-qualified. */
-async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly string[], keys: string[][]): Promise<Map<string, number | null>> {
+async function commitTimes(
+  db: DbEndpoint,
+  table: string,
+  keyCols: readonly string[],
+  keys: string[][],
+): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
   if (!keys.length) return out;
   return withClient(db, { readOnly: true, applicationName: 'switchyard-validate' }, async (c) => {
@@ -49,7 +54,8 @@ async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly stri
         WHERE ARRAY[${tuple}] = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
       [JSON.stringify(keys)],
     );
-    for (const row of r.rows as { k: string[]; ts: string | null }[]) out.set(JSON.stringify(row.k), row.ts === null ? null : Number(row.ts));
+    for (const row of r.rows as { k: string[]; ts: string | null }[])
+      out.set(JSON.stringify(row.k), row.ts === null ? null : Number(row.ts));
     return out;
   });
 }
@@ -57,38 +63,75 @@ async function commitTimes(db: DbEndpoint, table: string, keyCols: readonly stri
 async function currentLsn(db: DbEndpoint): Promise<{ lsn: string; at: number }> {
   const c = await connect(db, { readOnly: true, applicationName: 'switchyard-validate' });
   try {
-    const r = await c.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn, extract(epoch FROM clock_timestamp()) * 1000 AS at`);
+    const r = await c.query(
+      `SELECT pg_current_wal_insert_lsn()::text AS lsn, extract(epoch FROM clock_timestamp()) * 1000 AS at`,
+    );
     return { lsn: r.rows[0].lsn, at: Number(r.rows[0].at) };
   } finally {
     await c.end();
   }
 }
 
-export async function validateUnderWrites(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: UnderWritesOptions): Promise<UnderWritesResult> {
+export async function validateUnderWrites(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: UnderWritesOptions,
+): Promise<UnderWritesResult> {
   let v = await validateTable(layout, source, target, opts);
-  if (v.match) return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
+  if (v.match)
+    return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
   const first = v;
   const captured = (await slotStatus(source, opts.migrationId, 'forward').catch(() => ({ exists: false }))).exists;
   // Once traffic is split the new side takes writes too: its changes reach the old side through the reverse sync.
-  const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false }))).exists;
+  const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false })))
+    .exists;
   const t = layout.spec;
   const rechecked = new Set<string>();
   const rounds = Math.max(2, opts.rounds ?? 5);
   const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
   let previous = new Set<string>();
-  for (const [kind, list] of Object.entries({ missing: v.differences.missing, extra: v.differences.extra, changed: v.differences.changed })) for (const k of list) previous.add(tag(kind, k));
+  for (const [kind, list] of Object.entries({
+    missing: v.differences.missing,
+    extra: v.differences.extra,
+    changed: v.differences.changed,
+  }))
+    for (const k of list) previous.add(tag(kind, k));
   let mismatches: KeyDifferences = v.differences;
   let stillChanging = 0;
   for (let round = 1; round <= rounds; round++) {
-    for (const list of [v.differences.missing, v.differences.extra, v.differences.changed]) for (const k of list) rechecked.add(JSON.stringify(k));
+    for (const list of [v.differences.missing, v.differences.extra, v.differences.changed])
+      for (const k of list) rechecked.add(JSON.stringify(k));
     // Let the sync apply everything committed on the source up to now, then look again.
     // The insert position: with asynchronous commit, a committed transaction may lie beyond the write position.
     const [pos, tpos] = await Promise.all([currentLsn(source), currentLsn(target)]);
     await Promise.all([
-      captured ? runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: pos.lsn, conflicts: reverseCaptured }) : undefined,
-      reverseCaptured ? runSync({ migrationId: opts.migrationId, direction: 'reverse', spec: opts.spec, source: target, target: source, untilLsn: tpos.lsn, conflicts: true }) : undefined,
+      captured
+        ? runSync({
+            migrationId: opts.migrationId,
+            direction: 'forward',
+            spec: opts.spec,
+            source,
+            target,
+            untilLsn: pos.lsn,
+            conflicts: reverseCaptured,
+          })
+        : undefined,
+      reverseCaptured
+        ? runSync({
+            migrationId: opts.migrationId,
+            direction: 'reverse',
+            spec: opts.spec,
+            source: target,
+            target: source,
+            untilLsn: tpos.lsn,
+            conflicts: true,
+          })
+        : undefined,
     ]);
-    const chunks = v.mismatchedChunks.length ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) } : opts.chunkNos;
+    const chunks = v.mismatchedChunks.length
+      ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) }
+      : opts.chunkNos;
     v = await validateTable(layout, source, target, { ...opts, chunkNos: chunks });
     const done = (m: KeyDifferences, changing: number) => ({
       validation: { ...v, source: first.source, target: first.target, match: keyCount(m) === 0 && !m.truncated },
@@ -104,8 +147,12 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
     // Both tables as the copy and validation resolve them, never through the login's search_path.
     const sourceTable = sourceRelation(t);
     const [times, targetTimes] = await Promise.all([
-      sourceTable ? commitTimes(source, sourceTable, t.key, [...v.differences.missing, ...v.differences.changed]) : new Map<string, number | null>(),
-      reverseCaptured ? commitTimes(target, targetRelation(t), targetKey(t), [...v.differences.extra, ...v.differences.changed]) : new Map<string, number | null>(),
+      sourceTable
+        ? commitTimes(source, sourceTable, t.key, [...v.differences.missing, ...v.differences.changed])
+        : new Map<string, number | null>(),
+      reverseCaptured
+        ? commitTimes(target, targetRelation(t), targetKey(t), [...v.differences.extra, ...v.differences.changed])
+        : new Map<string, number | null>(),
     ]);
     const after = (m: Map<string, number | null>, k: string[], at: number) => {
       const ts = m.get(JSON.stringify(k));
@@ -118,11 +165,23 @@ export async function validateUnderWrites(layout: TableLayout, source: DbEndpoin
         current.add(tag(kind, k));
         return previous.has(tag(kind, k)) && !committedSince(k);
       });
-    mismatches = { missing: keep('missing', v.differences.missing), extra: keep('extra', v.differences.extra), changed: keep('changed', v.differences.changed), truncated: v.differences.truncated };
+    mismatches = {
+      missing: keep('missing', v.differences.missing),
+      extra: keep('extra', v.differences.extra),
+      changed: keep('changed', v.differences.changed),
+      truncated: v.differences.truncated,
+    };
     stillChanging = keyCount(v.differences) - keyCount(mismatches);
     previous = current;
     if (keyCount(mismatches) === 0 && !v.differences.truncated) return done(mismatches, stillChanging);
   }
   const match = keyCount(mismatches) === 0 && !mismatches.truncated;
-  return { validation: { ...v, source: first.source, target: first.target, match }, match, keysRechecked: rechecked.size, mismatches, stillChanging, rounds };
+  return {
+    validation: { ...v, source: first.source, target: first.target, match },
+    match,
+    keysRechecked: rechecked.size,
+    mismatches,
+    stillChanging,
+    rounds,
+  };
 }

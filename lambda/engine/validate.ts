@@ -1,7 +1,18 @@
 import type { Client } from 'pg';
-import { connect, DbEndpoint, readOnlyQuery, withClient } from './db';
-import { Chunk, planChunks, selectChunks } from './plan';
-import { checksumSql, KeyRange, keyColumnExprs, qi, rangePredicate, sourceCompareSelect, sourceFrom, TableLayout, targetSelect, targetTable } from './sql';
+import { connect, type DbEndpoint, readOnlyQuery, withClient } from './db';
+import { type Chunk, planChunks, selectChunks } from './plan';
+import {
+  checksumSql,
+  type KeyRange,
+  keyColumnExprs,
+  qi,
+  rangePredicate,
+  sourceCompareSelect,
+  sourceFrom,
+  type TableLayout,
+  targetSelect,
+  targetTable,
+} from './sql';
 import { targetKey } from './spec';
 
 /** Count and order-independent 64-bit hash sum (as a decimal string) of a row set. */
@@ -62,25 +73,40 @@ const sumHashes = (parts: Checksum[]): Checksum => ({
  * Reads only: no row of either side is written (a missing chunk plan is stored in the
  * target's bookkeeping schema, as the copy would).
  */
-export async function validateTable(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, opts: ValidateOptions): Promise<TableValidation> {
+export async function validateTable(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: ValidateOptions,
+): Promise<TableValidation> {
   const pairs: { src: Client; tgt: Client }[] = [];
   const open = async () => {
-    const pair = { src: await connect(source, { readOnly: true, applicationName: 'switchyard-validate' }), tgt: await connect(target, { readOnly: true, applicationName: 'switchyard-validate' }) };
+    const pair = {
+      src: await connect(source, { readOnly: true, applicationName: 'switchyard-validate' }),
+      tgt: await connect(target, { readOnly: true, applicationName: 'switchyard-validate' }),
+    };
     pairs.push(pair);
     return pair;
   };
   try {
     const first = await open();
-    const fullPlan = await withClient(target, { applicationName: 'switchyard-validate' }, (tgt) => planChunks(layout, first.src, tgt, opts.runId));
+    const fullPlan = await withClient(target, { applicationName: 'switchyard-validate' }, (tgt) =>
+      planChunks(layout, first.src, tgt, opts.runId),
+    );
     const plan = selectChunks(fullPlan, opts.chunkNos);
     // Checksum contiguous groups of chunks (one per worker): as fast as a whole-table scan when
     // everything matches; only a mismatched group is re-checked chunk by chunk, then bisected.
     const n = Math.max(1, Math.min(opts.concurrency ?? 1, plan.length));
-    const groups = Array.from({ length: n }, (_, g) => plan.slice(Math.floor((g * plan.length) / n), Math.floor(((g + 1) * plan.length) / n))).filter((g) => g.length);
+    const groups = Array.from({ length: n }, (_, g) =>
+      plan.slice(Math.floor((g * plan.length) / n), Math.floor(((g + 1) * plan.length) / n)),
+    ).filter((g) => g.length);
     const results: { chunk: Chunk; s: Checksum; t: Checksum }[] = [];
     const groupSums: { s: Checksum; t: Checksum }[] = [];
     const sides = (pair: { src: Client; tgt: Client }, range: KeyRange) =>
-      Promise.all([checksum(pair.src, sourceCompareSelect(layout, range)), checksum(pair.tgt, targetSelect(layout, range))]);
+      Promise.all([
+        checksum(pair.src, sourceCompareSelect(layout, range)),
+        checksum(pair.tgt, targetSelect(layout, range)),
+      ]);
     const worker = async (pair: { src: Client; tgt: Client }, group: Chunk[]) => {
       const [s, t] = await sides(pair, { lower: group[0].lower, upper: group[group.length - 1].upper });
       groupSums.push({ s, t });
@@ -93,7 +119,9 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
     const workers = [first, ...(await Promise.all(Array.from({ length: groups.length - 1 }, open)))];
     await Promise.all(groups.map((g, i) => worker(workers[i], g)));
 
-    const bad = results.filter((r) => r.s.rows !== r.t.rows || r.s.hash !== r.t.hash).sort((a, b) => a.chunk.chunkNo - b.chunk.chunkNo);
+    const bad = results
+      .filter((r) => r.s.rows !== r.t.rows || r.s.hash !== r.t.hash)
+      .sort((a, b) => a.chunk.chunkNo - b.chunk.chunkNo);
     const diffs: KeyDifferences = { missing: [], extra: [], changed: [], truncated: false };
     const budget = { left: opts.maxKeys ?? 100 };
     for (const r of bad) await bisect(layout, first, r.chunk, r.s, r.t, diffs, budget, opts.leafRows ?? 256);
@@ -114,10 +142,18 @@ export async function validateTable(layout: TableLayout, source: DbEndpoint, tar
 }
 
 /** The key at position `offset` in key order within `range` on one side. */
-async function keyAt(c: Client, layout: TableLayout, side: 'source' | 'target', range: KeyRange, offset: number): Promise<string[] | null> {
+async function keyAt(
+  c: Client,
+  layout: TableLayout,
+  side: 'source' | 'target',
+  range: KeyRange,
+  offset: number,
+): Promise<string[] | null> {
   const t = layout.spec;
   const [cols, types, from, alias, collations] =
-    side === 'source' ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's', undefined] : [targetKey(t), layout.targetKeyTypes, `${targetTable(layout)} AS t`, 't', layout.targetKeyCollations];
+    side === 'source'
+      ? [t.key, layout.sourceKeyTypes, sourceFrom(t), 's', undefined]
+      : [targetKey(t), layout.targetKeyTypes, `${targetTable(layout)} AS t`, 't', layout.targetKeyCollations];
   const keys = cols.map((k) => `${alias}.${qi(k)}`);
   const r = await readOnlyQuery(
     c,
@@ -129,7 +165,10 @@ async function keyAt(c: Client, layout: TableLayout, side: 'source' | 'target', 
 /** Key text and row hash of every row in `range`. */
 async function rowHashes(c: Client, rowsSql: string, keyColumns: readonly string[]): Promise<Map<string, string>> {
   const keyExprs = keyColumns.map((k) => `r.${qi(k)}::text`);
-  const r = await readOnlyQuery(c, `SELECT ARRAY[${keyExprs.join(', ')}] AS k, hashtextextended(r::text, 0)::text AS h FROM (${rowsSql}) AS r`);
+  const r = await readOnlyQuery(
+    c,
+    `SELECT ARRAY[${keyExprs.join(', ')}] AS k, hashtextextended(r::text, 0)::text AS h FROM (${rowsSql}) AS r`,
+  );
   return new Map(r.rows.map((row) => [JSON.stringify(row.k), row.h as string]));
 }
 
@@ -150,10 +189,16 @@ async function bisect(
   if (s.rows === t.rows && s.hash === t.hash) return;
   const larger = s.rows >= t.rows ? 'source' : 'target';
   const n = Math.max(s.rows, t.rows);
-  const mid = n > leafRows ? await keyAt(larger === 'source' ? pair.src : pair.tgt, layout, larger, range, Math.floor(n / 2)) : null;
+  const mid =
+    n > leafRows
+      ? await keyAt(larger === 'source' ? pair.src : pair.tgt, layout, larger, range, Math.floor(n / 2))
+      : null;
   if (!mid) {
     const keyCols = targetKey(layout.spec); // both selects name their columns after the target
-    const [a, b] = await Promise.all([rowHashes(pair.src, sourceCompareSelect(layout, range), keyCols), rowHashes(pair.tgt, targetSelect(layout, range), keyCols)]);
+    const [a, b] = await Promise.all([
+      rowHashes(pair.src, sourceCompareSelect(layout, range), keyCols),
+      rowHashes(pair.tgt, targetSelect(layout, range), keyCols),
+    ]);
     const push = (list: string[][], k: string) => {
       if (budget.left <= 0) {
         (diffs as { truncated: boolean }).truncated = true;
@@ -170,8 +215,14 @@ async function bisect(
     for (const k of b.keys()) if (!a.has(k)) push(diffs.extra, k);
     return;
   }
-  for (const half of [{ lower: range.lower, upper: mid }, { lower: mid, upper: range.upper }]) {
-    const [hs, ht] = await Promise.all([checksum(pair.src, sourceCompareSelect(layout, half)), checksum(pair.tgt, targetSelect(layout, half))]);
+  for (const half of [
+    { lower: range.lower, upper: mid },
+    { lower: mid, upper: range.upper },
+  ]) {
+    const [hs, ht] = await Promise.all([
+      checksum(pair.src, sourceCompareSelect(layout, half)),
+      checksum(pair.tgt, targetSelect(layout, half)),
+    ]);
     await bisect(layout, pair, half, hs, ht, diffs, budget, leafRows);
   }
 }

@@ -57,10 +57,17 @@ export const phaseEnvSchema = z
     /** The old side's ECS service and cluster (restarted after a data restore); absent for an imported old side. */
     OLD_SERVICE_ARN: z.string().optional(),
     OLD_CLUSTER_ARN: z.string().optional(),
-    DEFAULT_SCHEDULE: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages').default('5,25,50,100'),
+    DEFAULT_SCHEDULE: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages')
+      .default('5,25,50,100'),
     DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
     DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
-    DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce.number().int().min(MAX_CATCH_UP_MINUTES.min).default(MAX_CATCH_UP_MINUTES.default),
+    DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(MAX_CATCH_UP_MINUTES.min)
+      .default(MAX_CATCH_UP_MINUTES.default),
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
@@ -69,15 +76,37 @@ export const phaseEnvSchema = z
     /** Smoke: `false` when the old side cannot be reached (imported, no oldBaseUrl): read checks are not compared (reported). */
     SMOKE_COMPARE_OLD: z.enum(['true', 'false']).default('true'),
     /** Canary: each side's target group and load balancer (the ALB metrics' TargetGroup/LoadBalancer dimensions). */
-    CANARY_OLD_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
-    CANARY_NEW_TARGET_GROUP_ARN: z.string().regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN').optional(),
-    CANARY_OLD_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
-    CANARY_NEW_LOAD_BALANCER_ARN: z.string().regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN').optional(),
+    CANARY_OLD_TARGET_GROUP_ARN: z
+      .string()
+      .regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN')
+      .optional(),
+    CANARY_NEW_TARGET_GROUP_ARN: z
+      .string()
+      .regex(/:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN')
+      .optional(),
+    CANARY_OLD_LOAD_BALANCER_ARN: z
+      .string()
+      .regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN')
+      .optional(),
+    CANARY_NEW_LOAD_BALANCER_ARN: z
+      .string()
+      .regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN')
+      .optional(),
   })
   .superRefine((e, ctx) => {
-    if (e.SMOKE_OLD_BASE_URL && e.SMOKE_COMPARE_OLD === 'false') ctx.addIssue({ code: 'custom', path: ['SMOKE_COMPARE_OLD'], message: 'must not be false when SMOKE_OLD_BASE_URL is set (the old side is reachable there)' });
-    const need = e.ROUTING_KIND === 'alb' ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN'] : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
-    for (const k of need) if (!(e as Record<string, unknown>)[k]) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
+    if (e.SMOKE_OLD_BASE_URL && e.SMOKE_COMPARE_OLD === 'false')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMOKE_COMPARE_OLD'],
+        message: 'must not be false when SMOKE_OLD_BASE_URL is set (the old side is reachable there)',
+      });
+    const need =
+      e.ROUTING_KIND === 'alb'
+        ? ['ALB_RULE_ARN', 'OLD_TARGET_GROUP_ARN', 'NEW_TARGET_GROUP_ARN']
+        : ['HOSTED_ZONE_ID', 'RECORD_NAME'];
+    for (const k of need)
+      if (!(e as Record<string, unknown>)[k])
+        ctx.addIssue({ code: 'custom', path: [k], message: `is required when ROUTING_KIND is ${e.ROUTING_KIND}` });
   });
 
 /** The name in a secret ARN (`arn:...:secret:<name>-AbCdEf` -> `<name>`); a plain name is returned as is. */
@@ -93,8 +122,18 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
   const rds = new RDSClient({ ...AWS_CLIENT_CONFIG });
   const router =
     e.ROUTING_KIND === 'alb'
-      ? new AlbRouter({ ruleArn: e.ALB_RULE_ARN!, oldTargetGroupArn: e.OLD_TARGET_GROUP_ARN!, newTargetGroupArn: e.NEW_TARGET_GROUP_ARN! }, new ElasticLoadBalancingV2Client({ ...AWS_CLIENT_CONFIG }))
-      : new Route53Router({ hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! }, new Route53Client({ ...AWS_CLIENT_CONFIG }));
+      ? new AlbRouter(
+          {
+            ruleArn: e.ALB_RULE_ARN!,
+            oldTargetGroupArn: e.OLD_TARGET_GROUP_ARN!,
+            newTargetGroupArn: e.NEW_TARGET_GROUP_ARN!,
+          },
+          new ElasticLoadBalancingV2Client({ ...AWS_CLIENT_CONFIG }),
+        )
+      : new Route53Router(
+          { hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! },
+          new Route53Client({ ...AWS_CLIENT_CONFIG }),
+        );
   return {
     stage: e.SWITCHYARD_STAGE,
     log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
@@ -102,33 +141,59 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm),
     targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm),
     router,
-    alarms: new CloudWatchAlarmReader({ prefix: e.HEALTH_ALARM_PREFIX }, new CloudWatchClient({ ...AWS_CLIENT_CONFIG })),
+    alarms: new CloudWatchAlarmReader(
+      { prefix: e.HEALTH_ALARM_PREFIX },
+      new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
+    ),
     probe: e.SMOKE_BASE_URL ? new FetchHttpProbe(e.SMOKE_BASE_URL) : undefined,
     oldSide: smokeOldSide(e.SMOKE_OLD_BASE_URL, e.SMOKE_COMPARE_OLD),
     canaryMetrics:
-      e.CANARY_OLD_TARGET_GROUP_ARN && e.CANARY_NEW_TARGET_GROUP_ARN && e.CANARY_OLD_LOAD_BALANCER_ARN && e.CANARY_NEW_LOAD_BALANCER_ARN
+      e.CANARY_OLD_TARGET_GROUP_ARN &&
+      e.CANARY_NEW_TARGET_GROUP_ARN &&
+      e.CANARY_OLD_LOAD_BALANCER_ARN &&
+      e.CANARY_NEW_LOAD_BALANCER_ARN
         ? new CloudWatchCanaryMetrics(
             {
-              old: { loadBalancer: loadBalancerDimension(e.CANARY_OLD_LOAD_BALANCER_ARN), targetGroup: targetGroupDimension(e.CANARY_OLD_TARGET_GROUP_ARN) },
-              new: { loadBalancer: loadBalancerDimension(e.CANARY_NEW_LOAD_BALANCER_ARN), targetGroup: targetGroupDimension(e.CANARY_NEW_TARGET_GROUP_ARN) },
+              old: {
+                loadBalancer: loadBalancerDimension(e.CANARY_OLD_LOAD_BALANCER_ARN),
+                targetGroup: targetGroupDimension(e.CANARY_OLD_TARGET_GROUP_ARN),
+              },
+              new: {
+                loadBalancer: loadBalancerDimension(e.CANARY_NEW_LOAD_BALANCER_ARN),
+                targetGroup: targetGroupDimension(e.CANARY_NEW_TARGET_GROUP_ARN),
+              },
             },
             new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
           )
         : undefined,
     snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
-    lock: e.LOCK_TABLE_NAME ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG })) : missingLockTable(),
+    lock: e.LOCK_TABLE_NAME
+      ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))
+      : missingLockTable(),
     oldDbId: e.OLD_DB_ID,
-    oldService: e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN }) : undefined,
+    oldService:
+      e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN
+        ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN })
+        : undefined,
     configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
     transferRules: environmentTransferRules(
       { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
-      { parameterPath: e.NEW_PARAMETER_PATH, secretPrefix: e.NEW_SECRET_PREFIX, kmsKeyId: e.NEW_KMS_KEY_ARN, databaseSecretName: secretNameOf(e.TARGET_DB_SECRET_ARN) },
+      {
+        parameterPath: e.NEW_PARAMETER_PATH,
+        secretPrefix: e.NEW_SECRET_PREFIX,
+        kmsKeyId: e.NEW_KMS_KEY_ARN,
+        databaseSecretName: secretNameOf(e.TARGET_DB_SECRET_ARN),
+      },
     ),
     async repointOldDatabase(endpoint) {
       const arn = e.SOURCE_DB_SECRET_ARN;
-      const cur = await call('secretsmanager:GetSecretValue', arn, () => sm.send(new GetSecretValueCommand({ SecretId: arn })));
+      const cur = await call('secretsmanager:GetSecretValue', arn, () =>
+        sm.send(new GetSecretValueCommand({ SecretId: arn })),
+      );
       const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
-      await call('secretsmanager:PutSecretValue', arn, () => sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) })));
+      await call('secretsmanager:PutSecretValue', arn, () =>
+        sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) })),
+      );
     },
     defaults: {
       schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
@@ -144,13 +209,25 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
 /** How Smoke reaches the old side, as the synthesized environment says (no lookups: an imported side was known at synth). */
 export function smokeOldSide(oldBaseUrl: string | undefined, compareOld: 'true' | 'false'): OldSideAccess {
   if (oldBaseUrl) return { kind: 'direct', probe: new FetchHttpProbe(oldBaseUrl) };
-  return compareOld === 'false' ? { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED } : { kind: 'listener' };
+  return compareOld === 'false'
+    ? { kind: 'unreachable', reason: OLD_SIDE_IMPORTED_NOT_COMPARED }
+    : { kind: 'listener' };
 }
 
 /** A function without LOCK_TABLE_NAME was not granted the lock table: any use is a deploy problem. */
 function missingLockTable(): PhaseDeps['lock'] {
   const fail = async (): Promise<never> => {
-    throw new ConfigurationError('LOCK_TABLE_NAME is not set: this phase function was not granted the stage lock table (lib/constructs/migration-functions.ts)');
+    throw new ConfigurationError(
+      'LOCK_TABLE_NAME is not set: this phase function was not granted the stage lock table (lib/constructs/migration-functions.ts)',
+    );
   };
-  return { acquire: fail, read: fail, renew: fail, release: fail, halt: fail, recordCompletion: fail, readCompletion: fail };
+  return {
+    acquire: fail,
+    read: fail,
+    renew: fail,
+    release: fail,
+    halt: fail,
+    recordCompletion: fail,
+    readCompletion: fail,
+  };
 }

@@ -13,10 +13,17 @@ import { definePhase } from './support/phase';
  */
 export const buildIndexes = definePhase(
   PHASE.buildIndexes,
-  z.object({ migrationId, concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2) }),
+  z.object({
+    migrationId,
+    concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
+  }),
   async (i, deps) => {
     const r = await buildDeferredIndexes(getSpec(deps.specName), await deps.targetDb(), { concurrency: i.concurrency });
     deps.log.metric('IndexBuildSeconds', r.seconds, 'Seconds');
-    return { seconds: r.seconds, built: r.built.map((b) => ({ relation: b.relation, name: b.name, kind: b.kind, seconds: b.seconds })), pending: r.pending };
+    return {
+      seconds: r.seconds,
+      built: r.built.map((b) => ({ relation: b.relation, name: b.name, kind: b.kind, seconds: b.seconds })),
+      pending: r.pending,
+    };
   },
 );

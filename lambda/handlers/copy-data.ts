@@ -23,7 +23,12 @@ const input = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('plan'),
     migrationId,
-    chunksPerItem: z.number().int().min(DISTRIBUTED_COPY.chunksPerItem.min).max(DISTRIBUTED_COPY.chunksPerItem.max).default(DISTRIBUTED_COPY.chunksPerItem.default),
+    chunksPerItem: z
+      .number()
+      .int()
+      .min(DISTRIBUTED_COPY.chunksPerItem.min)
+      .max(DISTRIBUTED_COPY.chunksPerItem.max)
+      .default(DISTRIBUTED_COPY.chunksPerItem.default),
   }),
 ]);
 
@@ -41,13 +46,25 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
   if (i.action === 'plan') {
     const tables = [];
     for (const t of getSpec(deps.specName).tables) {
-      tables.push({ table: t.name, chunks: await planTableChunks(await describeTableWith(t, source, target), source, target, i.migrationId) });
+      tables.push({
+        table: t.name,
+        chunks: await planTableChunks(await describeTableWith(t, source, target), source, target, i.migrationId),
+      });
     }
     const groups = groupChunks(tables, { chunksPerItem: i.chunksPerItem });
     const chunks = tables.reduce((n, t) => n + t.chunks.length, 0);
-    deps.log.info('copy planned', { tables: tables.length, chunks, items: groups.items.length, chunksPerItem: groups.chunksPerItem });
+    deps.log.info('copy planned', {
+      tables: tables.length,
+      chunks,
+      items: groups.items.length,
+      chunksPerItem: groups.chunksPerItem,
+    });
     return {
-      tables: tables.map((t) => ({ table: t.table, chunks: t.chunks.length, chunksCopied: t.chunks.filter((c) => c.copiedRows !== null).length })),
+      tables: tables.map((t) => ({
+        table: t.table,
+        chunks: t.chunks.length,
+        chunksCopied: t.chunks.filter((c) => c.copiedRows !== null).length,
+      })),
       chunks,
       chunksPerItem: groups.chunksPerItem,
       itemsAlreadyCopied: groups.alreadyCopied,

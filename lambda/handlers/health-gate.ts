@@ -16,7 +16,12 @@ const EMPTY: CanaryWindow = { old: NO_TRAFFIC, new: NO_TRAFFIC };
 export type GateCanary = CanaryVerdict & { readonly window: { readonly from: string; readonly to: string } };
 
 /** The canary part: new vs old over the bake window that just ended. */
-async function judgeCanary(deps: PhaseDeps, fromMs: number, toMs: number, policy: z.output<typeof canaryPolicySchema>): Promise<CanaryVerdict> {
+async function judgeCanary(
+  deps: PhaseDeps,
+  fromMs: number,
+  toMs: number,
+  policy: z.output<typeof canaryPolicySchema>,
+): Promise<CanaryVerdict> {
   if (!deps.canaryMetrics) return skippedCanary(EMPTY, 'no canary metrics source is wired: the alarms decide alone');
   let window: CanaryWindow;
   let oldWeight: number;
@@ -29,9 +34,17 @@ async function judgeCanary(deps: PhaseDeps, fromMs: number, toMs: number, policy
     window = await deps.canaryMetrics.window(fromMs, toMs);
   } catch (e) {
     // Figures that cannot be read gate nothing: fail, with the reason.
-    return { ...decideCanary(EMPTY, policy), verdict: 'fail', reasons: [`canary metrics could not be read: ${describe(e)}`] };
+    return {
+      ...decideCanary(EMPTY, policy),
+      verdict: 'fail',
+      reasons: [`canary metrics could not be read: ${describe(e)}`],
+    };
   }
-  if (oldWeight === 0) return skippedCanary(window, 'the old side gets no traffic at 100 % new: no same-window comparison, the alarms decide');
+  if (oldWeight === 0)
+    return skippedCanary(
+      window,
+      'the old side gets no traffic at 100 % new: no same-window comparison, the alarms decide',
+    );
   return decideCanary(window, policy);
 }
 
@@ -50,7 +63,12 @@ export const healthGate = definePhase(
     migrationId,
     insufficientDataGraceSeconds: z.number().int().min(0).default(300),
     /** The window compared: the last this-many seconds (every bake of the step; 0 reads the last second). @default - the stage's bake seconds */
-    windowSeconds: z.number().int().min(0).max(BAKE_SECONDS.max * (1 + MAX_BAKE_EXTENSIONS)).optional(),
+    windowSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(BAKE_SECONDS.max * (1 + MAX_BAKE_EXTENSIONS))
+      .optional(),
     /** Tolerances of the new side against the old (the stage config's `verification.canary`). */
     canary: canaryPolicySchema.default(DEFAULT_CANARY_POLICY),
   }),
@@ -59,22 +77,39 @@ export const healthGate = definePhase(
     const fromMs = toMs - Math.max(1, i.windowSeconds ?? deps.defaults.bakeSeconds) * 1000;
     let alarms: HealthDecision;
     try {
-      alarms = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.insufficientDataGraceSeconds }, new Date(toMs));
+      alarms = decideHealth(
+        await deps.alarms.read(),
+        { insufficientDataGraceSeconds: i.insufficientDataGraceSeconds },
+        new Date(toMs),
+      );
     } catch (e) {
       // An alarm that cannot be read gates nothing: unhealthy, with the reason.
       alarms = { healthy: false, reasons: [`health alarms could not be read: ${describe(e)}`], alarmsChecked: 0 };
     }
     const verdict = await judgeCanary(deps, fromMs, toMs, i.canary);
-    const canary: GateCanary = { ...verdict, window: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() } };
-    const reasons = [...alarms.reasons, ...(verdict.verdict === 'fail' ? verdict.reasons.map((r) => `canary: ${r}`) : [])];
+    const canary: GateCanary = {
+      ...verdict,
+      window: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
+    };
+    const reasons = [
+      ...alarms.reasons,
+      ...(verdict.verdict === 'fail' ? verdict.reasons.map((r) => `canary: ${r}`) : []),
+    ];
     const healthy = reasons.length === 0;
     const figures = `new ${verdict.new.requests} req, ${verdict.new.errorRate} % 5xx, p99 ${fmt(verdict.new.p99)}; old ${verdict.old.requests} req, ${verdict.old.errorRate} % 5xx, p99 ${fmt(verdict.old.p99)}`;
-    const summary = healthy ? `healthy; canary ${verdict.verdict} (${verdict.method}): ${figures}` : `${reasons.join('; ')} (${figures})`;
+    const summary = healthy
+      ? `healthy; canary ${verdict.verdict} (${verdict.method}): ${figures}`
+      : `${reasons.join('; ')} (${figures})`;
     deps.log.metric('CanaryNewErrorRate', verdict.new.errorRate, 'Percent');
     deps.log.metric('CanaryOldErrorRate', verdict.old.errorRate, 'Percent');
     // Nothing wrong was seen, there was only too little traffic to compare: Migrate bakes longer (a bounded number of times) before it decides.
     const needsMoreData = !healthy && alarms.healthy && verdict.insufficientData === true;
-    if (!healthy) deps.log.warn('health gate unhealthy', { reasons, needsMoreData, canary: { verdict: verdict.verdict, old: verdict.old, new: verdict.new } });
+    if (!healthy)
+      deps.log.warn('health gate unhealthy', {
+        reasons,
+        needsMoreData,
+        canary: { verdict: verdict.verdict, old: verdict.old, new: verdict.new },
+      });
     return { healthy, needsMoreData, reasons, summary, alarmsChecked: alarms.alarmsChecked, canary };
   },
 );

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { acquireLock, assertDecommissionAllowed, checkHalt, DEFAULT_STABILITY_SECONDS, LEASE_SECONDS, ownerOf } from '../core/lock/lock';
+import {
+  acquireLock,
+  assertDecommissionAllowed,
+  checkHalt,
+  DEFAULT_STABILITY_SECONDS,
+  LEASE_SECONDS,
+  ownerOf,
+} from '../core/lock/lock';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase } from './support/phase';
@@ -17,7 +24,13 @@ const lockInput = z.discriminatedUnion('action', [
   /** RollbackTraffic, before moving weights: set the halt flag on whoever holds the stage. */
   z.object({ action: z.literal('halt'), migrationId, executionId: z.string().optional() }).strict(),
   /** Decommission: 100 % new for the stability period and nobody holds the stage. */
-  z.object({ action: z.literal('guardDecommission'), migrationId, stabilitySeconds: z.number().int().min(0).default(DEFAULT_STABILITY_SECONDS) }).strict(),
+  z
+    .object({
+      action: z.literal('guardDecommission'),
+      migrationId,
+      stabilitySeconds: z.number().int().min(0).default(DEFAULT_STABILITY_SECONDS),
+    })
+    .strict(),
 ]);
 
 /** The stage lock's decisions (never retried: a held lock or a set halt flag is an answer, not a glitch). */
@@ -25,7 +38,13 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
   const now = new Date(deps.now());
   switch (i.action) {
     case 'acquire': {
-      const l = await acquireLock(deps.lock, { stage: deps.stage, workflow: i.workflow, migrationId: i.migrationId, executionId: i.executionId, now });
+      const l = await acquireLock(deps.lock, {
+        stage: deps.stage,
+        workflow: i.workflow,
+        migrationId: i.migrationId,
+        executionId: i.executionId,
+        now,
+      });
       return { owner: l.owner, leaseUntil: l.leaseUntil.toISOString() };
     }
     case 'check': {
@@ -36,7 +55,10 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
       const by = i.executionId ? `${i.migrationId} (execution ${i.executionId})` : i.migrationId;
       const held = await deps.lock.halt(deps.stage, by, now);
       deps.log.info('halt flag', { set: Boolean(held), holder: held?.owner });
-      return { halted: Boolean(held), holder: held ? { migrationId: held.migrationId, workflow: held.workflow } : null };
+      return {
+        halted: Boolean(held),
+        holder: held ? { migrationId: held.migrationId, workflow: held.workflow } : null,
+      };
     }
     case 'guardDecommission': {
       const holder = await deps.lock.read(deps.stage);
@@ -54,7 +76,11 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
 });
 
 /** Release the stage lock; only its owner's lock is deleted (a failed acquire never frees someone else's). */
-export const unlock = definePhase(PHASE.unlock, z.object({ action: z.literal('release'), workflow, migrationId }).strict(), async (i, deps) => {
-  const released = await deps.lock.release(deps.stage, ownerOf(i.workflow, i.migrationId));
-  return { released };
-});
+export const unlock = definePhase(
+  PHASE.unlock,
+  z.object({ action: z.literal('release'), workflow, migrationId }).strict(),
+  async (i, deps) => {
+    const released = await deps.lock.release(deps.stage, ownerOf(i.workflow, i.migrationId));
+    return { released };
+  },
+);

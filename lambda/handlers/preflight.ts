@@ -3,7 +3,13 @@ import { checkSource, checkTarget, connect, SchemaMismatchError } from '../engin
 import { checkSyncPreconditions } from '../engine/sync';
 
 /** Precondition checks about the server, not the tables (the new side's tables come with PrepareTarget). */
-const SERVER_LEVEL = new Set(['wal-level', 'replication-role', 'free-slot', 'server-version', 'commit-timestamps-source']);
+const SERVER_LEVEL = new Set([
+  'wal-level',
+  'replication-role',
+  'free-slot',
+  'server-version',
+  'commit-timestamps-source',
+]);
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';
 import { connectionCheck, type ConnectionUse } from '../core/preflight/connections';
 import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
@@ -52,7 +58,14 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
   // One migration per stage: fail fast (MigrationLockedError naming the holder) before any check.
   const now = new Date(deps.now());
   if (i.dryRun) await assertLockFree(deps.lock, deps.stage, 'migrate', i.migrationId, now);
-  else await acquireLock(deps.lock, { stage: deps.stage, workflow: 'migrate', migrationId: i.migrationId, executionId: i.executionId, now });
+  else
+    await acquireLock(deps.lock, {
+      stage: deps.stage,
+      workflow: 'migrate',
+      migrationId: i.migrationId,
+      executionId: i.executionId,
+      now,
+    });
   const spec = getSpec(deps.specName);
   const report = await runPreflight({
     sourceDatabase: async () => {
@@ -66,8 +79,14 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
         );
         const { n, oldest } = long.rows[0];
         return n > 0
-          ? { ok: false, detail: `${n} transaction(s) open longer than ${i.maxTransactionSeconds} s (oldest ${oldest} s): they hold back the replication slot's start (the change capture waits for them) and the copy's snapshot` }
-          : { ok: true, detail: `reachable; spec ${spec.name}: ${spec.tables.length} table(s) present; no long-running transactions` };
+          ? {
+              ok: false,
+              detail: `${n} transaction(s) open longer than ${i.maxTransactionSeconds} s (oldest ${oldest} s): they hold back the replication slot's start (the change capture waits for them) and the copy's snapshot`,
+            }
+          : {
+              ok: true,
+              detail: `reachable; spec ${spec.name}: ${spec.tables.length} table(s) present; no long-running transactions`,
+            };
       } finally {
         await c.end();
       }
@@ -75,10 +94,18 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
     // Change capture in both directions: wal_level, replication rights, replica identity, free slots, commit timestamps.
     replication: async () => {
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
-      const forward = await checkSyncPreconditions(old, spec, i.migrationId, 'forward', { target: neu, conflicts: true });
+      const forward = await checkSyncPreconditions(old, spec, i.migrationId, 'forward', {
+        target: neu,
+        conflicts: true,
+      });
       // The new side's tables do not exist before PrepareTarget: only its server-level settings are checked now.
-      const reverse = (await checkSyncPreconditions(neu, spec, i.migrationId, 'reverse', { conflicts: true })).filter((c) => SERVER_LEVEL.has(c.name));
-      const failed = [...forward.map((c) => ({ ...c, side: 'old' })), ...reverse.map((c) => ({ ...c, side: 'new' }))].filter((c) => !c.ok);
+      const reverse = (await checkSyncPreconditions(neu, spec, i.migrationId, 'reverse', { conflicts: true })).filter(
+        (c) => SERVER_LEVEL.has(c.name),
+      );
+      const failed = [
+        ...forward.map((c) => ({ ...c, side: 'old' })),
+        ...reverse.map((c) => ({ ...c, side: 'new' })),
+      ].filter((c) => !c.ok);
       return failed.length
         ? { ok: false, detail: failed.map((c) => `${c.side} ${c.name}: ${c.detail} (fix: ${c.fix})`).join('; ') }
         : { ok: true, detail: `logical replication ready on both sides (${forward.length + reverse.length} checks)` };
@@ -99,10 +126,13 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
             await checkTarget(c, t);
           } catch (e) {
             // Absent tables are created by PrepareTarget; a table that exists in another shape is a conflict.
-            if (!(e instanceof SchemaMismatchError) || !/does not exist/.test(e.message)) problems.push((e as Error).message);
+            if (!(e instanceof SchemaMismatchError) || !/does not exist/.test(e.message))
+              problems.push((e as Error).message);
           }
         }
-        return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'reachable; target schema absent or compatible' };
+        return problems.length
+          ? { ok: false, detail: problems.join('; ') }
+          : { ok: true, detail: 'reachable; target schema absent or compatible' };
       } finally {
         await c.end();
       }
@@ -116,25 +146,38 @@ export const preflight = definePhase(PHASE.preflight, input, async (i, deps) => 
       );
       const empty = counts.filter((c) => c.from && c.n === 0);
       const detail = counts.map((c) => `${c.n} ${c.kind}(s) under ${c.from}`).join(', ');
-      return { ok: empty.length === 0, detail: empty.length ? `nothing to transfer under ${empty.map((c) => c.from).join(', ')}` : detail };
+      return {
+        ok: empty.length === 0,
+        detail: empty.length ? `nothing to transfer under ${empty.map((c) => c.from).join(', ')}` : detail,
+      };
     },
     healthAlarms: async () => {
-      const d = decideHealth(await deps.alarms.read(), { insufficientDataGraceSeconds: i.alarmGraceSeconds }, new Date(deps.now()));
+      const d = decideHealth(
+        await deps.alarms.read(),
+        { insufficientDataGraceSeconds: i.alarmGraceSeconds },
+        new Date(deps.now()),
+      );
       return { ok: d.healthy, detail: d.healthy ? `${d.alarmsChecked} alarm(s) OK` : d.reasons.join('; ') };
     },
     lastSnapshot: async () => {
       const s = await deps.snapshots.latest(deps.oldDbId);
-      if (!s?.createdAt) return { ok: false, detail: `no available snapshot of ${deps.oldDbId}: automated backups look off` };
+      if (!s?.createdAt)
+        return { ok: false, detail: `no available snapshot of ${deps.oldDbId}: automated backups look off` };
       const hours = (deps.now() - s.createdAt.getTime()) / 3_600_000;
-      return { ok: hours <= i.maxSnapshotAgeHours, detail: `newest snapshot ${s.snapshotId} is ${hours.toFixed(1)} h old (limit ${i.maxSnapshotAgeHours} h)` };
+      return {
+        ok: hours <= i.maxSnapshotAgeHours,
+        detail: `newest snapshot ${s.snapshotId} is ${hours.toFixed(1)} h old (limit ${i.maxSnapshotAgeHours} h)`,
+      };
     },
     routing: async () => {
       const w = await deps.router.getWeights();
-      return { ok: sameWeights(w, i.expectedWeights), detail: `${deps.router.description} at old ${w.old} / new ${w.new} (expected ${i.expectedWeights.old} / ${i.expectedWeights.new})` };
+      return {
+        ok: sameWeights(w, i.expectedWeights),
+        detail: `${deps.router.description} at old ${w.old} / new ${w.new} (expected ${i.expectedWeights.old} / ${i.expectedWeights.new})`,
+      };
     },
   });
   for (const c of report.checks) deps.log.info('preflight check', { check: c.name, ok: c.ok, detail: c.detail });
   if (!report.go) throw new PreflightNoGoError(report);
   return { migrationId: i.migrationId, go: true, checks: report.checks };
 });
-

@@ -21,21 +21,32 @@ import { definePhase } from './support/phase';
  */
 export const prepareTarget = definePhase(
   PHASE.prepareTarget,
-  z.object({ migrationId, deferIndexes: z.boolean().default(false), roundTripSample: z.number().int().min(1).max(100_000).default(1_000) }),
+  z.object({
+    migrationId,
+    deferIndexes: z.boolean().default(false),
+    roundTripSample: z.number().int().min(1).max(100_000).default(1_000),
+  }),
   async (i, deps) => {
     const spec = getSpec(deps.specName);
     checkReverseMappings(spec);
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const result = await prepareTargetSchema(spec, source, target, { deferIndexes: i.deferIndexes });
-    if (result.warnings?.length) deps.log.warn('key collations differ between the two sides', { warnings: result.warnings });
+    if (result.warnings?.length)
+      deps.log.warn('key collations differ between the two sides', { warnings: result.warnings });
     const roundTrip = (await roundTripCheck(spec, source, target, { sample: i.roundTripSample })).map((r) => ({
-      table: r.table, sampled: r.sampled, notSurviving: r.notSurviving, notWritten: r.notWritten,
+      table: r.table,
+      sampled: r.sampled,
+      notSurviving: r.notSurviving,
+      notWritten: r.notWritten,
     }));
     const lossy = roundTrip.filter((r) => r.notSurviving.length > 0);
     if (lossy.length > 0) {
-      deps.log.warn('round trip: these old-side columns do not survive forward then reverse; a rollback would change them', {
-        columns: lossy.flatMap((r) => r.notSurviving.map((c) => `${r.table}.${c}`)),
-      });
+      deps.log.warn(
+        'round trip: these old-side columns do not survive forward then reverse; a rollback would change them',
+        {
+          columns: lossy.flatMap((r) => r.notSurviving.map((c) => `${r.table}.${c}`)),
+        },
+      );
     }
     return { ...result, tables: spec.tables.map((t) => t.name), roundTrip };
   },

@@ -18,9 +18,24 @@ import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 
 const DEFINED: readonly DefinedPhase[] = [
-  validateInput, preflight, backup, backupStatus, transferConfig, prepareTarget, copyData, buildIndexes, smoke,
-  validateData, sync, shiftTraffic, healthGate, rollbackTraffic, restoreData, finalize,
-  lock, unlock,
+  validateInput,
+  preflight,
+  backup,
+  backupStatus,
+  transferConfig,
+  prepareTarget,
+  copyData,
+  buildIndexes,
+  smoke,
+  validateData,
+  sync,
+  shiftTraffic,
+  healthGate,
+  rollbackTraffic,
+  restoreData,
+  finalize,
+  lock,
+  unlock,
 ];
 
 /** Every phase's handler code by its manifest name (lambda/phases.ts), for binding to deps. */

@@ -12,7 +12,13 @@ export class RestoreNotReadyError extends SwitchyardError {
 }
 
 const input = z.discriminatedUnion('action', [
-  z.object({ migrationId, action: z.literal('start'), snapshotId: z.string().min(1), subnetGroupName: z.string().optional(), securityGroupIds: z.array(z.string()).optional() }),
+  z.object({
+    migrationId,
+    action: z.literal('start'),
+    snapshotId: z.string().min(1),
+    subnetGroupName: z.string().optional(),
+    securityGroupIds: z.array(z.string()).optional(),
+  }),
   z.object({ migrationId, action: z.literal('status') }),
   z.object({ migrationId, action: z.literal('repoint') }),
 ]);
@@ -27,7 +33,14 @@ export const restoreData = definePhase(PHASE.restoreData, input, async (i, deps)
   const dbId = restoredInstanceIdentifier(deps.oldDbId, i.migrationId);
   const ours = { [TAG_KEYS.migrationId]: i.migrationId };
   if (i.action === 'start') {
-    await deps.snapshots.restore({ snapshotId: i.snapshotId, newDbId: dbId, sourceDbId: deps.oldDbId, subnetGroupName: i.subnetGroupName, securityGroupIds: i.securityGroupIds, tags: ours });
+    await deps.snapshots.restore({
+      snapshotId: i.snapshotId,
+      newDbId: dbId,
+      sourceDbId: deps.oldDbId,
+      subnetGroupName: i.subnetGroupName,
+      securityGroupIds: i.securityGroupIds,
+      tags: ours,
+    });
     return { dbId, status: 'creating', available: false };
   }
   const s = await deps.snapshots.status(dbId);
@@ -42,14 +55,25 @@ export const restoreData = definePhase(PHASE.restoreData, input, async (i, deps)
     }
     return { dbId, status: s!.status, available: progress === 'available' };
   }
-  if (s?.status !== 'available' || !s.endpoint) throw new RestoreNotReadyError(`restored instance ${dbId} is ${s?.status ?? 'missing'}, not available: wait before repointing`);
+  if (s?.status !== 'available' || !s.endpoint)
+    throw new RestoreNotReadyError(
+      `restored instance ${dbId} is ${s?.status ?? 'missing'}, not available: wait before repointing`,
+    );
   if (s.tags && s.tags[TAG_KEYS.migrationId] !== i.migrationId) {
-    throw new RestoreConflictError(`instance ${dbId} is not tagged ${TAG_KEYS.migrationId}=${i.migrationId}: refusing to repoint the old side at a database this migration did not restore`);
+    throw new RestoreConflictError(
+      `instance ${dbId} is not tagged ${TAG_KEYS.migrationId}=${i.migrationId}: refusing to repoint the old side at a database this migration did not restore`,
+    );
   }
   await deps.repointOldDatabase(s.endpoint);
   if (!deps.oldService) {
     deps.log.warn('old service not restarted', { reason: 'imported old environment: no service known to Switchyard' });
-    return { dbId, status: s.status, repointed: true, serviceRestarted: false, note: 'the old environment is imported: restart its service yourself so it reconnects to the restored database' };
+    return {
+      dbId,
+      status: s.status,
+      repointed: true,
+      serviceRestarted: false,
+      note: 'the old environment is imported: restart its service yourself so it reconnects to the restored database',
+    };
   }
   await deps.oldService.restart();
   return { dbId, status: s.status, repointed: true, serviceRestarted: true, service: deps.oldService.description };

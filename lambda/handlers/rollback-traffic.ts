@@ -11,4 +11,3 @@ export const rollbackTraffic = definePhase(PHASE.rollbackTraffic, z.object({ mig
   deps.log.metric('TrafficRollbackMs', r.elapsedMs, 'Milliseconds');
   return r;
 });
-

@@ -18,12 +18,19 @@ export const smoke = definePhase(PHASE.smoke, z.object({ migrationId, smoke: smo
   if (!deps.probe) throw new ConfigurationError('Smoke: no HTTP probe is wired (the function needs SMOKE_BASE_URL)');
   const report = await runSmokeChecks(i.smoke, deps.probe, deps.oldSide ?? OLD_SIDE_VIA_LISTENER);
   const summary = smokeSummary(report);
-  const logged = { target: deps.probe.description, old: report.old, checks: report.checks.length, failed: report.failures.length, summary };
+  const logged = {
+    target: deps.probe.description,
+    old: report.old,
+    checks: report.checks.length,
+    failed: report.failures.length,
+    summary,
+  };
   if (!report.passed) {
     deps.log.warn('smoke checks failed', { ...logged, failures: report.failures });
     throw new SmokeCheckFailedError(report.failures, report.checks.length);
   }
-  if (report.old.notCompared.length) deps.log.warn('smoke checks passed without comparing read answers with the old side', logged);
+  if (report.old.notCompared.length)
+    deps.log.warn('smoke checks passed without comparing read answers with the old side', logged);
   else deps.log.info('smoke checks passed', logged);
   return { passed: true as const, target: deps.probe.description, old: report.old, summary, checks: report.checks };
 });

@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
-import { createSync, dropSync, installTombstones, moveSequencesPast, parseLsn, runSync, slotStatus, SyncLagError, type Direction, type SyncRunResult } from '../engine/sync';
+import {
+  createSync,
+  dropSync,
+  installTombstones,
+  moveSequencesPast,
+  parseLsn,
+  runSync,
+  slotStatus,
+  SyncLagError,
+  type Direction,
+  type SyncRunResult,
+} from '../engine/sync';
 import { BAKE_SECONDS, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
@@ -16,13 +27,23 @@ const MAX_RUN_MS = 10 * 60_000;
 const direction = z.enum(['forward', 'reverse']);
 const input = z.discriminatedUnion('action', [
   /** Publication + slot on the direction's source (forward: before the copy; reverse: before the first traffic step). */
-  z.object({ action: z.literal('capture'), migrationId, direction, sequenceHeadroom: z.number().int().min(0).default(1_000_000) }),
+  z.object({
+    action: z.literal('capture'),
+    migrationId,
+    direction,
+    sequenceHeadroom: z.number().int().min(0).default(1_000_000),
+  }),
   /** Apply one direction up to the source's position at the start of the call (or until the function's time runs out). */
   z.object({
     action: z.literal('drain'),
     migrationId,
     direction,
-    maxSeconds: z.number().int().min(1).max(MAX_RUN_MS / 1000).default(MAX_RUN_MS / 1000),
+    maxSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RUN_MS / 1000)
+      .default(MAX_RUN_MS / 1000),
     /** An operator's rollback may come before any traffic moved: then there is no reverse capture and nothing to return. */
     ifCaptured: z.boolean().default(false),
     /**
@@ -54,7 +75,12 @@ const input = z.discriminatedUnion('action', [
       .optional(),
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
-  z.object({ action: z.literal('bake'), migrationId, seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max), reverse: z.boolean().default(true) }),
+  z.object({
+    action: z.literal('bake'),
+    migrationId,
+    seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max),
+    reverse: z.boolean().default(true),
+  }),
   /** Drop the sync objects (slot, publication, origin) of the given directions. Idempotent. */
   z.object({ action: z.literal('cleanup'), migrationId, directions: z.array(direction).min(1) }),
 ]);
@@ -98,31 +124,79 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const { source, old, neu } = await endpoints(deps, i.direction);
       const created = await createSync(source, spec, i.migrationId, i.direction);
       // Inserts on the two sides must never take the same key: the new side's sequences move past the old side's.
-      const sequences = i.direction === 'forward' ? [] : await moveSequencesPast(spec, { old, new: neu }, { moving: 'new', headroom: i.sequenceHeadroom });
+      const sequences =
+        i.direction === 'forward'
+          ? []
+          : await moveSequencesPast(spec, { old, new: neu }, { moving: 'new', headroom: i.sequenceHeadroom });
       // Both sides take writes from the next traffic step: from now on each side records its local deletes
       // (tombstones), so that later commit wins also between a delete on one side and an update on the other.
-      const tombstoneTriggers = i.direction === 'forward' ? 0 : (await installTombstones(old, spec, i.migrationId, 'reverse')) + (await installTombstones(neu, spec, i.migrationId, 'forward'));
-      deps.log.info('sync capture ready', { direction: i.direction, slot: created.slot, created: created.created, sequencesMoved: sequences.length, tombstoneTriggers });
-      return { direction: i.direction, slot: created.slot, startLsn: created.startLsn, sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) };
+      const tombstoneTriggers =
+        i.direction === 'forward'
+          ? 0
+          : (await installTombstones(old, spec, i.migrationId, 'reverse')) +
+            (await installTombstones(neu, spec, i.migrationId, 'forward'));
+      deps.log.info('sync capture ready', {
+        direction: i.direction,
+        slot: created.slot,
+        created: created.created,
+        sequencesMoved: sequences.length,
+        tombstoneTriggers,
+      });
+      return {
+        direction: i.direction,
+        slot: created.slot,
+        startLsn: created.startLsn,
+        sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })),
+      };
     }
     case 'drain': {
       const { source, target, old, neu } = await endpoints(deps, i.direction);
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
-        return { direction: i.direction, done: true, skipped: `no ${i.direction} capture: nothing to drain`, changes: 0, transactions: 0, lagSeconds: 0 };
+        return {
+          direction: i.direction,
+          done: true,
+          skipped: `no ${i.direction} capture: nothing to drain`,
+          changes: 0,
+          transactions: 0,
+          lagSeconds: 0,
+        };
       }
       // The insert position: with asynchronous commit a committed transaction may lie beyond the write position.
-      const position = () => withClient(source, { applicationName: 'switchyard-sync' }, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string);
+      const position = () =>
+        withClient(
+          source,
+          { applicationName: 'switchyard-sync' },
+          async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string,
+        );
       const t0 = deps.now();
       const budget = budgetMs(context, i.maxSeconds * 1000);
       let untilLsn = await position();
-      let r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget, conflicts: i.conflicts });
+      let r = await runSync({
+        migrationId: i.migrationId,
+        direction: i.direction,
+        spec,
+        source,
+        target,
+        untilLsn,
+        maxMs: budget,
+        conflicts: i.conflicts,
+      });
       let changes = r.inserted + r.updated + r.deleted;
       let done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
       // Settle: drain again after the window until a window brings no change (or the invocation's time runs out: the state machine calls again).
       while (done && i.settleSeconds > 0 && deps.now() - t0 + i.settleSeconds * 1000 < budget) {
         await new Promise((res) => setTimeout(res, i.settleSeconds * 1000));
         untilLsn = await position();
-        r = await runSync({ migrationId: i.migrationId, direction: i.direction, spec, source, target, untilLsn, maxMs: budget - (deps.now() - t0), conflicts: i.conflicts });
+        r = await runSync({
+          migrationId: i.migrationId,
+          direction: i.direction,
+          spec,
+          source,
+          target,
+          untilLsn,
+          maxMs: budget - (deps.now() - t0),
+          conflicts: i.conflicts,
+        });
         const more = r.inserted + r.updated + r.deleted;
         changes += more;
         done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
@@ -132,7 +206,10 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
       // Logical replication carries no sequences: the old side now holds the new side's rows (keys
       // from the new side's range) and takes every insert again, so its sequences move past them.
-      const sequences = i.direction === 'reverse' && done ? await moveSequencesPast(spec, { old, new: neu }, { moving: 'old', headroom: i.sequenceHeadroom }) : [];
+      const sequences =
+        i.direction === 'reverse' && done
+          ? await moveSequencesPast(spec, { old, new: neu }, { moving: 'old', headroom: i.sequenceHeadroom })
+          : [];
       const catchUpStartedAt = i.catchUp ? (i.catchUp.startedAt ?? new Date(t0).toISOString()) : undefined;
       if (i.catchUp && catchUpStartedAt) {
         const minutes = (deps.now() - Date.parse(catchUpStartedAt)) / 60_000;
@@ -151,7 +228,9 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         drainedTo: untilLsn,
         done,
         ...(catchUpStartedAt ? { catchUpStartedAt } : {}),
-        ...(sequences.length > 0 ? { sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) } : {}),
+        ...(sequences.length > 0
+          ? { sequences: sequences.map((s) => ({ table: s.table, column: s.column, setTo: s.setTo })) }
+          : {}),
       };
     }
     case 'bake': {
@@ -161,8 +240,26 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const t0 = deps.now();
       const runs = await Promise.all([
         // Both sides take writes now: a same-row write on both is resolved by the conflict rule in both directions.
-        runSync({ migrationId: i.migrationId, direction: 'forward', spec, source: old, target: neu, maxMs: ms, conflicts: true }),
-        i.reverse ? runSync({ migrationId: i.migrationId, direction: 'reverse', spec, source: neu, target: old, maxMs: ms, conflicts: true }) : undefined,
+        runSync({
+          migrationId: i.migrationId,
+          direction: 'forward',
+          spec,
+          source: old,
+          target: neu,
+          maxMs: ms,
+          conflicts: true,
+        }),
+        i.reverse
+          ? runSync({
+              migrationId: i.migrationId,
+              direction: 'reverse',
+              spec,
+              source: neu,
+              target: old,
+              maxMs: ms,
+              conflicts: true,
+            })
+          : undefined,
       ]);
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
@@ -170,7 +267,14 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const bakedSeconds = (deps.now() - t0) / 1000;
       // A bake longer than one invocation is looped by the state machine until nothing remains.
       const remainingSeconds = Math.max(0, i.seconds - Math.ceil(bakedSeconds));
-      return { forward, reverse, bakedSeconds, remainingSeconds, conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0) };
+      return {
+        forward,
+        reverse,
+        bakedSeconds,
+        remainingSeconds,
+        conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0),
+        maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0),
+      };
     }
     case 'cleanup': {
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);

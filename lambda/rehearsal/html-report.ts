@@ -32,8 +32,20 @@ export interface HtmlReportInput {
   /** `startMs`: offset from the execution start; without it, offsets are the sum of the durations before. */
   phases: { name: string; status: 'ok' | 'failed'; ms: number; startMs?: number }[];
   integrity: {
-    tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[];
-    writes?: HtmlWriteCounts & { conflicts: number; checkedOn?: string; perStep?: (HtmlWriteCounts & { step: number })[]; lostKeys?: string[] };
+    tables: {
+      name: string;
+      sourceRows: number;
+      targetRows: number;
+      sourceHash: string;
+      targetHash: string;
+      match: boolean;
+    }[];
+    writes?: HtmlWriteCounts & {
+      conflicts: number;
+      checkedOn?: string;
+      perStep?: (HtmlWriteCounts & { step: number })[];
+      lostKeys?: string[];
+    };
   };
   traffic: {
     finalWeights: Weights;
@@ -45,14 +57,33 @@ export interface HtmlReportInput {
   /** Sync lag samples: ms since the start of the run, lag in seconds, which direction. */
   syncLag?: { atMs: number; lagSeconds: number; direction?: 'forward' | 'reverse' }[];
   /** One verdict per health gate (the HealthGate output): `step` indexes traffic.steps. */
-  healthGates?: { step?: number; weights?: Weights; healthy: boolean; needsMoreData?: boolean; summary?: string; reasons?: string[]; canary?: { verdict: string; method?: string } }[];
+  healthGates?: {
+    step?: number;
+    weights?: Weights;
+    healthy: boolean;
+    needsMoreData?: boolean;
+    summary?: string;
+    reasons?: string[];
+    canary?: { verdict: string; method?: string };
+  }[];
 }
 
-const COLORS = { old: '#64748b', new: '#2563eb', error: '#dc2626', ok: '#15803d', warn: '#b45309', grid: '#e2e8f0', axis: '#475569' };
+const COLORS = {
+  old: '#64748b',
+  new: '#2563eb',
+  error: '#dc2626',
+  ok: '#15803d',
+  warn: '#b45309',
+  grid: '#e2e8f0',
+  axis: '#475569',
+};
 
 /** Escape text for HTML content and attribute values. */
 export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
@@ -62,7 +93,10 @@ const msOrDash = (v: number | null | undefined) => (v === null || v === undefine
 const weightsLabel = (w: Weights) => `old ${w.old} / new ${w.new}`;
 const stepLabel = (w: Weights) => `${w.old} / ${w.new}`;
 /** Errors of one side with their rate, red when there are any. */
-const errorsCell = (f: HtmlSideFigures) => (f.errors ? `<span class="status bad">${esc(`${num(f.errors)} (${pct(f.errors, f.requests)})`)}</span>` : esc(f.requests ? '0' : '–'));
+const errorsCell = (f: HtmlSideFigures) =>
+  f.errors
+    ? `<span class="status bad">${esc(`${num(f.errors)} (${pct(f.errors, f.requests)})`)}</span>`
+    : esc(f.requests ? '0' : '–');
 
 function status(kind: 'ok' | 'bad' | 'warn' | 'info', words: string): string {
   return `<span class="status ${kind}"><span class="dot" aria-hidden="true"></span>${esc(words)}</span>`;
@@ -101,7 +135,9 @@ function yAxis(f: Frame, max: number, unit: string, ticks = 4): string {
     const v = (max * i) / ticks;
     const y = f.top + plotH(f) - (plotH(f) * i) / ticks;
     out.push(`<line x1="${f.left}" x2="${f.w - f.right}" y1="${y}" y2="${y}" stroke="${COLORS.grid}"/>`);
-    out.push(`<text x="${f.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${esc(num(Math.round(v * 100) / 100))}${esc(unit)}</text>`);
+    out.push(
+      `<text x="${f.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${esc(num(Math.round(v * 100) / 100))}${esc(unit)}</text>`,
+    );
   }
   return out.join('');
 }
@@ -127,8 +163,16 @@ function weightsChart(steps: HtmlReportInput['traffic']['steps']): string {
     return `<path d="${d.join(' ')}" fill="none" stroke="${COLORS[side]}" stroke-width="3" class="series-${side}"/>`;
   };
   const xt: string[] = [];
-  for (let i = 0; i <= 5; i++) xt.push(`<text x="${x((total * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc((total * i / 5).toFixed(1))} s</text>`);
-  return `${svgOpen('chart-weights', 'Traffic weights over time, percent per side', f.w, f.h)}${yAxis(f, 100, ' %')}${xt.join('')}${path('old')}${path('new')}${xLabel(f, 'seconds since traffic started')}</svg>${legend([[COLORS.old, 'old side weight'], [COLORS.new, 'new side weight']])}`;
+  for (let i = 0; i <= 5; i++)
+    xt.push(
+      `<text x="${x((total * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((total * i) / 5).toFixed(1))} s</text>`,
+    );
+  return `${svgOpen('chart-weights', 'Traffic weights over time, percent per side', f.w, f.h)}${yAxis(f, 100, ' %')}${xt.join('')}${path('old')}${path('new')}${xLabel(f, 'seconds since traffic started')}</svg>${legend(
+    [
+      [COLORS.old, 'old side weight'],
+      [COLORS.new, 'new side weight'],
+    ],
+  )}`;
 }
 
 /** Requests per side per step, the errors stacked on top in red. */
@@ -146,31 +190,58 @@ function requestsChart(steps: HtmlReportInput['traffic']['steps']): string {
       const bx = cx + (k === 0 ? -barW - 2 : 2);
       const okH = y(0) - y(fig.requests - fig.errors);
       const errH = y(0) - y(fig.requests);
-      bars.push(`<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" fill="${COLORS[side]}"><title>${esc(`${weightsLabel(s.weights)}: ${side} ${num(fig.requests)} requests, ${num(fig.errors)} errors`)}</title></rect>`);
-      if (fig.errors > 0) bars.push(`<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`);
+      bars.push(
+        `<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" fill="${COLORS[side]}"><title>${esc(`${weightsLabel(s.weights)}: ${side} ${num(fig.requests)} requests, ${num(fig.errors)} errors`)}</title></rect>`,
+      );
+      if (fig.errors > 0)
+        bars.push(
+          `<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`,
+        );
     });
-    bars.push(`<text x="${cx}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`);
+    bars.push(
+      `<text x="${cx}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`,
+    );
   });
-  return `${svgOpen('chart-requests', 'Requests and errors per side per traffic step', f.w, f.h)}${yAxis(f, max, '')}${bars.join('')}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend([[COLORS.old, 'old side requests'], [COLORS.new, 'new side requests'], [COLORS.error, 'errors (5xx or refused)']])}`;
+  return `${svgOpen('chart-requests', 'Requests and errors per side per traffic step', f.w, f.h)}${yAxis(f, max, '')}${bars.join('')}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend(
+    [
+      [COLORS.old, 'old side requests'],
+      [COLORS.new, 'new side requests'],
+      [COLORS.error, 'errors (5xx or refused)'],
+    ],
+  )}`;
 }
 
 /** p50 and p99 per side per step. */
 function latencyChart(steps: HtmlReportInput['traffic']['steps']): string {
   const f: Frame = { w: 880, h: 240, left: 64, right: 16, top: 12, bottom: 40 };
-  const values = steps.flatMap((s) => [s.old.p50, s.old.p99, s.new.p50, s.new.p99]).filter((v): v is number => typeof v === 'number');
+  const values = steps
+    .flatMap((s) => [s.old.p50, s.old.p99, s.new.p50, s.new.p99])
+    .filter((v): v is number => typeof v === 'number');
   const max = niceMax(Math.max(1, ...values));
   const groupW = plotW(f) / Math.max(1, steps.length);
   const x = (i: number) => f.left + groupW * i + groupW / 2;
   const y = (v: number) => f.top + plotH(f) - (plotH(f) * v) / max;
   const series = (side: 'old' | 'new', p: 'p50' | 'p99') => {
-    const pts = steps.map((s, i) => [i, s[side][p]] as const).filter((pt): pt is readonly [number, number] => typeof pt[1] === 'number');
+    const pts = steps
+      .map((s, i) => [i, s[side][p]] as const)
+      .filter((pt): pt is readonly [number, number] => typeof pt[1] === 'number');
     if (!pts.length) return '';
     const d = pts.map(([i, v], k) => `${k ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     const dash = p === 'p50' ? ' stroke-dasharray="6 4"' : '';
     return `<path class="series-${side}-${p}" d="${d}" fill="none" stroke="${COLORS[side]}" stroke-width="2.5"${dash}/>${pts.map(([i, v]) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4" fill="${COLORS[side]}"><title>${esc(`${side} ${p}: ${v} ms`)}</title></circle>`).join('')}`;
   };
-  const labels = steps.map((s, i) => `<text x="${x(i)}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`).join('');
-  return `${svgOpen('chart-latency', 'Latency p50 and p99 per side per traffic step, in milliseconds', f.w, f.h)}${yAxis(f, max, ' ms')}${series('old', 'p99')}${series('new', 'p99')}${series('old', 'p50')}${series('new', 'p50')}${labels}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend([[COLORS.old, 'old side (solid p99, dashed p50)'], [COLORS.new, 'new side (solid p99, dashed p50)']])}`;
+  const labels = steps
+    .map(
+      (s, i) =>
+        `<text x="${x(i)}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`,
+    )
+    .join('');
+  return `${svgOpen('chart-latency', 'Latency p50 and p99 per side per traffic step, in milliseconds', f.w, f.h)}${yAxis(f, max, ' ms')}${series('old', 'p99')}${series('new', 'p99')}${series('old', 'p50')}${series('new', 'p50')}${labels}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend(
+    [
+      [COLORS.old, 'old side (solid p99, dashed p50)'],
+      [COLORS.new, 'new side (solid p99, dashed p50)'],
+    ],
+  )}`;
 }
 
 /** Sync lag over time, one line per direction. */
@@ -190,12 +261,19 @@ function lagChart(samples: NonNullable<HtmlReportInput['syncLag']>): string {
     return `<path class="series-lag-${esc(d)}" d="${path}" fill="none" stroke="${color(d)}" stroke-width="2.5"/>${pts.length === 1 ? `<circle cx="${x(pts[0].atMs)}" cy="${y(pts[0].lagSeconds)}" r="4" fill="${color(d)}"/>` : ''}`;
   });
   const xt: string[] = [];
-  for (let i = 0; i <= 5; i++) xt.push(`<text x="${x(t0 + (span * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((t0 + (span * i) / 5) / 1000).toFixed(1))} s</text>`);
+  for (let i = 0; i <= 5; i++)
+    xt.push(
+      `<text x="${x(t0 + (span * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((t0 + (span * i) / 5) / 1000).toFixed(1))} s</text>`,
+    );
   return `${svgOpen('chart-sync-lag', 'Sync lag over time, in seconds', f.w, f.h)}${yAxis(f, max, ' s')}${xt.join('')}${lines.join('')}${xLabel(f, 'seconds since the run started')}</svg>${legend(dirs.map((d) => [color(d), d === 'reverse' ? 'reverse sync (new → old) lag' : 'forward sync (old → new) lag'] as [string, string]))}`;
 }
 
 /** Phases as a Gantt chart plus the numbers in a table. */
-function timeline(phases: HtmlReportInput['phases']): { svg: string; rows: { name: string; start: number; ms: number; status: string }[]; estimated: boolean } {
+function timeline(phases: HtmlReportInput['phases']): {
+  svg: string;
+  rows: { name: string; start: number; ms: number; status: string }[];
+  estimated: boolean;
+} {
   const estimated = phases.some((p) => p.startMs === undefined);
   let cursor = 0;
   const rows = phases.map((p) => {
@@ -213,8 +291,20 @@ function timeline(phases: HtmlReportInput['phases']): { svg: string; rows: { nam
     return `<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${esc(r.name)}</text><rect class="phase-bar phase-${r.status === 'ok' ? 'ok' : 'failed'}" x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${color}"><title>${esc(`${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`)}</title></rect>`;
   });
   const xt: string[] = [];
-  for (let i = 0; i <= 5; i++) xt.push(`<text x="${x((end * i) / 5)}" y="${f.h - 8}" text-anchor="middle" class="tick">${esc(secs((end * i) / 5))}</text><line x1="${x((end * i) / 5)}" x2="${x((end * i) / 5)}" y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`);
-  return { svg: `${svgOpen('chart-phases', 'Phase timeline: start and duration of each state', f.w, f.h)}${xt.join('')}${bars.join('')}</svg>${legend([[COLORS.ok, 'ok'], [COLORS.error, 'failed']])}`, rows, estimated };
+  for (let i = 0; i <= 5; i++)
+    xt.push(
+      `<text x="${x((end * i) / 5)}" y="${f.h - 8}" text-anchor="middle" class="tick">${esc(secs((end * i) / 5))}</text><line x1="${x((end * i) / 5)}" x2="${x((end * i) / 5)}" y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`,
+    );
+  return {
+    svg: `${svgOpen('chart-phases', 'Phase timeline: start and duration of each state', f.w, f.h)}${xt.join('')}${bars.join('')}</svg>${legend(
+      [
+        [COLORS.ok, 'ok'],
+        [COLORS.error, 'failed'],
+      ],
+    )}`,
+    rows,
+    estimated,
+  };
 }
 
 /** A table; cells are HTML (escape before), `numeric` lists the right-aligned number columns. */
@@ -284,7 +374,9 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   const outcomeWords = { completed: 'completed', 'rolled-back': 'rolled back', failed: 'failed' }[r.outcome];
   const parts: string[] = [];
 
-  parts.push(`<header><h1>Switchyard rehearsal report</h1><p class="sub">${status(r.outcome === 'completed' ? 'ok' : r.outcome === 'rolled-back' ? 'warn' : 'bad', outcomeWords)} &nbsp; ${r.expected ? status('ok', 'the expected outcome') : status('bad', 'NOT the expected outcome')}</p>`);
+  parts.push(
+    `<header><h1>Switchyard rehearsal report</h1><p class="sub">${status(r.outcome === 'completed' ? 'ok' : r.outcome === 'rolled-back' ? 'warn' : 'bad', outcomeWords)} &nbsp; ${r.expected ? status('ok', 'the expected outcome') : status('bad', 'NOT the expected outcome')}</p>`,
+  );
   parts.push(`<p class="headline ${tone}" id="headline">${esc(headline(r))}</p>`);
   const cards: [string, string][] = [
     [secs(r.wallMs), 'wall time'],
@@ -293,9 +385,15 @@ export function renderHtmlReport(r: HtmlReportInput): string {
     [stepLabel(r.traffic.finalWeights), 'final weights, old / new %'],
   ];
   if (r.traffic.rollbackMs !== null) cards.push([`${num(r.traffic.rollbackMs)} ms`, 'traffic rollback']);
-  if (r.integrity.writes) cards.push([num(r.integrity.writes.lost), `lost of ${num(r.integrity.writes.acknowledged)} acknowledged writes`]);
-  parts.push(`<div class="cards">${cards.map(([v, l]) => `<div class="card"><b>${esc(v)}</b><span>${esc(l)}</span></div>`).join('')}</div></header>`);
-  if (r.error) parts.push(`<section id="error"><h2>Error</h2><p>${status('bad', r.error.name)}</p><p><code>${esc(r.error.cause)}</code></p></section>`);
+  if (r.integrity.writes)
+    cards.push([num(r.integrity.writes.lost), `lost of ${num(r.integrity.writes.acknowledged)} acknowledged writes`]);
+  parts.push(
+    `<div class="cards">${cards.map(([v, l]) => `<div class="card"><b>${esc(v)}</b><span>${esc(l)}</span></div>`).join('')}</div></header>`,
+  );
+  if (r.error)
+    parts.push(
+      `<section id="error"><h2>Error</h2><p>${status('bad', r.error.name)}</p><p><code>${esc(r.error.cause)}</code></p></section>`,
+    );
 
   // Phases.
   const tl = timeline(r.phases);
@@ -304,7 +402,12 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       'table-phases',
       'Each state of the Migrate workflow as it ran',
       ['State', 'Starts at', 'Duration', 'Result'],
-      tl.rows.map((p) => [esc(p.name), esc(secs(p.start)), esc(secs(p.ms)), p.status === 'ok' ? status('ok', 'ok') : status('bad', 'failed')]),
+      tl.rows.map((p) => [
+        esc(p.name),
+        esc(secs(p.start)),
+        esc(secs(p.ms)),
+        p.status === 'ok' ? status('ok', 'ok') : status('bad', 'failed'),
+      ]),
       [1, 2],
     )}</section>`,
   );
@@ -312,13 +415,22 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   // Traffic.
   const steps = r.traffic.steps;
   if (steps.length) {
-    const hasLatency = steps.some((s) => [s.old.p50, s.old.p99, s.new.p50, s.new.p99].some((v) => typeof v === 'number'));
+    const hasLatency = steps.some((s) =>
+      [s.old.p50, s.old.p99, s.new.p50, s.new.p99].some((v) => typeof v === 'number'),
+    );
     parts.push(
       `<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}<h3>Requests and errors per step</h3>${requestsChart(steps)}${table(
         'table-traffic',
         'Requests per side in each traffic step; errors with their rate',
         ['Weights old / new (%)', 'Seconds', 'Old requests', 'Old errors', 'New requests', 'New errors'],
-        steps.map((s) => [esc(stepLabel(s.weights)), esc(s.seconds.toFixed(1)), esc(num(s.old.requests)), errorsCell(s.old), esc(num(s.new.requests)), errorsCell(s.new)]),
+        steps.map((s) => [
+          esc(stepLabel(s.weights)),
+          esc(s.seconds.toFixed(1)),
+          esc(num(s.old.requests)),
+          errorsCell(s.old),
+          esc(num(s.new.requests)),
+          errorsCell(s.new),
+        ]),
         [0, 1, 2, 3, 4, 5],
       )}<p class="note">Totals: ${esc(num(r.requests.total))} requests, ${esc(num(r.requests.errors))} failed (old side ${esc(num(r.requests.oldErrors))}, new side ${esc(num(r.requests.newErrors))}).</p>${
         hasLatency
@@ -326,7 +438,13 @@ export function renderHtmlReport(r: HtmlReportInput): string {
               'table-latency',
               'Latency percentiles per side in each traffic step ("–": no requests on that side)',
               ['Weights old / new (%)', 'Old p50', 'Old p99', 'New p50', 'New p99'],
-              steps.map((s) => [esc(stepLabel(s.weights)), esc(msOrDash(s.old.p50)), esc(msOrDash(s.old.p99)), esc(msOrDash(s.new.p50)), esc(msOrDash(s.new.p99))]),
+              steps.map((s) => [
+                esc(stepLabel(s.weights)),
+                esc(msOrDash(s.old.p50)),
+                esc(msOrDash(s.old.p99)),
+                esc(msOrDash(s.new.p50)),
+                esc(msOrDash(s.new.p99)),
+              ]),
               [0, 1, 2, 3, 4],
             )}`
           : ''
@@ -343,16 +461,28 @@ export function renderHtmlReport(r: HtmlReportInput): string {
         ['Weights old / new (%)', 'Verdict', 'Canary', 'Why'],
         r.healthGates.map((g) => {
           const w = g.weights ?? (g.step !== undefined ? steps[g.step]?.weights : undefined);
-          const why = g.healthy ? g.summary ?? '' : (g.reasons?.length ? g.reasons.join('; ') : g.summary ?? '');
+          const why = g.healthy ? (g.summary ?? '') : g.reasons?.length ? g.reasons.join('; ') : (g.summary ?? '');
           const canary = g.canary ? `${g.canary.verdict}${g.canary.method ? ` (${g.canary.method})` : ''}` : '–';
-          return [esc(w ? stepLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'), g.healthy ? status('ok', 'healthy') : g.needsMoreData ? status('warn', 'baking again (too little traffic)') : status('bad', 'tripped'), esc(canary), esc(why)];
+          return [
+            esc(w ? stepLabel(w) : g.step !== undefined ? `step ${g.step + 1}` : '–'),
+            g.healthy
+              ? status('ok', 'healthy')
+              : g.needsMoreData
+                ? status('warn', 'baking again (too little traffic)')
+                : status('bad', 'tripped'),
+            esc(canary),
+            esc(why),
+          ];
         }),
       )}</section>`,
     );
   }
 
   // Sync lag.
-  if (r.syncLag?.length) parts.push(`<section id="sync-lag"><h2>Sync lag</h2>${lagChart(r.syncLag)}<p class="note">Highest lag: ${esc(Math.max(...r.syncLag.map((s) => s.lagSeconds)).toFixed(2))} s over ${esc(num(r.syncLag.length))} samples.</p></section>`);
+  if (r.syncLag?.length)
+    parts.push(
+      `<section id="sync-lag"><h2>Sync lag</h2>${lagChart(r.syncLag)}<p class="note">Highest lag: ${esc(Math.max(...r.syncLag.map((s) => s.lagSeconds)).toFixed(2))} s over ${esc(num(r.syncLag.length))} samples.</p></section>`,
+    );
 
   // Integrity.
   const rowsText = (n: number) => (n < 0 ? 'unreadable' : num(n));
@@ -362,31 +492,63 @@ export function renderHtmlReport(r: HtmlReportInput): string {
     esc(rowsText(t.targetRows)),
     `<span class="hash">${esc(t.sourceHash || 'not computed')}</span>`,
     `<span class="hash">${esc(t.targetHash || 'not computed')}</span>`,
-    t.match ? status('ok', 'same rows, same data') : t.sourceRows < 0 || t.targetRows < 0 ? status('bad', 'could not be compared') : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
+    t.match
+      ? status('ok', 'same rows, same data')
+      : t.sourceRows < 0 || t.targetRows < 0
+        ? status('bad', 'could not be compared')
+        : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
   ]);
-  parts.push(`<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows, [1, 2])}`);
+  parts.push(
+    `<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows, [1, 2])}`,
+  );
   const w = r.integrity.writes;
   if (w) {
-    const verdict = w.lost === 0 ? status('ok', 'no acknowledged write lost') : status('bad', `${num(w.lost)} acknowledged writes lost`);
+    const verdict =
+      w.lost === 0
+        ? status('ok', 'no acknowledged write lost')
+        : status('bad', `${num(w.lost)} acknowledged writes lost`);
     parts.push(
       `<h3 id="writes">Acknowledged writes</h3><p>${verdict}${w.checkedOn ? ` <span class="note">checked against the ${esc(w.checkedOn)} database, which serves 100 % at the end</span>` : ''}</p>${table(
         'table-writes',
-        'The clients\' ledger: every write the app acknowledged, looked up at the end',
+        "The clients' ledger: every write the app acknowledged, looked up at the end",
         ['Scope', 'Acknowledged', 'Present', 'Superseded', 'Lost', 'Conflicts'],
         [
-          [esc('whole run'), esc(num(w.acknowledged)), esc(num(w.present)), esc(num(w.superseded)), w.lost ? `<b class="status bad">${esc(num(w.lost))}</b>` : esc('0'), esc(num(w.conflicts))],
-          ...(w.perStep ?? []).map((s) => [esc(steps[s.step] ? `step ${stepLabel(steps[s.step].weights)} %` : `step ${s.step + 1}`), esc(num(s.acknowledged)), esc(num(s.present)), esc(num(s.superseded)), s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'), '–']),
+          [
+            esc('whole run'),
+            esc(num(w.acknowledged)),
+            esc(num(w.present)),
+            esc(num(w.superseded)),
+            w.lost ? `<b class="status bad">${esc(num(w.lost))}</b>` : esc('0'),
+            esc(num(w.conflicts)),
+          ],
+          ...(w.perStep ?? []).map((s) => [
+            esc(steps[s.step] ? `step ${stepLabel(steps[s.step].weights)} %` : `step ${s.step + 1}`),
+            esc(num(s.acknowledged)),
+            esc(num(s.present)),
+            esc(num(s.superseded)),
+            s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'),
+            '–',
+          ]),
         ],
         [1, 2, 3, 4, 5],
       )}<p class="note">Present: the last acknowledged write of a key is in the database. Superseded: a later acknowledged write to the same key replaced it. Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${
-        w.lostKeys?.length ? `<p>Lost keys (first ${esc(w.lostKeys.length)}): ${w.lostKeys.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>` : ''
+        w.lostKeys?.length
+          ? `<p>Lost keys (first ${esc(w.lostKeys.length)}): ${w.lostKeys.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>`
+          : ''
       }`,
     );
   }
   parts.push('</section>');
 
   if (r.config.length) {
-    parts.push(`<section id="config"><h2>Config transfer</h2>${table('table-config', 'Names only, never values', ['Kind', 'Target', 'Action'], r.config.map((c) => [esc(c.kind), `<code>${esc(c.target)}</code>`, esc(c.action)]))}</section>`);
+    parts.push(
+      `<section id="config"><h2>Config transfer</h2>${table(
+        'table-config',
+        'Names only, never values',
+        ['Kind', 'Target', 'Action'],
+        r.config.map((c) => [esc(c.kind), `<code>${esc(c.target)}</code>`, esc(c.action)]),
+      )}</section>`,
+    );
   }
 
   return `<!doctype html>

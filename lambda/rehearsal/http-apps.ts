@@ -1,5 +1,5 @@
-import * as http from 'http';
-import type { AddressInfo } from 'net';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import type { DbEndpoint } from '../engine/db';
 import { qi } from '../engine/sql';
@@ -61,7 +61,12 @@ export interface ChatAppOptions {
   readonly faults?: AppFaults;
 }
 
-type Route = { method: string; pattern: RegExp; name: string; run: (m: RegExpExecArray, body: Record<string, unknown>) => Promise<[number, unknown?]> };
+type Route = {
+  method: string;
+  pattern: RegExp;
+  name: string;
+  run: (m: RegExpExecArray, body: Record<string, unknown>) => Promise<[number, unknown?]>;
+};
 
 /**
  * A small version of the service. Reads and writes messages in its own database:
@@ -75,14 +80,26 @@ export class ChatApp {
   private readonly routes: Route[];
   public served = 0;
 
-  constructor(db: DbEndpoint, private readonly opts: ChatAppOptions) {
-    this.pool = new Pool({ host: db.host, port: db.port, database: db.database, user: db.user, password: db.password, max: 6 });
+  constructor(
+    db: DbEndpoint,
+    private readonly opts: ChatAppOptions,
+  ) {
+    this.pool = new Pool({
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      user: db.user,
+      password: db.password,
+      max: 6,
+    });
     this.pool.on('error', () => undefined);
     this.routes = this.buildRoutes();
   }
 
   private buildRoutes(): Route[] {
-    const routes: Route[] = [{ method: 'GET', pattern: /^\/health$/, name: 'GET /health', run: async () => [200, { ok: true }] }];
+    const routes: Route[] = [
+      { method: 'GET', pattern: /^\/health$/, name: 'GET /health', run: async () => [200, { ok: true }] },
+    ];
     const p = this.opts.probe;
     if (p) {
       routes.push({
@@ -91,7 +108,9 @@ export class ChatApp {
         name: 'GET /items/:n',
         run: async (m) => {
           try {
-            const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [m[1]]);
+            const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [
+              m[1],
+            ]);
             return [200, { found: r.rows[0].n }];
           } catch (e) {
             // A key that is not a number (uuid, text): no row has that key.
@@ -110,10 +129,18 @@ export class ChatApp {
         pattern: /^\/messages\/(\d+)$/,
         name: 'GET /messages/:id',
         run: async (m) => {
-          const r = await this.pool.query(`SELECT ${qi(s.key)}::text AS id, ${qi(s.conversation)}::text AS conversation, ${qi(s.content)} AS content FROM ${s.table} WHERE ${qi(s.key)} = $1`, [m[1]]);
+          const r = await this.pool.query(
+            `SELECT ${qi(s.key)}::text AS id, ${qi(s.conversation)}::text AS conversation, ${qi(s.content)} AS content FROM ${s.table} WHERE ${qi(s.key)} = $1`,
+            [m[1]],
+          );
           if (!r.rows.length) return [404, { error: 'not found' }];
           const row = r.rows[0];
-          return [200, this.opts.faults?.broken?.('GET /messages/:id') ? { ...row, content: String(row.content).toUpperCase() } : row];
+          return [
+            200,
+            this.opts.faults?.broken?.('GET /messages/:id')
+              ? { ...row, content: String(row.content).toUpperCase() }
+              : row,
+          ];
         },
       },
       {
@@ -122,7 +149,8 @@ export class ChatApp {
         name: 'POST /messages',
         run: async (_m, body) => {
           const conversation = Number(body.conversation);
-          if (!Number.isInteger(conversation) || typeof body.content !== 'string') return [400, { error: 'conversation (integer) and content (string) are required' }];
+          if (!Number.isInteger(conversation) || typeof body.content !== 'string')
+            return [400, { error: 'conversation (integer) and content (string) are required' }];
           const r = await this.pool.query(
             `INSERT INTO ${s.table} (${qi(s.key)}, ${qi(s.conversation)}, ${qi(s.content)}, ${extra.map(qi).join(', ')}, ${qi(s.updatedAt)})
              VALUES (nextval('${s.sequence}'), $1, $2, ${extra.map((c) => s.insertDefaults[c]).join(', ')}, now()) RETURNING ${qi(s.key)}::text AS id`,
@@ -137,7 +165,10 @@ export class ChatApp {
         name: 'PATCH /messages/:id',
         run: async (m, body) => {
           if (typeof body.content !== 'string') return [400, { error: 'content (string) is required' }];
-          const r = await this.pool.query(`UPDATE ${s.table} SET ${qi(s.content)} = $2, ${qi(s.updatedAt)} = now() WHERE ${qi(s.key)} = $1`, [m[1], body.content]);
+          const r = await this.pool.query(
+            `UPDATE ${s.table} SET ${qi(s.content)} = $2, ${qi(s.updatedAt)} = now() WHERE ${qi(s.key)} = $1`,
+            [m[1], body.content],
+          );
           return r.rowCount ? [200, { id: m[1] }] : [404, { error: 'not found' }];
         },
       },
@@ -166,7 +197,10 @@ export class ChatApp {
     for await (const c of req) chunks.push(c as Buffer);
     const path = (req.url ?? '').split('?')[0];
     let match: RegExpExecArray | null = null;
-    const route = this.routes.find((r) => r.method === req.method && (match = r.pattern.exec(path)));
+    const route = this.routes.find((r) => {
+      match = r.method === req.method ? r.pattern.exec(path) : null;
+      return match !== null;
+    });
     if (!route || !match) return void res.writeHead(404).end();
     const delay = this.opts.faults?.extraLatencyMs?.() ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));

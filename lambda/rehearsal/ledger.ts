@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 import type { DbEndpoint } from '../engine/db';
 import { connect } from '../engine/db';
 import { qi } from '../engine/sql';
@@ -62,7 +62,13 @@ export class WriteLedger {
  * Check every acknowledged write against the database that serves 100 % at the end: the
  * last write of each key must be there (content hash equal), or absent for a delete.
  */
-export async function checkLedger(ledger: readonly AcknowledgedWrite[], db: DbEndpoint, schema: MessageSchema, checkedOn: Side, conflictDbs: DbEndpoint[] = []): Promise<WriteIntegrity> {
+export async function checkLedger(
+  ledger: readonly AcknowledgedWrite[],
+  db: DbEndpoint,
+  schema: MessageSchema,
+  checkedOn: Side,
+  conflictDbs: DbEndpoint[] = [],
+): Promise<WriteIntegrity> {
   const last = new Map<string, AcknowledgedWrite>();
   for (const w of ledger) if ((last.get(w.key)?.seq ?? -1) < w.seq) last.set(w.key, w);
   const keys = [...last.keys()];
@@ -70,13 +76,18 @@ export async function checkLedger(ledger: readonly AcknowledgedWrite[], db: DbEn
   const c = await connect(db);
   try {
     for (let i = 0; i < keys.length; i += 5000) {
-      const r = await c.query(`SELECT ${qi(schema.key)}::text AS k, ${qi(schema.content)} AS content FROM ${schema.table} WHERE ${qi(schema.key)} = ANY($1::bigint[])`, [keys.slice(i, i + 5000)]);
-      for (const row of r.rows as { k: string; content: string | null }[]) stored.set(row.k, contentHash(row.content ?? ''));
+      const r = await c.query(
+        `SELECT ${qi(schema.key)}::text AS k, ${qi(schema.content)} AS content FROM ${schema.table} WHERE ${qi(schema.key)} = ANY($1::bigint[])`,
+        [keys.slice(i, i + 5000)],
+      );
+      for (const row of r.rows as { k: string; content: string | null }[])
+        stored.set(row.k, contentHash(row.content ?? ''));
     }
   } finally {
     await c.end();
   }
-  const isLost = (w: AcknowledgedWrite) => (w.op === 'delete' ? stored.has(w.key) : stored.get(w.key) !== w.contentHash);
+  const isLost = (w: AcknowledgedWrite) =>
+    w.op === 'delete' ? stored.has(w.key) : stored.get(w.key) !== w.contentHash;
   const empty = (): WriteCounts => ({ acknowledged: 0, present: 0, lost: 0, superseded: 0 });
   const total = empty();
   const steps = new Map<number, WriteCounts>();
@@ -108,7 +119,8 @@ async function countConflicts(dbs: DbEndpoint[]): Promise<number> {
     const c = await connect(db);
     try {
       const exists = await c.query(`SELECT to_regclass('switchyard.conflicts') IS NOT NULL AS e`);
-      if (exists.rows[0].e) n += Number((await c.query('SELECT count(*)::int AS n FROM switchyard.conflicts')).rows[0].n);
+      if (exists.rows[0].e)
+        n += Number((await c.query('SELECT count(*)::int AS n FROM switchyard.conflicts')).rows[0].n);
     } finally {
       await c.end();
     }

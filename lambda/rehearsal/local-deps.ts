@@ -3,7 +3,7 @@ import { MAX_CATCH_UP_MINUTES } from '../core/limits';
 import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
-import { createLogger, LogSink } from '../handlers/support/logger';
+import { createLogger, type LogSink } from '../handlers/support/logger';
 import type { CanaryMetrics, HttpProbe } from '../core/verify/ports';
 import { MemoryLockStore } from '../adapters/local/memory-lock';
 import { MemorySnapshots } from '../adapters/local/local-snapshots';
@@ -48,13 +48,19 @@ export async function seedExampleConfig(world: LocalWorld): Promise<void> {
   await world.parameters.put('/chat/old/db/name', world.source.database);
   await world.parameters.put('/chat/old/feature/streaming', 'on');
   await world.parameters.put('/chat/old/signing-key', 'local-signing-key', { secure: true, kmsKeyId: 'alias/chat' });
-  await world.secrets.put('chat/old/db', JSON.stringify({ username: world.source.user, password: world.source.password }));
+  await world.secrets.put(
+    'chat/old/db',
+    JSON.stringify({ username: world.source.user, password: world.source.password }),
+  );
   await world.secrets.put('chat/old/openai-api-key', 'sk-local-example');
   await world.snapshots.create('chat-old-db', 'automated-nightly');
 }
 
 /** PhaseDeps over a LocalWorld: the same handler code the Lambda functions run, with local adapters. */
-export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogSink; defaults?: Partial<PhaseDeps['defaults']> } = {}): PhaseDeps {
+export function localDeps(
+  world: LocalWorld,
+  opts: { stage?: string; sink?: LogSink; defaults?: Partial<PhaseDeps['defaults']> } = {},
+): PhaseDeps {
   return {
     stage: opts.stage ?? 'local',
     log: createLogger({ service: 'switchyard', stage: opts.stage ?? 'local' }, opts.sink ?? (() => undefined)),
@@ -69,9 +75,19 @@ export function localDeps(world: LocalWorld, opts: { stage?: string; sink?: LogS
     canaryMetrics: world.canaryMetrics,
     oldDbId: 'chat-old-db',
     configStores: [world.parameters, world.secrets],
-    transferRules: environmentTransferRules({ parameterPath: '/chat/old', secretPrefix: 'chat/old' }, { parameterPath: '/chat/new', secretPrefix: 'chat/new' }),
+    transferRules: environmentTransferRules(
+      { parameterPath: '/chat/old', secretPrefix: 'chat/old' },
+      { parameterPath: '/chat/new', secretPrefix: 'chat/new' },
+    ),
     repointOldDatabase: async () => undefined,
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: MAX_CATCH_UP_MINUTES.default, copyConcurrency: 2, ...opts.defaults },
+    defaults: {
+      schedule: [5, 25, 50, 100],
+      bakeSeconds: 0,
+      maxCatchUpLagSeconds: 5,
+      maxCatchUpMinutes: MAX_CATCH_UP_MINUTES.default,
+      copyConcurrency: 2,
+      ...opts.defaults,
+    },
     now: () => Date.now(),
   };
 }

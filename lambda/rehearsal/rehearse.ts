@@ -1,16 +1,24 @@
-import { randomBytes } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
-import { connect, DbEndpoint, describeTableWith, loadSpecFile, MigrationSpec, validateTable, withClient } from '../engine';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  connect,
+  type DbEndpoint,
+  describeTableWith,
+  loadSpecFile,
+  type MigrationSpec,
+  validateTable,
+  withClient,
+} from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
 import { seedChatHistory } from './chat-history-seed';
 import { startDetachedCluster } from './detached-cluster';
-import { startLocalCluster, LocalCluster } from './embedded-postgres';
+import { startLocalCluster, type LocalCluster } from './embedded-postgres';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
-import { CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
+import { type CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
 import { FetchHttpProbe } from '../adapters/http/fetch-probe';
 import { RecordedCanaryMetrics } from '../adapters/local/sample-canary';
 import { PHASE } from '../phases';
@@ -80,7 +88,14 @@ export interface RehearsalReport {
   /** Sync lag after each sync run. */
   syncLag: SyncLagSample[];
   integrity: {
-    tables: { name: string; sourceRows: number; targetRows: number; sourceHash: string; targetHash: string; match: boolean }[];
+    tables: {
+      name: string;
+      sourceRows: number;
+      targetRows: number;
+      sourceHash: string;
+      targetHash: string;
+      match: boolean;
+    }[];
     /** The write ledger checked against the database that serves 100 % at the end (absent in read-only runs). */
     writes?: WriteIntegrity;
   };
@@ -145,8 +160,15 @@ function parsePostgresUrl(url: string): DbEndpoint {
   } catch {
     throw new RehearsalInputError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
   }
-  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new RehearsalInputError(`--source must be a postgres:// URL, got protocol: ${u.protocol}`);
-  return { host: u.hostname, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  if (!/^postgres(ql)?:$/.test(u.protocol))
+    throw new RehearsalInputError(`--source must be a postgres:// URL, got protocol: ${u.protocol}`);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    database: decodeURIComponent(u.pathname.slice(1)),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  };
 }
 
 /** The whole migration on one machine: real PostgreSQL, the synthesized Migrate definition, real HTTP traffic. */
@@ -156,13 +178,23 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   const rows = opts.rows ?? 100_000;
   const definition = definitionFromTemplate(opts.template, 'migrate');
   if (opts.failAt && !taskStateNames(definition).includes(opts.failAt)) {
-    throw new RehearsalInputError(`--fail-at must name a task state of the Migrate workflow, got: ${opts.failAt}; states: ${taskStateNames(definition).join(', ')}`);
+    throw new RehearsalInputError(
+      `--fail-at must name a task state of the Migrate workflow, got: ${opts.failAt}; states: ${taskStateNames(definition).join(', ')}`,
+    );
   }
-  for (const [flag, v] of [['--unhealthy-at', opts.unhealthyAt], ['--slow-at', opts.slowAt], ['--operator-rollback-at', opts.operatorRollbackAt]] as const) {
-    if (v !== undefined && !(v >= 1 && v <= 100)) throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
+  for (const [flag, v] of [
+    ['--unhealthy-at', opts.unhealthyAt],
+    ['--slow-at', opts.slowAt],
+    ['--operator-rollback-at', opts.operatorRollbackAt],
+  ] as const) {
+    if (v !== undefined && !(v >= 1 && v <= 100))
+      throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
   }
   const routes = ['GET /messages/:id', 'GET /health', 'GET /items/:n'];
-  if (opts.breakRoute !== undefined && !routes.includes(opts.breakRoute)) throw new RehearsalInputError(`--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`);
+  if (opts.breakRoute !== undefined && !routes.includes(opts.breakRoute))
+    throw new RehearsalInputError(
+      `--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`,
+    );
   let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
 
   const cleanup: (() => Promise<void>)[] = [];
@@ -173,7 +205,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     let cluster: LocalCluster | undefined;
     if (!server) {
       say('starting embedded PostgreSQL ...');
-      cluster = opts.ownProcessGroup ? await startDetachedCluster({ cleanup: !opts.keep }) : await startLocalCluster({ cleanup: !opts.keep });
+      cluster = opts.ownProcessGroup
+        ? await startDetachedCluster({ cleanup: !opts.keep })
+        : await startLocalCluster({ cleanup: !opts.keep });
       cleanup.push(() => cluster!.stop());
       server = cluster.endpoint('postgres');
       if (opts.keep) {
@@ -193,14 +227,19 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       return { ...server!, database: name };
     };
     cleanup.push(async () => {
-      if (opts.server && !opts.keep) for (const db of created.reverse()) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      if (opts.server && !opts.keep)
+        for (const db of created.reverse())
+          await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
       await admin.end().catch(() => undefined);
     });
 
     // The service and the migration log in as a non-superuser (LOGIN REPLICATION, owner of both
     // databases), like the RDS master user: named `switchyard`, like the bookkeeping schema, on a
     // server of our own (a shared test server gets a name of its own).
-    const login = { user: opts.server ? `sy_rehearsal_${suffix}` : 'switchyard', password: randomBytes(16).toString('hex') };
+    const login = {
+      user: opts.server ? `sy_rehearsal_${suffix}` : 'switchyard',
+      password: randomBytes(16).toString('hex'),
+    };
     await admin.query(`CREATE ROLE ${login.user} LOGIN REPLICATION PASSWORD '${login.password}'`);
     cleanup.push(async () => {
       if (opts.server && !opts.keep) await admin.query(`DROP ROLE IF EXISTS ${login.user}`).catch(() => undefined);
@@ -218,11 +257,22 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       source = parsePostgresUrl(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
       const holdsChat = () =>
-        withClient(source, { readOnly: true }, async (c) => (await c.query(`SELECT to_regclass('public.chat_messages') IS NOT NULL AND to_regclass('public.chat_sessions') IS NOT NULL AS chat`)).rows[0].chat === true);
+        withClient(
+          source,
+          { readOnly: true },
+          async (c) =>
+            (
+              await c.query(
+                `SELECT to_regclass('public.chat_messages') IS NOT NULL AND to_regclass('public.chat_sessions') IS NOT NULL AS chat`,
+              )
+            ).rows[0].chat === true,
+        );
       if (!opts.specFile && !(await holdsChat())) {
         // No spec and not the chat-history schema: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
         spec = await introspectIdentitySpec(source, undefined, 'introspected');
-        say(`spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`);
+        say(
+          `spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`,
+        );
       }
     } else {
       source = await owned(`rehearsal_old_${suffix}`);
@@ -237,17 +287,33 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     // The service: an old and a new app, each on its own database, behind the weighted router.
     // The service: an old and a new app, each on its own database, behind the weighted router.
     // The chat spec gets the chat app that reads and writes; a user's own spec a generic read by key.
-    const chat = spec.tables.some((t) => 'table' in t.source && t.source.table === 'chat_messages') && spec.tables.some((t) => t.target.table === 'messages');
+    const chat =
+      spec.tables.some((t) => 'table' in t.source && t.source.table === 'chat_messages') &&
+      spec.tables.some((t) => t.target.table === 'messages');
     const writing = chat && !opts.readOnly && !opts.source;
     const probe = spec.tables[spec.tables.length - 1]; // the generic read: the last (child-most) table by key
     // Schema-qualified as the copy resolves them (never through the login's search_path).
     const probeSourceTable = sourceRelation(probe) ?? targetRelation(probe);
     let unhealthy = false;
     let slow = false;
-    const oldApp = new ChatApp(source, { messages: chat ? OLD_MESSAGES : undefined, probe: { table: probeSourceTable, key: probe.key[0] } });
-    const newApp = new ChatApp(target, { messages: chat ? NEW_MESSAGES : undefined, probe: { table: targetRelation(probe), key: targetKey(probe)[0] }, faults: { failing: () => unhealthy, extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0), broken: (route) => route === opts.breakRoute } });
+    const oldApp = new ChatApp(source, {
+      messages: chat ? OLD_MESSAGES : undefined,
+      probe: { table: probeSourceTable, key: probe.key[0] },
+    });
+    const newApp = new ChatApp(target, {
+      messages: chat ? NEW_MESSAGES : undefined,
+      probe: { table: targetRelation(probe), key: targetKey(probe)[0] },
+      faults: {
+        failing: () => unhealthy,
+        extraLatencyMs: () => (slow ? (opts.latencyMs ?? 50) : 0),
+        broken: (route) => route === opts.breakRoute,
+      },
+    });
     const ports = { old: await oldApp.start(), new: await newApp.start() };
-    cleanup.push(() => oldApp.stop(), () => newApp.stop());
+    cleanup.push(
+      () => oldApp.stop(),
+      () => newApp.stop(),
+    );
     const canary = new RecordedCanaryMetrics();
     const router = new LocalWeightedRouter(ports, undefined, (side, r) => canary.record(side, r));
     const routerPort = await router.start();
@@ -264,9 +330,16 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     });
     traffic.start();
     cleanup.push(() => traffic.stop());
-    say(`traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}${writing ? ' (reads and writes)' : ' (reads only)'}`);
+    say(
+      `traffic: router on 127.0.0.1:${routerPort} -> old app :${ports.old}, new app :${ports.new}${writing ? ' (reads and writes)' : ' (reads only)'}`,
+    );
 
-    const world = localWorld(source, target, { router, alarms: router, canaryMetrics: canary, probe: new FetchHttpProbe(`http://127.0.0.1:${routerPort}`) });
+    const world = localWorld(source, target, {
+      router,
+      alarms: router,
+      canaryMetrics: canary,
+      probe: new FetchHttpProbe(`http://127.0.0.1:${routerPort}`),
+    });
     await seedExampleConfig(world);
     const deps = localDeps(world, {
       stage: 'rehearsal',
@@ -293,76 +366,139 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     /** The operator's RollbackTraffic execution (--operator-rollback-at), running beside Migrate. */
     let operatorRollback: Promise<Awaited<ReturnType<typeof runLocally>>> | undefined;
     let operatorStepReached = false;
-    const execution = await runLocally(opts.template, definition, () => deps, { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 }, {
-      waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
-      beforeTask: async (state) => {
-        if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
-        if (state === opts.failAt) throw Object.assign(new Error(`fault injected into ${state} (--fail-at)`), { name: 'InjectedFault' });
-        if (state === 'Bake' && operatorStepReached && !operatorRollback) {
-          // Not awaited: the operator's execution runs while this bake applies both directions.
-          say(`operator: starting RollbackTraffic while the ${opts.operatorRollbackAt} % step bakes`);
-          const start = Date.now();
-          failureSeenAt = start;
-          operatorRollback = runLocally(opts.template, definitionFromTemplate(opts.template, 'rollback-traffic'), () => deps, { migrationId }, {
-            onStep: (o) => say(`  operator [${((Date.now() - start) / 1000).toFixed(1)}s] ${o.ok ? 'ok  ' : 'FAIL'} ${o.state}${o.error ? ` - ${o.error}` : ''}`),
-          });
-        }
-      },
-      onStep: (s) => {
-        outputs[s.state] = s.output;
-        phaseStarts.push(Date.now() - started - s.ms);
-        const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-        let extra = '';
-        if (!s.ok && failureSeenAt === null && router.windows.some((w) => w.weights.new > 0)) failureSeenAt = Date.now();
-        if (s.phase === PHASE.sync && s.ok) {
-          const o = s.output as { forward?: SyncOut; reverse?: SyncOut; direction?: 'forward' | 'reverse'; changes?: number; lagSeconds?: number; skipped?: string; slot?: string; dropped?: unknown };
-          const at = Date.now() - started;
-          for (const r of [o.forward, o.reverse, o.direction && o.lagSeconds !== undefined ? (o as SyncOut) : undefined]) {
-            if (r) syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes });
+    const execution = await runLocally(
+      opts.template,
+      definition,
+      () => deps,
+      { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 },
+      {
+        waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
+        beforeTask: async (state) => {
+          if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
+          if (state === opts.failAt)
+            throw Object.assign(new Error(`fault injected into ${state} (--fail-at)`), { name: 'InjectedFault' });
+          if (state === 'Bake' && operatorStepReached && !operatorRollback) {
+            // Not awaited: the operator's execution runs while this bake applies both directions.
+            say(`operator: starting RollbackTraffic while the ${opts.operatorRollbackAt} % step bakes`);
+            const start = Date.now();
+            failureSeenAt = start;
+            operatorRollback = runLocally(
+              opts.template,
+              definitionFromTemplate(opts.template, 'rollback-traffic'),
+              () => deps,
+              { migrationId },
+              {
+                onStep: (o) =>
+                  say(
+                    `  operator [${((Date.now() - start) / 1000).toFixed(1)}s] ${o.ok ? 'ok  ' : 'FAIL'} ${o.state}${o.error ? ` - ${o.error}` : ''}`,
+                  ),
+              },
+            );
           }
-          if (o.forward) extra = ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, lag ${Math.max(o.forward.lagSeconds, o.reverse?.lagSeconds ?? 0).toFixed(1)} s`;
-          else if (o.slot) extra = ` ${o.direction} capture ${o.slot}`;
-          else if (o.dropped) extra = ' captures dropped';
-          else if (o.skipped) extra = ` ${o.skipped}`;
-          else if (o.direction) extra = ` ${o.direction === 'forward' ? 'old→new' : 'new→old'} ${o.changes} changes, lag ${(o.lagSeconds ?? 0).toFixed(1)} s`;
-        }
-        if (s.phase === PHASE.shiftTraffic && s.ok) {
-          const w = (s.output as { weights: { old: number; new: number } }).weights;
-          extra = ` old ${w.old} / new ${w.new}`;
-          if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
-          if (opts.slowAt !== undefined && w.new >= opts.slowAt) slow = true;
-          if (opts.operatorRollbackAt !== undefined && w.new >= opts.operatorRollbackAt) operatorStepReached = true;
-        }
-        if (s.phase === PHASE.copyData && s.ok) {
-          // A table (or chunk group) copied, or (copy.mode distributed) the plan of chunk groups.
-          const o = s.output as { table?: string; rowsTotal?: number; chunks?: number; items?: unknown[] };
-          extra = o.items ? ` ${o.chunks} chunks in ${o.items.length} chunk groups` : ` ${o.table}: ${(o.rowsTotal ?? 0).toLocaleString()} rows`;
-        }
-        if (s.phase === PHASE.healthGate && s.ok) {
-          const g = s.output as { healthy: boolean; needsMoreData?: boolean; summary: string; reasons?: string[]; canary?: { verdict: string; method: string } };
-          healthGates.push({ step: router.windows.length - 1, weights: router.windows[router.windows.length - 1].weights, healthy: g.healthy, ...(g.needsMoreData ? { needsMoreData: true } : {}), summary: g.summary, reasons: g.reasons ?? [], canary: g.canary });
-          if (!g.healthy && !g.needsMoreData && failureSeenAt === null) failureSeenAt = Date.now();
-          extra = g.healthy ? ` healthy (canary ${g.canary?.verdict ?? 'n/a'})` : g.needsMoreData ? ` too little traffic to compare, baking again: ${g.summary}` : ` TRIPPED: ${g.summary}`;
-        }
-        if (s.phase === PHASE.rollbackTraffic && s.ok) extra = ` 100 % old (weights call ${(s.output as { elapsedMs: number }).elapsedMs} ms)`;
-        say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);
+        },
+        onStep: (s) => {
+          outputs[s.state] = s.output;
+          phaseStarts.push(Date.now() - started - s.ms);
+          const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+          let extra = '';
+          if (!s.ok && failureSeenAt === null && router.windows.some((w) => w.weights.new > 0))
+            failureSeenAt = Date.now();
+          if (s.phase === PHASE.sync && s.ok) {
+            const o = s.output as {
+              forward?: SyncOut;
+              reverse?: SyncOut;
+              direction?: 'forward' | 'reverse';
+              changes?: number;
+              lagSeconds?: number;
+              skipped?: string;
+              slot?: string;
+              dropped?: unknown;
+            };
+            const at = Date.now() - started;
+            for (const r of [
+              o.forward,
+              o.reverse,
+              o.direction && o.lagSeconds !== undefined ? (o as SyncOut) : undefined,
+            ]) {
+              if (r) syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes });
+            }
+            if (o.forward)
+              extra = ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, lag ${Math.max(o.forward.lagSeconds, o.reverse?.lagSeconds ?? 0).toFixed(1)} s`;
+            else if (o.slot) extra = ` ${o.direction} capture ${o.slot}`;
+            else if (o.dropped) extra = ' captures dropped';
+            else if (o.skipped) extra = ` ${o.skipped}`;
+            else if (o.direction)
+              extra = ` ${o.direction === 'forward' ? 'old→new' : 'new→old'} ${o.changes} changes, lag ${(o.lagSeconds ?? 0).toFixed(1)} s`;
+          }
+          if (s.phase === PHASE.shiftTraffic && s.ok) {
+            const w = (s.output as { weights: { old: number; new: number } }).weights;
+            extra = ` old ${w.old} / new ${w.new}`;
+            if (opts.unhealthyAt !== undefined && w.new >= opts.unhealthyAt) unhealthy = true;
+            if (opts.slowAt !== undefined && w.new >= opts.slowAt) slow = true;
+            if (opts.operatorRollbackAt !== undefined && w.new >= opts.operatorRollbackAt) operatorStepReached = true;
+          }
+          if (s.phase === PHASE.copyData && s.ok) {
+            // A table (or chunk group) copied, or (copy.mode distributed) the plan of chunk groups.
+            const o = s.output as { table?: string; rowsTotal?: number; chunks?: number; items?: unknown[] };
+            extra = o.items
+              ? ` ${o.chunks} chunks in ${o.items.length} chunk groups`
+              : ` ${o.table}: ${(o.rowsTotal ?? 0).toLocaleString()} rows`;
+          }
+          if (s.phase === PHASE.healthGate && s.ok) {
+            const g = s.output as {
+              healthy: boolean;
+              needsMoreData?: boolean;
+              summary: string;
+              reasons?: string[];
+              canary?: { verdict: string; method: string };
+            };
+            healthGates.push({
+              step: router.windows.length - 1,
+              weights: router.windows[router.windows.length - 1].weights,
+              healthy: g.healthy,
+              ...(g.needsMoreData ? { needsMoreData: true } : {}),
+              summary: g.summary,
+              reasons: g.reasons ?? [],
+              canary: g.canary,
+            });
+            if (!g.healthy && !g.needsMoreData && failureSeenAt === null) failureSeenAt = Date.now();
+            extra = g.healthy
+              ? ` healthy (canary ${g.canary?.verdict ?? 'n/a'})`
+              : g.needsMoreData
+                ? ` too little traffic to compare, baking again: ${g.summary}`
+                : ` TRIPPED: ${g.summary}`;
+          }
+          if (s.phase === PHASE.rollbackTraffic && s.ok)
+            extra = ` 100 % old (weights call ${(s.output as { elapsedMs: number }).elapsedMs} ms)`;
+          say(`[${elapsed}s] ${s.ok ? 'ok  ' : 'FAIL'} ${s.state}${extra}${s.error ? ` - ${s.error}` : ''}`);
+        },
       },
-    });
+    );
     const operator = operatorRollback ? await operatorRollback : undefined;
-    if (operator) say(`operator: RollbackTraffic ${operator.status}${operator.error ? ` (${operator.error}: ${operator.cause})` : ''}`);
+    if (operator)
+      say(
+        `operator: RollbackTraffic ${operator.status}${operator.error ? ` (${operator.error}: ${operator.cause})` : ''}`,
+      );
     await traffic.stop();
     cleanup.pop();
     // The rollback as the clients saw it: from the moment the workflow saw the failure to the last request the new side got.
-    const rolledBackTraffic = [...execution.steps, ...(operator?.steps ?? [])].some((s) => s.phase === PHASE.rollbackTraffic && s.ok);
+    const rolledBackTraffic = [...execution.steps, ...(operator?.steps ?? [])].some(
+      (s) => s.phase === PHASE.rollbackTraffic && s.ok,
+    );
     if (rolledBackTraffic && failureSeenAt !== null) rollbackMs = Math.max(0, router.lastNewRequestAt - failureSeenAt);
     // After Finalize the reverse capture stays (until Decommission): return the writes the new side took
     // after the final drain, so the old side is current (what a rollback inside the stability period relies on).
     if (execution.status === 'SUCCEEDED' && writing) {
-      const back = await runSync({ migrationId, direction: 'reverse', spec, source: target, target: source }).catch((e: Error) => {
-        say(`returning the new side's last writes failed: ${e.name}: ${e.message}`);
-        return undefined;
-      });
-      if (back) say(`new side's writes after the final drain returned to old: ${back.inserted + back.updated + back.deleted} changes`);
+      const back = await runSync({ migrationId, direction: 'reverse', spec, source: target, target: source }).catch(
+        (e: Error) => {
+          say(`returning the new side's last writes failed: ${e.name}: ${e.message}`);
+          return undefined;
+        },
+      );
+      if (back)
+        say(
+          `new side's writes after the final drain returned to old: ${back.inserted + back.updated + back.deleted} changes`,
+        );
     }
 
     // Integrity: recomputed at the end, in both databases, whatever the outcome.
@@ -371,34 +507,60 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       try {
         const layout = await describeTableWith(t, source, target);
         const v = await validateTable(layout, source, target, { runId: `rehearsal-${suffix}` });
-        tables.push({ name: t.name, sourceRows: v.source.rows, targetRows: v.target.rows, sourceHash: v.source.hash, targetHash: v.target.hash, match: v.match });
+        tables.push({
+          name: t.name,
+          sourceRows: v.source.rows,
+          targetRows: v.target.rows,
+          sourceHash: v.source.hash,
+          targetHash: v.target.hash,
+          match: v.match,
+        });
       } catch {
         tables.push({ name: t.name, sourceRows: -1, targetRows: -1, sourceHash: '', targetHash: '', match: false });
       }
     }
 
     const rolledBack = rolledBackTraffic;
-    const outcome: RehearsalReport['outcome'] = execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
+    const outcome: RehearsalReport['outcome'] =
+      execution.status === 'SUCCEEDED' ? 'completed' : rolledBack ? 'rolled-back' : 'failed';
     const finalWeights = await router.getWeights();
     // The ledger, checked against the side that serves 100 % at the end.
     const servingSide = finalWeights.new === 100 ? 'new' : 'old';
     const writes = writing
-      ? await checkLedger(traffic.ledger.writes, servingSide === 'new' ? target : source, servingSide === 'new' ? NEW_MESSAGES : OLD_MESSAGES, servingSide, [source, target])
+      ? await checkLedger(
+          traffic.ledger.writes,
+          servingSide === 'new' ? target : source,
+          servingSide === 'new' ? NEW_MESSAGES : OLD_MESSAGES,
+          servingSide,
+          [source, target],
+        )
       : undefined;
-    const faultInjected = opts.failAt !== undefined || opts.unhealthyAt !== undefined || opts.slowAt !== undefined || opts.breakRoute !== undefined || opts.operatorRollbackAt !== undefined;
+    const faultInjected =
+      opts.failAt !== undefined ||
+      opts.unhealthyAt !== undefined ||
+      opts.slowAt !== undefined ||
+      opts.breakRoute !== undefined ||
+      opts.operatorRollbackAt !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
     const expected = faultInjected
       ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
       : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0 && nothingLost;
-    const transfer = outputs.TransferConfig as { applied?: { kind: string; target: string; action: string }[] } | undefined;
+    const transfer = outputs.TransferConfig as
+      | { applied?: { kind: string; target: string; action: string }[] }
+      | undefined;
     return {
       outcome,
       expected,
       error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
       wallMs: Date.now() - t0,
       rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
-      phases: execution.steps.map((s, i) => ({ name: s.state, status: s.ok ? 'ok' : 'failed', ms: s.ms, startMs: phaseStarts[i] })),
+      phases: execution.steps.map((s, i) => ({
+        name: s.state,
+        status: s.ok ? 'ok' : 'failed',
+        ms: s.ms,
+        startMs: phaseStarts[i],
+      })),
       healthGates,
       syncLag,
       integrity: { tables, writes },
@@ -412,13 +574,21 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
           new: sideFigures(w.requests.new, w.errors.new, w.latencies.new),
         })),
       },
-      requests: { total: traffic.total, errors: traffic.errors, oldErrors, newErrors: router.windows.reduce((n, w) => n + w.errors.new, 0) },
+      requests: {
+        total: traffic.total,
+        errors: traffic.errors,
+        oldErrors,
+        newErrors: router.windows.reduce((n, w) => n + w.errors.new, 0),
+      },
       config: (transfer?.applied ?? []).map(({ kind, target, action }) => ({ kind, target, action })),
     };
   } finally {
     if (opts.keep && keptDatabases.length) {
       say(`databases kept (they run until you press Enter or Ctrl-C):`);
-      for (const d of keptDatabases) say(`  ${d.label}: psql "host=${d.db.host} port=${d.db.port} dbname=${d.db.database} user=${d.db.user}" (password: ${passFileNote})`);
+      for (const d of keptDatabases)
+        say(
+          `  ${d.label}: psql "host=${d.db.host} port=${d.db.port} dbname=${d.db.database} user=${d.db.user}" (password: ${passFileNote})`,
+        );
       await (opts.holdOpen?.() ?? Promise.resolve());
     }
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);

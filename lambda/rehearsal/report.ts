@@ -6,7 +6,10 @@ const lpad = (s: string | number, n: number) => String(s).padStart(n);
 /** The rehearsal report for a terminal. */
 export function formatReport(r: RehearsalReport): string {
   const out: string[] = [];
-  out.push('', `Outcome: ${r.outcome.toUpperCase()}${r.error ? ` (${r.error.name}: ${r.error.cause})` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`);
+  out.push(
+    '',
+    `Outcome: ${r.outcome.toUpperCase()}${r.error ? ` (${r.error.name}: ${r.error.cause})` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
+  );
   out.push('', 'Phase timeline');
   for (const p of r.phases) out.push(`  ${pad(p.name, 26)} ${pad(p.status, 7)} ${lpad(p.ms, 7)} ms`);
   out.push('', 'Traffic steps             old: requests errors  p50  p99   new: requests errors  p50  p99  seconds');
@@ -17,21 +20,31 @@ export function formatReport(r: RehearsalReport): string {
       `  old ${lpad(s.weights.old, 3)} / new ${lpad(s.weights.new, 3)} ${lpad(s.old.requests, 14)} ${lpad(rate(s.old.errors, s.old.requests), 6)} ${lpad(ms(s.old.p50), 4)} ${lpad(ms(s.old.p99), 4)} ${lpad(s.new.requests, 14)} ${lpad(rate(s.new.errors, s.new.requests), 6)} ${lpad(ms(s.new.p50), 4)} ${lpad(ms(s.new.p99), 4)} ${lpad(s.seconds.toFixed(1), 8)}`,
     );
   }
-  out.push(`  final weights: old ${r.traffic.finalWeights.old} / new ${r.traffic.finalWeights.new}${r.traffic.rollbackMs !== null ? `; traffic rollback took ${r.traffic.rollbackMs} ms` : ''}`);
-  out.push(`  requests: ${r.requests.total} total, ${r.requests.errors} errors (old side ${r.requests.oldErrors}, new side ${r.requests.newErrors})`);
+  out.push(
+    `  final weights: old ${r.traffic.finalWeights.old} / new ${r.traffic.finalWeights.new}${r.traffic.rollbackMs !== null ? `; traffic rollback took ${r.traffic.rollbackMs} ms` : ''}`,
+  );
+  out.push(
+    `  requests: ${r.requests.total} total, ${r.requests.errors} errors (old side ${r.requests.oldErrors}, new side ${r.requests.newErrors})`,
+  );
   out.push('', 'Integrity (recomputed at the end in both databases)');
   out.push('  table                  source rows   target rows  source checksum       target checksum       same data');
   for (const t of r.integrity.tables) {
     const rows = (n: number) => (n < 0 ? 'unreadable' : n);
-    out.push(`  ${pad(t.name, 22)} ${lpad(rows(t.sourceRows), 12)} ${lpad(rows(t.targetRows), 13)}  ${pad(t.sourceHash || '-', 20)}  ${pad(t.targetHash || '-', 20)}  ${t.match ? 'yes' : 'no: they differ'}`);
+    out.push(
+      `  ${pad(t.name, 22)} ${lpad(rows(t.sourceRows), 12)} ${lpad(rows(t.targetRows), 13)}  ${pad(t.sourceHash || '-', 20)}  ${pad(t.targetHash || '-', 20)}  ${t.match ? 'yes' : 'no: they differ'}`,
+    );
   }
   const w = r.integrity.writes;
   if (w) {
     out.push('', `Acknowledged writes, checked against the ${w.checkedOn} database (it serves 100 % at the end)`);
-    out.push(`  acknowledged ${w.acknowledged}, present ${w.present}, superseded ${w.superseded}, LOST ${w.lost}, conflicts ${w.conflicts}`);
+    out.push(
+      `  acknowledged ${w.acknowledged}, present ${w.present}, superseded ${w.superseded}, LOST ${w.lost}, conflicts ${w.conflicts}`,
+    );
     for (const st of w.perStep) {
       const step = r.traffic.steps[st.step];
-      out.push(`  step old ${lpad(step?.weights.old ?? '?', 3)} / new ${lpad(step?.weights.new ?? '?', 3)}: acknowledged ${lpad(st.acknowledged, 6)}  present ${lpad(st.present, 6)}  superseded ${lpad(st.superseded, 6)}  lost ${st.lost}`);
+      out.push(
+        `  step old ${lpad(step?.weights.old ?? '?', 3)} / new ${lpad(step?.weights.new ?? '?', 3)}: acknowledged ${lpad(st.acknowledged, 6)}  present ${lpad(st.present, 6)}  superseded ${lpad(st.superseded, 6)}  lost ${st.lost}`,
+      );
     }
     if (w.lost) out.push(`  lost keys (first ${w.lostKeys.length}): ${w.lostKeys.join(', ')}`);
   }

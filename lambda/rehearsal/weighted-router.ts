@@ -1,5 +1,5 @@
-import * as http from 'http';
-import type { AddressInfo } from 'net';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AlarmState } from '../core/traffic/health';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { Weights } from '../core/traffic/weights';
@@ -44,7 +44,13 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   }
 
   private newWindow(): WeightWindow {
-    return { weights: this.weights, startedAt: Date.now(), requests: { old: 0, new: 0 }, errors: { old: 0, new: 0 }, latencies: { old: [], new: [] } };
+    return {
+      weights: this.weights,
+      startedAt: Date.now(),
+      requests: { old: 0, new: 0 },
+      errors: { old: 0, new: 0 },
+      latencies: { old: [], new: [] },
+    };
   }
 
   async getWeights(): Promise<Weights> {
@@ -76,17 +82,27 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
       window.requests[side]++;
       const t0 = Date.now();
       if (side === 'new') this.lastNewRequestAt = t0;
-      const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
-        const ok = (up.statusCode ?? 500) < 500;
-        if (!ok) window.errors[side]++;
-        up.on('end', () => {
-          window.latencies[side].push(Date.now() - t0);
-          this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
-        });
-        this.recent.push({ at: Date.now(), side, ok });
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
-        up.pipe(res);
-      });
+      const proxied = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.backends[side],
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+          agent: this.agent,
+        },
+        (up) => {
+          const ok = (up.statusCode ?? 500) < 500;
+          if (!ok) window.errors[side]++;
+          up.on('end', () => {
+            window.latencies[side].push(Date.now() - t0);
+            this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
+          });
+          this.recent.push({ at: Date.now(), side, ok });
+          res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
+          up.pipe(res);
+        },
+      );
       proxied.on('error', () => {
         window.errors[side]++;
         this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: 0 });
@@ -101,10 +117,20 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
 
   /** A direct-access request: straight to one side, not counted in the weighted traffic. */
   private forward(req: http.IncomingMessage, res: http.ServerResponse, side: Side): void {
-    const proxied = http.request({ host: '127.0.0.1', port: this.backends[side], path: req.url, method: req.method, headers: req.headers, agent: this.agent }, (up) => {
-      res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
-      up.pipe(res);
-    });
+    const proxied = http.request(
+      {
+        host: '127.0.0.1',
+        port: this.backends[side],
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+        agent: this.agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
+        up.pipe(res);
+      },
+    );
     proxied.on('error', () => res.writeHead(502).end());
     req.pipe(proxied);
   }

@@ -8,7 +8,13 @@ export interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 }
 
-type AslState = { Type: string; Resource?: string; Seconds?: number; ItemProcessor?: { States: Record<string, AslState> }; Iterator?: { States: Record<string, AslState> } };
+type AslState = {
+  Type: string;
+  Resource?: string;
+  Seconds?: number;
+  ItemProcessor?: { States: Record<string, AslState> };
+  Iterator?: { States: Record<string, AslState> };
+};
 export type AslDefinition = { StartAt: string; States: Record<string, AslState> };
 
 const FAKE_ACCOUNT = '123456789012';
@@ -22,7 +28,8 @@ function resolveIntrinsics(node: unknown, template: CfnTemplate): string {
     const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
     return parts.map((p) => resolveIntrinsics(p, template)).join(sep);
   }
-  if (o['Fn::ImportValue']) return `arn:aws:local:${FAKE_REGION}:${FAKE_ACCOUNT}:import/${String(o['Fn::ImportValue']).split(':').pop()}`;
+  if (o['Fn::ImportValue'])
+    return `arn:aws:local:${FAKE_REGION}:${FAKE_ACCOUNT}:import/${String(o['Fn::ImportValue']).split(':').pop()}`;
   const ref = (o.Ref ?? (o['Fn::GetAtt'] as string[] | undefined)?.[0]) as string | undefined;
   if (ref === 'AWS::Partition') return 'aws';
   if (ref === 'AWS::Region') return FAKE_REGION;
@@ -40,20 +47,28 @@ function resolveIntrinsics(node: unknown, template: CfnTemplate): string {
 /** The synthesized ASL of a state machine in a template, with its tokens resolved to stand-in ARNs. */
 export function definitionFromTemplate(template: CfnTemplate, stateMachineName: string): AslDefinition {
   const sm = Object.values(template.Resources).find(
-    (r) => r.Type === 'AWS::StepFunctions::StateMachine' && String((r.Properties as { StateMachineName?: string }).StateMachineName).endsWith(stateMachineName),
+    (r) =>
+      r.Type === 'AWS::StepFunctions::StateMachine' &&
+      String((r.Properties as { StateMachineName?: string }).StateMachineName).endsWith(stateMachineName),
   );
   if (!sm) throw new Error(`no state machine named *${stateMachineName} in the template`);
-  const def = JSON.parse(resolveIntrinsics((sm.Properties as { DefinitionString: unknown }).DefinitionString, template)) as AslDefinition & { TimeoutSeconds?: number };
+  const def = JSON.parse(
+    resolveIntrinsics((sm.Properties as { DefinitionString: unknown }).DefinitionString, template),
+  ) as AslDefinition & { TimeoutSeconds?: number };
   // The interpreter times the execution with one Node timer, which cannot wait longer than 2^31 - 1 ms
   // (about 24.8 days: a longer one fires at once). A local run never comes near either limit.
-  if (def.TimeoutSeconds !== undefined && def.TimeoutSeconds > MAX_LOCAL_TIMEOUT_SECONDS) def.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
+  if (def.TimeoutSeconds !== undefined && def.TimeoutSeconds > MAX_LOCAL_TIMEOUT_SECONDS)
+    def.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
   return def;
 }
 
 const MAX_LOCAL_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 function allStates(states: Record<string, AslState>): [string, AslState][] {
-  return Object.entries(states).flatMap(([name, s]) => [[name, s] as [string, AslState], ...allStates((s.ItemProcessor ?? s.Iterator)?.States ?? {})]);
+  return Object.entries(states).flatMap(([name, s]) => [
+    [name, s] as [string, AslState],
+    ...allStates((s.ItemProcessor ?? s.Iterator)?.States ?? {}),
+  ]);
 }
 
 /** What happened in one local execution. */
@@ -73,7 +88,14 @@ export interface LocalExecution {
 export interface RunOptions {
   /** Called before each task (inject faults: throw to fail that state). */
   readonly beforeTask?: (state: string, phase: string, input: unknown) => void | Promise<void>;
-  readonly onStep?: (step: { state: string; phase: string; ms: number; ok: boolean; output?: unknown; error?: string }) => void;
+  readonly onStep?: (step: {
+    state: string;
+    phase: string;
+    ms: number;
+    ok: boolean;
+    output?: unknown;
+    error?: string;
+  }) => void;
   /** Every SNS publish fails (as with a topic key that does not grant the publisher). */
   readonly failNotifications?: boolean;
   /** Milliseconds a Wait state really waits (default 0 for every Wait). */
@@ -93,7 +115,13 @@ export function taskStateNames(definition: AslDefinition): string[] {
     .map(([n]) => n);
 }
 
-export async function runLocally(template: CfnTemplate, definition: AslDefinition, deps: DepsFactory, input: unknown, opts: RunOptions = {}): Promise<LocalExecution> {
+export async function runLocally(
+  template: CfnTemplate,
+  definition: AslDefinition,
+  deps: DepsFactory,
+  input: unknown,
+  opts: RunOptions = {},
+): Promise<LocalExecution> {
   const steps: LocalExecution['steps'] = [];
   const notifications: Record<string, unknown>[] = [];
   const awsCalls: { resource: string; input: unknown }[] = [];
@@ -107,7 +135,10 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
     const resource = String(state.Resource);
     if (resource.startsWith('arn:aws:states:::sns:publish')) {
       handlers[name] = async (msg) => {
-        if (opts.failNotifications) throw Object.assign(new Error('the topic key does not grant kms:GenerateDataKey to the publisher'), { name: 'KMS.KMSAccessDeniedException' });
+        if (opts.failNotifications)
+          throw Object.assign(new Error('the topic key does not grant kms:GenerateDataKey to the publisher'), {
+            name: 'KMS.KMSAccessDeniedException',
+          });
         const m = (msg as { Message?: unknown }).Message;
         notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
         return {};
@@ -146,10 +177,22 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
   const name = String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local');
   const context = {
-    Execution: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`, Name: name, Input: input, StartTime: new Date().toISOString() },
+    Execution: {
+      Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`,
+      Name: name,
+      Input: input,
+      StartTime: new Date().toISOString(),
+    },
     StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
   };
-  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries } as never, context: context as never });
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
+    } as never,
+    context: context as never,
+  });
   try {
     const output = await execution.result;
     return { status: 'SUCCEEDED', output, steps, notifications, awsCalls };
@@ -161,7 +204,10 @@ export async function runLocally(template: CfnTemplate, definition: AslDefinitio
   }
 }
 
-function describeFailure(e: Error, cause?: { name?: string; message?: string; errorName?: string; errorCause?: string }) {
+function describeFailure(
+  e: Error,
+  cause?: { name?: string; message?: string; errorName?: string; errorCause?: string },
+) {
   // aws-local-stepfunctions wraps the state error; a Fail state carries its Error/Cause, a task error its name/message.
   const c = cause as Record<string, unknown> | undefined;
   const error = String(c?.errorName ?? c?.name ?? e.name);

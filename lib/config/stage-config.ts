@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { MAX_RESTORABLE_DB_ID_LENGTH } from '../../lambda/core/backup/snapshot';
-import { BAKE_SECONDS, COPY_CONCURRENCY, DISTRIBUTED_COPY, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES, MIN_REQUESTS_PER_BAKE } from '../../lambda/core/limits';
+import {
+  BAKE_SECONDS,
+  COPY_CONCURRENCY,
+  DISTRIBUTED_COPY,
+  MAX_CATCH_UP_LAG_SECONDS,
+  MAX_CATCH_UP_MINUTES,
+  MIN_REQUESTS_PER_BAKE,
+} from '../../lambda/core/limits';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
 /**
@@ -16,10 +23,14 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const ARN = /^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
 const SSM_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
 const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]+$/;
-const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$/;
 
 const arn = (service: string) =>
-  z.string().regex(ARN, 'must be an ARN').refine((v) => v.split(':')[2] === service, `must be a ${service} ARN`);
+  z
+    .string()
+    .regex(ARN, 'must be an ARN')
+    .refine((v) => v.split(':')[2] === service, `must be a ${service} ARN`);
 
 /** The configuration namespace of one environment: where its settings and secrets live. */
 const namespaceSchema = {
@@ -33,14 +44,20 @@ const databaseSchema = z.object({
   /** PostgreSQL major version. @default 16 */
   engineVersion: z.enum(['14', '15', '16', '17']).default('16'),
   /** RDS instance class, e.g. `t4g.micro`, `r6g.large`. */
-  instanceClass: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must look like t4g.micro').default('t4g.micro'),
+  instanceClass: z
+    .string()
+    .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must look like t4g.micro')
+    .default('t4g.micro'),
   allocatedStorageGiB: z.number().int().min(20).max(65536).default(20),
   multiAz: z.boolean().default(false),
   /** Automated backup retention in days (1-35). */
   backupRetentionDays: z.number().int().min(1).max(35).default(7),
   /** Port the database listens on. A non-default port reduces drive-by scanning. @default 5432 */
   port: z.number().int().min(1150).max(65535).default(5432),
-  databaseName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL identifier').default('app'),
+  databaseName: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL identifier')
+    .default('app'),
 });
 
 const computeSchema = z.object({
@@ -69,7 +86,10 @@ const importedEnvironmentSchema = z.object({
   dbInstanceIdentifier: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be an RDS instance identifier')
-    .max(MAX_RESTORABLE_DB_ID_LENGTH, `must be at most ${MAX_RESTORABLE_DB_ID_LENGTH} characters so a restored instance <id>-restored-<hash> fits RDS's 63`),
+    .max(
+      MAX_RESTORABLE_DB_ID_LENGTH,
+      `must be at most ${MAX_RESTORABLE_DB_ID_LENGTH} characters so a restored instance <id>-restored-<hash> fits RDS's 63`,
+    ),
   /** Endpoint address of the existing RDS instance. */
   dbEndpointAddress: z.string().regex(DNS_NAME, 'must be a DNS name'),
   dbPort: z.number().int().min(1).max(65535).default(5432),
@@ -106,7 +126,10 @@ const albRoutingSchema = z.object({
   /** Stickiness duration in seconds; 0 disables it. Stickiness overrides weights, so keep it short. */
   stickinessSeconds: z.number().int().min(0).max(3600).default(0),
   /** CIDR allowed to reach the ALB. @default 0.0.0.0/0 */
-  ingressCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR').default('0.0.0.0/0'),
+  ingressCidr: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR')
+    .default('0.0.0.0/0'),
 });
 
 const route53RoutingSchema = z.object({
@@ -122,7 +145,13 @@ const route53RoutingSchema = z.object({
 });
 
 const weightSchedule = z
-  .array(z.number().int('must be whole percentages').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100'))
+  .array(
+    z
+      .number()
+      .int('must be whole percentages')
+      .min(1, 'must be between 1 and 100')
+      .max(100, 'must be between 1 and 100'),
+  )
   .min(1, 'must have at least one step')
   .superRefine((steps, ctx) => {
     for (let i = 1; i < steps.length; i++) {
@@ -154,7 +183,10 @@ const copySchema = z.object({
     .number()
     .int('must be a whole number')
     .min(DISTRIBUTED_COPY.maxConcurrency.min, `must be at least ${DISTRIBUTED_COPY.maxConcurrency.min}`)
-    .max(DISTRIBUTED_COPY.maxConcurrency.max, `must be at most ${DISTRIBUTED_COPY.maxConcurrency.max} (the account's default Lambda concurrency)`)
+    .max(
+      DISTRIBUTED_COPY.maxConcurrency.max,
+      `must be at most ${DISTRIBUTED_COPY.maxConcurrency.max} (the account's default Lambda concurrency)`,
+    )
     .default(DISTRIBUTED_COPY.maxConcurrency.default),
   /**
    * Distributed mode: chunks (of the spec's `chunkSize` rows) per child execution. The planner makes
@@ -176,7 +208,10 @@ const migrationSchema = z.object({
   bakeSeconds: z
     .number()
     .int()
-    .min(BAKE_SECONDS.min, `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`)
+    .min(
+      BAKE_SECONDS.min,
+      `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`,
+    )
     .max(BAKE_SECONDS.max, `must be at most ${BAKE_SECONDS.max} seconds`)
     .default(300),
   /** Catch-up stops looping once lag is below this many seconds. */
@@ -196,7 +231,10 @@ const migrationSchema = z.object({
     .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
     .default(4),
   /** Name of the migration spec under lambda/core/specs. */
-  specName: z.string().regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name').default('chat-history'),
+  specName: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name')
+    .default('chat-history'),
   /** How the chunk copy runs. @default inline */
   copy: copySchema.default(copySchema.parse({})),
 });
@@ -206,7 +244,10 @@ const backupSchema = z.object({
   plan: z
     .object({
       /** Cron expression (6 fields, UTC) for the scheduled backup. */
-      scheduleExpression: z.string().regex(/^cron\(.+\)$/, 'must be a cron(...) expression').default('cron(0 3 * * ? *)'),
+      scheduleExpression: z
+        .string()
+        .regex(/^cron\(.+\)$/, 'must be a cron(...) expression')
+        .default('cron(0 3 * * ? *)'),
       deleteAfterDays: z.number().int().min(1).max(36500).default(35),
     })
     .optional(),
@@ -221,13 +262,19 @@ const alarmsSchema = z.object({
    * Requests the new side must serve during one bake for the step to pass (a dead or unrouted
    * side serves none). Keep it below what the first step's share of traffic brings in one bake.
    */
-  newMinRequestsPerBake: z.number().int().min(MIN_REQUESTS_PER_BAKE.min, `must be at least ${MIN_REQUESTS_PER_BAKE.min}`).max(MIN_REQUESTS_PER_BAKE.max).default(1),
+  newMinRequestsPerBake: z
+    .number()
+    .int()
+    .min(MIN_REQUESTS_PER_BAKE.min, `must be at least ${MIN_REQUESTS_PER_BAKE.min}`)
+    .max(MIN_REQUESTS_PER_BAKE.max)
+    .default(1),
   /** Email address subscribed to migration notifications. @default - none */
   notificationEmail: z.string().email('must be an email address').optional(),
 });
 
 /** A base URL of smoke requests: http(s), host (and port), optional path, no credentials. */
-const smokeUrl = (example: string) => z.string().regex(/^https?:\/\/[^/@\s]+(\/[^\s]*)?$/, `must be an http(s) URL without credentials, like ${example}`);
+const smokeUrl = (example: string) =>
+  z.string().regex(/^https?:\/\/[^/@\s]+(\/[^\s]*)?$/, `must be an http(s) URL without credentials, like ${example}`);
 
 /**
  * Service verification (docs/service-verification.md): the Smoke phase's HTTP checks before any
@@ -270,7 +317,10 @@ export const stageConfigSchema = z
     requireApproval: z.boolean().default(false),
     network: z
       .object({
-        cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR').default('10.40.0.0/16'),
+        cidr: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR')
+          .default('10.40.0.0/16'),
         maxAzs: z.number().int().min(2).max(3).default(2),
         natGateways: z.number().int().min(0).max(3).default(1),
       })

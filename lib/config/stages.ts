@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import { parseStageConfig, StageConfig, StageConfigInput } from './stage-config';
+import * as fs from 'node:fs';
+import { parseStageConfig, type StageConfig, type StageConfigInput } from './stage-config';
 
 /**
  * The stages Switchyard deploys, in promotion order. No account ids live here:
@@ -16,15 +16,35 @@ const defaults: Record<StageName, StageConfigInput> = {
     stageName: 'dev',
     protectData: false,
     network: { cidr: '10.40.0.0/16', maxAzs: 2, natGateways: 1 },
-    oldEnvironment: { mode: 'provisioned', parameterPath: '/chat/dev/old', secretPrefix: 'chat/dev/old', compute: { image: SAMPLE_IMAGE } },
-    newEnvironment: { mode: 'provisioned', parameterPath: '/chat/dev/new', secretPrefix: 'chat/dev/new', compute: { image: SAMPLE_IMAGE } },
+    oldEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/chat/dev/old',
+      secretPrefix: 'chat/dev/old',
+      compute: { image: SAMPLE_IMAGE },
+    },
+    newEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/chat/dev/new',
+      secretPrefix: 'chat/dev/new',
+      compute: { image: SAMPLE_IMAGE },
+    },
     migration: { bakeSeconds: 60 },
   },
   staging: {
     stageName: 'staging',
     network: { cidr: '10.41.0.0/16', maxAzs: 2, natGateways: 1 },
-    oldEnvironment: { mode: 'provisioned', parameterPath: '/chat/staging/old', secretPrefix: 'chat/staging/old', compute: { image: SAMPLE_IMAGE } },
-    newEnvironment: { mode: 'provisioned', parameterPath: '/chat/staging/new', secretPrefix: 'chat/staging/new', compute: { image: SAMPLE_IMAGE } },
+    oldEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/chat/staging/old',
+      secretPrefix: 'chat/staging/old',
+      compute: { image: SAMPLE_IMAGE },
+    },
+    newEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/chat/staging/new',
+      secretPrefix: 'chat/staging/new',
+      compute: { image: SAMPLE_IMAGE },
+    },
     backup: { plan: {} },
   },
   prod: {
@@ -75,7 +95,9 @@ export function loadStageConfig(stage: StageName, context: ContextReader = () =>
 export function selectedStages(context: ContextReader): StageName[] {
   const raw = context('stages');
   if (raw === undefined || raw === '') return [...STAGE_NAMES];
-  const names = String(raw).split(',').map((s) => s.trim());
+  const names = String(raw)
+    .split(',')
+    .map((s) => s.trim());
   for (const n of names) {
     if (!(STAGE_NAMES as readonly string[]).includes(n)) {
       throw new Error(`context "stages" must list stages from ${STAGE_NAMES.join(', ')}, got: ${n}`);
@@ -88,9 +110,11 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    const bothObjects = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
+    const bothObjects =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
     // Switching an environment's mode replaces it whole: fields of the other mode do not leak in.
-    const modeSwitch = bothObjects && 'mode' in (v as object) && (v as { mode: unknown }).mode !== (b as { mode?: unknown }).mode;
+    const modeSwitch =
+      bothObjects && 'mode' in (v as object) && (v as { mode: unknown }).mode !== (b as { mode?: unknown }).mode;
     out[k] = bothObjects && !modeSwitch ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;

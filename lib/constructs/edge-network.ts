@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { Construct } from 'constructs';
 
 export interface EdgeNetworkProps {
@@ -93,7 +93,8 @@ export class EdgeNetwork extends Construct {
     this.enableAccessLogs(removalPolicy);
     Validations.of(sg).acknowledge({
       id: 'AwsSolutions-EC23',
-      reason: 'The ALB is the public entry point of the service; ingress is limited to the listener port and the configured CIDR.',
+      reason:
+        'The ALB is the public entry point of the service; ingress is limited to the listener port and the configured CIDR.',
     });
   }
 

@@ -42,21 +42,34 @@ export class HealthAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: HealthAlarmsProps) {
     super(scope, id);
-    if (!(props.max5xxPerMinute >= 1)) throw new Error(`max5xxPerMinute must be at least 1, got: ${props.max5xxPerMinute}`);
-    if (!(props.maxP99LatencySeconds > 0)) throw new Error(`maxP99LatencySeconds must be positive, got: ${props.maxP99LatencySeconds}`);
+    if (!(props.max5xxPerMinute >= 1))
+      throw new Error(`max5xxPerMinute must be at least 1, got: ${props.max5xxPerMinute}`);
+    if (!(props.maxP99LatencySeconds > 0))
+      throw new Error(`maxP99LatencySeconds must be positive, got: ${props.maxP99LatencySeconds}`);
     const minRequests = props.minRequestsPerBake ?? 1;
-    if (!Number.isInteger(minRequests) || minRequests < MIN_REQUESTS_PER_BAKE.min || minRequests > MIN_REQUESTS_PER_BAKE.max) {
-      throw new Error(`minRequestsPerBake must be an integer from ${MIN_REQUESTS_PER_BAKE.min} to ${MIN_REQUESTS_PER_BAKE.max}, got: ${minRequests}`);
+    if (
+      !Number.isInteger(minRequests) ||
+      minRequests < MIN_REQUESTS_PER_BAKE.min ||
+      minRequests > MIN_REQUESTS_PER_BAKE.max
+    ) {
+      throw new Error(
+        `minRequestsPerBake must be an integer from ${MIN_REQUESTS_PER_BAKE.min} to ${MIN_REQUESTS_PER_BAKE.max}, got: ${minRequests}`,
+      );
     }
     const bakeSeconds = (props.bake ?? Duration.minutes(5)).toSeconds();
     if (!(bakeSeconds >= BAKE_SECONDS.min && bakeSeconds <= BAKE_SECONDS.max)) {
-      throw new Error(`bake must be from ${BAKE_SECONDS.min} to ${BAKE_SECONDS.max} seconds (at least one CloudWatch period), got: ${bakeSeconds}`);
+      throw new Error(
+        `bake must be from ${BAKE_SECONDS.min} to ${BAKE_SECONDS.max} seconds (at least one CloudWatch period), got: ${bakeSeconds}`,
+      );
     }
     // The window must fit inside the bake: whole minutes, rounded down.
     const bakeWindow = Duration.minutes(Math.floor(bakeSeconds / 60));
     const m = props.targetGroup.metrics;
     const elb5xx = props.loadBalancer
-      ? props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: Duration.minutes(1), statistic: 'Sum' })
+      ? props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {
+          period: Duration.minutes(1),
+          statistic: 'Sum',
+        })
       : new cloudwatch.Metric({
           namespace: 'AWS/ApplicationELB',
           metricName: 'HTTPCode_ELB_5XX_Count',
@@ -68,7 +81,10 @@ export class HealthAlarms extends Construct {
       new cloudwatch.Alarm(this, 'Errors5xx', {
         alarmName: `${props.prefix}5xx`,
         alarmDescription: 'New side returns 5xx: the traffic shift stops and rolls back.',
-        metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: Duration.minutes(1), statistic: 'Sum' }),
+        metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+          period: Duration.minutes(1),
+          statistic: 'Sum',
+        }),
         threshold: props.max5xxPerMinute,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -85,7 +101,8 @@ export class HealthAlarms extends Construct {
       }),
       new cloudwatch.Alarm(this, 'ElbErrors5xx', {
         alarmName: `${props.prefix}elb-5xx`,
-        alarmDescription: 'The load balancer itself returns 5xx (no healthy target, timeouts): the traffic shift stops and rolls back.',
+        alarmDescription:
+          'The load balancer itself returns 5xx (no healthy target, timeouts): the traffic shift stops and rolls back.',
         metric: elb5xx,
         threshold: props.max5xxPerMinute,
         evaluationPeriods: 1,

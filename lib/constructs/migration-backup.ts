@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as rds from 'aws-cdk-lib/aws-rds';
+import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { TAG_KEYS } from '../../lambda/core/tags';
 
@@ -36,7 +36,7 @@ export class MigrationBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationBackupProps) {
     super(scope, id);
-    const removalPolicy = props.retainData ?? true ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removalPolicy = (props.retainData ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.snapshotKey = new kms.Key(this, 'SnapshotKey', {
       description: `Switchyard ${props.stageName}: migration snapshots and backups`,
       enableKeyRotation: true,
@@ -61,7 +61,8 @@ export class MigrationBackup extends Construct {
       });
       Validations.of(selection).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
-        reason: 'AWS Backup needs its service-role policy to snapshot RDS; AWS maintains it as the service adds resource types.',
+        reason:
+          'AWS Backup needs its service-role policy to snapshot RDS; AWS maintains it as the service adds resource types.',
       });
       for (const [k, v] of Object.entries(this.snapshotTags)) Tags.of(this.plan).add(k, v);
     }
@@ -69,6 +70,14 @@ export class MigrationBackup extends Construct {
 
   /** Let `grantee` create encrypted snapshot copies with the snapshot key. */
   public grantSnapshotKey(grantee: iam.IGrantable): iam.Grant {
-    return this.snapshotKey.grant(grantee, 'kms:CreateGrant', 'kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
+    return this.snapshotKey.grant(
+      grantee,
+      'kms:CreateGrant',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:Decrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    );
   }
 }

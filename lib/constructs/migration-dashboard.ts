@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 export interface MigrationDashboardProps {
@@ -28,9 +28,19 @@ export class MigrationDashboard extends Construct {
     super(scope, id);
     const period = Duration.minutes(1);
     const custom = (metricName: string, statistic = 'Maximum') =>
-      new cloudwatch.Metric({ namespace: 'Switchyard', metricName, dimensionsMap: { Stage: props.stageName }, statistic, period });
+      new cloudwatch.Metric({
+        namespace: 'Switchyard',
+        metricName,
+        dimensionsMap: { Stage: props.stageName },
+        statistic,
+        period,
+      });
     const side = (label: string, tg: elbv2.IApplicationTargetGroup) => ({
-      errors: tg.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum', label: `${label} 5xx` }),
+      errors: tg.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+        period,
+        statistic: 'Sum',
+        label: `${label} 5xx`,
+      }),
       latency: tg.metrics.targetResponseTime({ period, statistic: 'p99', label: `${label} p99` }),
       requests: tg.metrics.requestCount({ period, statistic: 'Sum', label: `${label} requests` }),
     });
@@ -38,7 +48,14 @@ export class MigrationDashboard extends Construct {
     const oldSide = props.oldTargetGroup ? side('old', props.oldTargetGroup) : undefined;
     const both = (k: 'errors' | 'latency' | 'requests') => (oldSide ? [oldSide[k], newSide[k]] : [newSide[k]]);
     const rds = (metricName: string, db: { label: string; instanceIdentifier: string }) =>
-      new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: db.instanceIdentifier }, statistic: 'Maximum', period, label: `${db.label} ${metricName}` });
+      new cloudwatch.Metric({
+        namespace: 'AWS/RDS',
+        metricName,
+        dimensionsMap: { DBInstanceIdentifier: db.instanceIdentifier },
+        statistic: 'Maximum',
+        period,
+        label: `${db.label} ${metricName}`,
+      });
     const dbs = props.databases ?? [];
     const slotLagBytes = props.slotLagAlarmBytes ?? 5 * 1024 ** 3;
     this.slotLagAlarms = dbs.map(
@@ -57,24 +74,54 @@ export class MigrationDashboard extends Construct {
       dashboardName: `switchyard-${props.stageName}`,
       widgets: [
         [
-          new cloudwatch.GraphWidget({ title: 'Traffic on the new side (%)', left: [custom('NewSideWeight')], leftYAxis: { min: 0, max: 100 }, width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Traffic on the new side (%)',
+            left: [custom('NewSideWeight')],
+            leftYAxis: { min: 0, max: 100 },
+            width: 8,
+          }),
           new cloudwatch.GraphWidget({ title: 'Requests', left: both('requests'), width: 8 }),
-          new cloudwatch.AlarmStatusWidget({ title: 'Health gate and slot lag alarms', alarms: [...props.healthAlarms, ...this.slotLagAlarms], width: 8 }),
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Health gate and slot lag alarms',
+            alarms: [...props.healthAlarms, ...this.slotLagAlarms],
+            width: 8,
+          }),
         ],
         [
           new cloudwatch.GraphWidget({ title: '5xx per minute', left: both('errors'), width: 8 }),
           new cloudwatch.GraphWidget({ title: 'p99 latency (s)', left: both('latency'), width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Sync lag (s): old → new, new → old', left: [custom('SyncLagSeconds'), custom('ReverseSyncLagSeconds')], width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Sync lag (s): old → new, new → old',
+            left: [custom('SyncLagSeconds'), custom('ReverseSyncLagSeconds')],
+            width: 8,
+          }),
         ],
         [
-          new cloudwatch.GraphWidget({ title: 'Replication slot lag (bytes)', left: dbs.map((db) => rds('OldestReplicationSlotLag', db)), width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'WAL disk use / free storage (bytes)', left: dbs.map((db) => rds('TransactionLogsDiskUsage', db)), right: dbs.map((db) => rds('FreeStorageSpace', db)), width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Sync conflicts (later commit won)', left: [custom('SyncConflicts', 'Sum')], width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Replication slot lag (bytes)',
+            left: dbs.map((db) => rds('OldestReplicationSlotLag', db)),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'WAL disk use / free storage (bytes)',
+            left: dbs.map((db) => rds('TransactionLogsDiskUsage', db)),
+            right: dbs.map((db) => rds('FreeStorageSpace', db)),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Sync conflicts (later commit won)',
+            left: [custom('SyncConflicts', 'Sum')],
+            width: 8,
+          }),
         ],
         [
           new cloudwatch.GraphWidget({
             title: 'Migrate executions',
-            left: [props.migrate.metricStarted({ period }), props.migrate.metricSucceeded({ period }), props.migrate.metricFailed({ period })],
+            left: [
+              props.migrate.metricStarted({ period }),
+              props.migrate.metricSucceeded({ period }),
+              props.migrate.metricFailed({ period }),
+            ],
             width: 12,
           }),
           new cloudwatch.GraphWidget({

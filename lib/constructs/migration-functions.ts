@@ -1,4 +1,4 @@
-import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -11,19 +11,34 @@ import { acknowledgeWildcards } from './wildcard-acks';
 
 /** Why each kind of wildcard resource the phase functions use cannot be narrower. */
 function wildcardReason(resource: string): string | undefined {
-  if (resource === '*') return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, cloudwatch:GetMetricData (the health gate\'s canary reads both target groups\' ALB metrics), secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
-  if (resource.includes(':parameter/')) return 'Every parameter under the environment\'s own SSM path: the names below it are the service\'s, not known at deploy time.';
-  if (resource.includes(':secret:')) return 'Every secret under the environment\'s own prefix: the names below it are the service\'s, not known at deploy time.';
-  if (resource.includes(':snapshot:switchyard-')) return 'Migration snapshots are named switchyard-<stage>-<migration id>; the id is chosen per execution.';
-  if (resource.endsWith(':snapshot:*')) return 'Preflight reads the age of the newest snapshot of the old database; automated snapshots have generated names.';
-  if (resource.includes('-restored-')) return 'Restored instances are named <old db>-restored-<migration id>; the id is chosen per execution.';
-  if (/:(subgrp|og|pg):\*$/.test(resource)) return 'RestoreDBInstanceFromDBSnapshot authorizes the subnet, option and parameter groups the snapshot names; they are chosen outside this stack.';
-  if (resource.includes(':route53:::change/')) return 'Route53 change ids exist only once the change is made; GetChange polls them.';
+  if (resource === '*')
+    return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, cloudwatch:GetMetricData (the health gate\'s canary reads both target groups\' ALB metrics), secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
+  if (resource.includes(':parameter/'))
+    return "Every parameter under the environment's own SSM path: the names below it are the service's, not known at deploy time.";
+  if (resource.includes(':secret:'))
+    return "Every secret under the environment's own prefix: the names below it are the service's, not known at deploy time.";
+  if (resource.includes(':snapshot:switchyard-'))
+    return 'Migration snapshots are named switchyard-<stage>-<migration id>; the id is chosen per execution.';
+  if (resource.endsWith(':snapshot:*'))
+    return 'Preflight reads the age of the newest snapshot of the old database; automated snapshots have generated names.';
+  if (resource.includes('-restored-'))
+    return 'Restored instances are named <old db>-restored-<migration id>; the id is chosen per execution.';
+  if (/:(subgrp|og|pg):\*$/.test(resource))
+    return 'RestoreDBInstanceFromDBSnapshot authorizes the subnet, option and parameter groups the snapshot names; they are chosen outside this stack.';
+  if (resource.includes(':route53:::change/'))
+    return 'Route53 change ids exist only once the change is made; GetChange polls them.';
   return undefined;
 }
 
 /** Phases that open connections to the databases: they alone get the database client security group and credentials. */
-export const DATABASE_PHASES: readonly PhaseName[] = [PHASE.preflight, PHASE.prepareTarget, PHASE.copyData, PHASE.buildIndexes, PHASE.validateData, PHASE.sync];
+export const DATABASE_PHASES: readonly PhaseName[] = [
+  PHASE.preflight,
+  PHASE.prepareTarget,
+  PHASE.copyData,
+  PHASE.buildIndexes,
+  PHASE.validateData,
+  PHASE.sync,
+];
 
 export interface MigrationFunctionsProps {
   readonly stageName: string;
@@ -40,7 +55,13 @@ export interface MigrationFunctionsProps {
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage defaults for the execution input. */
-  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly maxCatchUpMinutes: number; readonly copyConcurrency: number };
+  readonly defaults: {
+    readonly schedule: readonly number[];
+    readonly bakeSeconds: number;
+    readonly maxCatchUpLagSeconds: number;
+    readonly maxCatchUpMinutes: number;
+    readonly copyConcurrency: number;
+  };
   /**
    * Service verification: where the Smoke phase sends its requests and which load balancers carry
    * each side's target group metrics (the health gate's canary).
@@ -87,13 +108,32 @@ export class MigrationFunctions extends Construct {
     if (!props.alb && !props.dns) throw new Error('MigrationFunctions needs alb or dns routing, got: neither');
     const stack = Stack.of(this);
     const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
-    if (!newEnv.dataKey) throw new Error('newEnvironment must be provisioned (its key encrypts the transferred config), got: an imported environment');
+    if (!newEnv.dataKey)
+      throw new Error(
+        'newEnvironment must be provisioned (its key encrypts the transferred config), got: an imported environment',
+      );
 
     // Two groups: only the phases that open database connections are in the one the databases admit.
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions without database access` });
-    this.databaseClientSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseClientSecurityGroup', { vpc: props.vpc, description: `Switchyard ${props.stageName} phase functions that connect to the databases` });
-    oldEnv.allowDatabaseFrom(this, 'OldDatabaseIngress', this.databaseClientSecurityGroup, 'Switchyard database phases (read-only source)');
-    newEnv.allowDatabaseFrom(this, 'NewDatabaseIngress', this.databaseClientSecurityGroup, 'Switchyard database phases');
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Switchyard ${props.stageName} phase functions without database access`,
+    });
+    this.databaseClientSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseClientSecurityGroup', {
+      vpc: props.vpc,
+      description: `Switchyard ${props.stageName} phase functions that connect to the databases`,
+    });
+    oldEnv.allowDatabaseFrom(
+      this,
+      'OldDatabaseIngress',
+      this.databaseClientSecurityGroup,
+      'Switchyard database phases (read-only source)',
+    );
+    newEnv.allowDatabaseFrom(
+      this,
+      'NewDatabaseIngress',
+      this.databaseClientSecurityGroup,
+      'Switchyard database phases',
+    );
 
     const environment: Record<string, string> = {
       SWITCHYARD_STAGE: props.stageName,
@@ -125,7 +165,9 @@ export class MigrationFunctions extends Construct {
               : {}),
           }
         : {}),
-      ...(oldEnv.serviceArns ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn } : {}),
+      ...(oldEnv.serviceArns
+        ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn }
+        : {}),
       ...(props.alb
         ? {
             ROUTING_KIND: 'alb',
@@ -133,7 +175,11 @@ export class MigrationFunctions extends Construct {
             OLD_TARGET_GROUP_ARN: props.alb.oldTargetGroup.targetGroupArn,
             NEW_TARGET_GROUP_ARN: props.alb.newTargetGroup.targetGroupArn,
           }
-        : { ROUTING_KIND: 'route53', HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId, RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}` }),
+        : {
+            ROUTING_KIND: 'route53',
+            HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId,
+            RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}`,
+          }),
     };
 
     // Smoke alone: how it reaches the old side, decided here so the handler looks nothing up.
@@ -162,17 +208,38 @@ export class MigrationFunctions extends Construct {
     }
     this.functions = fns;
 
-    const dbArn = stack.formatArn({ service: 'rds', resource: 'db', resourceName: oldEnv.databaseIdentifier, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const snapshotArn = stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: `switchyard-${props.stageName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const restoredDbArn = stack.formatArn({ service: 'rds', resource: 'db', resourceName: `${oldEnv.databaseIdentifier}-restored-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const allow = (fn: iam.IGrantable, actions: string[], resources: string[]) => iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: resources });
+    const dbArn = stack.formatArn({
+      service: 'rds',
+      resource: 'db',
+      resourceName: oldEnv.databaseIdentifier,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const snapshotArn = stack.formatArn({
+      service: 'rds',
+      resource: 'snapshot',
+      resourceName: `switchyard-${props.stageName}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const restoredDbArn = stack.formatArn({
+      service: 'rds',
+      resource: 'db',
+      resourceName: `${oldEnv.databaseIdentifier}-restored-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const allow = (fn: iam.IGrantable, actions: string[], resources: string[]) =>
+      iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: resources });
     const readDbSecrets = (fn: PhaseFunction) => {
-      if (!DATABASE_PHASES.includes(fn.phase)) throw new Error(`database credentials are only for DATABASE_PHASES (they alone reach the databases), got: ${fn.phase}`);
+      if (!DATABASE_PHASES.includes(fn.phase))
+        throw new Error(
+          `database credentials are only for DATABASE_PHASES (they alone reach the databases), got: ${fn.phase}`,
+        );
       oldEnv.grantDatabaseSecretRead(fn);
       newEnv.grantDatabaseSecretRead(fn);
     };
-    const shiftTraffic = (fn: iam.IGrantable) => (props.alb ? props.alb.grantShiftTraffic(fn) : props.dns!.grantShiftTraffic(fn));
-    const readWeights = (fn: iam.IGrantable) => (props.alb ? props.alb.grantReadWeights(fn) : props.dns!.grantReadWeights(fn));
+    const shiftTraffic = (fn: iam.IGrantable) =>
+      props.alb ? props.alb.grantShiftTraffic(fn) : props.dns!.grantShiftTraffic(fn);
+    const readWeights = (fn: iam.IGrantable) =>
+      props.alb ? props.alb.grantReadWeights(fn) : props.dns!.grantReadWeights(fn);
     const readAlarms = (fn: iam.IGrantable) => allow(fn, ['cloudwatch:DescribeAlarms'], ['*']);
     const listSecrets = (fn: iam.IGrantable) => allow(fn, ['secretsmanager:ListSecrets'], ['*']);
 
@@ -184,7 +251,19 @@ export class MigrationFunctions extends Construct {
     listSecrets(fns.preflight);
     readAlarms(fns.preflight);
     readWeights(fns.preflight);
-    allow(fns.preflight, ['rds:DescribeDBSnapshots'], [dbArn, stack.formatArn({ service: 'rds', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })]);
+    allow(
+      fns.preflight,
+      ['rds:DescribeDBSnapshots'],
+      [
+        dbArn,
+        stack.formatArn({
+          service: 'rds',
+          resource: 'snapshot',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    );
 
     // Backup: snapshots named switchyard-<stage>-* of the old database only.
     allow(fns.backup, ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'], [dbArn, snapshotArn]);
@@ -210,13 +289,32 @@ export class MigrationFunctions extends Construct {
     readWeights(fns.healthGate);
 
     // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.
-    allow(fns.restoreData, ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'], [
-      snapshotArn,
-      restoredDbArn,
-      stack.formatArn({ service: 'rds', resource: 'subgrp', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-      stack.formatArn({ service: 'rds', resource: 'og', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-      stack.formatArn({ service: 'rds', resource: 'pg', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-    ]);
+    allow(
+      fns.restoreData,
+      ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
+      [
+        snapshotArn,
+        restoredDbArn,
+        stack.formatArn({
+          service: 'rds',
+          resource: 'subgrp',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        stack.formatArn({
+          service: 'rds',
+          resource: 'og',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        stack.formatArn({
+          service: 'rds',
+          resource: 'pg',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    );
     // The original instance is read to copy its settings (network, parameter group, class, tags) onto the restore.
     allow(fns.restoreData, ['rds:DescribeDBInstances'], [restoredDbArn, dbArn]);
     oldEnv.grantRestoreFromSnapshot(fns.restoreData);
@@ -232,7 +330,7 @@ export class MigrationFunctions extends Construct {
       Validations.of(fn).acknowledge(
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'AWS-managed minimal policy for writing the function\'s own CloudWatch logs.',
+          reason: "AWS-managed minimal policy for writing the function's own CloudWatch logs.",
         },
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',

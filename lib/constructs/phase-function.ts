@@ -1,10 +1,10 @@
-import * as path from 'path';
+import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { PHASES, type PhaseManifestEntry, type PhaseName } from '../../lambda/phases';
 
 /** The bundled entry holding every phase handler (one asset for all functions). */
@@ -33,7 +33,8 @@ export class PhaseFunction extends nodejs.NodejsFunction {
 
   constructor(scope: Construct, id: string, props: PhaseFunctionProps) {
     for (const [k, v] of Object.entries(props.environment)) {
-      if (/password|secret_value|token/i.test(k)) throw new Error(`environment must not carry secret values, got key: ${k}`);
+      if (/password|secret_value|token/i.test(k))
+        throw new Error(`environment must not carry secret values, got key: ${k}`);
       if (v === undefined) throw new Error(`environment ${k} must have a value`);
     }
     const manifest: PhaseManifestEntry = PHASES[props.phase];
@@ -49,7 +50,10 @@ export class PhaseFunction extends nodejs.NodejsFunction {
       securityGroups: [props.securityGroup],
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
-      logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN }),
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      }),
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         minify: true,

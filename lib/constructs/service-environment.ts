@@ -37,7 +37,12 @@ export const DIRECT_ACCESS_PRIORITY: Readonly<Record<Side, number>> = { old: 10,
  * The rule that reaches one side by header (`x-switchyard-side: <side>`, {@link SIDE_HEADER}),
  * outside the weights: the Smoke phase sends each check to the new side and compares with the old.
  */
-function directAccessRule(scope: Construct, side: Side, listener: elbv2.IApplicationListener, action: elbv2.ListenerAction): elbv2.ApplicationListenerRule {
+function directAccessRule(
+  scope: Construct,
+  side: Side,
+  listener: elbv2.IApplicationListener,
+  action: elbv2.ListenerAction,
+): elbv2.ApplicationListenerRule {
   return new elbv2.ApplicationListenerRule(scope, 'DirectAccessRule', {
     listener,
     priority: DIRECT_ACCESS_PRIORITY[side],
@@ -77,7 +82,12 @@ export interface IServiceEnvironment extends IConstruct {
   grantDatabaseSecretWrite(grantee: iam.IGrantable): iam.Grant;
   grantRestoreFromSnapshot(grantee: iam.IGrantable): iam.Grant | undefined;
   grantRestartService(grantee: iam.IGrantable): iam.Grant | undefined;
-  allowDatabaseFrom(scope: Construct, id: string, peer: ec2.ISecurityGroup, description?: string): ec2.CfnSecurityGroupIngress;
+  allowDatabaseFrom(
+    scope: Construct,
+    id: string,
+    peer: ec2.ISecurityGroup,
+    description?: string,
+  ): ec2.CfnSecurityGroupIngress;
   parameterArnPattern(): string;
   secretArnPattern(): string;
   grantConfigRead(grantee: iam.IGrantable): iam.Grant;
@@ -148,13 +158,21 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
    */
   public grantDatabaseSecretRead(grantee: iam.IGrantable): iam.Grant {
     this.grantSecretKey(grantee, ['kms:Decrypt']);
-    return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resourceArns: [this.databaseSecret.secretArn] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resourceArns: [this.databaseSecret.secretArn],
+    });
   }
 
   /** Write a new version of the database credentials secret (data restore repoints it). */
   public grantDatabaseSecretWrite(grantee: iam.IGrantable): iam.Grant {
     this.grantSecretKey(grantee, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
-    return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], resourceArns: [this.databaseSecret.secretArn] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resourceArns: [this.databaseSecret.secretArn],
+    });
   }
 
   /**
@@ -165,7 +183,12 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
     const keyArn = this.snapshotKeyArn;
     if (!keyArn) return undefined; // aws/rds managed key: no grant needed
     const viaRds = { 'kms:ViaService': `rds.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` };
-    iam.Grant.addToPrincipal({ grantee, actions: ['kms:DescribeKey'], resourceArns: [keyArn], conditions: { StringEquals: viaRds } });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:DescribeKey'],
+      resourceArns: [keyArn],
+      conditions: { StringEquals: viaRds },
+    });
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['kms:CreateGrant'],
@@ -187,7 +210,9 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
       new iam.PolicyStatement({
         actions,
         resources: [this.dataKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` } },
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` },
+        },
       }),
     );
   }
@@ -197,7 +222,12 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
    * created in `scope` (the peer's stack), so the database's stack does not
    * come to depend on the peer's.
    */
-  public allowDatabaseFrom(scope: Construct, id: string, peer: ec2.ISecurityGroup, description = 'Switchyard migration access'): ec2.CfnSecurityGroupIngress {
+  public allowDatabaseFrom(
+    scope: Construct,
+    id: string,
+    peer: ec2.ISecurityGroup,
+    description = 'Switchyard migration access',
+  ): ec2.CfnSecurityGroupIngress {
     return new ec2.CfnSecurityGroupIngress(scope, id, {
       groupId: this.databaseSecurityGroup.securityGroupId,
       sourceSecurityGroupId: peer.securityGroupId,
@@ -211,7 +241,12 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
   /** ARN pattern of every SSM parameter under this side's path. */
   public parameterArnPattern(): string {
     return Arn.format(
-      { service: 'ssm', resource: 'parameter', resourceName: `${this.parameterPath.replace(/^\//, '')}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME },
+      {
+        service: 'ssm',
+        resource: 'parameter',
+        resourceName: `${this.parameterPath.replace(/^\//, '')}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      },
       Stack.of(this),
     );
   }
@@ -219,15 +254,32 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
   /** ARN pattern of every secret under this side's prefix. */
   public secretArnPattern(): string {
     return Arn.format(
-      { service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      {
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${this.secretPrefix}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
       Stack.of(this),
     );
   }
 
   /** Read this side's configuration: parameters under its path and secrets under its prefix. */
   public grantConfigRead(grantee: iam.IGrantable): iam.Grant {
-    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'], resourceArns: [this.parameterArnPattern()] });
-    return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'], resourceArns: [this.secretArnPattern()] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'],
+      resourceArns: [this.parameterArnPattern()],
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:ListSecretVersionIds',
+      ],
+      resourceArns: [this.secretArnPattern()],
+    });
   }
 
   /**
@@ -237,7 +289,11 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
    */
   public grantConfigWrite(grantee: iam.IGrantable): iam.Grant {
     this.grantConfigRead(grantee);
-    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource'], resourceArns: [this.parameterArnPattern()] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource'],
+      resourceArns: [this.parameterArnPattern()],
+    });
     if (this.dataKey) {
       const region = Stack.of(this).region;
       const suffix = Stack.of(this).urlSuffix;
@@ -245,15 +301,22 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
         new iam.PolicyStatement({
           actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
           resources: [this.dataKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': [`ssm.${region}.${suffix}`, `secretsmanager.${region}.${suffix}`] } },
+          conditions: {
+            StringEquals: { 'kms:ViaService': [`ssm.${region}.${suffix}`, `secretsmanager.${region}.${suffix}`] },
+          },
         }),
       );
     }
     const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: [
-        'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage',
-        'secretsmanager:DeleteSecret', 'secretsmanager:RestoreSecret', 'secretsmanager:TagResource',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecret',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:RestoreSecret',
+        'secretsmanager:TagResource',
       ],
       resourceArns: [this.secretArnPattern()],
     });
@@ -267,8 +330,13 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
       new iam.PolicyStatement({
         effect: iam.Effect.DENY,
         actions: [
-          'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret',
-          'secretsmanager:RestoreSecret', 'secretsmanager:TagResource', 'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecret',
+          'secretsmanager:UpdateSecretVersionStage',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:RestoreSecret',
+          'secretsmanager:TagResource',
+          'secretsmanager:CreateSecret',
         ],
         resources: [this.databaseSecret.secretArn, this.databaseSecretNamePattern()],
       }),
@@ -277,9 +345,16 @@ abstract class EnvironmentBase extends Construct implements IServiceEnvironment 
 
   /** `<prefix>/db-??????`: the database secret by name (CreateSecret authorizes against the name before an ARN exists). */
   private databaseSecretNamePattern(): string {
-    return Arn.format({ service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}/db-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this));
+    return Arn.format(
+      {
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${this.secretPrefix}/db-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      Stack.of(this),
+    );
   }
-
 }
 
 /**
@@ -312,9 +387,14 @@ export class ImportedServiceEnvironment extends EnvironmentBase {
     this.databaseIdentifier = cfg.dbInstanceIdentifier;
     this.databasePort = cfg.dbPort;
     this.snapshotKeyArn = cfg.dbKmsKeyArn;
-    this.serviceArns = cfg.ecsClusterArn && cfg.ecsServiceArn ? { clusterArn: cfg.ecsClusterArn, serviceArn: cfg.ecsServiceArn } : undefined;
+    this.serviceArns =
+      cfg.ecsClusterArn && cfg.ecsServiceArn
+        ? { clusterArn: cfg.ecsClusterArn, serviceArn: cfg.ecsServiceArn }
+        : undefined;
 
-    const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(this, 'DbSecurityGroup', cfg.dbSecurityGroupId, { mutable: true });
+    const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(this, 'DbSecurityGroup', cfg.dbSecurityGroupId, {
+      mutable: true,
+    });
     const database = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Database', {
       instanceIdentifier: cfg.dbInstanceIdentifier,
       instanceEndpointAddress: cfg.dbEndpointAddress,
@@ -326,9 +406,16 @@ export class ImportedServiceEnvironment extends EnvironmentBase {
     const secret = /-[A-Za-z0-9]{6}$/.test(cfg.dbSecretArn)
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'DbSecret', cfg.dbSecretArn)
       : secretsmanager.Secret.fromSecretPartialArn(this, 'DbSecret', cfg.dbSecretArn);
-    const targetGroup = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', { targetGroupArn: cfg.targetGroupArn });
+    const targetGroup = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', {
+      targetGroupArn: cfg.targetGroupArn,
+    });
     if (props.listener) {
-      directAccessRule(this, this.side, props.listener, elbv2.ListenerAction.fixedResponse(503, { contentType: 'text/plain', messageBody: IMPORTED_SIDE_NOT_ROUTED }));
+      directAccessRule(
+        this,
+        this.side,
+        props.listener,
+        elbv2.ListenerAction.fixedResponse(503, { contentType: 'text/plain', messageBody: IMPORTED_SIDE_NOT_ROUTED }),
+      );
     }
     this.targetGroup = targetGroup;
     this.database = database;
@@ -369,7 +456,13 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     this.side = props.side;
     this.parameterPath = props.config.parameterPath;
     this.secretPrefix = props.config.secretPrefix;
-    const parts = this.provision(props.config, props.vpc, props.protectData ?? true, props.listener, props.databaseInstanceIdentifier);
+    const parts = this.provision(
+      props.config,
+      props.vpc,
+      props.protectData ?? true,
+      props.listener,
+      props.databaseInstanceIdentifier,
+    );
     this.targetGroup = parts.targetGroup;
     this.database = parts.database;
     this.databaseSecret = parts.secret;
@@ -389,7 +482,13 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     return { clusterArn: this.service.cluster.clusterArn, serviceArn: this.service.serviceArn };
   }
 
-  private provision(cfg: ProvisionedEnvironmentConfig, vpc: ec2.IVpc, protect: boolean, listener?: elbv2.IApplicationListener, dbId?: string) {
+  private provision(
+    cfg: ProvisionedEnvironmentConfig,
+    vpc: ec2.IVpc,
+    protect: boolean,
+    listener?: elbv2.IApplicationListener,
+    dbId?: string,
+  ) {
     const removalPolicy = protect ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const key = new kms.Key(this, 'DataKey', {
       description: `Switchyard ${this.side} environment: database storage and logs`,
@@ -397,13 +496,29 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
       removalPolicy,
     });
 
-    const securityGroup = new ec2.SecurityGroup(this, 'DbSecurityGroup', { vpc, description: `Switchyard ${this.side} database`, allowAllOutbound: false });
+    const securityGroup = new ec2.SecurityGroup(this, 'DbSecurityGroup', {
+      vpc,
+      description: `Switchyard ${this.side} database`,
+      allowAllOutbound: false,
+    });
     const { database, parameterGroup } = this.provisionDatabase(cfg, vpc, key, securityGroup, protect, dbId);
     const secret = database.secret!;
 
-    new ssm.StringParameter(this, 'DbHostParam', { parameterName: `${cfg.parameterPath}/db/host`, stringValue: database.dbInstanceEndpointAddress, description: 'Database endpoint' });
-    new ssm.StringParameter(this, 'DbPortParam', { parameterName: `${cfg.parameterPath}/db/port`, stringValue: String(cfg.database.port), description: 'Database port' });
-    new ssm.StringParameter(this, 'DbNameParam', { parameterName: `${cfg.parameterPath}/db/name`, stringValue: cfg.database.databaseName, description: 'Database name' });
+    new ssm.StringParameter(this, 'DbHostParam', {
+      parameterName: `${cfg.parameterPath}/db/host`,
+      stringValue: database.dbInstanceEndpointAddress,
+      description: 'Database endpoint',
+    });
+    new ssm.StringParameter(this, 'DbPortParam', {
+      parameterName: `${cfg.parameterPath}/db/port`,
+      stringValue: String(cfg.database.port),
+      description: 'Database port',
+    });
+    new ssm.StringParameter(this, 'DbNameParam', {
+      parameterName: `${cfg.parameterPath}/db/name`,
+      stringValue: cfg.database.databaseName,
+      description: 'Database name',
+    });
 
     const targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc,
@@ -425,12 +540,26 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     return { targetGroup, database, secret, securityGroup, port: cfg.database.port, service, key, parameterGroup };
   }
 
-  private provisionDatabase(cfg: ProvisionedEnvironmentConfig, vpc: ec2.IVpc, key: kms.IKey, securityGroup: ec2.ISecurityGroup, protect: boolean, instanceIdentifier?: string) {
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.of(cfg.database.engineVersion, cfg.database.engineVersion) });
+  private provisionDatabase(
+    cfg: ProvisionedEnvironmentConfig,
+    vpc: ec2.IVpc,
+    key: kms.IKey,
+    securityGroup: ec2.ISecurityGroup,
+    protect: boolean,
+    instanceIdentifier?: string,
+  ) {
+    const engine = rds.DatabaseInstanceEngine.postgres({
+      version: rds.PostgresEngineVersion.of(cfg.database.engineVersion, cfg.database.engineVersion),
+    });
     const parameterGroup = new rds.ParameterGroup(this, 'DbParameters', {
       engine,
       description: `Switchyard ${this.side} database: TLS only, logical replication for sync (static parameters: a change needs a reboot)`,
-      parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000', idle_in_transaction_session_timeout: '600000', ...syncParameters(cfg.database.allocatedStorageGiB) },
+      parameters: {
+        'rds.force_ssl': '1',
+        log_min_duration_statement: '1000',
+        idle_in_transaction_session_timeout: '600000',
+        ...syncParameters(cfg.database.allocatedStorageGiB),
+      },
     });
     const database = new rds.DatabaseInstance(this, 'Database', {
       instanceIdentifier,
@@ -442,7 +571,10 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
       securityGroups: [securityGroup],
       port: cfg.database.port,
       databaseName: cfg.database.databaseName,
-      credentials: rds.Credentials.fromGeneratedSecret('switchyard', { secretName: `${cfg.secretPrefix}/db`, encryptionKey: key }),
+      credentials: rds.Credentials.fromGeneratedSecret('switchyard', {
+        secretName: `${cfg.secretPrefix}/db`,
+        encryptionKey: key,
+      }),
       allocatedStorage: cfg.database.allocatedStorageGiB,
       storageType: rds.StorageType.GP3,
       storageEncrypted: true,
@@ -460,20 +592,28 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     });
     Validations.of(database).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotating credentials mid-migration would break running copy and sync phases; rotation is enabled by the service owner after Finalize.',
+      reason:
+        'Rotating credentials mid-migration would break running copy and sync phases; rotation is enabled by the service owner after Finalize.',
     });
     this.acknowledgeLogRetentionFunction();
     if (cfg.database.port === 5432) {
       Validations.of(database).acknowledge({
         id: 'AwsSolutions-RDS11',
-        reason: 'The default port is kept so existing clients keep working; the database is in isolated subnets reachable only from listed security groups.',
+        reason:
+          'The default port is kept so existing clients keep working; the database is in isolated subnets reachable only from listed security groups.',
       });
     }
     if (!cfg.database.multiAz) {
-      Validations.of(database).acknowledge({ id: 'AwsSolutions-RDS3', reason: 'Single-AZ is a per-stage cost choice in the stage config (multiAz: false).' });
+      Validations.of(database).acknowledge({
+        id: 'AwsSolutions-RDS3',
+        reason: 'Single-AZ is a per-stage cost choice in the stage config (multiAz: false).',
+      });
     }
     if (!protect) {
-      Validations.of(database).acknowledge({ id: 'AwsSolutions-RDS10', reason: 'Throwaway stage (protectData: false): deletion protection would block teardown.' });
+      Validations.of(database).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'Throwaway stage (protectData: false): deletion protection would block teardown.',
+      });
     }
     return { database, parameterGroup };
   }
@@ -485,11 +625,13 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     Validations.of(fn).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'CDK-managed log-retention function that sets the retention of the RDS log group; it only needs basic execution logging.',
+        reason:
+          'CDK-managed log-retention function that sets the retention of the RDS log group; it only needs basic execution logging.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'CDK-managed log-retention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups named at deploy time.',
+        reason:
+          'CDK-managed log-retention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups named at deploy time.',
       },
     );
   }
@@ -503,8 +645,15 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     removalPolicy: RemovalPolicy,
   ) {
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
-    const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: cfg.compute.cpu, memoryLimitMiB: cfg.compute.memoryMiB });
-    const logGroup = new logs.LogGroup(this, 'ServiceLogs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: key, removalPolicy });
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: cfg.compute.cpu,
+      memoryLimitMiB: cfg.compute.memoryMiB,
+    });
+    const logGroup = new logs.LogGroup(this, 'ServiceLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      encryptionKey: key,
+      removalPolicy,
+    });
     key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`));
     taskDefinition.addContainer('app', {
       image: ecs.ContainerImage.fromRegistry(cfg.compute.image),
@@ -515,7 +664,8 @@ export class ProvisionedServiceEnvironment extends EnvironmentBase {
     });
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'Only non-secret values (side name, parameter path) are environment variables; credentials come from Secrets Manager via ECS secrets.',
+      reason:
+        'Only non-secret values (side name, parameter path) are environment variables; credentials come from Secrets Manager via ECS secrets.',
     });
     const service = new ecs.FargateService(this, 'Service', {
       cluster,

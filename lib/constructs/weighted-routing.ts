@@ -38,7 +38,8 @@ export class WeightedAlbRouting extends Construct {
       throw new Error(`priority must be an integer from 1 to 50000, got: ${priority}`);
     }
     const stickySeconds = props.stickiness?.toSeconds() ?? 0;
-    if (stickySeconds > 3600) throw new Error(`stickiness must be at most 1 hour so weight shifts take effect, got: ${stickySeconds}s`);
+    if (stickySeconds > 3600)
+      throw new Error(`stickiness must be at most 1 hour so weight shifts take effect, got: ${stickySeconds}s`);
 
     this.listener = props.listener;
     this.oldTargetGroup = props.oldTargetGroup;
@@ -71,7 +72,11 @@ export class WeightedAlbRouting extends Construct {
   /** Let `grantee` read the weights (Preflight, Finalize): no change rights. */
   public grantReadWeights(grantee: iam.IGrantable): iam.Grant {
     // Describe* calls do not support resource-level permissions.
-    return iam.Grant.addToPrincipal({ grantee, actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'], resourceArns: ['*'] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'],
+      resourceArns: ['*'],
+    });
   }
 }
 
@@ -108,7 +113,8 @@ export class WeightedDnsRecords extends Construct {
     assertWeights({ old: oldWeight, new: 100 - oldWeight });
     this.ttl = props.ttl ?? Duration.seconds(60);
     const ttlSeconds = this.ttl.toSeconds();
-    if (ttlSeconds < 5 || ttlSeconds > 3600) throw new Error(`ttl must be from 5 to 3600 seconds (rollback time is bounded by it), got: ${ttlSeconds}`);
+    if (ttlSeconds < 5 || ttlSeconds > 3600)
+      throw new Error(`ttl must be from 5 to 3600 seconds (rollback time is bounded by it), got: ${ttlSeconds}`);
     this.zone = props.zone;
     this.recordName = props.recordName;
     this.oldRecord = new route53.CnameRecord(this, 'Old', {
@@ -131,7 +137,11 @@ export class WeightedDnsRecords extends Construct {
 
   /** Let `grantee` read the record pair's weights (Preflight, Finalize): no change rights. */
   public grantReadWeights(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [this.zone.hostedZoneArn] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['route53:ListResourceRecordSets'],
+      resourceArns: [this.zone.hostedZoneArn],
+    });
   }
 
   /** The record name as Route53 normalizes it in IAM conditions: lowercase, no trailing dot. */
@@ -159,6 +169,18 @@ export class WeightedDnsRecords extends Construct {
     });
     this.grantReadWeights(grantee);
     // GetChange targets change ids that do not exist until the change is made.
-    return iam.Grant.addToPrincipal({ grantee, actions: ['route53:GetChange'], resourceArns: [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['route53:GetChange'],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'route53',
+          region: '',
+          account: '',
+          resource: 'change',
+          resourceName: '*',
+        }),
+      ],
+    });
   }
 }

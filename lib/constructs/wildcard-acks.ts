@@ -1,4 +1,4 @@
-import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** Flatten a CloudFormation value the way cdk-nag names IAM5 findings (`<Logical.Attr>`, joins, imports). */
@@ -32,10 +32,14 @@ export function acknowledgeWildcards(
 ): void {
   const cfn = policy.node.defaultChild as CfnResource | undefined;
   if (!cfn) return;
-  const doc = Stack.of(policy).resolve((cfn as unknown as { policyDocument: unknown }).policyDocument) as { Statement?: { Resource?: unknown; Action?: unknown }[] };
+  const doc = Stack.of(policy).resolve((cfn as unknown as { policyDocument: unknown }).policyDocument) as {
+    Statement?: { Resource?: unknown; Action?: unknown }[];
+  };
   const seen = new Set<string>();
   for (const st of doc.Statement ?? []) {
-    const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).filter((a): a is string => typeof a === 'string' && a.includes('*'));
+    const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).filter(
+      (a): a is string => typeof a === 'string' && a.includes('*'),
+    );
     for (const a of actions) {
       const reason = actionReasonFor(a);
       if (reason && !seen.has(`a:${a}`)) {

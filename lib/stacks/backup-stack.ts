@@ -1,6 +1,6 @@
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
-import * as rds from 'aws-cdk-lib/aws-rds';
-import { Construct } from 'constructs';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { MigrationBackup } from '../constructs/migration-backup';
 
@@ -19,7 +19,9 @@ export class BackupStack extends Stack {
     this.backup = new MigrationBackup(this, 'Backup', {
       stageName: props.config.stageName,
       databases: props.databases,
-      plan: plan ? { scheduleExpression: plan.scheduleExpression, deleteAfter: Duration.days(plan.deleteAfterDays) } : undefined,
+      plan: plan
+        ? { scheduleExpression: plan.scheduleExpression, deleteAfter: Duration.days(plan.deleteAfterDays) }
+        : undefined,
       retainData: props.config.protectData,
     });
   }

@@ -1,9 +1,14 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { Construct } from 'constructs';
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/stage-config';
-import { ImportedServiceEnvironment, type IServiceEnvironment, ProvisionedServiceEnvironment, Side } from '../constructs/service-environment';
+import {
+  ImportedServiceEnvironment,
+  type IServiceEnvironment,
+  ProvisionedServiceEnvironment,
+  type Side,
+} from '../constructs/service-environment';
 
 export interface EnvironmentStackProps extends StackProps {
   readonly side: Side;
@@ -24,7 +29,11 @@ export class EnvironmentStack extends Stack {
     // Two paths, chosen by the config's discriminant: reference an existing environment, or provision one.
     this.side =
       props.config.mode === 'imported'
-        ? new ImportedServiceEnvironment(this, 'Environment', { side: props.side, config: props.config, listener: props.listener })
+        ? new ImportedServiceEnvironment(this, 'Environment', {
+            side: props.side,
+            config: props.config,
+            listener: props.listener,
+          })
         : new ProvisionedServiceEnvironment(this, 'Environment', {
             side: props.side,
             config: props.config,

@@ -1,7 +1,7 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
@@ -59,7 +59,9 @@ export class MigrationStack extends Stack {
         oldBaseUrl: config.verification.oldBaseUrl,
         newLoadBalancerArn: props.loadBalancer.loadBalancerArn,
         // An imported old side keeps its own load balancer: only the config knows it.
-        oldLoadBalancerArn: props.oldEnvironment.imported ? config.verification.oldLoadBalancerArn : props.loadBalancer.loadBalancerArn,
+        oldLoadBalancerArn: props.oldEnvironment.imported
+          ? config.verification.oldLoadBalancerArn
+          : props.loadBalancer.loadBalancerArn,
       },
       specName: config.migration.specName,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -92,8 +94,16 @@ export class MigrationStack extends Stack {
         { label: 'new', instanceIdentifier: props.newEnvironment.databaseIdentifier },
       ],
     });
-    for (const [name, sm] of Object.entries({ Migrate: this.workflows.migrate, RollbackTraffic: this.workflows.rollbackTraffic, RestoreData: this.workflows.restoreData, Decommission: this.workflows.decommission })) {
-      new CfnOutput(this, `${name}StateMachineArn`, { value: sm.stateMachineArn, description: `Start ${name} executions here` });
+    for (const [name, sm] of Object.entries({
+      Migrate: this.workflows.migrate,
+      RollbackTraffic: this.workflows.rollbackTraffic,
+      RestoreData: this.workflows.restoreData,
+      Decommission: this.workflows.decommission,
+    })) {
+      new CfnOutput(this, `${name}StateMachineArn`, {
+        value: sm.stateMachineArn,
+        description: `Start ${name} executions here`,
+      });
     }
   }
 }

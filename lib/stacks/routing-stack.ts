@@ -1,7 +1,7 @@
-import { CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import type { IServiceEnvironment } from '../constructs/service-environment';
 import { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
@@ -29,10 +29,13 @@ export class RoutingStack extends Stack {
     // Reference the target groups by ARN: the environments' services wait only for their own direct-access
     // rules, so this stack's rules must not register on the target group objects (that would be a cycle).
     const byArn = (id: string, tg: elbv2.IApplicationTargetGroup) => {
-      const ref = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, id, { targetGroupArn: tg.targetGroupArn });
+      const ref = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, id, {
+        targetGroupArn: tg.targetGroupArn,
+      });
       Validations.of(ref).acknowledge({
         id: '@aws-cdk/aws-elbv2:albTargetGroupCannotRegisterListener',
-        reason: 'ALB-to-service ingress is opened by each environment\'s own direct-access rule on the same listener; imported old target groups keep their own load balancer.',
+        reason:
+          "ALB-to-service ingress is opened by each environment's own direct-access rule on the same listener; imported old target groups keep their own load balancer.",
       });
       return ref;
     };

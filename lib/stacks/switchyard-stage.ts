@@ -1,5 +1,5 @@
-import { Stage, StageProps, Tags } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { TAG_KEYS } from '../../lambda/core/tags';
 import { BackupStack } from './backup-stack';
@@ -34,8 +34,20 @@ export class SwitchyardStage extends Stage {
     this.network = new NetworkStack(this, 'Network', { stackName: name('network'), config });
     const { vpc, listener, loadBalancer, listenerUrl } = this.network.network;
     const envProps = { vpc, listener, protectData: config.protectData };
-    this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', { stackName: name('old'), side: 'old', config: config.oldEnvironment, databaseInstanceIdentifier: name('old'), ...envProps });
-    this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', { stackName: name('new'), side: 'new', config: config.newEnvironment, databaseInstanceIdentifier: name('new'), ...envProps });
+    this.oldEnvironment = new EnvironmentStack(this, 'OldEnvironment', {
+      stackName: name('old'),
+      side: 'old',
+      config: config.oldEnvironment,
+      databaseInstanceIdentifier: name('old'),
+      ...envProps,
+    });
+    this.newEnvironment = new EnvironmentStack(this, 'NewEnvironment', {
+      stackName: name('new'),
+      side: 'new',
+      config: config.newEnvironment,
+      databaseInstanceIdentifier: name('new'),
+      ...envProps,
+    });
     this.routing = new RoutingStack(this, 'Routing', {
       stackName: name('routing'),
       config,

@@ -1,6 +1,6 @@
-import { spawn } from 'child_process';
-import * as net from 'net';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -28,7 +28,13 @@ async function closedPort(): Promise<number> {
 }
 
 const baseEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_CONFIG_FILE: '/nonexistent/aws-config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_EC2_METADATA_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
   return env;
 };
 
@@ -42,9 +48,18 @@ describe('bin/switchyard.ts as a process', () => {
 
   test('fails with AwsUnreachableError in one line, without the SDK Node-version warning, when the endpoint is down', async () => {
     const port = await closedPort();
-    const r = await run(['status', '--stage', 'dev'], { ...baseEnv(), AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'not-a-secret', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: '1' });
+    const r = await run(['status', '--stage', 'dev'], {
+      ...baseEnv(),
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDTEST',
+      AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+      AWS_MAX_ATTEMPTS: '1',
+    });
     expect(r.code).toBe(1);
-    expect(r.err).toBe('AwsUnreachableError: cannot reach AWS (ECONNREFUSED) (AWS_ENDPOINT_URL is set: is that endpoint running?): check the network and the region, then retry\n');
+    expect(r.err).toBe(
+      'AwsUnreachableError: cannot reach AWS (ECONNREFUSED) (AWS_ENDPOINT_URL is set: is that endpoint running?): check the network and the region, then retry\n',
+    );
     expect(r.err).not.toContain('NodeVersionSupportWarning');
   }, 20_000);
 });

@@ -1,9 +1,9 @@
 import 'aws-sdk-client-mock-jest';
-import { PassThrough } from 'stream';
+import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CliRuntime, redact, runCli, SyncModule, SyncOptions } from '../../bin/cli/program';
+import { type CliRuntime, redact, runCli, type SyncModule, type SyncOptions } from '../../bin/cli/program';
 import { quietSdkNodeVersionWarning, SDK_NODE_WARNING_ENV } from '../../bin/cli/sdk-env';
 import { version } from '../../package.json';
 
@@ -35,7 +35,10 @@ async function cli(argv: string[], extra: Partial<CliRuntime> & { clientRegion?:
     sleep: async () => undefined,
     aws: (region) => {
       regions.push(region);
-      const cfg = { region: region ?? (clientRegion === null ? undefined : clientRegion), credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret-test' } };
+      const cfg = {
+        region: region ?? (clientRegion === null ? undefined : clientRegion),
+        credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret-test' },
+      };
       return { sfn: new SFNClient(cfg), cfn: new CloudFormationClient(cfg), configStores: [] };
     },
     ...extra,
@@ -57,19 +60,23 @@ describe('switchyard CLI (commander)', () => {
   test('GIVEN --help WHEN run THEN every command is listed with an example, exit 0, no AWS call', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['plan', 'start', 'status', 'rollback', 'restore', 'sync']) expect(r.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['plan', 'start', 'status', 'rollback', 'restore', 'sync'])
+      expect(r.out).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.out).toContain('$ npm run switchyard -- plan --stage dev');
     expect(r.err).toBe('');
     noAwsCalls();
   });
 
-  test.each(['plan', 'start', 'status', 'rollback', 'restore', 'sync'])('GIVEN %s --help WHEN run THEN its options and an example print, exit 0, no AWS call', async (command) => {
-    const r = await cli([command, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(`Usage: switchyard ${command} [options]`);
-    expect(r.out).toMatch(new RegExp(`\\$ npm run switchyard -- ${command} --`));
-    noAwsCalls();
-  });
+  test.each(['plan', 'start', 'status', 'rollback', 'restore', 'sync'])(
+    'GIVEN %s --help WHEN run THEN its options and an example print, exit 0, no AWS call',
+    async (command) => {
+      const r = await cli([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`Usage: switchyard ${command} [options]`);
+      expect(r.out).toMatch(new RegExp(`\\$ npm run switchyard -- ${command} --`));
+      noAwsCalls();
+    },
+  );
 
   test('GIVEN --version WHEN run THEN the package.json version prints, exit 0', async () => {
     const r = await cli(['--version']);
@@ -111,7 +118,9 @@ describe('switchyard CLI (commander)', () => {
   test('fails with exit 2 and a named UsageError when start has no migration id, before any AWS call', async () => {
     const r = await cli(['start', '--stage', 'dev']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('UsageError: a migration id is required: --migration-id ID or "migrationId" in the --input file');
+    expect(r.err).toContain(
+      'UsageError: a migration id is required: --migration-id ID or "migrationId" in the --input file',
+    );
     expect(r.err).toContain('`npm run switchyard -- start --help`');
     expect(r.regions).toEqual([]);
     noAwsCalls();
@@ -127,7 +136,12 @@ describe('switchyard CLI (commander)', () => {
   });
 
   test('fails with NoRegionError saying how to set one when no region resolves, before any AWS call', async () => {
-    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION, AWS_PROFILE: process.env.AWS_PROFILE, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE };
+    const saved = {
+      AWS_REGION: process.env.AWS_REGION,
+      AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION,
+      AWS_PROFILE: process.env.AWS_PROFILE,
+      AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
+    };
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
     delete process.env.AWS_PROFILE;
@@ -135,17 +149,30 @@ describe('switchyard CLI (commander)', () => {
     try {
       const r = await cli(['status', '--stage', 'dev'], { clientRegion: null });
       expect(r.code).toBe(1);
-      expect(r.err).toBe('NoRegionError: no AWS region: set AWS_REGION (or a region in your AWS profile) or pass --region, e.g. --region eu-west-1\n');
+      expect(r.err).toBe(
+        'NoRegionError: no AWS region: set AWS_REGION (or a region in your AWS profile) or pass --region, e.g. --region eu-west-1\n',
+      );
       noAwsCalls();
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   });
 
   test('GIVEN --region WHEN status runs THEN the clients get that region and the workflows are listed', async () => {
     cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: ['Migrate', 'RollbackTraffic', 'RestoreData', 'Decommission'].map((n) => ({ OutputKey: `${n}StateMachineArnX`, OutputValue: `arn:${n}` })) }],
+      Stacks: [
+        {
+          StackName: 's',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: ['Migrate', 'RollbackTraffic', 'RestoreData', 'Decommission'].map((n) => ({
+            OutputKey: `${n}StateMachineArnX`,
+            OutputValue: `arn:${n}`,
+          })),
+        },
+      ],
     });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     const r = await cli(['status', '--stage', 'dev', '--region', 'ap-southeast-2']);
@@ -155,10 +182,16 @@ describe('switchyard CLI (commander)', () => {
   });
 
   test('fails with NoCredentialsError in one line with the fix when the SDK finds no credentials', async () => {
-    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(
+        Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+      );
     const r = await cli(['status', '--stage', 'dev']);
     expect(r.code).toBe(1);
-    expect(r.err).toBe('NoCredentialsError: no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`, then retry\n');
+    expect(r.err).toBe(
+      'NoCredentialsError: no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`, then retry\n',
+    );
   });
 
   test('fails with exit 1, the error name and message and no stack trace when something unexpected breaks', async () => {
@@ -179,10 +212,34 @@ describe('switchyard CLI (commander)', () => {
         return 3;
       },
     });
-    const r = await cli(['sync', '--source', 'postgres://u:pw@old:5432/app', '--target', 'postgres://u:pw@new/app', '--spec', 's.json', '--table', 'a', '--table', 'b', '--once', '--resume'], { loadSync });
+    const r = await cli(
+      [
+        'sync',
+        '--source',
+        'postgres://u:pw@old:5432/app',
+        '--target',
+        'postgres://u:pw@new/app',
+        '--spec',
+        's.json',
+        '--table',
+        'a',
+        '--table',
+        'b',
+        '--once',
+        '--resume',
+      ],
+      { loadSync },
+    );
     expect(r.code).toBe(3);
     expect(r.out).toBe('synced\n');
-    expect(seen.opts).toEqual({ source: 'postgres://u:pw@old:5432/app', target: 'postgres://u:pw@new/app', spec: 's.json', tables: ['a', 'b'], once: true, resume: true });
+    expect(seen.opts).toEqual({
+      source: 'postgres://u:pw@old:5432/app',
+      target: 'postgres://u:pw@new/app',
+      spec: 's.json',
+      tables: ['a', 'b'],
+      once: true,
+      resume: true,
+    });
     expect(seen.signal).toBeDefined();
     expect(r.regions).toEqual([]);
   });
@@ -208,9 +265,13 @@ describe('switchyard CLI (commander)', () => {
   });
 
   test('GIVEN an error message with a connection URL WHEN printed THEN its password is hidden', async () => {
-    expect(redact('cannot connect to postgres://app:s3cret@db:5432/x')).toBe('cannot connect to postgres://app:***@db:5432/x');
+    expect(redact('cannot connect to postgres://app:s3cret@db:5432/x')).toBe(
+      'cannot connect to postgres://app:***@db:5432/x',
+    );
     const r = await cli(['sync', '--source', 'postgres://u:s3cret@old/app', '--target', 'postgres://u:pw@new/app'], {
-      loadSync: async () => ({ syncCommand: async () => Promise.reject(new Error('lost postgres://u:s3cret@old/app')) }),
+      loadSync: async () => ({
+        syncCommand: async () => Promise.reject(new Error('lost postgres://u:s3cret@old/app')),
+      }),
     });
     expect(r.code).toBe(1);
     expect(r.err).toContain('postgres://u:***@old/app');
@@ -219,7 +280,7 @@ describe('switchyard CLI (commander)', () => {
 });
 
 describe('SDK Node-version warning', () => {
-  test('GIVEN no setting WHEN the CLI starts THEN the SDK\'s documented switch turns only that warning off', () => {
+  test("GIVEN no setting WHEN the CLI starts THEN the SDK's documented switch turns only that warning off", () => {
     const env: NodeJS.ProcessEnv = {};
     quietSdkNodeVersionWarning(env);
     expect(env).toEqual({ [SDK_NODE_WARNING_ENV]: 'true' });

@@ -1,7 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadStageConfig, StageName } from '../../lib/config/stages';
-import { parseStageConfig, StageConfig, StageConfigInput } from '../../lib/config/stage-config';
+import { loadStageConfig, type StageName } from '../../lib/config/stages';
+import { parseStageConfig, type StageConfig, type StageConfigInput } from '../../lib/config/stage-config';
 import { SwitchyardStage } from '../../lib/stacks/switchyard-stage';
 
 /** An App that skips asset bundling: these tests only need templates. */
@@ -23,8 +23,18 @@ export const template = (stack: Stack) => Template.fromStack(stack);
 export function minimalConfig(overrides: Partial<StageConfigInput> = {}): StageConfigInput {
   return {
     stageName: 'test',
-    oldEnvironment: { mode: 'provisioned', parameterPath: '/app/old', secretPrefix: 'app/old', compute: { image: 'nginx:stable' } },
-    newEnvironment: { mode: 'provisioned', parameterPath: '/app/new', secretPrefix: 'app/new', compute: { image: 'nginx:stable' } },
+    oldEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/app/old',
+      secretPrefix: 'app/old',
+      compute: { image: 'nginx:stable' },
+    },
+    newEnvironment: {
+      mode: 'provisioned',
+      parameterPath: '/app/new',
+      secretPrefix: 'app/new',
+      compute: { image: 'nginx:stable' },
+    },
     ...overrides,
   };
 }

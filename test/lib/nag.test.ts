@@ -1,5 +1,5 @@
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { SwitchyardStage } from '../../lib/stacks/switchyard-stage';
+import type { SwitchyardStage } from '../../lib/stacks/switchyard-stage';
 import { stageFromDefaults } from './helpers';
 
 function findings(stage: SwitchyardStage): string[] {
@@ -23,7 +23,7 @@ describe('cdk-nag AwsSolutions', () => {
       .findAll()
       .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
       .flatMap((m) => Object.entries(m.data as Record<string, string>))
-      
+
       .filter(([id]) => id.includes('AwsSolutions-'));
     expect(acks.length).toBeGreaterThan(0);
     for (const [, reason] of acks) expect(reason.length).toBeGreaterThan(40);

@@ -1,9 +1,9 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { pathToFileURL } from 'url';
-import { chromium, Browser } from 'playwright-core';
-import { HtmlReportInput, renderHtmlReport } from '../../lambda/rehearsal/html-report';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { type HtmlReportInput, renderHtmlReport } from '../../lambda/rehearsal/html-report';
 import type { RehearsalReport } from '../../lambda/rehearsal/rehearse';
 
 // Compile-time check: today's RehearsalReport renders as is.
@@ -12,7 +12,12 @@ void fromRehearsal;
 
 const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium';
 
-const side = (requests: number, errors: number, p50: number | null, p99: number | null) => ({ requests, errors, p50, p99 });
+const side = (requests: number, errors: number, p50: number | null, p99: number | null) => ({
+  requests,
+  errors,
+  p50,
+  p99,
+});
 
 /** A rollback at the 50 % step: the health gate tripped on the new side's errors. */
 function rolledBack(): HtmlReportInput {
@@ -34,11 +39,31 @@ function rolledBack(): HtmlReportInput {
     ],
     integrity: {
       tables: [
-        { name: 'chat_sessions', sourceRows: 1_000, targetRows: 1_000, sourceHash: 'a1b2c3d4e5f60718', targetHash: 'a1b2c3d4e5f60718', match: true },
-        { name: 'chat_messages', sourceRows: 100_000, targetRows: 99_998, sourceHash: '0f0e0d0c0b0a0908', targetHash: '1f1e1d1c1b1a1918', match: false },
+        {
+          name: 'chat_sessions',
+          sourceRows: 1_000,
+          targetRows: 1_000,
+          sourceHash: 'a1b2c3d4e5f60718',
+          targetHash: 'a1b2c3d4e5f60718',
+          match: true,
+        },
+        {
+          name: 'chat_messages',
+          sourceRows: 100_000,
+          targetRows: 99_998,
+          sourceHash: '0f0e0d0c0b0a0908',
+          targetHash: '1f1e1d1c1b1a1918',
+          match: false,
+        },
       ],
       writes: {
-        acknowledged: 4_210, present: 3_900, lost: 0, superseded: 310, conflicts: 2, checkedOn: 'old', lostKeys: [],
+        acknowledged: 4_210,
+        present: 3_900,
+        lost: 0,
+        superseded: 310,
+        conflicts: 2,
+        checkedOn: 'old',
+        lostKeys: [],
         perStep: [
           { step: 0, acknowledged: 1_000, present: 930, lost: 0, superseded: 70 },
           { step: 1, acknowledged: 1_500, present: 1_400, lost: 0, superseded: 100 },
@@ -68,7 +93,12 @@ function rolledBack(): HtmlReportInput {
     healthGates: [
       { step: 0, healthy: true, summary: 'healthy; canary pass (ratio)', canary: { verdict: 'pass', method: 'ratio' } },
       { step: 1, healthy: true, summary: 'healthy; canary pass (ratio)', canary: { verdict: 'pass', method: 'ratio' } },
-      { step: 2, healthy: false, reasons: ['canary: new error rate 12.5 % > old 0 % + 1 %'], canary: { verdict: 'fail', method: 'ratio' } },
+      {
+        step: 2,
+        healthy: false,
+        reasons: ['canary: new error rate 12.5 % > old 0 % + 1 %'],
+        canary: { verdict: 'fail', method: 'ratio' },
+      },
     ],
   };
 }
@@ -83,7 +113,18 @@ function minimal(): HtmlReportInput {
     rows: 100,
     phases: r.phases.map(({ name, ms }) => ({ name, status: 'ok' as const, ms })),
     integrity: { tables: [r.integrity.tables[0]] },
-    traffic: { finalWeights: { old: 0, new: 100 }, rollbackMs: null, steps: [{ weights: { old: 0, new: 100 }, seconds: 1, old: { requests: 0, errors: 0 }, new: { requests: 10, errors: 0 } }] },
+    traffic: {
+      finalWeights: { old: 0, new: 100 },
+      rollbackMs: null,
+      steps: [
+        {
+          weights: { old: 0, new: 100 },
+          seconds: 1,
+          old: { requests: 0, errors: 0 },
+          new: { requests: 10, errors: 0 },
+        },
+      ],
+    },
     requests: { total: 10, errors: 0, oldErrors: 0, newErrors: 0 },
     config: [],
   };
@@ -92,7 +133,9 @@ function minimal(): HtmlReportInput {
 describe('renderHtmlReport (markup)', () => {
   test('GIVEN a rolled-back run WHEN rendered THEN the headline says so in one sentence and the tripped gate shows as tripped', () => {
     const html = renderHtmlReport(rolledBack());
-    expect(html).toContain('The migration rolled back to 100 % old in 35 ms after NewSideUnhealthy: canary: new error rate 12.5 % &gt; old 0 % + 1 %; 4,210 acknowledged writes, 0 lost.');
+    expect(html).toContain(
+      'The migration rolled back to 100 % old in 35 ms after NewSideUnhealthy: canary: new error rate 12.5 % &gt; old 0 % + 1 %; 4,210 acknowledged writes, 0 lost.',
+    );
     expect(html).toMatch(/<tr><td>50 \/ 50<\/td><td><span class="status bad">.*tripped<\/span>/);
     expect(html).toContain('different row counts');
     expect(html).not.toMatch(/>NO</);
@@ -100,7 +143,14 @@ describe('renderHtmlReport (markup)', () => {
 
   test('GIVEN a table that could not be read WHEN rendered THEN it says so in words, not -1', () => {
     const r = rolledBack();
-    r.integrity.tables[1] = { name: 'chat_messages', sourceRows: -1, targetRows: -1, sourceHash: '', targetHash: '', match: false };
+    r.integrity.tables[1] = {
+      name: 'chat_messages',
+      sourceRows: -1,
+      targetRows: -1,
+      sourceHash: '',
+      targetHash: '',
+      match: false,
+    };
     const html = renderHtmlReport(r);
     expect(html).toContain('<td class="num">unreadable</td>');
     expect(html).toContain('could not be compared');
@@ -122,8 +172,10 @@ describe('renderHtmlReport (markup)', () => {
 
   test('GIVEN a report without the optional data WHEN rendered THEN those sections are left out and the rest renders', () => {
     const html = renderHtmlReport(minimal());
-    for (const id of ['health-gates', 'sync-lag', 'writes', 'table-latency', 'chart-latency', 'error', 'config']) expect(html).not.toContain(`id="${id}"`);
-    for (const id of ['chart-phases', 'chart-weights', 'chart-requests', 'table-integrity']) expect(html).toContain(`id="${id}"`);
+    for (const id of ['health-gates', 'sync-lag', 'writes', 'table-latency', 'chart-latency', 'error', 'config'])
+      expect(html).not.toContain(`id="${id}"`);
+    for (const id of ['chart-phases', 'chart-weights', 'chart-requests', 'table-integrity'])
+      expect(html).toContain(`id="${id}"`);
     expect(html).toContain('sum of the task durations');
     expect(html).toContain('The migration completed: the new side serves 100 % of traffic, every table matches.');
   });
@@ -140,13 +192,23 @@ describe('renderHtmlReport in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: run the install step of .ci/run as root (apt-get update && apt-get install -y --no-install-recommends chromium), or set SWITCHYARD_CHROMIUM to a Chromium binary, then rerun`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: run the install step of .ci/run as root (apt-get update && apt-get install -y --no-install-recommends chromium), or set SWITCHYARD_CHROMIUM to a Chromium binary, then rerun`,
+      );
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-html-'));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Playwright gives the browser its own throw-away profile (its --user-data-dir) and runs it headless.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 8_000,
     });
   }, 10_000);
@@ -165,18 +227,38 @@ describe('renderHtmlReport in headless Chromium', () => {
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 5_000 });
     const seen = await page.evaluate(() => {
       // Runs in the page; the project compiles without DOM types, so the few used are declared here.
-      type El = { id: string; textContent: string | null; getBoundingClientRect(): { width: number; height: number }; querySelectorAll(s: string): ArrayLike<El> & Iterable<El> };
-      const g = globalThis as unknown as { document: El & { querySelector(s: string): El | null }; getComputedStyle(e: El): { color: string } };
+      type El = {
+        id: string;
+        textContent: string | null;
+        getBoundingClientRect(): { width: number; height: number };
+        querySelectorAll(s: string): ArrayLike<El> & Iterable<El>;
+      };
+      const g = globalThis as unknown as {
+        document: El & { querySelector(s: string): El | null };
+        getComputedStyle(e: El): { color: string };
+      };
       const doc = g.document;
       const box = (el: El) => {
         const r = el.getBoundingClientRect();
         return { w: Math.round(r.width), h: Math.round(r.height) };
       };
-      const charts = Object.fromEntries([...doc.querySelectorAll('svg.chart')].map((s) => [s.id, { ...box(s), marks: s.querySelectorAll('path, rect, circle').length }]));
-      const tables = Object.fromEntries([...doc.querySelectorAll('table')].map((t) => [t.id, { ...box(t), rows: t.querySelectorAll('tbody tr').length }]));
+      const charts = Object.fromEntries(
+        [...doc.querySelectorAll('svg.chart')].map((s) => [
+          s.id,
+          { ...box(s), marks: s.querySelectorAll('path, rect, circle').length },
+        ]),
+      );
+      const tables = Object.fromEntries(
+        [...doc.querySelectorAll('table')].map((t) => [
+          t.id,
+          { ...box(t), rows: t.querySelectorAll('tbody tr').length },
+        ]),
+      );
       const main = box(doc.querySelector('main')!);
       const gate = doc.querySelector('#table-health-gates tbody tr:nth-child(3)')?.textContent ?? '';
-      const trippedColor = g.getComputedStyle(doc.querySelector('#table-health-gates tbody tr:nth-child(3) .status')!).color;
+      const trippedColor = g.getComputedStyle(
+        doc.querySelector('#table-health-gates tbody tr:nth-child(3) .status')!,
+      ).color;
       return { charts, tables, main, gate, trippedColor, headline: doc.querySelector('#headline')?.textContent ?? '' };
     });
     for (const id of ['chart-phases', 'chart-weights', 'chart-requests', 'chart-latency', 'chart-sync-lag']) {
@@ -199,7 +281,8 @@ describe('renderHtmlReport in headless Chromium', () => {
     expect(requests).toEqual([pathToFileURL(file).href]);
     // SWITCHYARD_SCREENSHOT_DIR=<dir> keeps the page and its screenshot for a look.
     const png = path.join(process.env.SWITCHYARD_SCREENSHOT_DIR ?? dir, 'rehearsal-report.png');
-    if (process.env.SWITCHYARD_SCREENSHOT_DIR) fs.copyFileSync(file, path.join(process.env.SWITCHYARD_SCREENSHOT_DIR, 'rehearsal-report.html'));
+    if (process.env.SWITCHYARD_SCREENSHOT_DIR)
+      fs.copyFileSync(file, path.join(process.env.SWITCHYARD_SCREENSHOT_DIR, 'rehearsal-report.html'));
     await page.screenshot({ path: png, fullPage: true });
     const header = fs.readFileSync(png);
     expect(header.subarray(1, 4).toString()).toBe('PNG');

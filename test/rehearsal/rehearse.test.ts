@@ -8,7 +8,8 @@ import { query, seededPair, testServer } from '../support/pg';
 describe('npm run rehearse (5,000 rows)', () => {
   const template = synthesizeMigrationTemplate('dev', { verification: CHAT_APP_VERIFICATION });
   // 100 writes/s (250 requests/s): even a 1-second bake at 5 % brings the canary its minimum of requests.
-  const run = (extra: Record<string, unknown> = {}) => rehearse({ rows: 5_000, bakeSeconds: 1, writesPerSecond: 100, server: testServer(), template, ...extra });
+  const run = (extra: Record<string, unknown> = {}) =>
+    rehearse({ rows: 5_000, bakeSeconds: 1, writesPerSecond: 100, server: testServer(), template, ...extra });
 
   test('GIVEN clients writing through both sides WHEN rehearsed THEN completed, 100 % new, every acknowledged write present, both databases equal', async () => {
     const r = await run();
@@ -96,7 +97,8 @@ describe('npm run rehearse (5,000 rows)', () => {
   test('GIVEN --source (a copy of your own database) WHEN rehearsed THEN it is migrated and only read', async () => {
     const { source } = await seededPair('own', 1_000);
     const url = `postgres://${source.user}:${encodeURIComponent(source.password)}@${source.host}:${source.port}/${source.database}`;
-    const fingerprint = () => query<{ f: string }>(source, `SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text AS f`);
+    const fingerprint = () =>
+      query<{ f: string }>(source, `SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text AS f`);
     const before = await fingerprint();
     const r = await run({ source: url, rows: undefined });
     expect(r.outcome).toBe('completed');
@@ -107,16 +109,28 @@ describe('npm run rehearse (5,000 rows)', () => {
     ]);
   });
 
-  test('GIVEN --source holding a schema that is not the chat app\'s and no --spec WHEN rehearsed THEN its tables are introspected and mapped as is, Smoke reads by key, and it completes', async () => {
+  test("GIVEN --source holding a schema that is not the chat app's and no --spec WHEN rehearsed THEN its tables are introspected and mapped as is, Smoke reads by key, and it completes", async () => {
     const { freshDatabase } = await import('../support/pg');
     const { GENERIC_APP_VERIFICATION } = await import('../../lambda/rehearsal/chat-verification');
     const source = await freshDatabase('shop');
     await query(source, `CREATE TYPE status AS ENUM ('open', 'paid')`);
-    await query(source, `CREATE TABLE customers (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, meta json)`);
-    await query(source, `CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id uuid NOT NULL REFERENCES customers (id), status status NOT NULL DEFAULT 'open',
-      total numeric(12,2), cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED)`);
-    await query(source, `INSERT INTO customers (name, meta) SELECT 'c' || g, '{"x": 1}' FROM generate_series(1, 100) g`);
-    await query(source, `INSERT INTO orders (customer_id, total) SELECT id, 10.5 FROM customers, generate_series(1, 10)`);
+    await query(
+      source,
+      `CREATE TABLE customers (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, meta json)`,
+    );
+    await query(
+      source,
+      `CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id uuid NOT NULL REFERENCES customers (id), status status NOT NULL DEFAULT 'open',
+      total numeric(12,2), cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED)`,
+    );
+    await query(
+      source,
+      `INSERT INTO customers (name, meta) SELECT 'c' || g, '{"x": 1}' FROM generate_series(1, 100) g`,
+    );
+    await query(
+      source,
+      `INSERT INTO orders (customer_id, total) SELECT id, 10.5 FROM customers, generate_series(1, 10)`,
+    );
     const url = `postgres://${source.user}:${encodeURIComponent(source.password)}@${source.host}:${source.port}/${source.database}`;
     const generic = synthesizeMigrationTemplate('dev', { verification: GENERIC_APP_VERIFICATION });
     const r = await run({ source: url, rows: undefined, template: generic });
@@ -128,12 +142,19 @@ describe('npm run rehearse (5,000 rows)', () => {
   });
 
   test('GIVEN --spec <file> WHEN rehearsed THEN the spec from the file drives the migration', async () => {
-    const fs = await import('fs');
-    const os = await import('os');
-    const path = await import('path');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
     const { chatHistorySpec } = await import('../../lambda/engine/specs/chat-history');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spec-')), 'my-spec.json');
-    fs.writeFileSync(file, JSON.stringify({ ...chatHistorySpec, name: 'my-chat', tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 400 })) }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        ...chatHistorySpec,
+        name: 'my-chat',
+        tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 400 })),
+      }),
+    );
     const r = await run({ rows: 2_000, specFile: file });
     expect(r.outcome).toBe('completed');
     expect(r.integrity.tables.every((t) => t.match)).toBe(true);
@@ -141,7 +162,9 @@ describe('npm run rehearse (5,000 rows)', () => {
   });
 
   test('fails with RehearsalInputError when --source is not a postgres URL', async () => {
-    await expect(run({ source: 'mysql://x@y/z' })).rejects.toThrow('--source must be a postgres:// URL, got protocol: mysql:');
+    await expect(run({ source: 'mysql://x@y/z' })).rejects.toThrow(
+      '--source must be a postgres:// URL, got protocol: mysql:',
+    );
   });
 
   test('fails with RehearsalInputError when --fail-at names no task state', async () => {

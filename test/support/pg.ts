@@ -1,6 +1,6 @@
-import { randomBytes } from 'crypto';
-import { Client } from 'pg';
-import { connect, DbEndpoint } from '../../lambda/engine/db';
+import { randomBytes } from 'node:crypto';
+import type { Client } from 'pg';
+import { connect, type DbEndpoint } from '../../lambda/engine/db';
 
 /** The shared test server started by test/setup/pg-global-setup.ts. */
 export function testServer(): DbEndpoint {
@@ -49,7 +49,11 @@ export async function asMigrationRole(db: DbEndpoint, name = 'switchyard'): Prom
   return { ...db, user: name, password: ROLE_PASSWORD };
 }
 
-export async function query<T = Record<string, unknown>>(db: DbEndpoint, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T = Record<string, unknown>>(
+  db: DbEndpoint,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const c: Client = await connect(db);
   try {
     return (await c.query(sql, params)).rows as T[];

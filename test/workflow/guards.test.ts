@@ -15,19 +15,28 @@ describe('Migrate: the operator rollback halts it (halt flag)', () => {
     const rollback = PHASE_HANDLERS.rollbackTraffic.make(() => localDeps(world, { stage: 'wf' }));
     const halt = PHASE_HANDLERS.lock.make(() => localDeps(world, { stage: 'wf' }));
     let gates = 0;
-    const ex = await run('migrate', world, { migrationId: 'm-halt' }, {
-      beforeTask: async (state) => {
-        // The operator's RollbackTraffic during the second bake: halt flag, then 100 % old.
-        if (state === 'HealthGate' && ++gates === 2) {
-          await halt({ action: 'halt', migrationId: 'm-halt' });
-          await rollback({ migrationId: 'm-halt' });
-        }
+    const ex = await run(
+      'migrate',
+      world,
+      { migrationId: 'm-halt' },
+      {
+        beforeTask: async (state) => {
+          // The operator's RollbackTraffic during the second bake: halt flag, then 100 % old.
+          if (state === 'HealthGate' && ++gates === 2) {
+            await halt({ action: 'halt', migrationId: 'm-halt' });
+            await rollback({ migrationId: 'm-halt' });
+          }
+        },
       },
-    });
+    );
     expect([ex.status, ex.error]).toEqual(['FAILED', ERRORS.MigrationHaltedError]);
     expect(ex.cause).toMatch(/halted by traffic rollback m-halt/);
     expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
-    expect(router.history).toEqual([{ old: 95, new: 5 }, { old: 75, new: 25 }, { old: 100, new: 0 }]);
+    expect(router.history).toEqual([
+      { old: 95, new: 5 },
+      { old: 75, new: 25 },
+      { old: 100, new: 0 },
+    ]);
     expect(ex.notifications.map((n) => n.event)).toContain('halted');
     expect(ex.steps.some((s) => s.state === 'Finalize')).toBe(false);
     expect(world.lock.locks.size).toBe(0);
@@ -38,11 +47,16 @@ describe('Migrate: one migration per stage', () => {
   test('GIVEN a migration holding the stage WHEN a second one starts THEN it fails fast with MigrationLockedError naming the holder, and the holder keeps the lock', async () => {
     const world = await freshWorld(50);
     let second: Awaited<ReturnType<typeof run>> | undefined;
-    const first = await run('migrate', world, { migrationId: 'm-first' }, {
-      beforeTask: async (state) => {
-        if (state === 'CopyTable' && !second) second = await run('migrate', world, { migrationId: 'm-second' });
+    const first = await run(
+      'migrate',
+      world,
+      { migrationId: 'm-first' },
+      {
+        beforeTask: async (state) => {
+          if (state === 'CopyTable' && !second) second = await run('migrate', world, { migrationId: 'm-second' });
+        },
       },
-    });
+    );
     expect([second!.status, second!.error]).toEqual(['FAILED', ERRORS.MigrationLockedError]);
     expect(second!.cause).toMatch(/locked by migrate m-first .*since \d{4}-/);
     expect(second!.steps.map((s) => s.state)).toEqual(['ValidateInput', 'Preflight', 'ReleaseLockOnFailure']);
@@ -50,18 +64,31 @@ describe('Migrate: one migration per stage', () => {
     expect(world.lock.locks.size).toBe(0);
   });
 
-  test.each(['restore-data', 'decommission'] as const)('GIVEN a migration holding the stage WHEN %s starts THEN it is refused with a named error and notified', async (machine) => {
-    const world = await freshWorld(20);
-    let other: Awaited<ReturnType<typeof run>> | undefined;
-    await run('migrate', world, { migrationId: 'm-busy' }, {
-      beforeTask: async (state) => {
-        if (state === 'CopyTable' && !other) other = await run(machine, world, { migrationId: 'm-busy', snapshotId: 'switchyard-wf-m-busy' });
-      },
-    });
-    expect(other!.status).toBe('FAILED');
-    expect(other!.error).toBe(machine === 'decommission' ? ERRORS.DecommissionRefusedError : ERRORS.MigrationLockedError);
-    expect(other!.notifications.map((n) => n.event)).toEqual([machine === 'decommission' ? 'decommission-failed' : 'restore-failed']);
-  });
+  test.each(['restore-data', 'decommission'] as const)(
+    'GIVEN a migration holding the stage WHEN %s starts THEN it is refused with a named error and notified',
+    async (machine) => {
+      const world = await freshWorld(20);
+      let other: Awaited<ReturnType<typeof run>> | undefined;
+      await run(
+        'migrate',
+        world,
+        { migrationId: 'm-busy' },
+        {
+          beforeTask: async (state) => {
+            if (state === 'CopyTable' && !other)
+              other = await run(machine, world, { migrationId: 'm-busy', snapshotId: 'switchyard-wf-m-busy' });
+          },
+        },
+      );
+      expect(other!.status).toBe('FAILED');
+      expect(other!.error).toBe(
+        machine === 'decommission' ? ERRORS.DecommissionRefusedError : ERRORS.MigrationLockedError,
+      );
+      expect(other!.notifications.map((n) => n.event)).toEqual([
+        machine === 'decommission' ? 'decommission-failed' : 'restore-failed',
+      ]);
+    },
+  );
 
   test('a dry run only checks the lock: it holds nothing afterwards', async () => {
     const world = await freshWorld(20);
@@ -72,33 +99,44 @@ describe('Migrate: one migration per stage', () => {
 });
 
 describe('Migrate: a timeout in the middle of the shift', () => {
-  test.each(['SetWeights', 'Bake', 'HealthGate', 'CheckHalt'])('GIVEN traffic at 25 %% WHEN %s times out (States.Timeout) THEN it ends at 100 %% old, rolled back, never split', async (state) => {
-    const router = new MemoryRouter();
-    const world = await freshWorld(100, { router });
-    let seen = 0;
-    const ex = await run('migrate', world, { migrationId: 'm-timeout' }, {
-      beforeTask: (s) => {
-        if (s === state && ++seen === 3) throw new StateTimeout('state timed out');
-      },
-    });
-    expect([ex.status, ex.error]).toEqual(['FAILED', 'States.Timeout']);
-    expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
-    expect(ex.notifications.map((n) => n.event)).toContain('rolled-back');
-    expect(world.lock.locks.size).toBe(0);
-  });
+  test.each(['SetWeights', 'Bake', 'HealthGate', 'CheckHalt'])(
+    'GIVEN traffic at 25 %% WHEN %s times out (States.Timeout) THEN it ends at 100 %% old, rolled back, never split',
+    async (state) => {
+      const router = new MemoryRouter();
+      const world = await freshWorld(100, { router });
+      let seen = 0;
+      const ex = await run(
+        'migrate',
+        world,
+        { migrationId: 'm-timeout' },
+        {
+          beforeTask: (s) => {
+            if (s === state && ++seen === 3) throw new StateTimeout('state timed out');
+          },
+        },
+      );
+      expect([ex.status, ex.error]).toEqual(['FAILED', 'States.Timeout']);
+      expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
+      expect(ex.notifications.map((n) => n.event)).toContain('rolled-back');
+      expect(world.lock.locks.size).toBe(0);
+    },
+  );
 });
 
 describe('RollbackTraffic: malformed input', () => {
-  test.each([[{}], [{ migrationId: 5 }], [{ migrationId: null }]])('fails when the input is %j: InvalidInputError, notified, traffic untouched', async (input) => {
-    const router = new MemoryRouter({ old: 50, new: 50 });
-    const world = await freshWorld(5, { router });
-    const ex = await run('rollback-traffic', world, input);
-    expect([ex.status, ex.error]).toEqual(['FAILED', ERRORS.InvalidInputError]);
-    expect(ex.cause).toMatch(/migrationId/);
-    expect(ex.notifications.map((n) => n.event)).toEqual(['rollback-failed']);
-    expect(ex.steps).toEqual([]);
-    expect(router.history).toEqual([]);
-  });
+  test.each([[{}], [{ migrationId: 5 }], [{ migrationId: null }]])(
+    'fails when the input is %j: InvalidInputError, notified, traffic untouched',
+    async (input) => {
+      const router = new MemoryRouter({ old: 50, new: 50 });
+      const world = await freshWorld(5, { router });
+      const ex = await run('rollback-traffic', world, input);
+      expect([ex.status, ex.error]).toEqual(['FAILED', ERRORS.InvalidInputError]);
+      expect(ex.cause).toMatch(/migrationId/);
+      expect(ex.notifications.map((n) => n.event)).toEqual(['rollback-failed']);
+      expect(ex.steps).toEqual([]);
+      expect(router.history).toEqual([]);
+    },
+  );
 });
 
 describe('Decommission guard', () => {

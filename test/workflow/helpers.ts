@@ -1,15 +1,21 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import type { HttpProbe } from '../../lambda/core/verify/ports';
-import { localDeps, LocalWorld, localWorld, seedExampleConfig } from '../../lambda/rehearsal/local-deps';
-import { CfnTemplate, definitionFromTemplate, runLocally, RunOptions } from '../../lambda/rehearsal/workflow-runner';
-import { connect, DbEndpoint } from '../../lambda/engine';
+import { localDeps, type LocalWorld, localWorld, seedExampleConfig } from '../../lambda/rehearsal/local-deps';
+import {
+  type CfnTemplate,
+  definitionFromTemplate,
+  runLocally,
+  type RunOptions,
+} from '../../lambda/rehearsal/workflow-runner';
+import { connect, type DbEndpoint } from '../../lambda/engine';
 import { parse, stageFrom } from '../lib/helpers';
 import { seededPair } from '../support/pg';
 
 /** The Migration stack's template as CDK synthesizes it for a test stage (bundling skipped). */
 let cached: CfnTemplate | undefined;
 export function migrationTemplate(): CfnTemplate {
-  return (cached ??= Template.fromStack(stageFrom(parse({ stageName: 'wf' })).migration).toJSON() as CfnTemplate);
+  cached ??= Template.fromStack(stageFrom(parse({ stageName: 'wf' })).migration).toJSON() as CfnTemplate;
+  return cached;
 }
 
 /** The service as the Smoke phase sees it in these tests: both sides answer every check the same way. */
@@ -25,16 +31,29 @@ export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}):
   return world;
 }
 
-export async function run(machine: 'migrate' | 'rollback-traffic' | 'restore-data' | 'decommission', world: LocalWorld, input: unknown, opts: RunOptions = {}) {
+export async function run(
+  machine: 'migrate' | 'rollback-traffic' | 'restore-data' | 'decommission',
+  world: LocalWorld,
+  input: unknown,
+  opts: RunOptions = {},
+) {
   const template = migrationTemplate();
-  return runLocally(template, definitionFromTemplate(template, machine), () => localDeps(world, { stage: 'wf' }), input, opts);
+  return runLocally(
+    template,
+    definitionFromTemplate(template, machine),
+    () => localDeps(world, { stage: 'wf' }),
+    input,
+    opts,
+  );
 }
 
 /** A fingerprint of the source data: any write to it changes this. */
 export async function sourceFingerprint(db: DbEndpoint): Promise<string> {
   const c = await connect(db, { readOnly: true });
   try {
-    const r = await c.query(`SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text || '/' || (SELECT sum(hashtextextended(s::text, 0)) FROM chat_sessions s)::text AS f`);
+    const r = await c.query(
+      `SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text || '/' || (SELECT sum(hashtextextended(s::text, 0)) FROM chat_sessions s)::text AS f`,
+    );
     return r.rows[0].f as string;
   } finally {
     await c.end();
@@ -55,7 +74,9 @@ export async function targetCount(db: DbEndpoint, table: string): Promise<number
 export async function sequenceLastValue(db: DbEndpoint, table: string, column: string): Promise<bigint> {
   const c = await connect(db);
   try {
-    const seq = (await c.query(`SELECT pg_get_serial_sequence($1, $2) AS s`, [table, column])).rows[0].s as string | null;
+    const seq = (await c.query(`SELECT pg_get_serial_sequence($1, $2) AS s`, [table, column])).rows[0].s as
+      | string
+      | null;
     if (!seq) return 0n;
     return BigInt((await c.query(`SELECT last_value::text AS v FROM ${seq}`)).rows[0].v as string);
   } finally {

@@ -1,4 +1,8 @@
-import { DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
 import { AwsResourceNotFoundError, call } from './errors';
@@ -31,9 +35,12 @@ export class AlbRouter implements TrafficRouter {
 
   async getWeights(): Promise<Weights> {
     const action = await this.forwardAction();
-    const groups = action.ForwardConfig?.TargetGroups ?? (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }] : []);
+    const groups =
+      action.ForwardConfig?.TargetGroups ??
+      (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }] : []);
     const total = groups.reduce((n, g) => n + (g.Weight ?? 1), 0) || 1;
-    const pct = (arn: string) => Math.round((100 * (groups.find((g) => g.TargetGroupArn === arn)?.Weight ?? 0)) / total);
+    const pct = (arn: string) =>
+      Math.round((100 * (groups.find((g) => g.TargetGroupArn === arn)?.Weight ?? 0)) / total);
     return { old: pct(this.props.oldTargetGroupArn), new: pct(this.props.newTargetGroupArn) };
   }
 
@@ -41,22 +48,22 @@ export class AlbRouter implements TrafficRouter {
     const current = await this.forwardAction();
     await call('elasticloadbalancing:ModifyRule', this.props.ruleArn, () =>
       this.elb.send(
-          new ModifyRuleCommand({
-            RuleArn: this.props.ruleArn,
-            Actions: [
-              {
-                Type: 'forward',
-                ForwardConfig: {
-                  TargetGroups: [
-                    { TargetGroupArn: this.props.oldTargetGroupArn, Weight: w.old },
-                    { TargetGroupArn: this.props.newTargetGroupArn, Weight: w.new },
-                  ],
-                  TargetGroupStickinessConfig: current.ForwardConfig?.TargetGroupStickinessConfig ?? { Enabled: false },
-                },
+        new ModifyRuleCommand({
+          RuleArn: this.props.ruleArn,
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: this.props.oldTargetGroupArn, Weight: w.old },
+                  { TargetGroupArn: this.props.newTargetGroupArn, Weight: w.new },
+                ],
+                TargetGroupStickinessConfig: current.ForwardConfig?.TargetGroupStickinessConfig ?? { Enabled: false },
               },
-            ],
-          }),
-        ),
+            },
+          ],
+        }),
+      ),
     );
   }
 }

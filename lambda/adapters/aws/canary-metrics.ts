@@ -1,4 +1,9 @@
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
 import { errorRate } from '../../core/verify/figures';
 import type { CanaryMetrics, CanaryWindow, Side, SideWindow } from '../../core/verify/ports';
 import { call } from './errors';
@@ -56,10 +61,17 @@ export class CloudWatchCanaryMetrics implements CanaryMetrics {
       ];
       const metric = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
         Id,
-        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions }, Period: periodSeconds, Stat },
+        MetricStat: {
+          Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions },
+          Period: periodSeconds,
+          Stat,
+        },
         ReturnData: true,
       });
-      out.push(metric(`requests_${side}`, 'RequestCount', 'Sum'), metric(`errors_${side}`, 'HTTPCode_Target_5XX_Count', 'Sum'));
+      out.push(
+        metric(`requests_${side}`, 'RequestCount', 'Sum'),
+        metric(`errors_${side}`, 'HTTPCode_Target_5XX_Count', 'Sum'),
+      );
       for (const p of PERCENTILES) out.push(metric(`${p}_${side}`, 'TargetResponseTime', p));
       out.push({
         Id: `errorrate_${side}`,
@@ -72,7 +84,10 @@ export class CloudWatchCanaryMetrics implements CanaryMetrics {
   }
 
   async window(fromMs: number, toMs: number): Promise<CanaryWindow> {
-    if (!(toMs > fromMs)) throw new Error(`the canary window must end after it starts, got: ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}`);
+    if (!(toMs > fromMs))
+      throw new Error(
+        `the canary window must end after it starts, got: ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}`,
+      );
     const start = Math.floor(fromMs / 60_000) * 60_000;
     const end = Math.ceil(toMs / 60_000) * 60_000;
     const period = Math.max(60, (end - start) / 1000);
@@ -82,7 +97,13 @@ export class CloudWatchCanaryMetrics implements CanaryMetrics {
     do {
       const r = await call('cloudwatch:GetMetricData', this.description, () =>
         this.cw.send(
-          new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(start), EndTime: new Date(end), ScanBy: 'TimestampDescending', NextToken }),
+          new GetMetricDataCommand({
+            MetricDataQueries: queries,
+            StartTime: new Date(start),
+            EndTime: new Date(end),
+            ScanBy: 'TimestampDescending',
+            NextToken,
+          }),
         ),
       );
       for (const res of r.MetricDataResults ?? []) {

@@ -18,15 +18,21 @@ export class CloudWatchAlarmReader implements AlarmReader {
     do {
       const r = await call('cloudwatch:DescribeAlarms', label, () =>
         this.cw.send(
-            new DescribeAlarmsCommand({
-              ...('names' in this.selector ? { AlarmNames: [...this.selector.names] } : { AlarmNamePrefix: this.selector.prefix }),
-              AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-              NextToken,
-            }),
-          ),
+          new DescribeAlarmsCommand({
+            ...('names' in this.selector
+              ? { AlarmNames: [...this.selector.names] }
+              : { AlarmNamePrefix: this.selector.prefix }),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            NextToken,
+          }),
+        ),
       );
       for (const a of [...(r.MetricAlarms ?? []), ...(r.CompositeAlarms ?? [])]) {
-        out.push({ name: a.AlarmName!, state: a.StateValue as AlarmState['state'], since: a.StateUpdatedTimestamp ?? new Date(0) });
+        out.push({
+          name: a.AlarmName!,
+          state: a.StateValue as AlarmState['state'],
+          since: a.StateUpdatedTimestamp ?? new Date(0),
+        });
       }
       NextToken = r.NextToken;
     } while (NextToken);

@@ -19,17 +19,24 @@ export async function databaseEndpointFromSecret(
   sm: SecretsManagerClient = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG }),
   overrides: { database?: string; ssl?: DbEndpoint['ssl'] } = {},
 ): Promise<DbEndpoint> {
-  const r = await call('secretsmanager:GetSecretValue', secretArn, () => sm.send(new GetSecretValueCommand({ SecretId: secretArn })));
+  const r = await call('secretsmanager:GetSecretValue', secretArn, () =>
+    sm.send(new GetSecretValueCommand({ SecretId: secretArn })),
+  );
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(r.SecretString ?? '') as Record<string, unknown>;
   } catch {
-    throw new InvalidDatabaseSecretError(`secret ${secretArn} is not JSON: expected the RDS format { host, port, username, password, dbname }`);
+    throw new InvalidDatabaseSecretError(
+      `secret ${secretArn} is not JSON: expected the RDS format { host, port, username, password, dbname }`,
+    );
   }
   const missing = ['host', 'username', 'password'].filter((k) => typeof parsed[k] !== 'string' || parsed[k] === '');
   const database = overrides.database ?? (parsed.dbname as string | undefined);
   if (!database) missing.push('dbname');
-  if (missing.length) throw new InvalidDatabaseSecretError(`secret ${secretArn} lacks ${missing.join(', ')} (RDS secret format expected)`);
+  if (missing.length)
+    throw new InvalidDatabaseSecretError(
+      `secret ${secretArn} lacks ${missing.join(', ')} (RDS secret format expected)`,
+    );
   return {
     host: parsed.host as string,
     port: Number(parsed.port ?? 5432),

@@ -2,7 +2,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -44,7 +44,8 @@ function fromItem(i: Item | undefined): LockHolder | undefined {
   };
 }
 
-const conditionFailed = (e: unknown): e is ConditionalCheckFailedException => e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === 'ConditionalCheckFailedException';
+const conditionFailed = (e: unknown): e is ConditionalCheckFailedException =>
+  e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === 'ConditionalCheckFailedException';
 
 /**
  * The stage lock in a DynamoDB table (partition key `pk`): item `lock#<stage>` taken with one
@@ -52,7 +53,10 @@ const conditionFailed = (e: unknown): e is ConditionalCheckFailedException => e 
  * conditional updates; item `completed#<stage>` holds what Finalize recorded.
  */
 export class DynamoLockStore implements LockStore {
-  constructor(private readonly tableName: string, private readonly ddb: DynamoDBClient) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly ddb: DynamoDBClient,
+  ) {}
 
   async acquire(stage: string, lock: LockHolder, now: Date): Promise<LockHolder | undefined> {
     try {
@@ -76,7 +80,9 @@ export class DynamoLockStore implements LockStore {
   }
 
   async read(stage: string): Promise<LockHolder | undefined> {
-    const r = await call('dynamodb:GetItem', this.tableName, () => this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(stage), ConsistentRead: true })));
+    const r = await call('dynamodb:GetItem', this.tableName, () =>
+      this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(stage), ConsistentRead: true })),
+    );
     return fromItem(r.Item);
   }
 
@@ -145,13 +151,26 @@ export class DynamoLockStore implements LockStore {
 
   async recordCompletion(stage: string, record: CompletionRecord): Promise<void> {
     await call('dynamodb:PutItem', this.tableName, () =>
-      this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: { ...completionKey(stage), migrationId: { S: record.migrationId }, finishedAt: time(record.finishedAt) } })),
+      this.ddb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...completionKey(stage),
+            migrationId: { S: record.migrationId },
+            finishedAt: time(record.finishedAt),
+          },
+        }),
+      ),
     );
   }
 
   async readCompletion(stage: string): Promise<CompletionRecord | undefined> {
-    const r = await call('dynamodb:GetItem', this.tableName, () => this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: completionKey(stage), ConsistentRead: true })));
+    const r = await call('dynamodb:GetItem', this.tableName, () =>
+      this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: completionKey(stage), ConsistentRead: true })),
+    );
     const i = r.Item;
-    return i?.migrationId?.S && i.finishedAt?.N ? { migrationId: i.migrationId.S, finishedAt: new Date(Number(i.finishedAt.N)) } : undefined;
+    return i?.migrationId?.S && i.finishedAt?.N
+      ? { migrationId: i.migrationId.S, finishedAt: new Date(Number(i.finishedAt.N)) }
+      : undefined;
   }
 }

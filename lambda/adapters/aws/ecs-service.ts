@@ -15,7 +15,13 @@ export class EcsServiceRestarter implements ServiceRestarter {
 
   async restart(): Promise<void> {
     await call('ecs:UpdateService', this.props.serviceArn, () =>
-      this.ecs.send(new UpdateServiceCommand({ cluster: this.props.clusterArn, service: this.props.serviceArn, forceNewDeployment: true })),
+      this.ecs.send(
+        new UpdateServiceCommand({
+          cluster: this.props.clusterArn,
+          service: this.props.serviceArn,
+          forceNewDeployment: true,
+        }),
+      ),
     );
   }
 }

@@ -16,12 +16,15 @@ export class AwsThrottledError extends SwitchyardError {
   readonly name = ERRORS.AwsThrottledError;
 }
 
-const isAccessDenied = (e: unknown) => /AccessDenied|UnauthorizedOperation|AuthorizationError|NotAuthorized/i.test((e as { name?: string })?.name ?? '');
+const isAccessDenied = (e: unknown) =>
+  /AccessDenied|UnauthorizedOperation|AuthorizationError|NotAuthorized/i.test((e as { name?: string })?.name ?? '');
 
 /** Translate SDK errors into named errors a person can act on. */
 export function mapAwsError(e: unknown, action: string, resource: string): never {
   if (isAccessDenied(e)) {
-    throw new AwsAccessDeniedError(`${action} on ${resource} was denied: grant the phase function ${action} on that resource`);
+    throw new AwsAccessDeniedError(
+      `${action} on ${resource} was denied: grant the phase function ${action} on that resource`,
+    );
   }
   if (isRetryable(e)) {
     throw new AwsThrottledError(

@@ -21,7 +21,12 @@ export function isRetryable(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown } | undefined;
   if (!err) return false;
   if (err.$retryable) return true;
-  if (/Throttl|TooManyRequests|RequestLimitExceeded|Rate exceeded|PriorRequestNotComplete|ServiceUnavailable|InternalFailure|InternalError|RequestTimeout/i.test(err.name ?? '')) return true;
+  if (
+    /Throttl|TooManyRequests|RequestLimitExceeded|Rate exceeded|PriorRequestNotComplete|ServiceUnavailable|InternalFailure|InternalError|RequestTimeout/i.test(
+      err.name ?? '',
+    )
+  )
+    return true;
   const status = err.$metadata?.httpStatusCode;
   return status === 429 || (status !== undefined && status >= 500);
 }

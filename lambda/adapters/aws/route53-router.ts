@@ -1,4 +1,10 @@
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import type { TrafficRouter } from '../../core/traffic/ports';
 import type { Weights } from '../../core/traffic/weights';
 import { AwsResourceNotFoundError, call } from './errors';
@@ -42,13 +48,22 @@ export class Route53Router implements TrafficRouter {
   private async pair(): Promise<{ old: ResourceRecordSet; new: ResourceRecordSet }> {
     const name = fqdn(this.props.recordName);
     const r = await call('route53:ListResourceRecordSets', this.props.hostedZoneId, () =>
-      this.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: this.props.hostedZoneId, StartRecordName: name, MaxItems: 20 })),
+      this.r53.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: this.props.hostedZoneId,
+          StartRecordName: name,
+          MaxItems: 20,
+        }),
+      ),
     );
     const sets = (r.ResourceRecordSets ?? []).filter((s) => s.Name === name && s.Weight !== undefined);
     const find = (id: string) => sets.find((s) => s.SetIdentifier === id);
     const oldSet = find(this.props.oldSetIdentifier ?? 'old');
     const newSet = find(this.props.newSetIdentifier ?? 'new');
-    if (!oldSet || !newSet) throw new AwsResourceNotFoundError(`${this.description}: weighted records "old" and "new" not found in zone ${this.props.hostedZoneId}`);
+    if (!oldSet || !newSet)
+      throw new AwsResourceNotFoundError(
+        `${this.description}: weighted records "old" and "new" not found in zone ${this.props.hostedZoneId}`,
+      );
     return { old: oldSet, new: newSet };
   }
 
@@ -61,17 +76,17 @@ export class Route53Router implements TrafficRouter {
     const p = await this.pair();
     const change = await call('route53:ChangeResourceRecordSets', this.props.hostedZoneId, () =>
       this.r53.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: this.props.hostedZoneId,
-            ChangeBatch: {
-              Comment: `switchyard: old ${w.old} / new ${w.new}`,
-              Changes: [
-                { Action: 'UPSERT', ResourceRecordSet: { ...p.old, Weight: w.old } },
-                { Action: 'UPSERT', ResourceRecordSet: { ...p.new, Weight: w.new } },
-              ],
-            },
-          }),
-        ),
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: this.props.hostedZoneId,
+          ChangeBatch: {
+            Comment: `switchyard: old ${w.old} / new ${w.new}`,
+            Changes: [
+              { Action: 'UPSERT', ResourceRecordSet: { ...p.old, Weight: w.old } },
+              { Action: 'UPSERT', ResourceRecordSet: { ...p.new, Weight: w.new } },
+            ],
+          },
+        }),
+      ),
     );
     const id = change.ChangeInfo?.Id;
     const sleep = this.props.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -80,6 +95,8 @@ export class Route53Router implements TrafficRouter {
       if (s.ChangeInfo?.Status === 'INSYNC') return;
       await sleep(this.props.pollIntervalMs ?? 2000);
     }
-    throw new DnsChangeTimeoutError(`${this.description}: change ${id} not INSYNC after ${this.props.maxPolls ?? 60} polls`);
+    throw new DnsChangeTimeoutError(
+      `${this.description}: change ${id} not INSYNC after ${this.props.maxPolls ?? 60} polls`,
+    );
   }
 }

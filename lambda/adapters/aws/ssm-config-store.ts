@@ -1,6 +1,14 @@
 import {
-  AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand,
-  GetParametersByPathCommand, ListTagsForResourceCommand, ParameterNotFound, PutParameterCommand, SSMClient,
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  GetParameterCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  ListTagsForResourceCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { ConfigStore, PutOptions, StoredValue } from '../../core/config/ports';
 import { ROLLBACK_POINT_TAG } from '../../core/config/transfer';
@@ -16,7 +24,9 @@ export class SsmConfigStore implements ConfigStore {
     const names: string[] = [];
     let NextToken: string | undefined;
     do {
-      const r = await call('ssm:GetParametersByPath', path, () => this.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, NextToken })));
+      const r = await call('ssm:GetParametersByPath', path, () =>
+        this.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, NextToken })),
+      );
       for (const p of r.Parameters ?? []) if (p.Name) names.push(p.Name);
       NextToken = r.NextToken;
     } while (NextToken);
@@ -25,10 +35,17 @@ export class SsmConfigStore implements ConfigStore {
 
   async get(name: string): Promise<StoredValue | undefined> {
     try {
-      const r = await call('ssm:GetParameter', name, () => this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })));
+      const r = await call('ssm:GetParameter', name, () =>
+        this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
+      );
       const p = r.Parameter!;
       const secure = p.Type === 'SecureString';
-      return { value: p.Value ?? '', version: String(p.Version), secure, kmsKeyId: secure ? await this.keyOf(name) : undefined };
+      return {
+        value: p.Value ?? '',
+        version: String(p.Version),
+        secure,
+        kmsKeyId: secure ? await this.keyOf(name) : undefined,
+      };
     } catch (e) {
       if (e instanceof ParameterNotFound || (e as { name?: string }).name === 'ParameterNotFound') return undefined;
       throw e;
@@ -37,13 +54,19 @@ export class SsmConfigStore implements ConfigStore {
 
   private async keyOf(name: string): Promise<string | undefined> {
     const r = await call('ssm:DescribeParameters', name, () =>
-      this.ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] })),
+      this.ssm.send(
+        new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }),
+      ),
     );
     return r.Parameters?.[0]?.KeyId;
   }
 
   async put(name: string, value: string, opts: PutOptions): Promise<{ version: string; previousVersion?: string }> {
-    const before = opts.current ? (opts.current.exists ? { version: opts.current.version ?? '' } : undefined) : await this.get(name);
+    const before = opts.current
+      ? opts.current.exists
+        ? { version: opts.current.version ?? '' }
+        : undefined
+      : await this.get(name);
     const tags = Object.entries(opts.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     const r = await call('ssm:PutParameter', name, () =>
       this.ssm.send(
@@ -63,30 +86,50 @@ export class SsmConfigStore implements ConfigStore {
   }
 
   async readRollbackPoint(name: string): Promise<string | undefined> {
-    const r = await call('ssm:ListTagsForResource', name, () => this.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name })));
+    const r = await call('ssm:ListTagsForResource', name, () =>
+      this.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name })),
+    );
     return r.TagList?.find((t) => t.Key === ROLLBACK_POINT_TAG)?.Value;
   }
 
   async recordRollbackPoint(name: string, point: string): Promise<void> {
     await call('ssm:AddTagsToResource', name, () =>
-      this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: [{ Key: ROLLBACK_POINT_TAG, Value: point }] })),
+      this.ssm.send(
+        new AddTagsToResourceCommand({
+          ResourceType: 'Parameter',
+          ResourceId: name,
+          Tags: [{ Key: ROLLBACK_POINT_TAG, Value: point }],
+        }),
+      ),
     );
   }
 
   async restore(name: string, version: string): Promise<void> {
     let NextToken: string | undefined;
     do {
-      const r = await call('ssm:GetParameterHistory', name, () => this.ssm.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, NextToken })));
+      const r = await call('ssm:GetParameterHistory', name, () =>
+        this.ssm.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, NextToken })),
+      );
       const old = r.Parameters?.find((p) => String(p.Version) === version);
       if (old) {
         await call('ssm:PutParameter', name, () =>
-          this.ssm.send(new PutParameterCommand({ Name: name, Value: old.Value, Type: old.Type, KeyId: old.Type === 'SecureString' ? old.KeyId : undefined, Overwrite: true })),
+          this.ssm.send(
+            new PutParameterCommand({
+              Name: name,
+              Value: old.Value,
+              Type: old.Type,
+              KeyId: old.Type === 'SecureString' ? old.KeyId : undefined,
+              Overwrite: true,
+            }),
+          ),
         );
         return;
       }
       NextToken = r.NextToken;
     } while (NextToken);
-    throw new AwsResourceNotFoundError(`parameter ${name} has no version ${version} in its history (SSM keeps the last 100)`);
+    throw new AwsResourceNotFoundError(
+      `parameter ${name} has no version ${version} in its history (SSM keeps the last 100)`,
+    );
   }
 
   async delete(name: string): Promise<void> {

@@ -28,7 +28,8 @@ export class FetchHttpProbe implements HttpProbe {
     } catch {
       throw new HttpProbeError(`the smoke base URL must be an absolute http(s) URL, got: ${baseUrl}`);
     }
-    if (!/^https?:$/.test(u.protocol)) throw new HttpProbeError(`the smoke base URL must be http or https, got: ${u.protocol}`);
+    if (!/^https?:$/.test(u.protocol))
+      throw new HttpProbeError(`the smoke base URL must be http or https, got: ${u.protocol}`);
     if (u.username || u.password) throw new HttpProbeError('the smoke base URL must not carry credentials');
     this.base = u;
     this.description = u.origin + u.pathname.replace(/\/$/, '');
@@ -52,12 +53,15 @@ export class FetchHttpProbe implements HttpProbe {
       raw = await res.arrayBuffer();
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new HttpProbeError(`${what} got no answer within ${request.timeoutMs} ms`);
+      if (err.name === 'TimeoutError' || err.name === 'AbortError')
+        throw new HttpProbeError(`${what} got no answer within ${request.timeoutMs} ms`);
       throw new HttpProbeError(`${what} failed: ${err.cause?.code ?? err.message}`);
     }
     const ms = performance.now() - t0;
     const headers: Record<string, string> = {};
-    res.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    res.headers.forEach((v, k) => {
+      headers[k.toLowerCase()] = v;
+    });
     const body = new TextDecoder().decode(raw.byteLength > this.maxBodyBytes ? raw.slice(0, this.maxBodyBytes) : raw);
     return { status: res.status, headers, body, ms };
   }

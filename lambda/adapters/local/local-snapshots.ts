@@ -9,7 +9,10 @@ export class MemorySnapshots implements SnapshotService, RestoreService {
 
   async create(dbId: string, snapshotId: string): Promise<SnapshotInfo> {
     const existing = this.snapshots.get(snapshotId);
-    if (existing && existing.sourceId !== dbId) throw new SnapshotConflictError(`snapshot ${snapshotId} already exists but is of ${existing.sourceId}, not ${dbId}`);
+    if (existing && existing.sourceId !== dbId)
+      throw new SnapshotConflictError(
+        `snapshot ${snapshotId} already exists but is of ${existing.sourceId}, not ${dbId}`,
+      );
     const s = existing ?? { snapshotId, status: 'available' as const, sourceId: dbId, createdAt: new Date(this.now()) };
     this.snapshots.set(snapshotId, s);
     return s;
@@ -18,7 +21,9 @@ export class MemorySnapshots implements SnapshotService, RestoreService {
     return this.snapshots.get(snapshotId);
   }
   async latest(dbId: string) {
-    return [...this.snapshots.values()].filter((s) => s.sourceId === dbId).sort((a, b) => b.createdAt!.getTime() - a.createdAt!.getTime())[0];
+    return [...this.snapshots.values()]
+      .filter((s) => s.sourceId === dbId)
+      .sort((a, b) => b.createdAt!.getTime() - a.createdAt!.getTime())[0];
   }
   async restore(req: RestoreRequest) {
     if (!this.snapshots.has(req.snapshotId)) throw new Error(`snapshot ${req.snapshotId} not found`);

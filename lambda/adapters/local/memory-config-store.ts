@@ -25,11 +25,21 @@ export class MemoryConfigStore implements ConfigStore {
     return { value: v.value, version: v.version, secure: e.secure, kmsKeyId: e.kmsKeyId };
   }
 
-  async put(name: string, value: string, opts: PutOptions = {}): Promise<{ version: string; previousVersion?: string }> {
-    const version = this.kind === 'parameter' ? String((this.items.get(name)?.versions.length ?? 0) + 1) : `v${++this.seq}`;
+  async put(
+    name: string,
+    value: string,
+    opts: PutOptions = {},
+  ): Promise<{ version: string; previousVersion?: string }> {
+    const version =
+      this.kind === 'parameter' ? String((this.items.get(name)?.versions.length ?? 0) + 1) : `v${++this.seq}`;
     const e = this.items.get(name);
     if (!e) {
-      this.items.set(name, { versions: [{ version, value }], current: version, secure: opts.secure, kmsKeyId: opts.kmsKeyId });
+      this.items.set(name, {
+        versions: [{ version, value }],
+        current: version,
+        secure: opts.secure,
+        kmsKeyId: opts.kmsKeyId,
+      });
       return { version };
     }
     const previousVersion = e.current;

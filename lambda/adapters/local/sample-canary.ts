@@ -32,7 +32,10 @@ export class RecordedCanaryMetrics implements CanaryMetrics {
   async window(fromMs: number, toMs: number): Promise<CanaryWindow> {
     const side = (s: Side) => {
       const inWindow = this.log[s].filter((r) => r.at >= fromMs && r.at <= toMs);
-      return figuresFromSamples(inWindow.map((r) => r.ms), inWindow.filter((r) => r.status === 0 || r.status >= 500).length);
+      return figuresFromSamples(
+        inWindow.map((r) => r.ms),
+        inWindow.filter((r) => r.status === 0 || r.status >= 500).length,
+      );
     };
     return { old: side('old'), new: side('new') };
   }

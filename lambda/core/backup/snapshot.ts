@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 import { ERRORS, SwitchyardError } from '../errors';
 
 /** AWS length limits of the identifiers a migration id ends up in. */
@@ -16,7 +16,12 @@ const HASH_CHARS = 8;
 const RESTORED_INFIX = '-restored-';
 
 /** RDS identifier rules: lowercase letters, digits, single dashes; no trailing dash. */
-const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+const normalize = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
 const shortHash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, HASH_CHARS);
 
 /** An identifier derived from the migration id would exceed what AWS allows. */
@@ -28,7 +33,9 @@ export class IdentifierTooLongError extends SwitchyardError {
 export function snapshotIdentifier(stage: string, migrationId: string): string {
   const id = normalize(`switchyard-${stage}-${migrationId}`);
   if (id.length > IDENTIFIER_LIMITS.snapshot) {
-    throw new IdentifierTooLongError(`snapshot identifier for migration ${migrationId} would be ${id.length} characters; RDS allows ${IDENTIFIER_LIMITS.snapshot}: use a shorter migration id`);
+    throw new IdentifierTooLongError(
+      `snapshot identifier for migration ${migrationId} would be ${id.length} characters; RDS allows ${IDENTIFIER_LIMITS.snapshot}: use a shorter migration id`,
+    );
   }
   return id;
 }
@@ -60,9 +67,14 @@ export function restoredInstanceIdentifier(dbId: string, migrationId: string): s
 export function identifierProblems(stage: string, dbId: string, migrationId: string): string[] {
   const problems: string[] = [];
   if (migrationId.length > IDENTIFIER_LIMITS.executionName) {
-    problems.push(`migrationId names the Step Functions execution: at most ${IDENTIFIER_LIMITS.executionName} characters, got: ${migrationId.length}`);
+    problems.push(
+      `migrationId names the Step Functions execution: at most ${IDENTIFIER_LIMITS.executionName} characters, got: ${migrationId.length}`,
+    );
   }
-  for (const make of [() => snapshotIdentifier(stage, migrationId), () => restoredInstanceIdentifier(dbId, migrationId)]) {
+  for (const make of [
+    () => snapshotIdentifier(stage, migrationId),
+    () => restoredInstanceIdentifier(dbId, migrationId),
+  ]) {
     try {
       make();
     } catch (e) {

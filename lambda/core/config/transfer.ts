@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 import type { ConfigStore, StoredValue } from './ports';
 import { ERRORS, SwitchyardError } from '../errors';
 
@@ -72,7 +72,10 @@ export const ROLLBACK_POINT_TAG = 'switchyard:previous-version';
 const CREATED = 'none';
 const rollbackPointValue = (migrationId: string, version?: string) => `${migrationId}/${version ?? CREATED}`;
 /** The rollback point of this migration on a name, if one was recorded. */
-function parseRollbackPoint(value: string | undefined, migrationId: string): { created: boolean; version?: string } | undefined {
+function parseRollbackPoint(
+  value: string | undefined,
+  migrationId: string,
+): { created: boolean; version?: string } | undefined {
   if (!value?.startsWith(`${migrationId}/`)) return undefined;
   const v = value.slice(migrationId.length + 1);
   return v === CREATED ? { created: true } : { created: false, version: v };
@@ -94,11 +97,13 @@ function join(prefix: string, rel: string): string {
   return `${prefix.replace(/\/$/, '')}/${rel}`;
 }
 
-
 /** Render `{{ key }}` placeholders; unknown keys fail naming the key and the target (never a value). */
 export function renderTemplate(template: string, context: Readonly<Record<string, string>>, target: string): string {
   return template.replace(/\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g, (_, key: string) => {
-    if (!(key in context)) throw new ConfigTransferError(`template for ${target} uses unknown placeholder {{${key}}}; known: ${Object.keys(context).sort().join(', ') || 'none'}`);
+    if (!(key in context))
+      throw new ConfigTransferError(
+        `template for ${target} uses unknown placeholder {{${key}}}; known: ${Object.keys(context).sort().join(', ') || 'none'}`,
+      );
     return context[key];
   });
 }
@@ -116,7 +121,11 @@ function mappingFor(rules: TransferRules, kind: 'parameter' | 'secret'): Namespa
 }
 
 /** Work out every target value (in memory only) and whether it must be created or updated. */
-async function desiredState(stores: readonly ConfigStore[], rules: TransferRules, context: Readonly<Record<string, string>>): Promise<Desired[]> {
+async function desiredState(
+  stores: readonly ConfigStore[],
+  rules: TransferRules,
+  context: Readonly<Record<string, string>>,
+): Promise<Desired[]> {
   const out: Desired[] = [];
   for (const store of stores) {
     const map = mappingFor(rules, store.kind);
@@ -128,14 +137,20 @@ async function desiredState(stores: readonly ConfigStore[], rules: TransferRules
       rel = rules.renames?.find((r) => r.from === rel)?.to ?? rel;
       const target = join(map.to, rel);
       if (rules.protectedTargets?.includes(target)) {
-        throw new ConfigTransferError(`${store.kind} ${source} would be written to ${target}, the new database's own credentials: exclude it or rename it to another name`);
+        throw new ConfigTransferError(
+          `${store.kind} ${source} would be written to ${target}, the new database's own credentials: exclude it or rename it to another name`,
+        );
       }
       const src = await store.get(source);
       if (!src) throw new ConfigTransferError(`${store.kind} ${source} disappeared while planning`);
       const template = rules.templates?.[rel];
       const value = template === undefined ? src.value : renderTemplate(template, context, target);
       const current = await store.get(target);
-      const action: TransferAction = !current ? 'create' : current.value === value && (current.secure ?? false) === (src.secure ?? false) ? 'unchanged' : 'update';
+      const action: TransferAction = !current
+        ? 'create'
+        : current.value === value && (current.secure ?? false) === (src.secure ?? false)
+          ? 'unchanged'
+          : 'update';
       // Encrypted values land under the new side's key; plain parameters stay plain.
       const kmsKeyId = store.kind === 'secret' || src.secure ? (rules.targetKmsKeyId ?? src.kmsKeyId) : undefined;
       out.push({ entry: { kind: store.kind, source, target, action }, value, current, secure: src.secure, kmsKeyId });
@@ -145,7 +160,11 @@ async function desiredState(stores: readonly ConfigStore[], rules: TransferRules
 }
 
 /** Dry run: names and create/update/unchanged, never values. */
-export async function planTransfer(stores: readonly ConfigStore[], rules: TransferRules, context: Readonly<Record<string, string>>): Promise<PlanEntry[]> {
+export async function planTransfer(
+  stores: readonly ConfigStore[],
+  rules: TransferRules,
+  context: Readonly<Record<string, string>>,
+): Promise<PlanEntry[]> {
   return (await desiredState(stores, rules, context)).map((d) => d.entry);
 }
 
@@ -166,15 +185,32 @@ export async function applyTransfer(
   const applied: AppliedEntry[] = [];
   for (const d of await desiredState(stores, rules, context)) {
     const store = byKind.get(d.entry.kind)!;
-    const recorded = d.current && migrationId ? parseRollbackPoint(await store.readRollbackPoint?.(d.entry.target), migrationId) : undefined;
+    const recorded =
+      d.current && migrationId
+        ? parseRollbackPoint(await store.readRollbackPoint?.(d.entry.target), migrationId)
+        : undefined;
     const point = recorded ?? (d.current ? { created: false, version: d.current.version } : { created: true });
     if (d.entry.action === 'unchanged') {
-      applied.push({ ...d.entry, version: d.current?.version, ...(recorded ? { previousVersion: recorded.version, created: recorded.created || undefined } : {}) });
+      applied.push({
+        ...d.entry,
+        version: d.current?.version,
+        ...(recorded ? { previousVersion: recorded.version, created: recorded.created || undefined } : {}),
+      });
       continue;
     }
-    if (d.entry.action === 'update' && migrationId && !recorded) await store.recordRollbackPoint?.(d.entry.target, rollbackPointValue(migrationId, d.current?.version));
-    const createTags = d.entry.action === 'create' && migrationId ? { ...tags, [ROLLBACK_POINT_TAG]: rollbackPointValue(migrationId) } : tags;
-    const r = await store.put(d.entry.target, d.value, { secure: d.secure, kmsKeyId: d.kmsKeyId, tags: createTags, description: `switchyard: from ${d.entry.source}`, current: { exists: d.current !== undefined, version: d.current?.version } });
+    if (d.entry.action === 'update' && migrationId && !recorded)
+      await store.recordRollbackPoint?.(d.entry.target, rollbackPointValue(migrationId, d.current?.version));
+    const createTags =
+      d.entry.action === 'create' && migrationId
+        ? { ...tags, [ROLLBACK_POINT_TAG]: rollbackPointValue(migrationId) }
+        : tags;
+    const r = await store.put(d.entry.target, d.value, {
+      secure: d.secure,
+      kmsKeyId: d.kmsKeyId,
+      tags: createTags,
+      description: `switchyard: from ${d.entry.source}`,
+      current: { exists: d.current !== undefined, version: d.current?.version },
+    });
     applied.push({
       ...d.entry,
       version: r.version,
@@ -190,14 +226,19 @@ export function assertAppliedWithinRules(rules: TransferRules, applied: readonly
   const bad: string[] = [];
   for (const a of applied) {
     const map = mappingFor(rules, a.kind);
-    const inside = map !== undefined && a.target.startsWith(`${map.to.replace(/\/$/, '')}/`) && !a.target.split('/').includes('..');
+    const inside =
+      map !== undefined && a.target.startsWith(`${map.to.replace(/\/$/, '')}/`) && !a.target.split('/').includes('..');
     if (!inside || rules.protectedTargets?.includes(a.target)) bad.push(`${a.kind} ${a.target}`);
   }
   return bad;
 }
 
 /** Compare SHA-256 of expected and stored values for every transferred name. */
-export async function verifyTransfer(stores: readonly ConfigStore[], rules: TransferRules, context: Readonly<Record<string, string>>): Promise<VerifyResult> {
+export async function verifyTransfer(
+  stores: readonly ConfigStore[],
+  rules: TransferRules,
+  context: Readonly<Record<string, string>>,
+): Promise<VerifyResult> {
   const desired = await desiredState(stores, rules, context);
   const byKind = new Map(stores.map((s) => [s.kind, s]));
   const mismatched: string[] = [];
@@ -209,7 +250,10 @@ export async function verifyTransfer(stores: readonly ConfigStore[], rules: Tran
 }
 
 /** Undo an apply: restore previous versions of updated names, delete names the migration created. */
-export async function rollbackTransfer(stores: readonly ConfigStore[], applied: readonly AppliedEntry[]): Promise<{ restored: string[]; deleted: string[] }> {
+export async function rollbackTransfer(
+  stores: readonly ConfigStore[],
+  applied: readonly AppliedEntry[],
+): Promise<{ restored: string[]; deleted: string[] }> {
   const byKind = new Map(stores.map((s) => [s.kind, s]));
   const restored: string[] = [];
   const deleted: string[] = [];

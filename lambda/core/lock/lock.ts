@@ -24,7 +24,9 @@ export function describeHolder(h: LockHolder): string {
 }
 
 const lockedError = (stage: string, h: LockHolder) =>
-  new MigrationLockedError(`stage ${stage} is locked by ${describeHolder(h)}: wait for it to end, or roll it back; the lock frees itself when the lease ends`);
+  new MigrationLockedError(
+    `stage ${stage} is locked by ${describeHolder(h)}: wait for it to end, or roll it back; the lock frees itself when the lease ends`,
+  );
 
 export interface AcquireRequest {
   readonly stage: string;
@@ -53,7 +55,13 @@ export async function acquireLock(store: LockStore, r: AcquireRequest): Promise<
 }
 
 /** Check only (gate dry run): fail with MigrationLockedError if someone else holds the stage. */
-export async function assertLockFree(store: LockStore, stage: string, workflow: LockWorkflow, migrationId: string, now: Date): Promise<void> {
+export async function assertLockFree(
+  store: LockStore,
+  stage: string,
+  workflow: LockWorkflow,
+  migrationId: string,
+  now: Date,
+): Promise<void> {
   const held = await store.read(stage);
   if (!mayAcquire(held, ownerOf(workflow, migrationId), now)) throw lockedError(stage, held!);
 }
@@ -62,17 +70,27 @@ export async function assertLockFree(store: LockStore, stage: string, workflow: 
  * Before every weight change: renew the lease, and stop if the halt flag is set
  * (MigrationHaltedError) or the lock is no longer ours (MigrationLockedError).
  */
-export async function checkHalt(store: LockStore, stage: string, migrationId: string, now: Date, leaseSeconds = LEASE_SECONDS): Promise<LockHolder> {
+export async function checkHalt(
+  store: LockStore,
+  stage: string,
+  migrationId: string,
+  now: Date,
+  leaseSeconds = LEASE_SECONDS,
+): Promise<LockHolder> {
   const owner = ownerOf('migrate', migrationId);
   const lock = await store.renew(stage, owner, new Date(now.getTime() + leaseSeconds * 1000));
   if (!lock) {
     const held = await store.read(stage);
     throw held
       ? lockedError(stage, held)
-      : new MigrationLockedError(`stage ${stage} lock is no longer held by migration ${migrationId} (released or expired): stopping before moving traffic`);
+      : new MigrationLockedError(
+          `stage ${stage} lock is no longer held by migration ${migrationId} (released or expired): stopping before moving traffic`,
+        );
   }
   if (lock.halted) {
-    throw new MigrationHaltedError(`migration ${migrationId} was halted by traffic rollback ${lock.haltedBy ?? '(unknown)'} at ${lock.haltedAt?.toISOString() ?? '(unknown)'}: traffic stays where the rollback put it`);
+    throw new MigrationHaltedError(
+      `migration ${migrationId} was halted by traffic rollback ${lock.haltedBy ?? '(unknown)'} at ${lock.haltedAt?.toISOString() ?? '(unknown)'}: traffic stays where the rollback put it`,
+    );
   }
   return lock;
 }
@@ -89,19 +107,24 @@ export interface DecommissionFacts {
 /** Every reason Decommission must not run (empty: go). */
 export function decommissionRefusals(f: DecommissionFacts): string[] {
   const reasons: string[] = [];
-  if (f.weights.new !== 100 || f.weights.old !== 0) reasons.push(`the new side serves ${f.weights.new} % (old ${f.weights.old} %), not 100 %`);
+  if (f.weights.new !== 100 || f.weights.old !== 0)
+    reasons.push(`the new side serves ${f.weights.new} % (old ${f.weights.old} %), not 100 %`);
   if (!f.completion) reasons.push(`no finished migration is recorded for stage ${f.stage}`);
   else {
     const servedSeconds = Math.floor((f.now.getTime() - f.completion.finishedAt.getTime()) / 1000);
     if (servedSeconds < f.stabilitySeconds) {
-      reasons.push(`migration ${f.completion.migrationId} finished at ${f.completion.finishedAt.toISOString()}: ${servedSeconds} s at 100 % new, the stability period is ${f.stabilitySeconds} s`);
+      reasons.push(
+        `migration ${f.completion.migrationId} finished at ${f.completion.finishedAt.toISOString()}: ${servedSeconds} s at 100 % new, the stability period is ${f.stabilitySeconds} s`,
+      );
     }
   }
-  if (f.holder && f.holder.leaseUntil.getTime() >= f.now.getTime()) reasons.push(`the stage is locked by ${describeHolder(f.holder)}`);
+  if (f.holder && f.holder.leaseUntil.getTime() >= f.now.getTime())
+    reasons.push(`the stage is locked by ${describeHolder(f.holder)}`);
   return reasons;
 }
 
 export function assertDecommissionAllowed(f: DecommissionFacts): void {
   const reasons = decommissionRefusals(f);
-  if (reasons.length) throw new DecommissionRefusedError(`Decommission of stage ${f.stage} refused: ${reasons.join('; ')}`);
+  if (reasons.length)
+    throw new DecommissionRefusedError(`Decommission of stage ${f.stage} refused: ${reasons.join('; ')}`);
 }

@@ -29,14 +29,22 @@ function appHeadroom(use: ConnectionUse): number {
 }
 
 /** ok when the migration's peak fits beside what is in use, keeping the headroom for the service. */
-export function connectionCheck(side: string, use: ConnectionUse, need: ConnectionNeed): { ok: boolean; detail: string } {
+export function connectionCheck(
+  side: string,
+  use: ConnectionUse,
+  need: ConnectionNeed,
+): { ok: boolean; detail: string } {
   const copy = need.copyConcurrency * need.copyWorkers;
   const needed = copy + OTHER_CONNECTIONS;
   const headroom = appHeadroom(use);
   const free = use.maxConnections - use.reserved - use.inUse - headroom;
-  const what = `${side} needs up to ${needed} connection(s) (copy ${need.copyConcurrency} × ${need.copyWorkers} worker(s) + ${OTHER_CONNECTIONS} for sync, lock and checks); ` +
+  const what =
+    `${side} needs up to ${needed} connection(s) (copy ${need.copyConcurrency} × ${need.copyWorkers} worker(s) + ${OTHER_CONNECTIONS} for sync, lock and checks); ` +
     `max_connections ${use.maxConnections} (${use.reserved} reserved), ${use.inUse} in use, ${headroom} kept free for the service`;
   return needed <= free
     ? { ok: true, detail: `${what}: ${free - needed} to spare` }
-    : { ok: false, detail: `${what}: only ${Math.max(0, free)} available; lower copyConcurrency (or copy.maxConcurrency), or raise max_connections on the ${side} database` };
+    : {
+        ok: false,
+        detail: `${what}: only ${Math.max(0, free)} available; lower copyConcurrency (or copy.maxConcurrency), or raise max_connections on the ${side} database`,
+      };
 }

@@ -16,12 +16,19 @@ export interface PreflightReport {
 export class PreflightNoGoError extends SwitchyardError {
   readonly name = ERRORS.PreflightNoGoError;
   constructor(public readonly report: PreflightReport) {
-    super(`no-go: ${report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+    super(
+      `no-go: ${report.checks
+        .filter((c) => !c.ok)
+        .map((c) => `${c.name}: ${c.detail}`)
+        .join('; ')}`,
+    );
   }
 }
 
 /** Run every check (each isolated: one throwing does not hide the others) and decide go / no-go. */
-export async function runPreflight(checks: Readonly<Record<string, () => Promise<{ ok: boolean; detail: string }>>>): Promise<PreflightReport> {
+export async function runPreflight(
+  checks: Readonly<Record<string, () => Promise<{ ok: boolean; detail: string }>>>,
+): Promise<PreflightReport> {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, fn]) => {
       try {

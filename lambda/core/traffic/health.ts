@@ -30,7 +30,8 @@ export function decideHealth(alarms: readonly AlarmState[], policy: HealthPolicy
   const reasons: string[] = [];
   const grace = (policy.insufficientDataGraceSeconds ?? 300) * 1000;
   const seen = new Set(alarms.map((a) => a.name));
-  for (const name of policy.required ?? []) if (!seen.has(name)) reasons.push(`alarm ${name} does not exist or cannot be read`);
+  for (const name of policy.required ?? [])
+    if (!seen.has(name)) reasons.push(`alarm ${name} does not exist or cannot be read`);
   if (!alarms.length && !policy.allowNoAlarms) reasons.push('no health alarms found: the gate would pass blind');
   for (const a of alarms) {
     if (a.state === 'ALARM') reasons.push(`alarm ${a.name} is in ALARM since ${a.since.toISOString()}`);

@@ -1,5 +1,5 @@
 import type { TrafficRouter } from './ports';
-import { ALL_OLD, assertWeights, sameWeights, Weights } from './weights';
+import { ALL_OLD, assertWeights, sameWeights, type Weights } from './weights';
 import { ERRORS, SwitchyardError } from '../errors';
 
 /** The weights read back after a change differ from the ones set. */
@@ -13,7 +13,9 @@ export async function shiftTraffic(router: TrafficRouter, to: Weights): Promise<
   await router.setWeights(to);
   const actual = await router.getWeights();
   if (!sameWeights(actual, to)) {
-    throw new WeightReadBackError(`${router.description}: set old ${to.old} / new ${to.new} but read back old ${actual.old} / new ${actual.new}`);
+    throw new WeightReadBackError(
+      `${router.description}: set old ${to.old} / new ${to.new} but read back old ${actual.old} / new ${actual.new}`,
+    );
   }
   return actual;
 }

@@ -11,10 +11,15 @@ export class InvalidWeightsError extends SwitchyardError {
 
 /** Validate a weight pair: integers 0–100 that sum to 100. */
 export function assertWeights(w: Weights): Weights {
-  for (const [side, v] of [['old', w.old], ['new', w.new]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 100) throw new InvalidWeightsError(`weight of the ${side} side must be an integer from 0 to 100, got: ${v}`);
+  for (const [side, v] of [
+    ['old', w.old],
+    ['new', w.new],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 100)
+      throw new InvalidWeightsError(`weight of the ${side} side must be an integer from 0 to 100, got: ${v}`);
   }
-  if (w.old + w.new !== 100) throw new InvalidWeightsError(`weights must sum to 100, got: old ${w.old} + new ${w.new} = ${w.old + w.new}`);
+  if (w.old + w.new !== 100)
+    throw new InvalidWeightsError(`weights must sum to 100, got: old ${w.old} + new ${w.new} = ${w.old + w.new}`);
   return w;
 }
 
@@ -31,9 +36,12 @@ export const sameWeights = (a: Weights, b: Weights) => a.old === b.old && a.new 
 export function assertSchedule(steps: readonly number[]): readonly number[] {
   if (!steps.length) throw new InvalidWeightsError('schedule must have at least one step');
   steps.forEach((s, i) => {
-    if (!Number.isInteger(s) || s < 1 || s > 100) throw new InvalidWeightsError(`schedule step ${i} must be an integer from 1 to 100, got: ${s}`);
-    if (i > 0 && s <= steps[i - 1]) throw new InvalidWeightsError(`schedule must be strictly increasing, got: ${steps.join(', ')}`);
+    if (!Number.isInteger(s) || s < 1 || s > 100)
+      throw new InvalidWeightsError(`schedule step ${i} must be an integer from 1 to 100, got: ${s}`);
+    if (i > 0 && s <= steps[i - 1])
+      throw new InvalidWeightsError(`schedule must be strictly increasing, got: ${steps.join(', ')}`);
   });
-  if (steps[steps.length - 1] !== 100) throw new InvalidWeightsError(`schedule must end at 100, got: ${steps.join(', ')}`);
+  if (steps[steps.length - 1] !== 100)
+    throw new InvalidWeightsError(`schedule must end at 100, got: ${steps.join(', ')}`);
   return steps;
 }

@@ -54,13 +54,21 @@ export function withoutSamples(s: SideWindow): SideFigures {
 export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): CanaryVerdict {
   const reasons: string[] = [];
   const { old: o, new: n } = window;
-  for (const [side, f] of [['old', o], ['new', n]] as const) {
-    if (f.requests < policy.minRequests) reasons.push(`${side} side served ${f.requests} requests in the window, fewer than the minimum ${policy.minRequests}`);
+  for (const [side, f] of [
+    ['old', o],
+    ['new', n],
+  ] as const) {
+    if (f.requests < policy.minRequests)
+      reasons.push(
+        `${side} side served ${f.requests} requests in the window, fewer than the minimum ${policy.minRequests}`,
+      );
   }
   const tooFew = reasons.length;
   const maxErrorRate = round(o.errorRate + policy.errorRatePp);
   if (n.errorRate > maxErrorRate) {
-    reasons.push(`error rate ${n.errorRate} % on new vs ${o.errorRate} % on old: more than ${policy.errorRatePp} pp above`);
+    reasons.push(
+      `error rate ${n.errorRate} % on new vs ${o.errorRate} % on old: more than ${policy.errorRatePp} pp above`,
+    );
   }
   const maxP99Ms = o.p99 === null ? null : round(o.p99 * policy.p99Ratio + policy.p99SlackMs);
   const samplesOld = o.samples ?? [];
@@ -75,7 +83,15 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
     const medianOldMs = median(sortedOld)!;
     const medianNewMs = median(sortedNew)!;
     const maxMedianNewMs = round(medianOldMs * policy.p99Ratio + policy.p99SlackMs);
-    rankTest = { u: t.u, z: round(t.z), p: t.p < 1e-6 ? t.p : round(t.p, 6), alpha: policy.alpha, medianOldMs, medianNewMs, maxMedianNewMs };
+    rankTest = {
+      u: t.u,
+      z: round(t.z),
+      p: t.p < 1e-6 ? t.p : round(t.p, 6),
+      alpha: policy.alpha,
+      medianOldMs,
+      medianNewMs,
+      maxMedianNewMs,
+    };
     if (t.p < policy.alpha && medianNewMs > maxMedianNewMs) {
       reasons.push(
         `latency: new is slower than old (Mann-Whitney U one-sided p = ${rankTest.p} < ${policy.alpha}) and its median ${ms(medianNewMs)} is above ${policy.p99Ratio} × ${ms(medianOldMs)} + ${policy.p99SlackMs} ms`,
@@ -83,8 +99,12 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
     }
   } else if (o.requests >= policy.minRequests && n.requests >= policy.minRequests) {
     method = 'p99';
-    if (o.p99 === null || n.p99 === null) reasons.push(`latency: p99 unavailable on ${o.p99 === null ? 'old' : 'new'} side`);
-    else if (n.p99 > maxP99Ms!) reasons.push(`latency: p99 ${ms(n.p99)} on new vs ${ms(o.p99)} on old: above ${policy.p99Ratio} × old + ${policy.p99SlackMs} ms = ${ms(maxP99Ms!)}`);
+    if (o.p99 === null || n.p99 === null)
+      reasons.push(`latency: p99 unavailable on ${o.p99 === null ? 'old' : 'new'} side`);
+    else if (n.p99 > maxP99Ms!)
+      reasons.push(
+        `latency: p99 ${ms(n.p99)} on new vs ${ms(o.p99)} on old: above ${policy.p99Ratio} × old + ${policy.p99SlackMs} ms = ${ms(maxP99Ms!)}`,
+      );
   }
   return {
     verdict: reasons.length ? 'fail' : 'pass',
@@ -100,5 +120,12 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
 
 /** No same-window comparison is possible (the old side gets no traffic at this weight): the alarm floor decides alone. */
 export function skippedCanary(window: CanaryWindow, reason: string): CanaryVerdict {
-  return { verdict: 'skipped', method: 'none', reasons: [reason], old: withoutSamples(window.old), new: withoutSamples(window.new), limits: { maxErrorRate: null, maxP99Ms: null } };
+  return {
+    verdict: 'skipped',
+    method: 'none',
+    reasons: [reason],
+    old: withoutSamples(window.old),
+    new: withoutSamples(window.new),
+    limits: { maxErrorRate: null, maxP99Ms: null },
+  };
 }

@@ -28,14 +28,16 @@ export function valueAt(value: unknown, path: string): { found: boolean; value?:
       if (!Array.isArray(cur) || step >= cur.length) return { found: false };
       cur = cur[step];
     } else {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, step)) return { found: false };
+      if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, step))
+        return { found: false };
       cur = (cur as Record<string, unknown>)[step];
     }
   }
   return { found: true, value: cur };
 }
 
-const formatPath = (steps: readonly (string | number)[]) => `$${steps.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}`;
+const formatPath = (steps: readonly (string | number)[]) =>
+  `$${steps.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}`;
 
 function matches(pattern: PathStep[], at: readonly (string | number)[]): boolean {
   return pattern.length === at.length && pattern.every((p, i) => p === '*' || p === at[i]);
@@ -123,14 +125,20 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false } {
  * Compare the old side's answer with the new side's after normalisation. Empty = the same.
  * A different status is the only difference reported; JSON bodies compare structurally; anything else compares as trimmed text (reported by length only).
  */
-export function compareAnswers(oldAnswer: ComparableAnswer, newAnswer: ComparableAnswer, ignore: readonly string[], limit = 10): string[] {
+export function compareAnswers(
+  oldAnswer: ComparableAnswer,
+  newAnswer: ComparableAnswer,
+  ignore: readonly string[],
+  limit = 10,
+): string[] {
   // Different statuses: the bodies (an error page against a resource) say nothing more.
   if (oldAnswer.status !== newAnswer.status) return [`status: ${oldAnswer.status} on old, ${newAnswer.status} on new`];
   const diffs: string[] = [];
   const a = parseJson(oldAnswer.body);
   const b = parseJson(newAnswer.body);
   if (a.ok && b.ok) return [...diffs, ...diffJson(normalise(a.value, ignore), normalise(b.value, ignore), limit)];
-  if (a.ok !== b.ok) return [...diffs, `body: ${a.ok ? 'JSON' : 'not JSON'} on old, ${b.ok ? 'JSON' : 'not JSON'} on new`];
+  if (a.ok !== b.ok)
+    return [...diffs, `body: ${a.ok ? 'JSON' : 'not JSON'} on old, ${b.ok ? 'JSON' : 'not JSON'} on new`];
   const ta = oldAnswer.body.trim();
   const tb = newAnswer.body.trim();
   if (ta !== tb) diffs.push(`body: text differs (${utf8Length(ta)} bytes on old, ${utf8Length(tb)} on new)`);

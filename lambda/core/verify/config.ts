@@ -16,13 +16,20 @@ export const OLD_SIDE_IMPORTED_NOT_COMPARED = 'old side is imported: set verific
 /** Methods that change nothing; every other method is a write and needs a test tenant. */
 export const READ_METHODS = ['GET', 'HEAD'] as const;
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,79}$/, 'must be 1-80 letters, digits, spaces or _ . : / -');
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,79}$/, 'must be 1-80 letters, digits, spaces or _ . : / -');
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name');
 /** `$`, `$.a.b`, `$.items[0].id`, `$.items[*].id` (ignore lists only). */
 export const JSON_PATH = /^\$((\.[A-Za-z_][A-Za-z0-9_-]*)|(\[(\d+|\*)\]))*$/;
 const jsonPath = z.string().regex(JSON_PATH, 'must be a JSON path like $.items[0].id');
 /** A field to ignore when comparing: a key name at any depth (`createdAt`) or a JSON path (`$.items[*].requestId`). */
-const ignoreField = z.string().refine((v) => JSON_PATH.test(v) || /^[A-Za-z_][A-Za-z0-9_-]*$/.test(v), 'must be a field name like createdAt or a JSON path like $.items[*].requestId');
+const ignoreField = z
+  .string()
+  .refine(
+    (v) => JSON_PATH.test(v) || /^[A-Za-z_][A-Za-z0-9_-]*$/.test(v),
+    'must be a field name like createdAt or a JSON path like $.items[*].requestId',
+  );
 
 export const smokeCheckSchema = z
   .object({
@@ -61,7 +68,12 @@ export const testTenantSchema = z
     /** Header sent with every smoke request, e.g. `{ name: 'x-tenant', value: 'switchyard-smoke' }`. */
     header: z.object({ name: headerName, value: z.string().min(1).max(200) }).optional(),
     /** A variable usable as `{name}` in paths and bodies, e.g. `{ name: 'tenant', value: '900000001' }`. */
-    variable: z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier'), value: z.string().min(1).max(200) }).optional(),
+    variable: z
+      .object({
+        name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier'),
+        value: z.string().min(1).max(200),
+      })
+      .optional(),
   })
   .strict()
   .refine((t) => t.header || t.variable, 'must name a header or a variable');
@@ -80,7 +92,8 @@ export const smokeConfigSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.checks.forEach((k, i) => {
-      if (seen.has(k.name)) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `must be unique, got: ${k.name}` });
+      if (seen.has(k.name))
+        ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `must be unique, got: ${k.name}` });
       seen.add(k.name);
     });
   });
@@ -94,9 +107,18 @@ export const canaryPolicySchema = z
     /** New error rate may exceed the old one by at most this many percentage points. @default 0.1 */
     errorRatePp: z.number().min(0, 'must be from 0 to 100').max(100, 'must be from 0 to 100').default(0.1),
     /** Requests each side must have served in the window, else the gate fails (a quiet side proves nothing). @default 50 */
-    minRequests: z.number().int('must be a whole number').min(1, 'must be from 1 to 1000000').max(1_000_000, 'must be from 1 to 1000000').default(50),
+    minRequests: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 1000000')
+      .max(1_000_000, 'must be from 1 to 1000000')
+      .default(50),
     /** Rank test (raw samples only): significance level of the one-sided Mann-Whitney U test. @default 0.01 */
-    alpha: z.number().gt(0, 'must be above 0 and at most 0.5').max(0.5, 'must be above 0 and at most 0.5').default(0.01),
+    alpha: z
+      .number()
+      .gt(0, 'must be above 0 and at most 0.5')
+      .max(0.5, 'must be above 0 and at most 0.5')
+      .default(0.01),
   })
   .strict();
 

@@ -20,7 +20,9 @@ export interface RankTestResult {
 function erf(x: number): number {
   const sign = x < 0 ? -1 : 1;
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return sign * y;
 }
 
@@ -37,7 +39,9 @@ export function mannWhitneyGreater(older: readonly number[], newer: readonly num
   const nOld = older.length;
   const nNew = newer.length;
   if (!nOld || !nNew) throw new Error(`the rank test needs samples on both sides, got: old ${nOld}, new ${nNew}`);
-  const all = [...older.map((v) => ({ v, isNew: false })), ...newer.map((v) => ({ v, isNew: true }))].sort((a, b) => a.v - b.v);
+  const all = [...older.map((v) => ({ v, isNew: false })), ...newer.map((v) => ({ v, isNew: true }))].sort(
+    (a, b) => a.v - b.v,
+  );
   const n = all.length;
   let rankSumNew = 0;
   let tieTerm = 0;

@@ -22,8 +22,13 @@ export interface SmokeFailure {
 /** One or more smoke checks failed or were refused; lists each by name with the reason (never a response body). */
 export class SmokeCheckFailedError extends SwitchyardError {
   readonly name = ERRORS.SmokeCheckFailedError;
-  constructor(readonly failures: readonly SmokeFailure[], total: number) {
-    super(`${failures.length} of ${total} smoke checks failed: ${failures.map((f) => `${f.check}: ${f.reason}`).join('; ')}`);
+  constructor(
+    readonly failures: readonly SmokeFailure[],
+    total: number,
+  ) {
+    super(
+      `${failures.length} of ${total} smoke checks failed: ${failures.map((f) => `${f.check}: ${f.reason}`).join('; ')}`,
+    );
   }
 }
 
@@ -84,15 +89,27 @@ export function refusals(config: SmokeConfig, old: OldSideAccess = OLD_SIDE_VIA_
   for (const c of config.checks) {
     const used = [...varsIn(c.path), ...varsIn(bodyText(c))];
     if (!isRead(c.method)) {
-      if (!tenant) out.push({ check: c.name, reason: `refused: ${c.method} writes, and no testTenant is configured to receive smoke writes` });
+      if (!tenant)
+        out.push({
+          check: c.name,
+          reason: `refused: ${c.method} writes, and no testTenant is configured to receive smoke writes`,
+        });
       else if (!tenant.header && !used.includes(tenant.variable!.name)) {
-        out.push({ check: c.name, reason: `refused: ${c.method} does not address the test tenant (use {${tenant.variable!.name}} in its path or body)` });
+        out.push({
+          check: c.name,
+          reason: `refused: ${c.method} does not address the test tenant (use {${tenant.variable!.name}} in its path or body)`,
+        });
       }
     }
     // An explicit compare cannot be honoured without the old side; answering "not compared" would hide that.
-    if (c.compare === true && old.kind === 'unreachable') out.push({ check: c.name, reason: `refused: compare is true, but ${old.reason}` });
+    if (c.compare === true && old.kind === 'unreachable')
+      out.push({ check: c.name, reason: `refused: compare is true, but ${old.reason}` });
     const unknown = [...new Set(used.filter((v) => !defined.has(v)))];
-    if (unknown.length) out.push({ check: c.name, reason: `uses ${unknown.map((v) => `{${v}}`).join(', ')}, which neither the test tenant nor an earlier check's capture defines` });
+    if (unknown.length)
+      out.push({
+        check: c.name,
+        reason: `uses ${unknown.map((v) => `{${v}}`).join(', ')}, which neither the test tenant nor an earlier check's capture defines`,
+      });
     for (const v of Object.keys(c.capture)) defined.add(v);
   }
   return out;
@@ -105,7 +122,8 @@ function substitute(s: string, vars: ReadonlyMap<string, string>, encode: (v: st
 function substituteBody(body: unknown, vars: ReadonlyMap<string, string>): unknown {
   if (typeof body === 'string') return substitute(body, vars, (v) => v);
   if (Array.isArray(body)) return body.map((x) => substituteBody(x, vars));
-  if (body && typeof body === 'object') return Object.fromEntries(Object.entries(body).map(([k, x]) => [k, substituteBody(x, vars)]));
+  if (body && typeof body === 'object')
+    return Object.fromEntries(Object.entries(body).map(([k, x]) => [k, substituteBody(x, vars)]));
   return body;
 }
 
@@ -126,7 +144,8 @@ export function evaluateAnswer(check: SmokeCheck, answer: ProbeResponse): string
     else if (!valueAt(parsed, e.jsonPath).found) reasons.push(`${e.jsonPath} is missing from the answer`);
   }
   if (e.text && !answer.body.includes(e.text)) reasons.push('expected text is missing from the answer');
-  if (answer.ms > e.maxLatencyMs) reasons.push(`answered in ${Math.round(answer.ms)} ms, more than ${e.maxLatencyMs} ms`);
+  if (answer.ms > e.maxLatencyMs)
+    reasons.push(`answered in ${Math.round(answer.ms)} ms, more than ${e.maxLatencyMs} ms`);
   return reasons;
 }
 
@@ -165,7 +184,11 @@ function oldTarget(probe: HttpProbe, old: OldSideAccess): string | null {
  * should have captured is skipped with that reason. Throws nothing for failed checks: the caller
  * decides (the handler throws {@link SmokeCheckFailedError}).
  */
-export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe, old: OldSideAccess = OLD_SIDE_VIA_LISTENER): Promise<SmokeReport> {
+export async function runSmokeChecks(
+  config: SmokeConfig,
+  probe: HttpProbe,
+  old: OldSideAccess = OLD_SIDE_VIA_LISTENER,
+): Promise<SmokeReport> {
   const target = oldTarget(probe, old);
   const refused = refusals(config, old);
   if (refused.length) {
@@ -173,12 +196,21 @@ export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe, old:
     return {
       passed: false,
       failures: refused,
-      checks: config.checks.map((c) => ({ name: c.name, method: c.method, path: c.path, ok: !byName.has(c.name), compared: false, reason: byName.get(c.name) ?? 'not run: another check was refused' })),
+      checks: config.checks.map((c) => ({
+        name: c.name,
+        method: c.method,
+        path: c.path,
+        ok: !byName.has(c.name),
+        compared: false,
+        reason: byName.get(c.name) ?? 'not run: another check was refused',
+      })),
       old: { target, compared: 0, notCompared: [] },
     };
   }
   const notCompared: string[] = [];
-  const vars = new Map<string, string>(config.testTenant?.variable ? [[config.testTenant.variable.name, config.testTenant.variable.value]] : []);
+  const vars = new Map<string, string>(
+    config.testTenant?.variable ? [[config.testTenant.variable.name, config.testTenant.variable.value]] : [],
+  );
   const failedCaptures = new Map<string, string>();
   const checks: SmokeCheckResult[] = [];
   const failures: SmokeFailure[] = [];
@@ -189,17 +221,30 @@ export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe, old:
   for (const c of config.checks) {
     const needs = [...new Set([...varsIn(c.path), ...varsIn(bodyText(c))])].filter((v) => failedCaptures.has(v));
     if (needs.length) {
-      fail(c, `skipped: needs ${needs.map((v) => `{${v}}`).join(', ')} from ${[...new Set(needs.map((v) => failedCaptures.get(v)))].join(', ')}, which failed`);
+      fail(
+        c,
+        `skipped: needs ${needs.map((v) => `{${v}}`).join(', ')} from ${[...new Set(needs.map((v) => failedCaptures.get(v)))].join(', ')}, which failed`,
+      );
       continue;
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.headers)) headers[k.toLowerCase()] = v;
-    if (config.testTenant?.header) headers[config.testTenant.header.name.toLowerCase()] = config.testTenant.header.value;
+    if (config.testTenant?.header)
+      headers[config.testTenant.header.name.toLowerCase()] = config.testTenant.header.value;
     const body = c.body === undefined ? undefined : JSON.stringify(substituteBody(c.body, vars));
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-    const request = { method: c.method, path: substitute(c.path, vars, encodeURIComponent), headers, body, timeoutMs: config.timeoutMs };
+    const request = {
+      method: c.method,
+      path: substitute(c.path, vars, encodeURIComponent),
+      headers,
+      body,
+      timeoutMs: config.timeoutMs,
+    };
     const sendNew = () => probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'new' } });
-    const sendOld = () => (old.kind === 'direct' ? old.probe.send(withoutSideHeader(request)) : probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'old' } }));
+    const sendOld = () =>
+      old.kind === 'direct'
+        ? old.probe.send(withoutSideHeader(request))
+        : probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'old' } });
     const wanted = comparesWithOld(c);
     // Only a default compare reaches here unreachable (an explicit one is refused above).
     const compare = wanted && old.kind !== 'unreachable';
@@ -231,12 +276,23 @@ export async function runSmokeChecks(config: SmokeConfig, probe: HttpProbe, old:
       for (const v of Object.keys(c.capture)) if (!vars.has(v)) failedCaptures.set(v, c.name);
       fail(c, reasons.join('; '), { status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare });
     } else {
-      checks.push({ name: c.name, method: c.method, path: c.path, ok: true, status: answers.new.status, ms: Math.round(answers.new.ms), compared: compare, ...notComparedReason });
+      checks.push({
+        name: c.name,
+        method: c.method,
+        path: c.path,
+        ok: true,
+        status: answers.new.status,
+        ms: Math.round(answers.new.ms),
+        compared: compare,
+        ...notComparedReason,
+      });
     }
   }
   const compared = checks.filter((r) => r.compared).length;
   const oldReport: OldSideReport =
-    notCompared.length && old.kind === 'unreachable' ? { target, compared, notCompared, reason: old.reason } : { target, compared, notCompared };
+    notCompared.length && old.kind === 'unreachable'
+      ? { target, compared, notCompared, reason: old.reason }
+      : { target, compared, notCompared };
   return { passed: failures.length === 0, checks, failures, old: oldReport };
 }
 
@@ -252,8 +308,12 @@ function withoutSideHeader(request: ProbeRequest): ProbeRequest {
  */
 export function smokeSummary(report: SmokeReport): string {
   const total = report.checks.length;
-  const head = report.passed ? `${total} of ${total} smoke checks passed` : `${report.failures.length} of ${total} smoke checks failed`;
+  const head = report.passed
+    ? `${total} of ${total} smoke checks passed`
+    : `${report.failures.length} of ${total} smoke checks failed`;
   const cmp = report.old.target ? `; ${report.old.compared} compared with the old side at ${report.old.target}` : '';
-  const not = report.old.notCompared.length ? `; not compared with the old side: ${report.old.notCompared.join(', ')} (${report.old.reason})` : '';
+  const not = report.old.notCompared.length
+    ? `; not compared with the old side: ${report.old.notCompared.join(', ')} (${report.old.reason})`
+    : '';
   return `${head}${cmp}${not}`;
 }

@@ -1,4 +1,4 @@
-import { MigrationSpec, parseSpec } from '../spec';
+import { type MigrationSpec, parseSpec } from '../spec';
 
 /**
  * The built-in example: the old chat-history schema (chat_sessions + chat_messages,

@@ -1,14 +1,14 @@
 import type { Client } from 'pg';
-import { Readable } from 'stream';
-import { pipeline } from 'stream/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
 import type { Direction } from './names';
-import { Cell, RelationColumn, UNCHANGED } from './pgoutput';
-import { readsAny, SyncTable } from './tables';
+import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
+import { readsAny, type SyncTable } from './tables';
 import { APPLYING_SETTING } from './tombstones';
 import { UnsupportedChangeError } from './errors';
 
@@ -91,7 +91,10 @@ export class Applier {
     const names = columns.map((c) => c.name);
     const keyIdx = table.spec.key.map((k) => names.indexOf(k));
     const missing = table.spec.key.filter((_k, i) => keyIdx[i] < 0);
-    if (missing.length) throw new UnsupportedChangeError(`table ${table.spec.name}: source ${table.sourceTable} no longer has key column(s) ${missing.join(', ')}: re-run PrepareTarget and the copy`);
+    if (missing.length)
+      throw new UnsupportedChangeError(
+        `table ${table.spec.name}: source ${table.sourceTable} no longer has key column(s) ${missing.join(', ')}: re-run PrepareTarget and the copy`,
+      );
     const notIdentity = table.spec.key.filter((_k, i) => !columns[keyIdx[i]].isKey);
     if (replicaIdentity !== 'f' && notIdentity.length) {
       throw new UnsupportedChangeError(
@@ -120,7 +123,10 @@ export class Applier {
     await this.dst.query(`SELECT set_config($1, 'on', true)`, [APPLYING_SETTING]);
     // First statement of every applied transaction: the mark the other direction skips (without origins).
     if (this.opts.loopGuard === 'message') {
-      await this.dst.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [`switchyard`, `${this.opts.migrationId}:${this.opts.direction}`]);
+      await this.dst.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [
+        `switchyard`,
+        `${this.opts.migrationId}:${this.opts.direction}`,
+      ]);
     }
     await this.dst.query(
       `INSERT INTO ${META_SCHEMA}.applied_xacts (xid32, direction) VALUES ((pg_current_xact_id()::text::bigint % 4294967296), $1)
@@ -141,7 +147,9 @@ export class Applier {
     // A key column is never TOASTed in practice; if pgoutput left one out, the old tuple has it.
     for (const i of rel.keyIdx) if (cells[i] === UNCHANGED && old) cells[i] = old[i];
     if (rel.keyIdx.some((i) => cells[i] === UNCHANGED)) {
-      throw new UnsupportedChangeError(`table ${rel.table.spec.name}: an UPDATE did not carry key column(s) ${rel.table.spec.key.join(', ')}: set REPLICA IDENTITY FULL on ${rel.table.sourceTable}`);
+      throw new UnsupportedChangeError(
+        `table ${rel.table.spec.name}: an UPDATE did not carry key column(s) ${rel.table.spec.key.join(', ')}: set REPLICA IDENTITY FULL on ${rel.table.sourceTable}`,
+      );
     }
     const newKey = keyOf(cells, rel.keyIdx);
     const oldKey = old ? keyOf(old, rel.keyIdx) : newKey;
@@ -197,7 +205,8 @@ export class Applier {
     for (const rel of active) {
       await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
       await this.applyPartials(rel);
-      if (reinserts.has(rel)) this.counts.conflicts += await recordUnrebuiltRows(this.dst, rel, this.opts.slot, this.opts.direction);
+      if (reinserts.has(rel))
+        this.counts.conflicts += await recordUnrebuiltRows(this.dst, rel, this.opts.slot, this.opts.direction);
       await this.dst.query(`TRUNCATE ${qi(rel.stage)}`);
       rel.pending.clear();
     }
@@ -234,7 +243,9 @@ export class Applier {
     let n = 0;
     for (const e of rel.pending.values()) {
       const unchanged = e.op === 'P' ? names.filter((_c, i) => e.cells[i] === UNCHANGED) : null;
-      const arr = unchanged ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`) : '\\N';
+      const arr = unchanged
+        ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`)
+        : '\\N';
       const cells = e.cells.map(copyText);
       lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}\n`);
     }
@@ -252,7 +263,9 @@ export class Applier {
 
   private async applyDeletes(rel: BoundRelation): Promise<void> {
     const target = qi(targetRelation(rel.table.layout.spec));
-    await this.dst.query(`DELETE FROM ${target} AS t USING ${qi(rel.stage)} AS s WHERE s._sy_op = 'D' AND ${this.keyMatch(rel)}`);
+    await this.dst.query(
+      `DELETE FROM ${target} AS t USING ${qi(rel.stage)} AS s WHERE s._sy_op = 'D' AND ${this.keyMatch(rel)}`,
+    );
   }
 
   private async applyUpserts(rel: BoundRelation, where: string): Promise<void> {
@@ -287,15 +300,24 @@ export class Applier {
       l.columns.forEach((c, i) => {
         if (tk.includes(c.name)) return;
         const expr = l.spec.columns[c.name];
-        const bare = u.some((col) => new RegExp(`^\\s*s\\s*\\.\\s*("${col.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"|${/^[a-z_][a-z0-9_$]*$/.test(col) ? col : '\u0000'})\\s*$`, 'i').test(expr));
+        const bare = u.some((col) =>
+          new RegExp(
+            `^\\s*s\\s*\\.\\s*("${col.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"|${/^[a-z_][a-z0-9_$]*$/.test(col) ? col : '\u0000'})\\s*$`,
+            'i',
+          ).test(expr),
+        );
         if (bare) keep.push(c.name);
         else if (readsAny(expr, u)) computed = true;
         else set.push(`${qi(c.name)} = ${exprs[i]}`);
       });
       if (!computed && set.length) {
-        await this.dst.query(`UPDATE ${qi(targetRelation(l.spec))} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`);
+        await this.dst.query(
+          `UPDATE ${qi(targetRelation(l.spec))} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`,
+        );
       }
-      const fetchWhere = computed ? inGroup : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)})`;
+      const fetchWhere = computed
+        ? inGroup
+        : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)})`;
       await this.fillFromSource(rel, u, fetchWhere);
     }
   }
@@ -304,7 +326,9 @@ export class Applier {
   private async fillFromSource(rel: BoundRelation, unchanged: string[], where: string): Promise<void> {
     const keys = rel.table.spec.key;
     const stage = qi(rel.stage);
-    const need = await this.dst.query(`SELECT s._sy_n AS n, ${keys.map((k, i) => `s.${qi(k)}::text AS k${i}`).join(', ')} FROM ${stage} AS s WHERE ${where}`);
+    const need = await this.dst.query(
+      `SELECT s._sy_n AS n, ${keys.map((k, i) => `s.${qi(k)}::text AS k${i}`).join(', ')} FROM ${stage} AS s WHERE ${where}`,
+    );
     if (!need.rowCount) return;
     const arrays = keys.map((_k, i) => need.rows.map((r) => r[`k${i}`] as string));
     const srcKey = keys.map((k) => `s.${qi(k)}::text`);

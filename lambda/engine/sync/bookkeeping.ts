@@ -53,12 +53,21 @@ export interface StoredPosition {
 }
 
 export async function readPosition(c: Client, slot: string): Promise<StoredPosition | null> {
-  const r = await c.query(`SELECT lsn::text AS lsn, commit_time FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot]);
+  const r = await c.query(
+    `SELECT lsn::text AS lsn, commit_time FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`,
+    [slot],
+  );
   return r.rowCount ? { lsn: r.rows[0].lsn as string, commitTime: r.rows[0].commit_time as Date | null } : null;
 }
 
 /** Record the applied position; call inside the apply transaction. */
-export async function writePosition(c: Client, slot: string, direction: string, lsn: string, commitTimeIso: string): Promise<void> {
+export async function writePosition(
+  c: Client,
+  slot: string,
+  direction: string,
+  lsn: string,
+  commitTimeIso: string,
+): Promise<void> {
   await c.query(
     `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
      ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,
@@ -68,7 +77,9 @@ export async function writePosition(c: Client, slot: string, direction: string, 
 
 /** Forget a slot's position (the slot was dropped: a new one starts from a new copy). */
 export async function clearPosition(c: Client, slot: string): Promise<void> {
-  await c.query(`DELETE FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot]).catch((e: { code?: string }) => {
-    if (e.code !== '42P01' && e.code !== '3F000') throw e;
-  });
+  await c
+    .query(`DELETE FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot])
+    .catch((e: { code?: string }) => {
+      if (e.code !== '42P01' && e.code !== '3F000') throw e;
+    });
 }

@@ -88,7 +88,12 @@ function keyParts(rel: BoundRelation) {
  * Lock the destination rows of the staged keys, classify every staged change against the
  * destination (rows and tombstones), record the conflicts, and drop the staged changes that lose.
  */
-export async function detectConflicts(dst: Client, rel: BoundRelation, slot: string, direction: Direction): Promise<ConflictCheck> {
+export async function detectConflicts(
+  dst: Client,
+  rel: BoundRelation,
+  slot: string,
+  direction: Direction,
+): Promise<ConflictCheck> {
   const { l, tk, keyArray, match } = keyParts(rel);
   const target = qi(targetRelation(l.spec));
   // A local write in progress on one of these rows finishes first; then neither side of the comparison moves until COMMIT.
@@ -140,7 +145,12 @@ export async function detectConflicts(dst: Client, rel: BoundRelation, slot: str
  * deleted locally earlier, but whose row could not be rebuilt (the source no longer has it either).
  * The local delete stands; each is recorded with winner 'local-delete-toast'. Returns the count.
  */
-export async function recordUnrebuiltRows(dst: Client, rel: BoundRelation, slot: string, direction: Direction): Promise<number> {
+export async function recordUnrebuiltRows(
+  dst: Client,
+  rel: BoundRelation,
+  slot: string,
+  direction: Direction,
+): Promise<number> {
   const { l, tk, keyArray, match } = keyParts(rel);
   const r = await dst.query(
     `WITH rec AS (

@@ -1,9 +1,26 @@
 /** Change data capture (pgoutput logical decoding) and apply, both directions. See README.md. */
 export * from './errors';
 export { syncNames, syncObjectName, type Direction, type SyncNames } from './names';
-export { createSync, dropSync, slotStatus, assertSlotUsable, checkSyncPreconditions, type SlotStatus, type CreateSyncResult, type PreconditionCheck } from './slot';
+export {
+  createSync,
+  dropSync,
+  slotStatus,
+  assertSlotUsable,
+  checkSyncPreconditions,
+  type SlotStatus,
+  type CreateSyncResult,
+  type PreconditionCheck,
+} from './slot';
 export { runSync, type SyncRunOptions, type SyncRunResult, type SyncProgress } from './run';
-export { reverseMapping, checkReverseMappings, directedTableSpec, qualifiedTableSpec, roundTripCheck, type RoundTripReport, type RoundTripColumn } from './reverse';
+export {
+  reverseMapping,
+  checkReverseMappings,
+  directedTableSpec,
+  qualifiedTableSpec,
+  roundTripCheck,
+  type RoundTripReport,
+  type RoundTripColumn,
+} from './reverse';
 export { moveSequencesPast, type SequenceMove } from './sequences';
 export { parseLsn, formatLsn } from './pgoutput';
 export { publishedTables } from './tables';

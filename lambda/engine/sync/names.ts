@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 
 /** old -> new is `forward`; new -> old (after the first traffic step, and to drain a rollback) is `reverse`. */
 export type Direction = 'forward' | 'reverse';
@@ -11,7 +11,11 @@ const MAX_IDENT = 63;
 
 /** `sy_<id><suffix>`, at most 63 characters; a long or non-identifier id is cut and suffixed with 8 hex of its SHA-256. */
 function objectName(migrationId: string, suffix: string): string {
-  const clean = migrationId.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'migration';
+  const clean =
+    migrationId
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'migration';
   const full = `${OBJECT_PREFIX}${clean}${suffix}`;
   if (full.length <= MAX_IDENT && clean === migrationId) return full;
   const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);

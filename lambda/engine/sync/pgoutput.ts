@@ -22,13 +22,32 @@ export type PgOutputMessage =
   | { readonly tag: 'begin'; readonly finalLsn: bigint; readonly commitTimeUs: bigint; readonly xid: number }
   | { readonly tag: 'commit'; readonly commitLsn: bigint; readonly endLsn: bigint; readonly commitTimeUs: bigint }
   | { readonly tag: 'origin'; readonly originLsn: bigint; readonly name: string }
-  | { readonly tag: 'relation'; readonly relid: number; readonly schema: string; readonly table: string; readonly replicaIdentity: string; readonly columns: readonly RelationColumn[] }
+  | {
+      readonly tag: 'relation';
+      readonly relid: number;
+      readonly schema: string;
+      readonly table: string;
+      readonly replicaIdentity: string;
+      readonly columns: readonly RelationColumn[];
+    }
   | { readonly tag: 'type'; readonly oid: number; readonly schema: string; readonly name: string }
   | { readonly tag: 'insert'; readonly relid: number; readonly row: readonly Cell[] }
-  | { readonly tag: 'update'; readonly relid: number; readonly old: readonly Cell[] | null; readonly oldKind: 'K' | 'O' | null; readonly row: readonly Cell[] }
+  | {
+      readonly tag: 'update';
+      readonly relid: number;
+      readonly old: readonly Cell[] | null;
+      readonly oldKind: 'K' | 'O' | null;
+      readonly row: readonly Cell[];
+    }
   | { readonly tag: 'delete'; readonly relid: number; readonly old: readonly Cell[]; readonly oldKind: 'K' | 'O' }
   | { readonly tag: 'truncate'; readonly relids: readonly number[] }
-  | { readonly tag: 'message'; readonly transactional: boolean; readonly lsn: bigint; readonly prefix: string; readonly content: Buffer }
+  | {
+      readonly tag: 'message';
+      readonly transactional: boolean;
+      readonly lsn: bigint;
+      readonly prefix: string;
+      readonly content: Buffer;
+    }
   | { readonly tag: 'unsupported'; readonly code: string };
 
 /** Message codes of streamed (in-progress) and two-phase transactions: never requested, refused if seen. */
@@ -145,7 +164,8 @@ export function decodeMessage(buf: Buffer): PgOutputMessage {
     case 'D': {
       const relid = r.u32();
       const kind = r.char();
-      if (kind !== 'K' && kind !== 'O') throw new Error(`pgoutput: DELETE without an old tuple (got ${JSON.stringify(kind)})`);
+      if (kind !== 'K' && kind !== 'O')
+        throw new Error(`pgoutput: DELETE without an old tuple (got ${JSON.stringify(kind)})`);
       return { tag: 'delete', relid, old: tuple(r), oldKind: kind };
     }
     case 'T': {

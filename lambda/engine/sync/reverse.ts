@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { DbEndpoint, withClient } from '../db';
+import { type DbEndpoint, withClient } from '../db';
 import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
 import { qualifiedTableSpec, sourceRelation, targetKey } from '../spec';
@@ -60,7 +60,9 @@ export function directedTableSpec(t: TableSpec, direction: 'forward' | 'reverse'
   const mapping = reverseMapping(t);
   if (!mapping) return null;
   if (!('table' in q.source)) {
-    throw new ReverseMappingMissingError(`table ${t.name}: the source is a query; a reverse sync needs a source table: set "forwardOnly": true`);
+    throw new ReverseMappingMissingError(
+      `table ${t.name}: the source is a query; a reverse sync needs a source table: set "forwardOnly": true`,
+    );
   }
   return {
     name: t.name,
@@ -94,7 +96,12 @@ export interface RoundTripReport {
  * columns that do not survive: what a rollback through the reverse sync would change.
  * `target` is read only for the new side's column types.
  */
-export async function roundTripCheck(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint, opts: { sample?: number } = {}): Promise<RoundTripReport[]> {
+export async function roundTripCheck(
+  spec: MigrationSpec,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: { sample?: number } = {},
+): Promise<RoundTripReport[]> {
   const sample = opts.sample ?? 1000;
   return withClient(source, { readOnly: true }, (src) =>
     withClient(target, { readOnly: true }, async (tgt) => {
@@ -118,21 +125,32 @@ async function sourceColumnTypes(c: Client, table: string): Promise<Map<string, 
   return new Map(r.rows.map((x) => [x.name as string, x.type as string]));
 }
 
-async function roundTripTable(fwd: TableSpec, rev: TableSpec, src: Client, tgt: Client, sample: number): Promise<RoundTripReport> {
+async function roundTripTable(
+  fwd: TableSpec,
+  rev: TableSpec,
+  src: Client,
+  tgt: Client,
+  sample: number,
+): Promise<RoundTripReport> {
   const layout = await describeTable(fwd, src, tgt);
   const oldTable = sourceRelation(fwd)!;
   const oldTypes = await sourceColumnTypes(src, oldTable);
   const fwdExprs = projectionExprs(layout).map((e, i) => `${e} AS ${qi(layout.columns[i].name)}`);
-  const revCols: [string, string][] = [...fwd.key.map((k, i): [string, string] => [k, `s.${qi(targetKey(fwd)[i])}`]), ...Object.entries(rev.columns)];
+  const revCols: [string, string][] = [
+    ...fwd.key.map((k, i): [string, string] => [k, `s.${qi(targetKey(fwd)[i])}`]),
+    ...Object.entries(rev.columns),
+  ];
   const backExprs = revCols.map(([col, expr]) => `(${expr})::${oldTypes.get(col) ?? 'text'} AS ${qi(col)}`);
   const written = Object.keys(rev.columns);
   const keyJoin = fwd.key.map((k) => `o.${qi(k)} = b.${qi(k)}`).join(' AND ');
   // Both sides have the old column's type: compare text forms (json, xml, point have no equality operator).
-  const diffs = written.map((c, i) => `count(*) FILTER (WHERE (o.${qi(c)})::text IS DISTINCT FROM (b.${qi(c)})::text)::int AS d${i}`);
+  const diffs = written.map(
+    (c, i) => `count(*) FILTER (WHERE (o.${qi(c)})::text IS DISTINCT FROM (b.${qi(c)})::text)::int AS d${i}`,
+  );
   const sql = `WITH o AS (SELECT * FROM ${qi(oldTable)} AS s ORDER BY ${fwd.key.map((k) => `s.${qi(k)}`).join(', ')} LIMIT ${Math.max(1, Math.floor(sample))}),
                     f AS (SELECT ${fwdExprs.join(', ')} FROM o AS s),
                     b AS (SELECT ${backExprs.join(', ')} FROM f AS s)
-               SELECT count(*)::int AS sampled${diffs.length ? ', ' + diffs.join(', ') : ''} FROM o JOIN b ON ${keyJoin}`;
+               SELECT count(*)::int AS sampled${diffs.length ? `, ${diffs.join(', ')}` : ''} FROM o JOIN b ON ${keyJoin}`;
   const r = (await src.query(sql)).rows[0] as Record<string, number>;
   const columns = written.map((c, i) => ({ column: c, differing: r[`d${i}`] }));
   return {

@@ -1,14 +1,19 @@
 import type { Client } from 'pg';
-import { connect, DbEndpoint } from '../db';
+import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
-import { Applier, BoundRelation } from './apply';
+import { Applier, type BoundRelation } from './apply';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
-import { CommitTimestampsOffError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError, UnsupportedChangeError } from './errors';
-import { Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
+import {
+  CommitTimestampsOffError,
+  ReplicationSlotInvalidatedError,
+  ReplicationSlotMissingError,
+  UnsupportedChangeError,
+} from './errors';
+import { type Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
 import { decodeMessage, formatLsn, parseLsn, pgTimeToIso, pgTimeToMs } from './pgoutput';
 import { assertSlotUsable, slotStatusWith } from './slot';
-import { SyncTable, syncTables } from './tables';
+import { type SyncTable, syncTables } from './tables';
 import { ensureTombstoneTriggers, tombstoneTables } from './tombstones';
 
 export interface SyncRunOptions {
@@ -73,13 +78,21 @@ export interface SyncRunResult {
 }
 
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 function mapPeekError(e: unknown, slot: string): unknown {
   const code = (e as { code?: string }).code;
   const msg = describe(e);
-  if (code === '42704') return new ReplicationSlotMissingError(`replication slot ${slot} does not exist (${msg}): drop the sync objects, re-run PrepareTarget and copy from scratch`, { cause: e });
+  if (code === '42704')
+    return new ReplicationSlotMissingError(
+      `replication slot ${slot} does not exist (${msg}): drop the sync objects, re-run PrepareTarget and copy from scratch`,
+      { cause: e },
+    );
   if (code === '55000' && /invalidat|no longer|lost/i.test(msg)) {
-    return new ReplicationSlotInvalidatedError(`replication slot ${slot} is invalidated (${msg}): re-run PrepareTarget and copy from scratch, or RestoreData`, { cause: e });
+    return new ReplicationSlotInvalidatedError(
+      `replication slot ${slot} is invalidated (${msg}): re-run PrepareTarget and copy from scratch, or RestoreData`,
+      { cause: e },
+    );
   }
   return e;
 }
@@ -110,10 +123,13 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
     }
     assertSlotUsable(await slotStatusWith(src, slot), opts.direction);
     // Later commit wins against local deletes too: the destination records them as tombstones (tombstones.ts).
-    if (conflicts) await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
+    if (conflicts)
+      await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
 
     // Loop guard: a replication origin when the login may use one, else a logical message per transaction.
-    const originOk = (await dst.query(`SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'execute') AS ok`)).rows[0].ok === true;
+    const originOk =
+      (await dst.query(`SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'execute') AS ok`))
+        .rows[0].ok === true;
     let loopGuard: 'origin' | 'message' = 'message';
     if (originOk) {
       await dst.query(`SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL`, [origin]);
@@ -121,10 +137,21 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       loopGuard = 'origin';
     }
 
-    const canFlush = (await src.query(`SELECT current_setting('server_version_num')::int >= 170000 AND has_function_privilege('pg_logical_emit_message(boolean,text,text,boolean)', 'execute') AS ok`)).rows[0].ok === true;
+    const canFlush =
+      (
+        await src.query(
+          `SELECT current_setting('server_version_num')::int >= 170000 AND has_function_privilege('pg_logical_emit_message(boolean,text,text,boolean)', 'execute') AS ok`,
+        )
+      ).rows[0].ok === true;
     const tables = await syncTables(opts.spec, opts.direction, src, dst);
     const bySource = new Map<string, SyncTable>(tables.map((t) => [t.sourceTable, t]));
-    const applier = new Applier(dst, src, { direction: opts.direction, slot, conflicts, loopGuard, migrationId: opts.migrationId });
+    const applier = new Applier(dst, src, {
+      direction: opts.direction,
+      slot,
+      conflicts,
+      loopGuard,
+      migrationId: opts.migrationId,
+    });
     const bound = new Map<number, BoundRelation & { sig: string }>();
     const stored = await readPosition(dst, slot);
     let position = stored ? parseLsn(stored.lsn) : 0n;
@@ -138,7 +165,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
     let confirmed = 0n;
     let sourceLsn = 0n;
     const untilLsn = opts.untilLsn ? parseLsn(opts.untilLsn) : null;
-    const bounded = opts.maxMs !== undefined || untilLsn !== null || opts.untilLagBytes !== undefined || opts.signal !== undefined;
+    const bounded =
+      opts.maxMs !== undefined || untilLsn !== null || opts.untilLagBytes !== undefined || opts.signal !== undefined;
     let drainTo: bigint | null = untilLsn;
     const progress = (): SyncProgress => {
       const applied = max(position, confirmed);
@@ -164,11 +192,15 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
         if (fresh.commitTime) lastCommitMs = fresh.commitTime.getTime();
       }
       // The insert position: with asynchronous commit, a committed transaction may not be written yet.
-      let w = await src.query(`SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`);
+      let w = await src.query(
+        `SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`,
+      );
       if (canFlush && parseLsn(w.rows[0].flush) < parseLsn(w.rows[0].cur)) {
         // Decoding only reads flushed WAL: flush it now (a tiny non-transactional message, no data) instead of waiting for the WAL writer.
         await src.query(`SELECT pg_logical_emit_message(false, 'switchyard-flush', '', true)`);
-        w = await src.query(`SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`);
+        w = await src.query(
+          `SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`,
+        );
       }
       const cur = parseLsn(w.rows[0].cur);
       const flushed = parseLsn(w.rows[0].flush);
@@ -202,14 +234,23 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
             const m = decodeMessage(data);
             switch (m.tag) {
               case 'begin':
-                tx = { already: m.finalLsn < position, skip: false, ts: pgTimeToIso(m.commitTimeUs), ms: pgTimeToMs(m.commitTimeUs), changes: 0 };
+                tx = {
+                  already: m.finalLsn < position,
+                  skip: false,
+                  ts: pgTimeToIso(m.commitTimeUs),
+                  ms: pgTimeToMs(m.commitTimeUs),
+                  changes: 0,
+                };
                 break;
               case 'origin':
                 if (tx && m.name.startsWith(OBJECT_PREFIX)) tx.skip = true;
                 break;
               case 'message':
                 if (tx && m.transactional && m.prefix === MESSAGE_PREFIX) {
-                  if (tx.changes > 0 && !tx.already) throw new UnsupportedChangeError(`a transaction marked as written by the sync carried changes before its mark (slot ${slot}): refusing to apply it partly`);
+                  if (tx.changes > 0 && !tx.already)
+                    throw new UnsupportedChangeError(
+                      `a transaction marked as written by the sync carried changes before its mark (slot ${slot}): refusing to apply it partly`,
+                    );
                   tx.skip = true;
                 }
                 break;
@@ -219,7 +260,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 const sig = JSON.stringify([m.columns, m.replicaIdentity]);
                 const prev = bound.get(m.relid);
                 if (prev?.sig === sig) break;
-                if (prev && prev.pending.size) await applier.flush(bound.values());
+                if (prev?.pending.size) await applier.flush(bound.values());
                 bound.set(m.relid, Object.assign(await applier.bind(table, m.columns, m.replicaIdentity), { sig }));
                 break;
               }
@@ -238,7 +279,10 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                   break;
                 }
                 const rel = bound.get(m.relid);
-                if (!rel) throw new UnsupportedChangeError(`a change for relation ${m.relid}, which is not a spec table, arrived at slot ${slot}: check the publication ${publication}`);
+                if (!rel)
+                  throw new UnsupportedChangeError(
+                    `a change for relation ${m.relid}, which is not a spec table, arrived at slot ${slot}: check the publication ${publication}`,
+                  );
                 tx.changes++;
                 if (m.tag === 'insert') await applier.insert(rel, m.row, tx.ts);
                 else if (m.tag === 'update') await applier.update(rel, m.old, m.row, tx.ts);
@@ -266,7 +310,9 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 tx = null;
                 break;
               case 'unsupported':
-                throw new UnsupportedChangeError(`pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ${slot} cannot be applied: nothing after it was applied`);
+                throw new UnsupportedChangeError(
+                  `pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ${slot} cannot be applied: nothing after it was applied`,
+                );
             }
           }
         }
@@ -281,19 +327,27 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       const reachedEnd = rows < batchChanges;
       // Nothing is pending below `flushed` when the batch reached its end: the slot may move past empty WAL too.
       let advanceTo = lastEndSeen;
-      if (reachedEnd) advanceTo = max(advanceTo, upto < flushed ? upto : flushed);
-      const s = await src.query(`SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
-      if (!s.rowCount) throw new ReplicationSlotMissingError(`replication slot ${slot} disappeared during the run: drop the sync objects, re-run PrepareTarget and copy from scratch`);
+      if (reachedEnd) advanceTo = max(advanceTo, min(upto, flushed));
+      const s = await src.query(
+        `SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1`,
+        [slot],
+      );
+      if (!s.rowCount)
+        throw new ReplicationSlotMissingError(
+          `replication slot ${slot} disappeared during the run: drop the sync objects, re-run PrepareTarget and copy from scratch`,
+        );
       confirmed = parseLsn(s.rows[0].c);
       if (advanceTo > confirmed) {
-        await src.query(`SELECT pg_replication_slot_advance($1, $2::pg_lsn)`, [slot, formatLsn(advanceTo)]).catch((e) => {
-          throw mapPeekError(e, slot);
-        });
+        await src
+          .query(`SELECT pg_replication_slot_advance($1, $2::pg_lsn)`, [slot, formatLsn(advanceTo)])
+          .catch((e) => {
+            throw mapPeekError(e, slot);
+          });
         confirmed = advanceTo;
       }
       // (On an error the connection is closed, which releases the lock too.)
       await src.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [slotLockName(slot)]);
-      caughtUp = reachedEnd && max(position, confirmed) >= (upto < flushed ? upto : flushed);
+      caughtUp = reachedEnd && max(position, confirmed) >= min(upto, flushed);
       sourceLsn = parseLsn((await src.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l);
       const p = progress();
       opts.onProgress?.(p);

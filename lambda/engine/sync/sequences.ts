@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { DbEndpoint, withClient } from '../db';
+import { type DbEndpoint, withClient } from '../db';
 import type { MigrationSpec } from '../spec';
 import { qualifiedTableSpec, targetKey } from '../spec';
 import { qi } from '../sql';
@@ -15,7 +15,10 @@ export interface SequenceMove {
 }
 
 /** Column pairs (this side's column, the other side's column) that carry the same values. */
-function columnPairs(spec: MigrationSpec, moving: 'new' | 'old'): { table: string; mine: string; other: string; otherTable: string; pairs: [string, string][] }[] {
+function columnPairs(
+  spec: MigrationSpec,
+  moving: 'new' | 'old',
+): { table: string; mine: string; other: string; otherTable: string; pairs: [string, string][] }[] {
   const out = [];
   for (const raw of spec.tables) {
     const t = qualifiedTableSpec(raw);
@@ -25,8 +28,16 @@ function columnPairs(spec: MigrationSpec, moving: 'new' | 'old'): { table: strin
       const m = /^\s*s\s*\.\s*"?([a-z_][a-z0-9_$]*)"?\s*$/i.exec(expr);
       if (m) pairs.push([col, m[1]]);
     }
-    if (moving === 'new') out.push({ table: t.name, mine: t.target.table, otherTable: t.source.table, other: '', pairs });
-    else out.push({ table: t.name, mine: t.source.table, otherTable: t.target.table, other: '', pairs: pairs.map(([a, b]): [string, string] => [b, a]) });
+    if (moving === 'new')
+      out.push({ table: t.name, mine: t.target.table, otherTable: t.source.table, other: '', pairs });
+    else
+      out.push({
+        table: t.name,
+        mine: t.source.table,
+        otherTable: t.target.table,
+        other: '',
+        pairs: pairs.map(([a, b]): [string, string] => [b, a]),
+      });
   }
   return out;
 }
@@ -75,7 +86,13 @@ export async function moveSequencesPast(
             `SELECT setval($1::regclass, greatest($2::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM ${seq})), true)::text AS v`,
             [seq, (otherMax + headroom).toString()],
           );
-          moves.push({ table: t.table, column: col, sequence: seq, otherMax: otherMax.toString(), setTo: r.rows[0].v as string });
+          moves.push({
+            table: t.table,
+            column: col,
+            sequence: seq,
+            otherMax: otherMax.toString(),
+            setTo: r.rows[0].v as string,
+          });
         }
       }
       return moves;

@@ -1,11 +1,16 @@
 import type { Client } from 'pg';
-import { DbEndpoint, withClient } from '../db';
+import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
 import { qi, ql } from '../sql';
 import { clearPosition } from './bookkeeping';
-import { ReplicaIdentityMissingError, ReplicationNotConfiguredError, ReplicationSlotInvalidatedError, ReplicationSlotMissingError } from './errors';
-import { Direction, slotLockName, syncNames } from './names';
+import {
+  ReplicaIdentityMissingError,
+  ReplicationNotConfiguredError,
+  ReplicationSlotInvalidatedError,
+  ReplicationSlotMissingError,
+} from './errors';
+import { type Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
 
@@ -33,7 +38,8 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
   );
   const row = r.rows[0];
   const exists = row.confirmed !== null || row.wal_status !== null;
-  const invalidated = exists && (row.wal_status === 'lost' || row.conflicting === true || row.invalidation_reason !== null);
+  const invalidated =
+    exists && (row.wal_status === 'lost' || row.conflicting === true || row.invalidation_reason !== null);
   return {
     slot,
     exists,
@@ -43,12 +49,15 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
     walStatus: row.wal_status,
     active: row.active === true,
     invalidated,
-    invalidationReason: row.invalidation_reason ?? (row.wal_status === 'lost' ? 'wal_removed' : row.conflicting ? 'conflicting' : null),
+    invalidationReason:
+      row.invalidation_reason ?? (row.wal_status === 'lost' ? 'wal_removed' : row.conflicting ? 'conflicting' : null),
   };
 }
 
 export async function slotStatus(source: DbEndpoint, migrationId: string, direction: Direction): Promise<SlotStatus> {
-  return withClient(source, { applicationName: 'switchyard-sync' }, (c) => slotStatusWith(c, syncNames(migrationId, direction).slot));
+  return withClient(source, { applicationName: 'switchyard-sync' }, (c) =>
+    slotStatusWith(c, syncNames(migrationId, direction).slot),
+  );
 }
 
 /** Throw the named error for a slot the sync cannot read from. */
@@ -56,10 +65,12 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   const redo =
     direction === 'forward'
       ? 'drop the sync objects (dropSync), then re-run PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
-      : 'the new side\'s writes since the last applied position cannot be replayed into the old side: drop the sync objects and, to go back, run RestoreData (or re-copy new -> old)';
+      : "the new side's writes since the last applied position cannot be replayed into the old side: drop the sync objects and, to go back, run RestoreData (or re-copy new -> old)";
   if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
   if (s.invalidated) {
-    throw new ReplicationSlotInvalidatedError(`replication slot ${s.slot} is invalidated (${s.invalidationReason ?? s.walStatus}): the WAL it needed is gone; ${redo}`);
+    throw new ReplicationSlotInvalidatedError(
+      `replication slot ${s.slot} is invalidated (${s.invalidationReason ?? s.walStatus}): the WAL it needed is gone; ${redo}`,
+    );
   }
 }
 
@@ -72,7 +83,8 @@ async function replicaIdentityProblems(c: Client, tables: readonly string[]): Pr
       [qi(t)],
     );
     if (!r.rowCount) problems.push(`${t} does not exist`);
-    else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk)) problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
+    else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk))
+      problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
   }
   return problems;
 }
@@ -104,7 +116,12 @@ export function publicationOptions(serverVersionNum: number): string {
  * Refuses with ReplicaIdentityMissingError before creating anything if a table has no
  * primary key or replica identity: publishing it would make its UPDATE/DELETE fail on the source.
  */
-export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrationId: string, direction: Direction): Promise<CreateSyncResult> {
+export async function createSync(
+  source: DbEndpoint,
+  spec: MigrationSpec,
+  migrationId: string,
+  direction: Direction,
+): Promise<CreateSyncResult> {
   const { slot, publication } = syncNames(migrationId, direction);
   const tables = publishedTables(spec, direction);
   return withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
@@ -116,29 +133,51 @@ export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrat
     }
     const pub = await c.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
     const list = tables.map(qi).join(', ');
-    const options = publicationOptions((await c.query(`SELECT current_setting('server_version_num')::int AS v`)).rows[0].v);
+    const options = publicationOptions(
+      (await c.query(`SELECT current_setting('server_version_num')::int AS v`)).rows[0].v,
+    );
     try {
-      if (!pub.rowCount) await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}${options ? ` WITH (${options})` : ''}`);
+      if (!pub.rowCount)
+        await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}${options ? ` WITH (${options})` : ''}`);
       else {
         await c.query(`ALTER PUBLICATION ${qi(publication)} SET TABLE ${list}`);
         if (options) await c.query(`ALTER PUBLICATION ${qi(publication)} SET (${options})`);
       }
     } catch (e) {
-      throw new ReplicationNotConfiguredError(`cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`, { cause: e });
+      throw new ReplicationNotConfiguredError(
+        `cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`,
+        { cause: e },
+      );
     }
-    const existing = await c.query(`SELECT plugin, database = current_database() AS here FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    const existing = await c.query(
+      `SELECT plugin, database = current_database() AS here FROM pg_replication_slots WHERE slot_name = $1`,
+      [slot],
+    );
     if (existing.rowCount) {
       if (existing.rows[0].plugin !== 'pgoutput' || !existing.rows[0].here) {
-        throw new ReplicationNotConfiguredError(`replication slot ${slot} exists but is not a pgoutput slot of this database: drop it (dropSync) and retry`);
+        throw new ReplicationNotConfiguredError(
+          `replication slot ${slot} exists but is not a pgoutput slot of this database: drop it (dropSync) and retry`,
+        );
       }
       return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
     }
     try {
-      const r = await c.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-      return { slot, publication, created: { publication: !pub.rowCount, slot: true }, startLsn: r.rows[0].lsn as string };
+      const r = await c.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [
+        slot,
+      ]);
+      return {
+        slot,
+        publication,
+        created: { publication: !pub.rowCount, slot: true },
+        startLsn: r.rows[0].lsn as string,
+      };
     } catch (e) {
-      if ((e as { code?: string }).code === '42710') return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
-      throw new ReplicationNotConfiguredError(`cannot create replication slot ${slot}: ${describe(e)}. Check wal_level = logical (RDS: rds.logical_replication = 1 in the parameter group, then reboot), the REPLICATION (RDS: rds_replication) role, and a free slot (max_replication_slots)`, { cause: e });
+      if ((e as { code?: string }).code === '42710')
+        return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
+      throw new ReplicationNotConfiguredError(
+        `cannot create replication slot ${slot}: ${describe(e)}. Check wal_level = logical (RDS: rds.logical_replication = 1 in the parameter group, then reboot), the REPLICATION (RDS: rds_replication) role, and a free slot (max_replication_slots)`,
+        { cause: e },
+      );
     }
   });
 }
@@ -148,7 +187,12 @@ export async function createSync(source: DbEndpoint, spec: MigrationSpec, migrat
  * destination position; drop the direction's tombstone triggers on the destination and its
  * tombstones (tombstones.ts). Idempotent. `target` is the database the direction writes into.
  */
-export async function dropSync(source: DbEndpoint, migrationId: string, direction: Direction, target?: DbEndpoint): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
+export async function dropSync(
+  source: DbEndpoint,
+  migrationId: string,
+  direction: Direction,
+  target?: DbEndpoint,
+): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
   const { slot, publication, origin } = syncNames(migrationId, direction);
   const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
     // Wait for a running batch of any applier to finish (runSync holds this lock from peek to advance).
@@ -158,7 +202,9 @@ export async function dropSync(source: DbEndpoint, migrationId: string, directio
     let slotDropped = false;
     if (s.rowCount) {
       if (s.rows[0].active_pid) {
-        throw new ReplicationNotConfiguredError(`replication slot ${slot} is in use by another session: stop the running sync, then drop again`);
+        throw new ReplicationNotConfiguredError(
+          `replication slot ${slot} is in use by another session: stop the running sync, then drop again`,
+        );
       }
       await c.query(`SELECT pg_drop_replication_slot($1)`, [slot]).catch((e: { code?: string }) => {
         if (e.code !== '42704') throw e;
@@ -173,9 +219,13 @@ export async function dropSync(source: DbEndpoint, migrationId: string, directio
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
       await clearPosition(c, slot);
       await dropTombstones(c, migrationId, direction);
-      const allowed = await c.query(`SELECT has_function_privilege('pg_replication_origin_drop(text)', 'execute') AS ok`);
+      const allowed = await c.query(
+        `SELECT has_function_privilege('pg_replication_origin_drop(text)', 'execute') AS ok`,
+      );
       if (allowed.rows[0].ok) {
-        await c.query(`SELECT pg_replication_origin_drop(${ql(origin)}) WHERE pg_replication_origin_oid(${ql(origin)}) IS NOT NULL`);
+        await c.query(
+          `SELECT pg_replication_origin_drop(${ql(origin)}) WHERE pg_replication_origin_oid(${ql(origin)}) IS NOT NULL`,
+        );
       }
     });
   }
@@ -202,12 +252,20 @@ export async function checkSyncPreconditions(
 ): Promise<PreconditionCheck[]> {
   const { slot } = syncNames(migrationId, direction);
   const checks: PreconditionCheck[] = [];
-  const add = (name: string, ok: boolean, detail: string, fix: string) => checks.push({ name, ok, detail, fix: ok ? '' : fix });
+  const add = (name: string, ok: boolean, detail: string, fix: string) =>
+    checks.push({ name, ok, detail, fix: ok ? '' : fix });
   let tables: string[] = [];
   try {
     tables = publishedTables(spec, direction);
     const queries = spec.tables.filter((t) => direction === 'forward' && !('table' in t.source)).map((t) => t.name);
-    add('spec-tables', queries.length === 0, queries.length ? `tables with a query source cannot be captured: ${queries.join(', ')}` : `${tables.length} table(s) to capture`, 'give each synced table a source table (a query source is copy-only)');
+    add(
+      'spec-tables',
+      queries.length === 0,
+      queries.length
+        ? `tables with a query source cannot be captured: ${queries.join(', ')}`
+        : `${tables.length} table(s) to capture`,
+      'give each synced table a source table (a query source is copy-only)',
+    );
   } catch (e) {
     add('reverse-mapping', false, describe(e), 'add "reverse" or "forwardOnly": true to the table in the spec');
   }
@@ -223,23 +281,66 @@ export async function checkSyncPreconditions(
       [slot],
     );
     const x = s.rows[0];
-    add('wal-level', x.wal === 'logical', `wal_level = ${x.wal}`, 'set wal_level = logical; on RDS set rds.logical_replication = 1 in the DB parameter group and reboot the instance');
-    add('replication-role', x.can_replicate === true, x.can_replicate ? 'login may replicate' : 'login has neither REPLICATION nor rds_replication', 'ALTER ROLE <login> WITH REPLICATION; on RDS: GRANT rds_replication TO <login>');
-    add('free-slot', x.have_slot || x.used < x.max_slots, `${x.used} of ${x.max_slots} replication slots used${x.have_slot ? `; ${slot} exists` : ''}`, 'drop unused slots (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots (RDS: parameter group, reboot)');
-    add('server-version', x.version >= 100000, `server_version_num = ${x.version}`, 'PostgreSQL 10 or later is needed for pgoutput');
-    if (opts.conflicts) add('commit-timestamps-source', x.commit_ts === 'on', `track_commit_timestamp = ${x.commit_ts}`, 'set track_commit_timestamp = on (RDS: DB parameter group, reboot) so "later commit wins" can compare commit times');
+    add(
+      'wal-level',
+      x.wal === 'logical',
+      `wal_level = ${x.wal}`,
+      'set wal_level = logical; on RDS set rds.logical_replication = 1 in the DB parameter group and reboot the instance',
+    );
+    add(
+      'replication-role',
+      x.can_replicate === true,
+      x.can_replicate ? 'login may replicate' : 'login has neither REPLICATION nor rds_replication',
+      'ALTER ROLE <login> WITH REPLICATION; on RDS: GRANT rds_replication TO <login>',
+    );
+    add(
+      'free-slot',
+      x.have_slot || x.used < x.max_slots,
+      `${x.used} of ${x.max_slots} replication slots used${x.have_slot ? `; ${slot} exists` : ''}`,
+      'drop unused slots (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots (RDS: parameter group, reboot)',
+    );
+    add(
+      'server-version',
+      x.version >= 100000,
+      `server_version_num = ${x.version}`,
+      'PostgreSQL 10 or later is needed for pgoutput',
+    );
+    if (opts.conflicts)
+      add(
+        'commit-timestamps-source',
+        x.commit_ts === 'on',
+        `track_commit_timestamp = ${x.commit_ts}`,
+        'set track_commit_timestamp = on (RDS: DB parameter group, reboot) so "later commit wins" can compare commit times',
+      );
     const problems = await replicaIdentityProblems(c, tables);
-    add('replica-identity', problems.length === 0, problems.length ? problems.join('; ') : 'every table has a primary key or replica identity', 'add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL');
+    add(
+      'replica-identity',
+      problems.length === 0,
+      problems.length ? problems.join('; ') : 'every table has a primary key or replica identity',
+      'add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL',
+    );
     const own = await c.query(
       `SELECT t AS name FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t)), 'USAGE')`,
       [tables.map(qi)],
     );
-    add('table-ownership', own.rowCount === 0, own.rowCount ? `login does not own: ${own.rows.map((r) => r.name).join(', ')}` : 'login owns every published table', 'run as the tables\' owner (CREATE PUBLICATION … FOR TABLE needs ownership)');
+    add(
+      'table-ownership',
+      own.rowCount === 0,
+      own.rowCount
+        ? `login does not own: ${own.rows.map((r) => r.name).join(', ')}`
+        : 'login owns every published table',
+      "run as the tables' owner (CREATE PUBLICATION … FOR TABLE needs ownership)",
+    );
   });
   if (opts.target && opts.conflicts) {
     await withClient(opts.target, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
       const r = await c.query(`SELECT current_setting('track_commit_timestamp') AS v`);
-      add('commit-timestamps-target', r.rows[0].v === 'on', `track_commit_timestamp = ${r.rows[0].v}`, 'set track_commit_timestamp = on on the destination (RDS: DB parameter group, reboot)');
+      add(
+        'commit-timestamps-target',
+        r.rows[0].v === 'on',
+        `track_commit_timestamp = ${r.rows[0].v}`,
+        'set track_commit_timestamp = on on the destination (RDS: DB parameter group, reboot)',
+      );
     });
   }
   return checks;

@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
 import { sourceRelation } from '../spec';
-import { qi, TableLayout } from '../sql';
+import { qi, type TableLayout } from '../sql';
 import { directedTableSpec } from './reverse';
 import type { Direction } from './names';
 
@@ -28,7 +28,12 @@ export function publishedTables(spec: MigrationSpec, direction: Direction): stri
 }
 
 /** Describe every table of a direction against the open source and destination connections. */
-export async function syncTables(spec: MigrationSpec, direction: Direction, src: Client, dst: Client): Promise<SyncTable[]> {
+export async function syncTables(
+  spec: MigrationSpec,
+  direction: Direction,
+  src: Client,
+  dst: Client,
+): Promise<SyncTable[]> {
   const out: SyncTable[] = [];
   for (const [order, t] of spec.tables.entries()) {
     const d = directedTableSpec(t, direction);
@@ -50,7 +55,10 @@ export function readsAny(expr: string, columns: readonly string[]): boolean {
   return columns.some((c) => {
     const quoted = `"${c.replace(/"/g, '""')}"`;
     const plain = /^[a-z_][a-z0-9_$]*$/.test(c) ? `|${c}(?![a-z0-9_$])` : '';
-    return new RegExp(`(^|[^a-z0-9_$])s\\s*\\.\\s*(?:${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${plain})`, 'i').test(text);
+    return new RegExp(
+      `(^|[^a-z0-9_$])s\\s*\\.\\s*(?:${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${plain})`,
+      'i',
+    ).test(text);
   });
 }
 

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { DbEndpoint, withClient } from '../db';
+import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import { META_SCHEMA } from '../prepare';
 import type { MigrationSpec } from '../spec';
@@ -7,7 +7,7 @@ import { targetKey, targetRelation } from '../spec';
 import { qi, ql } from '../sql';
 import { ensureSyncBookkeeping } from './bookkeeping';
 import { ReplicationNotConfiguredError } from './errors';
-import { Direction, tombstoneFunctionName, tombstoneTriggerName } from './names';
+import { type Direction, tombstoneFunctionName, tombstoneTriggerName } from './names';
 import { directedTableSpec } from './reverse';
 
 /*
@@ -100,7 +100,12 @@ async function shortDdl<T>(c: Client, fn: () => Promise<T>): Promise<T> {
  * ROW EXCLUSIVE on the table: the app's writes wait for it). Needs the bookkeeping schema
  * (ensureSyncBookkeeping). Returns how many triggers were created.
  */
-export async function ensureTombstoneTriggers(c: Client, tables: readonly TombstoneTable[], migrationId: string, direction: Direction): Promise<number> {
+export async function ensureTombstoneTriggers(
+  c: Client,
+  tables: readonly TombstoneTable[],
+  migrationId: string,
+  direction: Direction,
+): Promise<number> {
   if (!tables.length) return 0;
   const trigger = tombstoneTriggerName(migrationId, direction);
   const have = await c.query(
@@ -112,7 +117,10 @@ export async function ensureTombstoneTriggers(c: Client, tables: readonly Tombst
   for (const t of missing) {
     try {
       created += await shortDdl(c, async () => {
-        const again = await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)`, [trigger, qi(t.relation)]);
+        const again = await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)`, [
+          trigger,
+          qi(t.relation),
+        ]);
         if (again.rowCount) return 0;
         const fn = `${META_SCHEMA}.${qi(tombstoneFunctionName(migrationId, direction, t.relation))}`;
         await c.query(
@@ -127,7 +135,9 @@ export async function ensureTombstoneTriggers(c: Client, tables: readonly Tombst
            END $sy$`,
         );
         await c.query(`COMMENT ON FUNCTION ${fn}() IS ${ql(marker(migrationId, direction))}`);
-        await c.query(`CREATE TRIGGER ${qi(trigger)} AFTER DELETE ON ${qi(t.relation)} REFERENCING OLD TABLE AS sy_old FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`);
+        await c.query(
+          `CREATE TRIGGER ${qi(trigger)} AFTER DELETE ON ${qi(t.relation)} REFERENCING OLD TABLE AS sy_old FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+        );
         return 1;
       });
     } catch (e) {
@@ -142,7 +152,12 @@ export async function ensureTombstoneTriggers(c: Client, tables: readonly Tombst
 }
 
 /** Install the tombstone triggers of `direction` on its destination `db` (the reverse capture does both sides). */
-export async function installTombstones(db: DbEndpoint, spec: MigrationSpec, migrationId: string, direction: Direction): Promise<number> {
+export async function installTombstones(
+  db: DbEndpoint,
+  spec: MigrationSpec,
+  migrationId: string,
+  direction: Direction,
+): Promise<number> {
   return withClient(db, { applicationName: 'switchyard-sync' }, async (c) => {
     await ensureSyncBookkeeping(c);
     return ensureTombstoneTriggers(c, tombstoneTables(spec, direction), migrationId, direction);
@@ -160,7 +175,10 @@ export async function dropTombstones(c: Client, migrationId: string, direction: 
   const t = await c.query(`SELECT tgrelid::oid AS oid FROM pg_trigger WHERE tgname = $1`, [trigger]);
   for (const { oid } of t.rows as { oid: number }[]) {
     await shortDdl(c, async () => {
-      const rel = await c.query(`SELECT $1::oid::regclass::text AS rel FROM pg_trigger WHERE tgname = $2 AND tgrelid = $1::oid`, [oid, trigger]);
+      const rel = await c.query(
+        `SELECT $1::oid::regclass::text AS rel FROM pg_trigger WHERE tgname = $2 AND tgrelid = $1::oid`,
+        [oid, trigger],
+      );
       if (rel.rowCount) await c.query(`DROP TRIGGER IF EXISTS ${qi(trigger)} ON ${rel.rows[0].rel as string}`);
     });
   }
@@ -171,9 +189,10 @@ export async function dropTombstones(c: Client, migrationId: string, direction: 
     );
     for (const r of fns.rows as { fn: string }[]) await c.query(`DROP FUNCTION IF EXISTS ${r.fn}`);
     if (!(await c.query(`SELECT to_regclass('${META_SCHEMA}.tombstones') IS NOT NULL AS e`)).rows[0].e) return;
-    await c.query(`DELETE FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = ANY($1::oid[]) OR NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = tb.table_oid)`, [
-      t.rows.map((r) => r.oid as number),
-    ]);
+    await c.query(
+      `DELETE FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = ANY($1::oid[]) OR NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = tb.table_oid)`,
+      [t.rows.map((r) => r.oid as number)],
+    );
     const left = await c.query(
       `SELECT 1 FROM pg_trigger tg JOIN pg_description d ON d.objoid = tg.tgfoid AND d.classoid = 'pg_proc'::regclass WHERE d.description LIKE 'switchyard tombstones %' LIMIT 1`,
     );

@@ -40,7 +40,13 @@ export interface PhaseDeps {
   /** Both sides' figures over a window for the health gate's canary comparison. @default - none: the canary part is skipped (reported), the alarms decide */
   readonly canaryMetrics?: CanaryMetrics;
   /** Stage defaults for the execution input. */
-  readonly defaults: { readonly schedule: readonly number[]; readonly bakeSeconds: number; readonly maxCatchUpLagSeconds: number; readonly maxCatchUpMinutes: number; readonly copyConcurrency: number };
+  readonly defaults: {
+    readonly schedule: readonly number[];
+    readonly bakeSeconds: number;
+    readonly maxCatchUpLagSeconds: number;
+    readonly maxCatchUpMinutes: number;
+    readonly copyConcurrency: number;
+  };
   now(): number;
 }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { PhaseName } from '../../phases';
-import { DepsFactory, once, PhaseDeps } from './deps';
+import { type DepsFactory, once, type PhaseDeps } from './deps';
 import { parseInput } from './input';
 import { DatabaseUnreachableError, isTransientDbError, redactedReason } from '../../engine/errors';
 import { ERRORS } from '../../core/errors';
@@ -13,7 +13,9 @@ import { ERRORS } from '../../core/errors';
 function nameTransient(e: unknown, phase: string): unknown {
   const name = (e as Error | undefined)?.name;
   if (name && (Object.values(ERRORS) as string[]).includes(name)) return e;
-  return isTransientDbError(e) ? new DatabaseUnreachableError(`${phase}: the database connection failed: ${redactedReason(e)}`, { cause: e }) : e;
+  return isTransientDbError(e)
+    ? new DatabaseUnreachableError(`${phase}: the database connection failed: ${redactedReason(e)}`, { cause: e })
+    : e;
 }
 
 /** The Lambda context fields a phase uses. */

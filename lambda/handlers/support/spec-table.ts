@@ -5,6 +5,9 @@ import { InvalidInputError } from './input';
 export function specTable(specName: string, table: string) {
   const spec = getSpec(specName);
   const t = spec.tables.find((x) => x.name === table);
-  if (!t) throw new InvalidInputError(`table ${table} is not in spec ${spec.name}; tables: ${spec.tables.map((x) => x.name).join(', ')}`);
+  if (!t)
+    throw new InvalidInputError(
+      `table ${table} is not in spec ${spec.name}; tables: ${spec.tables.map((x) => x.name).join(', ')}`,
+    );
   return t;
 }

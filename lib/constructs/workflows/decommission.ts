@@ -11,7 +11,16 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, dropCaptures, failWithCaught, notify, phaseTask, pollLoop, releaseLockThen, type WorkflowContext } from './fragments';
+import {
+  chain,
+  dropCaptures,
+  failWithCaught,
+  notify,
+  phaseTask,
+  pollLoop,
+  releaseLockThen,
+  type WorkflowContext,
+} from './fragments';
 
 export interface DecommissionDefinitionProps {
   /** Polls of the final snapshot's status (30 s apart) before giving up. */
@@ -22,13 +31,24 @@ export interface DecommissionDefinitionProps {
   readonly oldService?: ecs.FargateService;
 }
 
-export function decommissionDefinition(scope: Construct, ctx: WorkflowContext, props: DecommissionDefinitionProps): sfn.IChainable {
+export function decommissionDefinition(
+  scope: Construct,
+  ctx: WorkflowContext,
+  props: DecommissionDefinitionProps,
+): sfn.IChainable {
   const onError = chain(
-    notify(scope, ctx, 'NotifyDecommissionFailed', 'decommission-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+    notify(scope, ctx, 'NotifyDecommissionFailed', 'decommission-failed', {
+      'error.$': '$.error.Error',
+      'cause.$': '$.error.Cause',
+    }),
     releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'decommission', failWithCaught(scope, 'DecommissionFailed')),
   );
   const id = { 'migrationId.$': '$.config.migrationId' };
-  const lockTask = (name: string, payload: Record<string, unknown>) => phaseTask(scope, ctx, name, PHASE.lock, { payload: { ...id, ...payload }, resultPath: '$.lock' }).addCatch(onError, { resultPath: '$.error' });
+  const lockTask = (name: string, payload: Record<string, unknown>) =>
+    phaseTask(scope, ctx, name, PHASE.lock, { payload: { ...id, ...payload }, resultPath: '$.lock' }).addCatch(
+      onError,
+      { resultPath: '$.error' },
+    );
   const finalId = { 'migrationId.$': '$.config.finalId' };
   const oldService = props.oldService;
   const scaleDown = oldService
@@ -49,12 +69,27 @@ export function decommissionDefinition(scope: Construct, ctx: WorkflowContext, p
       parameters: { 'migrationId.$': '$.migrationId', 'finalId.$': "States.Format('{}-final', $.migrationId)" },
       resultPath: '$.config',
     }),
-    lockTask('GuardDecommission', { action: 'guardDecommission', ...(props.stabilitySeconds !== undefined ? { stabilitySeconds: props.stabilitySeconds } : {}) }),
+    lockTask('GuardDecommission', {
+      action: 'guardDecommission',
+      ...(props.stabilitySeconds !== undefined ? { stabilitySeconds: props.stabilitySeconds } : {}),
+    }),
     lockTask('AcquireLock', { action: 'acquire', workflow: 'decommission', 'executionId.$': '$$.Execution.Id' }),
     pollLoop(scope, {
-      names: { init: 'InitFinalSnapshotPolls', wait: 'WaitForFinalSnapshot', count: 'CountFinalSnapshotPoll', choice: 'FinalSnapshotReady?', timedOut: 'FinalSnapshotTimedOut' },
-      start: phaseTask(scope, ctx, 'FinalSnapshot', PHASE.backup, { payload: finalId, resultPath: '$.backup' }).addCatch(onError, { resultPath: '$.error' }),
-      status: phaseTask(scope, ctx, 'FinalSnapshotStatus', PHASE.backupStatus, { payload: { ...finalId, 'snapshotId.$': '$.backup.snapshotId' }, resultPath: '$.backup' }).addCatch(onError, {
+      names: {
+        init: 'InitFinalSnapshotPolls',
+        wait: 'WaitForFinalSnapshot',
+        count: 'CountFinalSnapshotPoll',
+        choice: 'FinalSnapshotReady?',
+        timedOut: 'FinalSnapshotTimedOut',
+      },
+      start: phaseTask(scope, ctx, 'FinalSnapshot', PHASE.backup, {
+        payload: finalId,
+        resultPath: '$.backup',
+      }).addCatch(onError, { resultPath: '$.error' }),
+      status: phaseTask(scope, ctx, 'FinalSnapshotStatus', PHASE.backupStatus, {
+        payload: { ...finalId, 'snapshotId.$': '$.backup.snapshotId' },
+        resultPath: '$.backup',
+      }).addCatch(onError, {
         resultPath: '$.error',
       }),
       ready: sfn.Condition.stringEquals('$.backup.status', 'available'),

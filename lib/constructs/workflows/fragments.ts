@@ -21,8 +21,20 @@ export interface WorkflowContext {
 /** The Retry of each retry class in the manifest (lambda/phases.ts). The SDK retries throttling inside the handlers. */
 const RETRIES: Readonly<Record<RetryClass, sfn.RetryProps | undefined>> = {
   none: undefined,
-  'transient-db': { errors: [ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
-  always: { errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
+  'transient-db': {
+    errors: [ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError],
+    interval: Duration.seconds(5),
+    maxAttempts: 3,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  },
+  always: {
+    errors: [sfn.Errors.ALL],
+    interval: Duration.seconds(2),
+    maxAttempts: 3,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  },
 };
 
 export interface PhaseTaskOptions {
@@ -38,13 +50,20 @@ export interface PhaseTaskOptions {
 export const STATE_TIMEOUT_MARGIN = Duration.seconds(60);
 
 /** The state timeout of one attempt of a phase task (Lambda timeout + margin). */
-export const phaseStateTimeout = (phase: PhaseName) => Duration.seconds(PHASES[phase].timeoutSeconds + STATE_TIMEOUT_MARGIN.toSeconds());
+export const phaseStateTimeout = (phase: PhaseName) =>
+  Duration.seconds(PHASES[phase].timeoutSeconds + STATE_TIMEOUT_MARGIN.toSeconds());
 
 /** A notification gives up after this long (and the workflow carries on). */
 export const NOTIFY_TIMEOUT = Duration.seconds(30);
 
 /** A task that invokes one phase function, retried as the manifest says for that phase. */
-export function phaseTask(scope: Construct, ctx: WorkflowContext, id: string, phase: PhaseName, opts: PhaseTaskOptions): tasks.LambdaInvoke {
+export function phaseTask(
+  scope: Construct,
+  ctx: WorkflowContext,
+  id: string,
+  phase: PhaseName,
+  opts: PhaseTaskOptions,
+): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, id, {
     lambdaFunction: ctx.functions[phase],
     payload: opts.payload && sfn.TaskInput.fromObject(opts.payload),
@@ -63,14 +82,28 @@ export function phaseTask(scope: Construct, ctx: WorkflowContext, id: string, ph
  * `<id>Skipped` state shows it in the graph, and the workflow carries on with the next state.
  * `migrationIdPath` null leaves the migration id out (an input without one).
  */
-export function notify(scope: Construct, ctx: WorkflowContext, id: string, event: string, extra: Record<string, unknown> = {}, migrationIdPath: string | null = '$.config.migrationId'): sfn.Chain {
+export function notify(
+  scope: Construct,
+  ctx: WorkflowContext,
+  id: string,
+  event: string,
+  extra: Record<string, unknown> = {},
+  migrationIdPath: string | null = '$.config.migrationId',
+): sfn.Chain {
   const publish = new tasks.SnsPublish(scope, id, {
     topic: ctx.topic,
-    message: sfn.TaskInput.fromObject({ event, ...(migrationIdPath ? { 'migrationId.$': migrationIdPath } : {}), 'execution.$': '$$.Execution.Id', ...extra }),
+    message: sfn.TaskInput.fromObject({
+      event,
+      ...(migrationIdPath ? { 'migrationId.$': migrationIdPath } : {}),
+      'execution.$': '$$.Execution.Id',
+      ...extra,
+    }),
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: sfn.Timeout.duration(NOTIFY_TIMEOUT),
   });
-  const skipped = new sfn.Pass(scope, `${id}Skipped`, { comment: 'The notification failed; the error is in $.notifyError. The workflow carries on.' });
+  const skipped = new sfn.Pass(scope, `${id}Skipped`, {
+    comment: 'The notification failed; the error is in $.notifyError. The workflow carries on.',
+  });
   publish.addCatch(skipped, { errors: [sfn.Errors.ALL], resultPath: '$.notifyError' });
   return sfn.Chain.custom(publish, [publish, skipped], skipped);
 }
@@ -79,8 +112,17 @@ export function notify(scope: Construct, ctx: WorkflowContext, id: string, event
  * Release the stage lock, then `end` (a terminal state). A failed release does not change the
  * outcome: the error is kept in `$.unlockError` and the lock frees itself when its lease ends.
  */
-export function releaseLockThen(scope: Construct, ctx: WorkflowContext, id: string, workflow: 'migrate' | 'restore-data' | 'decommission', end: sfn.State): sfn.Chain {
-  const release = phaseTask(scope, ctx, id, PHASE.unlock, { payload: { action: 'release', workflow, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.unlock' });
+export function releaseLockThen(
+  scope: Construct,
+  ctx: WorkflowContext,
+  id: string,
+  workflow: 'migrate' | 'restore-data' | 'decommission',
+  end: sfn.State,
+): sfn.Chain {
+  const release = phaseTask(scope, ctx, id, PHASE.unlock, {
+    payload: { action: 'release', workflow, 'migrationId.$': '$.config.migrationId' },
+    resultPath: '$.unlock',
+  });
   release.addCatch(end, { errors: [sfn.Errors.ALL], resultPath: '$.unlockError' });
   return chain(release, end);
 }
@@ -143,15 +185,25 @@ export interface PollLoopProps {
  * continues (`.next`) when ready.
  */
 export function pollLoop(scope: Construct, props: PollLoopProps): sfn.Chain {
-  if (!Number.isInteger(props.maxPolls) || props.maxPolls < 1) throw new Error(`maxPolls must be a positive integer, got: ${props.maxPolls}`);
+  if (!Number.isInteger(props.maxPolls) || props.maxPolls < 1)
+    throw new Error(`maxPolls must be a positive integer, got: ${props.maxPolls}`);
   const { names } = props;
   const init = new sfn.Pass(scope, names.init, { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.polls' });
   const wait = new sfn.Wait(scope, names.wait, { time: sfn.WaitTime.duration(props.interval ?? Duration.seconds(30)) });
-  const count = new sfn.Pass(scope, names.count, { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' }, resultPath: '$.polls' });
-  const timedOut = new sfn.Pass(scope, names.timedOut, { parameters: { Error: props.timeoutError, 'Cause.$': props.timeoutCause }, resultPath: '$.error' });
+  const count = new sfn.Pass(scope, names.count, {
+    parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' },
+    resultPath: '$.polls',
+  });
+  const timedOut = new sfn.Pass(scope, names.timedOut, {
+    parameters: { Error: props.timeoutError, 'Cause.$': props.timeoutCause },
+    resultPath: '$.error',
+  });
   const notReady = sfn.Condition.not(props.ready);
   const decide = new sfn.Choice(scope, names.choice)
-    .when(sfn.Condition.and(notReady, sfn.Condition.numberGreaterThanEquals('$.polls.count', props.maxPolls)), timedOut.next(props.onTimeout))
+    .when(
+      sfn.Condition.and(notReady, sfn.Condition.numberGreaterThanEquals('$.polls.count', props.maxPolls)),
+      timedOut.next(props.onTimeout),
+    )
     .when(notReady, count.next(wait));
   return chain(init, ...(props.start ? [props.start] : []), wait, props.status, orElseContinue(decide));
 }
@@ -183,30 +235,77 @@ export interface DrainReverseProps {
  * both captures. A failed drain is notified (`reverse-drain-failed`, the new-side writes are still
  * in the slot) and the chain goes on: traffic stays on old either way.
  */
-export function drainReverse(scope: Construct, ctx: WorkflowContext, props: DrainReverseProps): { start: sfn.IChainable; end: sfn.INextable & sfn.IChainable } {
+export function drainReverse(
+  scope: Construct,
+  ctx: WorkflowContext,
+  props: DrainReverseProps,
+): { start: sfn.IChainable; end: sfn.INextable & sfn.IChainable } {
   const id = { 'migrationId.$': props.migrationIdPath ?? '$.config.migrationId' };
   const drain = phaseTask(scope, ctx, `${props.prefix}DrainReverseSync`, PHASE.sync, {
-    payload: { action: 'drain', direction: 'reverse', ifCaptured: props.ifCaptured ?? false, settleSeconds: ROLLBACK_SETTLE_SECONDS, ...id },
+    payload: {
+      action: 'drain',
+      direction: 'reverse',
+      ifCaptured: props.ifCaptured ?? false,
+      settleSeconds: ROLLBACK_SETTLE_SECONDS,
+      ...id,
+    },
     resultPath: '$.reverseDrain',
   });
-  const cleanup = phaseTask(scope, ctx, `${props.prefix}DropCaptures`, PHASE.sync, { payload: { action: 'cleanup', directions: ['forward', 'reverse'], ...id }, resultPath: '$.syncCleanup' });
+  const cleanup = phaseTask(scope, ctx, `${props.prefix}DropCaptures`, PHASE.sync, {
+    payload: { action: 'cleanup', directions: ['forward', 'reverse'], ...id },
+    resultPath: '$.syncCleanup',
+  });
   const end = new sfn.Pass(scope, `${props.prefix}SyncDone`);
-  const failed = notify(scope, ctx, `${props.prefix}NotifyDrainFailed`, 'reverse-drain-failed', { 'error.$': '$.drainError.Error', 'cause.$': '$.drainError.Cause' });
+  const failed = notify(scope, ctx, `${props.prefix}NotifyDrainFailed`, 'reverse-drain-failed', {
+    'error.$': '$.drainError.Error',
+    'cause.$': '$.drainError.Cause',
+  });
   drain.addCatch(failed, { resultPath: '$.drainError' });
   // Keep the captures: the new side's writes are still in the reverse slot for the next drain.
-  failed.next(new sfn.Pass(scope, `${props.prefix}DrainFailedResult`, { result: sfn.Result.fromObject({ done: false, failed: true, changes: 0 }), resultPath: '$.reverseDrain' })).next(end);
+  failed
+    .next(
+      new sfn.Pass(scope, `${props.prefix}DrainFailedResult`, {
+        result: sfn.Result.fromObject({ done: false, failed: true, changes: 0 }),
+        resultPath: '$.reverseDrain',
+      }),
+    )
+    .next(end);
   cleanup.addCatch(end, { resultPath: '$.cleanupError' });
-  chain(drain, orElseContinue(new sfn.Choice(scope, `${props.prefix}ReverseDrained?`).when(sfn.Condition.booleanEquals('$.reverseDrain.done', false), drain)), cleanup, end);
+  chain(
+    drain,
+    orElseContinue(
+      new sfn.Choice(scope, `${props.prefix}ReverseDrained?`).when(
+        sfn.Condition.booleanEquals('$.reverseDrain.done', false),
+        drain,
+      ),
+    ),
+    cleanup,
+    end,
+  );
   return { start: drain, end };
 }
 
 /** Drop the sync objects of the given directions. */
-export function dropCaptures(scope: Construct, ctx: WorkflowContext, id: string, directions: readonly ('forward' | 'reverse')[]): sfn.TaskStateBase {
-  return phaseTask(scope, ctx, id, PHASE.sync, { payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' }, resultPath: '$.syncCleanup' });
+export function dropCaptures(
+  scope: Construct,
+  ctx: WorkflowContext,
+  id: string,
+  directions: readonly ('forward' | 'reverse')[],
+): sfn.TaskStateBase {
+  return phaseTask(scope, ctx, id, PHASE.sync, {
+    payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' },
+    resultPath: '$.syncCleanup',
+  });
 }
 
 /** Drop the captures on the way to `then`, whatever happens: a failure is recorded in `$.cleanupError` and the path goes on. */
-export function dropCapturesThen(scope: Construct, ctx: WorkflowContext, id: string, directions: readonly ('forward' | 'reverse')[], then: sfn.IChainable & { readonly id?: string }): sfn.Chain {
+export function dropCapturesThen(
+  scope: Construct,
+  ctx: WorkflowContext,
+  id: string,
+  directions: readonly ('forward' | 'reverse')[],
+  then: sfn.IChainable & { readonly id?: string },
+): sfn.Chain {
   const drop = dropCaptures(scope, ctx, id, directions);
   drop.addCatch(then, { resultPath: '$.cleanupError' });
   return chain(drop, then);
@@ -221,17 +320,30 @@ export interface TrafficRollbackProps {
  * After traffic moved: weights back to 100 % old first (retried, the manifest's `always`
  * class), notify `rolled-back`, release the lock, then fail with the original error kept in `$.error`.
  */
-export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: TrafficRollbackProps): sfn.TaskStateBase {
-  const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, { payload: { 'migrationId.$': '$.config.migrationId' }, resultPath: '$.rollback' });
+export function trafficRollback(
+  scope: Construct,
+  ctx: WorkflowContext,
+  props: TrafficRollbackProps,
+): sfn.TaskStateBase {
+  const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, {
+    payload: { 'migrationId.$': '$.config.migrationId' },
+    resultPath: '$.rollback',
+  });
   rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
   const returned = drainReverse(scope, ctx, { prefix: 'Rollback' });
   // An operator's RollbackTraffic may have halted this migration (its traffic move is often what made
   // the gate fail): that execution returns the new side's writes and drops the captures, so this
   // one must not drain beside it. Halted: notify and end as halted. Any other answer: drain.
-  const haltCheck = phaseTask(scope, ctx, 'CheckHaltBeforeDrain', PHASE.lock, { payload: { action: 'check', 'migrationId.$': '$.config.migrationId' }, resultPath: '$.lock' });
+  const haltCheck = phaseTask(scope, ctx, 'CheckHaltBeforeDrain', PHASE.lock, {
+    payload: { action: 'check', 'migrationId.$': '$.config.migrationId' },
+    resultPath: '$.lock',
+  });
   haltCheck.addCatch(
     chain(
-      notify(scope, ctx, 'NotifyHaltedDuringRollback', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
+      notify(scope, ctx, 'NotifyHaltedDuringRollback', 'halted', {
+        'error.$': '$.error.Error',
+        'cause.$': '$.error.Cause',
+      }),
       releaseLockThen(scope, ctx, 'ReleaseLockAfterHalt', 'migrate', failWithCaught(scope, 'HaltedDuringRollback')),
     ),
     { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' },
@@ -239,7 +351,10 @@ export function trafficRollback(scope: Construct, ctx: WorkflowContext, props: T
   haltCheck.addCatch(returned.start, { resultPath: '$.haltCheckError' });
   chain(
     rollback,
-    notify(scope, ctx, 'NotifyRollback', 'rolled-back', { 'error.$': '$.error.Error', 'rollbackMs.$': '$.rollback.elapsedMs' }),
+    notify(scope, ctx, 'NotifyRollback', 'rolled-back', {
+      'error.$': '$.error.Error',
+      'rollbackMs.$': '$.rollback.elapsedMs',
+    }),
     haltCheck,
     returned.start,
   );

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +6,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type CopyConfig, DEFAULT_COPY, DEFAULT_VERIFICATION, type VerificationConfig } from '../../config/stage-config';
+import {
+  type CopyConfig,
+  DEFAULT_COPY,
+  DEFAULT_VERIFICATION,
+  type VerificationConfig,
+} from '../../config/stage-config';
 import type { PhaseFunction, PhaseName } from '../phase-function';
 import { acknowledgeWildcards } from '../wildcard-acks';
 import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
@@ -49,9 +54,17 @@ export class MigrationWorkflows extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowsProps) {
     super(scope, id);
-    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `Switchyard ${props.stageName} notifications` });
-    this.topic = new sns.Topic(this, 'Notifications', { masterKey: key, enforceSSL: true, displayName: `Switchyard ${props.stageName}` });
-    if (props.notificationEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+    const key = new kms.Key(this, 'TopicKey', {
+      enableKeyRotation: true,
+      description: `Switchyard ${props.stageName} notifications`,
+    });
+    this.topic = new sns.Topic(this, 'Notifications', {
+      masterKey: key,
+      enforceSSL: true,
+      displayName: `Switchyard ${props.stageName}`,
+    });
+    if (props.notificationEmail)
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
     const ctx: WorkflowContext = { functions: props.functions, topic: this.topic };
 
     // States of each machine live in their own scope (state names are unique per machine, not per stack).
@@ -63,16 +76,41 @@ export class MigrationWorkflows extends Construct {
         timeout,
         tracingEnabled: true,
         logs: {
-          destination: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN }),
+          destination: new logs.LogGroup(this, `${name}Logs`, {
+            retention: logs.RetentionDays.ONE_MONTH,
+            removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+          }),
           level: sfn.LogLevel.ALL,
           includeExecutionData: true,
         },
       });
     const maxSnapshotPolls = props.maxSnapshotPolls ?? 240;
-    this.migrate = machine('Migrate', migrateDefinition(states('Migrate'), ctx, { maxSnapshotPolls, verification: props.verification ?? DEFAULT_VERIFICATION, copy: props.copy ?? DEFAULT_COPY }), MIGRATE_TIMEOUT);
-    this.rollbackTraffic = machine('RollbackTraffic', rollbackTrafficDefinition(states('RollbackTraffic'), ctx), ROLLBACK_TRAFFIC_TIMEOUT);
-    this.restoreData = machine('RestoreData', restoreDataDefinition(states('RestoreData'), ctx, { maxRestorePolls: props.maxRestorePolls ?? RESTORE_WAIT.maxPolls }), RESTORE_DATA_TIMEOUT);
-    this.decommission = machine('Decommission', decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }), DECOMMISSION_TIMEOUT);
+    this.migrate = machine(
+      'Migrate',
+      migrateDefinition(states('Migrate'), ctx, {
+        maxSnapshotPolls,
+        verification: props.verification ?? DEFAULT_VERIFICATION,
+        copy: props.copy ?? DEFAULT_COPY,
+      }),
+      MIGRATE_TIMEOUT,
+    );
+    this.rollbackTraffic = machine(
+      'RollbackTraffic',
+      rollbackTrafficDefinition(states('RollbackTraffic'), ctx),
+      ROLLBACK_TRAFFIC_TIMEOUT,
+    );
+    this.restoreData = machine(
+      'RestoreData',
+      restoreDataDefinition(states('RestoreData'), ctx, {
+        maxRestorePolls: props.maxRestorePolls ?? RESTORE_WAIT.maxPolls,
+      }),
+      RESTORE_DATA_TIMEOUT,
+    );
+    this.decommission = machine(
+      'Decommission',
+      decommissionDefinition(states('Decommission'), ctx, { maxSnapshotPolls, oldService: props.oldService }),
+      DECOMMISSION_TIMEOUT,
+    );
 
     for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
       // Publishing to a KMS-encrypted topic needs the key too (kms:GenerateDataKey*, kms:Decrypt): grantPublish adds both.
@@ -90,7 +128,8 @@ export class MigrationWorkflows extends Construct {
       if (policy) {
         Validations.of(policy).acknowledge({
           id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-          reason: 'SNS needs GenerateDataKey (with or without plaintext) on the topic key to publish to the encrypted topic; the resource is that one key.',
+          reason:
+            'SNS needs GenerateDataKey (with or without plaintext) on the topic key to publish to the encrypted topic; the resource is that one key.',
         });
         acknowledgeWildcards(policy, (r) =>
           r === '*'

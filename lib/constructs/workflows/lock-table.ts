@@ -21,7 +21,8 @@ export class StageLockTable extends Construct {
 
   constructor(scope: Construct, id: string, props: StageLockTableProps) {
     super(scope, id);
-    if (!/^[a-z0-9-]+$/.test(props.stageName)) throw new Error(`stageName must be lowercase letters, digits and dashes, got: ${props.stageName}`);
+    if (!/^[a-z0-9-]+$/.test(props.stageName))
+      throw new Error(`stageName must be lowercase letters, digits and dashes, got: ${props.stageName}`);
     this.table = new dynamodb.Table(this, 'Table', {
       tableName: `switchyard-${props.stageName}-lock`,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -34,7 +35,11 @@ export class StageLockTable extends Construct {
 
   /** Take, renew, halt, release and read the lock (conditional item writes on this table only). */
   grantLock(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resourceArns: [this.table.tableArn] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+    });
   }
 
   /** Record the end of a migration (Finalize). */

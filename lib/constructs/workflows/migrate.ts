@@ -10,7 +10,19 @@ import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS, SCHEDULE } from '../../../lambda/core/limits';
 import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../config/stage-config';
-import { chain, dropCapturesThen, failWithCaught, notify, orElseContinue, phaseStateTimeout, phaseTask, pollLoop, releaseLockThen, trafficRollback, type WorkflowContext } from './fragments';
+import {
+  chain,
+  dropCapturesThen,
+  failWithCaught,
+  notify,
+  orElseContinue,
+  phaseStateTimeout,
+  phaseTask,
+  pollLoop,
+  releaseLockThen,
+  trafficRollback,
+  type WorkflowContext,
+} from './fragments';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
@@ -23,8 +35,13 @@ export interface MigrateDefinitionProps {
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
 
-export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props: MigrateDefinitionProps): sfn.IChainable {
-  const task = (id: string, phase: PhaseName, resultPath: string, payload: Record<string, unknown> = ID) => phaseTask(scope, ctx, id, phase, { payload, resultPath });
+export function migrateDefinition(
+  scope: Construct,
+  ctx: WorkflowContext,
+  props: MigrateDefinitionProps,
+): sfn.IChainable {
+  const task = (id: string, phase: PhaseName, resultPath: string, payload: Record<string, unknown> = ID) =>
+    phaseTask(scope, ctx, id, phase, { payload, resultPath });
   const note = (id: string, event: string, extra?: Record<string, unknown>) => notify(scope, ctx, id, event, extra);
   const copy = props.copy ?? DEFAULT_COPY;
 
@@ -32,35 +49,60 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // Every terminal path notifies and releases the stage lock (only this migration's: a failed acquire frees nobody's).
   // Malformed input: notify (no migration id to name), fail; nothing was read or written, no lock taken.
   const inputRejected = chain(
-    notify(scope, ctx, 'NotifyInvalidInput', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }, null),
+    notify(
+      scope,
+      ctx,
+      'NotifyInvalidInput',
+      'failed',
+      { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' },
+      null,
+    ),
     failWithCaught(scope, 'InputRejected'),
   );
   // Before traffic moved: notify, release the lock, then fail with the original error.
-  const releaseOnFailure = releaseLockThen(scope, ctx, 'ReleaseLockOnFailure', 'migrate', failWithCaught(scope, 'MigrationFailed'));
+  const releaseOnFailure = releaseLockThen(
+    scope,
+    ctx,
+    'ReleaseLockOnFailure',
+    'migrate',
+    failWithCaught(scope, 'MigrationFailed'),
+  );
   const notifyFailure = chain(
     note('NotifyFailure', 'failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
     // No traffic moved: nothing to return; this execution's captures go (a slot left behind would hold
     // WAL on the old side). Only if it took them: a second execution with the same id, refused by the lock, touches nothing.
     new sfn.Choice(scope, 'CapturesTaken?')
-      .when(sfn.Condition.isPresent('$.sync'), dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure))
+      .when(
+        sfn.Condition.isPresent('$.sync'),
+        dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure),
+      )
       .otherwise(releaseOnFailure),
   );
   const failsBeforeTraffic: FailsInto = (s) => s.addCatch(notifyFailure, { resultPath: '$.error' }) as typeof s;
   // After traffic moved: weights back to 100 % old first, notify, then fail with the original error.
   const rollback = trafficRollback(scope, ctx, { onRollbackFailed: notifyFailure });
-  const failsAfterTraffic = <T extends sfn.TaskStateBase>(s: T): T => s.addCatch(rollback, { resultPath: '$.error' }) as T;
+  const failsAfterTraffic = <T extends sfn.TaskStateBase>(s: T): T =>
+    s.addCatch(rollback, { resultPath: '$.error' }) as T;
   // An operator rollback (halt flag) while Migrate runs: traffic stays where the rollback put it; end as halted.
   const halted = chain(
     note('NotifyHalted', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
     // The operator's RollbackTraffic drains and drops the reverse capture; the forward one is no longer needed.
-    dropCapturesThen(scope, ctx, 'DropForwardCaptureOnHalt', ['forward'], releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted'))),
+    dropCapturesThen(
+      scope,
+      ctx,
+      'DropForwardCaptureOnHalt',
+      ['forward'],
+      releaseLockThen(scope, ctx, 'ReleaseLockOnHalt', 'migrate', failWithCaught(scope, 'MigrationHalted')),
+    ),
   );
   // Renew the lease and stop if halted; before traffic moved, a halt or a lost lock is an ordinary failure.
   const renewLock = (id: string) => failsBeforeTraffic(task(id, PHASE.lock, '$.lock', { action: 'check', ...ID }));
 
   // ── 1. Start: validate the input (a malformed one fails here, nothing changed), announce, preflight ──
   const start = chain(
-    phaseTask(scope, ctx, 'ValidateInput', PHASE.validateInput, { resultPath: '$.config' }).addCatch(inputRejected, { resultPath: '$.error' }), // the whole execution input
+    phaseTask(scope, ctx, 'ValidateInput', PHASE.validateInput, { resultPath: '$.config' }).addCatch(inputRejected, {
+      resultPath: '$.error',
+    }), // the whole execution input
     note('NotifyStart', 'started'),
     // Takes the stage lock (a dry run only checks it is free): a second migration fails here with MigrationLockedError.
     // copyWorkers: how many copy workers hold copyConcurrency connection pairs at once (the connections check).
@@ -74,15 +116,26 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
       }),
     ),
     orElseContinue(
-      new sfn.Choice(scope, 'DryRun?').when(sfn.Condition.booleanEquals('$.config.dryRun', true), chain(note('NotifyGateGo', 'gate-go'), new sfn.Succeed(scope, 'GateDryRunGo'))),
+      new sfn.Choice(scope, 'DryRun?').when(
+        sfn.Condition.booleanEquals('$.config.dryRun', true),
+        chain(note('NotifyGateGo', 'gate-go'), new sfn.Succeed(scope, 'GateDryRunGo')),
+      ),
     ),
   );
 
   // ── 2. Backup: a manual snapshot of the old database, polled until available ─────────────
   const backup = pollLoop(scope, {
-    names: { init: 'InitSnapshotPolls', wait: 'WaitForSnapshot', count: 'CountSnapshotPoll', choice: 'SnapshotReady?', timedOut: 'SnapshotTimedOut' },
+    names: {
+      init: 'InitSnapshotPolls',
+      wait: 'WaitForSnapshot',
+      count: 'CountSnapshotPoll',
+      choice: 'SnapshotReady?',
+      timedOut: 'SnapshotTimedOut',
+    },
     start: failsBeforeTraffic(task('Backup', PHASE.backup, '$.backup')),
-    status: failsBeforeTraffic(task('BackupStatus', PHASE.backupStatus, '$.backup', { ...ID, 'snapshotId.$': '$.backup.snapshotId' })),
+    status: failsBeforeTraffic(
+      task('BackupStatus', PHASE.backupStatus, '$.backup', { ...ID, 'snapshotId.$': '$.backup.snapshotId' }),
+    ),
     ready: sfn.Condition.stringEquals('$.backup.status', 'available'),
     maxPolls: props.maxSnapshotPolls,
     timeoutError: ERRORS.SnapshotTimeoutError,
@@ -95,12 +148,24 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // Change capture: the forward slot exists before the copy, so every change the copy might miss is
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
   // before the new side takes its first write.
-  const syncTask = (id: string, payload: Record<string, unknown>) => task(id, PHASE.sync, '$.sync', { ...ID, ...payload });
+  const syncTask = (id: string, payload: Record<string, unknown>) =>
+    task(id, PHASE.sync, '$.sync', { ...ID, ...payload });
   // The catch-up loops until the lag is below maxCatchUpLagSeconds; after maxCatchUpMinutes (counted from the first call's start) it fails with SyncLagError.
-  const catchUpLimits = { 'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds', 'minutes.$': '$.config.maxCatchUpMinutes' };
-  const catchUp = failsBeforeTraffic(syncTask('CatchUp', { action: 'drain', direction: 'forward', catchUp: catchUpLimits }));
+  const catchUpLimits = {
+    'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds',
+    'minutes.$': '$.config.maxCatchUpMinutes',
+  };
+  const catchUp = failsBeforeTraffic(
+    syncTask('CatchUp', { action: 'drain', direction: 'forward', catchUp: catchUpLimits }),
+  );
   const lagOk = new sfn.Choice(scope, 'LagOk?');
-  const catchUpAgain = failsBeforeTraffic(syncTask('CatchUpAgain', { action: 'drain', direction: 'forward', catchUp: { ...catchUpLimits, 'startedAt.$': '$.sync.catchUpStartedAt' } }));
+  const catchUpAgain = failsBeforeTraffic(
+    syncTask('CatchUpAgain', {
+      action: 'drain',
+      direction: 'forward',
+      catchUp: { ...catchUpLimits, 'startedAt.$': '$.sync.catchUpStartedAt' },
+    }),
+  );
   catchUpAgain.next(lagOk);
   const beforeTraffic = chain(
     failsBeforeTraffic(task('TransferConfig', PHASE.transferConfig, '$.configTransfer', { ...ID, mode: 'apply' })),
@@ -112,7 +177,17 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes')),
     renewLock('RenewLockBeforeCatchUp'),
     catchUp,
-    orElseContinue(lagOk.when(sfn.Condition.or(sfn.Condition.booleanEquals('$.sync.done', false), sfn.Condition.not(sfn.Condition.numberLessThanEqualsJsonPath('$.sync.lagSeconds', '$.config.maxCatchUpLagSeconds'))), catchUpAgain)),
+    orElseContinue(
+      lagOk.when(
+        sfn.Condition.or(
+          sfn.Condition.booleanEquals('$.sync.done', false),
+          sfn.Condition.not(
+            sfn.Condition.numberLessThanEqualsJsonPath('$.sync.lagSeconds', '$.config.maxCatchUpLagSeconds'),
+          ),
+        ),
+        catchUpAgain,
+      ),
+    ),
     // Checksums while writes continue: differing keys are rechecked after the sync applied past the source position.
     failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
     failsBeforeTraffic(task('Smoke', PHASE.smoke, '$.smoke', { ...ID, smoke: props.verification.smoke })),
@@ -122,7 +197,11 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
   // ── 4. Traffic steps: one step of the schedule at a time (halt check, weights, bake, health gate, catch up) ──
   // CheckHalt runs before every weight change and before Finalize: it renews the lease (long enough
   // for the bake) and ends the execution as halted once an operator's RollbackTraffic set the flag.
-  const checkHalt = task('CheckHalt', PHASE.lock, '$.lock', { action: 'check', ...ID, 'bakeSeconds.$': '$.config.bakeSeconds' })
+  const checkHalt = task('CheckHalt', PHASE.lock, '$.lock', {
+    action: 'check',
+    ...ID,
+    'bakeSeconds.$': '$.config.bakeSeconds',
+  })
     .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
     .addCatch(rollback, { resultPath: '$.error' });
   const nextStep = new sfn.Pass(scope, 'NextTrafficStep', {
@@ -135,15 +214,32 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
     },
     resultPath: '$.step',
   });
-  const unhealthy = chain(new sfn.Pass(scope, 'NewSideUnhealthy', { parameters: { Error: ERRORS.NewSideUnhealthy, 'Cause.$': '$.health.summary' }, resultPath: '$.error' }), rollback);
+  const unhealthy = chain(
+    new sfn.Pass(scope, 'NewSideUnhealthy', {
+      parameters: { Error: ERRORS.NewSideUnhealthy, 'Cause.$': '$.health.summary' },
+      resultPath: '$.error',
+    }),
+    rollback,
+  );
   const trafficSteps = chain(
-    new sfn.Pass(scope, 'InitTrafficSteps', { parameters: { index: 0, 'count.$': 'States.ArrayLength($.config.schedule)' }, resultPath: '$.step' }),
+    new sfn.Pass(scope, 'InitTrafficSteps', {
+      parameters: { index: 0, 'count.$': 'States.ArrayLength($.config.schedule)' },
+      resultPath: '$.step',
+    }),
     checkHalt,
-    orElseContinue(new sfn.Choice(scope, 'MoreTrafficSteps?').when(sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'), nextStep)),
+    orElseContinue(
+      new sfn.Choice(scope, 'MoreTrafficSteps?').when(
+        sfn.Condition.numberLessThanJsonPath('$.step.index', '$.step.count'),
+        nextStep,
+      ),
+    ),
   );
   // The bake is the sync: both directions apply for the bake time (looped when longer than one invocation).
   const bake = failsAfterTraffic(syncTask('Bake', { action: 'bake', 'seconds.$': '$.bakeLeft.seconds' }));
-  const initBake = new sfn.Pass(scope, 'InitBake', { parameters: { 'seconds.$': '$.config.bakeSeconds' }, resultPath: '$.bakeLeft' });
+  const initBake = new sfn.Pass(scope, 'InitBake', {
+    parameters: { 'seconds.$': '$.config.bakeSeconds' },
+    resultPath: '$.bakeLeft',
+  });
   // Too little traffic to compare, nothing wrong seen: bake once more (lease renewed, halt honoured), the window now spanning every bake of the step.
   const bakeLonger = chain(
     new sfn.Pass(scope, 'ExtendBake', {
@@ -156,36 +252,75 @@ export function migrateDefinition(scope: Construct, ctx: WorkflowContext, props:
       },
       resultPath: '$.step',
     }),
-    task('RenewLockForLongerBake', PHASE.lock, '$.lock', { action: 'check', ...ID, 'bakeSeconds.$': '$.config.bakeSeconds' })
+    task('RenewLockForLongerBake', PHASE.lock, '$.lock', {
+      action: 'check',
+      ...ID,
+      'bakeSeconds.$': '$.config.bakeSeconds',
+    })
       .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
       .addCatch(rollback, { resultPath: '$.error' }),
     initBake,
   );
   const notHealthy = new sfn.Choice(scope, 'MoreDataWouldDecide?')
-    .when(sfn.Condition.and(sfn.Condition.booleanEquals('$.health.needsMoreData', true), sfn.Condition.numberLessThan('$.step.extensions', MAX_BAKE_EXTENSIONS)), bakeLonger)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.booleanEquals('$.health.needsMoreData', true),
+        sfn.Condition.numberLessThan('$.step.extensions', MAX_BAKE_EXTENSIONS),
+      ),
+      bakeLonger,
+    )
     .otherwise(unhealthy);
   chain(
     nextStep,
-    failsAfterTraffic(task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' })),
+    failsAfterTraffic(
+      task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' }),
+    ),
     note('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' }),
     initBake,
     bake,
-    new sfn.Pass(scope, 'CountBake', { parameters: { 'seconds.$': '$.sync.remainingSeconds' }, resultPath: '$.bakeLeft' }),
-    orElseContinue(new sfn.Choice(scope, 'BakeDone?').when(sfn.Condition.numberGreaterThan('$.bakeLeft.seconds', 0), bake)),
-    failsAfterTraffic(task('HealthGate', PHASE.healthGate, '$.health', { ...ID, 'windowSeconds.$': '$.step.windowSeconds', canary: props.verification.canary })),
-    note('NotifyGate', 'health-gate', { 'healthy.$': '$.health.healthy', 'canary.$': '$.health.canary', 'weights.$': '$.shift.weights' }),
-    orElseContinue(new sfn.Choice(scope, 'Healthy?').when(sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)), notHealthy)),
-    new sfn.Pass(scope, 'AdvanceTrafficStep', { parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' }, resultPath: '$.step' }),
+    new sfn.Pass(scope, 'CountBake', {
+      parameters: { 'seconds.$': '$.sync.remainingSeconds' },
+      resultPath: '$.bakeLeft',
+    }),
+    orElseContinue(
+      new sfn.Choice(scope, 'BakeDone?').when(sfn.Condition.numberGreaterThan('$.bakeLeft.seconds', 0), bake),
+    ),
+    failsAfterTraffic(
+      task('HealthGate', PHASE.healthGate, '$.health', {
+        ...ID,
+        'windowSeconds.$': '$.step.windowSeconds',
+        canary: props.verification.canary,
+      }),
+    ),
+    note('NotifyGate', 'health-gate', {
+      'healthy.$': '$.health.healthy',
+      'canary.$': '$.health.canary',
+      'weights.$': '$.shift.weights',
+    }),
+    orElseContinue(
+      new sfn.Choice(scope, 'Healthy?').when(
+        sfn.Condition.not(sfn.Condition.booleanEquals('$.health.healthy', true)),
+        notHealthy,
+      ),
+    ),
+    new sfn.Pass(scope, 'AdvanceTrafficStep', {
+      parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' },
+      resultPath: '$.step',
+    }),
     checkHalt,
   );
 
   // ── 5. Finish: confirm 100 % new, record the end (Decommission's stability period counts from it), release ──
   // Drain old → new to the old side's current position, validate again, then finalize. The reverse
   // slot stays until Decommission (a rollback inside the stability period drains it).
-  const finalDrain = failsAfterTraffic(syncTask('FinalDrain', { action: 'drain', direction: 'forward', conflicts: true }));
+  const finalDrain = failsAfterTraffic(
+    syncTask('FinalDrain', { action: 'drain', direction: 'forward', conflicts: true }),
+  );
   const finish = chain(
     finalDrain,
-    orElseContinue(new sfn.Choice(scope, 'Drained?').when(sfn.Condition.booleanEquals('$.sync.done', false), finalDrain)),
+    orElseContinue(
+      new sfn.Choice(scope, 'Drained?').when(sfn.Condition.booleanEquals('$.sync.done', false), finalDrain),
+    ),
     failsAfterTraffic(task('FinalValidate', PHASE.validateData, '$.finalValidation')),
     failsAfterTraffic(task('Finalize', PHASE.finalize, '$.final')),
     failsAfterTraffic(syncTask('DropForwardCapture', { action: 'cleanup', directions: ['forward'] })),
@@ -210,10 +345,19 @@ function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
   const copyTables = new sfn.Map(scope, 'CopyTables', {
     itemsPath: '$.config.tables',
     maxConcurrency: 1, // tables in spec order (parents before children); chunks run in parallel inside each table
-    itemSelector: { 'table.$': '$$.Map.Item.Value', 'migrationId.$': '$.config.migrationId', 'concurrency.$': '$.config.copyConcurrency' },
+    itemSelector: {
+      'table.$': '$$.Map.Item.Value',
+      'migrationId.$': '$.config.migrationId',
+      'concurrency.$': '$.config.copyConcurrency',
+    },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(
-    chain(copyTable, new sfn.Choice(scope, 'TableCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), new sfn.Succeed(scope, 'TableDone')).otherwise(copyTable)),
+    chain(
+      copyTable,
+      new sfn.Choice(scope, 'TableCopied?')
+        .when(sfn.Condition.booleanEquals('$.copy.complete', true), new sfn.Succeed(scope, 'TableDone'))
+        .otherwise(copyTable),
+    ),
   );
   return (failsBeforeTraffic) => [failsBeforeTraffic(copyTables)];
 }
@@ -232,7 +376,12 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
     resultPath: '$.copyPlan',
   });
   const copyGroup = phaseTask(scope, ctx, 'CopyChunkGroup', PHASE.copyData, {
-    payload: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency', chunkNos: { 'from.$': '$.from', 'to.$': '$.to' } },
+    payload: {
+      'migrationId.$': '$.migrationId',
+      'table.$': '$.table',
+      'concurrency.$': '$.concurrency',
+      chunkNos: { 'from.$': '$.from', 'to.$': '$.to' },
+    },
     resultPath: '$.copy',
   });
   // A child's output is collected into the map's result: keep it empty, so 1,000 of them stay small.
@@ -251,10 +400,22 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
     toleratedFailureCount: 0, // the default (CDK renders nothing): one failed group fails the map
     label: 'CopyChunkGroups',
     resultPath: sfn.JsonPath.DISCARD,
-  }).itemProcessor(chain(copyGroup, new sfn.Choice(scope, 'ChunkGroupCopied?').when(sfn.Condition.booleanEquals('$.copy.complete', true), groupDone).otherwise(copyGroup)));
+  }).itemProcessor(
+    chain(
+      copyGroup,
+      new sfn.Choice(scope, 'ChunkGroupCopied?')
+        .when(sfn.Condition.booleanEquals('$.copy.complete', true), groupDone)
+        .otherwise(copyGroup),
+    ),
+  );
   // The item list would otherwise ride along in every later state: keep the counts only.
   const forgetItems = new sfn.Pass(scope, 'CopyPlanDone', {
-    parameters: { 'tables.$': '$.copyPlan.tables', 'chunks.$': '$.copyPlan.chunks', 'chunksPerItem.$': '$.copyPlan.chunksPerItem', 'items.$': 'States.ArrayLength($.copyPlan.items)' },
+    parameters: {
+      'tables.$': '$.copyPlan.tables',
+      'chunks.$': '$.copyPlan.chunks',
+      'chunksPerItem.$': '$.copyPlan.chunksPerItem',
+      'items.$': 'States.ArrayLength($.copyPlan.items)',
+    },
     resultPath: '$.copyPlan',
   });
   return (failsBeforeTraffic) => [failsBeforeTraffic(plan), failsBeforeTraffic(copyGroups), forgetItems];
@@ -272,10 +433,17 @@ const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase)
 export const PRE_TRAFFIC_BUDGET = Duration.days(3);
 /** One traffic step at the largest bake: halt check, weights, notify, then up to 1 + MAX_BAKE_EXTENSIONS times lease renewal, bake, gate, a sync invocation (3 attempts). */
 export const STEP_BUDGET = Duration.seconds(
-  stateBudget(PHASE.lock) + stateBudget(PHASE.shiftTraffic) + 30 +
-    (1 + MAX_BAKE_EXTENSIONS) * (stateBudget(PHASE.lock) + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3)),
+  stateBudget(PHASE.lock) +
+    stateBudget(PHASE.shiftTraffic) +
+    30 +
+    (1 + MAX_BAKE_EXTENSIONS) *
+      (stateBudget(PHASE.lock) + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3)),
 );
 /** Finalize, the traffic rollback (4 attempts), notifications and the lock release. */
-export const FINISH_BUDGET = Duration.seconds(stateBudget(PHASE.finalize) + stateBudget(PHASE.rollbackTraffic, 4) + stateBudget(PHASE.unlock, 4) + 3 * 30);
+export const FINISH_BUDGET = Duration.seconds(
+  stateBudget(PHASE.finalize) + stateBudget(PHASE.rollbackTraffic, 4) + stateBudget(PHASE.unlock, 4) + 3 * 30,
+);
 /** Whole-execution timeout of Migrate: larger than the sum of the state budgets above. */
-export const MIGRATE_TIMEOUT = Duration.seconds(PRE_TRAFFIC_BUDGET.toSeconds() + SCHEDULE.maxSteps * STEP_BUDGET.toSeconds() + FINISH_BUDGET.toSeconds() + 3600);
+export const MIGRATE_TIMEOUT = Duration.seconds(
+  PRE_TRAFFIC_BUDGET.toSeconds() + SCHEDULE.maxSteps * STEP_BUDGET.toSeconds() + FINISH_BUDGET.toSeconds() + 3600,
+);

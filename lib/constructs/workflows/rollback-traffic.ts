@@ -8,7 +8,15 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE } from '../../../lambda/phases';
-import { chain, drainReverse, failWithCaught, notify, orElseContinue, phaseTask, type WorkflowContext } from './fragments';
+import {
+  chain,
+  drainReverse,
+  failWithCaught,
+  notify,
+  orElseContinue,
+  phaseTask,
+  type WorkflowContext,
+} from './fragments';
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
 
@@ -16,35 +24,69 @@ export function rollbackTrafficDefinition(scope: Construct, ctx: WorkflowContext
   // Malformed input ({}, a number, ...): a named error and a notification, nothing touched.
   const invalidInput = chain(
     new sfn.Pass(scope, 'InvalidRollbackInput', {
-      parameters: { Error: ERRORS.InvalidInputError, Cause: 'RollbackTraffic input must be {"migrationId": "<migration id>"} with the migration id as a string' },
+      parameters: {
+        Error: ERRORS.InvalidInputError,
+        Cause: 'RollbackTraffic input must be {"migrationId": "<migration id>"} with the migration id as a string',
+      },
       resultPath: '$.error',
     }),
-    notify(scope, ctx, 'NotifyInvalidRollbackInput', 'rollback-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }, null),
+    notify(
+      scope,
+      ctx,
+      'NotifyInvalidRollbackInput',
+      'rollback-failed',
+      { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' },
+      null,
+    ),
     failWithCaught(scope, 'RollbackInputRejected'),
   );
-  const onError = chain(notify(scope, ctx, 'NotifyRollbackFailed', 'rollback-failed', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }), failWithCaught(scope, 'RollbackFailed'));
+  const onError = chain(
+    notify(scope, ctx, 'NotifyRollbackFailed', 'rollback-failed', {
+      'error.$': '$.error.Error',
+      'cause.$': '$.error.Cause',
+    }),
+    failWithCaught(scope, 'RollbackFailed'),
+  );
   // The halt flag must not stand in the way of moving traffic: a failed halt is notified and the rollback goes on.
-  const haltFailed = notify(scope, ctx, 'NotifyHaltFailed', 'halt-failed', { 'error.$': '$.haltError.Error', 'cause.$': '$.haltError.Cause' });
-  const halt = phaseTask(scope, ctx, 'HaltMigration', PHASE.lock, { payload: { action: 'halt', ...ID, 'executionId.$': '$$.Execution.Id' }, resultPath: '$.halt' });
+  const haltFailed = notify(scope, ctx, 'NotifyHaltFailed', 'halt-failed', {
+    'error.$': '$.haltError.Error',
+    'cause.$': '$.haltError.Cause',
+  });
+  const halt = phaseTask(scope, ctx, 'HaltMigration', PHASE.lock, {
+    payload: { action: 'halt', ...ID, 'executionId.$': '$$.Execution.Id' },
+    resultPath: '$.halt',
+  });
   halt.addCatch(haltFailed, { resultPath: '$.haltError' });
-  const rollback = phaseTask(scope, ctx, 'RollbackTraffic', PHASE.rollbackTraffic, { payload: ID, resultPath: '$.rollback' }).addCatch(onError, { resultPath: '$.error' });
+  const rollback = phaseTask(scope, ctx, 'RollbackTraffic', PHASE.rollbackTraffic, {
+    payload: ID,
+    resultPath: '$.rollback',
+  }).addCatch(onError, { resultPath: '$.error' });
   haltFailed.next(rollback);
 
   // Traffic is on old within the 5-minute budget; then the new side's writes are returned to the old database.
   const returned = drainReverse(scope, ctx, { prefix: '', ifCaptured: true });
-  chain(returned.end, notify(scope, ctx, 'NotifyWritesReturned', 'new-side-writes-returned', { 'changes.$': '$.reverseDrain.changes' }), new sfn.Succeed(scope, 'TrafficOnOld'));
+  chain(
+    returned.end,
+    notify(scope, ctx, 'NotifyWritesReturned', 'new-side-writes-returned', { 'changes.$': '$.reverseDrain.changes' }),
+    new sfn.Succeed(scope, 'TrafficOnOld'),
+  );
 
   return chain(
     orElseContinue(
       new sfn.Choice(scope, 'ValidRollbackInput?').when(
-        sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.migrationId'), sfn.Condition.isString('$.migrationId'))),
+        sfn.Condition.not(
+          sfn.Condition.and(sfn.Condition.isPresent('$.migrationId'), sfn.Condition.isString('$.migrationId')),
+        ),
         invalidInput,
       ),
     ),
     new sfn.Pass(scope, 'RollbackInput', { parameters: { 'migrationId.$': '$.migrationId' }, resultPath: '$.config' }),
     halt,
     rollback,
-    notify(scope, ctx, 'NotifyRolledBack', 'traffic-rolled-back', { 'rollbackMs.$': '$.rollback.elapsedMs', 'weights.$': '$.rollback.weights' }),
+    notify(scope, ctx, 'NotifyRolledBack', 'traffic-rolled-back', {
+      'rollbackMs.$': '$.rollback.elapsedMs',
+      'weights.$': '$.rollback.weights',
+    }),
     returned.start,
   );
 }

@@ -1,4 +1,14 @@
-import { ChunkCopyError, ChunkDataError, connect, copyTable, DbEndpoint, describeTableWith, loadPlan, parseSpec, prepareTarget } from '../../../lambda/engine';
+import {
+  ChunkCopyError,
+  ChunkDataError,
+  connect,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  loadPlan,
+  parseSpec,
+  prepareTarget,
+} from '../../../lambda/engine';
 import { ERRORS } from '../../../lambda/core/errors';
 import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
 import { query, seededPair } from '../../support/pg';
@@ -30,11 +40,16 @@ describe('chunk failures', () => {
     // GIVEN a spec with 100-row chunks and a target trigger that counts tries of the bad row (a sequence survives rollbacks)
     const spec = parseSpec({ ...chatHistorySpec, tables: [{ ...messages, chunkSize: 100 }] });
     await prepareTarget(spec, source, target);
-    await query(target, `CREATE SEQUENCE tries; CREATE FUNCTION count_try() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM nextval(''tries''); RETURN NEW; END';
-                         CREATE TRIGGER count_try BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 450) EXECUTE FUNCTION count_try()`);
+    await query(
+      target,
+      `CREATE SEQUENCE tries; CREATE FUNCTION count_try() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM nextval(''tries''); RETURN NEW; END';
+                         CREATE TRIGGER count_try BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 450) EXECUTE FUNCTION count_try()`,
+    );
     const layout = await describeTableWith(spec.tables[0], source, target);
     // WHEN copied one chunk at a time with three tries allowed
-    const err = (await copyTable(layout, source, target, { runId: 'bad', concurrency: 1, attempts: 3 }).catch((e: unknown) => e)) as ChunkDataError;
+    const err = (await copyTable(layout, source, target, { runId: 'bad', concurrency: 1, attempts: 3 }).catch(
+      (e: unknown) => e,
+    )) as ChunkDataError;
     // THEN a named, non-transient error
     expect(err).toBeInstanceOf(ChunkDataError);
     expect(err.name).toBe(ERRORS.ChunkDataError);
@@ -61,13 +76,26 @@ describe('chunk failures', () => {
     const spec = parseSpec({
       ...chatHistorySpec,
       targetDdl: ['CREATE TABLE IF NOT EXISTS numbered (id bigint PRIMARY KEY, n int NOT NULL)'],
-      tables: [{ name: 'numbered', source: { table: 'chat_messages' }, key: ['id'], target: { table: 'numbered' }, columns: { n: "CASE WHEN s.id = 450 THEN s.body ELSE s.id::text END" }, chunkSize: 300 }],
+      tables: [
+        {
+          name: 'numbered',
+          source: { table: 'chat_messages' },
+          key: ['id'],
+          target: { table: 'numbered' },
+          columns: { n: 'CASE WHEN s.id = 450 THEN s.body ELSE s.id::text END' },
+          chunkSize: 300,
+        },
+      ],
     });
     await prepareTarget(spec, source, target);
     const layout = await describeTableWith(spec.tables[0], source, target);
-    const err = (await copyTable(layout, source, target, { runId: 'num', concurrency: 2 }).catch((e: unknown) => e)) as ChunkDataError;
+    const err = (await copyTable(layout, source, target, { runId: 'num', concurrency: 2 }).catch(
+      (e: unknown) => e,
+    )) as ChunkDataError;
     expect(err).toBeInstanceOf(ChunkDataError);
-    expect(err.message).toMatch(/^copy of numbered chunk 1 \(keys \[301, 601\)\) failed and was rolled back(?: at column n)?: invalid input syntax for type integer: "…" \(SQLSTATE 22P02\)$/);
+    expect(err.message).toMatch(
+      /^copy of numbered chunk 1 \(keys \[301, 601\)\) failed and was rolled back(?: at column n)?: invalid input syntax for type integer: "…" \(SQLSTATE 22P02\)$/,
+    );
     expect(err.message).not.toContain(SECRET);
   });
 
@@ -75,14 +103,21 @@ describe('chunk failures', () => {
     const spec = parseSpec({ ...chatHistorySpec, tables: [{ ...messages, chunkSize: 500 }] });
     await query(source, `UPDATE chat_messages SET role = 'bot', body = 'ok' WHERE id = 450`);
     await prepareTarget(spec, source, target);
-    await query(target, `CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END';
-                         CREATE TRIGGER die BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 700) EXECUTE FUNCTION die()`);
+    await query(
+      target,
+      `CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END';
+                         CREATE TRIGGER die BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 700) EXECUTE FUNCTION die()`,
+    );
     const layout = await describeTableWith(spec.tables[0], source, target);
-    const err = (await copyTable(layout, source, target, { runId: 'die', concurrency: 1, attempts: 2 }).catch((e: unknown) => e)) as ChunkCopyError;
+    const err = (await copyTable(layout, source, target, { runId: 'die', concurrency: 1, attempts: 2 }).catch(
+      (e: unknown) => e,
+    )) as ChunkCopyError;
     expect(err).toBeInstanceOf(ChunkCopyError);
     expect(err.name).toBe(ERRORS.ChunkCopyError);
     // the server's 57P01, or the socket error when the client notices the dead connection first
-    expect(err.message).toMatch(/^copy of messages chunk 1 \(keys \[501, \+inf\)\) failed and was rolled back: (.*\(SQLSTATE 57P01\)|.*(ECONNRESET|EPIPE|Connection terminated).*)$/);
+    expect(err.message).toMatch(
+      /^copy of messages chunk 1 \(keys \[501, \+inf\)\) failed and was rolled back: (.*\(SQLSTATE 57P01\)|.*(ECONNRESET|EPIPE|Connection terminated).*)$/,
+    );
     expect(err.message).not.toMatch(/SQLSTATE E/);
     expect((await plan(target, 'die')).find((c) => c.chunkNo === 1)!.attempts).toBe(2);
     await query(target, 'DROP TRIGGER die ON messages');
@@ -95,7 +130,10 @@ describe('redactedReason', () => {
     ['value "12345678901" is out of range for type integer', 'value "…" is out of range for type integer'],
     ['invalid byte sequence for encoding "UTF8": 0xe9 0x41', 'invalid byte sequence for encoding "UTF8": 0x…'],
     ['invalid input value for enum mood: "happy"', 'invalid input value for enum mood: "…"'],
-    ['null value in column "content" of relation "messages" violates not-null constraint', 'null value in column "content" of relation "messages" violates not-null constraint'],
+    [
+      'null value in column "content" of relation "messages" violates not-null constraint',
+      'null value in column "content" of relation "messages" violates not-null constraint',
+    ],
   ])('GIVEN %s WHEN redacted THEN values are gone and identifiers stay', async (message, expected) => {
     const { redactedReason } = await import('../../../lambda/engine/errors');
     expect(redactedReason({ message })).toBe(expected);
@@ -113,6 +151,8 @@ describe('sqlState', () => {
   ])('GIVEN code %s THEN the SQLSTATE is %s', async (code, expected) => {
     const { sqlState, describe: describeError } = await import('../../../lambda/engine/errors');
     expect(sqlState({ code, message: 'm' })).toBe(expected);
-    expect(describeError({ code, message: 'write EPIPE' })).toBe(expected ? `write EPIPE (SQLSTATE ${expected})` : 'write EPIPE');
+    expect(describeError({ code, message: 'write EPIPE' })).toBe(
+      expected ? `write EPIPE (SQLSTATE ${expected})` : 'write EPIPE',
+    );
   });
 });

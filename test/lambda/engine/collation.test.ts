@@ -1,4 +1,14 @@
-import { connect, copyChunk, copyTable, DbEndpoint, describeTableWith, loadPlan, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import {
+  connect,
+  copyChunk,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  loadPlan,
+  parseSpec,
+  prepareTarget,
+  validateTable,
+} from '../../../lambda/engine';
 import { normaliseCollation } from '../../../lambda/engine/collation';
 import type { TableLayout } from '../../../lambda/engine/sql';
 import { asMigrationRole, freshDatabase, query } from '../../support/pg';
@@ -11,12 +21,26 @@ const spec = (targetCollation: string) =>
     version: 1,
     name: `codes-${targetCollation.replace(/\W/g, '').toLowerCase()}`,
     targetDdl: [`CREATE TABLE public.codes (code text COLLATE "${targetCollation}" PRIMARY KEY, v int NOT NULL)`],
-    tables: [{ name: 'codes', source: { table: 'codes' }, key: ['code'], target: { table: 'codes' }, columns: { v: 's.v' }, chunkSize: 10 }],
+    tables: [
+      {
+        name: 'codes',
+        source: { table: 'codes' },
+        key: ['code'],
+        target: { table: 'codes' },
+        columns: { v: 's.v' },
+        chunkSize: 10,
+      },
+    ],
   });
 
 describe('text keys that sort differently on the two sides', () => {
   /** Copy one chunk again, as a retry does (DELETE of its key range on the target, then the copy): the target's row count after it. */
-  async function retryChunk(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, chunkNo: number): Promise<number> {
+  async function retryChunk(
+    layout: TableLayout,
+    source: DbEndpoint,
+    target: DbEndpoint,
+    chunkNo: number,
+  ): Promise<number> {
     const [src, tgt] = [await connect(source), await connect(target)];
     try {
       const chunk = (await loadPlan(tgt, 'coll', 'codes')).find((c) => c.chunkNo === chunkNo)!;
@@ -37,7 +61,10 @@ describe('text keys that sort differently on the two sides', () => {
     await prepareTarget(s, source, target);
     const layout = await describeTableWith(s.tables[0], source, target);
     expect(layout.targetKeyCollations).toEqual(['pg_catalog."C"']);
-    expect(await copyTable(layout, source, target, { runId: 'coll', concurrency: 2 })).toMatchObject({ complete: true, rowsTotal: 320 });
+    expect(await copyTable(layout, source, target, { runId: 'coll', concurrency: 2 })).toMatchObject({
+      complete: true,
+      rowsTotal: 320,
+    });
     for (const chunkNo of [3, 12, 20]) expect(await retryChunk(layout, source, target, chunkNo)).toBe(320);
     expect((await validateTable(layout, source, target, { runId: 'coll' })).match).toBe(true);
     // Without the source's order on the target, the same retry deletes rows of other chunks that it does not copy back.
@@ -61,13 +88,24 @@ describe('text keys that sort differently on the two sides', () => {
     await query(source, `CREATE TABLE codes (code text COLLATE phonebook PRIMARY KEY, v int NOT NULL)`);
     const s = spec('C');
     const prepared = await prepareTarget(s, source, target);
-    expect(prepared.warnings).toEqual([expect.stringMatching(/^table codes: key column code sorts by collation icu:de-u-co-phonebk on the source and c on the target, .*COLLATE in targetDdl/)]);
+    expect(prepared.warnings).toEqual([
+      expect.stringMatching(
+        /^table codes: key column code sorts by collation icu:de-u-co-phonebk on the source and c on the target, .*COLLATE in targetDdl/,
+      ),
+    ]);
     const layout = await describeTableWith(s.tables[0], source, target);
     expect(layout.targetKeyCollations).toBeUndefined();
   });
 
   test('normalises collations that sort alike by byte', () => {
-    expect(['C', 'POSIX', 'C.UTF-8', 'C.utf8', 'builtin:C.UTF-8', 'builtin:C'].map(normaliseCollation)).toEqual(['c', 'c', 'c', 'c', 'c', 'c']);
+    expect(['C', 'POSIX', 'C.UTF-8', 'C.utf8', 'builtin:C.UTF-8', 'builtin:C'].map(normaliseCollation)).toEqual([
+      'c',
+      'c',
+      'c',
+      'c',
+      'c',
+      'c',
+    ]);
     expect(normaliseCollation('en_US.UTF-8')).toBe('en_us.utf8');
     expect(normaliseCollation('icu:en')).toBe('icu:en');
     expect(normaliseCollation(null)).toBeNull();

@@ -1,4 +1,12 @@
-import { connect, copyTable, DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import {
+  connect,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  parseSpec,
+  prepareTarget,
+  validateTable,
+} from '../../../lambda/engine';
 import { freshDatabase, query } from '../../support/pg';
 
 /** Awkward values of every kind the engine must carry byte for byte. */
@@ -27,7 +35,17 @@ const spec = parseSpec({
       source: { table: 'events' },
       key: ['tenant', 'seq'],
       target: { table: 'events2', key: ['org', 'n'] },
-      columns: { note: 's.note', blob: 's.blob', doc: 's.doc', at: 's.at', local_at: 's.local_at', amount: 's.amount', ratio: 's.ratio', tags: 's.tags', day: 's.day' },
+      columns: {
+        note: 's.note',
+        blob: 's.blob',
+        doc: 's.doc',
+        at: 's.at',
+        local_at: 's.local_at',
+        amount: 's.amount',
+        ratio: 's.ratio',
+        tags: 's.tags',
+        day: 's.day',
+      },
       chunkSize: 97,
     },
   ],
@@ -61,7 +79,9 @@ describe('edge data', () => {
     const dump = async (db: DbEndpoint, table: string, k1: string, k2: string) => {
       const c = await connect(db);
       try {
-        const r = await c.query(`SELECT ${k1}, ${k2}, note, encode(blob, 'hex') AS blob, doc::text, at::text, local_at::text, amount::text, ratio::text, tags::text, day::text FROM ${table} ORDER BY 1, 2`);
+        const r = await c.query(
+          `SELECT ${k1}, ${k2}, note, encode(blob, 'hex') AS blob, doc::text, at::text, local_at::text, amount::text, ratio::text, tags::text, day::text FROM ${table} ORDER BY 1, 2`,
+        );
         return r.rows.map((row) => Object.values(row));
       } finally {
         await c.end();

@@ -1,18 +1,36 @@
 import { seedChatHistory } from '../../../lambda/rehearsal/chat-history-seed';
 import {
-  ChunkCopyError, connect, copyTable, DatabaseUnreachableError, DbEndpoint, describeTableWith,
-  loadPlan, loadSpecFile, MigrationSpec, parseSpec, prepareTarget, SchemaMismatchError, SpecError, validateTable,
+  ChunkCopyError,
+  connect,
+  copyTable,
+  DatabaseUnreachableError,
+  type DbEndpoint,
+  describeTableWith,
+  loadPlan,
+  loadSpecFile,
+  type MigrationSpec,
+  parseSpec,
+  prepareTarget,
+  SchemaMismatchError,
+  SpecError,
+  validateTable,
 } from '../../../lambda/engine';
 import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
 import { freshDatabase, query, seededPair } from '../../support/pg';
 
 const ROWS = 5_000;
 /** The example spec with small chunks so every test crosses many chunk boundaries. */
-const spec: MigrationSpec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 700 })) };
+const spec: MigrationSpec = {
+  ...chatHistorySpec,
+  tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 700 })),
+};
 
 async function sourceFingerprint(db: DbEndpoint) {
-  return query(db, `SELECT (SELECT count(*) FROM chat_messages)::int AS m, (SELECT sum(hashtextextended(c::text, 0)) FROM chat_messages c)::text AS hm,
-                           (SELECT sum(hashtextextended(c::text, 0)) FROM chat_sessions c)::text AS hs`);
+  return query(
+    db,
+    `SELECT (SELECT count(*) FROM chat_messages)::int AS m, (SELECT sum(hashtextextended(c::text, 0)) FROM chat_messages c)::text AS hm,
+                           (SELECT sum(hashtextextended(c::text, 0)) FROM chat_sessions c)::text AS hs`,
+  );
 }
 
 async function migrate(source: DbEndpoint, target: DbEndpoint, runId: string, concurrency = 2) {
@@ -27,7 +45,10 @@ async function migrate(source: DbEndpoint, target: DbEndpoint, runId: string, co
 
 async function validateAll(source: DbEndpoint, target: DbEndpoint, runId: string) {
   const out = [];
-  for (const t of spec.tables) out.push(await validateTable(await describeTableWith(t, source, target), source, target, { runId, concurrency: 2 }));
+  for (const t of spec.tables)
+    out.push(
+      await validateTable(await describeTableWith(t, source, target), source, target, { runId, concurrency: 2 }),
+    );
   return out;
 }
 
@@ -61,13 +82,22 @@ describe('data engine on the chat-history example', () => {
     }
     expect(report[1].source.rows).toBe(ROWS);
 
-    const roles = await query<{ role: string; n: number }>(target, 'SELECT role, count(*)::int AS n FROM messages GROUP BY role ORDER BY role');
+    const roles = await query<{ role: string; n: number }>(
+      target,
+      'SELECT role, count(*)::int AS n FROM messages GROUP BY role ORDER BY role',
+    );
     expect(roles.map((r) => r.role)).toEqual(['assistant', 'system', 'tool', 'user']);
-    const [m] = await query<{ metadata: unknown; content: string }>(target, 'SELECT metadata, content FROM messages WHERE message_id = 3');
+    const [m] = await query<{ metadata: unknown; content: string }>(
+      target,
+      'SELECT metadata, content FROM messages WHERE message_id = 3',
+    );
     expect(m.metadata).toEqual({ legacy: 'client=ios;v=3' });
     const [empty] = await query<{ metadata: unknown }>(target, 'SELECT metadata FROM messages WHERE message_id = 5');
     expect(empty.metadata).toEqual({});
-    const [conv] = await query<{ title: string; started_at: Date; owner: string }>(target, 'SELECT title, started_at, owner FROM conversations WHERE conversation_id = 7');
+    const [conv] = await query<{ title: string; started_at: Date; owner: string }>(
+      target,
+      'SELECT title, started_at, owner FROM conversations WHERE conversation_id = 7',
+    );
     expect(conv.title).toBe('Untitled');
     expect(conv.owner).toBe('user_7');
     expect(conv.started_at.toISOString()).toBe('2024-01-01T00:07:00.000Z');
@@ -100,7 +130,11 @@ describe('data engine on the chat-history example', () => {
     expect(r.target.rows).toBe(ROWS);
     expect(r.mismatchedChunks.length).toBeGreaterThanOrEqual(2);
     // Re-copying the run repairs it.
-    await query(target, `UPDATE switchyard.copy_chunks SET copied_at = NULL, copied_rows = NULL WHERE run_id = 'run-2' AND chunk_no = ANY($1)`, [r.mismatchedChunks]);
+    await query(
+      target,
+      `UPDATE switchyard.copy_chunks SET copied_at = NULL, copied_rows = NULL WHERE run_id = 'run-2' AND chunk_no = ANY($1)`,
+      [r.mismatchedChunks],
+    );
     await copyTable(layout, source, target, { runId: 'run-2' });
     expect((await validateTable(layout, source, target, { runId: 'run-2' })).match).toBe(true);
   });
@@ -121,26 +155,39 @@ describe('a connection killed mid-chunk', () => {
     const { source, target } = await seededPair('k', 3_000);
     await prepareTarget(spec, source, target);
     // A trigger that stalls one row, so the COPY of its chunk is reliably in flight when we kill it.
-    await query(target, `CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
-                         CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 1500) EXECUTE FUNCTION stall()`);
+    await query(
+      target,
+      `CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
+                         CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 1500) EXECUTE FUNCTION stall()`,
+    );
     const layout = await describeTableWith(spec.tables[1], source, target);
-    const copying = copyTable(layout, source, target, { runId: 'kill', concurrency: 2, attempts: 1 }).catch((e: unknown) => e);
+    const copying = copyTable(layout, source, target, { runId: 'kill', concurrency: 2, attempts: 1 }).catch(
+      (e: unknown) => e,
+    );
     let killed = 0;
     for (let i = 0; i < 200 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const rows = await query<{ ok: boolean }>(target, `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`);
+      const rows = await query<{ ok: boolean }>(
+        target,
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`,
+      );
       killed = rows.length;
     }
     expect(killed).toBe(1);
     const err = (await copying) as Error;
     expect(err).toBeInstanceOf(ChunkCopyError);
     expect(err.name).toBe('ChunkCopyError');
-    expect(err.message).toMatch(/copy of messages chunk 2 \(keys \[1401, 2101\)\) failed and was rolled back: .*\(SQLSTATE 57P01\)/);
+    expect(err.message).toMatch(
+      /copy of messages chunk 2 \(keys \[1401, 2101\)\) failed and was rolled back: .*\(SQLSTATE 57P01\)/,
+    );
     await query(target, 'DROP TRIGGER stall ON messages');
 
     const killedChunk = (await loadPlanOf(target, 'kill')).find((ch) => ch.chunkNo === 2)!;
     expect(killedChunk.copiedRows).toBeNull();
-    const [{ n }] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM messages WHERE message_id BETWEEN 1401 AND 2100');
+    const [{ n }] = await query<{ n: number }>(
+      target,
+      'SELECT count(*)::int AS n FROM messages WHERE message_id BETWEEN 1401 AND 2100',
+    );
     expect(n).toBe(0); // the killed chunk's transaction left nothing behind
 
     const resumed = await copyTable(layout, source, target, { runId: 'kill', concurrency: 2 });
@@ -158,15 +205,21 @@ describe('a transient failure with retries left', () => {
     const { source, target } = await seededPair('r', 2_000);
     await prepareTarget(spec, source, target);
     // Stall row 900 only while the flag row exists; the test removes the flag as it kills the backend.
-    await query(target, `CREATE TABLE flag (x int); INSERT INTO flag VALUES (1);
+    await query(
+      target,
+      `CREATE TABLE flag (x int); INSERT INTO flag VALUES (1);
       CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM flag) THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$;
-      CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 900) EXECUTE FUNCTION stall()`);
+      CREATE TRIGGER stall BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.message_id = 900) EXECUTE FUNCTION stall()`,
+    );
     const layout = await describeTableWith(spec.tables[1], source, target);
     const copying = copyTable(layout, source, target, { runId: 'retry', attempts: 3 }).catch((e: unknown) => e);
     let killed = 0;
     for (let i = 0; i < 200 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const sleeping = await query<{ pid: number }>(target, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`);
+      const sleeping = await query<{ pid: number }>(
+        target,
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`,
+      );
       if (!sleeping.length) continue;
       await query(target, 'DELETE FROM flag');
       killed = (await query(target, 'SELECT pg_terminate_backend($1)', [sleeping[0].pid])).length;
@@ -194,39 +247,63 @@ describe('bad specs and unreachable databases', () => {
     ({ source, target } = await seededPair('b', 100));
   });
 
-  const withTable = (patch: Record<string, unknown>) => parseSpec({ ...chatHistorySpec, tables: [{ ...chatHistorySpec.tables[1], ...patch }] });
+  const withTable = (patch: Record<string, unknown>) =>
+    parseSpec({ ...chatHistorySpec, tables: [{ ...chatHistorySpec.tables[1], ...patch }] });
 
   async function targetTables() {
-    return (await query<{ t: string }>(target, "SELECT tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).map((r) => r.t);
+    return (
+      await query<{ t: string }>(
+        target,
+        "SELECT tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+      )
+    ).map((r) => r.t);
   }
 
   test('fails when the source table is missing, naming it, before any write', async () => {
     const bad = withTable({ source: { table: 'chat_mesages' } });
     await expect(prepareTarget(bad, source, target)).rejects.toThrow(SchemaMismatchError);
-    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/table messages: source table chat_mesages cannot be read: relation "public.chat_mesages" does not exist/);
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(
+      /table messages: source table chat_mesages cannot be read: relation "public.chat_mesages" does not exist/,
+    );
     expect(await targetTables()).toEqual([]);
   });
 
   test('fails when an expression references a missing column, naming the target column', async () => {
     const bad = withTable({ columns: { ...chatHistorySpec.tables[1].columns, content: 's.text' } });
-    await expect(prepareTarget(bad, source, target)).rejects.toThrow(/expression for target column content \(s.text\) does not work on the source table chat_messages: column s.text does not exist/);
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(
+      /expression for target column content \(s.text\) does not work on the source table chat_messages: column s.text does not exist/,
+    );
     expect(await targetTables()).toEqual([]);
   });
 
   test('fails when the target lacks a mapped column, and rolls its DDL back', async () => {
     const bad = withTable({ columns: { ...chatHistorySpec.tables[1].columns, sentiment: "'neutral'" } });
-    await expect(prepareTarget(bad, source, target)).rejects.toThrow('table messages: target table public.messages has no column sentiment');
+    await expect(prepareTarget(bad, source, target)).rejects.toThrow(
+      'table messages: target table public.messages has no column sentiment',
+    );
     expect(await targetTables()).toEqual([]);
   });
 
   test('fails when the watermark column is missing', async () => {
-    await expect(prepareTarget(withTable({ watermark: 'modified_at' }), source, target)).rejects.toThrow(/watermark column modified_at is missing/);
+    await expect(prepareTarget(withTable({ watermark: 'modified_at' }), source, target)).rejects.toThrow(
+      /watermark column modified_at is missing/,
+    );
   });
 
   test('fails when a spec is malformed, naming every field', () => {
-    expect(() => parseSpec({ version: 2, name: 'X', tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }] })).toThrow(SpecError);
+    expect(() =>
+      parseSpec({
+        version: 2,
+        name: 'X',
+        tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }],
+      }),
+    ).toThrow(SpecError);
     try {
-      parseSpec({ version: 1, name: 'x', tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }] });
+      parseSpec({
+        version: 1,
+        name: 'x',
+        tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }],
+      });
     } catch (e) {
       expect((e as Error).message).toContain('tables.0.source');
       expect((e as Error).message).toContain('tables.0.key must name at least one key column');

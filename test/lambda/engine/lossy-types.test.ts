@@ -1,4 +1,14 @@
-import { copyTable, DbEndpoint, describeTableWith, LossyTypeError, narrowing, parseSpec, PgType, prepareTarget, validateTable } from '../../../lambda/engine';
+import {
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  LossyTypeError,
+  narrowing,
+  parseSpec,
+  type PgType,
+  prepareTarget,
+  validateTable,
+} from '../../../lambda/engine';
 import { freshDatabase, query } from '../../support/pg';
 
 const SOURCE_DDL = `
@@ -9,13 +19,39 @@ const SOURCE_DDL = `
 const ALL = { note: 's.note', price: 's.price', big: 's.big', at: 's.at', label: 's.label' };
 
 /** A spec whose target declares `types` (column -> type), every other column as wide as the source. */
-function specWith(name: string, types: Partial<Record<keyof typeof ALL, string>>, allowLossy?: string[], columns: Record<string, string> = ALL) {
-  const decl = { note: 'text', price: 'numeric(12, 4)', big: 'bigint', at: 'timestamptz', label: 'varchar(100)', ...types };
+function specWith(
+  name: string,
+  types: Partial<Record<keyof typeof ALL, string>>,
+  allowLossy?: string[],
+  columns: Record<string, string> = ALL,
+) {
+  const decl = {
+    note: 'text',
+    price: 'numeric(12, 4)',
+    big: 'bigint',
+    at: 'timestamptz',
+    label: 'varchar(100)',
+    ...types,
+  };
   return parseSpec({
     version: 1,
     name: 'lossy',
-    targetDdl: [`CREATE TABLE ${name} (id bigint PRIMARY KEY, ${Object.entries(decl).map(([c, t]) => `${c} ${t}`).join(', ')})`],
-    tables: [{ name: 'items', source: { table: 'items' }, key: ['id'], target: { table: name }, columns, chunkSize: 100, ...(allowLossy ? { allowLossy } : {}) }],
+    targetDdl: [
+      `CREATE TABLE ${name} (id bigint PRIMARY KEY, ${Object.entries(decl)
+        .map(([c, t]) => `${c} ${t}`)
+        .join(', ')})`,
+    ],
+    tables: [
+      {
+        name: 'items',
+        source: { table: 'items' },
+        key: ['id'],
+        target: { table: name },
+        columns,
+        chunkSize: 100,
+        ...(allowLossy ? { allowLossy } : {}),
+      },
+    ],
   });
 }
 
@@ -28,14 +64,33 @@ describe('lossy types', () => {
     await query(source, SOURCE_DDL);
   });
 
-  const tables = async () => (await query<{ t: string }>(target, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
+  const tables = async () =>
+    (await query<{ t: string }>(target, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).map(
+      (r) => r.t,
+    );
 
   test.each([
-    ['text -> varchar(8)', { note: 'varchar(8)' }, /column note text -> character varying\(8\): holds at most 8 characters, the source is unbounded/],
-    ['numeric(12,4) -> numeric(8,2)', { price: 'numeric(8, 2)' }, /column price numeric\(12,4\) -> numeric\(8,2\): numeric\(8,2\) rounds numeric\(12,4\) to 2 decimals/],
+    [
+      'text -> varchar(8)',
+      { note: 'varchar(8)' },
+      /column note text -> character varying\(8\): holds at most 8 characters, the source is unbounded/,
+    ],
+    [
+      'numeric(12,4) -> numeric(8,2)',
+      { price: 'numeric(8, 2)' },
+      /column price numeric\(12,4\) -> numeric\(8,2\): numeric\(8,2\) rounds numeric\(12,4\) to 2 decimals/,
+    ],
     ['bigint -> int', { big: 'int' }, /column big bigint -> integer: int4 cannot hold every int8/],
-    ['timestamptz -> timestamp', { at: 'timestamp' }, /column at timestamp with time zone -> timestamp without time zone: timestamp drops the time zone/],
-    ['varchar(100) -> varchar(20)', { label: 'varchar(20)' }, /column label character varying\(100\) -> character varying\(20\): holds at most 20 characters, the source up to 100/],
+    [
+      'timestamptz -> timestamp',
+      { at: 'timestamp' },
+      /column at timestamp with time zone -> timestamp without time zone: timestamp drops the time zone/,
+    ],
+    [
+      'varchar(100) -> varchar(20)',
+      { label: 'varchar(20)' },
+      /column label character varying\(100\) -> character varying\(20\): holds at most 20 characters, the source up to 100/,
+    ],
   ])('fails when the target narrows %s: LossyTypeError, and the DDL is rolled back', async (_name, types, message) => {
     const err = (await prepareTarget(specWith('narrow', types), source, target).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LossyTypeError);
@@ -46,11 +101,17 @@ describe('lossy types', () => {
   });
 
   test('fails listing every narrowed column at once, including the result type of an expression', async () => {
-    const cols = { ...ALL, note: "left(s.note, 50)::varchar(50)" };
-    const err = (await prepareTarget(specWith('narrow', { note: 'varchar(8)', big: 'int', label: 'varchar(20)' }, undefined, cols), source, target).catch((e: unknown) => e)) as Error;
+    const cols = { ...ALL, note: 'left(s.note, 50)::varchar(50)' };
+    const err = (await prepareTarget(
+      specWith('narrow', { note: 'varchar(8)', big: 'int', label: 'varchar(20)' }, undefined, cols),
+      source,
+      target,
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LossyTypeError);
     expect(err!.message.match(/^ {2}- /gm)).toHaveLength(3);
-    expect(err!.message).toMatch(/column note character varying\(50\) -> character varying\(8\): holds at most 8 characters, the source up to 50/);
+    expect(err!.message).toMatch(
+      /column note character varying\(50\) -> character varying\(8\): holds at most 8 characters, the source up to 50/,
+    );
   });
 
   test('GIVEN a widening (varchar -> text, int8 -> numeric(20,0), numeric(12,4) -> numeric(14,6)) WHEN prepared, copied and validated THEN it passes and matches', async () => {
@@ -71,7 +132,9 @@ describe('lossy types', () => {
     const v = await validateTable(layout, source, target, { runId: 'lossy', maxKeys: 1000 });
     expect(v.match).toBe(false);
     // label: 10 + g % 20 characters; > 20 when g % 20 > 10. price: g * 1.2345 rounds unless g * 1.2345 has at most 2 decimals (g % 20 == 0).
-    const expected = Array.from({ length: 300 }, (_, i) => i + 1).filter((g) => g % 20 > 10 || g % 20 !== 0).map((g) => [String(g)]);
+    const expected = Array.from({ length: 300 }, (_, i) => i + 1)
+      .filter((g) => g % 20 > 10 || g % 20 !== 0)
+      .map((g) => [String(g)]);
     expect(v.differences.changed).toEqual(expected);
     expect(v.differences.missing).toEqual([]);
   });

@@ -1,4 +1,12 @@
-import { connect, copyTable, describeTableWith, loadPlan, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import {
+  connect,
+  copyTable,
+  describeTableWith,
+  loadPlan,
+  parseSpec,
+  prepareTarget,
+  validateTable,
+} from '../../../lambda/engine';
 import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
 import { query, seededPair } from '../../support/pg';
 

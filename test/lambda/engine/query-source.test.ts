@@ -5,11 +5,16 @@ import { query, seededPair } from '../../support/pg';
 const spec = parseSpec({
   version: 1,
   name: 'merge',
-  targetDdl: ['CREATE TABLE IF NOT EXISTS owned_messages (id bigint PRIMARY KEY, owner text NOT NULL, body text, changed_at timestamptz NOT NULL)'],
+  targetDdl: [
+    'CREATE TABLE IF NOT EXISTS owned_messages (id bigint PRIMARY KEY, owner text NOT NULL, body text, changed_at timestamptz NOT NULL)',
+  ],
   tables: [
     {
       name: 'owned-messages',
-      source: { query: 'SELECT m.id, m.body, se.user_name, greatest(m.updated_at, se.updated_at) AS changed_at FROM chat_messages m JOIN chat_sessions se ON se.id = m.session_id' },
+      source: {
+        query:
+          'SELECT m.id, m.body, se.user_name, greatest(m.updated_at, se.updated_at) AS changed_at FROM chat_messages m JOIN chat_sessions se ON se.id = m.session_id',
+      },
       key: ['id'],
       target: { table: 'owned_messages' },
       columns: { owner: 'upper(s.user_name)', body: 's.body', changed_at: 's.changed_at' },
@@ -30,7 +35,10 @@ test('GIVEN a query source that merges two tables WHEN copied, changed and copie
   await query(source, "UPDATE chat_sessions SET user_name = 'renamed', updated_at = now() WHERE id = 3");
   expect((await validateTable(layout, source, target, { runId: 'q', concurrency: 2 })).match).toBe(false);
   await copyTable(layout, source, target, { runId: 'q-again', concurrency: 2 });
-  const owners = await query<{ owner: string }>(target, 'SELECT DISTINCT owner FROM owned_messages WHERE id BETWEEN 41 AND 60');
+  const owners = await query<{ owner: string }>(
+    target,
+    'SELECT DISTINCT owner FROM owned_messages WHERE id BETWEEN 41 AND 60',
+  );
   expect(owners).toEqual([{ owner: 'RENAMED' }]);
   expect((await validateTable(layout, source, target, { runId: 'q', concurrency: 2 })).match).toBe(true);
 });

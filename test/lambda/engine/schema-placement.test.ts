@@ -1,5 +1,12 @@
 import { Client } from 'pg';
-import { copyTable, DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import {
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  parseSpec,
+  prepareTarget,
+  validateTable,
+} from '../../../lambda/engine';
 import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
 import { asMigrationRole, query, seededPair } from '../../support/pg';
 
@@ -27,8 +34,14 @@ describe('target tables land in the target schema', () => {
     const pair = await seededPair('sp', 600);
     const source = await asMigrationRole(pair.source);
     const target = await asMigrationRole(pair.target);
-    await query(pair.source, 'ALTER TABLE chat_messages OWNER TO switchyard; ALTER TABLE chat_sessions OWNER TO switchyard');
-    const spec = parseSpec({ ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 200 })) });
+    await query(
+      pair.source,
+      'ALTER TABLE chat_messages OWNER TO switchyard; ALTER TABLE chat_sessions OWNER TO switchyard',
+    );
+    const spec = parseSpec({
+      ...chatHistorySpec,
+      tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 200 })),
+    });
 
     await prepareTarget(spec, source, target);
     for (const t of spec.tables) {
@@ -41,8 +54,16 @@ describe('target tables land in the target schema', () => {
     const [{ search_path }] = await appQuery<{ search_path: string }>(target, 'SHOW search_path');
     expect(search_path).toBe('"$user", public');
     const rels = await relations(pair.target);
-    expect(rels.filter((r) => r.schema === 'public').map((r) => r.name)).toEqual(['conversations', 'messages', 'messages_message_id_seq']);
-    expect(rels.filter((r) => r.schema === 'switchyard').map((r) => r.name)).toEqual(['applied_ddl', 'copy_chunks', 'deferred_indexes']);
+    expect(rels.filter((r) => r.schema === 'public').map((r) => r.name)).toEqual([
+      'conversations',
+      'messages',
+      'messages_message_id_seq',
+    ]);
+    expect(rels.filter((r) => r.schema === 'switchyard').map((r) => r.name)).toEqual([
+      'applied_ddl',
+      'copy_chunks',
+      'deferred_indexes',
+    ]);
     // The new app, with a default session, as the same login and as another one.
     expect(await appQuery<{ n: number }>(target, 'SELECT count(*)::int AS n FROM messages')).toEqual([{ n: 600 }]);
     expect(await appQuery<{ n: number }>(pair.target, 'SELECT count(*)::int AS n FROM messages')).toEqual([{ n: 600 }]);
@@ -51,14 +72,22 @@ describe('target tables land in the target schema', () => {
   test('GIVEN targetSchema app WHEN prepared and copied THEN unqualified DDL, COPY and validation all use app', async () => {
     const { source, target } = await seededPair('sa', 300);
     // (A table parsed before carries its schema: build it afresh so it takes the spec's.)
-    const spec = parseSpec({ ...chatHistorySpec, targetSchema: 'app', tables: [{ ...chatHistorySpec.tables[1], target: { table: 'messages', key: ['message_id'] }, chunkSize: 100 }] });
+    const spec = parseSpec({
+      ...chatHistorySpec,
+      targetSchema: 'app',
+      tables: [{ ...chatHistorySpec.tables[1], target: { table: 'messages', key: ['message_id'] }, chunkSize: 100 }],
+    });
     await prepareTarget(spec, source, target);
     const layout = await describeTableWith(spec.tables[0], source, target);
     const copy = await copyTable(layout, source, target, { runId: 'app' });
     expect(copy.rowsTotal).toBe(300);
     expect((await validateTable(layout, source, target, { runId: 'app' })).match).toBe(true);
     const rels = await relations(target);
-    expect(rels.filter((r) => r.schema === 'app').map((r) => r.name)).toEqual(['conversations', 'messages', 'messages_message_id_seq']);
+    expect(rels.filter((r) => r.schema === 'app').map((r) => r.name)).toEqual([
+      'conversations',
+      'messages',
+      'messages_message_id_seq',
+    ]);
     expect(rels.filter((r) => r.schema === 'public')).toEqual([]);
     expect(await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM app.messages')).toEqual([{ n: 300 }]);
   });

@@ -1,4 +1,4 @@
-import { describeTableWith, DbEndpoint } from '../../../lambda/engine';
+import { describeTableWith, type DbEndpoint } from '../../../lambda/engine';
 import { createSync, qualifiedTableSpec } from '../../../lambda/engine/sync';
 import { validateUnderWrites } from '../../../lambda/engine/validate-under-writes';
 import { query } from '../../support/pg';
@@ -14,7 +14,10 @@ describe('validation while the service keeps writing', () => {
 
   beforeAll(async () => {
     ({ source, target } = await rolePair('vuw'));
-    await query(source, `INSERT INTO public.items (id, name) SELECT g, 'item ' || g FROM generate_series(1, ${ROWS}) g`);
+    await query(
+      source,
+      `INSERT INTO public.items (id, name) SELECT g, 'item ' || g FROM generate_series(1, ${ROWS}) g`,
+    );
     await createSync(source, itemsSpec, id, 'forward');
     await copyAll(itemsSpec, source, target);
   });
@@ -31,7 +34,11 @@ describe('validation while the service keeps writing', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 300));
-    const r = await validateUnderWrites(await layout(), source, target, { runId: 'vuw', migrationId: id, spec: itemsSpec });
+    const r = await validateUnderWrites(await layout(), source, target, {
+      runId: 'vuw',
+      migrationId: id,
+      spec: itemsSpec,
+    });
     writing = false;
     await writer;
     expect(r.mismatches).toEqual({ missing: [], extra: [], changed: [], truncated: false });
@@ -39,9 +46,14 @@ describe('validation while the service keeps writing', () => {
     expect(r.keysRechecked).toBeGreaterThan(0);
   });
 
-  test('GIVEN a target row changed behind the sync\'s back WHEN validated under writes THEN it is a mismatch naming the key', async () => {
+  test("GIVEN a target row changed behind the sync's back WHEN validated under writes THEN it is a mismatch naming the key", async () => {
     await query(target, `UPDATE public.items SET name = 'tampered' WHERE id = 7`);
-    const r = await validateUnderWrites(await layout(), source, target, { runId: 'vuw2', migrationId: id, spec: itemsSpec, rounds: 2 });
+    const r = await validateUnderWrites(await layout(), source, target, {
+      runId: 'vuw2',
+      migrationId: id,
+      spec: itemsSpec,
+      rounds: 2,
+    });
     expect(r.match).toBe(false);
     expect(r.mismatches.changed).toEqual([['7']]);
   });

@@ -1,5 +1,5 @@
 import { DISTRIBUTED_COPY } from '../../../lambda/core/limits';
-import { DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
+import { type DbEndpoint, describeTableWith, parseSpec, prepareTarget, validateTable } from '../../../lambda/engine';
 import { chatHistorySpec } from '../../../lambda/engine/specs/chat-history';
 import { registerSpec } from '../../../lambda/engine/specs';
 import { copyData } from '../../../lambda/handlers/copy-data';
@@ -9,13 +9,27 @@ import { createLogger } from '../../../lambda/handlers/support/logger';
 import { asMigrationRole, query, seededPair } from '../../support/pg';
 
 /** The example spec cut small: 100 conversations in 4 chunks, 2,000 messages in 80. */
-const SMALL = parseSpec({ ...chatHistorySpec, name: 'chat-history-small-chunks', tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 25 })) });
+const SMALL = parseSpec({
+  ...chatHistorySpec,
+  name: 'chat-history-small-chunks',
+  tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 25 })),
+});
 /** One row per chunk: 2,100 chunks, more than a plan's item list may hold at one chunk per item. */
-const TINY = parseSpec({ ...chatHistorySpec, name: 'chat-history-tiny-chunks', tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 1 })) });
+const TINY = parseSpec({
+  ...chatHistorySpec,
+  name: 'chat-history-tiny-chunks',
+  tables: chatHistorySpec.tables.map((t) => ({ ...t, chunkSize: 1 })),
+});
 registerSpec(SMALL);
 registerSpec(TINY);
 
-type Plan = { tables: { table: string; chunks: number; chunksCopied: number }[]; chunks: number; chunksPerItem: number; itemsAlreadyCopied: number; items: { table: string; from: number; to: number }[] };
+type Plan = {
+  tables: { table: string; chunks: number; chunksCopied: number }[];
+  chunks: number;
+  chunksPerItem: number;
+  itemsAlreadyCopied: number;
+  items: { table: string; from: number; to: number }[];
+};
 
 describe('CopyData handler, action plan (copy.mode distributed), as the migration login', () => {
   let adminTarget: DbEndpoint; // the superuser: inspects
@@ -23,8 +37,15 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
   let target: DbEndpoint;
   const logs: string[] = [];
   const deps = (specName: string) =>
-    ({ log: createLogger({}, (l) => logs.push(l)), specName, sourceDb: async () => source, targetDb: async () => target, now: () => Date.now() }) as unknown as PhaseDeps;
-  const run = (specName: string, input: unknown) => copyData.make(() => deps(specName))(input, { getRemainingTimeInMillis: () => 900_000 });
+    ({
+      log: createLogger({}, (l) => logs.push(l)),
+      specName,
+      sourceDb: async () => source,
+      targetDb: async () => target,
+      now: () => Date.now(),
+    }) as unknown as PhaseDeps;
+  const run = (specName: string, input: unknown) =>
+    copyData.make(() => deps(specName))(input, { getRemainingTimeInMillis: () => 900_000 });
 
   beforeAll(async () => {
     const pair = await seededPair('cdplan', 2_000);
@@ -32,7 +53,10 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
     source = await asMigrationRole(pair.source);
     target = await asMigrationRole(pair.target);
     // On RDS the migration login owns the app's tables (the master user created them).
-    await query(pair.source, 'ALTER TABLE chat_messages OWNER TO switchyard; ALTER TABLE chat_sessions OWNER TO switchyard');
+    await query(
+      pair.source,
+      'ALTER TABLE chat_messages OWNER TO switchyard; ALTER TABLE chat_sessions OWNER TO switchyard',
+    );
     await prepareTarget(SMALL, source, target, { deferIndexes: true });
   });
 
@@ -46,10 +70,16 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
       chunks: 84,
       chunksPerItem: 8,
       itemsAlreadyCopied: 0,
-      items: [{ table: 'conversations', from: 0, to: 3 }, ...Array.from({ length: 10 }, (_x, i) => ({ table: 'messages', from: i * 8, to: i * 8 + 7 }))],
+      items: [
+        { table: 'conversations', from: 0, to: 3 },
+        ...Array.from({ length: 10 }, (_x, i) => ({ table: 'messages', from: i * 8, to: i * 8 + 7 })),
+      ],
     });
     // The plan is stored in the target's bookkeeping schema: a retried PlanCopy reads it back.
-    const stored = await query<{ n: number }>(adminTarget, `SELECT count(*)::int AS n FROM switchyard.copy_chunks WHERE run_id = 'm-plan'`);
+    const stored = await query<{ n: number }>(
+      adminTarget,
+      `SELECT count(*)::int AS n FROM switchyard.copy_chunks WHERE run_id = 'm-plan'`,
+    );
     expect(stored[0].n).toBe(84);
     expect(await run(SMALL.name, { action: 'plan', migrationId: 'm-plan', chunksPerItem: 8 })).toEqual(plan);
     expect(logs.join('\n')).not.toMatch(/message \d+|User_/); // names and counts only
@@ -59,7 +89,14 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
     const plan = (await run(SMALL.name, { action: 'plan', migrationId: 'm-groups', chunksPerItem: 8 })) as Plan;
     const results: { table: string; complete: boolean; chunks: number }[] = [];
     for (let i = 0; i < plan.items.length; i += 3) {
-      const batch = plan.items.slice(i, i + 3).map((g) => run(SMALL.name, { migrationId: 'm-groups', table: g.table, concurrency: 2, chunkNos: { from: g.from, to: g.to } }));
+      const batch = plan.items.slice(i, i + 3).map((g) =>
+        run(SMALL.name, {
+          migrationId: 'm-groups',
+          table: g.table,
+          concurrency: 2,
+          chunkNos: { from: g.from, to: g.to },
+        }),
+      );
       results.push(...((await Promise.all(batch)) as typeof results));
     }
     expect(results.every((r) => r.complete)).toBe(true);
@@ -69,7 +106,14 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
       expect(v.match).toBe(true);
     }
     const resumed = (await run(SMALL.name, { action: 'plan', migrationId: 'm-groups', chunksPerItem: 8 })) as Plan;
-    expect(resumed).toMatchObject({ items: [], itemsAlreadyCopied: 11, tables: [{ table: 'conversations', chunks: 4, chunksCopied: 4 }, { table: 'messages', chunks: 80, chunksCopied: 80 }] });
+    expect(resumed).toMatchObject({
+      items: [],
+      itemsAlreadyCopied: 11,
+      tables: [
+        { table: 'conversations', chunks: 4, chunksCopied: 4 },
+        { table: 'messages', chunks: 80, chunksCopied: 80 },
+      ],
+    });
   });
 
   test('GIVEN more chunks than the item cap WHEN planned at one chunk per item THEN groups grow so the list stays within the cap and still covers every chunk', async () => {
@@ -83,9 +127,16 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
   });
 
   test('fails when chunksPerItem is out of range, naming the field, before any database is reached', async () => {
-    const unreachable = () => ({ ...deps(SMALL.name), sourceDb: () => Promise.reject(new Error('database reached')), targetDb: () => Promise.reject(new Error('database reached')) }) as PhaseDeps;
+    const unreachable = () =>
+      ({
+        ...deps(SMALL.name),
+        sourceDb: () => Promise.reject(new Error('database reached')),
+        targetDb: () => Promise.reject(new Error('database reached')),
+      }) as PhaseDeps;
     for (const chunksPerItem of [0, DISTRIBUTED_COPY.chunksPerItem.max + 1, 1.5]) {
-      const err = await copyData.make(unreachable)({ action: 'plan', migrationId: 'm-plan', chunksPerItem }).catch((e: Error) => e);
+      const err = await copyData
+        .make(unreachable)({ action: 'plan', migrationId: 'm-plan', chunksPerItem })
+        .catch((e: Error) => e);
       expect(err).toBeInstanceOf(InvalidInputError);
       expect((err as Error).message).toMatch(/^CopyData: invalid input: chunksPerItem /);
     }
@@ -94,6 +145,8 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
   test('fails when the action is unknown, listing the valid ones (none means copy)', async () => {
     const err = await run(SMALL.name, { action: 'split', migrationId: 'm-plan' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect((err as Error).message).toBe("CopyData: invalid input: action Invalid discriminator value. Expected 'copy' | 'undefined' | 'plan'");
+    expect((err as Error).message).toBe(
+      "CopyData: invalid input: action Invalid discriminator value. Expected 'copy' | 'undefined' | 'plan'",
+    );
   });
 });

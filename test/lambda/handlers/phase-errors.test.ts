@@ -7,7 +7,10 @@ import { definePhase } from '../../../lambda/handlers/support/phase';
 import { SchemaMismatchError } from '../../../lambda/engine/errors';
 
 const deps = () => ({ stage: 'dev', log: createLogger({}, () => undefined), now: () => 0 }) as unknown as PhaseDeps;
-const failing = (e: unknown) => definePhase(PHASE.sync, z.object({}), async () => { throw e; }).make(deps);
+const failing = (e: unknown) =>
+  definePhase(PHASE.sync, z.object({}), async () => {
+    throw e;
+  }).make(deps);
 
 describe('phase errors the state machine can act on', () => {
   test('GIVEN the driver reports a lost connection WHEN a phase fails THEN it fails as DatabaseUnreachableError (retried by the transient-db class), and the message names the phase', async () => {
@@ -18,7 +21,9 @@ describe('phase errors the state machine can act on', () => {
   });
 
   test('GIVEN a server shutdown (SQLSTATE 57P01) WHEN a phase fails THEN it is named DatabaseUnreachableError', async () => {
-    const err = (await failing(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))({}).catch((e: unknown) => e)) as Error;
+    const err = (await failing(
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    )({}).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe(ERRORS.DatabaseUnreachableError);
   });
 

@@ -2,7 +2,7 @@ import { MemoryConfigStore } from '../../../lambda/adapters/local/memory-config-
 import { MemoryLockStore } from '../../../lambda/adapters/local/memory-lock';
 import { MemorySnapshots } from '../../../lambda/adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../../../lambda/adapters/local/local-traffic';
-import { connect, DbEndpoint } from '../../../lambda/engine';
+import { connect, type DbEndpoint } from '../../../lambda/engine';
 import { PreflightNoGoError } from '../../../lambda/core/preflight/evaluate';
 import type { PhaseDeps } from '../../../lambda/handlers/support/deps';
 import { InvalidInputError } from '../../../lambda/handlers/support/input';
@@ -31,7 +31,13 @@ async function localDeps(source: DbEndpoint, target: DbEndpoint, over: Partial<P
     configStores: [params],
     transferRules: { parameters: { from: '/chat/old', to: '/chat/new' } },
     repointOldDatabase: async () => undefined,
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 0, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 2 },
+    defaults: {
+      schedule: [5, 25, 50, 100],
+      bakeSeconds: 0,
+      maxCatchUpLagSeconds: 5,
+      maxCatchUpMinutes: 60,
+      copyConcurrency: 2,
+    },
     now: () => Date.now(),
     ...over,
   };
@@ -48,7 +54,14 @@ describe('Preflight handler', () => {
     const out = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1' });
     expect(out.go).toBe(true);
     expect(out.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['sourceDatabase', true], ['replication', true], ['connections', true], ['targetDatabase', true], ['configuration', true], ['healthAlarms', true], ['lastSnapshot', true], ['routing', true],
+      ['sourceDatabase', true],
+      ['replication', true],
+      ['connections', true],
+      ['targetDatabase', true],
+      ['configuration', true],
+      ['healthAlarms', true],
+      ['lastSnapshot', true],
+      ['routing', true],
     ]);
   });
 
@@ -58,20 +71,30 @@ describe('Preflight handler', () => {
       alarms: new StaticAlarms([{ name: 'new-5xx', state: 'ALARM', since: new Date() }]),
       sourceDb: async () => ({ ...source, port: 1 }),
     });
-    const err = await preflight.make(() => deps)({ migrationId: 'm1' }).catch((e) => e);
+    const err = await preflight
+      .make(() => deps)({ migrationId: 'm1' })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(PreflightNoGoError);
     expect(err.message).toMatch(/sourceDatabase: DatabaseUnreachableError: cannot connect to 127.0.0.1:1/);
     expect(err.message).toMatch(/healthAlarms: alarm new-5xx is in ALARM/);
     expect(err.message).toMatch(/routing: local router at old 50 \/ new 50 \(expected 100 \/ 0\)/);
     // The unreachable source fails its own check, the replication check and the connections check.
-    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['sourceDatabase', 'replication', 'connections', 'healthAlarms', 'routing']);
+    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual([
+      'sourceDatabase',
+      'replication',
+      'connections',
+      'healthAlarms',
+      'routing',
+    ]);
   });
 
   test('fails when a long-running transaction is open on the source', async () => {
     const blocker = await connect(source);
     await blocker.query("BEGIN; SELECT 1; SET LOCAL application_name = 'blocker'");
     await new Promise((r) => setTimeout(r, 1100));
-    const err = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1', maxTransactionSeconds: 1 }).catch((e) => e);
+    const err = await preflight
+      .make(() => localDeps(source, target))({ migrationId: 'm1', maxTransactionSeconds: 1 })
+      .catch((e) => e);
     await blocker.query('ROLLBACK');
     await blocker.end();
     expect(err.message).toMatch(/sourceDatabase: 1 transaction\(s\) open longer than 1 s/);
@@ -79,15 +102,23 @@ describe('Preflight handler', () => {
 
   test('fails when the copy would take the connections the live service needs, on either side, naming what to lower', async () => {
     // A Distributed Map of 100 workers × 16 chunk copies: 1,603 connections on a server that allows 100.
-    const err = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1', copyConcurrency: 16, copyWorkers: 100 }).catch((e) => e);
+    const err = await preflight
+      .make(() => localDeps(source, target))({ migrationId: 'm1', copyConcurrency: 16, copyWorkers: 100 })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(PreflightNoGoError);
-    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['connections']);
-    expect(err.message).toMatch(/connections: old needs up to 1603 connection\(s\) \(copy 16 × 100 worker\(s\) \+ 3 for sync, lock and checks\); max_connections \d+ \(\d+ reserved\), \d+ in use, \d+ kept free for the service: only \d+ available; lower copyConcurrency \(or copy.maxConcurrency\)/);
+    expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual([
+      'connections',
+    ]);
+    expect(err.message).toMatch(
+      /connections: old needs up to 1603 connection\(s\) \(copy 16 × 100 worker\(s\) \+ 3 for sync, lock and checks\); max_connections \d+ \(\d+ reserved\), \d+ in use, \d+ kept free for the service: only \d+ available; lower copyConcurrency \(or copy.maxConcurrency\)/,
+    );
     expect(err.message).toMatch(/new needs up to 1603 connection/);
   });
 
   test('fails with InvalidInputError on malformed input', async () => {
-    await expect(preflight.make(() => localDeps(source, target))({ migrationId: '' })).rejects.toThrow(InvalidInputError);
+    await expect(preflight.make(() => localDeps(source, target))({ migrationId: '' })).rejects.toThrow(
+      InvalidInputError,
+    );
   });
 });
 
@@ -99,19 +130,37 @@ describe('Backup handlers', () => {
     const b = await create({ migrationId: 'm-7' });
     expect(a).toEqual({ snapshotId: 'switchyard-test-m-7', status: 'available' });
     expect(b).toEqual(a);
-    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: a.snapshotId })).resolves.toEqual({ snapshotId: a.snapshotId, status: 'available' });
-    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: 'nope' })).rejects.toThrow('snapshot nope does not exist');
+    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: a.snapshotId })).resolves.toEqual({
+      snapshotId: a.snapshotId,
+      status: 'available',
+    });
+    await expect(snapshotStatus.make(() => deps)({ migrationId: 'm-7', snapshotId: 'nope' })).rejects.toThrow(
+      'snapshot nope does not exist',
+    );
   });
 });
 
 describe('HealthGate handler', () => {
   test('an alarm that cannot be read makes the gate unhealthy, with the reason', async () => {
-    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, { alarms: { read: async () => { throw Object.assign(new Error('cloudwatch:DescribeAlarms was denied'), { name: 'AwsAccessDeniedError' }); } } });
-    await expect(healthGate.make(() => deps)({ migrationId: 'm1' })).resolves.toMatchObject({ healthy: false, reasons: ['health alarms could not be read: AwsAccessDeniedError: cloudwatch:DescribeAlarms was denied'] });
+    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, {
+      alarms: {
+        read: async () => {
+          throw Object.assign(new Error('cloudwatch:DescribeAlarms was denied'), { name: 'AwsAccessDeniedError' });
+        },
+      },
+    });
+    await expect(healthGate.make(() => deps)({ migrationId: 'm1' })).resolves.toMatchObject({
+      healthy: false,
+      reasons: ['health alarms could not be read: AwsAccessDeniedError: cloudwatch:DescribeAlarms was denied'],
+    });
   });
 
   test('INSUFFICIENT_DATA beyond the grace period is unhealthy', async () => {
-    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, { alarms: new StaticAlarms([{ name: 'a', state: 'INSUFFICIENT_DATA', since: new Date(0) }]) });
-    await expect(healthGate.make(() => deps)({ migrationId: 'm1', insufficientDataGraceSeconds: 60 })).resolves.toMatchObject({ healthy: false });
+    const deps = await localDeps({} as DbEndpoint, {} as DbEndpoint, {
+      alarms: new StaticAlarms([{ name: 'a', state: 'INSUFFICIENT_DATA', since: new Date(0) }]),
+    });
+    await expect(
+      healthGate.make(() => deps)({ migrationId: 'm1', insufficientDataGraceSeconds: 60 }),
+    ).resolves.toMatchObject({ healthy: false });
   });
 });

@@ -5,7 +5,12 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsDeps } from '../../../lambda/handlers/aws-wiring';
 import { restoreData } from '../../../lambda/handlers/restore-data';
-import { RestoreConflictError, RestoreFailedError, RESTORE_WAIT, RESTORE_WAIT_SECONDS } from '../../../lambda/core/backup/restore';
+import {
+  RestoreConflictError,
+  RestoreFailedError,
+  RESTORE_WAIT,
+  RESTORE_WAIT_SECONDS,
+} from '../../../lambda/core/backup/restore';
 import { awsError } from '../adapters/aws/aws-errors';
 
 const rds = mockClient(RDSClient);
@@ -47,7 +52,10 @@ const ORIGINAL = {
   DBInstanceClass: 'db.r6g.large',
   DBInstanceStatus: 'available',
   Endpoint: { Address: 'old.abc.eu-west-1.rds.amazonaws.com', Port: 5433 },
-  VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0aaa', Status: 'active' }, { VpcSecurityGroupId: 'sg-0bbb', Status: 'active' }],
+  VpcSecurityGroups: [
+    { VpcSecurityGroupId: 'sg-0aaa', Status: 'active' },
+    { VpcSecurityGroupId: 'sg-0bbb', Status: 'active' },
+  ],
   DBSubnetGroup: { DBSubnetGroupName: 'app-db-subnets' },
   DBParameterGroups: [{ DBParameterGroupName: 'app-pg16-force-ssl', ParameterApplyStatus: 'in-sync' }],
   OptionGroupMemberships: [{ OptionGroupName: 'default:postgres-16', Status: 'in-sync' }],
@@ -59,14 +67,22 @@ const ORIGINAL = {
   AutoMinorVersionUpgrade: true,
   EnabledCloudwatchLogsExports: ['postgresql'],
   KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/old-key',
-  TagList: [{ Key: 'team', Value: 'chat' }, { Key: 'aws:cloudformation:stack-name', Value: 'x' }, { Key: 'switchyard:side', Value: 'old' }],
+  TagList: [
+    { Key: 'team', Value: 'chat' },
+    { Key: 'aws:cloudformation:stack-name', Value: 'x' },
+    { Key: 'switchyard:side', Value: 'old' },
+  ],
 };
 
 describe('RestoreData handler (AWS adapters, mocked SDK)', () => {
   test('GIVEN the original instance WHEN the restore starts THEN it is restored with every setting of the original, private, tagged with the migration id', async () => {
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' }).resolves({ DBInstances: [ORIGINAL] });
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' })
+      .resolves({ DBInstances: [ORIGINAL] });
     rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
-    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).resolves.toEqual({ dbId: RESTORED, status: 'creating', available: false });
+    await expect(
+      handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' }),
+    ).resolves.toEqual({ dbId: RESTORED, status: 'creating', available: false });
     expect(rds).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     expect(rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0].args[0].input).toEqual({
       DBSnapshotIdentifier: 'switchyard-prod-m-1',
@@ -94,29 +110,54 @@ describe('RestoreData handler (AWS adapters, mocked SDK)', () => {
     });
   });
 
-  test('GIVEN a retried start WHEN the instance already exists with this migration\'s tag THEN it is success', async () => {
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' }).resolves({ DBInstances: [ORIGINAL] });
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({ DBInstances: [{ DBInstanceIdentifier: RESTORED, TagList: [{ Key: 'switchyard:migration-id', Value: 'm-1' }] }] });
+  test("GIVEN a retried start WHEN the instance already exists with this migration's tag THEN it is success", async () => {
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' })
+      .resolves({ DBInstances: [ORIGINAL] });
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({
+      DBInstances: [{ DBInstanceIdentifier: RESTORED, TagList: [{ Key: 'switchyard:migration-id', Value: 'm-1' }] }],
+    });
     rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(awsError('DBInstanceAlreadyExistsFault'));
-    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).resolves.toMatchObject({ dbId: RESTORED });
+    await expect(
+      handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' }),
+    ).resolves.toMatchObject({ dbId: RESTORED });
   });
 
-  test('fails when an instance with the restore\'s id exists but is not this migration\'s', async () => {
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' }).resolves({ DBInstances: [ORIGINAL] });
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({ DBInstances: [{ DBInstanceIdentifier: RESTORED, TagList: [{ Key: 'switchyard:migration-id', Value: 'someone-else' }] }] });
+  test("fails when an instance with the restore's id exists but is not this migration's", async () => {
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'switchyard-prod-old' })
+      .resolves({ DBInstances: [ORIGINAL] });
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: RESTORED, TagList: [{ Key: 'switchyard:migration-id', Value: 'someone-else' }] },
+      ],
+    });
     rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(awsError('DBInstanceAlreadyExistsFault'));
-    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).rejects.toThrow(RestoreConflictError);
+    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).rejects.toThrow(
+      RestoreConflictError,
+    );
   });
 
   test('fails when the original instance is gone (its settings cannot be copied)', async () => {
     rds.on(DescribeDBInstancesCommand).rejects(awsError('DBInstanceNotFoundFault'));
-    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).rejects.toThrow(RestoreFailedError);
+    await expect(handler()({ migrationId: 'm-1', action: 'start', snapshotId: 'switchyard-prod-m-1' })).rejects.toThrow(
+      RestoreFailedError,
+    );
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
   });
 
   test('fails at once when the restored instance is in a terminal failed state', async () => {
-    for (const status of ['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'storage-full', 'inaccessible-encryption-credentials']) {
-      rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({ DBInstances: [{ DBInstanceIdentifier: RESTORED, DBInstanceStatus: status }] });
+    for (const status of [
+      'failed',
+      'incompatible-restore',
+      'incompatible-parameters',
+      'incompatible-network',
+      'storage-full',
+      'inaccessible-encryption-credentials',
+    ]) {
+      rds
+        .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED })
+        .resolves({ DBInstances: [{ DBInstanceIdentifier: RESTORED, DBInstanceStatus: status }] });
       const err = await handler()({ migrationId: 'm-1', action: 'status' }).catch((e) => e);
       expect(err).toBeInstanceOf(RestoreFailedError);
       expect(err.message).toContain(`is ${status}`);
@@ -124,22 +165,59 @@ describe('RestoreData handler (AWS adapters, mocked SDK)', () => {
   });
 
   test('status reports creating until available', async () => {
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolvesOnce({ DBInstances: [{ DBInstanceStatus: 'creating' }] }).resolves({ DBInstances: [{ DBInstanceStatus: 'available' }] });
-    await expect(handler()({ migrationId: 'm-1', action: 'status' })).resolves.toEqual({ dbId: RESTORED, status: 'creating', available: false });
-    await expect(handler()({ migrationId: 'm-1', action: 'status' })).resolves.toEqual({ dbId: RESTORED, status: 'available', available: true });
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED })
+      .resolvesOnce({ DBInstances: [{ DBInstanceStatus: 'creating' }] })
+      .resolves({ DBInstances: [{ DBInstanceStatus: 'available' }] });
+    await expect(handler()({ migrationId: 'm-1', action: 'status' })).resolves.toEqual({
+      dbId: RESTORED,
+      status: 'creating',
+      available: false,
+    });
+    await expect(handler()({ migrationId: 'm-1', action: 'status' })).resolves.toEqual({
+      dbId: RESTORED,
+      status: 'available',
+      available: true,
+    });
   });
 
-  const available = { DBInstances: [{ DBInstanceStatus: 'available', Endpoint: { Address: 'restored.abc.eu-west-1.rds.amazonaws.com', Port: 5433 }, TagList: [{ Key: 'switchyard:migration-id', Value: 'm-1' }] }] };
+  const available = {
+    DBInstances: [
+      {
+        DBInstanceStatus: 'available',
+        Endpoint: { Address: 'restored.abc.eu-west-1.rds.amazonaws.com', Port: 5433 },
+        TagList: [{ Key: 'switchyard:migration-id', Value: 'm-1' }],
+      },
+    ],
+  };
 
   test('GIVEN an available restore WHEN repointed THEN the old secret points at it and the old service gets a new deployment', async () => {
     rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves(available);
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ host: 'old', port: 5433, username: 'u', password: 'p', dbname: 'app' }) });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ host: 'old', port: 5433, username: 'u', password: 'p', dbname: 'app' }),
+    });
     sm.on(PutSecretValueCommand).resolves({});
     ecs.on(UpdateServiceCommand).resolves({});
     const out = await handler()({ migrationId: 'm-1', action: 'repoint' });
-    expect(out).toEqual({ dbId: RESTORED, status: 'available', repointed: true, serviceRestarted: true, service: `ECS service ${SERVICE}` });
-    expect(JSON.parse(sm.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual({ host: 'restored.abc.eu-west-1.rds.amazonaws.com', port: 5433, username: 'u', password: 'p', dbname: 'app' });
-    expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input).toEqual({ cluster: CLUSTER, service: SERVICE, forceNewDeployment: true });
+    expect(out).toEqual({
+      dbId: RESTORED,
+      status: 'available',
+      repointed: true,
+      serviceRestarted: true,
+      service: `ECS service ${SERVICE}`,
+    });
+    expect(JSON.parse(sm.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual({
+      host: 'restored.abc.eu-west-1.rds.amazonaws.com',
+      port: 5433,
+      username: 'u',
+      password: 'p',
+      dbname: 'app',
+    });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input).toEqual({
+      cluster: CLUSTER,
+      service: SERVICE,
+      forceNewDeployment: true,
+    });
     expect(JSON.stringify(out)).not.toContain('"p"');
   });
 
@@ -147,13 +225,22 @@ describe('RestoreData handler (AWS adapters, mocked SDK)', () => {
     rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves(available);
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"host":"old"}' });
     sm.on(PutSecretValueCommand).resolves({});
-    const out = await handler({ ...ENV, OLD_SERVICE_ARN: undefined, OLD_CLUSTER_ARN: undefined })({ migrationId: 'm-1', action: 'repoint' });
-    expect(out).toMatchObject({ repointed: true, serviceRestarted: false, note: expect.stringContaining('restart its service yourself') });
+    const out = await handler({ ...ENV, OLD_SERVICE_ARN: undefined, OLD_CLUSTER_ARN: undefined })({
+      migrationId: 'm-1',
+      action: 'repoint',
+    });
+    expect(out).toMatchObject({
+      repointed: true,
+      serviceRestarted: false,
+      note: expect.stringContaining('restart its service yourself'),
+    });
     expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
   });
 
-  test('fails when the available instance is not tagged as this migration\'s restore (nothing repointed)', async () => {
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED }).resolves({ DBInstances: [{ ...available.DBInstances[0], TagList: [] }] });
+  test("fails when the available instance is not tagged as this migration's restore (nothing repointed)", async () => {
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED })
+      .resolves({ DBInstances: [{ ...available.DBInstances[0], TagList: [] }] });
     await expect(handler()({ migrationId: 'm-1', action: 'repoint' })).rejects.toThrow(RestoreConflictError);
     expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
   });

@@ -1,9 +1,24 @@
 import 'aws-sdk-client-mock-jest';
 import {
-  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, RestoreSecretCommand, SecretsManagerClient,
-  TagResourceCommand, UpdateSecretCommand,
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  RestoreSecretCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { AddTagsToResourceCommand, GetParameterCommand, GetParametersByPathCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient, DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import {
+  AddTagsToResourceCommand,
+  GetParameterCommand,
+  GetParametersByPathCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  SSMClient,
+  DescribeParametersCommand,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsDeps, secretNameOf } from '../../../lambda/handlers/aws-wiring';
 import { InvalidInputError } from '../../../lambda/handlers/support/input';
@@ -40,21 +55,39 @@ const deletedMsg = "You can't perform this operation on the secret because it wa
 
 /** Old side: one SecureString parameter and one secret; new side: nothing readable yet. */
 function oldSide() {
-  sm.on(GetSecretValueCommand, { SecretId: TARGET_SECRET }).resolves({ SecretString: JSON.stringify({ host: 'new-db', port: 5432, username: 'u', password: 'pw', dbname: 'app' }) });
-  sm.on(ListSecretsCommand).callsFake(({ Filters }) => ({ SecretList: Filters[0].Values[0] === 'app/old/' ? [{ Name: 'app/old/stripe' }, { Name: 'app/old/db' }] : [] }));
+  sm.on(GetSecretValueCommand, { SecretId: TARGET_SECRET }).resolves({
+    SecretString: JSON.stringify({ host: 'new-db', port: 5432, username: 'u', password: 'pw', dbname: 'app' }),
+  });
+  sm.on(ListSecretsCommand).callsFake(({ Filters }) => ({
+    SecretList: Filters[0].Values[0] === 'app/old/' ? [{ Name: 'app/old/stripe' }, { Name: 'app/old/db' }] : [],
+  }));
   sm.on(GetSecretValueCommand, { SecretId: 'app/old/stripe' }).resolves({ SecretString: 'sk_live', VersionId: 'o1' });
-  sm.on(DescribeSecretCommand, { SecretId: 'app/old/stripe' }).resolves({ KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/old-side' });
-  ssm.on(GetParametersByPathCommand).callsFake(({ Path }) => ({ Parameters: Path === '/app/old' ? [{ Name: '/app/old/signing-key' }] : [] }));
-  ssm.on(GetParameterCommand, { Name: '/app/old/signing-key' }).resolves({ Parameter: { Name: '/app/old/signing-key', Value: 'pk', Type: 'SecureString', Version: 4 } });
-  ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ KeyId: 'arn:aws:kms:eu-west-1:111111111111:key/old-side' }] });
-  ssm.on(GetParameterCommand, { Name: '/app/new/signing-key' }).rejectsOnce(awsError('ParameterNotFound')).rejectsOnce(awsError('ParameterNotFound')).resolves({ Parameter: { Value: 'pk', Type: 'SecureString', Version: 1 } });
+  sm.on(DescribeSecretCommand, { SecretId: 'app/old/stripe' }).resolves({
+    KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/old-side',
+  });
+  ssm
+    .on(GetParametersByPathCommand)
+    .callsFake(({ Path }) => ({ Parameters: Path === '/app/old' ? [{ Name: '/app/old/signing-key' }] : [] }));
+  ssm
+    .on(GetParameterCommand, { Name: '/app/old/signing-key' })
+    .resolves({ Parameter: { Name: '/app/old/signing-key', Value: 'pk', Type: 'SecureString', Version: 4 } });
+  ssm
+    .on(DescribeParametersCommand)
+    .resolves({ Parameters: [{ KeyId: 'arn:aws:kms:eu-west-1:111111111111:key/old-side' }] });
+  ssm
+    .on(GetParameterCommand, { Name: '/app/new/signing-key' })
+    .rejectsOnce(awsError('ParameterNotFound'))
+    .rejectsOnce(awsError('ParameterNotFound'))
+    .resolves({ Parameter: { Value: 'pk', Type: 'SecureString', Version: 1 } });
   ssm.on(PutParameterCommand).resolves({ Version: 1 });
 }
 
 describe('TransferConfig handler (AWS adapters, mocked SDK)', () => {
-  test('GIVEN a first apply WHEN names are created THEN secrets and SecureStrings use the NEW side\'s key and carry the rollback point', async () => {
+  test("GIVEN a first apply WHEN names are created THEN secrets and SecureStrings use the NEW side's key and carry the rollback point", async () => {
     oldSide();
-    sm.on(GetSecretValueCommand, { SecretId: 'app/new/stripe' }).rejectsOnce(awsError('ResourceNotFoundException')).resolves({ SecretString: 'sk_live', VersionId: 'n1' });
+    sm.on(GetSecretValueCommand, { SecretId: 'app/new/stripe' })
+      .rejectsOnce(awsError('ResourceNotFoundException'))
+      .resolves({ SecretString: 'sk_live', VersionId: 'n1' });
     sm.on(DescribeSecretCommand, { SecretId: 'app/new/stripe' }).resolves({ KmsKeyId: NEW_KEY });
     sm.on(CreateSecretCommand).resolves({ VersionId: 'n1' });
     const out = await handler()({ migrationId: 'm-1', mode: 'apply' });
@@ -65,7 +98,10 @@ describe('TransferConfig handler (AWS adapters, mocked SDK)', () => {
         SecretString: 'sk_live',
         KmsKeyId: NEW_KEY,
         Description: 'switchyard: from app/old/stripe',
-        Tags: [{ Key: 'switchyard:migration-id', Value: 'm-1' }, { Key: 'switchyard:previous-version', Value: 'm-1/none' }],
+        Tags: [
+          { Key: 'switchyard:migration-id', Value: 'm-1' },
+          { Key: 'switchyard:previous-version', Value: 'm-1/none' },
+        ],
       },
     ]);
     expect(ssm.commandCalls(PutParameterCommand)[0].args[0].input).toEqual({
@@ -75,7 +111,10 @@ describe('TransferConfig handler (AWS adapters, mocked SDK)', () => {
       KeyId: NEW_KEY,
       Description: 'switchyard: from /app/old/signing-key',
       Overwrite: false,
-      Tags: [{ Key: 'switchyard:migration-id', Value: 'm-1' }, { Key: 'switchyard:previous-version', Value: 'm-1/none' }],
+      Tags: [
+        { Key: 'switchyard:migration-id', Value: 'm-1' },
+        { Key: 'switchyard:previous-version', Value: 'm-1/none' },
+      ],
     });
     // The new database's own secret (app/new/db) is never a target.
     expect(JSON.stringify(sm.calls().map((c) => c.args[0].input))).not.toContain('app/new/db"');
@@ -87,34 +126,66 @@ describe('TransferConfig handler (AWS adapters, mocked SDK)', () => {
       .rejectsOnce(awsError('InvalidRequestException', deletedMsg))
       .resolves({ SecretString: 'sk_live', VersionId: 'n2' });
     sm.on(DescribeSecretCommand, { SecretId: 'app/new/stripe' }).resolves({ KmsKeyId: NEW_KEY });
-    sm.on(CreateSecretCommand).rejects(awsError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion."));
+    sm.on(CreateSecretCommand).rejects(
+      awsError(
+        'InvalidRequestException',
+        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+      ),
+    );
     sm.on(RestoreSecretCommand).resolves({});
     sm.on(UpdateSecretCommand).resolves({ VersionId: 'n2' });
     sm.on(TagResourceCommand).resolves({});
     await expect(handler()({ migrationId: 'm-1', mode: 'apply' })).resolves.toMatchObject({ created: 2, verified: 2 });
     expect(sm).toHaveReceivedCommandWith(RestoreSecretCommand, { SecretId: 'app/new/stripe' });
-    expect(sm.commandCalls(UpdateSecretCommand)[0].args[0].input).toEqual({ SecretId: 'app/new/stripe', SecretString: 'sk_live', KmsKeyId: NEW_KEY, Description: 'switchyard: from app/old/stripe' });
+    expect(sm.commandCalls(UpdateSecretCommand)[0].args[0].input).toEqual({
+      SecretId: 'app/new/stripe',
+      SecretString: 'sk_live',
+      KmsKeyId: NEW_KEY,
+      Description: 'switchyard: from app/old/stripe',
+    });
     expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 
-  test('GIVEN a second apply WHEN the target exists with the first apply\'s rollback point THEN that point is kept, not overwritten', async () => {
+  test("GIVEN a second apply WHEN the target exists with the first apply's rollback point THEN that point is kept, not overwritten", async () => {
     oldSide();
-    ssm.on(GetParameterCommand, { Name: '/app/new/signing-key' }).resolves({ Parameter: { Value: 'pk-first', Type: 'SecureString', Version: 2 } });
+    ssm
+      .on(GetParameterCommand, { Name: '/app/new/signing-key' })
+      .resolves({ Parameter: { Value: 'pk-first', Type: 'SecureString', Version: 2 } });
     ssm.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: 'switchyard:previous-version', Value: 'm-1/1' }] });
     ssm.on(PutParameterCommand).resolves({ Version: 3 });
     sm.on(GetSecretValueCommand, { SecretId: 'app/new/stripe' }).resolves({ SecretString: 'sk_live', VersionId: 'n1' });
-    sm.on(DescribeSecretCommand, { SecretId: 'app/new/stripe' }).resolves({ KmsKeyId: NEW_KEY, Tags: [{ Key: 'switchyard:previous-version', Value: 'm-1/none' }] });
-    ssm.on(GetParameterCommand, { Name: '/app/new/signing-key' }).resolvesOnce({ Parameter: { Value: 'pk-first', Type: 'SecureString', Version: 2 } }).resolves({ Parameter: { Value: 'pk', Type: 'SecureString', Version: 3 } });
+    sm.on(DescribeSecretCommand, { SecretId: 'app/new/stripe' }).resolves({
+      KmsKeyId: NEW_KEY,
+      Tags: [{ Key: 'switchyard:previous-version', Value: 'm-1/none' }],
+    });
+    ssm
+      .on(GetParameterCommand, { Name: '/app/new/signing-key' })
+      .resolvesOnce({ Parameter: { Value: 'pk-first', Type: 'SecureString', Version: 2 } })
+      .resolves({ Parameter: { Value: 'pk', Type: 'SecureString', Version: 3 } });
     const out = (await handler()({ migrationId: 'm-1', mode: 'apply' })) as { applied: unknown[] };
     expect(out.applied).toEqual([
-      { kind: 'parameter', source: '/app/old/signing-key', target: '/app/new/signing-key', action: 'update', version: '3', previousVersion: '1' },
-      { kind: 'secret', source: 'app/old/stripe', target: 'app/new/stripe', action: 'unchanged', version: 'n1', created: true },
+      {
+        kind: 'parameter',
+        source: '/app/old/signing-key',
+        target: '/app/new/signing-key',
+        action: 'update',
+        version: '3',
+        previousVersion: '1',
+      },
+      {
+        kind: 'secret',
+        source: 'app/old/stripe',
+        target: 'app/new/stripe',
+        action: 'unchanged',
+        version: 'n1',
+        created: true,
+      },
     ]);
     expect(ssm).not.toHaveReceivedCommand(AddTagsToResourceCommand);
     expect(sm).not.toHaveReceivedCommand(TagResourceCommand);
   });
 
-  test('fails when a rollback\'s applied list names something outside the new side\'s namespaces (nothing touched)', async () => {
+  test("fails when a rollback's applied list names something outside the new side's namespaces (nothing touched)", async () => {
     const applied = [
       { kind: 'parameter', source: '/app/old/a', target: '/app/new/a', action: 'update', previousVersion: '1' },
       { kind: 'secret', source: 'app/old/x', target: 'app/old/x', action: 'create' },

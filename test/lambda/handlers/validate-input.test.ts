@@ -5,7 +5,11 @@ import { validateInput } from '../../../lambda/handlers/validate-input';
 import { copyData } from '../../../lambda/handlers/copy-data';
 import { validateData } from '../../../lambda/handlers/validate-data';
 import { COPY_CONCURRENCY } from '../../../lambda/core/limits';
-import { IDENTIFIER_LIMITS, restoredInstanceIdentifier, snapshotIdentifier } from '../../../lambda/core/backup/snapshot';
+import {
+  IDENTIFIER_LIMITS,
+  restoredInstanceIdentifier,
+  snapshotIdentifier,
+} from '../../../lambda/core/backup/snapshot';
 import { parseStageConfig, StageConfigError } from '../../../lib/config/stage-config';
 import { minimalConfig } from '../../lib/helpers';
 
@@ -15,7 +19,13 @@ const deps = (over: Partial<PhaseDeps> = {}): PhaseDeps =>
     log: createLogger({}, () => undefined),
     specName: 'chat-history',
     oldDbId: 'switchyard-prod-old',
-    defaults: { schedule: [5, 25, 50, 100], bakeSeconds: 300, maxCatchUpLagSeconds: 5, maxCatchUpMinutes: 60, copyConcurrency: 4 },
+    defaults: {
+      schedule: [5, 25, 50, 100],
+      bakeSeconds: 300,
+      maxCatchUpLagSeconds: 5,
+      maxCatchUpMinutes: 60,
+      copyConcurrency: 4,
+    },
     now: () => 0,
     ...over,
   }) as PhaseDeps;
@@ -27,7 +37,12 @@ const reached = () => {
 
 describe('ValidateInput: identifiers derived from the migration id', () => {
   test('GIVEN a short id WHEN validated THEN the defaults are filled in', async () => {
-    await expect(run({ migrationId: 'm-1' })).resolves.toMatchObject({ migrationId: 'm-1', bakeSeconds: 300, copyConcurrency: 4, schedule: [5, 25, 50, 100] });
+    await expect(run({ migrationId: 'm-1' })).resolves.toMatchObject({
+      migrationId: 'm-1',
+      bakeSeconds: 300,
+      copyConcurrency: 4,
+      schedule: [5, 25, 50, 100],
+    });
   });
 
   test('fails when the migration id is longer than 63 characters, naming the limit', async () => {
@@ -67,7 +82,9 @@ describe('one limit per concept: copy concurrency', () => {
   test('GIVEN the highest concurrency the stage config accepts WHEN the copy, validate and input handlers parse it THEN they accept it', async () => {
     const cfg = parseStageConfig(minimalConfig({ migration: { copyConcurrency: COPY_CONCURRENCY.max } }));
     const c = cfg.migration.copyConcurrency;
-    await expect(copyData.make(reached)({ migrationId: 'm-1', table: 'messages', concurrency: c })).rejects.toThrow('input accepted');
+    await expect(copyData.make(reached)({ migrationId: 'm-1', table: 'messages', concurrency: c })).rejects.toThrow(
+      'input accepted',
+    );
     await expect(validateData.make(reached)({ migrationId: 'm-1', concurrency: c })).rejects.toThrow('input accepted');
     await expect(run({ migrationId: 'm-1', copyConcurrency: c })).resolves.toMatchObject({ copyConcurrency: c });
   });
@@ -75,11 +92,17 @@ describe('one limit per concept: copy concurrency', () => {
   test('fails at synth when copyConcurrency is above what the handlers accept', async () => {
     const above = COPY_CONCURRENCY.max + 1;
     expect(() => parseStageConfig(minimalConfig({ migration: { copyConcurrency: above } }))).toThrow(StageConfigError);
-    expect(() => parseStageConfig(minimalConfig({ migration: { copyConcurrency: above } }))).toThrow(`migration.copyConcurrency must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces), got: ${above}`);
-    await expect(copyData.make(reached)({ migrationId: 'm-1', table: 'messages', concurrency: above })).rejects.toThrow(InvalidInputError);
+    expect(() => parseStageConfig(minimalConfig({ migration: { copyConcurrency: above } }))).toThrow(
+      `migration.copyConcurrency must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces), got: ${above}`,
+    );
+    await expect(copyData.make(reached)({ migrationId: 'm-1', table: 'messages', concurrency: above })).rejects.toThrow(
+      InvalidInputError,
+    );
   });
 
   test('fails at synth when the bake is 0 s', () => {
-    expect(() => parseStageConfig(minimalConfig({ migration: { bakeSeconds: 0 } }))).toThrow('migration.bakeSeconds must be at least 60 seconds (one CloudWatch period, so the minimum-request alarm sees the step), got: 0');
+    expect(() => parseStageConfig(minimalConfig({ migration: { bakeSeconds: 0 } }))).toThrow(
+      'migration.bakeSeconds must be at least 60 seconds (one CloudWatch period, so the minimum-request alarm sees the step), got: 0',
+    );
   });
 });

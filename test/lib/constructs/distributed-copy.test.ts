@@ -1,15 +1,25 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ERRORS } from '../../../lambda/core/errors';
-import { CfnTemplate, definitionFromTemplate } from '../../../lambda/rehearsal/workflow-runner';
+import { type CfnTemplate, definitionFromTemplate } from '../../../lambda/rehearsal/workflow-runner';
 import type { StageConfigInput } from '../../../lib/config/stage-config';
 import type { SwitchyardStage } from '../../../lib/stacks/switchyard-stage';
 import { parse, stageFrom } from '../helpers';
 
 /** asl-validator ships no type declarations. */
-const aslValidator = require('asl-validator') as (definition: unknown, opts?: { checkPaths?: boolean; checkArn?: boolean }) => { isValid: boolean; errorsText: (separator?: string) => string };
+const aslValidator = require('asl-validator') as (
+  definition: unknown,
+  opts?: { checkPaths?: boolean; checkArn?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
 
-type State = { Type: string; Next?: string; End?: boolean; Retry?: { ErrorEquals: string[] }[]; Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[]; [k: string]: unknown };
+type State = {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Retry?: { ErrorEquals: string[] }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  [k: string]: unknown;
+};
 type Definition = { StartAt: string; States: Record<string, State> };
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
@@ -29,7 +39,9 @@ function findings(stage: SwitchyardStage): string[] {
 
 /** The policy statements attached to the Migrate state machine's role. */
 function migrateRoleStatements(t: Template): Statement[] {
-  const roles = Object.entries(t.findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('WorkflowsMigrateMachineRole'));
+  const roles = Object.entries(t.findResources('AWS::IAM::Role')).filter(([id]) =>
+    id.startsWith('WorkflowsMigrateMachineRole'),
+  );
   expect(roles).toHaveLength(1);
   const [roleId] = roles[0];
   return Object.values(t.findResources('AWS::IAM::Policy'))
@@ -38,12 +50,19 @@ function migrateRoleStatements(t: Template): Statement[] {
 }
 
 describe('copy.mode distributed', () => {
-  const { stage, template, json, migrate } = synth({ copy: { mode: 'distributed', maxConcurrency: 12, chunksPerItem: 32 } });
+  const { stage, template, json, migrate } = synth({
+    copy: { mode: 'distributed', maxConcurrency: 12, chunksPerItem: 32 },
+  });
   const states = migrate.States;
 
   test('GIVEN copy.mode distributed WHEN synthesized THEN RenewLockBeforeCopy → PlanCopy → CopyChunkGroups (a Distributed Map of STANDARD child executions, 12 at once, no failure tolerated) → CopyPlanDone → BuildIndexes', () => {
     expect(states.RenewLockBeforeCopy.Next).toBe('PlanCopy');
-    expect(states.PlanCopy).toMatchObject({ Type: 'Task', Next: 'CopyChunkGroups', ResultPath: '$.copyPlan', Parameters: { action: 'plan', 'migrationId.$': '$.config.migrationId', chunksPerItem: 32 } });
+    expect(states.PlanCopy).toMatchObject({
+      Type: 'Task',
+      Next: 'CopyChunkGroups',
+      ResultPath: '$.copyPlan',
+      Parameters: { action: 'plan', 'migrationId.$': '$.config.migrationId', chunksPerItem: 32 },
+    });
     expect(states.CopyChunkGroups).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.copyPlan.items',
@@ -51,7 +70,13 @@ describe('copy.mode distributed', () => {
       Label: 'CopyChunkGroups',
       ResultPath: null,
       Next: 'CopyPlanDone',
-      ItemSelector: { 'table.$': '$$.Map.Item.Value.table', 'from.$': '$$.Map.Item.Value.from', 'to.$': '$$.Map.Item.Value.to', 'migrationId.$': '$.config.migrationId', 'concurrency.$': '$.config.copyConcurrency' },
+      ItemSelector: {
+        'table.$': '$$.Map.Item.Value.table',
+        'from.$': '$$.Map.Item.Value.from',
+        'to.$': '$$.Map.Item.Value.to',
+        'migrationId.$': '$.config.migrationId',
+        'concurrency.$': '$.config.copyConcurrency',
+      },
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'CopyChunkGroup' },
     });
     // No failure tolerated: both thresholds absent, which Step Functions reads as 0 (CDK leaves out a count of 0).
@@ -70,18 +95,35 @@ describe('copy.mode distributed', () => {
       Type: 'Task',
       Next: 'ChunkGroupCopied?',
       ResultPath: '$.copy',
-      Parameters: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency', chunkNos: { 'from.$': '$.from', 'to.$': '$.to' } },
+      Parameters: {
+        'migrationId.$': '$.migrationId',
+        'table.$': '$.table',
+        'concurrency.$': '$.concurrency',
+        chunkNos: { 'from.$': '$.from', 'to.$': '$.to' },
+      },
     });
-    expect(child.CopyChunkGroup.Retry?.map((r) => r.ErrorEquals)).toContainEqual([ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError]);
-    expect(child['ChunkGroupCopied?']).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.copy.complete', BooleanEquals: true, Next: 'ChunkGroupDone' }], Default: 'CopyChunkGroup' });
+    expect(child.CopyChunkGroup.Retry?.map((r) => r.ErrorEquals)).toContainEqual([
+      ERRORS.DatabaseUnreachableError,
+      ERRORS.ChunkCopyError,
+    ]);
+    expect(child['ChunkGroupCopied?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.copy.complete', BooleanEquals: true, Next: 'ChunkGroupDone' }],
+      Default: 'CopyChunkGroup',
+    });
     expect(child.ChunkGroupDone).toMatchObject({ Type: 'Pass', Result: {}, End: true });
   });
 
   test('GIVEN PlanCopy or the map fails WHEN caught THEN the before-traffic failure path runs: notify, drop the captures, release the lock', () => {
     for (const name of ['PlanCopy', 'CopyChunkGroups']) {
-      expect(states[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' }]);
+      expect(states[name].Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+      ]);
     }
-    expect(states.PlanCopy.Retry?.map((r) => r.ErrorEquals)).toContainEqual([ERRORS.DatabaseUnreachableError, ERRORS.ChunkCopyError]);
+    expect(states.PlanCopy.Retry?.map((r) => r.ErrorEquals)).toContainEqual([
+      ERRORS.DatabaseUnreachableError,
+      ERRORS.ChunkCopyError,
+    ]);
     expect(states.NotifyFailure.Next).toBe('CapturesTaken?');
     expect(JSON.stringify(states['CapturesTaken?'])).toContain('DropCapturesOnFailure');
     expect(states.DropCapturesOnFailure.Next).toBe('ReleaseLockOnFailure');
@@ -89,7 +131,11 @@ describe('copy.mode distributed', () => {
 
   test('GIVEN the Distributed Map WHEN synthesized THEN the Migrate role may start its own child executions and describe and stop them, nothing else', () => {
     const statements = migrateRoleStatements(template);
-    const migrateRef = { Ref: Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) => id.startsWith('WorkflowsMigrateMachine'))! };
+    const migrateRef = {
+      Ref: Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) =>
+        id.startsWith('WorkflowsMigrateMachine'),
+      )!,
+    };
     const start = statements.filter((s) => [s.Action].flat().includes('states:StartExecution'));
     expect(start).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: migrateRef }]);
     const describeStop = statements.filter((s) => [s.Action].flat().includes('states:DescribeExecution'));
@@ -101,7 +147,9 @@ describe('copy.mode distributed', () => {
     expect(resource).toContain(JSON.stringify(migrateRef));
     expect(resource).toMatch(/":\*"\]\]\}$/);
     // no other state machine's role gets these grants
-    const others = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => !JSON.stringify(p.Properties.Roles).includes('WorkflowsMigrateMachineRole'));
+    const others = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+      (p) => !JSON.stringify(p.Properties.Roles).includes('WorkflowsMigrateMachineRole'),
+    );
     expect(JSON.stringify(others)).not.toMatch(/states:(StartExecution|DescribeExecution|StopExecution)/);
   });
 
@@ -130,7 +178,13 @@ describe('copy.mode inline (the default)', () => {
 
   test('GIVEN no copy config WHEN synthesized THEN CopyTables is an inline Map over the tables, and there is no Distributed Map, no PlanCopy and no child-execution grant', () => {
     expect(migrate.States.RenewLockBeforeCopy.Next).toBe('CopyTables');
-    expect(migrate.States.CopyTables).toMatchObject({ Type: 'Map', ItemsPath: '$.config.tables', MaxConcurrency: 1, Next: 'BuildIndexes', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'CopyTable' } });
+    expect(migrate.States.CopyTables).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.config.tables',
+      MaxConcurrency: 1,
+      Next: 'BuildIndexes',
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'CopyTable' },
+    });
     expect(migrate.States.PlanCopy).toBeUndefined();
     expect(JSON.stringify(migrate)).not.toContain('DISTRIBUTED');
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('states:StartExecution');

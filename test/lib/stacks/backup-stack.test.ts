@@ -10,16 +10,24 @@ describe('BackupStack', () => {
   });
 
   test('GIVEN a plan WHEN synthesized THEN an encrypted vault and a scheduled rule cover both databases', () => {
-    const t = template(stageFrom(parse({ backup: { plan: { scheduleExpression: 'cron(0 4 * * ? *)', deleteAfterDays: 14 } } })).backup);
+    const t = template(
+      stageFrom(parse({ backup: { plan: { scheduleExpression: 'cron(0 4 * * ? *)', deleteAfterDays: 14 } } })).backup,
+    );
     t.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: Match.anyValue() });
     t.hasResourceProperties('AWS::Backup::BackupPlan', {
-      BackupPlan: { BackupPlanRule: [Match.objectLike({ ScheduleExpression: 'cron(0 4 * * ? *)', Lifecycle: { DeleteAfterDays: 14 } })] },
+      BackupPlan: {
+        BackupPlanRule: [
+          Match.objectLike({ ScheduleExpression: 'cron(0 4 * * ? *)', Lifecycle: { DeleteAfterDays: 14 } }),
+        ],
+      },
     });
     const selection = Object.values(t.findResources('AWS::Backup::BackupSelection'))[0];
     expect(selection.Properties.BackupSelection.Resources).toHaveLength(2);
   });
 
   test('fails when the schedule is not a cron expression', () => {
-    expect(() => parse({ backup: { plan: { scheduleExpression: 'daily' } } })).toThrow('backup.plan.scheduleExpression must be a cron(...) expression');
+    expect(() => parse({ backup: { plan: { scheduleExpression: 'daily' } } })).toThrow(
+      'backup.plan.scheduleExpression must be a cron(...) expression',
+    );
   });
 });

@@ -5,7 +5,9 @@ import { SIDE_HEADER } from '../../../lambda/core/verify/ports';
 import { ImportedServiceEnvironment, IMPORTED_SIDE_NOT_ROUTED } from '../../../lib/constructs/service-environment';
 import { IMPORTED_OLD, parse, ROUTE53, stageFrom, template, testApp } from '../helpers';
 
-const directAccess = (side: 'old' | 'new') => [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SIDE_HEADER, Values: [side] } }];
+const directAccess = (side: 'old' | 'new') => [
+  { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SIDE_HEADER, Values: [side] } },
+];
 
 describe('EnvironmentStack (provisioned)', () => {
   const stage = stageFrom(parse({ protectData: true }));
@@ -24,7 +26,10 @@ describe('EnvironmentStack (provisioned)', () => {
     t.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
     t.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'app/new/db',
-      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"switchyard"}' }),
+      GenerateSecretString: Match.objectLike({
+        GenerateStringKey: 'password',
+        SecretStringTemplate: '{"username":"switchyard"}',
+      }),
     });
     t.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: Match.objectLike({ 'rds.force_ssl': '1' }) });
   });
@@ -32,7 +37,12 @@ describe('EnvironmentStack (provisioned)', () => {
   test('GIVEN a provisioned database WHEN synthesized THEN it runs with logical replication, commit timestamps and a WAL cap for slots', () => {
     for (const side of [t, template(stage.oldEnvironment)]) {
       side.hasResourceProperties('AWS::RDS::DBParameterGroup', {
-        Parameters: Match.objectLike({ 'rds.logical_replication': '1', track_commit_timestamp: '1', max_slot_wal_keep_size: String((20 * 1024) / 4), 'rds.force_ssl': '1' }),
+        Parameters: Match.objectLike({
+          'rds.logical_replication': '1',
+          track_commit_timestamp: '1',
+          max_slot_wal_keep_size: String((20 * 1024) / 4),
+          'rds.force_ssl': '1',
+        }),
       });
     }
     expect(stage.newEnvironment.side.imported).toBe(false);
@@ -48,7 +58,11 @@ describe('EnvironmentStack (provisioned)', () => {
   test('compute runs on Fargate behind its own target group, credentials injected as an ECS secret', () => {
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 1);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { TargetType: 'ip', HealthCheckPath: '/' });
-    t.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DesiredCount: 1, LoadBalancers: [Match.objectLike({ ContainerName: 'app' })] });
+    t.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DesiredCount: 1,
+      LoadBalancers: [Match.objectLike({ ContainerName: 'app' })],
+    });
     const defs = t.findResources('AWS::ECS::TaskDefinition');
     const container = Object.values(defs)[0].Properties.ContainerDefinitions[0];
     expect(container.Image).toBe('nginx:stable');
@@ -59,7 +73,9 @@ describe('EnvironmentStack (provisioned)', () => {
   test('a direct-access rule reaches this side by header, and the service starts after it', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 20,
-      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-switchyard-side', Values: ['new'] } }],
+      Conditions: [
+        { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-switchyard-side', Values: ['new'] } },
+      ],
     });
     const service = Object.values(t.findResources('AWS::ECS::Service'))[0];
     expect(service.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/DirectAccessRule/)]));
@@ -105,7 +121,12 @@ describe('EnvironmentStack (imported old side)', () => {
 
   test('creates no database, service or target group: it only references the existing ones', () => {
     const t = template(stage.oldEnvironment);
-    for (const type of ['AWS::RDS::DBInstance', 'AWS::ECS::Service', 'AWS::ElasticLoadBalancingV2::TargetGroup', 'AWS::SecretsManager::Secret']) {
+    for (const type of [
+      'AWS::RDS::DBInstance',
+      'AWS::ECS::Service',
+      'AWS::ElasticLoadBalancingV2::TargetGroup',
+      'AWS::SecretsManager::Secret',
+    ]) {
       t.resourceCountIs(type, 0);
     }
     const env = stage.oldEnvironment.side;
@@ -126,12 +147,22 @@ describe('EnvironmentStack (imported old side)', () => {
       Priority: 10,
       ListenerArn: { 'Fn::ImportValue': Match.stringLikeRegexp('^switchyard-test-network:.*Listener') },
       Conditions: directAccess('old'),
-      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: IMPORTED_SIDE_NOT_ROUTED } }],
+      Actions: [
+        {
+          Type: 'fixed-response',
+          FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: IMPORTED_SIDE_NOT_ROUTED },
+        },
+      ],
     });
     // The imported target group serves its own load balancer only: no rule of the stage listener may forward to it.
-    const rules = [stage.oldEnvironment, stage.newEnvironment, stage.routing].map((s) => template(s).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'));
+    const rules = [stage.oldEnvironment, stage.newEnvironment, stage.routing].map((s) =>
+      template(s).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+    );
     expect(JSON.stringify(rules)).not.toContain(IMPORTED_OLD.targetGroupArn);
-    template(stage.newEnvironment).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 20, Conditions: directAccess('new') });
+    template(stage.newEnvironment).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 20,
+      Conditions: directAccess('new'),
+    });
   });
 
   test('GIVEN an imported environment without a listener WHEN synthesized THEN it adds no listener rule', () => {
@@ -143,13 +174,38 @@ describe('EnvironmentStack (imported old side)', () => {
 
   test('GIVEN an imported side with its key and service WHEN synthesized THEN RestoreData may use the key via RDS and restart that service only', () => {
     const svc = 'arn:aws:ecs:eu-west-1:111111111111:service/old/app';
-    const withKey = stageFrom(parse({ oldEnvironment: { ...IMPORTED_OLD, dbKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc', ecsClusterArn: 'arn:aws:ecs:eu-west-1:111111111111:cluster/old', ecsServiceArn: svc }, routing: { route53: ROUTE53 } }));
+    const withKey = stageFrom(
+      parse({
+        oldEnvironment: {
+          ...IMPORTED_OLD,
+          dbKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+          ecsClusterArn: 'arn:aws:ecs:eu-west-1:111111111111:cluster/old',
+          ecsServiceArn: svc,
+        },
+        routing: { route53: ROUTE53 },
+      }),
+    );
     const m = template(withKey.migration);
-    m.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:UpdateService', Resource: svc })]) } });
-    m.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:CreateGrant', Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc' })]) } });
+    m.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:UpdateService', Resource: svc })]),
+      },
+    });
+    m.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'kms:CreateGrant', Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc' }),
+        ]),
+      },
+    });
   });
 
   test('fails when an imported database identifier leaves no room for the restored instance id', () => {
-    expect(() => parse({ oldEnvironment: { ...IMPORTED_OLD, dbInstanceIdentifier: `a${'b'.repeat(45)}` }, routing: { route53: ROUTE53 } })).toThrow(/dbInstanceIdentifier must be at most 45 characters so a restored instance/);
+    expect(() =>
+      parse({
+        oldEnvironment: { ...IMPORTED_OLD, dbInstanceIdentifier: `a${'b'.repeat(45)}` },
+        routing: { route53: ROUTE53 },
+      }),
+    ).toThrow(/dbInstanceIdentifier must be at most 45 characters so a restored instance/);
   });
 });

@@ -33,7 +33,9 @@ describe('MigrationStack', () => {
   test('environment variables carry ARNs and names, never secret values', () => {
     for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
       const env = fn.Properties.Environment.Variables as Record<string, unknown>;
-      expect(Object.keys(env)).toEqual(expect.arrayContaining(['SOURCE_DB_SECRET_ARN', 'TARGET_DB_SECRET_ARN', 'ALB_RULE_ARN', 'ROUTING_KIND']));
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining(['SOURCE_DB_SECRET_ARN', 'TARGET_DB_SECRET_ARN', 'ALB_RULE_ARN', 'ROUTING_KIND']),
+      );
       expect(JSON.stringify(env)).not.toMatch(/password|SecretString/i);
     }
   });
@@ -56,9 +58,29 @@ describe('MigrationStack', () => {
   });
 
   test('no function gets a wildcard resource for an action that supports resource ARNs', () => {
-    const allowedStar = new Set(['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'secretsmanager:ListSecrets', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface',
+    const allowedStar = new Set([
+      'cloudwatch:DescribeAlarms',
+      'cloudwatch:GetMetricData',
+      'secretsmanager:ListSecrets',
+      'elasticloadbalancing:DescribeRules',
+      'elasticloadbalancing:DescribeTargetHealth',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DeleteNetworkInterface',
       // Step Functions vended-log delivery: no resource-level permissions.
-      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups']);
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
     for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
       for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
         if (s.Resource === '*') for (const a of actions([s])) expect(allowedStar).toContain(a);
@@ -66,8 +88,12 @@ describe('MigrationStack', () => {
     }
   });
 
-  test('every database phase, and no other, may read both databases\' credentials', () => {
-    const readsSecret = (fn: string) => statementsOf(t, fn).filter((st) => actions([st]).includes('secretsmanager:GetSecretValue')).map((st) => JSON.stringify(st.Resource)).join(' ');
+  test("every database phase, and no other, may read both databases' credentials", () => {
+    const readsSecret = (fn: string) =>
+      statementsOf(t, fn)
+        .filter((st) => actions([st]).includes('secretsmanager:GetSecretValue'))
+        .map((st) => JSON.stringify(st.Resource))
+        .join(' ');
     for (const phase of PHASE_NAMES) {
       const fn = phase[0].toUpperCase() + phase.slice(1);
       const granted = readsSecret(fn);
@@ -88,34 +114,67 @@ describe('MigrationStack', () => {
   });
 
   test('the phase functions reach both databases through their own security group', () => {
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard database phases (read-only source)', FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-old') } });
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Switchyard database phases', GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-new') } });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      Description: 'Switchyard database phases (read-only source)',
+      FromPort: 5432,
+      ToPort: 5432,
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-old') },
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      Description: 'Switchyard database phases',
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('switchyard-test-new') },
+    });
   });
 
   test('health alarms on the new target group gate the traffic steps', () => {
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'switchyard-test-new-5xx', MetricName: 'HTTPCode_Target_5XX_Count', Threshold: 5 });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'switchyard-test-new-p99-latency', MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'switchyard-test-new-5xx',
+      MetricName: 'HTTPCode_Target_5XX_Count',
+      Threshold: 5,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'switchyard-test-new-p99-latency',
+      MetricName: 'TargetResponseTime',
+      ExtendedStatistic: 'p99',
+    });
   });
 
   test('GIVEN Route53 routing for an imported old side WHEN synthesized THEN traffic functions change only the hosted zone', () => {
     const r = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration);
-    const change = statementsOf(r, 'ShiftTraffic').find((s) => actions([s]).includes('route53:ChangeResourceRecordSets'))!;
+    const change = statementsOf(r, 'ShiftTraffic').find((s) =>
+      actions([s]).includes('route53:ChangeResourceRecordSets'),
+    )!;
     expect(JSON.stringify(change.Resource)).toContain(`hostedzone/${ROUTE53.hostedZoneId}`);
-    r.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ROUTING_KIND: 'route53', RECORD_NAME: 'chat.example.com', OLD_DB_ID: 'app-old-db' }) } });
+    r.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ROUTING_KIND: 'route53',
+          RECORD_NAME: 'chat.example.com',
+          OLD_DB_ID: 'app-old-db',
+        }),
+      },
+    });
   });
 });
 
 describe('MigrationStack workflows', () => {
   const t = template(stageFrom(parse()).migration);
   const definition = (name: string) => {
-    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === name)!;
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find(
+      (r) => r.Properties.StateMachineName === name,
+    )!;
     const parts = sm.Properties.DefinitionString['Fn::Join'][1] as unknown[];
     return parts.map((p) => (typeof p === 'string' ? p : '"TOKEN"')).join('');
   };
 
   test('three state machines, logging ALL with execution data, X-Ray on', () => {
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
-    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data', 'switchyard-test-decommission']) {
+    for (const name of [
+      'switchyard-test-migrate',
+      'switchyard-test-rollback-traffic',
+      'switchyard-test-restore-data',
+      'switchyard-test-decommission',
+    ]) {
       t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         StateMachineName: name,
         TracingConfiguration: { Enabled: true },
@@ -128,7 +187,31 @@ describe('MigrationStack workflows', () => {
 
   test('Migrate has every phase, in JSONPath, with catches that keep the input and retries with jitter on transient errors only', () => {
     const asl = definition('switchyard-test-migrate');
-    for (const state of ['ValidateInput', 'Preflight', 'Backup', 'WaitForSnapshot', 'BackupStatus', 'TransferConfig', 'PrepareTarget', 'CopyTables', 'BuildIndexes', 'Validate', 'StartCapture', 'CatchUp', 'Smoke', 'StartReverseCapture', 'CheckHalt', 'SetWeights', 'Bake', 'HealthGate', 'FinalDrain', 'FinalValidate', 'Finalize', 'DropForwardCapture', 'RollbackTrafficOnFailure']) {
+    for (const state of [
+      'ValidateInput',
+      'Preflight',
+      'Backup',
+      'WaitForSnapshot',
+      'BackupStatus',
+      'TransferConfig',
+      'PrepareTarget',
+      'CopyTables',
+      'BuildIndexes',
+      'Validate',
+      'StartCapture',
+      'CatchUp',
+      'Smoke',
+      'StartReverseCapture',
+      'CheckHalt',
+      'SetWeights',
+      'Bake',
+      'HealthGate',
+      'FinalDrain',
+      'FinalValidate',
+      'Finalize',
+      'DropForwardCapture',
+      'RollbackTrafficOnFailure',
+    ]) {
       expect(asl).toContain(`"${state}":`);
     }
     expect(asl).not.toContain('JSONata');
@@ -138,20 +221,39 @@ describe('MigrationStack workflows', () => {
     expect(asl).not.toMatch(/"ErrorEquals":\["InvalidInputError"/);
   });
 
-  test('the catch-up loops through CatchUpAgain, which carries the first call\'s start so the handler can stop a catch-up that never gets there', () => {
-    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
+  test("the catch-up loops through CatchUpAgain, which carries the first call's start so the handler can stop a catch-up that never gets there", () => {
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find(
+      (r) => r.Properties.StateMachineName === 'switchyard-test-migrate',
+    )!;
     // Tokens (ARNs) sit inside JSON strings of the definition: a plain placeholder keeps it parseable.
-    const json = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-    const states = JSON.parse(json).States as Record<string, { Parameters?: Record<string, unknown>; Choices?: { Next: string }[]; Next?: string }>;
-    expect(states.CatchUp.Parameters).toMatchObject({ action: 'drain', catchUp: { 'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds', 'minutes.$': '$.config.maxCatchUpMinutes' } });
-    expect(states.CatchUpAgain.Parameters).toMatchObject({ catchUp: { 'startedAt.$': '$.sync.catchUpStartedAt', 'minutes.$': '$.config.maxCatchUpMinutes' } });
+    const json = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[])
+      .map((p) => (typeof p === 'string' ? p : 'TOKEN'))
+      .join('');
+    const states = JSON.parse(json).States as Record<
+      string,
+      { Parameters?: Record<string, unknown>; Choices?: { Next: string }[]; Next?: string }
+    >;
+    expect(states.CatchUp.Parameters).toMatchObject({
+      action: 'drain',
+      catchUp: { 'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds', 'minutes.$': '$.config.maxCatchUpMinutes' },
+    });
+    expect(states.CatchUpAgain.Parameters).toMatchObject({
+      catchUp: { 'startedAt.$': '$.sync.catchUpStartedAt', 'minutes.$': '$.config.maxCatchUpMinutes' },
+    });
     expect(states['LagOk?'].Choices?.map((c) => c.Next)).toEqual(['CatchUpAgain']);
     expect(states.CatchUpAgain.Next).toBe('LagOk?');
   });
 
-  test('a dashboard shows weights, both sides\' 5xx and latency, sync lag and executions', () => {
+  test("a dashboard shows weights, both sides' 5xx and latency, sync lag and executions", () => {
     const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
-    for (const metric of ['NewSideWeight', 'SyncLagSeconds', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ExecutionsFailed']) expect(body).toContain(metric);
+    for (const metric of [
+      'NewSideWeight',
+      'SyncLagSeconds',
+      'HTTPCode_Target_5XX_Count',
+      'TargetResponseTime',
+      'ExecutionsFailed',
+    ])
+      expect(body).toContain(metric);
   });
 
   test('Decommission may scale down only the old service', () => {
@@ -175,36 +277,74 @@ describe('MigrationStack workflows', () => {
       for (const s of sts) expect(JSON.stringify(s.Resource)).toMatch(/LockTable[A-Z0-9]+","Arn"/);
       expect(actions(sts)).not.toContain('dynamodb:Scan');
     }
-    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.lock', Environment: { Variables: Match.objectLike({ LOCK_TABLE_NAME: Match.anyValue() }) } });
-    const shift = Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Handler === 'index.shiftTraffic')!;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.lock',
+      Environment: { Variables: Match.objectLike({ LOCK_TABLE_NAME: Match.anyValue() }) },
+    });
+    const shift = Object.values(t.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Handler === 'index.shiftTraffic',
+    )!;
     expect(shift.Properties.Environment.Variables.LOCK_TABLE_NAME).toBeUndefined();
   });
 
   test('GIVEN the encrypted topic WHEN every state machine publishes THEN each machine role may use the topic key', () => {
     const keyId = Object.keys(t.findResources('AWS::KMS::Key')).find((id) => id.includes('TopicKey'))!;
-    const roles = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) => /Workflows[A-Za-z]+MachineRole/.test(id));
+    const roles = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) =>
+      /Workflows[A-Za-z]+MachineRole/.test(id),
+    );
     expect(roles).toHaveLength(4);
     for (const role of roles) {
-      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(role))!;
-      const kms = (policy.Properties.PolicyDocument.Statement as Statement[]).find((s) => JSON.stringify(s.Resource).includes(keyId))!;
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes(role),
+      )!;
+      const kms = (policy.Properties.PolicyDocument.Statement as Statement[]).find((s) =>
+        JSON.stringify(s.Resource).includes(keyId),
+      )!;
       expect(actions([kms])).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
     }
   });
 
   test('every notification is caught so it never fails a workflow, and tasks have state timeouts', () => {
-    for (const name of ['switchyard-test-migrate', 'switchyard-test-rollback-traffic', 'switchyard-test-restore-data', 'switchyard-test-decommission']) {
-      const asl = (Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === name)!.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-      const states = Object.entries(JSON.parse(asl).States as Record<string, { Type: string; Resource?: string; Catch?: unknown[]; TimeoutSeconds?: number }>);
+    for (const name of [
+      'switchyard-test-migrate',
+      'switchyard-test-rollback-traffic',
+      'switchyard-test-restore-data',
+      'switchyard-test-decommission',
+    ]) {
+      const asl = (
+        Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find(
+          (r) => r.Properties.StateMachineName === name,
+        )!.Properties.DefinitionString['Fn::Join'][1] as unknown[]
+      )
+        .map((p) => (typeof p === 'string' ? p : 'TOKEN'))
+        .join('');
+      const states = Object.entries(
+        JSON.parse(asl).States as Record<
+          string,
+          { Type: string; Resource?: string; Catch?: unknown[]; TimeoutSeconds?: number }
+        >,
+      );
       const publishes = states.filter(([, s]) => String(s.Resource).includes('sns:publish'));
       expect(publishes.length).toBeGreaterThan(0);
-      for (const [n, s] of publishes) expect([n, s.Catch]).toEqual([n, [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: `${n}Skipped` })]]);
-      for (const [n, s] of states.filter(([, x]) => x.Type === 'Task')) expect([n, typeof s.TimeoutSeconds]).toEqual([n, 'number']);
+      for (const [n, s] of publishes)
+        expect([n, s.Catch]).toEqual([
+          n,
+          [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: `${n}Skipped` })],
+        ]);
+      for (const [n, s] of states.filter(([, x]) => x.Type === 'Task'))
+        expect([n, typeof s.TimeoutSeconds]).toEqual([n, 'number']);
     }
   });
 
   test('notifications go to an encrypted topic that enforces TLS', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
   });
 });
 
@@ -215,22 +355,45 @@ describe('MigrationStack change-capture observability', () => {
     for (const side of ['old', 'new']) {
       const alarm = alarms.find((a) => a.AlarmName === `switchyard-obs-slot-lag-${side}`);
       expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 5 * 1024 ** 3 });
-      expect(alarm.Metrics[0].MetricStat.Metric).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'OldestReplicationSlotLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `switchyard-obs-${side}` }] });
+      expect(alarm.Metrics[0].MetricStat.Metric).toMatchObject({
+        Namespace: 'AWS/RDS',
+        MetricName: 'OldestReplicationSlotLag',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `switchyard-obs-${side}` }],
+      });
     }
     const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
-    for (const metric of ['SyncLagSeconds', 'ReverseSyncLagSeconds', 'OldestReplicationSlotLag', 'TransactionLogsDiskUsage', 'SyncConflicts']) expect(body).toContain(metric);
+    for (const metric of [
+      'SyncLagSeconds',
+      'ReverseSyncLagSeconds',
+      'OldestReplicationSlotLag',
+      'TransactionLogsDiskUsage',
+      'SyncConflicts',
+    ])
+      expect(body).toContain(metric);
   });
 });
 
 describe('MigrationStack health gate wiring', () => {
   const fnEnv = (t: Template, phase: string) =>
-    Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Handler === `index.${phase}`)!.Properties.Environment.Variables as Record<string, unknown>;
+    Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Handler === `index.${phase}`)!
+      .Properties.Environment.Variables as Record<string, unknown>;
   const minRequestsAlarm = (t: Template) =>
-    Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties).find((p) => p.AlarmName === 'switchyard-test-new-min-requests');
+    Object.values(t.findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties)
+      .find((p) => p.AlarmName === 'switchyard-test-new-min-requests');
 
   test('GIVEN a stage bake of 180 s and 40 requests per bake WHEN synthesized THEN the minimum-request alarm counts the new side over those 3 minutes', () => {
-    const t = template(stageFrom(parse({ migration: { bakeSeconds: 180 }, alarms: { newMinRequestsPerBake: 40 } })).migration);
-    expect(minRequestsAlarm(t)).toMatchObject({ MetricName: 'RequestCount', Statistic: 'Sum', Period: 180, Threshold: 40, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+    const t = template(
+      stageFrom(parse({ migration: { bakeSeconds: 180 }, alarms: { newMinRequestsPerBake: 40 } })).migration,
+    );
+    expect(minRequestsAlarm(t)).toMatchObject({
+      MetricName: 'RequestCount',
+      Statistic: 'Sum',
+      Period: 180,
+      Threshold: 40,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
     expect(fnEnv(t, 'healthGate').DEFAULT_BAKE_SECONDS).toBe('180');
   });
 
@@ -238,10 +401,14 @@ describe('MigrationStack health gate wiring', () => {
     expect(minRequestsAlarm(template(stageFrom(parse()).migration))).toMatchObject({ Period: 300, Threshold: 1 });
   });
 
-  test('GIVEN the health gate WHEN synthesized THEN its role may read the alarms, GetMetricData and the weights, and its environment names both sides\' target groups and the load balancer', () => {
+  test("GIVEN the health gate WHEN synthesized THEN its role may read the alarms, GetMetricData and the weights, and its environment names both sides' target groups and the load balancer", () => {
     const t = template(stageFrom(parse()).migration);
     const sts = statementsOf(t, 'HealthGate');
-    for (const action of ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeRules']) {
+    for (const action of [
+      'cloudwatch:GetMetricData',
+      'cloudwatch:DescribeAlarms',
+      'elasticloadbalancing:DescribeRules',
+    ]) {
       expect(sts.find((s) => actions([s]).includes(action))).toMatchObject({ Effect: 'Allow', Resource: '*' });
     }
     expect(fnEnv(t, 'healthGate')).toEqual(
@@ -249,45 +416,114 @@ describe('MigrationStack health gate wiring', () => {
         HEALTH_ALARM_PREFIX: 'switchyard-test-new-',
         ROUTING_KIND: 'alb',
         ALB_RULE_ARN: expect.anything(),
-        CANARY_OLD_TARGET_GROUP_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-old:.*TargetGroup/) }),
-        CANARY_NEW_TARGET_GROUP_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-new:.*TargetGroup/) }),
-        CANARY_OLD_LOAD_BALANCER_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) }),
-        CANARY_NEW_LOAD_BALANCER_ARN: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) }),
+        CANARY_OLD_TARGET_GROUP_ARN: expect.objectContaining({
+          'Fn::ImportValue': expect.stringMatching(/^switchyard-test-old:.*TargetGroup/),
+        }),
+        CANARY_NEW_TARGET_GROUP_ARN: expect.objectContaining({
+          'Fn::ImportValue': expect.stringMatching(/^switchyard-test-new:.*TargetGroup/),
+        }),
+        CANARY_OLD_LOAD_BALANCER_ARN: expect.objectContaining({
+          'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/),
+        }),
+        CANARY_NEW_LOAD_BALANCER_ARN: expect.objectContaining({
+          'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/),
+        }),
       }),
     );
   });
 
   test('GIVEN Migrate WHEN synthesized THEN the HealthGate task is given the bakes of the step as its window and the canary tolerances', () => {
     const t = template(stageFrom(parse()).migration);
-    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find((r) => r.Properties.StateMachineName === 'switchyard-test-migrate')!;
-    const asl = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+    const sm = Object.values(t.findResources('AWS::StepFunctions::StateMachine')).find(
+      (r) => r.Properties.StateMachineName === 'switchyard-test-migrate',
+    )!;
+    const asl = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[])
+      .map((p) => (typeof p === 'string' ? p : 'TOKEN'))
+      .join('');
     // payloadResponseOnly: the task's Parameters are the function's payload.
     const found: Record<string, unknown>[] = [];
-    const walk = (states: Record<string, { Parameters?: Record<string, unknown>; Branches?: { States: object }[]; ItemProcessor?: { States: object }; Iterator?: { States: object } }>) => {
+    const walk = (
+      states: Record<
+        string,
+        {
+          Parameters?: Record<string, unknown>;
+          Branches?: { States: object }[];
+          ItemProcessor?: { States: object };
+          Iterator?: { States: object };
+        }
+      >,
+    ) => {
       for (const [name, s] of Object.entries(states)) {
         if (name === 'HealthGate' && s.Parameters) found.push(s.Parameters);
-        for (const b of [...(s.Branches ?? []), ...(s.ItemProcessor ? [s.ItemProcessor] : []), ...(s.Iterator ? [s.Iterator] : [])]) walk(b.States as never);
+        for (const b of [
+          ...(s.Branches ?? []),
+          ...(s.ItemProcessor ? [s.ItemProcessor] : []),
+          ...(s.Iterator ? [s.Iterator] : []),
+        ])
+          walk(b.States as never);
       }
     };
     walk(JSON.parse(asl).States);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ 'migrationId.$': '$.config.migrationId', 'windowSeconds.$': '$.step.windowSeconds', canary: { p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50 } });
+    expect(found[0]).toMatchObject({
+      'migrationId.$': '$.config.migrationId',
+      'windowSeconds.$': '$.step.windowSeconds',
+      canary: { p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50 },
+    });
   });
 
   test('GIVEN the Smoke function WHEN synthesized THEN SMOKE_BASE_URL is the stage listener, or the configured domain', () => {
     const http = fnEnv(template(stageFrom(parse()).migration), 'smoke').SMOKE_BASE_URL;
-    expect(http).toEqual({ 'Fn::Join': ['', ['http://', expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:.*DNSName/) }), ':80']] });
-    const https = fnEnv(template(stageFrom(parse({ routing: { alb: { certificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/abc' } } })).migration), 'smoke').SMOKE_BASE_URL;
+    expect(http).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'http://',
+          expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:.*DNSName/) }),
+          ':80',
+        ],
+      ],
+    });
+    const https = fnEnv(
+      template(
+        stageFrom(parse({ routing: { alb: { certificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/abc' } } }))
+          .migration,
+      ),
+      'smoke',
+    ).SMOKE_BASE_URL;
     expect(https).toEqual({ 'Fn::Join': ['', ['https://', expect.anything(), ':443']] });
-    const domain = fnEnv(template(stageFrom(parse({ verification: { smokeBaseUrl: 'https://api.example.com' } })).migration), 'smoke').SMOKE_BASE_URL;
+    const domain = fnEnv(
+      template(stageFrom(parse({ verification: { smokeBaseUrl: 'https://api.example.com' } })).migration),
+      'smoke',
+    ).SMOKE_BASE_URL;
     expect(domain).toBe('https://api.example.com');
   });
 
   test('GIVEN an imported old side WHEN its load balancer is configured THEN the canary reads it; WHEN it is not THEN the canary has no dimensions (skipped and reported)', () => {
     const oldAlb = 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/app-old/0123456789abcdef';
-    const withAlb = fnEnv(template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification: { oldLoadBalancerArn: oldAlb } })).migration), 'healthGate');
-    expect(withAlb).toMatchObject({ CANARY_OLD_LOAD_BALANCER_ARN: oldAlb, CANARY_OLD_TARGET_GROUP_ARN: IMPORTED_OLD.targetGroupArn, CANARY_NEW_LOAD_BALANCER_ARN: { 'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/) } });
-    const without = fnEnv(template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration), 'healthGate');
+    const withAlb = fnEnv(
+      template(
+        stageFrom(
+          parse({
+            oldEnvironment: IMPORTED_OLD,
+            routing: { route53: ROUTE53 },
+            verification: { oldLoadBalancerArn: oldAlb },
+          }),
+        ).migration,
+      ),
+      'healthGate',
+    );
+    expect(withAlb).toMatchObject({
+      CANARY_OLD_LOAD_BALANCER_ARN: oldAlb,
+      CANARY_OLD_TARGET_GROUP_ARN: IMPORTED_OLD.targetGroupArn,
+      CANARY_NEW_LOAD_BALANCER_ARN: {
+        'Fn::ImportValue': expect.stringMatching(/^switchyard-test-network:ExportsOutputRefEdgeAlb/),
+      },
+    });
+    const without = fnEnv(
+      template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration),
+      'healthGate',
+    );
     expect(Object.keys(without).filter((k) => k.startsWith('CANARY_'))).toEqual([]);
     expect(without.SMOKE_BASE_URL).toBeDefined();
   });
@@ -301,7 +537,11 @@ describe('MigrationStack health gate wiring', () => {
     const othersWithSmokeVars = (t: Template) =>
       Object.values(t.findResources('AWS::Lambda::Function'))
         .filter((f) => f.Properties.Handler !== 'index.smoke')
-        .filter((f) => Object.keys(f.Properties.Environment.Variables).some((k) => k === 'SMOKE_OLD_BASE_URL' || k === 'SMOKE_COMPARE_OLD'))
+        .filter((f) =>
+          Object.keys(f.Properties.Environment.Variables).some(
+            (k) => k === 'SMOKE_OLD_BASE_URL' || k === 'SMOKE_COMPARE_OLD',
+          ),
+        )
         .map((f) => f.Properties.Handler);
 
     test('GIVEN a provisioned old side WHEN synthesized THEN the stage listener with the old header (compare on), or oldBaseUrl when set', () => {
@@ -314,9 +554,15 @@ describe('MigrationStack health gate wiring', () => {
     });
 
     test('GIVEN an imported old side WHEN oldBaseUrl is set THEN Smoke compares there; WHEN it is not THEN SMOKE_COMPARE_OLD is false (not compared, reported)', () => {
-      const direct = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification: { oldBaseUrl: OLD_URL } })).migration);
+      const direct = template(
+        stageFrom(
+          parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, verification: { oldBaseUrl: OLD_URL } }),
+        ).migration,
+      );
       expect(smokeVars(direct)).toEqual({ SMOKE_OLD_BASE_URL: OLD_URL, SMOKE_COMPARE_OLD: 'true' });
-      const unreachable = template(stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration);
+      const unreachable = template(
+        stageFrom(parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 } })).migration,
+      );
       expect(smokeVars(unreachable)).toEqual({ SMOKE_OLD_BASE_URL: undefined, SMOKE_COMPARE_OLD: 'false' });
       expect(othersWithSmokeVars(unreachable)).toEqual([]);
     });

@@ -6,15 +6,29 @@ import { loadStageConfig, STAGE_NAMES } from '../../../lib/config/stages';
 import { PipelineStack } from '../../../lib/stacks/pipeline-stack';
 import { addSwitchyardStages } from '../../../lib/switchyard-app';
 
-const PIPELINE = { repository: 'acme/switchyard', branch: 'main', connectionArn: 'arn:aws:codeconnections:eu-west-1:111111111111:connection/abc-123' };
+const PIPELINE = {
+  repository: 'acme/switchyard',
+  branch: 'main',
+  connectionArn: 'arn:aws:codeconnections:eu-west-1:111111111111:connection/abc-123',
+};
 
 describe('PipelineStack', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new PipelineStack(app, 'Pipe', { env: { account: '111111111111', region: 'eu-west-1' }, pipeline: PIPELINE, stages: STAGE_NAMES.map((s) => loadStageConfig(s)) });
+  const stack = new PipelineStack(app, 'Pipe', {
+    env: { account: '111111111111', region: 'eu-west-1' },
+    pipeline: PIPELINE,
+    stages: STAGE_NAMES.map((s) => loadStageConfig(s)),
+  });
   const t = Template.fromStack(stack);
   const pipeline = Object.values(t.findResources('AWS::CodePipeline::Pipeline'))[0].Properties;
   const stageNames = (pipeline.Stages as { Name: string }[]).map((s) => s.Name);
-  const actions = (stage: string) => (pipeline.Stages as { Name: string; Actions: { Name: string; ActionTypeId: { Category: string }; RunOrder: number }[] }[]).find((s) => s.Name === stage)!.Actions;
+  const actions = (stage: string) =>
+    (
+      pipeline.Stages as {
+        Name: string;
+        Actions: { Name: string; ActionTypeId: { Category: string }; RunOrder: number }[];
+      }[]
+    ).find((s) => s.Name === stage)!.Actions;
 
   test('promotes dev -> staging -> prod after source, synth and self-mutation', () => {
     expect(stageNames).toEqual(['Source', 'Build', 'UpdatePipeline', 'Assets', 'dev', 'staging', 'prod']);
@@ -22,7 +36,11 @@ describe('PipelineStack', () => {
 
   test('synth runs npm ci, npm test and cdk synth from the connection source', () => {
     const source = actions('Source')[0] as unknown as { Configuration: Record<string, string> };
-    expect(source.Configuration).toMatchObject({ ConnectionArn: PIPELINE.connectionArn, FullRepositoryId: 'acme/switchyard', BranchName: 'main' });
+    expect(source.Configuration).toMatchObject({
+      ConnectionArn: PIPELINE.connectionArn,
+      FullRepositoryId: 'acme/switchyard',
+      BranchName: 'main',
+    });
     const synth = JSON.stringify(t.findResources('AWS::CodeBuild::Project'));
     expect(synth).toContain('npm ci');
     expect(synth).toContain('npm test');
@@ -41,7 +59,13 @@ describe('PipelineStack', () => {
     for (const s of STAGE_NAMES) {
       const drills = actions(s).filter((a) => a.Name === `FaultDrills-${s}`);
       expect(drills.map((a) => a.RunOrder)).toEqual([1]);
-      expect(Math.min(...actions(s).filter((a) => a.ActionTypeId.Category === 'Deploy').map((a) => a.RunOrder))).toBeGreaterThan(1);
+      expect(
+        Math.min(
+          ...actions(s)
+            .filter((a) => a.ActionTypeId.Category === 'Deploy')
+            .map((a) => a.RunOrder),
+        ),
+      ).toBeGreaterThan(1);
     }
     expect(JSON.stringify(t.findResources('AWS::CodeBuild::Project'))).toContain('npm run drill -- --stage prod');
   });
@@ -53,7 +77,11 @@ describe('PipelineStack', () => {
       expect(gate.RunOrder).toBeGreaterThan(Math.max(...deploys.map((d) => d.RunOrder)));
     }
     t.hasResourceProperties('AWS::CodeBuild::Project', {
-      Source: { BuildSpec: Match.stringLikeRegexp('npm run switchyard -- start --stage prod --migration-id gate-\\$CODEBUILD_BUILD_NUMBER --dry-run') },
+      Source: {
+        BuildSpec: Match.stringLikeRegexp(
+          'npm run switchyard -- start --stage prod --migration-id gate-\\$CODEBUILD_BUILD_NUMBER --dry-run',
+        ),
+      },
     });
     const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('stateMachine:switchyard-prod-migrate');
@@ -61,11 +89,21 @@ describe('PipelineStack', () => {
 
   test('cdk-nag AwsSolutions reports zero unacknowledged findings', () => {
     const report = new AwsSolutionsChecks(app).validateScope(stack);
-    expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+    expect(
+      report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)),
+    ).toEqual([]);
   });
 
   test('the app builds only the pipeline when pipeline context is given', () => {
-    const a = new App({ context: { 'aws:cdk:bundling-stacks': [], 'pipeline:repository': 'acme/switchyard', 'pipeline:connectionArn': PIPELINE.connectionArn, 'pipeline:account': '111111111111', 'pipeline:region': 'eu-west-1' } });
+    const a = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'pipeline:repository': 'acme/switchyard',
+        'pipeline:connectionArn': PIPELINE.connectionArn,
+        'pipeline:account': '111111111111',
+        'pipeline:region': 'eu-west-1',
+      },
+    });
     const stages = addSwitchyardStages(a);
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
     expect(a.node.children.map((c) => c.node.id)).toEqual(['Pipeline']);
@@ -78,12 +116,20 @@ describe('pipeline configuration', () => {
   });
 
   test('fails naming the field when the connection ARN is wrong', () => {
-    const ctx: Record<string, string> = { 'pipeline:repository': 'acme/switchyard', 'pipeline:connectionArn': 'arn:aws:s3:::bucket' };
-    expect(() => pipelineConfigFromContext((k) => ctx[k])).toThrow('pipeline:connectionArn must be a CodeConnections connection ARN');
+    const ctx: Record<string, string> = {
+      'pipeline:repository': 'acme/switchyard',
+      'pipeline:connectionArn': 'arn:aws:s3:::bucket',
+    };
+    expect(() => pipelineConfigFromContext((k) => ctx[k])).toThrow(
+      'pipeline:connectionArn must be a CodeConnections connection ARN',
+    );
   });
 
   test('fails when the repository is not owner/name', () => {
-    const ctx: Record<string, string> = { 'pipeline:repository': 'switchyard', 'pipeline:connectionArn': PIPELINE.connectionArn };
+    const ctx: Record<string, string> = {
+      'pipeline:repository': 'switchyard',
+      'pipeline:connectionArn': PIPELINE.connectionArn,
+    };
     expect(() => pipelineConfigFromContext((k) => ctx[k])).toThrow('pipeline:repository must be owner/repository');
   });
 });
@@ -91,9 +137,22 @@ describe('pipeline configuration', () => {
 describe('PipelineStack: bootstrap roles', () => {
   test('GIVEN stages in other accounts WHEN synthesized THEN self-mutation may assume only the CDK bootstrap roles of the pipeline and stage accounts', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stages = STAGE_NAMES.map((s) => loadStageConfig(s, (k) => ({ 'prod:account': '333333333333', 'prod:region': 'eu-west-1' })[k]));
-    const stack = new PipelineStack(app, 'Pipe', { env: { account: '111111111111', region: 'eu-west-1' }, pipeline: PIPELINE, stages });
-    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+    const stages = STAGE_NAMES.map((s) =>
+      loadStageConfig(s, (k) => ({ 'prod:account': '333333333333', 'prod:region': 'eu-west-1' })[k]),
+    );
+    const stack = new PipelineStack(app, 'Pipe', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+      pipeline: PIPELINE,
+      stages,
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) =>
+        p.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: unknown;
+        }[],
+    );
     const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
     expect(JSON.stringify(assume)).not.toContain(':role/*"');
     const selfMutation = assume.find((s) => s.Condition)!;
@@ -101,6 +160,10 @@ describe('PipelineStack: bootstrap roles', () => {
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:role/cdk-hnb659fds-*']] },
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:role/cdk-hnb659fds-*']] },
     ]);
-    expect(selfMutation.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'iam:ResourceTag/aws-cdk:bootstrap-role': ['image-publishing', 'file-publishing', 'deploy'] } });
+    expect(selfMutation.Condition).toEqual({
+      'ForAnyValue:StringEquals': {
+        'iam:ResourceTag/aws-cdk:bootstrap-role': ['image-publishing', 'file-publishing', 'deploy'],
+      },
+    });
   });
 });

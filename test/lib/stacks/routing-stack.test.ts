@@ -28,10 +28,18 @@ describe('RoutingStack', () => {
     const t = template(stageFrom(parse({ routing: { route53: ROUTE53 } })).routing);
     t.resourceCountIs('AWS::Route53::RecordSet', 2);
     t.hasResourceProperties('AWS::Route53::RecordSet', {
-      Name: 'chat.example.com.', HostedZoneId: ROUTE53.hostedZoneId, SetIdentifier: 'old', Weight: 100, TTL: '30', ResourceRecords: [ROUTE53.oldTarget],
+      Name: 'chat.example.com.',
+      HostedZoneId: ROUTE53.hostedZoneId,
+      SetIdentifier: 'old',
+      Weight: 100,
+      TTL: '30',
+      ResourceRecords: [ROUTE53.oldTarget],
     });
     t.hasResourceProperties('AWS::Route53::RecordSet', {
-      Name: 'chat.example.com.', SetIdentifier: 'new', Weight: 0, ResourceRecords: [{ 'Fn::ImportValue': Match.stringLikeRegexp('network') }],
+      Name: 'chat.example.com.',
+      SetIdentifier: 'new',
+      Weight: 0,
+      ResourceRecords: [{ 'Fn::ImportValue': Match.stringLikeRegexp('network') }],
     });
   });
 
@@ -40,7 +48,9 @@ describe('RoutingStack', () => {
     const t = template(stage.routing);
     expect(stage.routing.alb).toBeUndefined();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Actions: [{ Type: 'forward', TargetGroupArn: { 'Fn::ImportValue': Match.stringLikeRegexp('^switchyard-test-new:') } }],
+      Actions: [
+        { Type: 'forward', TargetGroupArn: { 'Fn::ImportValue': Match.stringLikeRegexp('^switchyard-test-new:') } },
+      ],
     });
     t.resourceCountIs('AWS::Route53::RecordSet', 2);
   });

@@ -1,7 +1,11 @@
 import 'aws-sdk-client-mock-jest';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudWatchCanaryMetrics, loadBalancerDimension, targetGroupDimension } from '../../../../lambda/adapters/aws/canary-metrics';
+import {
+  CloudWatchCanaryMetrics,
+  loadBalancerDimension,
+  targetGroupDimension,
+} from '../../../../lambda/adapters/aws/canary-metrics';
 import { AwsAccessDeniedError } from '../../../../lambda/adapters/aws/errors';
 import { denied } from './aws-errors';
 
@@ -17,14 +21,23 @@ function expectedQueries(period: number) {
       { Name: 'TargetGroup', Value: SIDES[side].targetGroup },
       { Name: 'LoadBalancer', Value: SIDES[side].loadBalancer },
     ];
-    const m = (Id: string, MetricName: string, Stat: string) => ({ Id, MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions }, Period: period, Stat }, ReturnData: true });
+    const m = (Id: string, MetricName: string, Stat: string) => ({
+      Id,
+      MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions }, Period: period, Stat },
+      ReturnData: true,
+    });
     return [
       m(`requests_${side}`, 'RequestCount', 'Sum'),
       m(`errors_${side}`, 'HTTPCode_Target_5XX_Count', 'Sum'),
       m(`p50_${side}`, 'TargetResponseTime', 'p50'),
       m(`p90_${side}`, 'TargetResponseTime', 'p90'),
       m(`p99_${side}`, 'TargetResponseTime', 'p99'),
-      { Id: `errorrate_${side}`, Expression: `IF(requests_${side} > 0, 100 * FILL(errors_${side}, 0) / requests_${side}, 0)`, Label: `${side} side 5xx rate (%)`, ReturnData: true },
+      {
+        Id: `errorrate_${side}`,
+        Expression: `IF(requests_${side} > 0, 100 * FILL(errors_${side}, 0) / requests_${side}, 0)`,
+        Label: `${side} side 5xx rate (%)`,
+        ReturnData: true,
+      },
     ];
   });
 }
@@ -68,7 +81,12 @@ describe('CloudWatchCanaryMetrics', () => {
   });
 
   test('GIVEN a quiet side (no datapoints) THEN zero requests and null percentiles, not an invented figure', async () => {
-    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'requests_old', Values: [50] }, { Id: 'p99_old', Values: [0.1] }] });
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'requests_old', Values: [50] },
+        { Id: 'p99_old', Values: [0.1] },
+      ],
+    });
     const w = await new CloudWatchCanaryMetrics(SIDES, client()).window(0, 30_000);
     expect(w.new).toEqual({ requests: 0, errors: 0, errorRate: 0, p50: null, p90: null, p99: null });
     expect(w.old).toEqual({ requests: 50, errors: 0, errorRate: 0, p50: null, p90: null, p99: 100 });
@@ -90,8 +108,16 @@ describe('CloudWatchCanaryMetrics', () => {
   });
 
   test('GIVEN ARNs THEN the CloudWatch dimension values', () => {
-    expect(loadBalancerDimension('arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/sy-prod/50dc6c495c0c9188')).toBe('app/sy-prod/50dc6c495c0c9188');
-    expect(targetGroupDimension('arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/new-tg/943f017f100becff')).toBe('targetgroup/new-tg/943f017f100becff');
-    expect(() => loadBalancerDimension('arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/x/1')).toThrow(/must be an application load balancer ARN/);
+    expect(
+      loadBalancerDimension(
+        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/sy-prod/50dc6c495c0c9188',
+      ),
+    ).toBe('app/sy-prod/50dc6c495c0c9188');
+    expect(
+      targetGroupDimension('arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/new-tg/943f017f100becff'),
+    ).toBe('targetgroup/new-tg/943f017f100becff');
+    expect(() =>
+      loadBalancerDimension('arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/x/1'),
+    ).toThrow(/must be an application load balancer ARN/);
   });
 });

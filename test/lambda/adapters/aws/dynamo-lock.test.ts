@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoLockStore } from '../../../../lambda/adapters/aws/dynamo-lock';
 import type { LockHolder } from '../../../../lambda/core/lock/ports';
@@ -6,8 +12,20 @@ import type { LockHolder } from '../../../../lambda/core/lock/ports';
 const ddb = mockClient(DynamoDBClient);
 const store = () => new DynamoLockStore('lock-table', new DynamoDBClient({ region: 'eu-west-1' }));
 const T0 = new Date('2030-01-01T00:00:00Z');
-const lock: LockHolder = { owner: 'migrate:m1', workflow: 'migrate', migrationId: 'm1', acquiredAt: T0, leaseUntil: new Date(T0.getTime() + 1000), halted: false };
-const conditionFailed = (Item?: Record<string, unknown>) => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: Item as never });
+const lock: LockHolder = {
+  owner: 'migrate:m1',
+  workflow: 'migrate',
+  migrationId: 'm1',
+  acquiredAt: T0,
+  leaseUntil: new Date(T0.getTime() + 1000),
+  halted: false,
+};
+const conditionFailed = (Item?: Record<string, unknown>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: Item as never,
+  });
 
 beforeEach(() => ddb.reset());
 
@@ -17,13 +35,36 @@ describe('DynamoLockStore', () => {
     expect(await store().acquire('prod', lock, T0)).toBeUndefined();
     const input = ddb.commandCalls(PutItemCommand)[0].args[0].input;
     expect(input.ConditionExpression).toBe('attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner');
-    expect(input.Item).toMatchObject({ pk: { S: 'lock#prod' }, owner: { S: 'migrate:m1' }, halted: { BOOL: false }, leaseUntil: { N: String(T0.getTime() + 1000) } });
-    expect(input.ExpressionAttributeValues).toEqual({ ':now': { N: String(T0.getTime()) }, ':owner': { S: 'migrate:m1' } });
+    expect(input.Item).toMatchObject({
+      pk: { S: 'lock#prod' },
+      owner: { S: 'migrate:m1' },
+      halted: { BOOL: false },
+      leaseUntil: { N: String(T0.getTime() + 1000) },
+    });
+    expect(input.ExpressionAttributeValues).toEqual({
+      ':now': { N: String(T0.getTime()) },
+      ':owner': { S: 'migrate:m1' },
+    });
   });
 
   test('fails when another owner holds the stage: returns that holder from the failed condition', async () => {
-    ddb.on(PutItemCommand).rejects(conditionFailed({ pk: { S: 'lock#prod' }, owner: { S: 'migrate:m0' }, workflow: { S: 'migrate' }, migrationId: { S: 'm0' }, acquiredAt: { N: '0' }, leaseUntil: { N: '9' }, halted: { BOOL: true } }));
-    expect(await store().acquire('prod', lock, T0)).toMatchObject({ owner: 'migrate:m0', migrationId: 'm0', halted: true, acquiredAt: new Date(0) });
+    ddb.on(PutItemCommand).rejects(
+      conditionFailed({
+        pk: { S: 'lock#prod' },
+        owner: { S: 'migrate:m0' },
+        workflow: { S: 'migrate' },
+        migrationId: { S: 'm0' },
+        acquiredAt: { N: '0' },
+        leaseUntil: { N: '9' },
+        halted: { BOOL: true },
+      }),
+    );
+    expect(await store().acquire('prod', lock, T0)).toMatchObject({
+      owner: 'migrate:m0',
+      migrationId: 'm0',
+      halted: true,
+      acquiredAt: new Date(0),
+    });
   });
 
   test('release and renew are conditional on the owner; a lost condition is an answer, not an error', async () => {
@@ -35,7 +76,18 @@ describe('DynamoLockStore', () => {
   });
 
   test('halt sets the flag on the current holder only if one exists', async () => {
-    ddb.on(UpdateItemCommand).resolves({ Attributes: { owner: { S: 'migrate:m1' }, workflow: { S: 'migrate' }, migrationId: { S: 'm1' }, acquiredAt: { N: '0' }, leaseUntil: { N: '9' }, halted: { BOOL: true }, haltedBy: { S: 'rb' }, haltedAt: { N: '5' } } });
+    ddb.on(UpdateItemCommand).resolves({
+      Attributes: {
+        owner: { S: 'migrate:m1' },
+        workflow: { S: 'migrate' },
+        migrationId: { S: 'm1' },
+        acquiredAt: { N: '0' },
+        leaseUntil: { N: '9' },
+        halted: { BOOL: true },
+        haltedBy: { S: 'rb' },
+        haltedAt: { N: '5' },
+      },
+    });
     expect(await store().halt('prod', 'rb', T0)).toMatchObject({ halted: true, haltedBy: 'rb', haltedAt: new Date(5) });
     const input = ddb.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(input.ConditionExpression).toBe('attribute_exists(pk)');
@@ -44,6 +96,9 @@ describe('DynamoLockStore', () => {
 
   test('fails when access is denied: a named error that names the action and the table', async () => {
     ddb.on(PutItemCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
-    await expect(store().acquire('prod', lock, T0)).rejects.toMatchObject({ name: 'AwsAccessDeniedError', message: expect.stringContaining('dynamodb:PutItem on lock-table') });
+    await expect(store().acquire('prod', lock, T0)).rejects.toMatchObject({
+      name: 'AwsAccessDeniedError',
+      message: expect.stringContaining('dynamodb:PutItem on lock-table'),
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('one retry layer: the SDK', () => {
   test('call() sends once: a throttle the SDK gave up on surfaces as AwsThrottledError naming the action', async () => {
     const fn = jest.fn().mockRejectedValue(throttled());
     await expect(call('rds:CreateDBSnapshot', 'chat-db', fn)).rejects.toThrow(AwsThrottledError);
-    await expect(call('rds:CreateDBSnapshot', 'chat-db', fn)).rejects.toThrow(/rds:CreateDBSnapshot on chat-db still failed with ThrottlingException after the SDK's 5 attempts/);
+    await expect(call('rds:CreateDBSnapshot', 'chat-db', fn)).rejects.toThrow(
+      /rds:CreateDBSnapshot on chat-db still failed with ThrottlingException after the SDK's 5 attempts/,
+    );
     expect(fn).toHaveBeenCalledTimes(2);
   });
 
@@ -29,7 +31,12 @@ describe('one retry layer: the SDK', () => {
 
   test('adapters built without an injected client use the shared retry config', async () => {
     process.env.AWS_REGION ??= 'eu-west-1';
-    const clients = [new SecretsConfigStore(), new SsmConfigStore(), new RdsSnapshotService()].map((a) => Object.values(a).find((v) => v && typeof v === 'object' && 'config' in v) as { config: { maxAttempts(): Promise<number> } });
+    const clients = [new SecretsConfigStore(), new SsmConfigStore(), new RdsSnapshotService()].map(
+      (a) =>
+        Object.values(a).find((v) => v && typeof v === 'object' && 'config' in v) as {
+          config: { maxAttempts(): Promise<number> };
+        },
+    );
     for (const c of clients) expect(await c.config.maxAttempts()).toBe(AWS_MAX_ATTEMPTS);
   });
 });

@@ -24,10 +24,16 @@ function latencies(n: number, base: number, spread: number, seed: number): numbe
 
 describe('decideCanary from aggregated figures (p99)', () => {
   test('GIVEN the defaults THEN p99 ≤ old × 1.10 + 5 ms, error rate ≤ old + 0.1 pp, 50 requests per side', () => {
-    expect(DEFAULT_CANARY_POLICY).toEqual({ p99Ratio: 1.1, p99SlackMs: 5, errorRatePp: 0.1, minRequests: 50, alpha: 0.01 });
+    expect(DEFAULT_CANARY_POLICY).toEqual({
+      p99Ratio: 1.1,
+      p99SlackMs: 5,
+      errorRatePp: 0.1,
+      minRequests: 50,
+      alpha: 0.01,
+    });
   });
 
-  test('GIVEN the new side within tolerance THEN pass with both sides\' figures and the limits', () => {
+  test("GIVEN the new side within tolerance THEN pass with both sides' figures and the limits", () => {
     const v = decideCanary({ old: side(1000, 1, 200), new: side(1000, 2, 225) }, DEFAULT_CANARY_POLICY);
     expect(v).toEqual({
       verdict: 'pass',
@@ -58,10 +64,14 @@ describe('decideCanary from aggregated figures (p99)', () => {
   });
 
   test('GIVEN too few requests and nothing else wrong THEN the verdict says more data would decide; an error seen among them does not', () => {
-    expect(decideCanary({ old: side(1000, 0, 100), new: side(10, 0, 90) }, DEFAULT_CANARY_POLICY).insufficientData).toBe(true);
+    expect(
+      decideCanary({ old: side(1000, 0, 100), new: side(10, 0, 90) }, DEFAULT_CANARY_POLICY).insufficientData,
+    ).toBe(true);
     const withError = decideCanary({ old: side(1000, 0, 100), new: side(10, 1, 90) }, DEFAULT_CANARY_POLICY);
     expect([withError.verdict, withError.insufficientData]).toEqual(['fail', undefined]);
-    expect(decideCanary({ old: side(1000, 0, 100), new: side(1000, 0, 100) }, DEFAULT_CANARY_POLICY).insufficientData).toBeUndefined();
+    expect(
+      decideCanary({ old: side(1000, 0, 100), new: side(1000, 0, 100) }, DEFAULT_CANARY_POLICY).insufficientData,
+    ).toBeUndefined();
   });
 
   test('GIVEN a custom tolerance THEN it is applied', () => {
@@ -75,7 +85,10 @@ describe('decideCanary with raw samples (rank test)', () => {
   const policy = canaryPolicySchema.parse({ minRequests: 30 });
 
   test('GIVEN both sides drawn from the same distribution THEN pass by the rank test', () => {
-    const v = decideCanary({ old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 10, 10, 2), 0) }, policy);
+    const v = decideCanary(
+      { old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 10, 10, 2), 0) },
+      policy,
+    );
     expect(v.method).toBe('rank-test');
     expect(v.verdict).toBe('pass');
     expect(v.rankTest!.p).toBeGreaterThan(0.01);
@@ -83,15 +96,23 @@ describe('decideCanary with raw samples (rank test)', () => {
   });
 
   test('fails when the new side is materially slower (+50 ms)', () => {
-    const v = decideCanary({ old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 60, 10, 2), 0) }, policy);
+    const v = decideCanary(
+      { old: figuresFromSamples(latencies(400, 10, 10, 1), 0), new: figuresFromSamples(latencies(200, 60, 10, 2), 0) },
+      policy,
+    );
     expect(v.verdict).toBe('fail');
     expect(v.rankTest!.p).toBeLessThan(1e-6);
     expect(v.reasons).toHaveLength(1);
-    expect(v.reasons[0]).toMatch(/^latency: new is slower than old \(Mann-Whitney U one-sided p = .* < 0\.01\) and its median 6\d\.\d ms is above 1\.1 × 1\d\.\d ms \+ 5 ms$/);
+    expect(v.reasons[0]).toMatch(
+      /^latency: new is slower than old \(Mann-Whitney U one-sided p = .* < 0\.01\) and its median 6\d\.\d ms is above 1\.1 × 1\d\.\d ms \+ 5 ms$/,
+    );
   });
 
   test('GIVEN a tiny but significant slowdown (+1 ms) THEN the effect-size guard passes it', () => {
-    const v = decideCanary({ old: figuresFromSamples(latencies(2000, 10, 2, 1), 0), new: figuresFromSamples(latencies(2000, 11, 2, 2), 0) }, policy);
+    const v = decideCanary(
+      { old: figuresFromSamples(latencies(2000, 10, 2, 1), 0), new: figuresFromSamples(latencies(2000, 11, 2, 2), 0) },
+      policy,
+    );
     expect(v.rankTest!.p).toBeLessThan(0.01);
     expect(v.verdict).toBe('pass');
   });
@@ -114,6 +135,11 @@ describe('figures', () => {
 
   test('GIVEN no traffic on the old side THEN skipped with the reason, figures kept', () => {
     const v = skippedCanary({ old: side(0, 0, null), new: side(10, 0, 5) }, 'old side gets no traffic');
-    expect(v).toMatchObject({ verdict: 'skipped', method: 'none', reasons: ['old side gets no traffic'], new: { requests: 10 } });
+    expect(v).toMatchObject({
+      verdict: 'skipped',
+      method: 'none',
+      reasons: ['old side gets no traffic'],
+      new: { requests: 10 },
+    });
   });
 });

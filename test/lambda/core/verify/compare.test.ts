@@ -22,8 +22,15 @@ describe('JSON paths', () => {
 
 describe('normalise', () => {
   test('GIVEN ignored names and paths WHEN normalised THEN those fields are gone at any depth, others kept', () => {
-    const doc = { requestId: 'r1', items: [{ id: 1, createdAt: 't1', meta: { requestId: 'r2', x: 1 } }], createdAt: 'top' };
-    expect(normalise(doc, ['requestId', '$.items[*].createdAt'])).toEqual({ items: [{ id: 1, meta: { x: 1 } }], createdAt: 'top' });
+    const doc = {
+      requestId: 'r1',
+      items: [{ id: 1, createdAt: 't1', meta: { requestId: 'r2', x: 1 } }],
+      createdAt: 'top',
+    };
+    expect(normalise(doc, ['requestId', '$.items[*].createdAt'])).toEqual({
+      items: [{ id: 1, meta: { x: 1 } }],
+      createdAt: 'top',
+    });
     expect(doc.requestId).toBe('r1'); // input unchanged
   });
 });
@@ -34,32 +41,59 @@ describe('diffJson', () => {
   });
 
   test('GIVEN differences THEN paths and kinds, never values', () => {
-    const d = diffJson({ a: 1, b: 'secret-old', gone: true, list: [1, 2, 3] }, { a: '1', b: 'secret-new', added: 1, list: [1, 2] });
-    expect(d).toEqual(['$.a: number on old, string on new', '$.added: only on new', '$.b: differs', '$.gone: only on old', '$.list: 3 items on old, 2 on new']);
+    const d = diffJson(
+      { a: 1, b: 'secret-old', gone: true, list: [1, 2, 3] },
+      { a: '1', b: 'secret-new', added: 1, list: [1, 2] },
+    );
+    expect(d).toEqual([
+      '$.a: number on old, string on new',
+      '$.added: only on new',
+      '$.b: differs',
+      '$.gone: only on old',
+      '$.list: 3 items on old, 2 on new',
+    ]);
     expect(d.join(' ')).not.toContain('secret');
   });
 
   test('GIVEN more differences than the limit THEN the rest is counted', () => {
-    expect(diffJson({ a: 1, b: 1, c: 1 }, { a: 2, b: 2, c: 2 }, 2)).toEqual(['$.a: differs', '$.b: differs', '... and 1 more']);
+    expect(diffJson({ a: 1, b: 1, c: 1 }, { a: 2, b: 2, c: 2 }, 2)).toEqual([
+      '$.a: differs',
+      '$.b: differs',
+      '... and 1 more',
+    ]);
   });
 });
 
 describe('compareAnswers', () => {
   test('GIVEN JSON answers differing only in ignored fields THEN the same', () => {
-    expect(compareAnswers({ status: 200, body: '{"id":"1","requestId":"a","at":"t1"}' }, { status: 200, body: '{"at":"t2","id":"1","requestId":"b"}' }, ['requestId', 'at'])).toEqual([]);
+    expect(
+      compareAnswers(
+        { status: 200, body: '{"id":"1","requestId":"a","at":"t1"}' },
+        { status: 200, body: '{"at":"t2","id":"1","requestId":"b"}' },
+        ['requestId', 'at'],
+      ),
+    ).toEqual([]);
   });
 
   test('GIVEN different statuses THEN only the status is reported (the bodies say nothing more)', () => {
-    expect(compareAnswers({ status: 200, body: '{"content":"hi"}' }, { status: 404, body: '{"error":"x"}' }, [])).toEqual(['status: 200 on old, 404 on new']);
+    expect(
+      compareAnswers({ status: 200, body: '{"content":"hi"}' }, { status: 404, body: '{"error":"x"}' }, []),
+    ).toEqual(['status: 200 on old, 404 on new']);
   });
 
   test('GIVEN the same status and different JSON bodies THEN the differing paths', () => {
-    expect(compareAnswers({ status: 200, body: '{"content":"hi"}' }, { status: 200, body: '{"error":"x"}' }, [])).toEqual(['$.content: only on old', '$.error: only on new']);
+    expect(
+      compareAnswers({ status: 200, body: '{"content":"hi"}' }, { status: 200, body: '{"error":"x"}' }, []),
+    ).toEqual(['$.content: only on old', '$.error: only on new']);
   });
 
   test('GIVEN text answers THEN compared as text by length only', () => {
     expect(compareAnswers({ status: 200, body: 'ok\n' }, { status: 200, body: 'ok' }, [])).toEqual([]);
-    expect(compareAnswers({ status: 200, body: 'hello' }, { status: 200, body: 'hello!' }, [])).toEqual(['body: text differs (5 bytes on old, 6 on new)']);
-    expect(compareAnswers({ status: 200, body: '{}' }, { status: 200, body: '<html>' }, [])).toEqual(['body: JSON on old, not JSON on new']);
+    expect(compareAnswers({ status: 200, body: 'hello' }, { status: 200, body: 'hello!' }, [])).toEqual([
+      'body: text differs (5 bytes on old, 6 on new)',
+    ]);
+    expect(compareAnswers({ status: 200, body: '{}' }, { status: 200, body: '<html>' }, [])).toEqual([
+      'body: JSON on old, not JSON on new',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { DbEndpoint } from '../../../../lambda/engine';
+import type { DbEndpoint } from '../../../../lambda/engine';
 import { createSync, runSync, slotStatus } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { copyAll, countWrites, itemsSpec, rolePair, rowsOf, writes } from './helpers';
@@ -24,7 +24,8 @@ describe('two appliers of one slot', () => {
   test('GIVEN writes for 3 s WHEN two continuous appliers and a bounded drain run on the same slot THEN every write is applied exactly once', async () => {
     const before = await writes(target);
     const ac = new AbortController();
-    const run = (extra: object) => runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, pollMs: 10, ...extra });
+    const run = (extra: object) =>
+      runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, pollMs: 10, ...extra });
     const a = run({ signal: ac.signal });
     const b = run({ signal: ac.signal, batchChanges: 7 });
     // Every write touches a key nothing else touches: no coalescing, so the destination's row writes count the applies.
@@ -33,7 +34,11 @@ describe('two appliers of one slot', () => {
       const end = Date.now() + 3000;
       for (let i = 0; Date.now() < end; i++) {
         const k = 100_000 * (w + 1) + i;
-        if (i % 4 === 3) await query(source, `BEGIN; INSERT INTO items VALUES (${k}, 'tx', NULL, 0); UPDATE items SET n = -1 WHERE id = ${10_000 * w + i + 1}; COMMIT`);
+        if (i % 4 === 3)
+          await query(
+            source,
+            `BEGIN; INSERT INTO items VALUES (${k}, 'tx', NULL, 0); UPDATE items SET n = -1 WHERE id = ${10_000 * w + i + 1}; COMMIT`,
+          );
         else await query(source, `INSERT INTO items VALUES (${k}, 'w', NULL, 0)`);
         n += i % 4 === 3 ? 2 : 1;
       }

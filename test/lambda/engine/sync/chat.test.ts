@@ -1,4 +1,13 @@
-import { connect, copyTable, DbEndpoint, describeTableWith, MigrationSpec, parseSpec, prepareTarget, validateTable } from '../../../../lambda/engine';
+import {
+  connect,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  type MigrationSpec,
+  parseSpec,
+  prepareTarget,
+  validateTable,
+} from '../../../../lambda/engine';
 import { chatHistorySpec } from '../../../../lambda/engine/specs/chat-history';
 import { seedChatHistory } from '../../../../lambda/rehearsal/chat-history-seed';
 import { createSync, qualifiedTableSpec, runSync } from '../../../../lambda/engine/sync';
@@ -7,7 +16,10 @@ import { query, testServer } from '../../../support/pg';
 import { cliIo as io, countWrites, postgresUrl as url, rolePair, rowsOf, writes } from './helpers';
 
 const ROWS = 3000;
-const spec: MigrationSpec = parseSpec({ ...chatHistorySpec, tables: chatHistorySpec.tables.map(({ reverse: _r, ...t }) => ({ ...t, chunkSize: 500, forwardOnly: true })) });
+const spec: MigrationSpec = parseSpec({
+  ...chatHistorySpec,
+  tables: chatHistorySpec.tables.map(({ reverse: _r, ...t }) => ({ ...t, chunkSize: 500, forwardOnly: true })),
+});
 
 async function seededRolePair(prefix: string) {
   const pair = await rolePair(prefix, []);
@@ -19,7 +31,11 @@ async function seededRolePair(prefix: string) {
 
 async function validateAll(source: DbEndpoint, target: DbEndpoint, runId: string) {
   const out = [];
-  for (const t of spec.tables) out.push((await validateTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId })).match);
+  for (const t of spec.tables)
+    out.push(
+      (await validateTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId }))
+        .match,
+    );
   return out;
 }
 
@@ -40,55 +56,99 @@ describe('sync on the chat-history example (projection, copy handoff, long trans
       let i = 0;
       while (writing || i < 20) {
         i++;
-        await query(source, `UPDATE chat_messages SET body = 'first chunk edit ${i}', updated_at = now() WHERE id = ${1 + (i % 50)}`);
-        await query(source, `UPDATE chat_messages SET role = 'BOT', metadata = '{"edit": ${i}}' WHERE id = ${ROWS - (i % 50)}`);
-        await query(source, `INSERT INTO chat_messages VALUES (${ROWS + i}, 1, 'human', 'late ${i}', NULL, now(), now())`);
+        await query(
+          source,
+          `UPDATE chat_messages SET body = 'first chunk edit ${i}', updated_at = now() WHERE id = ${1 + (i % 50)}`,
+        );
+        await query(
+          source,
+          `UPDATE chat_messages SET role = 'BOT', metadata = '{"edit": ${i}}' WHERE id = ${ROWS - (i % 50)}`,
+        );
+        await query(
+          source,
+          `INSERT INTO chat_messages VALUES (${ROWS + i}, 1, 'human', 'late ${i}', NULL, now(), now())`,
+        );
         if (i % 5 === 0) await query(source, `DELETE FROM chat_messages WHERE id = ${100 + i}`);
       }
     })();
-    for (const t of spec.tables) await copyTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId: 'race' });
+    for (const t of spec.tables)
+      await copyTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, {
+        runId: 'race',
+      });
     writing = false;
     await writer;
     const r = await runSync({ migrationId: id, direction: 'forward', spec, source, target });
     expect(r.caughtUp).toBe(true);
     expect(r.transactions).toBeGreaterThan(0);
     expect(await validateAll(source, target, 'race')).toEqual([true, true]);
-    const [m] = await query<{ role: string; metadata: unknown }>(target, `SELECT role, metadata FROM public.messages WHERE message_id = ${ROWS - 1}`);
+    const [m] = await query<{ role: string; metadata: unknown }>(
+      target,
+      `SELECT role, metadata FROM public.messages WHERE message_id = ${ROWS - 1}`,
+    );
     expect(m.role).toBe('assistant'); // through the projection: 'BOT' -> assistant
   });
 
   test('GIVEN a transaction held open 10 s while others commit and are applied WHEN it commits THEN its rows are applied too', async () => {
     const long = await connect(source);
-    await long.query(`BEGIN; INSERT INTO chat_messages VALUES (900001, 1, 'human', 'long tx', NULL, now(), now()); UPDATE chat_messages SET body = 'long tx edit' WHERE id = 200`);
+    await long.query(
+      `BEGIN; INSERT INTO chat_messages VALUES (900001, 1, 'human', 'long tx', NULL, now(), now()); UPDATE chat_messages SET body = 'long tx edit' WHERE id = 200`,
+    );
     const deadline = Date.now() + 10_000;
     let i = 0;
     while (Date.now() < deadline) {
-      await query(source, `INSERT INTO chat_messages VALUES (${910_000 + ++i}, 2, 'bot', 'meanwhile', NULL, now(), now())`);
+      await query(
+        source,
+        `INSERT INTO chat_messages VALUES (${910_000 + ++i}, 2, 'bot', 'meanwhile', NULL, now(), now())`,
+      );
       await runSync({ migrationId: id, direction: 'forward', spec, source, target });
       await new Promise((res) => setTimeout(res, 1000));
     }
-    const [before] = await query<{ n: number }>(target, `SELECT count(*)::int AS n FROM public.messages WHERE message_id = 900001`);
+    const [before] = await query<{ n: number }>(
+      target,
+      `SELECT count(*)::int AS n FROM public.messages WHERE message_id = 900001`,
+    );
     expect(before.n).toBe(0);
     await long.query('COMMIT');
     await long.end();
     const r = await runSync({ migrationId: id, direction: 'forward', spec, source, target });
     expect(r.transactions).toBe(1);
-    const [after] = await query<{ content: string }>(target, `SELECT content FROM public.messages WHERE message_id = 200`);
+    const [after] = await query<{ content: string }>(
+      target,
+      `SELECT content FROM public.messages WHERE message_id = 200`,
+    );
     expect(after.content).toBe('long tx edit');
     expect(await validateAll(source, target, 'race')).toEqual([true, true]);
   }, 30_000);
 
   test('GIVEN the sync killed mid-backlog (its connections terminated between an apply commit and the slot advance) WHEN resumed THEN it converges and applies every change exactly once', async () => {
     await countWrites(target, 'public.messages');
-    for (let b = 0; b < 10; b++) await query(source, `UPDATE chat_messages SET updated_at = updated_at + interval '1 second' WHERE id BETWEEN ${b * 100 + 1} AND ${b * 100 + 100}`);
-    const [{ n: changed }] = await query<{ n: number }>(source, `SELECT count(*)::int AS n FROM chat_messages WHERE id BETWEEN 1 AND 1000`);
+    for (let b = 0; b < 10; b++)
+      await query(
+        source,
+        `UPDATE chat_messages SET updated_at = updated_at + interval '1 second' WHERE id BETWEEN ${b * 100 + 1} AND ${b * 100 + 100}`,
+      );
+    const [{ n: changed }] = await query<{ n: number }>(
+      source,
+      `SELECT count(*)::int AS n FROM chat_messages WHERE id BETWEEN 1 AND 1000`,
+    );
     const before = await writes(target);
     let commits = 0;
     const killed = await runSync({
-      migrationId: id, direction: 'forward', spec, source, target, batchChanges: 150, flushRows: 150,
+      migrationId: id,
+      direction: 'forward',
+      spec,
+      source,
+      target,
+      batchChanges: 150,
+      flushRows: 150,
       faults: {
         afterApplyCommit: async () => {
-          if (++commits === 3) await query({ ...testServer() }, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'switchyard-sync%' AND datname IN ($1, $2)`, [target.database, source.database]);
+          if (++commits === 3)
+            await query(
+              { ...testServer() },
+              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'switchyard-sync%' AND datname IN ($1, $2)`,
+              [target.database, source.database],
+            );
         },
       },
     }).catch((e) => e);
@@ -114,7 +174,9 @@ describe('switchyard sync (syncCommand)', () => {
 
     const refused = io();
     expect(await syncCommand({ source: url(source), target: url(target), once: true }, refused.io)).toBe(2);
-    expect(refused.text().err).toMatch(/SyncTargetNotEmptyError: target table\(s\) public.chat_messages, public.chat_sessions already have rows/);
+    expect(refused.text().err).toMatch(
+      /SyncTargetNotEmptyError: target table\(s\) public.chat_messages, public.chat_sessions already have rows/,
+    );
 
     await query(source, `UPDATE chat_messages SET body = 'after first sync' WHERE id = 10`);
     await query(source, `DELETE FROM chat_messages WHERE id = 11`);

@@ -1,8 +1,8 @@
-import { writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { syncCommand } from '../../../../bin/cli/sync';
-import { DbEndpoint, parseSpec } from '../../../../lambda/engine';
+import { type DbEndpoint, parseSpec } from '../../../../lambda/engine';
 import { roundTripCheck } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { cliIo as io, postgresUrl as url, rolePair, rowsOf } from './helpers';
@@ -23,15 +23,43 @@ const DDL = [
 
 async function write(db: DbEndpoint, i: number) {
   const r = i % 6;
-  if (r === 0) await query(db, `INSERT INTO accounts ("Name", "order", balance, tags, data, raw, seen, born, spent, ip, ratio, active, note) VALUES ($1, $2, $3, $4, $5, $6, now(), '2020-02-29', '1 day 02:03:04', '10.0.0.1', 'NaN', true, $7)`,
-    [`acct\t${i}\n"quoted" \\ back`, i, '12345678901234567890.123456789012345678', ['a b', 'c,d', 'e"f', null], { i, nested: { s: 'x\\y' } }, Buffer.from([0, 1, 2, 255, 92]), 'ü ✓ 🙂'.repeat(i % 3)]);
-  else if (r === 1) await query(db, `UPDATE accounts SET balance = balance + 1, tags = array_append(tags, 'u${i}') WHERE id = (SELECT id FROM accounts ORDER BY "order" DESC LIMIT 1)`);
-  else if (r === 2) await query(db, `INSERT INTO billing.invoices SELECT id, $1::int, $1::int * 1.5, '[{"sku": "a"}]' FROM accounts ORDER BY "order" LIMIT 1 ON CONFLICT DO NOTHING`, [i]);
-  else if (r === 3) await query(db, `INSERT INTO events (at, kind, body) VALUES ($1, 'k', repeat('toast ', 3000))`, [Math.floor(i / 6) % 2 ? '2026-06-01' : '2027-06-01']);
+  if (r === 0)
+    await query(
+      db,
+      `INSERT INTO accounts ("Name", "order", balance, tags, data, raw, seen, born, spent, ip, ratio, active, note) VALUES ($1, $2, $3, $4, $5, $6, now(), '2020-02-29', '1 day 02:03:04', '10.0.0.1', 'NaN', true, $7)`,
+      [
+        `acct\t${i}\n"quoted" \\ back`,
+        i,
+        '12345678901234567890.123456789012345678',
+        ['a b', 'c,d', 'e"f', null],
+        { i, nested: { s: 'x\\y' } },
+        Buffer.from([0, 1, 2, 255, 92]),
+        'ü ✓ 🙂'.repeat(i % 3),
+      ],
+    );
+  else if (r === 1)
+    await query(
+      db,
+      `UPDATE accounts SET balance = balance + 1, tags = array_append(tags, 'u${i}') WHERE id = (SELECT id FROM accounts ORDER BY "order" DESC LIMIT 1)`,
+    );
+  else if (r === 2)
+    await query(
+      db,
+      `INSERT INTO billing.invoices SELECT id, $1::int, $1::int * 1.5, '[{"sku": "a"}]' FROM accounts ORDER BY "order" LIMIT 1 ON CONFLICT DO NOTHING`,
+      [i],
+    );
+  else if (r === 3)
+    await query(db, `INSERT INTO events (at, kind, body) VALUES ($1, 'k', repeat('toast ', 3000))`, [
+      Math.floor(i / 6) % 2 ? '2026-06-01' : '2027-06-01',
+    ]);
   else if (r === 4) {
     await query(db, `UPDATE events SET kind = 'k2' WHERE id = (SELECT max(id) FROM events)`);
-    await query(db, `UPDATE billing.invoices SET status = 'paid', history = array_append(history, status), amount = amount + 1 WHERE invoice_no = (SELECT max(invoice_no) FROM billing.invoices)`);
-  } else await query(db, `DELETE FROM billing.invoices WHERE invoice_no = (SELECT min(invoice_no) FROM billing.invoices)`);
+    await query(
+      db,
+      `UPDATE billing.invoices SET status = 'paid', history = array_append(history, status), amount = amount + 1 WHERE invoice_no = (SELECT max(invoice_no) FROM billing.invoices)`,
+    );
+  } else
+    await query(db, `DELETE FROM billing.invoices WHERE invoice_no = (SELECT min(invoice_no) FROM billing.invoices)`);
 }
 
 /** Other people's schemas: `switchyard sync` without a spec introspects the source and mirrors it. */
@@ -48,24 +76,45 @@ describe('switchyard sync on a schema it has never seen (introspected spec), und
     expect(cont.text().err).not.toMatch(/error/i);
     expect(code).toBe(0);
     expect(await rowsOf(target, 'public.accounts')).toEqual(await rowsOf(source, 'public.accounts'));
-    expect(await rowsOf(target, 'billing.invoices', 'account_id, invoice_no')).toEqual(await rowsOf(source, 'billing.invoices', 'account_id, invoice_no'));
+    expect(await rowsOf(target, 'billing.invoices', 'account_id, invoice_no')).toEqual(
+      await rowsOf(source, 'billing.invoices', 'account_id, invoice_no'),
+    );
     expect(await rowsOf(target, 'public.events')).toEqual(await rowsOf(source, 'public.events'));
     // The target's generated column is generated there too (PostgreSQL < 18 does not publish its values).
-    expect(await query(target, `SELECT attgenerated AS g FROM pg_attribute WHERE attrelid = 'billing.invoices'::regclass AND attname = 'amount_cents'`)).toEqual([{ g: 's' }]);
+    expect(
+      await query(
+        target,
+        `SELECT attgenerated AS g FROM pg_attribute WHERE attrelid = 'billing.invoices'::regclass AND attname = 'amount_cents'`,
+      ),
+    ).toEqual([{ g: 's' }]);
     expect((await query<{ n: number }>(source, `SELECT count(*)::int AS n FROM events_2027`))[0].n).toBeGreaterThan(0);
   }, 60_000);
 });
 
 describe('switchyard sync with a spec, on a table without a primary key', () => {
   test('GIVEN REPLICA IDENTITY FULL, a unique key and json, xml and point columns (types without equality) WHEN round-trip checked and synced under writes, a key update included THEN the check names nothing and the target equals the source', async () => {
-    const ddl = [`CREATE TABLE public."Docs" ("Id" int NOT NULL UNIQUE, "Title" text, j json, x xml, pt point)`, `ALTER TABLE public."Docs" REPLICA IDENTITY FULL`];
+    const ddl = [
+      `CREATE TABLE public."Docs" ("Id" int NOT NULL UNIQUE, "Title" text, j json, x xml, pt point)`,
+      `ALTER TABLE public."Docs" REPLICA IDENTITY FULL`,
+    ];
     const { source, target } = await rolePair('synopk', ddl);
-    await query(source, `INSERT INTO "Docs" SELECT g, 'v' || g, '{"a": 1}', '<a>1</a>', point(g, g) FROM generate_series(1, 50) g`);
+    await query(
+      source,
+      `INSERT INTO "Docs" SELECT g, 'v' || g, '{"a": 1}', '<a>1</a>', point(g, g) FROM generate_series(1, 50) g`,
+    );
     const spec = {
       version: 1,
       name: 'docs',
       targetDdl: [`CREATE TABLE public."Docs" ("Id" int PRIMARY KEY, "Title" text, j json, x xml, pt point)`],
-      tables: [{ name: 'docs', source: { table: 'Docs' }, key: ['Id'], target: { table: 'Docs' }, columns: { Title: 's."Title"', j: 's.j', x: 's.x', pt: 's.pt' } }],
+      tables: [
+        {
+          name: 'docs',
+          source: { table: 'Docs' },
+          key: ['Id'],
+          target: { table: 'Docs' },
+          columns: { Title: 's."Title"', j: 's.j', x: 's.x', pt: 's.pt' },
+        },
+      ],
     };
     const file = join(tmpdir(), `docs-spec-${process.pid}.json`);
     writeFileSync(file, JSON.stringify(spec));
@@ -97,4 +146,3 @@ describe('publicationOptions', () => {
     expect(publicationOptions(v)).toBe(expected);
   });
 });
-

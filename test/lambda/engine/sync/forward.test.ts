@@ -1,4 +1,4 @@
-import { DbEndpoint } from '../../../../lambda/engine';
+import type { DbEndpoint } from '../../../../lambda/engine';
 import { createSync, runSync, slotStatus, UnsupportedChangeError } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { copyAll, countWrites, itemsSpec, rolePair, rowsOf, writes } from './helpers';
@@ -22,15 +22,36 @@ describe('forward sync (old -> new) as the non-superuser login', () => {
     await query(source, `INSERT INTO items VALUES (1001, 'new one', NULL, 1)`);
     await query(source, `UPDATE items SET name = 'renamed' WHERE id = 5`);
     await query(source, `DELETE FROM items WHERE id = 6`);
-    await query(source, `BEGIN; INSERT INTO items SELECT g, 'batch', NULL, 0 FROM generate_series(2000, 2099) g; UPDATE items SET n = n + 100 WHERE id BETWEEN 10 AND 19; DELETE FROM items WHERE id BETWEEN 20 AND 24; COMMIT`);
+    await query(
+      source,
+      `BEGIN; INSERT INTO items SELECT g, 'batch', NULL, 0 FROM generate_series(2000, 2099) g; UPDATE items SET n = n + 100 WHERE id BETWEEN 10 AND 19; DELETE FROM items WHERE id BETWEEN 20 AND 24; COMMIT`,
+    );
     await query(source, `UPDATE items SET id = 5000 WHERE id = 7`);
-    await query(source, `BEGIN; INSERT INTO items VALUES (3000, 'short-lived', NULL, 0); UPDATE items SET name = 'x' WHERE id = 3000; DELETE FROM items WHERE id = 3000; COMMIT`);
+    await query(
+      source,
+      `BEGIN; INSERT INTO items VALUES (3000, 'short-lived', NULL, 0); UPDATE items SET name = 'x' WHERE id = 3000; DELETE FROM items WHERE id = 3000; COMMIT`,
+    );
     const r = await runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target });
-    expect(r).toMatchObject({ transactions: 6, inserted: 102, updated: 13, deleted: 7, conflicts: 0, caughtUp: true, loopGuard: 'message' });
+    expect(r).toMatchObject({
+      transactions: 6,
+      inserted: 102,
+      updated: 13,
+      deleted: 7,
+      conflicts: 0,
+      caughtUp: true,
+      loopGuard: 'message',
+    });
     expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
-    const [gone] = await query<{ n: number }>(target, `SELECT count(*)::int AS n FROM items WHERE id IN (6, 7, 20, 3000)`);
+    const [gone] = await query<{ n: number }>(
+      target,
+      `SELECT count(*)::int AS n FROM items WHERE id IN (6, 7, 20, 3000)`,
+    );
     expect(gone.n).toBe(0);
-    const [pos] = await query<{ lsn: string }>(target, `SELECT lsn::text FROM switchyard.sync_position WHERE slot_name = $1`, [r.slot]);
+    const [pos] = await query<{ lsn: string }>(
+      target,
+      `SELECT lsn::text FROM switchyard.sync_position WHERE slot_name = $1`,
+      [r.slot],
+    );
     expect(pos.lsn).toBeTruthy();
     expect((await slotStatus(source, id, 'forward')).confirmedLsn).not.toBeNull();
   });
@@ -42,8 +63,14 @@ describe('forward sync (old -> new) as the non-superuser login', () => {
     await query(source, `UPDATE items SET n = 42, name = 'toast updated' WHERE id IN (7000, 7001)`);
     const r = await runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target });
     expect(r.updated).toBe(2);
-    const t = await query<{ id: string; len: number; n: number }>(target, `SELECT id, length(big) AS len, n FROM items WHERE id IN (7000, 7001) ORDER BY id`);
-    expect(t.map((x) => [x.len, x.n])).toEqual([[10240, 42], [10240, 42]]);
+    const t = await query<{ id: string; len: number; n: number }>(
+      target,
+      `SELECT id, length(big) AS len, n FROM items WHERE id IN (7000, 7001) ORDER BY id`,
+    );
+    expect(t.map((x) => [x.len, x.n])).toEqual([
+      [10240, 42],
+      [10240, 42],
+    ]);
     expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
   });
 
@@ -52,7 +79,18 @@ describe('forward sync (old -> new) as the non-superuser login', () => {
     await query(source, `INSERT INTO items VALUES (8000, 'after crash', NULL, 0)`);
     const before = await writes(target);
     await expect(
-      runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, faults: { afterApplyCommit: () => { throw new Error('injected crash'); } } }),
+      runSync({
+        migrationId: id,
+        direction: 'forward',
+        spec: itemsSpec,
+        source,
+        target,
+        faults: {
+          afterApplyCommit: () => {
+            throw new Error('injected crash');
+          },
+        },
+      }),
     ).rejects.toThrow('injected crash');
     const afterCrash = await writes(target);
     expect(afterCrash - before).toBe(51);
@@ -70,7 +108,13 @@ describe('forward sync (old -> new) as the non-superuser login', () => {
     await query(s2, `INSERT INTO items VALUES (1, 'a', NULL, 0)`);
     await query(s2, `TRUNCATE items`);
     await query(s2, `INSERT INTO items VALUES (2, 'b', NULL, 0)`);
-    const err = await runSync({ migrationId: 'trunc', direction: 'forward', spec: itemsSpec, source: s2, target: t2 }).catch((e) => e);
+    const err = await runSync({
+      migrationId: 'trunc',
+      direction: 'forward',
+      spec: itemsSpec,
+      source: s2,
+      target: t2,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedChangeError);
     expect(err.message).toMatch(/TRUNCATE of items/);
     expect(await rowsOf(t2, 'public.items')).toEqual([]);

@@ -1,5 +1,12 @@
-import { PassThrough } from 'stream';
-import { DbEndpoint, MigrationSpec, parseSpec, prepareTarget, copyTable, describeTableWith } from '../../../../lambda/engine';
+import { PassThrough } from 'node:stream';
+import {
+  type DbEndpoint,
+  type MigrationSpec,
+  parseSpec,
+  prepareTarget,
+  copyTable,
+  describeTableWith,
+} from '../../../../lambda/engine';
 import { qualifiedTableSpec } from '../../../../lambda/engine/sync';
 import { asMigrationRole, freshDatabase, query } from '../../../support/pg';
 
@@ -10,11 +17,23 @@ export const itemsSpec: MigrationSpec = parseSpec({
   version: 1,
   name: 'items',
   targetDdl: [ITEMS_DDL],
-  tables: [{ name: 'items', source: { table: 'items' }, key: ['id'], target: { table: 'items' }, columns: { name: 's.name', big: 's.big', n: 's.n' }, chunkSize: 50 }],
+  tables: [
+    {
+      name: 'items',
+      source: { table: 'items' },
+      key: ['id'],
+      target: { table: 'items' },
+      columns: { name: 's.name', big: 's.big', n: 's.n' },
+      chunkSize: 50,
+    },
+  ],
 });
 
 /** A source and a target database, both as the non-superuser migration login (which owns them). */
-export async function rolePair(prefix: string, sourceDdl: string[] = [ITEMS_DDL]): Promise<{ source: DbEndpoint; target: DbEndpoint }> {
+export async function rolePair(
+  prefix: string,
+  sourceDdl: string[] = [ITEMS_DDL],
+): Promise<{ source: DbEndpoint; target: DbEndpoint }> {
   const source = await asMigrationRole(await freshDatabase(`${prefix}s`));
   const target = await asMigrationRole(await freshDatabase(`${prefix}t`));
   for (const s of sourceDdl) await query(source, s);
@@ -22,9 +41,15 @@ export async function rolePair(prefix: string, sourceDdl: string[] = [ITEMS_DDL]
 }
 
 /** Prepare the target and copy every table with the existing engine. */
-export async function copyAll(spec: MigrationSpec, source: DbEndpoint, target: DbEndpoint, runId = 'copy-1'): Promise<void> {
+export async function copyAll(
+  spec: MigrationSpec,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  runId = 'copy-1',
+): Promise<void> {
   await prepareTarget(spec, source, target);
-  for (const t of spec.tables) await copyTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId });
+  for (const t of spec.tables)
+    await copyTable(await describeTableWith(qualifiedTableSpec(t), source, target), source, target, { runId });
 }
 
 /** Rows of a table as text, ordered by key: compares two sides exactly. */
@@ -36,8 +61,14 @@ export async function rowsOf(db: DbEndpoint, table: string, key = 'id'): Promise
 /** Count every row write on `table` (a trigger), to prove nothing is applied twice. */
 export async function countWrites(db: DbEndpoint, table: string): Promise<void> {
   await query(db, `CREATE TABLE IF NOT EXISTS public.write_log (tbl text, op text, n bigint)`);
-  await query(db, `CREATE OR REPLACE FUNCTION public.log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.write_log VALUES (TG_TABLE_NAME, TG_OP, 1); RETURN NULL; END $$`);
-  await query(db, `CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION public.log_write()`);
+  await query(
+    db,
+    `CREATE OR REPLACE FUNCTION public.log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.write_log VALUES (TG_TABLE_NAME, TG_OP, 1); RETURN NULL; END $$`,
+  );
+  await query(
+    db,
+    `CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION public.log_write()`,
+  );
 }
 
 export async function writes(db: DbEndpoint): Promise<number> {

@@ -1,5 +1,11 @@
-import { connect, DbEndpoint } from '../../../../lambda/engine/db';
-import { createSync, dropSync, installTombstones, ReplicationNotConfiguredError, runSync } from '../../../../lambda/engine/sync';
+import { connect, type DbEndpoint } from '../../../../lambda/engine/db';
+import {
+  createSync,
+  dropSync,
+  installTombstones,
+  ReplicationNotConfiguredError,
+  runSync,
+} from '../../../../lambda/engine/sync';
 import { asMigrationRole, freshDatabase, query, testServer } from '../../../support/pg';
 import { copyAll, itemsSpec, ITEMS_DDL, rolePair, rowsOf } from './helpers';
 
@@ -11,8 +17,26 @@ import { copyAll, itemsSpec, ITEMS_DDL, rolePair, rowsOf } from './helpers';
 
 const id = 'tombs';
 const big = `(SELECT string_agg(md5(random()::text || g), '') FROM generate_series(1, 320) g)`; // ~10 KB, barely compressible: stored out of line
-const fwd = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) => runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source: oldDb, target: newDb, conflicts: true, ...extra });
-const rev = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) => runSync({ migrationId: id, direction: 'reverse', spec: itemsSpec, source: newDb, target: oldDb, conflicts: true, ...extra });
+const fwd = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) =>
+  runSync({
+    migrationId: id,
+    direction: 'forward',
+    spec: itemsSpec,
+    source: oldDb,
+    target: newDb,
+    conflicts: true,
+    ...extra,
+  });
+const rev = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) =>
+  runSync({
+    migrationId: id,
+    direction: 'reverse',
+    spec: itemsSpec,
+    source: newDb,
+    target: oldDb,
+    conflicts: true,
+    ...extra,
+  });
 
 interface Recorded {
   key: string[];
@@ -34,11 +58,24 @@ describe('later commit wins between deletes and updates (tombstones), both direc
       [String(key)],
     );
   /** Commit time of the transaction that last wrote the row (what the other side's stream carries). */
-  const rowTime = async (db: DbEndpoint, key: number) => (await query<{ t: string }>(db, `SELECT pg_xact_commit_timestamp(xmin)::text AS t FROM items WHERE id = $1`, [key]))[0].t;
+  const rowTime = async (db: DbEndpoint, key: number) =>
+    (
+      await query<{ t: string }>(db, `SELECT pg_xact_commit_timestamp(xmin)::text AS t FROM items WHERE id = $1`, [key])
+    )[0].t;
   const tombstoneTime = async (db: DbEndpoint, key: number) =>
-    (await query<{ t: string | null }>(db, `SELECT coalesce(commit_time, pg_xact_commit_timestamp(deleted_xid::xid))::text AS t FROM switchyard.tombstones WHERE key = ARRAY[$1::text]`, [String(key)]))[0]?.t ?? null;
-  const namesOf = async (db: DbEndpoint, keys: number[]) => (await query<{ name: string }>(db, `SELECT name FROM items WHERE id = ANY($1::bigint[]) ORDER BY id`, [keys])).map((r) => r.name);
-  const expectSame = async () => expect(await rowsOf(oldDb, 'public.items')).toEqual(await rowsOf(newDb, 'public.items'));
+    (
+      await query<{ t: string | null }>(
+        db,
+        `SELECT coalesce(commit_time, pg_xact_commit_timestamp(deleted_xid::xid))::text AS t FROM switchyard.tombstones WHERE key = ARRAY[$1::text]`,
+        [String(key)],
+      )
+    )[0]?.t ?? null;
+  const namesOf = async (db: DbEndpoint, keys: number[]) =>
+    (await query<{ name: string }>(db, `SELECT name FROM items WHERE id = ANY($1::bigint[]) ORDER BY id`, [keys])).map(
+      (r) => r.name,
+    );
+  const expectSame = async () =>
+    expect(await rowsOf(oldDb, 'public.items')).toEqual(await rowsOf(newDb, 'public.items'));
 
   beforeAll(async () => {
     ({ source: oldDb, target: newDb } = await rolePair('sytb'));
@@ -90,7 +127,16 @@ describe('later commit wins between deletes and updates (tombstones), both direc
     expect([f.conflicts, r.conflicts]).toEqual([0, 1]);
     expect(await namesOf(oldDb, [12])).toEqual([]);
     await expectSame();
-    expect(await conflictsOn(oldDb, 12)).toEqual([{ key: ['12'], kind: 'update-delete', winner: 'local-delete', direction: 'reverse', incoming: updatedAt, local: deletedAt }]);
+    expect(await conflictsOn(oldDb, 12)).toEqual([
+      {
+        key: ['12'],
+        kind: 'update-delete',
+        winner: 'local-delete',
+        direction: 'reverse',
+        incoming: updatedAt,
+        local: deletedAt,
+      },
+    ]);
   });
 
   test('GIVEN an update on old committed after a delete of the same row on new (the mirror) WHEN both directions run THEN the update wins: re-inserted on new', async () => {
@@ -101,7 +147,9 @@ describe('later commit wins between deletes and updates (tombstones), both direc
     expect([f.conflicts, r.conflicts]).toEqual([0, 1]);
     expect(await namesOf(newDb, [13])).toEqual(['edited on old after the delete']);
     await expectSame();
-    expect(await conflictsOn(oldDb, 13)).toMatchObject([{ kind: 'update-delete', winner: 'local', direction: 'reverse' }]);
+    expect(await conflictsOn(oldDb, 13)).toMatchObject([
+      { kind: 'update-delete', winner: 'local', direction: 'reverse' },
+    ]);
   });
 
   test('GIVEN a delete on new committed after an update of the same row on old (the mirror) WHEN both directions run THEN the delete wins on both sides, recorded on new', async () => {
@@ -112,7 +160,9 @@ describe('later commit wins between deletes and updates (tombstones), both direc
     expect([f.conflicts, r.conflicts]).toEqual([1, 0]);
     expect(await namesOf(newDb, [14])).toEqual([]);
     await expectSame();
-    expect(await conflictsOn(newDb, 14)).toMatchObject([{ kind: 'update-delete', winner: 'local-delete', direction: 'forward' }]);
+    expect(await conflictsOn(newDb, 14)).toMatchObject([
+      { kind: 'update-delete', winner: 'local-delete', direction: 'forward' },
+    ]);
   });
 
   test('GIVEN a delete applied by the sync WHEN recorded THEN it leaves no tombstone (only local deletes do), and a later re-insert on the same side is applied', async () => {
@@ -132,7 +182,9 @@ describe('later commit wins between deletes and updates (tombstones), both direc
     await query(newDb, `DELETE FROM items WHERE id = 16`);
     await query(oldDb, `UPDATE items SET name = 'old side wins the tie' WHERE id = 16`);
     // Two servers' commits never tie on demand: pin the tombstone's time to the incoming update's.
-    await query(newDb, `UPDATE switchyard.tombstones SET commit_time = $1::timestamptz WHERE key = ARRAY['16']`, [await rowTime(oldDb, 16)]);
+    await query(newDb, `UPDATE switchyard.tombstones SET commit_time = $1::timestamptz WHERE key = ARRAY['16']`, [
+      await rowTime(oldDb, 16),
+    ]);
     const f = await fwd(oldDb, newDb);
     const r = await rev(oldDb, newDb);
     expect([f.conflicts, r.conflicts]).toEqual([0, 1]); // forward: tie -> incoming (old) applied; reverse: the older delete loses to old's row
@@ -143,7 +195,9 @@ describe('later commit wins between deletes and updates (tombstones), both direc
   test('GIVEN an update on new and a delete on old with exactly the same commit time WHEN synced THEN the old side wins the tie: the row stays deleted on both sides', async () => {
     await query(newDb, `UPDATE items SET name = 'new side loses the tie' WHERE id = 17`);
     await query(oldDb, `DELETE FROM items WHERE id = 17`);
-    await query(oldDb, `UPDATE switchyard.tombstones SET commit_time = $1::timestamptz WHERE key = ARRAY['17']`, [await rowTime(newDb, 17)]);
+    await query(oldDb, `UPDATE switchyard.tombstones SET commit_time = $1::timestamptz WHERE key = ARRAY['17']`, [
+      await rowTime(newDb, 17),
+    ]);
     const f = await fwd(oldDb, newDb);
     const r = await rev(oldDb, newDb);
     expect([f.conflicts, r.conflicts]).toEqual([0, 1]);
@@ -159,7 +213,10 @@ describe('later commit wins between deletes and updates (tombstones), both direc
     const r = await rev(oldDb, newDb);
     const f = await fwd(oldDb, newDb);
     expect([f.conflicts, r.conflicts]).toEqual([1, 0]);
-    const [row] = await query<{ len: number; n: number }>(oldDb, `SELECT length(big) AS len, n FROM items WHERE id = 200`);
+    const [row] = await query<{ len: number; n: number }>(
+      oldDb,
+      `SELECT length(big) AS len, n FROM items WHERE id = 200`,
+    );
     expect(row).toEqual({ len: 10240, n: 42 });
     await expectSame();
   });

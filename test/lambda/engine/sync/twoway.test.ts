@@ -1,12 +1,22 @@
-import { DbEndpoint, parseSpec } from '../../../../lambda/engine';
+import { type DbEndpoint, parseSpec } from '../../../../lambda/engine';
 import { chatHistorySpec } from '../../../../lambda/engine/specs/chat-history';
-import { checkReverseMappings, createSync, installTombstones, reverseMapping, ReverseMappingMissingError, roundTripCheck, runSync } from '../../../../lambda/engine/sync';
+import {
+  checkReverseMappings,
+  createSync,
+  installTombstones,
+  reverseMapping,
+  ReverseMappingMissingError,
+  roundTripCheck,
+  runSync,
+} from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { copyAll, countWrites, itemsSpec, rolePair, rowsOf, writes } from './helpers';
 
 const id = 'twoway';
-const fwd = (source: DbEndpoint, target: DbEndpoint, extra: object = {}) => runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, conflicts: true, ...extra });
-const rev = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) => runSync({ migrationId: id, direction: 'reverse', spec: itemsSpec, source: newDb, target: oldDb, ...extra });
+const fwd = (source: DbEndpoint, target: DbEndpoint, extra: object = {}) =>
+  runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, conflicts: true, ...extra });
+const rev = (oldDb: DbEndpoint, newDb: DbEndpoint, extra: object = {}) =>
+  runSync({ migrationId: id, direction: 'reverse', spec: itemsSpec, source: newDb, target: oldDb, ...extra });
 
 describe('reverse sync and both directions at once', () => {
   let oldDb: DbEndpoint;
@@ -44,7 +54,10 @@ describe('reverse sync and both directions at once', () => {
         if (i % 3 === 0) await query(db, `UPDATE items SET n = n + 1000 WHERE id = ${base + i}`);
       }
     };
-    const runs = Promise.all([fwd(oldDb, newDb, { maxMs: 1500, pollMs: 20 }), rev(oldDb, newDb, { maxMs: 1500, pollMs: 20 })]);
+    const runs = Promise.all([
+      fwd(oldDb, newDb, { maxMs: 1500, pollMs: 20 }),
+      rev(oldDb, newDb, { maxMs: 1500, pollMs: 20 }),
+    ]);
     await Promise.all([writer(oldDb, 10_000), writer(newDb, 20_000)]);
     const [f1, r1] = await runs;
     const [f, r] = await Promise.all([fwd(oldDb, newDb), rev(oldDb, newDb)]);
@@ -59,7 +72,10 @@ describe('reverse sync and both directions at once', () => {
     const oldWrites = (await writes(oldDb)) - oldBefore;
     const newWrites = (await writes(newDb)) - newBefore;
     // 40 local row writes + at most 40 applied ones (an insert and its update coalesce into one upsert when they share a batch).
-    for (const w of [oldWrites, newWrites]) expect(w).toBeGreaterThanOrEqual(70), expect(w).toBeLessThanOrEqual(80);
+    for (const w of [oldWrites, newWrites]) {
+      expect(w).toBeGreaterThanOrEqual(70);
+      expect(w).toBeLessThanOrEqual(80);
+    }
     // Once drained, another pass of each direction applies nothing and writes nothing: no ping-pong.
     const [f2, r2] = await Promise.all([fwd(oldDb, newDb), rev(oldDb, newDb)]);
     expect([f2.transactions, r2.transactions]).toEqual([0, 0]);
@@ -79,22 +95,61 @@ describe('reverse sync and both directions at once', () => {
     expect(f.conflicts).toBe(2); // id 50: local (new) newer; id 60: the incoming delete is older than the local update: skipped
     expect(r.conflicts).toBe(0); // id 60: the update is newer than the old side's delete (its tombstone): re-inserted, recorded on the new side
     expect(await rowsOf(oldDb, 'public.items')).toEqual(await rowsOf(newDb, 'public.items'));
-    const rows = await query<{ id: string; name: string }>(oldDb, `SELECT id, name FROM items WHERE id IN (50, 60) ORDER BY id`);
+    const rows = await query<{ id: string; name: string }>(
+      oldDb,
+      `SELECT id, name FROM items WHERE id IN (50, 60) ORDER BY id`,
+    );
     expect(rows.map((x) => x.name)).toEqual(['new side edit (later)', 'updated on new after the old side deleted']);
-    const recorded = await query<Record<string, unknown>>(newDb, `SELECT table_name, key_columns, key, kind, winner, direction FROM switchyard.conflicts ORDER BY id`);
+    const recorded = await query<Record<string, unknown>>(
+      newDb,
+      `SELECT table_name, key_columns, key, kind, winner, direction FROM switchyard.conflicts ORDER BY id`,
+    );
     expect(recorded).toEqual([
-      { table_name: 'items', key_columns: ['id'], key: ['50'], kind: 'update-update', winner: 'local', direction: 'forward' },
-      { table_name: 'items', key_columns: ['id'], key: ['60'], kind: 'update-delete', winner: 'local', direction: 'forward' },
+      {
+        table_name: 'items',
+        key_columns: ['id'],
+        key: ['50'],
+        kind: 'update-update',
+        winner: 'local',
+        direction: 'forward',
+      },
+      {
+        table_name: 'items',
+        key_columns: ['id'],
+        key: ['60'],
+        kind: 'update-delete',
+        winner: 'local',
+        direction: 'forward',
+      },
     ]);
     expect(JSON.stringify(await query(newDb, `SELECT * FROM switchyard.conflicts`))).not.toMatch(/edit/);
   });
 
   test('GIVEN identity and lossy mappings WHEN round-tripped on a sample THEN only the columns that do not survive are named', async () => {
     expect(await roundTripCheck(itemsSpec, oldDb, newDb, { sample: 50 })).toEqual([
-      { table: 'items', sampled: 50, columns: [{ column: 'name', differing: 0 }, { column: 'big', differing: 0 }, { column: 'n', differing: 0 }], notSurviving: [], notWritten: [] },
+      {
+        table: 'items',
+        sampled: 50,
+        columns: [
+          { column: 'name', differing: 0 },
+          { column: 'big', differing: 0 },
+          { column: 'n', differing: 0 },
+        ],
+        notSurviving: [],
+        notWritten: [],
+      },
     ]);
     await query(oldDb, `UPDATE items SET name = 'MiXed Case' WHERE id = 3`);
-    const lossy = parseSpec({ ...itemsSpec, tables: [{ ...itemsSpec.tables[0], columns: { name: 'upper(s.name)', big: 's.big', n: 's.n' }, reverse: { name: 'lower(s.name)', big: 's.big', n: 's.n' } }] });
+    const lossy = parseSpec({
+      ...itemsSpec,
+      tables: [
+        {
+          ...itemsSpec.tables[0],
+          columns: { name: 'upper(s.name)', big: 's.big', n: 's.n' },
+          reverse: { name: 'lower(s.name)', big: 's.big', n: 's.n' },
+        },
+      ],
+    });
     const [report] = await roundTripCheck(lossy, oldDb, newDb, { sample: 50 });
     expect(report.notSurviving).toEqual(['name']);
   });
