@@ -13,14 +13,18 @@ export async function startDetachedCluster(opts: LocalClusterOptions = {}): Prom
     execArgv: process.execArgv,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const ready = await new Promise<{ port: number; password: string; dataDir: string }>((resolve, reject) => {
-    host.once('message', (m: { ready?: { port: number; password: string; dataDir: string }; failed?: string }) =>
-      m.ready ? resolve(m.ready) : reject(new Error(`embedded PostgreSQL did not start: ${m.failed}`)),
-    );
-    host.once('exit', (code) =>
-      reject(new Error(`embedded PostgreSQL host exited (code ${code}) before the server was ready`)),
-    );
-  });
+  const ready = await new Promise<{ port: number; password: string; dataDir: string; major: number }>(
+    (resolve, reject) => {
+      host.once(
+        'message',
+        (m: { ready?: { port: number; password: string; dataDir: string; major: number }; failed?: string }) =>
+          m.ready ? resolve(m.ready) : reject(new Error(`embedded PostgreSQL did not start: ${m.failed}`)),
+      );
+      host.once('exit', (code) =>
+        reject(new Error(`embedded PostgreSQL host exited (code ${code}) before the server was ready`)),
+      );
+    },
+  );
   const endpoint = (database: string) => ({
     host: '127.0.0.1',
     port: ready.port,
@@ -31,6 +35,7 @@ export async function startDetachedCluster(opts: LocalClusterOptions = {}): Prom
   return {
     port: ready.port,
     dataDir: ready.dataDir,
+    major: ready.major,
     endpoint,
     async createDatabase(name: string) {
       const c = await connect(endpoint('postgres'));

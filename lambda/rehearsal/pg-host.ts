@@ -3,7 +3,7 @@
  * forks it detached), so a Ctrl-C in the terminal reaches the rehearsal, not the database: the
  * rehearsal finishes or abandons its step cleanly and then stops the server itself.
  *
- * Protocol (IPC): the host sends `{ ready: { port, password, dataDir } }` or `{ failed: message }`;
+ * Protocol (IPC): the host sends `{ ready: { port, password, dataDir, major } }` or `{ failed: message }`;
  * the parent sends `'stop'`. When the parent goes away without a word, the host stops the server.
  */
 import { startLocalCluster, type LocalClusterOptions } from './embedded-postgres';
@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   try {
     cluster = await startLocalCluster(opts);
     const e = cluster.endpoint('postgres');
-    process.send?.({ ready: { port: cluster.port, password: e.password, dataDir: cluster.dataDir } });
+    process.send?.({
+      ready: { port: cluster.port, password: e.password, dataDir: cluster.dataDir, major: cluster.major },
+    });
   } catch (e) {
     process.send?.({ failed: e instanceof Error ? e.message : String(e) });
     process.exit(1);
