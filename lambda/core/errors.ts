@@ -32,6 +32,9 @@ const NAMES = [
   'ReverseMappingMissingError',
   'CommitTimestampsOffError',
   'SyncTargetNotEmptyError',
+  // a server outside the supported range, or lacking a capability or privilege the operation needs
+  'ServerTooOldError',
+  'ServerCapabilityMissingError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',

@@ -159,3 +159,16 @@ export function isDeterministicDbError(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code ?? '';
   return /^(22|23|25|42|0A|44)/.test(code);
 }
+
+/** A server older than the supported range (PostgreSQL 13): the message names the server and the fix. */
+export class ServerTooOldError extends DataEngineError {
+  readonly name = ERRORS.ServerTooOldError;
+}
+
+/**
+ * A server lacks a capability the operation needs, or withholds a privilege from the login: the
+ * message names the server, the capability and the fix. Nothing was changed by the refusing step.
+ */
+export class ServerCapabilityMissingError extends DataEngineError {
+  readonly name = ERRORS.ServerCapabilityMissingError;
+}

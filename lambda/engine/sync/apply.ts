@@ -11,6 +11,8 @@ import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
 import { readsAny, type SyncTable } from './tables';
 import { APPLYING_SETTING } from './tombstones';
 import { UnsupportedChangeError } from './errors';
+import type { LoopGuard } from '../capabilities';
+import { writeLoopMark } from './loop-marker';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
 interface Entry {
@@ -46,7 +48,7 @@ export interface ApplierOptions {
   /** Later-commit-wins conflict detection (two-way operation). */
   readonly conflicts: boolean;
   /** How applied transactions are marked so the other direction skips them. */
-  readonly loopGuard: 'origin' | 'message';
+  readonly loopGuard: LoopGuard;
   readonly migrationId: string;
 }
 
@@ -128,6 +130,8 @@ export class Applier {
         `${this.opts.migrationId}:${this.opts.direction}`,
       ]);
     }
+    // Servers without origins for this login and without messages in pgoutput (13): a marker row (loop-marker.ts).
+    if (this.opts.loopGuard === 'marker') await writeLoopMark(this.dst, this.opts.migrationId, this.opts.direction);
     await this.dst.query(
       `INSERT INTO ${META_SCHEMA}.applied_xacts (xid32, direction) VALUES ((pg_current_xact_id()::text::bigint % 4294967296), $1)
        ON CONFLICT (xid32) DO UPDATE SET direction = EXCLUDED.direction, applied_at = now()`,

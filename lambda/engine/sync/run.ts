@@ -1,4 +1,6 @@
 import type { Client } from 'pg';
+// [capabilities] what each server can do is read from ../capabilities (PostgreSQL 13–18).
+import { assertSupportedServer, capabilities, type LoopGuard, loopGuardFor, pgoutputOptions } from '../capabilities';
 import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
@@ -10,6 +12,7 @@ import {
   ReplicationSlotMissingError,
   UnsupportedChangeError,
 } from './errors';
+import { assertLoopMarksPublished, isLoopMarkRelation } from './loop-marker';
 import { type Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
 import { decodeMessage, formatLsn, parseLsn, pgTimeToIso, pgTimeToMs } from './pgoutput';
 import { assertSlotUsable, slotStatusWith } from './slot';
@@ -73,7 +76,7 @@ export interface SyncRunResult {
   /** now − commit time of the last applied transaction when behind; 0 when caught up. */
   readonly lagSeconds: number;
   readonly caughtUp: boolean;
-  readonly loopGuard: 'origin' | 'message';
+  readonly loopGuard: LoopGuard;
   readonly batches: number;
 }
 
@@ -126,23 +129,21 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
     if (conflicts)
       await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
 
-    // Loop guard: a replication origin when the login may use one, else a logical message per transaction.
-    const originOk =
-      (await dst.query(`SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'execute') AS ok`))
-        .rows[0].ok === true;
-    let loopGuard: 'origin' | 'message' = 'message';
-    if (originOk) {
+    // [capabilities] Loop guard: a replication origin when the login may use one, else a logical message
+    // per transaction (pgoutput 14+), else a marker row the other direction's decoder skips (loop-marker.ts).
+    const [srcCaps, dstCaps] = [await capabilities(src), await capabilities(dst)];
+    assertSupportedServer(srcCaps, `the ${opts.direction} sync's source`);
+    assertSupportedServer(dstCaps, `the ${opts.direction} sync's destination`);
+    const loopGuard = loopGuardFor(dstCaps);
+    if (loopGuard === 'origin') {
       await dst.query(`SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL`, [origin]);
       await dst.query(`SELECT pg_replication_origin_session_setup($1)`, [origin]);
-      loopGuard = 'origin';
     }
-
-    const canFlush =
-      (
-        await src.query(
-          `SELECT current_setting('server_version_num')::int >= 170000 AND has_function_privilege('pg_logical_emit_message(boolean,text,text,boolean)', 'execute') AS ok`,
-        )
-      ).rows[0].ok === true;
+    if (loopGuard === 'marker') await assertLoopMarksPublished(dst, dstCaps, opts.migrationId, opts.direction);
+    const canFlush = srcCaps.emitMessageFlush;
+    const decodeOptions = pgoutputOptions(srcCaps);
+    const markRelids = new Set<number>();
+    // [/capabilities]
     const tables = await syncTables(opts.spec, opts.direction, src, dst);
     const bySource = new Map<string, SyncTable>(tables.map((t) => [t.sourceTable, t]));
     const applier = new Applier(dst, src, {
@@ -221,10 +222,12 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       };
       try {
         await src.query('BEGIN');
+        // [capabilities] options the source's pgoutput knows ('messages' from 14)
+        const extra = decodeOptions.map((_o, i) => `, $${i + 5}`).join('');
         await src.query(
           `DECLARE sy_changes NO SCROLL CURSOR FOR SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, $3,
-             'proto_version', '1', 'publication_names', $4, 'messages', 'true')`,
-          [slot, formatLsn(upto), batchChanges, publication],
+             'proto_version', '1', 'publication_names', $4${extra})`,
+          [slot, formatLsn(upto), batchChanges, publication, ...decodeOptions],
         );
         for (;;) {
           const f = await src.query(`FETCH 5000 FROM sy_changes`);
@@ -255,6 +258,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 }
                 break;
               case 'relation': {
+                if (isLoopMarkRelation(m.schema, m.table)) markRelids.add(m.relid); // [capabilities] loop marker
                 const table = bySource.get(`${m.schema}.${m.table}`);
                 if (!table) break;
                 const sig = JSON.stringify([m.columns, m.replicaIdentity]);
@@ -270,6 +274,15 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
               case 'update':
               case 'delete': {
                 if (!tx) throw new UnsupportedChangeError(`a change outside a transaction at slot ${slot}`);
+                // [capabilities] the marker row the other direction's applier writes first: skip its transaction
+                if (markRelids.has(m.relid)) {
+                  if (tx.changes > 0 && !tx.already && !tx.skip)
+                    throw new UnsupportedChangeError(
+                      `a transaction marked as written by the sync carried changes before its mark (slot ${slot}): refusing to apply it partly`,
+                    );
+                  tx.skip = true;
+                  break;
+                }
                 if (tx.already) {
                   alreadyApplied++;
                   break;

@@ -1,4 +1,14 @@
 import type { Client } from 'pg';
+import {
+  assertSupportedServer,
+  capabilities,
+  featureMinimumsLine,
+  loopGuardFor,
+  MIN_SUPPORTED_MAJOR,
+  needsLoopMarkerTable,
+  publicationOptions,
+  type ServerCapabilities,
+} from '../capabilities';
 import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
@@ -10,6 +20,7 @@ import {
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
 } from './errors';
+import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
 import { type Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
@@ -28,11 +39,15 @@ export interface SlotStatus {
   readonly invalidationReason: string | null;
 }
 
+/** The slot's state; catalog columns a major lacks (conflicting 16+, invalidation_reason 17+) read as null. */
 export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatus> {
+  const caps = await capabilities(c);
+  const conflicting = caps.slotColumns.conflicting ? 'coalesce(s.conflicting, false)' : 'false';
+  const reason = caps.slotColumns.invalidationReason ? 's.invalidation_reason' : 'NULL::text';
   const r = await c.query(
     `SELECT s.confirmed_flush_lsn::text AS confirmed, pg_current_wal_lsn()::text AS current,
             (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag, s.wal_status, s.active,
-            coalesce(s.conflicting, false) AS conflicting, s.invalidation_reason
+            ${conflicting} AS conflicting, ${reason} AS invalidation_reason
        FROM (SELECT 1) x LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
     [slot],
   );
@@ -89,25 +104,23 @@ async function replicaIdentityProblems(c: Client, tables: readonly string[]): Pr
   return problems;
 }
 
+/** Create the loop marker table; false when the login may not (then two-way sync into this server is refused by name). */
+async function loopMarkTableReady(c: Client): Promise<boolean> {
+  try {
+    await ensureLoopMarkTable(c);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === '42501') return false;
+    throw e;
+  }
+}
+
 export interface CreateSyncResult {
   readonly slot: string;
   readonly publication: string;
   readonly created: { publication: boolean; slot: boolean };
   /** LSN from which the slot delivers changes (null when the slot already existed). */
   readonly startLsn: string | null;
-}
-
-/**
- * Publication options by server version: a partitioned table's changes are published as the
- * partitioned table the spec names, not as its partitions (13+); stored generated columns are
- * published with their values (18+), so a projection may read them. On older servers a generated
- * column is not in the change stream (`switchyard sync` makes it generated on the target instead).
- */
-export function publicationOptions(serverVersionNum: number): string {
-  const o: string[] = [];
-  if (serverVersionNum >= 130000) o.push('publish_via_partition_root = true');
-  if (serverVersionNum >= 180000) o.push('publish_generated_columns = stored');
-  return o.join(', ');
 }
 
 /**
@@ -131,11 +144,14 @@ export async function createSync(
         `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL, then retry (nothing was created)`,
       );
     }
+    const caps = await capabilities(c);
+    assertSupportedServer(caps, `the ${direction} sync's source`);
     const pub = await c.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
-    const list = tables.map(qi).join(', ');
-    const options = publicationOptions(
-      (await c.query(`SELECT current_setting('server_version_num')::int AS v`)).rows[0].v,
-    );
+    const published = tables.map(qi);
+    // A server whose pgoutput cannot carry the applier's logical message publishes the loop marker table instead.
+    if (needsLoopMarkerTable(caps) && (await loopMarkTableReady(c))) published.push(LOOP_MARK_RELATION);
+    const list = published.join(', ');
+    const options = publicationOptions(caps);
     try {
       if (!pub.rowCount)
         await c.query(`CREATE PUBLICATION ${qi(publication)} FOR TABLE ${list}${options ? ` WITH (${options})` : ''}`);
@@ -211,9 +227,9 @@ export async function dropSync(
       });
       slotDropped = true;
     }
-    const p = await c.query(`DROP PUBLICATION IF EXISTS ${qi(publication)}`);
-    void p;
-    return { slotDropped, publicationDropped: true };
+    const p = await c.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
+    if (p.rowCount) await c.query(`DROP PUBLICATION IF EXISTS ${qi(publication)}`);
+    return { slotDropped, publicationDropped: (p.rowCount ?? 0) > 0 };
   });
   if (target) {
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
@@ -277,10 +293,12 @@ export async function checkSyncPreconditions(
               (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)
                 OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') AND pg_has_role(current_user, 'rds_replication', 'MEMBER')) AS can_replicate,
               current_setting('track_commit_timestamp') AS commit_ts,
-              current_setting('server_version_num')::int AS version`,
+              has_database_privilege(current_database(), 'CREATE')
+                OR to_regclass('${LOOP_MARK_RELATION}') IS NOT NULL AS can_mark`,
       [slot],
     );
     const x = s.rows[0];
+    const caps = await capabilities(c);
     add(
       'wal-level',
       x.wal === 'logical',
@@ -301,10 +319,12 @@ export async function checkSyncPreconditions(
     );
     add(
       'server-version',
-      x.version >= 100000,
-      `server_version_num = ${x.version}`,
-      'PostgreSQL 10 or later is needed for pgoutput',
+      caps.major >= MIN_SUPPORTED_MAJOR,
+      `${caps.name}; minimum per feature: ${featureMinimumsLine()}`,
+      `upgrade the server to PostgreSQL ${MIN_SUPPORTED_MAJOR} or later (pg_upgrade, or an RDS major-version upgrade)`,
     );
+    // Two-way: how the other direction's applier will mark what it writes into this server.
+    if (opts.conflicts) addLoopGuardCheck(add, caps, x.can_mark === true);
     if (opts.conflicts)
       add(
         'commit-timestamps-source',
@@ -344,4 +364,26 @@ export async function checkSyncPreconditions(
     });
   }
   return checks;
+}
+
+/** The loop-guard check of a server the other direction writes into (two-way sync). */
+function addLoopGuardCheck(
+  add: (name: string, ok: boolean, detail: string, fix: string) => void,
+  caps: ServerCapabilities,
+  canCreateMarker: boolean,
+): void {
+  const guard = loopGuardFor(caps);
+  const how =
+    guard === 'origin'
+      ? 'replication origins'
+      : guard === 'message'
+        ? 'a logical message per applied transaction'
+        : `a marker row in ${LOOP_MARK_RELATION} (no origin privilege; pgoutput of ${caps.name} carries no messages)`;
+  add(
+    'loop-guard',
+    guard !== 'marker' || canCreateMarker,
+    `${caps.name}: writes applied into this server are marked with ${how}`,
+    `let the login create ${LOOP_MARK_RELATION} (GRANT CREATE ON DATABASE <db> TO <login>)` +
+      (caps.major >= 14 ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or use a superuser'),
+  );
 }

@@ -134,15 +134,3 @@ describe('switchyard sync with a spec, on a table without a primary key', () => 
     expect(report).toMatchObject({ table: 'docs', sampled: 50, notSurviving: [] });
   }, 30_000);
 });
-
-describe('publicationOptions', () => {
-  test.each([
-    [120000, ''],
-    [130000, 'publish_via_partition_root = true'],
-    [170005, 'publish_via_partition_root = true'],
-    [180000, 'publish_via_partition_root = true, publish_generated_columns = stored'],
-  ])('server_version_num %d: %s', async (v, expected) => {
-    const { publicationOptions } = await import('../../../../lambda/engine/sync/slot');
-    expect(publicationOptions(v)).toBe(expected);
-  });
-});
