@@ -9,16 +9,36 @@ export function testServer(): DbEndpoint {
   return JSON.parse(raw) as DbEndpoint;
 }
 
-/** A fresh, empty database on the test server (owned by the superuser). */
-export async function freshDatabase(prefix: string): Promise<DbEndpoint> {
+/** Every test server by major (13 and 18 in `npm test`; 13–18 in `npm run test:versions`). */
+export function testServers(): Map<number, DbEndpoint> {
+  const raw = process.env.SWITCHYARD_TEST_PG_SERVERS;
+  const all = raw ? (JSON.parse(raw) as Record<string, DbEndpoint>) : { 18: testServer() };
+  return new Map(Object.entries(all).map(([k, v]) => [Number(k), v]));
+}
+
+/** The test server of one major (its superuser endpoint). */
+export function testServerOf(major: number): DbEndpoint {
+  const s = testServers().get(major);
+  if (!s) throw new Error(`no PostgreSQL ${major} test server was started (see test/setup)`);
+  return s;
+}
+
+/** The superuser endpoint of the server `db` lives on. */
+function adminOf(db: DbEndpoint): DbEndpoint {
+  for (const s of testServers().values()) if (s.port === db.port && s.host === db.host) return s;
+  return testServer();
+}
+
+/** A fresh, empty database on the test server (or on `server`), owned by the superuser. */
+export async function freshDatabase(prefix: string, server: DbEndpoint = testServer()): Promise<DbEndpoint> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = await connect(testServer());
+  const admin = await connect(server);
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  return { ...testServer(), database: name };
+  return { ...server, database: name };
 }
 
 const ROLE_PASSWORD = 'switchyard-test-only';
@@ -31,7 +51,7 @@ const ROLE_PASSWORD = 'switchyard-test-only';
  * Returns the endpoint of `db` as that login. Idempotent across test files (roles are cluster-wide).
  */
 export async function asMigrationRole(db: DbEndpoint, name = 'switchyard'): Promise<DbEndpoint> {
-  const admin = await connect(testServer());
+  const admin = await connect(adminOf(db));
   try {
     await admin.query(
       `DO $$ BEGIN CREATE ROLE ${name} LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
@@ -40,7 +60,7 @@ export async function asMigrationRole(db: DbEndpoint, name = 'switchyard'): Prom
   } finally {
     await admin.end();
   }
-  const c = await connect(db);
+  const c = await connect({ ...adminOf(db), database: db.database });
   try {
     await c.query(`ALTER SCHEMA public OWNER TO ${name}`);
   } finally {
