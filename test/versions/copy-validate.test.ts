@@ -58,7 +58,11 @@ describe.each(matrixPairs().map((p) => [label(p), p] as const))('copy and valida
       target,
       `SELECT count(*)::int AS n, sum(amount)::text AS amount, sum(tag_count)::int AS tags FROM orders_v2`,
     );
-    expect({ ...t, amount: Number(t.amount) }).toEqual({ n: ROWS, amount: (7 * ROWS * (ROWS + 1)) / 2 / 100, tags: ROWS });
+    expect({ ...t, amount: Number(t.amount) }).toEqual({
+      n: ROWS,
+      amount: (7 * ROWS * (ROWS + 1)) / 2 / 100,
+      tags: ROWS,
+    });
     const [one] = await query(target, `SELECT customer_name, placed_on::text AS d FROM orders_v2 WHERE id = 30`);
     expect(one).toEqual({ customer_name: 'CUSTOMER 30', d: '2024-01-02' });
   });
