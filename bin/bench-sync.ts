@@ -1,5 +1,5 @@
 /**
- * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --seed 100000 --json]
+ * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --seed 100000 --pg 18 --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -12,7 +12,7 @@ import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { connect, copyTable, type DbEndpoint, describeTableWith, prepareTarget } from '../lambda/engine';
-import { chatHistorySpec } from '../lambda/engine/specs/chat-history';
+import { chatHistorySpecFor } from '../lambda/engine/specs/chat-history';
 import { createSync, qualifiedTableSpec, runSync } from '../lambda/engine/sync';
 import { OLD_CHAT_SCHEMA, seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
 import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
@@ -28,6 +28,9 @@ const SEED = arg('seed', 100_000);
 /** Rows of the one big transaction at the head of the backlog (at most the seeded rows and half the backlog). */
 const BIG_ROWS = arg('big-rows', 100_000);
 const JSON_OUT = process.argv.includes('--json');
+/** PostgreSQL major of the embedded server (13-18). */
+const PG = arg('pg', 18);
+const chatHistorySpec = chatHistorySpecFor(PG);
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) =>
@@ -41,7 +44,7 @@ setInterval(() => {
 const peakMB = (phase: string) => Math.round((rss.peak[phase] ?? 0) / 1048576);
 
 async function main() {
-  const cluster = await startLocalCluster();
+  const cluster = await startLocalCluster({ major: PG });
   const clients: Client[] = [];
   try {
     const admin = await connect(cluster.endpoint('postgres'));
@@ -317,6 +320,7 @@ async function main() {
         convergeSyncOverNative: convSync / convNative,
         backlogSyncOverNative: syncChanges / syncSecs / (BACKLOG / nativeSecs),
       },
+      postgres: PG,
       phase1Sync: { transactions: phase1.transactions, batches: phase1.batches, conflicts: phase1.conflicts },
       /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes), over the whole run (the engine's copy included). */
       maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run rehearse [-- --rows N --fail-at <State> --unhealthy-at <weight> --source <postgres url> --spec <file> --bake <s> --json --keep]
+ * npm run rehearse [-- --rows N --fail-at <State> --unhealthy-at <weight> --source <postgres url> --spec <file> --bake <s> --json --keep --old-pg N --new-pg N]
  *
  * The whole migration on this machine, no AWS account: embedded PostgreSQL, the Migrate state
  * machine as CDK synthesizes it, the same handler code with local adapters, real HTTP traffic.
@@ -28,6 +28,7 @@ const USAGE = `usage: npm run rehearse -- [options]
   --report <file.html>      also write the report as one self-contained HTML page
   --json                    print the report as JSON on stdout
   --keep                    keep the embedded databases running until Enter or Ctrl-C, and their data directory
+  --old-pg N / --new-pg N   PostgreSQL major (13-18) of each side's embedded server: an upgrade rehearsal (default 18)
 example: npm run rehearse -- --rows 20000 --unhealthy-at 25`;
 
 function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boolean; reportFile?: string } {
@@ -62,6 +63,8 @@ function parse(argv: string[]): Omit<RehearsalOptions, 'template'> & { json: boo
     else if (a === '--report') o.reportFile = value();
     else if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--old-pg') o.oldPg = int(13, 18);
+    else if (a === '--new-pg') o.newPg = int(13, 18);
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);

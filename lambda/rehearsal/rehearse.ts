@@ -12,11 +12,19 @@ import {
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
 import { getSpec, registerSpec } from '../engine/specs';
+import { CHAT_HISTORY_BEFORE_16 } from '../engine/specs/chat-history';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
 import { seedChatHistory } from './chat-history-seed';
 import { startDetachedCluster } from './detached-cluster';
 import { startLocalCluster, type LocalCluster } from './embedded-postgres';
+import {
+  chatSpecForSource,
+  ownedDatabaseOn,
+  type PgVersionOptions,
+  serverName,
+  startNewSideCluster,
+} from './version-servers';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
 import { type CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
 import { FetchHttpProbe } from '../adapters/http/fetch-probe';
@@ -27,7 +35,7 @@ import { ChatApp, NEW_MESSAGES, OLD_MESSAGES } from './http-apps';
 import { checkLedger, type WriteIntegrity } from './ledger';
 import { LocalWeightedRouter } from './weighted-router';
 
-export interface RehearsalOptions {
+export interface RehearsalOptions extends PgVersionOptions {
   /** Rows (chat messages) to seed. @default 100000 */
   readonly rows?: number;
   /** Make this state fail (a Task state name of the Migrate definition). */
@@ -77,6 +85,8 @@ export interface RehearsalOptions {
 
 export interface RehearsalReport {
   outcome: 'completed' | 'rolled-back' | 'failed';
+  /** The server of each side, e.g. `PostgreSQL 14.23` (an upgrade rehearsal: --old-pg / --new-pg). */
+  postgres: { old: string; new: string };
   expected: boolean;
   error?: { name: string; cause: string };
   wallMs: number;
@@ -206,8 +216,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     if (!server) {
       say('starting embedded PostgreSQL ...');
       cluster = opts.ownProcessGroup
-        ? await startDetachedCluster({ cleanup: !opts.keep })
-        : await startLocalCluster({ cleanup: !opts.keep });
+        ? await startDetachedCluster({ cleanup: !opts.keep, major: opts.oldPg })
+        : await startLocalCluster({ cleanup: !opts.keep, major: opts.oldPg });
       cleanup.push(() => cluster!.stop());
       server = cluster.endpoint('postgres');
       if (opts.keep) {
@@ -280,8 +290,16 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       const c = await connect(source);
       await seedChatHistory(c, rows);
       await c.end();
+      if (!opts.specFile) spec = await chatSpecForSource(source);
     }
-    const target = await owned(`rehearsal_new_${suffix}`);
+    // An upgrade rehearsal puts the new side on a server of its own major.
+    const newCluster = opts.server ? undefined : await startNewSideCluster(opts, say);
+    if (newCluster) cleanup.push(() => newCluster.stop());
+    const target = newCluster
+      ? await ownedDatabaseOn(newCluster.endpoint('postgres'), `rehearsal_new_${suffix}`, login)
+      : await owned(`rehearsal_new_${suffix}`);
+    const postgres = { old: await serverName(source), new: await serverName(target) };
+    say(`PostgreSQL: old side ${postgres.old}, new side ${postgres.new}`);
     if (opts.keep) keptDatabases.push({ label: 'old (source)', db: source }, { label: 'new (target)', db: target });
 
     // The service: an old and a new app, each on its own database, behind the weighted router.
@@ -349,7 +367,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
         if (l.message === 'chunk copied') say(`    chunk ${l.table}#${l.chunkNo}: ${l.rows} rows`);
       },
     });
-    if (spec.name === 'introspected' || opts.specFile) {
+    if (spec.name === 'introspected' || opts.specFile || spec.name === CHAT_HISTORY_BEFORE_16) {
       registerSpec(spec);
       (deps as { specName: string }).specName = spec.name;
     }
@@ -551,6 +569,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       | undefined;
     return {
       outcome,
+      postgres,
       expected,
       error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
       wallMs: Date.now() - t0,

@@ -9,6 +9,7 @@ export function formatReport(r: RehearsalReport): string {
   out.push(
     '',
     `Outcome: ${r.outcome.toUpperCase()}${r.error ? ` (${r.error.name}: ${r.error.cause})` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
+    `PostgreSQL: old side ${r.postgres.old}, new side ${r.postgres.new}`,
   );
   out.push('', 'Phase timeline');
   for (const p of r.phases) out.push(`  ${pad(p.name, 26)} ${pad(p.status, 7)} ${lpad(p.ms, 7)} ms`);

@@ -5,7 +5,8 @@ import { type MigrationSpec, parseSpec } from '../spec';
  * role strings, free-form metadata text, a zone-less timestamp) moved to the new
  * schema (conversations + messages, renamed columns, mapped roles, jsonb metadata).
  *
- * Needs PostgreSQL 16+ on the source for `IS JSON OBJECT`.
+ * Needs PostgreSQL 16+ on the source for `IS JSON OBJECT`; `chatHistorySpecFor(major)` gives the
+ * form older sources (13–15) can run.
  */
 export const chatHistorySpec: MigrationSpec = parseSpec({
   version: 1,
@@ -81,3 +82,30 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
     },
   ],
 });
+
+/** The name of the chat-history spec's form for sources before PostgreSQL 16. */
+export const CHAT_HISTORY_BEFORE_16 = 'chat-history-pg13';
+
+/**
+ * The chat-history spec for a source of `major`. Before 16 there is no `IS JSON`: metadata that
+ * looks like an object (`{…}`) is cast to jsonb, so a value that only looks like one stops its
+ * chunk with ChunkDataError (named, rolled back) instead of being wrapped as legacy text.
+ */
+export function chatHistorySpecFor(major: number): MigrationSpec {
+  if (major >= 16) return chatHistorySpec;
+  return parseSpec({
+    ...chatHistorySpec,
+    name: CHAT_HISTORY_BEFORE_16,
+    tables: chatHistorySpec.tables.map((t) =>
+      t.columns.metadata
+        ? {
+            ...t,
+            columns: {
+              ...t.columns,
+              metadata: t.columns.metadata.replace('s.metadata IS JSON OBJECT', "btrim(s.metadata) LIKE '{%}'"),
+            },
+          }
+        : t,
+    ),
+  });
+}
