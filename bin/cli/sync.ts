@@ -14,6 +14,7 @@ import { SwitchyardError } from '../../lambda/core/errors';
 import { qi } from '../../lambda/engine/sql';
 import {
   createSync,
+  leftBehindHint,
   qualifiedTableSpec,
   runSync,
   type SyncRunResult,
@@ -73,6 +74,7 @@ function summary(r: SyncRunResult[]): string {
  * Exit codes: 0 done, 1 a named error (printed with what to do), 2 refused (non-empty target).
  */
 export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): Promise<number> {
+  let slotOf: string | undefined; // the migration id once its slot exists: a failure says how to remove it
   try {
     const source = parsePostgresUrl(opts.source, '--source');
     const target = parsePostgresUrl(opts.target, '--target');
@@ -104,6 +106,7 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
       }
     }
     const created = await createSync(source, spec, migrationId, 'forward');
+    slotOf = migrationId;
     line(
       io.stderr,
       `slot ${created.slot} ${created.created.slot ? `created at ${created.startLsn}` : 'exists'}; publication ${created.publication}`,
@@ -138,6 +141,7 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
     line(io.stdout, summary(runs));
     return 0;
   } catch (e) {
+    if (slotOf) line(io.stderr, leftBehindHint(slotOf, 'forward'));
     if (e instanceof SwitchyardError) {
       line(io.stderr, `error ${e.name}: ${e.message}`);
       return e instanceof SyncTargetNotEmptyError ? 2 : 1;

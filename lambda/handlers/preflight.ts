@@ -8,6 +8,7 @@ const SERVER_LEVEL = new Set([
   'replication-role',
   'free-slot',
   'server-version',
+  'loop-guard',
   'commit-timestamps-source',
 ]);
 import { PreflightNoGoError, runPreflight } from '../core/preflight/evaluate';

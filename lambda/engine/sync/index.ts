@@ -7,6 +7,7 @@ export {
   slotStatus,
   assertSlotUsable,
   checkSyncPreconditions,
+  leftBehindHint,
   type SlotStatus,
   type CreateSyncResult,
   type PreconditionCheck,

@@ -248,6 +248,19 @@ export async function dropSync(
   return out;
 }
 
+/**
+ * What a run that failed after creating its slot tells the operator: the slot retains WAL on the
+ * source until it is used again or removed, and how to remove it (and its publication).
+ */
+export function leftBehindHint(migrationId: string, direction: Direction): string {
+  const { slot, publication } = syncNames(migrationId, direction);
+  return (
+    `replication slot ${slot} and publication ${publication} stay on the source and retain WAL until used or removed: ` +
+    `run the same command again to resume, or remove them on the source with ` +
+    `SELECT pg_drop_replication_slot('${slot}'); DROP PUBLICATION ${publication};`
+  );
+}
+
 export interface PreconditionCheck {
   readonly name: string;
   readonly ok: boolean;
