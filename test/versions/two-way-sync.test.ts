@@ -1,5 +1,12 @@
 import { type DbEndpoint, parseSpec } from '../../lambda/engine';
-import { createSync, installTombstones, moveSequencesPast, runSync } from '../../lambda/engine/sync';
+import {
+  createSync,
+  dropSync,
+  installTombstones,
+  moveSequencesPast,
+  runSync,
+  syncNames,
+} from '../../lambda/engine/sync';
 import { copyAll, countWrites, rowsOf, writes } from '../lambda/engine/sync/helpers';
 import { query } from '../support/pg';
 import { label, matrixPairs, type Pair, roleDb } from './matrix';
@@ -122,5 +129,21 @@ describe.each(matrixPairs().map((p) => [label(p), p] as const))('two-way sync, %
     expect(BigInt(oldId)).toBeGreaterThan(BigInt(newId));
     await fwd();
     expect(await rowsOf(oldDb, 'public.items')).toEqual(await rowsOf(newDb, 'public.items'));
+  });
+
+  test('GIVEN both directions WHEN their sync objects are dropped THEN no slot or publication is left on either server', async () => {
+    expect(await dropSync(oldDb, id, 'forward', newDb)).toEqual({ slotDropped: true, publicationDropped: true });
+    expect(await dropSync(newDb, id, 'reverse', oldDb)).toEqual({ slotDropped: true, publicationDropped: true });
+    expect(await dropSync(newDb, id, 'reverse', oldDb)).toEqual({ slotDropped: false, publicationDropped: false });
+    const names = [syncNames(id, 'forward').slot, syncNames(id, 'reverse').slot];
+    for (const db of [oldDb, newDb]) {
+      const left = await query(
+        db,
+        `SELECT slot_name AS n FROM pg_replication_slots WHERE slot_name = ANY($1)
+         UNION ALL SELECT pubname FROM pg_publication WHERE pubname = ANY($1)`,
+        [names],
+      );
+      expect(left).toEqual([]);
+    }
   });
 });
