@@ -57,6 +57,8 @@ export interface ServerCapabilities {
   readonly emitMessageFlush: boolean;
   /** The login may create, set up and drop replication origins. */
   readonly originPrivilege: boolean;
+  /** Origins can be granted to a non-superuser (`GRANT EXECUTE`, 14+; 13 checks for a superuser). */
+  readonly originGrantable: boolean;
 }
 
 const ORIGIN_FUNCTIONS = [
@@ -122,6 +124,7 @@ export function capabilitiesFrom(row: Record<string, unknown>): ServerCapabiliti
     emitMessageFlush: row.emit_flush === true,
     // Before 14 the origin functions check for a superuser whatever is granted.
     originPrivilege: superuser || (major >= 14 && row.origin_exec === true),
+    originGrantable: major >= 14,
   };
 }
 

@@ -395,6 +395,6 @@ function addLoopGuardCheck(
     guard !== 'marker' || canCreateMarker,
     `${caps.name}: writes applied into this server are marked with ${how}`,
     `let the login create ${LOOP_MARK_RELATION} (GRANT CREATE ON DATABASE <db> TO <login>)` +
-      (caps.major >= 14 ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or use a superuser'),
+      (caps.originGrantable ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or use a superuser'),
   );
 }
