@@ -19,7 +19,7 @@ import { seedChatHistory } from './chat-history-seed';
 import { startDetachedCluster } from './detached-cluster';
 import { startLocalCluster, type LocalCluster } from './embedded-postgres';
 import {
-  chatSpecForSource,
+  chatSpecForServers,
   ownedDatabaseOn,
   type PgVersionOptions,
   serverName,
@@ -290,7 +290,6 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       const c = await connect(source);
       await seedChatHistory(c, rows);
       await c.end();
-      if (!opts.specFile) spec = await chatSpecForSource(source);
     }
     // An upgrade rehearsal puts the new side on a server of its own major.
     const newCluster = opts.server ? undefined : await startNewSideCluster(opts, say);
@@ -300,6 +299,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       : await owned(`rehearsal_new_${suffix}`);
     const postgres = { old: await serverName(source), new: await serverName(target) };
     say(`PostgreSQL: old side ${postgres.old}, new side ${postgres.new}`);
+    // The spec's expressions run on both servers (the copy on the source, the sync's apply on the destination).
+    if (spec === getSpec('chat-history')) spec = await chatSpecForServers(source, target);
     if (opts.keep) keptDatabases.push({ label: 'old (source)', db: source }, { label: 'new (target)', db: target });
 
     // The service: an old and a new app, each on its own database, behind the weighted router.

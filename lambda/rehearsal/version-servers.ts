@@ -55,8 +55,13 @@ export async function serverName(db: DbEndpoint): Promise<string> {
   return withClient(db, { readOnly: true }, async (c) => (await capabilities(c)).name);
 }
 
-/** The chat-history spec the old side's server can run (its metadata check needs `IS JSON`, 16+, or a fallback). */
-export async function chatSpecForSource(source: DbEndpoint): Promise<MigrationSpec> {
-  const major = await withClient(source, { readOnly: true }, async (c) => (await capabilities(c)).major);
-  return chatHistorySpecFor(major);
+/**
+ * The chat-history spec both servers can run: its expressions run on the source (the copy's
+ * projection) and on the destination (the sync applies through the projection), and its metadata
+ * check needs `IS JSON` (16+) or a fallback.
+ */
+export async function chatSpecForServers(source: DbEndpoint, target: DbEndpoint): Promise<MigrationSpec> {
+  const major = async (db: DbEndpoint) =>
+    withClient(db, { readOnly: true }, async (c) => (await capabilities(c)).major);
+  return chatHistorySpecFor(Math.min(await major(source), await major(target)));
 }
