@@ -110,7 +110,7 @@ export class Applier {
     const stage = `sy_stage_${this.opts.direction}_${++this.stages}`;
     const cols = columns.map((c, i) => `${qi(c.name)} ${types[i]}`);
     await this.dst.query(
-      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz)`,
+      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch boolean)`,
     );
     return { table, columns, keyIdx, types, stage, pending: new Map() };
   }
@@ -283,8 +283,10 @@ export class Applier {
   /**
    * Rows whose UPDATE left TOASTed values out ('u'). A target column that is exactly an
    * unchanged source column keeps the destination's current value; every other column is
-   * recomputed. When the destination row is missing, or a computed column reads an
-   * unchanged value, the unchanged values are read from the source's current row.
+   * recomputed. When the destination row is missing, a computed column reads an unchanged
+   * value, or the row won a conflict against a local write (`_sy_fetch`, conflicts.ts: the
+   * destination's value may be the loser's), the unchanged values are read from the source's
+   * current row.
    */
   private async applyPartials(rel: BoundRelation): Promise<void> {
     const sets = await this.dst.query(`SELECT DISTINCT _sy_unchanged AS u FROM ${qi(rel.stage)} WHERE _sy_op = 'P'`);
@@ -317,7 +319,7 @@ export class Applier {
       }
       const fetchWhere = computed
         ? inGroup
-        : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)})`;
+        : `${inGroup} AND (s._sy_fetch IS TRUE OR NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)}))`;
       await this.fillFromSource(rel, u, fetchWhere);
     }
   }

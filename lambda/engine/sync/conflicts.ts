@@ -38,8 +38,13 @@ import type { Direction } from './names';
  * - incoming delete, local row older or written by the sync → applied;
  * - exact ties: the old side wins on both sides (forward applies, reverse skips), so both settle
  *   on the same row.
- * - re-inserting needs the whole row: an incoming UPDATE whose unchanged TOAST values were not sent
- *   ('u') takes them from the source's current row (apply.ts, fillFromSource). If the source has no
+ * - a winning row is written WHOLE: an incoming UPDATE whose unchanged TOAST values were not sent
+ *   ('u') and whose destination row was written locally (not by the sync) takes the values it did not
+ *   carry from its source's current row (apply.ts, fillFromSource), never from the losing local row
+ *   (the destination's value of a column the incoming change did not carry may be the loser's own
+ *   write: keeping it would leave both sides different for good). Only a destination row last written
+ *   by the sync keeps its value: it is the source's. The same holds for re-inserting over an older
+ *   local delete, which needs the whole row. If the source has no
  *   row either (it was deleted there afterwards; that delete follows in the stream), the row cannot
  *   be rebuilt: it stays deleted and the conflict is recorded with winner 'local-delete-toast'.
  *
@@ -114,7 +119,7 @@ export async function detectConflicts(
                   FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = $5::regclass AND tb.key = c.key) END AS tomb_ts
          FROM c
      ), v AS (
-       SELECT n, key, incoming, op, present,
+       SELECT n, key, incoming, op, present, ours,
               CASE WHEN present THEN local_ts ELSE tomb_ts END AS local_time,
               CASE
                 WHEN present AND NOT ours AND local_ts ${tieLocal} incoming THEN 'local'
@@ -127,11 +132,13 @@ export async function detectConflicts(
        SELECT $1, $2, $3, $4::text[], key, kind, incoming, local_time, winner FROM v WHERE winner IS NOT NULL
        RETURNING 1
      ), mark AS (
-       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = v.local_time FROM v
-        WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P' AND NOT v.present AND v.local_time IS NOT NULL
-       RETURNING 1
+       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = CASE WHEN NOT v.present THEN v.local_time END, _sy_fetch = v.present
+         FROM v
+        WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P'
+          AND ((NOT v.present AND v.local_time IS NOT NULL) OR (v.present AND NOT v.ours))
+       RETURNING v.present
      )
-     SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark)::int AS marked,
+     SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark WHERE NOT present)::int AS marked,
             coalesce((SELECT array_agg(n) FROM v WHERE winner IS NOT NULL), '{}') AS losers`,
     [slot, direction, l.spec.name, tk, qi(targetRelation(l.spec))],
   );
