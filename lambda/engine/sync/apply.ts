@@ -8,9 +8,11 @@ import { qi, ql, targetSideExprs } from '../sql';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
 import type { Direction } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
-import { readsAny, type SyncTable } from './tables';
+import { SchemaMismatchError } from '../errors';
+import { columnsRead, readsAny, type SyncTable } from './tables';
 import { APPLYING_SETTING } from './tombstones';
 import { UnsupportedChangeError } from './errors';
+import { truncateRefusal, truncateTables } from './truncate';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
 interface Entry {
@@ -38,6 +40,8 @@ export interface ApplyCounts {
   updated: number;
   deleted: number;
   conflicts: number;
+  /** Destination tables emptied by a replayed TRUNCATE. */
+  truncated: number;
 }
 
 export interface ApplierOptions {
@@ -69,8 +73,11 @@ function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
 export class Applier {
   private inTx = false;
   private stages = 0;
-  readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0 };
+  readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0, truncated: 0 };
   private pendingRows = 0;
+  /** The current source transaction's first touch of each key: what `discardTransaction` puts back. */
+  private txUndo: { rel: BoundRelation; key: string; prev: Entry | undefined }[] | null = null;
+  private txStart = { pendingRows: 0, counts: { ...this.counts }, flushed: false };
 
   constructor(
     private readonly dst: Client,
@@ -89,6 +96,7 @@ export class Applier {
   /** Bind a relation message to its spec table and (re)create its staging table. */
   async bind(table: SyncTable, columns: readonly RelationColumn[], replicaIdentity: string): Promise<BoundRelation> {
     const names = columns.map((c) => c.name);
+    assertColumnsPresent(table, names);
     const keyIdx = table.spec.key.map((k) => names.indexOf(k));
     const missing = table.spec.key.filter((_k, i) => keyIdx[i] < 0);
     if (missing.length)
@@ -169,9 +177,56 @@ export class Applier {
     this.counts.deleted++;
   }
 
+  /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
+  startTransaction(): void {
+    this.txUndo = [];
+    this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
+  }
+
+  /**
+   * Take back the pending changes of the current source transaction (it cannot be applied whole),
+   * keeping every earlier transaction's. False when a flush already wrote part of it (a transaction
+   * larger than `flushRows`): then only rolling back the destination transaction takes it back.
+   */
+  discardTransaction(): boolean {
+    if (!this.txUndo || this.txStart.flushed) return false;
+    for (const { rel, key, prev } of this.txUndo.reverse()) {
+      if (prev) rel.pending.set(key, prev);
+      else rel.pending.delete(key);
+    }
+    this.txUndo = [];
+    this.pendingRows = this.txStart.pendingRows;
+    Object.assign(this.counts, this.txStart.counts);
+    return true;
+  }
+
+  /**
+   * Why a TRUNCATE of these relations cannot be replayed on the destination (a named error), or
+   * null when it can (every table mapped one-to-one).
+   */
+  truncateRefusal(rels: readonly (BoundRelation | undefined)[]): UnsupportedChangeError | null {
+    return truncateRefusal(rels.map((r) => r?.table));
+  }
+
+  /**
+   * Replay a TRUNCATE in commit order: the pending changes before it are written first, then the
+   * destination tables are emptied (with conflict detection: only of rows not written locally later, truncate.ts).
+   */
+  async truncate(rels: readonly BoundRelation[], ts: string): Promise<void> {
+    await this.begin();
+    await this.flush(this.touched);
+    await truncateTables(this.dst, rels, ts, this.opts.direction, this.opts.conflicts);
+    this.counts.truncated += rels.length;
+  }
+
+  /** Every relation a change was put into (a TRUNCATE writes all of their pending changes first). */
+  private readonly touched = new Set<BoundRelation>();
+
   /** Coalesce a change into the key's pending final state (commit order is call order). */
   private put(rel: BoundRelation, key: string, next: Entry, created = false): void {
+    this.touched.add(rel);
     const prev = rel.pending.get(key);
+    this.txUndo?.push({ rel, key, prev });
     if (!prev) {
       this.pendingRows++;
       rel.pending.set(key, next);
@@ -192,6 +247,7 @@ export class Applier {
   async flush(rels: Iterable<BoundRelation>): Promise<void> {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return;
+    this.txStart.flushed = true;
     for (const rel of active) await this.stageRows(rel);
     const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
@@ -354,6 +410,29 @@ export class Applier {
     await this.applyUpserts(rel, `s._sy_op = 'F'`);
     await this.dst.query(`UPDATE ${stage} SET _sy_op = 'x' WHERE _sy_op = 'F'`);
   }
+}
+
+/**
+ * Every source column the spec's projection reads must be in the relation the stream describes: a
+ * mapped column dropped (or renamed) on the source is a named error naming the spec's target
+ * column, before anything of the change is applied (instead of "column s.x does not exist").
+ */
+function assertColumnsPresent(table: SyncTable, names: readonly string[]): void {
+  const broken: string[] = [];
+  const gone = new Set<string>();
+  for (const [target, expr] of Object.entries(table.spec.columns)) {
+    const missing = columnsRead(expr).filter((c) => !names.includes(c));
+    if (!missing.length) continue;
+    broken.push(`target column ${target} (reads ${missing.map((c) => `s.${c}`).join(', ')})`);
+    for (const c of missing) gone.add(c);
+  }
+  if (!broken.length) return;
+  throw new SchemaMismatchError(
+    `table ${table.spec.name}: the source ${table.sourceTable} no longer has column(s) ${[...gone].join(', ')} ` +
+      `(dropped or renamed, or a generated column, published from PostgreSQL 18 only), which the spec's ${broken.join('; ')} ` +
+      `read(s). Every transaction before this schema change was applied, none after it: put the column back on the source, ` +
+      `or change the spec's mapping of those columns, re-run PrepareTarget and copy the table again`,
+  );
 }
 
 function* chunked(lines: string[]): Generator<string> {

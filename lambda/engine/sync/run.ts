@@ -219,6 +219,12 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
         position = max(position, pendingEnd);
         if (opts.faults?.afterApplyCommit) await opts.faults.afterApplyCommit(formatLsn(pendingEnd));
       };
+      // A change that cannot be applied: store every transaction before the current one, then fail with `err`.
+      const stopAfterApplied = async (err: Error): Promise<never> => {
+        if (tx && tx.changes > 0 && !applier.discardTransaction()) throw err;
+        if (pendingEnd > 0n) await commitDest();
+        throw err;
+      };
       try {
         await src.query('BEGIN');
         await src.query(
@@ -234,6 +240,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
             const m = decodeMessage(data);
             switch (m.tag) {
               case 'begin':
+                applier.startTransaction();
                 tx = {
                   already: m.finalLsn < position,
                   skip: false,
@@ -261,7 +268,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 const prev = bound.get(m.relid);
                 if (prev?.sig === sig) break;
                 if (prev?.pending.size) await applier.flush(bound.values());
-                bound.set(m.relid, Object.assign(await applier.bind(table, m.columns, m.replicaIdentity), { sig }));
+                const rel = await applier.bind(table, m.columns, m.replicaIdentity).catch(stopAfterApplied);
+                bound.set(m.relid, Object.assign(rel, { sig }));
                 break;
               }
               case 'type':
@@ -291,12 +299,13 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 break;
               }
               case 'truncate': {
-                if (tx?.already || tx?.skip) break;
-                const names = m.relids.map((id) => bound.get(id)?.table.spec.name ?? `relation ${id}`);
-                throw new UnsupportedChangeError(
-                  `TRUNCATE of ${names.join(', ')} on the source cannot be synced (it would have to empty the destination table): nothing after it was applied; ` +
-                    `re-copy the table(s) (PrepareTarget + CopyData) once the truncate is intended, or restore the rows on the source`,
-                );
+                if (!tx || tx.already || tx.skip) break;
+                const rels = m.relids.map((id) => bound.get(id));
+                const refused = applier.truncateRefusal(rels);
+                if (refused) await stopAfterApplied(refused);
+                tx.changes++;
+                await applier.truncate(rels as BoundRelation[], tx.ts);
+                break;
               }
               case 'commit':
                 lastEndSeen = m.endLsn;
