@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
+import { pruneBookkeeping } from './bookkeeping';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
 import type { Direction } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
@@ -54,6 +55,9 @@ export interface ApplierOptions {
   readonly migrationId: string;
 }
 
+/** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
 function copyText(v: Cell): string {
   if (v === null || v === UNCHANGED) return '\\N';
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
@@ -75,6 +79,7 @@ export class Applier {
   private stages = 0;
   readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0, truncated: 0 };
   private pendingRows = 0;
+  private prunedAt = 0;
   /** The current source transaction's first touch of each key: what `discardTransaction` puts back. */
   private txUndo: { rel: BoundRelation; key: string; prev: Entry | undefined }[] | null = null;
   private txStart = { pendingRows: 0, counts: { ...this.counts }, flushed: false };
@@ -274,6 +279,10 @@ export class Applier {
     if (!this.inTx) return false;
     try {
       await this.flush(rels);
+      if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+        await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
+        this.prunedAt = Date.now();
+      }
       await this.dst.query(
         `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
          ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,

@@ -56,9 +56,12 @@ import type { Direction } from './names';
  *   that key is applied is not seen (the incoming row wins);
  * - a local UPDATE that changes a row's KEY is not a delete for the trigger: the old key has no
  *   tombstone, so an incoming change of the old key re-creates it (Validate names it);
- * - deletes before the tombstone triggers were installed (the reverse capture) and tombstones pruned
- *   after a day have no tombstone: an incoming change of such a key is applied (the row re-appears
- *   rather than a write being lost);
+ * - deletes before the tombstone triggers were installed (the reverse capture) have no tombstone: an
+ *   incoming change of such a key is applied (the row re-appears rather than a write being lost).
+ *   Tombstones and applied_xacts entries are pruned BY POSITION only (bookkeeping.ts,
+ *   pruneBookkeeping): once the direction's stored position has passed their commit time (plus a
+ *   margin for clock skew), no incoming change can be weighed against them any more, however old
+ *   the backlog is;
  * - changes whose local row is frozen (xmin frozen by VACUUM FREEZE) have no commit time: the
  *   incoming change wins without a conflict record;
  * - clocks: commit times come from two servers' clocks; skew between them shifts the rule by the skew.
