@@ -32,6 +32,7 @@ const NAMES = [
   'ReverseMappingMissingError',
   'CommitTimestampsOffError',
   'SyncTargetNotEmptyError',
+  'ApplierLockTimeoutError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',

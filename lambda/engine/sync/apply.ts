@@ -7,7 +7,8 @@ import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
 import { pruneBookkeeping } from './bookkeeping';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
-import type { Direction } from './names';
+import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
+import { type Direction, slotLockName } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
 import { SchemaMismatchError } from '../errors';
 import { columnsRead, readsAny, type SyncTable } from './tables';
@@ -53,6 +54,8 @@ export interface ApplierOptions {
   /** How applied transactions are marked so the other direction skips them. */
   readonly loopGuard: 'origin' | 'message';
   readonly migrationId: string;
+  /** The destination side of the applier lock (applier-lock.ts). */
+  readonly lock?: ApplierLockOptions;
 }
 
 /** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
@@ -132,6 +135,12 @@ export class Applier {
     if (this.inTx) return;
     await this.dst.query('BEGIN');
     this.inTx = true;
+    // Held to COMMIT: an applier that stopped mid-transaction is found (and, when stale, ended) by the next one.
+    await acquireApplierLock(this.dst, slotLockName(this.opts.slot), {
+      ...this.opts.lock,
+      xact: true,
+      what: `the ${this.opts.direction} apply transaction`,
+    });
     // The tombstone triggers record local deletes only: not the ones this transaction applies.
     await this.dst.query(`SELECT set_config($1, 'on', true)`, [APPLYING_SETTING]);
     // First statement of every applied transaction: the mark the other direction skips (without origins).

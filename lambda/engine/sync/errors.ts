@@ -50,3 +50,8 @@ export class CommitTimestampsOffError extends DataEngineError {
 export class SyncTargetNotEmptyError extends DataEngineError {
   readonly name = ERRORS.SyncTargetNotEmptyError;
 }
+
+/** The applier lock of a slot stayed held by a live session (or one of another role) beyond the bounded wait (applier-lock.ts). */
+export class ApplierLockTimeoutError extends DataEngineError {
+  readonly name = ERRORS.ApplierLockTimeoutError;
+}

@@ -3,6 +3,7 @@ import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
 import { Applier, type BoundRelation } from './apply';
+import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
 import {
   CommitTimestampsOffError,
@@ -41,6 +42,8 @@ export interface SyncRunOptions {
   /** Wait between empty polls. @default 100 */
   readonly pollMs?: number;
   readonly onProgress?: (p: SyncProgress) => void;
+  /** Bounded wait for the slot's applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
+  readonly lock?: ApplierLockOptions;
   /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is advanced. */
   readonly faults?: { readonly afterApplyCommit?: (lsn: string) => void | Promise<void> };
 }
@@ -151,6 +154,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       conflicts,
       loopGuard,
       migrationId: opts.migrationId,
+      lock: opts.lock,
     });
     const bound = new Map<number, BoundRelation & { sig: string }>();
     const stored = await readPosition(dst, slot);
@@ -185,7 +189,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       // One applier per slot at a time (a bake and an operator's drain may run at once): each batch
       // holds the slot's lock on the source from the peek to the advance, and starts from the
       // position stored in the destination, which the other applier may have moved.
-      await src.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
+      await acquireApplierLock(src, slotLockName(slot), { ...opts.lock, what: `the ${opts.direction} sync` });
       const fresh = await readPosition(dst, slot);
       if (fresh && parseLsn(fresh.lsn) > position) {
         position = parseLsn(fresh.lsn);

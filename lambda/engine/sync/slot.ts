@@ -10,6 +10,7 @@ import {
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
 } from './errors';
+import { acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
@@ -196,8 +197,7 @@ export async function dropSync(
   const { slot, publication, origin } = syncNames(migrationId, direction);
   const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
     // Wait for a running batch of any applier to finish (runSync holds this lock from peek to advance).
-    await c.query(`SET lock_timeout = '120s'`);
-    await c.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
+    await acquireApplierLock(c, slotLockName(slot), { what: 'dropSync' }); // bounded; ends a stale holder
     const s = await c.query(`SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
     let slotDropped = false;
     if (s.rowCount) {
