@@ -33,6 +33,7 @@ const NAMES = [
   'CommitTimestampsOffError',
   'SyncTargetNotEmptyError',
   'ApplierLockTimeoutError',
+  'SyncApplyError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',

@@ -9,6 +9,7 @@ import {
   CommitTimestampsOffError,
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
+  syncFailure,
   UnsupportedChangeError,
 } from './errors';
 import { type Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
@@ -97,7 +98,7 @@ function mapPeekError(e: unknown, slot: string): unknown {
       { cause: e },
     );
   }
-  return e;
+  return syncFailure(e, slot);
 }
 
 /**
