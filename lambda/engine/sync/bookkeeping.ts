@@ -119,3 +119,25 @@ export async function clearPosition(c: Client, slot: string): Promise<void> {
       if (e.code !== '42P01' && e.code !== '3F000') throw e;
     });
 }
+
+/**
+ * The capture of a direction was dropped: forget everything that relied on it, on the destination.
+ * Its stored position goes (a new slot starts over). For the forward direction, the copy's
+ * checkpoints of the run (`copy_chunks` of run id = migration id) are voided too: rows copied under
+ * the dropped capture missed every write between the drop and the next capture, so a rerun with
+ * the same id must copy every chunk again (deleting its range first), not skip it as done — else
+ * those writes are lost and validation ends in IntegrityMismatchError. The plan (chunk boundaries)
+ * stays. Idempotent; a missing bookkeeping schema is fine.
+ */
+export async function forgetCapture(c: Client, slot: string, migrationId: string, direction: string): Promise<void> {
+  await clearPosition(c, slot);
+  if (direction !== 'forward') return;
+  await c
+    .query(
+      `UPDATE ${META_SCHEMA}.copy_chunks SET copied_rows = NULL, copied_at = NULL, fresh = false WHERE run_id = $1`,
+      [migrationId],
+    )
+    .catch((e: { code?: string }) => {
+      if (e.code !== '42P01' && e.code !== '3F000') throw e;
+    });
+}

@@ -3,7 +3,7 @@ import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
 import { qi, ql } from '../sql';
-import { clearPosition } from './bookkeeping';
+import { forgetCapture } from './bookkeeping';
 import {
   ReplicaIdentityMissingError,
   ReplicationNotConfiguredError,
@@ -217,7 +217,7 @@ export async function dropSync(
   });
   if (target) {
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
-      await clearPosition(c, slot);
+      await forgetCapture(c, slot, migrationId, direction); // position, and the copy's checkpoints (forward)
       await dropTombstones(c, migrationId, direction);
       const allowed = await c.query(
         `SELECT has_function_privilege('pg_replication_origin_drop(text)', 'execute') AS ok`,
