@@ -38,6 +38,9 @@ import type { Direction } from './names';
  * - incoming delete, local row older or written by the sync → applied;
  * - exact ties: the old side wins on both sides (forward applies, reverse skips), so both settle
  *   on the same row.
+ * - incoming TRUNCATE (a table mapped one-to-one, truncate.ts): every destination row goes except
+ *   those written locally after the TRUNCATE committed (ties as above); the kept rows reach the
+ *   other side through the other direction. Not recorded as conflicts.
  * - a winning row is written WHOLE: an incoming UPDATE whose unchanged TOAST values were not sent
  *   ('u') and whose destination row was written locally (not by the sync) takes the values it did not
  *   carry from its source's current row (apply.ts, fillFromSource), never from the losing local row
