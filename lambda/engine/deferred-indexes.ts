@@ -98,15 +98,31 @@ export interface BuildIndexesOptions {
   readonly maintenanceWorkMem?: string;
   /** ANALYZE the tables after building (when anything was built). @default true */
   readonly analyze?: boolean;
+  /**
+   * What to build: `indexes` — the plain (non-unique) indexes, right after the copy; `constraints`
+   * — foreign keys, unique/exclusion constraints and unique indexes, which the rows must satisfy:
+   * only once the sync has caught up (writes during a chunked copy leave a child before its parent
+   * or a unique value on two rows until the sync applies the rest); `all` — both (no writes).
+   * @default 'all'
+   */
+  readonly what?: DeferredWhat;
+}
+
+export type DeferredWhat = 'indexes' | 'constraints' | 'all';
+
+/** A deferred item the rows must satisfy (validated only after the catch-up), or a plain index. */
+function validates(d: { kind: 'index' | 'constraint'; definition: string }): boolean {
+  return d.kind === 'constraint' || /^\s*CREATE\s+UNIQUE\s/i.test(d.definition);
 }
 
 /**
- * Recreate the indexes and constraints PrepareTarget deferred, after the bulk copy and
- * before validation and the sync's cut-over: plain indexes in parallel (`concurrency`
- * sessions; CREATE INDEX takes a SHARE lock, so builds on one table do not block each
- * other), then constraints one by one (ALTER TABLE … ADD CONSTRAINT validates the rows:
- * a duplicate or an orphan fails here, naming the constraint). Idempotent: what exists
- * is marked built and skipped, so a retried or resumed call finishes the rest.
+ * Recreate the indexes and constraints PrepareTarget deferred: plain indexes in parallel
+ * (`concurrency` sessions; CREATE INDEX takes a SHARE lock, so builds on one table do not block
+ * each other), then constraints one by one (ALTER TABLE … ADD CONSTRAINT validates the rows: a
+ * duplicate or an orphan fails here, naming the constraint). Migrate builds the plain indexes
+ * after the copy (`what: 'indexes'`) and the rest once the sync has caught up (`what:
+ * 'constraints'`, before Validate). Idempotent: what exists is marked built and skipped, so a
+ * retried or resumed call finishes the rest. `pending` counts everything deferred and not built.
  */
 export async function buildDeferredIndexes(
   spec: MigrationSpec,
@@ -125,7 +141,9 @@ export async function buildDeferredIndexes(
         if ((e as { code?: string }).code === '42P01') return { rows: [] }; // nothing was ever deferred
         throw e;
       });
-    return r.rows as { relation: string; name: string; kind: 'index' | 'constraint'; definition: string }[];
+    const rows = r.rows as { relation: string; name: string; kind: 'index' | 'constraint'; definition: string }[];
+    const what = opts.what ?? 'all';
+    return rows.filter((d) => what === 'all' || validates(d) === (what === 'constraints'));
   });
   const built: DeferredIndexBuild[] = [];
   const buildOne = async (c: Client, d: (typeof todo)[number]) => {

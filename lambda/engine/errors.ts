@@ -103,31 +103,72 @@ export function sqlState(e: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code) ? code : undefined;
 }
 
-/** The message of an error without its stack; pg errors keep their SQLSTATE. May contain values: use `redactedReason` in chunk errors. */
+/**
+ * The message of an error without its stack, through the one redaction rule (`redactedReason`):
+ * safe for an error message, a log line, a Step Functions cause or a notification. pg errors keep
+ * their SQLSTATE.
+ */
 export function describe(e: unknown): string {
   if (e && typeof e === 'object') {
-    const err = e as { message?: string };
     const code = sqlState(e);
-    return code ? `${err.message} (SQLSTATE ${code})` : String(err.message ?? e);
+    return code ? `${redactedReason(e)} (SQLSTATE ${code})` : redactedReason(e);
   }
-  return String(e);
+  return redactedReason(e);
 }
 
+/** Identifiers PostgreSQL quotes in its messages: relation, column, constraint, type, index, ... */
+const IDENT_BEFORE =
+  /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
+
 /**
- * PostgreSQL's message without the row values it sometimes quotes
- * (`invalid input syntax for type integer: "abc"`, `value "x" is out of range`).
- * The `detail` ("Key (id)=(42) already exists", "Failing row contains (...)") and
- * `where` (COPY line contents) fields are never used.
+ * THE redaction rule: PostgreSQL's message without the row values it may quote. Every message of
+ * a database error that reaches an error, a log line, a Step Functions cause or a notification
+ * goes through it (`describe` does; handlers redact any pg error that escapes, phase.ts):
+ * - double-quoted values (`invalid input syntax for type integer: "abc"`, `value "x" is out of
+ *   range`) → `"…"`; identifiers (after relation, column, constraint, type, …) are kept;
+ * - single-quoted literals → `'…'`;
+ * - `Key (cols)=(values)` (unique, foreign key, exclusion) → `Key (cols)=(…)`, and
+ *   `Failing row contains (...)` → `Failing row contains (…)`, should a DETAIL be part of the text;
+ * - the bytes of an invalid byte sequence → `0x…`.
+ * The `detail` and `where` fields of a pg error are never read.
  */
 export function redactedReason(e: unknown): string {
   const msg = String((e as { message?: string } | undefined)?.message ?? e);
-  // Identifiers PostgreSQL quotes in its messages: relation, column, constraint, type, index, ...
-  const IDENT_BEFORE =
-    /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
   return msg
     .replace(/"(?:[^"]|"")*"/g, (m, offset: number) => (IDENT_BEFORE.test(msg.slice(0, offset)) ? m : '"…"'))
-    .replace(/(:\s*)'[^']*'/g, "$1'…'")
+    .replace(/'(?:[^']|'')*'/g, "'…'")
+    .replace(
+      /(key \((?:[^()]|\([^()]*\))*\))=\(.*?\)(?= already exists| is not present| is duplicated| is still referenced| conflicts with|\.|$)/gims,
+      '$1=(…)',
+    )
+    .replace(/(Failing row contains )\(.*\)/gs, '$1(…)')
     .replace(/0x[0-9a-f]{2}(\s+0x[0-9a-f]{2})*/gi, '0x…'); // bytes of an invalid byte sequence
+}
+
+/**
+ * A database error as a `cause` that carries no row value: its redacted message and SQLSTATE only
+ * (the original's `detail`, `where` and message would otherwise travel with the named error).
+ */
+export function redactedCause(e: unknown): Error {
+  return Object.assign(new Error(redactedReason(e)), { code: sqlState(e) });
+}
+
+/**
+ * A database error that escaped every named error, made safe where it stands (handlers call it
+ * before the error reaches a log line or the Lambda's error response): its message and stack go
+ * through the redaction rule, and its `detail`, `where` and `internalQuery` are dropped.
+ * Anything without a SQLSTATE is left as it is.
+ */
+export function redactDbError(e: unknown): void {
+  if (!sqlState(e) || !(e instanceof Error)) return;
+  const reason = redactedReason(e);
+  Object.assign(e, {
+    message: reason,
+    stack: `${e.name}: ${reason}`,
+    detail: undefined,
+    where: undefined,
+    internalQuery: undefined,
+  });
 }
 
 /**

@@ -12,7 +12,12 @@ export {
   type PrepareOptions,
   type PrepareResult,
 } from './prepare';
-export { buildDeferredIndexes, type BuildIndexesOptions, type BuildIndexesResult } from './deferred-indexes';
+export {
+  buildDeferredIndexes,
+  type BuildIndexesOptions,
+  type BuildIndexesResult,
+  type DeferredWhat,
+} from './deferred-indexes';
 export { narrowing, type PgType } from './lossy';
 export { sqlProblems } from './sql-guard';
 export {

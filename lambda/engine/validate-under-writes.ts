@@ -1,6 +1,6 @@
 import { connect, type DbEndpoint, readOnlyQuery, withClient } from './db';
 import { sourceRelation, targetKey, targetRelation, type MigrationSpec } from './spec';
-import { qi } from './sql';
+import { FULL_RANGE, qi, sourceCompareSelect, targetSelect } from './sql';
 import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
 import type { TableLayout } from './sql';
@@ -11,7 +11,10 @@ import type { TableLayout } from './sql';
  * sync apply up to it, and checks the differing chunks again. A key that still differs is a
  * mismatch only if nothing is pending for it: its source row was last committed before the
  * position the sync applied (pg_xact_commit_timestamp, with track_commit_timestamp on). A row the
- * service keeps changing is reported as still changing, not as a mismatch.
+ * service keeps changing is reported as still changing, not as a mismatch — unless one of its
+ * columns differs while neither side's value of that column changed between two rounds (the sync
+ * applied the row's changes in between): that is a permanent difference a busy row would otherwise
+ * hide, and a mismatch.
  */
 export interface UnderWritesResult {
   readonly validation: TableValidation;
@@ -60,6 +63,55 @@ async function commitTimes(
   });
 }
 
+/** Per key: one hash per target column, on each side (the same comparison validation hashes rows with). */
+type ColumnHashes = Map<string, { src: string[]; tgt: string[] }>;
+
+async function columnHashes(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  keys: string[][],
+): Promise<ColumnHashes> {
+  const out: ColumnHashes = new Map();
+  if (!keys.length) return out;
+  const tk = targetKey(layout.spec);
+  const side = async (db: DbEndpoint, rowsSql: string) =>
+    withClient(db, { readOnly: true, applicationName: 'switchyard-validate' }, async (c) => {
+      const r = await readOnlyQuery(
+        c,
+        `SELECT ARRAY[${tk.map((k) => `r.${qi(k)}::text`).join(', ')}] AS k,
+                ARRAY[${layout.columns.map((col) => `hashtextextended(r.${qi(col.name)}::text, 0)::text`).join(', ')}] AS h
+           FROM (${rowsSql}) AS r
+          WHERE ARRAY[${tk.map((k) => `r.${qi(k)}::text`).join(', ')}] = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
+        [JSON.stringify(keys)],
+      );
+      return new Map(r.rows.map((row) => [JSON.stringify(row.k), row.h as string[]]));
+    });
+  const [src, tgt] = await Promise.all([
+    side(source, sourceCompareSelect(layout, FULL_RANGE)),
+    side(target, targetSelect(layout, FULL_RANGE)),
+  ]);
+  for (const [k, h] of src) {
+    const t = tgt.get(k);
+    if (t) out.set(k, { src: h, tgt: t });
+  }
+  return out;
+}
+
+/**
+ * Keys of rows still changing that nevertheless differ for good: a column whose value differs, and
+ * did not change on either side between two rounds although the sync applied the row's changes in
+ * between (a busy row must not hide a permanent difference, such as a TOASTed value the sync kept).
+ */
+function stuckColumns(keys: string[][], before: ColumnHashes, now: ColumnHashes): string[][] {
+  return keys.filter((k) => {
+    const a = before.get(JSON.stringify(k));
+    const b = now.get(JSON.stringify(k));
+    if (!a || !b) return false;
+    return b.src.some((h, i) => h !== b.tgt[i] && a.src[i] === h && a.tgt[i] === b.tgt[i]);
+  });
+}
+
 async function currentLsn(db: DbEndpoint): Promise<{ lsn: string; at: number }> {
   const c = await connect(db, { readOnly: true, applicationName: 'switchyard-validate' });
   try {
@@ -99,6 +151,7 @@ export async function validateUnderWrites(
     for (const k of list) previous.add(tag(kind, k));
   let mismatches: KeyDifferences = v.differences;
   let stillChanging = 0;
+  let hashesBefore: ColumnHashes = new Map();
   for (let round = 1; round <= rounds; round++) {
     for (const list of [v.differences.missing, v.differences.extra, v.differences.changed])
       for (const k of list) rechecked.add(JSON.stringify(k));
@@ -165,15 +218,21 @@ export async function validateUnderWrites(
         current.add(tag(kind, k));
         return previous.has(tag(kind, k)) && !committedSince(k);
       });
+    const changed = keep('changed', v.differences.changed);
+    const busy = v.differences.changed.filter((k) => !changed.includes(k));
+    const hashesNow = await columnHashes(layout, source, target, busy);
     mismatches = {
       missing: keep('missing', v.differences.missing),
       extra: keep('extra', v.differences.extra),
-      changed: keep('changed', v.differences.changed),
+      changed: [...changed, ...stuckColumns(busy, hashesBefore, hashesNow)],
       truncated: v.differences.truncated,
     };
+    hashesBefore = hashesNow;
     stillChanging = keyCount(v.differences) - keyCount(mismatches);
     previous = current;
-    if (keyCount(mismatches) === 0 && !v.differences.truncated) return done(mismatches, stillChanging);
+    // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
+    const compared = busy.length === 0 || round >= 2;
+    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared) return done(mismatches, stillChanging);
   }
   const match = keyCount(mismatches) === 0 && !mismatches.truncated;
   return {

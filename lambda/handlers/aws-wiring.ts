@@ -37,6 +37,8 @@ export const phaseEnvSchema = z
     SPEC_NAME: z.string().min(1).default('chat-history'),
     SOURCE_DB_SECRET_ARN: z.string().min(1),
     TARGET_DB_SECRET_ARN: z.string().min(1),
+    /** TLS of the database connections: `require` (unverified) only when the stage says so. */
+    DB_TLS: z.enum(['verify-full', 'require']).default('verify-full'),
     OLD_DB_ID: z.string().min(1),
     OLD_DB_IS_CLUSTER: z.enum(['true', 'false']).default('false'),
     ROUTING_KIND: z.enum(['alb', 'route53']),
@@ -138,8 +140,8 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     stage: e.SWITCHYARD_STAGE,
     log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
     specName: e.SPEC_NAME,
-    sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm),
-    targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm),
+    sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
+    targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
     router,
     alarms: new CloudWatchAlarmReader(
       { prefix: e.HEALTH_ALARM_PREFIX },

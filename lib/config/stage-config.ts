@@ -237,6 +237,14 @@ const migrationSchema = z.object({
     .default('chat-history'),
   /** How the chunk copy runs. @default inline */
   copy: copySchema.default(copySchema.parse({})),
+  /**
+   * TLS of the migration's database connections. `verify-full` checks the server certificate (the
+   * Amazon RDS CA bundle ships with the functions) and host name; `require` encrypts without
+   * verifying, for a database whose certificate no bundled CA signed. @default verify-full
+   */
+  databaseTls: z
+    .enum(['verify-full', 'require'], { error: 'must be "verify-full" or "require"' })
+    .default('verify-full'),
 });
 
 const backupSchema = z.object({

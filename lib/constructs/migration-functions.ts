@@ -52,6 +52,12 @@ export interface MigrationFunctionsProps {
   readonly healthAlarmPrefix: string;
   /** Migration spec name (lambda/core/specs). @default chat-history */
   readonly specName?: string;
+  /**
+   * TLS of the phases' database connections: `verify-full` checks the certificate against the Amazon
+   * RDS CA bundle shipped with the functions; `require` encrypts without verifying.
+   * @default 'verify-full'
+   */
+  readonly databaseTls?: 'verify-full' | 'require';
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage defaults for the execution input. */
@@ -138,6 +144,7 @@ export class MigrationFunctions extends Construct {
     const environment: Record<string, string> = {
       SWITCHYARD_STAGE: props.stageName,
       SPEC_NAME: props.specName ?? 'chat-history',
+      DB_TLS: props.databaseTls ?? 'verify-full',
       SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
       TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
       OLD_DB_ID: oldEnv.databaseIdentifier,

@@ -64,6 +64,7 @@ export class MigrationStack extends Stack {
           : props.loadBalancer.loadBalancerArn,
       },
       specName: config.migration.specName,
+      databaseTls: config.migration.databaseTls,
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       defaults: {
         schedule: config.migration.weightSchedule,

@@ -72,6 +72,7 @@ describe('Migrate failure paths', () => {
     'CopyTable',
     'BuildIndexes',
     'CatchUp',
+    'ValidateConstraints',
     'Validate',
     'Smoke',
     'StartReverseCapture',

@@ -43,6 +43,7 @@ export async function databaseEndpointFromSecret(
     database: database!,
     user: parsed.username as string,
     password: parsed.password as string,
-    ssl: overrides.ssl ?? 'require',
+    // Verified against the RDS CA bundle shipped with the functions (lambda/engine/db.ts) unless the stage says `require`.
+    ssl: overrides.ssl ?? 'verify-full',
   };
 }

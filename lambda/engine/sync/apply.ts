@@ -5,14 +5,18 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
+import { pruneBookkeeping } from './bookkeeping';
 import { detectConflicts, recordUnrebuiltRows } from './conflicts';
-import type { Direction } from './names';
+import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
+import { type Direction, slotLockName } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
-import { readsAny, type SyncTable } from './tables';
+import { SchemaMismatchError } from '../errors';
+import { columnsRead, readsAny, type SyncTable } from './tables';
 import { APPLYING_SETTING } from './tombstones';
 import { UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
+import { truncateRefusal, truncateTables } from './truncate';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
 interface Entry {
@@ -40,6 +44,8 @@ export interface ApplyCounts {
   updated: number;
   deleted: number;
   conflicts: number;
+  /** Destination tables emptied by a replayed TRUNCATE. */
+  truncated: number;
 }
 
 export interface ApplierOptions {
@@ -50,7 +56,12 @@ export interface ApplierOptions {
   /** How applied transactions are marked so the other direction skips them. */
   readonly loopGuard: LoopGuard;
   readonly migrationId: string;
+  /** The destination side of the applier lock (applier-lock.ts). */
+  readonly lock?: ApplierLockOptions;
 }
+
+/** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 function copyText(v: Cell): string {
   if (v === null || v === UNCHANGED) return '\\N';
@@ -71,8 +82,12 @@ function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
 export class Applier {
   private inTx = false;
   private stages = 0;
-  readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0 };
+  readonly counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, conflicts: 0, truncated: 0 };
   private pendingRows = 0;
+  private prunedAt = 0;
+  /** The current source transaction's first touch of each key: what `discardTransaction` puts back. */
+  private txUndo: { rel: BoundRelation; key: string; prev: Entry | undefined }[] | null = null;
+  private txStart = { pendingRows: 0, counts: { ...this.counts }, flushed: false };
 
   constructor(
     private readonly dst: Client,
@@ -91,6 +106,7 @@ export class Applier {
   /** Bind a relation message to its spec table and (re)create its staging table. */
   async bind(table: SyncTable, columns: readonly RelationColumn[], replicaIdentity: string): Promise<BoundRelation> {
     const names = columns.map((c) => c.name);
+    assertColumnsPresent(table, names);
     const keyIdx = table.spec.key.map((k) => names.indexOf(k));
     const missing = table.spec.key.filter((_k, i) => keyIdx[i] < 0);
     if (missing.length)
@@ -112,7 +128,7 @@ export class Applier {
     const stage = `sy_stage_${this.opts.direction}_${++this.stages}`;
     const cols = columns.map((c, i) => `${qi(c.name)} ${types[i]}`);
     await this.dst.query(
-      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz)`,
+      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch boolean)`,
     );
     return { table, columns, keyIdx, types, stage, pending: new Map() };
   }
@@ -121,6 +137,12 @@ export class Applier {
     if (this.inTx) return;
     await this.dst.query('BEGIN');
     this.inTx = true;
+    // Held to COMMIT: an applier that stopped mid-transaction is found (and, when stale, ended) by the next one.
+    await acquireApplierLock(this.dst, slotLockName(this.opts.slot), {
+      ...this.opts.lock,
+      xact: true,
+      what: `the ${this.opts.direction} apply transaction`,
+    });
     // The tombstone triggers record local deletes only: not the ones this transaction applies.
     await this.dst.query(`SELECT set_config($1, 'on', true)`, [APPLYING_SETTING]);
     // First statement of every applied transaction: the mark the other direction skips (without origins).
@@ -173,9 +195,56 @@ export class Applier {
     this.counts.deleted++;
   }
 
+  /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
+  startTransaction(): void {
+    this.txUndo = [];
+    this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
+  }
+
+  /**
+   * Take back the pending changes of the current source transaction (it cannot be applied whole),
+   * keeping every earlier transaction's. False when a flush already wrote part of it (a transaction
+   * larger than `flushRows`): then only rolling back the destination transaction takes it back.
+   */
+  discardTransaction(): boolean {
+    if (!this.txUndo || this.txStart.flushed) return false;
+    for (const { rel, key, prev } of this.txUndo.reverse()) {
+      if (prev) rel.pending.set(key, prev);
+      else rel.pending.delete(key);
+    }
+    this.txUndo = [];
+    this.pendingRows = this.txStart.pendingRows;
+    Object.assign(this.counts, this.txStart.counts);
+    return true;
+  }
+
+  /**
+   * Why a TRUNCATE of these relations cannot be replayed on the destination (a named error), or
+   * null when it can (every table mapped one-to-one).
+   */
+  truncateRefusal(rels: readonly (BoundRelation | undefined)[]): UnsupportedChangeError | null {
+    return truncateRefusal(rels.map((r) => r?.table));
+  }
+
+  /**
+   * Replay a TRUNCATE in commit order: the pending changes before it are written first, then the
+   * destination tables are emptied (with conflict detection: only of rows not written locally later, truncate.ts).
+   */
+  async truncate(rels: readonly BoundRelation[], ts: string): Promise<void> {
+    await this.begin();
+    await this.flush(this.touched);
+    await truncateTables(this.dst, rels, ts, this.opts.direction, this.opts.conflicts);
+    this.counts.truncated += rels.length;
+  }
+
+  /** Every relation a change was put into (a TRUNCATE writes all of their pending changes first). */
+  private readonly touched = new Set<BoundRelation>();
+
   /** Coalesce a change into the key's pending final state (commit order is call order). */
   private put(rel: BoundRelation, key: string, next: Entry, created = false): void {
+    this.touched.add(rel);
     const prev = rel.pending.get(key);
+    this.txUndo?.push({ rel, key, prev });
     if (!prev) {
       this.pendingRows++;
       rel.pending.set(key, next);
@@ -196,6 +265,7 @@ export class Applier {
   async flush(rels: Iterable<BoundRelation>): Promise<void> {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return;
+    this.txStart.flushed = true;
     for (const rel of active) await this.stageRows(rel);
     const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
@@ -222,6 +292,10 @@ export class Applier {
     if (!this.inTx) return false;
     try {
       await this.flush(rels);
+      if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+        await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
+        this.prunedAt = Date.now();
+      }
       await this.dst.query(
         `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
          ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,
@@ -287,8 +361,10 @@ export class Applier {
   /**
    * Rows whose UPDATE left TOASTed values out ('u'). A target column that is exactly an
    * unchanged source column keeps the destination's current value; every other column is
-   * recomputed. When the destination row is missing, or a computed column reads an
-   * unchanged value, the unchanged values are read from the source's current row.
+   * recomputed. When the destination row is missing, a computed column reads an unchanged
+   * value, or the row won a conflict against a local write (`_sy_fetch`, conflicts.ts: the
+   * destination's value may be the loser's), the unchanged values are read from the source's
+   * current row.
    */
   private async applyPartials(rel: BoundRelation): Promise<void> {
     const sets = await this.dst.query(`SELECT DISTINCT _sy_unchanged AS u FROM ${qi(rel.stage)} WHERE _sy_op = 'P'`);
@@ -321,7 +397,7 @@ export class Applier {
       }
       const fetchWhere = computed
         ? inGroup
-        : `${inGroup} AND NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)})`;
+        : `${inGroup} AND (s._sy_fetch IS TRUE OR NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)}))`;
       await this.fillFromSource(rel, u, fetchWhere);
     }
   }
@@ -356,6 +432,29 @@ export class Applier {
     await this.applyUpserts(rel, `s._sy_op = 'F'`);
     await this.dst.query(`UPDATE ${stage} SET _sy_op = 'x' WHERE _sy_op = 'F'`);
   }
+}
+
+/**
+ * Every source column the spec's projection reads must be in the relation the stream describes: a
+ * mapped column dropped (or renamed) on the source is a named error naming the spec's target
+ * column, before anything of the change is applied (instead of "column s.x does not exist").
+ */
+function assertColumnsPresent(table: SyncTable, names: readonly string[]): void {
+  const broken: string[] = [];
+  const gone = new Set<string>();
+  for (const [target, expr] of Object.entries(table.spec.columns)) {
+    const missing = columnsRead(expr).filter((c) => !names.includes(c));
+    if (!missing.length) continue;
+    broken.push(`target column ${target} (reads ${missing.map((c) => `s.${c}`).join(', ')})`);
+    for (const c of missing) gone.add(c);
+  }
+  if (!broken.length) return;
+  throw new SchemaMismatchError(
+    `table ${table.spec.name}: the source ${table.sourceTable} no longer has column(s) ${[...gone].join(', ')} ` +
+      `(dropped or renamed, or a generated column, published from PostgreSQL 18 only), which the spec's ${broken.join('; ')} ` +
+      `read(s). Every transaction before this schema change was applied, none after it: put the column back on the source, ` +
+      `or change the spec's mapping of those columns, re-run PrepareTarget and copy the table again`,
+  );
 }
 
 function* chunked(lines: string[]): Generator<string> {

@@ -7,12 +7,13 @@ import { META_SCHEMA } from '../prepare';
  * - sync_position: last applied source LSN per slot, written in the same transaction as the batch.
  * - conflicts: one row per same-key conflict (table, key columns' text, commit times, winner). No other row values.
  * - applied_xacts: transaction ids of the sync's own apply transactions, so a row last written by
- *   the sync is never mistaken for a local write by the conflict rule.
+ *   the sync is never mistaken for a local write by the conflict rule. Pruned by position (pruneBookkeeping).
  * - tombstones: the key (text of the destination table's key columns, nothing else) of every
  *   LOCAL delete of a synced table while a tombstone trigger is installed (tombstones.ts), with
  *   the deleting transaction's id: its commit time is the delete's time for the conflict rule.
  *   `commit_time`, when set, is used instead of the lookup (nothing in the engine sets it; it lets
- *   an operator or a test pin a delete's time). Emptied and dropped by dropSync.
+ *   an operator or a test pin a delete's time). Pruned by position (pruneBookkeeping); emptied and
+ *   dropped by dropSync.
  */
 const DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`,
@@ -36,15 +37,50 @@ export async function ensureSyncBookkeeping(c: Client): Promise<void> {
   try {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('switchyard:sync-bookkeeping'))`);
     for (const s of DDL) await c.query(s);
-    // Entries only matter while an incoming change can be older than them; a day is far beyond any lag we accept.
-    await c.query(`DELETE FROM ${META_SCHEMA}.applied_xacts WHERE applied_at < now() - interval '1 day'`);
-    // Same horizon for tombstones: a delete matters only against an incoming change that committed around it.
-    await c.query(`DELETE FROM ${META_SCHEMA}.tombstones WHERE recorded_at < now() - interval '1 day'`);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Commit times of the two servers are compared across clocks; an entry is kept this much longer
+ * than the position strictly needs, for clock skew and commit times that are not quite in commit order.
+ */
+export const PRUNE_MARGIN_SECONDS = 300;
+
+/**
+ * The commit time of a transaction id stored as 32 bits (or cast from xid8), or `fallback` (the
+ * time it was recorded, which is earlier) when it cannot be asked for: more than ~2 billion
+ * transactions old (it would read as "in the future" and fail) or no longer tracked.
+ */
+const commitTimeOf = (xid: string, fallback: string) =>
+  `CASE WHEN age(${xid}) BETWEEN 0 AND 2000000000 THEN coalesce(pg_xact_commit_timestamp(${xid}), ${fallback}) ELSE ${fallback} END`;
+
+/**
+ * Prune the bookkeeping of the direction writing into this database BY POSITION, never by wall time
+ * (a backlog may be days old). An `applied_xacts` entry matters while an incoming change committed
+ * before the entry's transaction may still arrive (it would otherwise lose against the sync's own
+ * write); a tombstone, while an incoming change committed before the delete may still arrive (it
+ * would otherwise re-create a row deleted later). Changes arrive in commit order, so every change
+ * still to come committed at or after the stored position's commit time: entries committed before
+ * it (minus PRUNE_MARGIN_SECONDS) can no longer matter. Without a stored position, nothing is
+ * pruned. The current transaction's own entry is kept. Call inside the apply transaction.
+ */
+export async function pruneBookkeeping(c: Client, slot: string, direction: string): Promise<void> {
+  const horizon = `(SELECT p.commit_time - make_interval(secs => ${PRUNE_MARGIN_SECONDS}) FROM ${META_SCHEMA}.sync_position AS p WHERE p.slot_name = $1)`;
+  await c.query(
+    `DELETE FROM ${META_SCHEMA}.applied_xacts AS a
+      WHERE a.direction = $2 AND a.xid32 <> pg_current_xact_id()::text::bigint % 4294967296
+        AND ${commitTimeOf('a.xid32::text::xid', 'a.applied_at')} < ${horizon}`,
+    [slot, direction],
+  );
+  await c.query(
+    `DELETE FROM ${META_SCHEMA}.tombstones AS tb
+      WHERE coalesce(tb.commit_time, ${commitTimeOf('tb.deleted_xid::xid', 'tb.recorded_at')}) < ${horizon}`,
+    [slot],
+  );
 }
 
 export interface StoredPosition {
@@ -79,6 +115,28 @@ export async function writePosition(
 export async function clearPosition(c: Client, slot: string): Promise<void> {
   await c
     .query(`DELETE FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot])
+    .catch((e: { code?: string }) => {
+      if (e.code !== '42P01' && e.code !== '3F000') throw e;
+    });
+}
+
+/**
+ * The capture of a direction was dropped: forget everything that relied on it, on the destination.
+ * Its stored position goes (a new slot starts over). For the forward direction, the copy's
+ * checkpoints of the run (`copy_chunks` of run id = migration id) are voided too: rows copied under
+ * the dropped capture missed every write between the drop and the next capture, so a rerun with
+ * the same id must copy every chunk again (deleting its range first), not skip it as done — else
+ * those writes are lost and validation ends in IntegrityMismatchError. The plan (chunk boundaries)
+ * stays. Idempotent; a missing bookkeeping schema is fine.
+ */
+export async function forgetCapture(c: Client, slot: string, migrationId: string, direction: string): Promise<void> {
+  await clearPosition(c, slot);
+  if (direction !== 'forward') return;
+  await c
+    .query(
+      `UPDATE ${META_SCHEMA}.copy_chunks SET copied_rows = NULL, copied_at = NULL, fresh = false WHERE run_id = $1`,
+      [migrationId],
+    )
     .catch((e: { code?: string }) => {
       if (e.code !== '42P01' && e.code !== '3F000') throw e;
     });

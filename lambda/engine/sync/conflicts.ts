@@ -38,8 +38,16 @@ import type { Direction } from './names';
  * - incoming delete, local row older or written by the sync → applied;
  * - exact ties: the old side wins on both sides (forward applies, reverse skips), so both settle
  *   on the same row.
- * - re-inserting needs the whole row: an incoming UPDATE whose unchanged TOAST values were not sent
- *   ('u') takes them from the source's current row (apply.ts, fillFromSource). If the source has no
+ * - incoming TRUNCATE (a table mapped one-to-one, truncate.ts): every destination row goes except
+ *   those written locally after the TRUNCATE committed (ties as above); the kept rows reach the
+ *   other side through the other direction. Not recorded as conflicts.
+ * - a winning row is written WHOLE: an incoming UPDATE whose unchanged TOAST values were not sent
+ *   ('u') and whose destination row was written locally (not by the sync) takes the values it did not
+ *   carry from its source's current row (apply.ts, fillFromSource), never from the losing local row
+ *   (the destination's value of a column the incoming change did not carry may be the loser's own
+ *   write: keeping it would leave both sides different for good). Only a destination row last written
+ *   by the sync keeps its value: it is the source's. The same holds for re-inserting over an older
+ *   local delete, which needs the whole row. If the source has no
  *   row either (it was deleted there afterwards; that delete follows in the stream), the row cannot
  *   be rebuilt: it stays deleted and the conflict is recorded with winner 'local-delete-toast'.
  *
@@ -51,9 +59,12 @@ import type { Direction } from './names';
  *   that key is applied is not seen (the incoming row wins);
  * - a local UPDATE that changes a row's KEY is not a delete for the trigger: the old key has no
  *   tombstone, so an incoming change of the old key re-creates it (Validate names it);
- * - deletes before the tombstone triggers were installed (the reverse capture) and tombstones pruned
- *   after a day have no tombstone: an incoming change of such a key is applied (the row re-appears
- *   rather than a write being lost);
+ * - deletes before the tombstone triggers were installed (the reverse capture) have no tombstone: an
+ *   incoming change of such a key is applied (the row re-appears rather than a write being lost).
+ *   Tombstones and applied_xacts entries are pruned BY POSITION only (bookkeeping.ts,
+ *   pruneBookkeeping): once the direction's stored position has passed their commit time (plus a
+ *   margin for clock skew), no incoming change can be weighed against them any more, however old
+ *   the backlog is;
  * - changes whose local row is frozen (xmin frozen by VACUUM FREEZE) have no commit time: the
  *   incoming change wins without a conflict record;
  * - clocks: commit times come from two servers' clocks; skew between them shifts the rule by the skew.
@@ -114,7 +125,7 @@ export async function detectConflicts(
                   FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = $5::regclass AND tb.key = c.key) END AS tomb_ts
          FROM c
      ), v AS (
-       SELECT n, key, incoming, op, present,
+       SELECT n, key, incoming, op, present, ours,
               CASE WHEN present THEN local_ts ELSE tomb_ts END AS local_time,
               CASE
                 WHEN present AND NOT ours AND local_ts ${tieLocal} incoming THEN 'local'
@@ -127,11 +138,13 @@ export async function detectConflicts(
        SELECT $1, $2, $3, $4::text[], key, kind, incoming, local_time, winner FROM v WHERE winner IS NOT NULL
        RETURNING 1
      ), mark AS (
-       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = v.local_time FROM v
-        WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P' AND NOT v.present AND v.local_time IS NOT NULL
-       RETURNING 1
+       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = CASE WHEN NOT v.present THEN v.local_time END, _sy_fetch = v.present
+         FROM v
+        WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P'
+          AND ((NOT v.present AND v.local_time IS NOT NULL) OR (v.present AND NOT v.ours))
+       RETURNING v.present
      )
-     SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark)::int AS marked,
+     SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark WHERE NOT present)::int AS marked,
             coalesce((SELECT array_agg(n) FROM v WHERE winner IS NOT NULL), '{}') AS losers`,
     [slot, direction, l.spec.name, tk, qi(targetRelation(l.spec))],
   );

@@ -1,5 +1,6 @@
 import { ERRORS } from '../../core/errors';
-import { DataEngineError } from '../errors';
+import { SwitchyardError } from '../../core/errors';
+import { DataEngineError, describe, isTransientDbError, sqlState } from '../errors';
 
 /**
  * Named errors of change capture. Messages name the table, key columns, slot and LSN,
@@ -49,4 +50,40 @@ export class CommitTimestampsOffError extends DataEngineError {
 /** `sync` refuses to copy into a target table that already has rows (unless resuming). */
 export class SyncTargetNotEmptyError extends DataEngineError {
   readonly name = ERRORS.SyncTargetNotEmptyError;
+}
+
+/** The applier lock of a slot stayed held by a live session (or one of another role) beyond the bounded wait (applier-lock.ts). */
+export class ApplierLockTimeoutError extends DataEngineError {
+  readonly name = ERRORS.ApplierLockTimeoutError;
+}
+
+/**
+ * The destination refused a batch (a constraint, a value its column or a trigger rejects, a
+ * permission): the destination transaction rolled back and the slot did not move, so nothing is
+ * lost; the same batch fails the same way until the cause is fixed. Names the table, column and
+ * constraint PostgreSQL reports, and its redacted message: never a row value.
+ */
+export class SyncApplyError extends DataEngineError {
+  readonly name = ERRORS.SyncApplyError;
+}
+
+/**
+ * What a failed sync batch throws: named errors and connection failures (retried as transient by
+ * the phase) unchanged; any other PostgreSQL error as SyncApplyError, its message redacted.
+ */
+export function syncFailure(e: unknown, slot: string): unknown {
+  if (e instanceof SwitchyardError || !sqlState(e) || isTransientDbError(e)) return e;
+  const f = e as { table?: string; column?: string; constraint?: string };
+  const where = [
+    f.table && `table ${f.table}`,
+    f.column && `column ${f.column}`,
+    f.constraint && `constraint ${f.constraint}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return new SyncApplyError(
+    `the sync of slot ${slot} could not apply a batch${where ? ` at ${where}` : ''}: ` +
+      `${describe(e)}. The batch rolled back and the slot did not move (nothing lost); fix the destination ` +
+      '(constraint, column type, trigger, privilege) or the source row, then run the sync again',
+  );
 }

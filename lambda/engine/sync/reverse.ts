@@ -4,6 +4,7 @@ import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
 import { qualifiedTableSpec, sourceRelation, targetKey } from '../spec';
 import { projectionExprs, qi } from '../sql';
+import { describe, redactedCause, SchemaMismatchError } from '../errors';
 import { ReverseMappingMissingError } from './errors';
 
 /** Both tables of a table spec schema-qualified as the copy resolves them (re-exported from spec.ts). */
@@ -151,7 +152,15 @@ async function roundTripTable(
                     f AS (SELECT ${fwdExprs.join(', ')} FROM o AS s),
                     b AS (SELECT ${backExprs.join(', ')} FROM f AS s)
                SELECT count(*)::int AS sampled${diffs.length ? `, ${diffs.join(', ')}` : ''} FROM o JOIN b ON ${keyJoin}`;
-  const r = (await src.query(sql)).rows[0] as Record<string, number>;
+  const r = (
+    await src.query(sql).catch((e) => {
+      throw new SchemaMismatchError(
+        `table ${fwd.name}: the round-trip check (forward then reverse mapping on ${sample} sampled old-side rows) failed: ` +
+          `${describe(e)}. Fix the reverse mapping of the table in the spec so that it accepts every value the new side can hold`,
+        { cause: redactedCause(e) },
+      );
+    })
+  ).rows[0] as Record<string, number>;
   const columns = written.map((c, i) => ({ column: c, differing: r[`d${i}`] }));
   return {
     table: fwd.name,

@@ -5,11 +5,13 @@ import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
 import { Applier, type BoundRelation } from './apply';
+import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
 import {
   CommitTimestampsOffError,
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
+  syncFailure,
   UnsupportedChangeError,
 } from './errors';
 import { assertLoopMarksPublished, isLoopMarkRelation } from './loop-marker';
@@ -44,6 +46,8 @@ export interface SyncRunOptions {
   /** Wait between empty polls. @default 100 */
   readonly pollMs?: number;
   readonly onProgress?: (p: SyncProgress) => void;
+  /** Bounded wait for the slot's applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
+  readonly lock?: ApplierLockOptions;
   /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is advanced. */
   readonly faults?: { readonly afterApplyCommit?: (lsn: string) => void | Promise<void> };
 }
@@ -97,7 +101,7 @@ function mapPeekError(e: unknown, slot: string): unknown {
       { cause: e },
     );
   }
-  return e;
+  return syncFailure(e, slot);
 }
 
 /**
@@ -152,6 +156,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       conflicts,
       loopGuard,
       migrationId: opts.migrationId,
+      lock: opts.lock,
     });
     const bound = new Map<number, BoundRelation & { sig: string }>();
     const stored = await readPosition(dst, slot);
@@ -186,7 +191,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       // One applier per slot at a time (a bake and an operator's drain may run at once): each batch
       // holds the slot's lock on the source from the peek to the advance, and starts from the
       // position stored in the destination, which the other applier may have moved.
-      await src.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
+      await acquireApplierLock(src, slotLockName(slot), { ...opts.lock, what: `the ${opts.direction} sync` });
       const fresh = await readPosition(dst, slot);
       if (fresh && parseLsn(fresh.lsn) > position) {
         position = parseLsn(fresh.lsn);
@@ -220,6 +225,12 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
         position = max(position, pendingEnd);
         if (opts.faults?.afterApplyCommit) await opts.faults.afterApplyCommit(formatLsn(pendingEnd));
       };
+      // A change that cannot be applied: store every transaction before the current one, then fail with `err`.
+      const stopAfterApplied = async (err: Error): Promise<never> => {
+        if (tx && tx.changes > 0 && !applier.discardTransaction()) throw err;
+        if (pendingEnd > 0n) await commitDest();
+        throw err;
+      };
       try {
         await src.query('BEGIN');
         // [capabilities] options the source's pgoutput knows ('messages' from 14)
@@ -237,6 +248,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
             const m = decodeMessage(data);
             switch (m.tag) {
               case 'begin':
+                applier.startTransaction();
                 tx = {
                   already: m.finalLsn < position,
                   skip: false,
@@ -265,7 +277,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 const prev = bound.get(m.relid);
                 if (prev?.sig === sig) break;
                 if (prev?.pending.size) await applier.flush(bound.values());
-                bound.set(m.relid, Object.assign(await applier.bind(table, m.columns, m.replicaIdentity), { sig }));
+                const rel = await applier.bind(table, m.columns, m.replicaIdentity).catch(stopAfterApplied);
+                bound.set(m.relid, Object.assign(rel, { sig }));
                 break;
               }
               case 'type':
@@ -304,12 +317,13 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 break;
               }
               case 'truncate': {
-                if (tx?.already || tx?.skip) break;
-                const names = m.relids.map((id) => bound.get(id)?.table.spec.name ?? `relation ${id}`);
-                throw new UnsupportedChangeError(
-                  `TRUNCATE of ${names.join(', ')} on the source cannot be synced (it would have to empty the destination table): nothing after it was applied; ` +
-                    `re-copy the table(s) (PrepareTarget + CopyData) once the truncate is intended, or restore the rows on the source`,
-                );
+                if (!tx || tx.already || tx.skip) break;
+                const rels = m.relids.map((id) => bound.get(id));
+                const refused = applier.truncateRefusal(rels);
+                if (refused) await stopAfterApplied(refused);
+                tx.changes++;
+                await applier.truncate(rels as BoundRelation[], tx.ts);
+                break;
               }
               case 'commit':
                 lastEndSeen = m.endLsn;

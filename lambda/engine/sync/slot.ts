@@ -13,7 +13,7 @@ import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
 import { qi, ql } from '../sql';
-import { clearPosition } from './bookkeeping';
+import { forgetCapture } from './bookkeeping';
 import {
   ReplicaIdentityMissingError,
   ReplicationNotConfiguredError,
@@ -21,6 +21,7 @@ import {
   ReplicationSlotMissingError,
 } from './errors';
 import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
+import { acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
@@ -212,8 +213,7 @@ export async function dropSync(
   const { slot, publication, origin } = syncNames(migrationId, direction);
   const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
     // Wait for a running batch of any applier to finish (runSync holds this lock from peek to advance).
-    await c.query(`SET lock_timeout = '120s'`);
-    await c.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [slotLockName(slot)]);
+    await acquireApplierLock(c, slotLockName(slot), { what: 'dropSync' }); // bounded; ends a stale holder
     const s = await c.query(`SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
     let slotDropped = false;
     if (s.rowCount) {
@@ -233,7 +233,7 @@ export async function dropSync(
   });
   if (target) {
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
-      await clearPosition(c, slot);
+      await forgetCapture(c, slot, migrationId, direction); // position, and the copy's checkpoints (forward)
       await dropTombstones(c, migrationId, direction);
       // Origins exist only where the login could create them (13: superuser only, whatever is granted).
       if ((await capabilities(c)).originPrivilege) {

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { describeTable } from '../prepare';
 import type { MigrationSpec, TableSpec } from '../spec';
-import { sourceRelation } from '../spec';
+import { sourceRelation, targetRelation } from '../spec';
 import { qi, type TableLayout } from '../sql';
 import { directedTableSpec } from './reverse';
 import type { Direction } from './names';
@@ -15,6 +15,11 @@ export interface SyncTable {
   readonly sourceTable: string;
   /** Position in the spec: upserts go in this order, deletes in the opposite one (parents before children). */
   readonly order: number;
+  /**
+   * The other spec tables of this direction that write the same destination table (a merge). Empty when
+   * the table is mapped one-to-one: its destination holds its rows only, so a TRUNCATE can be replayed.
+   */
+  readonly sharesDestinationWith: readonly string[];
 }
 
 /** The source tables a direction publishes (schema-qualified). */
@@ -35,13 +40,52 @@ export async function syncTables(
   dst: Client,
 ): Promise<SyncTable[]> {
   const out: SyncTable[] = [];
+  const writers = new Map<string, string[]>();
   for (const [order, t] of spec.tables.entries()) {
     const d = directedTableSpec(t, direction);
     if (!d) continue;
+    const dest = targetRelation(d);
+    writers.set(dest, [...(writers.get(dest) ?? []), d.name]);
     if (!('table' in d.source)) continue; // query sources cannot be captured; checkSyncPreconditions names them
-    out.push({ spec: d, layout: await describeTable(d, src, dst), sourceTable: sourceRelation(d)!, order });
+    const layout = await describeSyncTable(d, src, dst);
+    out.push({ spec: d, layout, sourceTable: sourceRelation(d)!, order, sharesDestinationWith: [] });
   }
-  return out;
+  return out.map((t) => ({
+    ...t,
+    sharesDestinationWith: (writers.get(targetRelation(t.spec)) ?? []).filter((n) => n !== t.spec.name),
+  }));
+}
+
+/**
+ * The layout the applier writes through. Its casts come from the destination's types; the source's
+ * current row type matters only for validation. A mapped column dropped on the source since the
+ * changes still in the stream were written must not stop the sync before it reaches the drop: the
+ * source is described with such expressions as NULL, and the layout keeps the spec's own
+ * expressions (the changes before the drop carry the column; the first one after it is refused by
+ * name in the applier's bind, apply.ts).
+ */
+async function describeSyncTable(d: TableSpec, src: Client, dst: Client): Promise<TableLayout> {
+  const r = await src.query(
+    `SELECT array_agg(attname::text) AS cols FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+    [qi(sourceRelation(d)!)],
+  );
+  const present = new Set<string>((r.rows[0]?.cols as string[] | null) ?? []);
+  const gone = Object.entries(d.columns).filter(([, e]) => present.size && columnsRead(e).some((c) => !present.has(c)));
+  if (!gone.length) return describeTable(d, src, dst);
+  const patched = { ...d, columns: { ...d.columns, ...Object.fromEntries(gone.map(([c]) => [c, 'NULL'])) } };
+  return { ...(await describeTable(patched, src, dst)), spec: d };
+}
+
+/**
+ * The source columns an expression reads as `s.<column>` or `s."column"` (string literals ignored;
+ * a whole-row `s` is not listed). Used to name the spec column a dropped source column breaks.
+ */
+export function columnsRead(expr: string): string[] {
+  const text = expr.replace(/'(?:[^']|'')*'/g, "''");
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?:^|[^a-z0-9_$.])s\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))/gi))
+    out.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase());
+  return [...out];
 }
 
 /**

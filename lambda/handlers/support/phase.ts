@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { PhaseName } from '../../phases';
 import { type DepsFactory, once, type PhaseDeps } from './deps';
 import { parseInput } from './input';
-import { DatabaseUnreachableError, isTransientDbError, redactedReason } from '../../engine/errors';
+import { DatabaseUnreachableError, isTransientDbError, redactDbError, redactedReason } from '../../engine/errors';
 import { ERRORS } from '../../core/errors';
 
 /**
@@ -13,6 +13,7 @@ import { ERRORS } from '../../core/errors';
 function nameTransient(e: unknown, phase: string): unknown {
   const name = (e as Error | undefined)?.name;
   if (name && (Object.values(ERRORS) as string[]).includes(name)) return e;
+  redactDbError(e);
   return isTransientDbError(e)
     ? new DatabaseUnreachableError(`${phase}: the database connection failed: ${redactedReason(e)}`, { cause: e })
     : e;

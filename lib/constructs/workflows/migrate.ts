@@ -174,7 +174,7 @@ export function migrateDefinition(
     failsBeforeTraffic(syncTask('StartCapture', { action: 'capture', direction: 'forward' })),
     renewLock('RenewLockBeforeCopy'),
     ...copySection(failsBeforeTraffic),
-    failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes')),
+    failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes', { ...ID, what: 'indexes' })),
     renewLock('RenewLockBeforeCatchUp'),
     catchUp,
     orElseContinue(
@@ -187,6 +187,10 @@ export function migrateDefinition(
         ),
         catchUpAgain,
       ),
+    ),
+    // Foreign keys and unique constraints only now: writes during the copy break them until the sync caught up.
+    failsBeforeTraffic(
+      task('ValidateConstraints', PHASE.buildIndexes, '$.constraints', { ...ID, what: 'constraints' }),
     ),
     // Checksums while writes continue: differing keys are rechecked after the sync applied past the source position.
     failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
@@ -368,7 +372,7 @@ function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
  * (a group may loop on its cursor for longer than an Express execution lives), `maxConcurrency` at
  * once, no failure tolerated. Each child loops CopyChunkGroup until complete, retried like CopyTable
  * (the manifest's transient-db class); any failure fails the map into the before-traffic failure path.
- * Table order does not matter: PrepareTarget deferred the foreign keys, BuildIndexes restores them.
+ * Table order does not matter: PrepareTarget deferred the foreign keys, ValidateConstraints restores them after the catch-up.
  */
 function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfig): CopySection {
   const plan = phaseTask(scope, ctx, 'PlanCopy', PHASE.copyData, {

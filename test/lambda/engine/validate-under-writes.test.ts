@@ -57,4 +57,34 @@ describe('validation while the service keeps writing', () => {
     expect(r.match).toBe(false);
     expect(r.mismatches.changed).toEqual([['7']]);
   });
+
+  test('GIVEN a permanent difference in a TOASTed column of a row the service keeps updating WHEN validated under writes THEN the busy row does not hide it: a mismatch naming the key', async () => {
+    const big = `(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 320) g)`; // ~10 KB, stored out of line
+    await query(source, `UPDATE public.items SET big = ${big} WHERE id = 9`);
+    await query(source, `UPDATE public.items SET big = ${big} WHERE id = 9`);
+    const { runSync } = await import('../../../lambda/engine/sync');
+    await runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target });
+    // Changed behind the sync's back; the source's updates of n leave big out (unchanged TOAST), so it never heals.
+    await query(target, `UPDATE public.items SET big = 'damaged' WHERE id = 9`);
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await query(source, `UPDATE public.items SET n = n + 1 WHERE id = 9`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      const r = await validateUnderWrites(await layout(), source, target, {
+        runId: 'vuw3',
+        migrationId: id,
+        spec: itemsSpec,
+        rounds: 4,
+      });
+      expect(r.match).toBe(false);
+      expect(r.mismatches.changed).toContainEqual(['9']);
+    } finally {
+      writing = false;
+      await writer;
+    }
+  });
 });

@@ -33,4 +33,20 @@ describe('phase errors the state machine can act on', () => {
     const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
     expect(await failing(syntax)({}).catch((e: unknown) => e)).toBe(syntax);
   });
+
+  test('GIVEN a database error quoting a row value WHEN it escapes a phase THEN the message, stack and log line carry no value (one redaction rule)', async () => {
+    const lines: string[] = [];
+    const logDeps = () =>
+      ({ stage: 'dev', log: createLogger({}, (l: string) => lines.push(l)), now: () => 0 }) as unknown as PhaseDeps;
+    const raw = Object.assign(new Error('invalid input syntax for type integer: "SECRET-4711"'), {
+      code: '22P02',
+      detail: 'Key (id)=(SECRET-4711) already exists.',
+    });
+    const phase = definePhase(PHASE.sync, z.object({}), async () => {
+      throw raw;
+    }).make(logDeps);
+    const err = (await phase({}).catch((e: unknown) => e)) as Error & { detail?: string };
+    expect(err.message).toBe('invalid input syntax for type integer: "…"');
+    expect(`${err.message} ${err.stack} ${err.detail} ${lines.join('\n')}`).not.toContain('SECRET');
+  });
 });

@@ -197,6 +197,7 @@ describe('MigrationStack workflows', () => {
       'PrepareTarget',
       'CopyTables',
       'BuildIndexes',
+      'ValidateConstraints',
       'Validate',
       'StartCapture',
       'CatchUp',

@@ -57,7 +57,7 @@ describe('databaseEndpointFromSecret', () => {
       database: 'chat',
       user: 'app',
       password: 'pw-1',
-      ssl: 'require',
+      ssl: 'verify-full',
     });
   });
 
