@@ -18,7 +18,8 @@
  * | replication origins for a non-superuser      | 14   | superuser, or EXECUTE granted (13: superuser) |
  */
 import type { Client } from 'pg';
-import { ServerTooOldError } from './errors';
+import { SwitchyardError } from '../core/errors';
+import { describe, ServerCapabilityMissingError, ServerTooOldError } from './errors';
 
 /** The oldest and newest PostgreSQL majors the engine supports on either side. */
 export const MIN_SUPPORTED_MAJOR = 13;
@@ -204,4 +205,22 @@ export const FEATURE_MINIMUMS: readonly FeatureMinimum[] = [
 /** The minimums as one line, for Preflight's server-version check. */
 export function featureMinimumsLine(): string {
   return FEATURE_MINIMUMS.map((f) => `${f.feature}: ${f.minMajor}+`).join('; ');
+}
+
+/** SQLSTATEs of a statement one server cannot run: syntax, unknown function, unsupported feature. */
+const NOT_ON_THIS_SERVER = new Set(['42601', '42883', '0A000']);
+
+/**
+ * A statement of the sync that a server could not run (a spec expression using a newer major's
+ * syntax or function, e.g. `IS JSON` before 16) as a named error naming both servers; anything
+ * else is returned unchanged.
+ */
+export function namedServerError(e: unknown, what: string, servers: readonly ServerCapabilities[]): unknown {
+  if (e instanceof SwitchyardError || !NOT_ON_THIS_SERVER.has((e as { code?: string }).code ?? '')) return e;
+  return new ServerCapabilityMissingError(
+    `${what} ran a statement ${servers.map((s) => s.name).join(' / ')} cannot run (${describe(e)}): a spec ` +
+      `expression may need a newer PostgreSQL than one of the servers (docs/postgres-versions.md); ` +
+      `rewrite it for the older major. Nothing after the last applied transaction was applied`,
+    { cause: e },
+  );
 }

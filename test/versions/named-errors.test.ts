@@ -51,3 +51,42 @@ describe.each(matrixMajors().map((m) => [m]))('named errors on PostgreSQL %d', (
       });
   });
 });
+
+describe('a spec expression the older server cannot run', () => {
+  const newer = Math.max(...matrixMajors());
+  const older = Math.min(...matrixMajors());
+  const jsonSpec = parseSpec({
+    version: 1,
+    name: 'versions-json',
+    targetDdl: [`CREATE TABLE public.items (id bigint PRIMARY KEY, name text, is_obj boolean)`],
+    tables: [
+      {
+        name: 'items',
+        source: { table: 'items' },
+        key: ['id'],
+        target: { table: 'items' },
+        columns: { name: 's.name', is_obj: 's.name IS JSON OBJECT' },
+        forwardOnly: true,
+      },
+    ],
+  });
+
+  test(`GIVEN IS JSON (16+) in a projection WHEN the sync applies it on PostgreSQL ${older} THEN it is a named error naming both servers`, async () => {
+    const id = 'nejson';
+    const source = await roleDb(newer, 'nej_src', [DDL, `INSERT INTO items VALUES (1, '{}')`]);
+    const target = await roleDb(older, 'nej_tgt');
+    await createSync(source, jsonSpec, id, 'forward');
+    await copyAll(jsonSpec, source, target);
+    await query(source, `INSERT INTO items VALUES (2, 'x')`);
+    await expect(
+      runSync({ migrationId: id, direction: 'forward', spec: jsonSpec, source, target }),
+    ).rejects.toMatchObject({
+      name: ERRORS.ServerCapabilityMissingError,
+      message: expect.stringMatching(
+        new RegExp(
+          `the forward sync ran a statement PostgreSQL ${newer}\\.\\d+ / PostgreSQL ${older}\\.\\d+ cannot run`,
+        ),
+      ),
+    });
+  });
+});

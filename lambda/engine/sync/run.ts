@@ -1,6 +1,13 @@
 import type { Client } from 'pg';
 // [capabilities] what each server can do is read from ../capabilities (PostgreSQL 13–18).
-import { assertSupportedServer, capabilities, type LoopGuard, loopGuardFor, pgoutputOptions } from '../capabilities';
+import {
+  assertSupportedServer,
+  capabilities,
+  type LoopGuard,
+  loopGuardFor,
+  namedServerError,
+  pgoutputOptions,
+} from '../capabilities';
 import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
@@ -348,7 +355,8 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       } catch (e) {
         await applier.rollback(bound.values());
         await src.query('ROLLBACK').catch(() => undefined);
-        throw mapPeekError(e, slot);
+        // [capabilities] a statement one server cannot run (e.g. IS JSON before 16) is named
+        throw namedServerError(mapPeekError(e, slot), `the ${opts.direction} sync`, [srcCaps, dstCaps]);
       }
       batches++;
       const reachedEnd = rows < batchChanges;
