@@ -4,9 +4,12 @@
  *
  * Fault drills, the promotion condition of the pipeline: the writing rehearsal with an unhealthy
  * traffic step and with a failed phase after traffic moved, on embedded PostgreSQL. Exits 1 when
- * a drill lost an acknowledged write or ended on the wrong side (anything but 100 % old).
+ * a drill lost an acknowledged write or ended on the wrong side (anything but 100 % old). Then the
+ * data drills (a TOASTed-column conflict, TRUNCATE on each side, foreign keys and unique constraints
+ * under writes): each must end with lost = 0.
  */
 import { CHAT_APP_VERIFICATION } from '../lambda/rehearsal/chat-verification';
+import { ENGINE_DRILLS, runEngineDrills } from '../lambda/rehearsal/engine-drills';
 import { rehearse, type RehearsalOptions } from '../lambda/rehearsal/rehearse';
 import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
 import { synthesizeMigrationTemplate } from '../lib/local-template';
@@ -42,10 +45,17 @@ async function main() {
           `writes acknowledged ${w?.acknowledged ?? 0}, lost ${w?.lost ?? 'n/a'}\n`,
       );
     }
+    // Data drills of the sync's edge paths (lambda/rehearsal/engine-drills.ts).
+    for (const d of await runEngineDrills((name) => cluster.createDatabase(name))) {
+      if (!d.ok) failed++;
+      process.stdout.write(
+        `${d.ok ? 'PASS' : 'FAIL'} data drill "${d.name}": lost ${d.lost}${d.error ? ` (${d.error})` : ''}\n`,
+      );
+    }
   } finally {
     await cluster.stop();
   }
-  process.stdout.write(`${DRILLS.length - failed} passed, ${failed} failed\n`);
+  process.stdout.write(`${DRILLS.length + ENGINE_DRILLS - failed} passed, ${failed} failed\n`);
   process.exit(failed ? 1 : 0);
 }
 

@@ -238,29 +238,45 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const ms = i.seconds === 0 ? 0 : budgetMs(context, i.seconds * 1000);
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
       const t0 = deps.now();
-      const runs = await Promise.all([
+      // One direction failing stops the other after its current batch (never left running, or frozen with the Lambda).
+      const stop = new AbortController();
+      const stopOnFailure = <T>(p: Promise<T>) =>
+        p.catch((e: unknown) => {
+          stop.abort();
+          throw e;
+        });
+      const settled = await Promise.allSettled([
         // Both sides take writes now: a same-row write on both is resolved by the conflict rule in both directions.
-        runSync({
-          migrationId: i.migrationId,
-          direction: 'forward',
-          spec,
-          source: old,
-          target: neu,
-          maxMs: ms,
-          conflicts: true,
-        }),
+        stopOnFailure(
+          runSync({
+            migrationId: i.migrationId,
+            direction: 'forward',
+            spec,
+            source: old,
+            target: neu,
+            maxMs: ms,
+            conflicts: true,
+            signal: stop.signal,
+          }),
+        ),
         i.reverse
-          ? runSync({
-              migrationId: i.migrationId,
-              direction: 'reverse',
-              spec,
-              source: neu,
-              target: old,
-              maxMs: ms,
-              conflicts: true,
-            })
+          ? stopOnFailure(
+              runSync({
+                migrationId: i.migrationId,
+                direction: 'reverse',
+                spec,
+                source: neu,
+                target: old,
+                maxMs: ms,
+                conflicts: true,
+                signal: stop.signal,
+              }),
+            )
           : undefined,
       ]);
+      const failedRun = settled.find((r) => r.status === 'rejected');
+      if (failedRun) throw failedRun.reason;
+      const runs = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
       if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');

@@ -265,7 +265,8 @@ export class Applier {
   async flush(rels: Iterable<BoundRelation>): Promise<void> {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return;
-    this.txStart.flushed = true;
+    // Writing the current transaction's changes makes it impossible to take them back (discardTransaction).
+    if (this.txUndo === null || this.txUndo.length > 0) this.txStart.flushed = true;
     for (const rel of active) await this.stageRows(rel);
     const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
@@ -439,7 +440,8 @@ export class Applier {
  * mapped column dropped (or renamed) on the source is a named error naming the spec's target
  * column, before anything of the change is applied (instead of "column s.x does not exist").
  */
-function assertColumnsPresent(table: SyncTable, names: readonly string[]): void {
+export function assertColumnsPresent(table: SyncTable, columns: readonly (string | { name: string })[]): void {
+  const names = columns.map((c) => (typeof c === 'string' ? c : c.name));
   const broken: string[] = [];
   const gone = new Set<string>();
   for (const [target, expr] of Object.entries(table.spec.columns)) {

@@ -69,7 +69,8 @@ import type { Direction } from './names';
  *   incoming change wins without a conflict record;
  * - clocks: commit times come from two servers' clocks; skew between them shifts the rule by the skew.
  * - only the target key columns identify a conflict; a secondary unique constraint hit by two
- *   sides' rows fails the batch (named error, nothing lost: it rolls back and stops).
+ *   sides' rows fails the batch (SyncApplyError naming the constraint, never the value; nothing
+ *   lost: it rolls back and stops).
  *
  * Every conflict is one row in switchyard.conflicts on the destination: table, key column names,
  * key values' text (key columns only), incoming and local commit times (the local delete's for

@@ -11,7 +11,7 @@ import {
 import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
-import { Applier, type BoundRelation } from './apply';
+import { Applier, assertColumnsPresent, type BoundRelation } from './apply';
 import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
 import {
@@ -283,6 +283,12 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
                 const sig = JSON.stringify([m.columns, m.replicaIdentity]);
                 const prev = bound.get(m.relid);
                 if (prev?.sig === sig) break;
+                // Refused before anything of the current transaction is written (it can still be taken back).
+                try {
+                  assertColumnsPresent(table, m.columns);
+                } catch (e) {
+                  await stopAfterApplied(e as Error);
+                }
                 if (prev?.pending.size) await applier.flush(bound.values());
                 const rel = await applier.bind(table, m.columns, m.replicaIdentity).catch(stopAfterApplied);
                 bound.set(m.relid, Object.assign(rel, { sig }));

@@ -104,4 +104,36 @@ describe('TRUNCATE and dropped columns in the change stream', () => {
     expect(err.message).not.toMatch(/does not exist/);
     expect(await rowsOf(target, 'public.items')).toEqual(['(1,before,,5)']);
   });
+
+  test('fails when a mapped column is dropped and the next transaction changed another table first: that transaction is taken back whole, every earlier one applied', async () => {
+    const ddl = [ITEMS_DDL, 'CREATE TABLE public.notes (id bigint PRIMARY KEY, body text NOT NULL)'];
+    const spec = parseSpec({
+      version: 1,
+      name: 'two-tables',
+      targetDdl: ddl,
+      tables: [
+        ...itemsSpec.tables,
+        {
+          name: 'notes',
+          source: { table: 'notes' },
+          key: ['id'],
+          target: { table: 'notes' },
+          columns: { body: 's.body' },
+        },
+      ],
+    });
+    const { source, target } = await rolePair('sytr5', ddl);
+    await createSync(source, spec, 'trunc5', 'forward');
+    await copyAll(spec, source, target);
+    await query(source, `INSERT INTO items VALUES (1, 'before', NULL, 5)`);
+    await query(source, `ALTER TABLE items DROP COLUMN n`);
+    await query(
+      source,
+      `BEGIN; INSERT INTO notes VALUES (1, 'same transaction'); INSERT INTO items VALUES (2, 'after', NULL); COMMIT`,
+    );
+    const err = await sync('trunc5', 'forward', source, target, spec).catch((e) => e);
+    expect(err).toBeInstanceOf(SchemaMismatchError);
+    expect(await rowsOf(target, 'public.items')).toEqual(['(1,before,,5)']);
+    expect(await rowsOf(target, 'public.notes')).toEqual([]);
+  });
 });
