@@ -51,7 +51,6 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         updated_at: 's.updated_at',
       },
       watermark: 'updated_at',
-      chunkSize: 50_000,
     },
     {
       name: 'messages',
@@ -77,7 +76,6 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         updated_at: 's.updated_at',
       },
       watermark: 'updated_at',
-      chunkSize: 50_000,
     },
   ],
 });
