@@ -19,7 +19,10 @@ export interface TableToCopyItem {
 }
 
 /** A unit of work: plan one table, or copy chunks (one, or several small tables' whole-table chunks). */
-type Work = { kind: 'plan'; t: number; level: number } | { kind: 'copy'; t: number; chunk: Chunk; level: number };
+type Work =
+  | { kind: 'plan'; t: number; level: number }
+  /** `alone`: returned from a failed batch, copied on its own (so an error names its own table). */
+  | { kind: 'copy'; t: number; chunk: Chunk; level: number; alone?: boolean };
 
 interface TableState {
   readonly item: TableToCopyItem;
@@ -50,9 +53,9 @@ export async function copyTables(
   try {
     const first = await pool.pair(0);
     const tables = await prepareTables(items, first.src, first.tgt, opts.runId);
-    const ordered = await hasForeignKeys(first.tgt, items);
+    const levels = await foreignKeyLevels(first.tgt, items);
     const queue: Work[] = [];
-    const level = (t: number) => (ordered ? t : 0);
+    const level = (t: number) => levels[t];
     const enqueue = (t: number, plan: readonly Chunk[]) => {
       const selected = selectChunks([...plan], tables[t].item.chunkNos);
       tables[t].planned = true;
@@ -139,17 +142,33 @@ async function loadPlans(tgt: Client, runId: string, items: readonly TableToCopy
   return out;
 }
 
-/** True when a foreign key on the target links two of the tables: they must then be copied in order. */
-async function hasForeignKeys(tgt: Client, items: readonly TableToCopyItem[]): Promise<boolean> {
-  if (items.length < 2) return false;
-  const rels = items.map((i) => qi(targetRelation(i.layout.spec)));
+/**
+ * The order foreign keys on the target (not deferred) impose: 0 for a table that references none of
+ * the others, else one more than the tables it references. A table starts only when every table of a
+ * lower level is copied. A cycle: every table its own level, in the order given.
+ */
+async function foreignKeyLevels(tgt: Client, items: readonly TableToCopyItem[]): Promise<number[]> {
+  const flat = items.map(() => 0);
+  if (items.length < 2) return flat;
   const r = await tgt.query(
-    `SELECT 1 FROM pg_constraint c JOIN unnest($1::text[]) AS a(r) ON c.conrelid = to_regclass(a.r)
-       JOIN unnest($1::text[]) AS b(r) ON c.confrelid = to_regclass(b.r)
-      WHERE c.contype = 'f' AND c.conrelid <> c.confrelid LIMIT 1`,
-    [rels],
+    `SELECT DISTINCT a.i - 1 AS child, b.i - 1 AS parent
+       FROM pg_constraint c JOIN unnest($1::text[]) WITH ORDINALITY AS a(r, i) ON c.conrelid = to_regclass(a.r)
+       JOIN unnest($1::text[]) WITH ORDINALITY AS b(r, i) ON c.confrelid = to_regclass(b.r)
+      WHERE c.contype = 'f' AND c.conrelid <> c.confrelid`,
+    [items.map((i) => qi(targetRelation(i.layout.spec)))],
   );
-  return (r.rowCount ?? 0) > 0;
+  const edges = r.rows.map((row) => [Number(row.child), Number(row.parent)] as const);
+  const levels = [...flat];
+  for (let round = 0; round <= items.length; round++) {
+    let changed = false;
+    for (const [child, parent] of edges)
+      if (levels[child] <= levels[parent]) {
+        levels[child] = levels[parent] + 1;
+        changed = true;
+      }
+    if (!changed) return levels;
+  }
+  return items.map((_x, i) => i);
 }
 
 /** Connection pairs, opened when first used and reopened after a failure. */
@@ -201,6 +220,7 @@ async function runQueue(
   const lowest = () => Math.min(...queue.map((w) => w.level), ...busyLevels);
   const small = (w: Work) =>
     w.kind === 'copy' &&
+    !w.alone &&
     w.chunk.lower === null &&
     w.chunk.upper === null &&
     (tables[w.t].size.rows ?? Number.POSITIVE_INFINITY) <= BATCH_ROWS;
@@ -290,7 +310,7 @@ async function runWork(
       // A duplicate key on a fresh try means the range was not empty after all (rows from elsewhere): retry with the DELETE.
       const duplicateOnFresh = freshTry && (e as { code?: string }).code === '23505';
       const transient = duplicateOnFresh || isTransientDbError(e);
-      if (!transient && batch.length > 1) return batch;
+      if (!transient && batch.length > 1) return batch.map((x) => ({ ...x, alone: true }));
       if (attempt >= (duplicateOnFresh ? Math.max(attempts, 2) : attempts) || !transient) {
         const first = batch[0];
         if (first.kind === 'plan') throw e;
