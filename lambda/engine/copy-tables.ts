@@ -343,6 +343,38 @@ async function countTries(
 }
 
 /**
+ * The stored plan of every table (a distributed copy's PlanCopy): small tables planned together in one
+ * insert, the others on `concurrency` connection pairs at once. In the order given.
+ */
+export async function planTables(
+  layouts: readonly TableLayout[],
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: { runId: string; concurrency?: number },
+): Promise<Chunk[][]> {
+  const items = layouts.map((layout) => ({ layout }));
+  const pool = new Pool(source, target, Math.max(1, opts.concurrency ?? 1));
+  try {
+    const first = await pool.pair(0);
+    await prepareTables(items, first.src, first.tgt, opts.runId);
+    const stored = await loadPlans(first.tgt, opts.runId, items);
+    const plans = layouts.map((l) => stored.get(l.spec.name) ?? []);
+    let next = 0;
+    const worker = async (w: number) => {
+      for (let t = next++; t < layouts.length; t = next++) {
+        if (plans[t].length) continue;
+        const { src, tgt } = await pool.pair(w);
+        plans[t] = await planChunks(layouts[t], src, tgt, opts.runId);
+      }
+    };
+    await Promise.all(Array.from({ length: pool.size }, (_x, w) => worker(w)));
+    return plans;
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
  * Copy every not-yet-copied chunk of a table with bounded concurrency. Resumes
  * from the checkpoints of an earlier (crashed) run with the same run id.
  */

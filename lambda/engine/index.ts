@@ -6,6 +6,7 @@ export {
   prepareTarget,
   describeTable,
   describeTableWith,
+  describeTablesWith,
   checkSource,
   checkTarget,
   META_SCHEMA,
@@ -33,6 +34,6 @@ export {
   type CopyOptions,
   type CopyResult,
 } from './copy';
-export { copyTable, copyTables, type TableToCopyItem } from './copy-tables';
+export { copyTable, copyTables, planTables, type TableToCopyItem } from './copy-tables';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
 export * from './sync';

@@ -314,3 +314,18 @@ export async function describeTableWith(t: TableSpec, source: DbEndpoint, target
     await src.end().catch(() => undefined);
   }
 }
+
+/** Describe several tables on one source+target connection pair (one table after another). */
+export async function describeTablesWith(
+  tables: readonly TableSpec[],
+  source: DbEndpoint,
+  target: DbEndpoint,
+): Promise<TableLayout[]> {
+  return withClient(source, { readOnly: true }, (src) =>
+    withClient(target, {}, async (tgt) => {
+      const out: TableLayout[] = [];
+      for (const t of tables) out.push(await describeTable(t, src, tgt));
+      return out;
+    }),
+  );
+}
