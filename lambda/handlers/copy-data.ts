@@ -57,7 +57,9 @@ const input = z.discriminatedUnion('action', [
 export const copyData = definePhase(PHASE.copyData, input, async (i, deps, context) => {
   const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
   if (i.action === 'plan') {
-    const layouts = await describeTablesWith(getSpec(deps.specName).tables, source, target);
+    const layouts = await describeTablesWith(getSpec(deps.specName).tables, source, target, {
+      concurrency: i.concurrency,
+    });
     const plans = await planTables(layouts, source, target, { runId: i.migrationId, concurrency: i.concurrency });
     const tables = layouts.map((l, n) => ({ table: l.spec.name, chunks: plans[n] }));
     const groups = groupChunks(tables, { chunksPerItem: i.chunksPerItem });
@@ -90,7 +92,7 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
   if (i.tables) {
     const specs = i.tables.map((t) => specTable(deps.specName, t));
     const results = await copyTables(
-      (await describeTablesWith(specs, source, target)).map((layout) => ({ layout })),
+      (await describeTablesWith(specs, source, target, { concurrency: i.concurrency })).map((layout) => ({ layout })),
       source,
       target,
       opts,
