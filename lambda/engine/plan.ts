@@ -26,7 +26,7 @@ const SAMPLE_KEYS_PER_CHUNK = 200;
  * work (two commits, a plan, a range scan) is then small against the rows; a retried chunk redoes at most
  * a second or two of COPY.
  */
-export const CHUNK_BYTES = 64 * 1024 * 1024;
+export const CHUNK_BYTES = 16 * 1024 * 1024;
 export const CHUNK_ROWS = { min: 10_000, max: 1_000_000, default: 50_000 } as const;
 
 /** What the source catalog says about a table source's size; nulls when unknown (a query, never analyzed). */

@@ -41,7 +41,7 @@ test("chunk rows: the spec's chunkSize wins; else about CHUNK_BYTES of the table
   const auto = chatHistorySpec.tables[1];
   expect(auto.chunkSize).toBeUndefined();
   expect(chunkRows({ ...auto, chunkSize: 700 }, { rows: 1e6, bytes: 2e8 })).toBe(700);
-  // 200-byte rows: 64 MiB / 200
+  // 200-byte rows: CHUNK_BYTES / 200
   expect(chunkRows(auto, { rows: 1e6, bytes: 2e8 })).toBe(Math.round(CHUNK_BYTES / 200));
   expect(chunkRows(auto, { rows: 1e8, bytes: 1e9 })).toBe(CHUNK_ROWS.max); // 10-byte rows
   expect(chunkRows(auto, { rows: 1e3, bytes: 1e9 })).toBe(CHUNK_ROWS.min); // 1 MB rows
