@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
-import { connect, type DbEndpoint, readOnly, readOnlyQuery, withClient } from './db';
+import { connect, type DbEndpoint, readOnly, withClient } from './db';
 import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
 import { narrowing, type PgType } from './lossy';
@@ -136,37 +136,42 @@ export async function prepareTarget(
 
 async function probe(c: Client, sql: string, what: string): Promise<void> {
   try {
-    await readOnlyQuery(c, sql);
+    await c.query(sql);
   } catch (e) {
     throw new SchemaMismatchError(`${what}: ${describe(e)}`, { cause: e });
   }
 }
 
-/** Check that a table's source, keys, watermark and expressions work (read-only). Throws SchemaMismatchError. */
+/**
+ * Check that a table's source, keys, watermark and expressions work (read-only, all probes of the table
+ * in one `BEGIN READ ONLY` transaction: the first that fails ends it). Throws SchemaMismatchError.
+ */
 export async function checkSource(c: Client, t: TableSpec): Promise<void> {
   assertSafeSql({ name: `table ${t.name}`, tables: [t] });
   const from = sourceFrom(t);
   const label = 'table' in t.source ? `source table ${t.source.table}` : 'source query';
-  await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
-  for (const k of t.key)
-    await probe(
-      c,
-      `SELECT s.${qi(k)} FROM ${from} LIMIT 0`,
-      `table ${t.name}: key column ${k} is missing in the ${label}`,
-    );
-  if (t.watermark)
-    await probe(
-      c,
-      `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`,
-      `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`,
-    );
-  for (const [col, expr] of Object.entries(t.columns)) {
-    await probe(
-      c,
-      `SELECT (${expr}) FROM ${from} LIMIT 0`,
-      `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`,
-    );
-  }
+  await readOnly(c, async () => {
+    await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
+    for (const k of t.key)
+      await probe(
+        c,
+        `SELECT s.${qi(k)} FROM ${from} LIMIT 0`,
+        `table ${t.name}: key column ${k} is missing in the ${label}`,
+      );
+    if (t.watermark)
+      await probe(
+        c,
+        `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`,
+        `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`,
+      );
+    for (const [col, expr] of Object.entries(t.columns)) {
+      await probe(
+        c,
+        `SELECT (${expr}) FROM ${from} LIMIT 0`,
+        `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`,
+      );
+    }
+  });
 }
 
 /** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */
