@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run bench [-- --rows 1000000 --reps 3 --parallel 1,2,4|none --naive-rows 200000 --scale-rows N --diagnose
- *                   --maintenance-work-mem 256MB --no-fsync --json
+ *                   --maintenance-work-mem 256MB --no-fsync --json --many-tables 200x10000,2000x100|none --many-only
  *                   --sync-seconds 60 --sync-rate 500 --sync-backlog 200000 | --no-sync]
  *
  * Measures, in one run on one embedded PostgreSQL server, the data engine against
@@ -10,6 +10,8 @@
  *             key-only table + the same CREATE INDEX  vs  naive 1,000-row INSERT loop
  *   validate: engine validateTable  vs  raw whole-table hash sum on both sides  vs  count(*) on both sides
  *   scale:    engine rows/s at --rows vs at --scale-rows (default rows/10, its own source database)
+ *   many tables: N tables × R rows (--many-tables), the engine's copyTables vs a raw COPY pipe per table,
+ *             both at the same concurrency (bin/bench-many-tables.ts); --many-only runs just these
  *   --diagnose: where the time goes (planning, per-chunk DELETE, indexes during the load,
  *             chunk size, parallelism, WAL bytes and checkpoints), one run each
  *   sync:     then (own server) the change-capture sync beside PostgreSQL's native logical
@@ -23,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { benchManyTables, type ManyTablesCase, type ManyTablesResult, parseManyTables } from './bench-many-tables';
 import { seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
 import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
 import {
@@ -58,6 +61,8 @@ interface Args {
   diagnose: boolean;
   fsync: boolean;
   json: boolean;
+  manyTables: ManyTablesCase[];
+  manyOnly: boolean;
   /** Arguments for bin/bench-sync.ts, or null with --no-sync. */
   sync: string[] | null;
 }
@@ -72,6 +77,8 @@ function parseArgs(argv: string[]): Args {
     diagnose: false,
     fsync: true,
     json: false,
+    manyTables: parseManyTables('200x10000,2000x100'),
+    manyOnly: false,
     sync: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -93,6 +100,8 @@ function parseArgs(argv: string[]): Args {
         throw new Error(`--maintenance-work-mem must look like 256MB or 1GB, got: ${MAINTENANCE_WORK_MEM}`);
     } else if (a === '--no-fsync') args.fsync = false;
     else if (a === '--json') args.json = true;
+    else if (a === '--many-tables') args.manyTables = parseManyTables(String(argv[++i]));
+    else if (a === '--many-only') args.manyOnly = true;
     else if (a === '--no-sync') args.sync = null;
     else if (a === '--sync-seconds' || a === '--sync-rate' || a === '--sync-backlog') {
       const v = num(a, 1);
@@ -142,8 +151,9 @@ async function deferredIndexDefs(target: DbEndpoint): Promise<string[]> {
 
 /**
  * The limit: one COPY (SELECT projection) TO STDOUT piped into COPY FROM STDIN, one transaction,
- * into the key-only table, then the same CREATE INDEX statements one after the other (what a
- * careful person does by hand; loading into the indexed table is slower, see --diagnose).
+ * into the key-only table, then the same CREATE INDEX statements one after the other and ANALYZE
+ * (what a careful person does by hand, and what the engine's index build does; loading into the
+ * indexed table is slower, see --diagnose).
  */
 async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoint, indexDefs: readonly string[]) {
   const src = await connect(source, { readOnly: true });
@@ -157,6 +167,8 @@ async function rawPipe(layout: TableLayout, source: DbEndpoint, target: DbEndpoi
     await tgt.query('COMMIT');
     await tgt.query(`SET maintenance_work_mem = '${MAINTENANCE_WORK_MEM}'`);
     for (const def of indexDefs) await tgt.query(def);
+    // The engine's index build ends with ANALYZE (planner statistics for the new table): so does the baseline.
+    if (indexDefs.length) await tgt.query(`ANALYZE ${targetTable(layout)}`);
   } finally {
     await Promise.all([src.end(), tgt.end()]);
   }
@@ -228,6 +240,9 @@ async function both<T>(
   }
 }
 
+/** Chunk copies at once in the engine (the stage default copyConcurrency of the example); the raw many-tables pipe uses as many workers. */
+const ENGINE_PARALLEL = 2;
+
 /** Both the engine's index build and the raw pipe's CREATE INDEX get the same sort memory (--maintenance-work-mem). */
 let MAINTENANCE_WORK_MEM = '256MB';
 
@@ -257,6 +272,12 @@ async function main() {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
+    const many = await manyTables(args, cluster, log);
+    if (args.manyOnly) {
+      if (args.json) process.stdout.write(`${JSON.stringify({ manyTables: many, maxRssMB: peakRssMB() })}\n`);
+      else printManyTables(many, log);
+      return;
+    }
     const source = await cluster.createDatabase('bench_source');
     const target = await cluster.createDatabase('bench_target');
     log(`seeding ${args.rows.toLocaleString()} chat messages (fsync ${args.fsync ? 'on' : 'off'}) ...`);
@@ -278,7 +299,7 @@ async function main() {
     const layout = await describeTableWith(messagesSpec, source, target);
     const indexDefs = await deferredIndexDefs(target);
     const layoutSmall = sourceSmall ? await describeTableWith(messagesSpec, sourceSmall, target) : undefined;
-    const engineParallel = 2;
+    const engineParallel = ENGINE_PARALLEL;
     // One checksum query per side already keeps both cores busy (source and target run at once).
     const validateParallel = 1;
     let run = 0;
@@ -396,7 +417,7 @@ async function main() {
       };
       const copyOnly = (l: TableLayout, concurrency = engineParallel) =>
         copyTable(l, source, target, { runId: `bench-${run++}`, concurrency });
-      await diag('planning only (row_number over the source key)', () =>
+      await diag('planning only (planChunks: page sample above 200,000 rows)', () =>
         withBoth(source, target, (s, g) => planChunks(layout, s, g, `bench-${run++}`)),
       );
       await diag('engine copy, fresh chunks (no DELETE), key only, no index build', () => copyOnly(layout));
@@ -446,7 +467,7 @@ async function main() {
       return { heapMB: Math.round(r.rows[0].heap / 1e6), indexMB: Math.round(r.rows[0].idx / 1e6) };
     });
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
-    const maxRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    const maxRssMB = peakRssMB();
     const rps = (rows: number, s: number) => Math.round(rows / s);
     const result = {
       rows: args.rows,
@@ -477,6 +498,7 @@ async function main() {
       maxRssMB,
       targetSize: { ...sizes, bytesPerRow: Math.round((sizes.heapMB * 1e6) / args.rows) },
       diagnosis,
+      manyTables: many,
       validate: {
         engineParallel: validateParallel,
         engineSeconds: m.validate,
@@ -516,6 +538,7 @@ async function main() {
       log(
         `target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`,
       );
+      printManyTables(many, log);
       log(`peak RSS of the engine process: ${maxRssMB} MB`);
       if (args.sync) {
         log('sync (bin/bench-sync.ts, its own server)');
@@ -525,6 +548,39 @@ async function main() {
   } finally {
     await stop();
   }
+}
+
+const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** The many-tables cases, each on its own pair of databases, engine and raw pipe at the engine's concurrency. */
+export async function manyTables(
+  args: Pick<Args, 'manyTables' | 'reps'>,
+  cluster: { createDatabase(name: string): Promise<DbEndpoint> },
+  log: (m: string) => void,
+): Promise<ManyTablesResult[]> {
+  const out: ManyTablesResult[] = [];
+  for (const [i, c] of args.manyTables.entries()) {
+    log(`many tables: seeding ${c.tables} tables x ${c.rows.toLocaleString()} rows ...`);
+    const dbs = {
+      source: await cluster.createDatabase(`bench_many_source_${i}`),
+      target: await cluster.createDatabase(`bench_many_target_${i}`),
+    };
+    out.push(await benchManyTables(c, dbs, { concurrency: ENGINE_PARALLEL, reps: args.reps, log }));
+  }
+  return out;
+}
+
+export function printManyTables(results: readonly ManyTablesResult[], log: (m: string) => void): void {
+  for (const r of results) {
+    const rows = r.tables * r.rows;
+    log(
+      `many tables ${r.tables} x ${r.rows.toLocaleString()} (concurrency ${r.concurrency}, medians of ${r.samples.engine.length}): ` +
+        `engine ${r.engineSeconds.toFixed(2)} s (${Math.round(rows / r.engineSeconds).toLocaleString()} rows/s), ` +
+        `raw pipe per table ${r.rawSeconds.toFixed(2)} s -> engine / raw ${r.ratioToRawPipe}x; ` +
+        `describe (made once for both) ${r.describeSeconds} s -> with it in the engine's time ${r.ratioWithDescribe}x`,
+    );
+  }
+  log(`peak RSS so far: ${peakRssMB()} MB`);
 }
 
 /**

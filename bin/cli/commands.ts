@@ -230,7 +230,7 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
   for (const t of p.tables)
     deps.print(
-      `  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`,
+      `  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize ?? '~16 MiB (rows from the table size)'}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`,
     );
   for (const t of p.tables) deps.print(`  rollback of ${t.name}: ${t.rollback}`);
   const copy = cfg.migration.copy;

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { readOnlyQuery } from './db';
+import { readOnly } from './db';
 import { qi } from './sql';
 
 /**
@@ -52,16 +52,16 @@ export function normaliseCollation(effective: string | null): string | null {
   return BYTEWISE.has(n) ? 'c' : n;
 }
 
-/** `readOnlySide`: the source (its own read-only transaction); the target is queried inside the caller's transaction (PrepareTarget's). */
+/** `readOnlySide`: the source, in its own read-only transaction (false: the caller's, or the target's). */
 async function effectiveCollations(
   c: Client,
   relation: string,
   columns: readonly string[],
   readOnlySide: boolean,
 ): Promise<(string | null)[]> {
-  const r = readOnlySide
-    ? await readOnlyQuery(c, COLUMN_COLLATIONS, [qi(relation), columns])
-    : await c.query(COLUMN_COLLATIONS, [qi(relation), columns]);
+  // A named (prepared) statement: planned once per connection, not once per table.
+  const q = { name: 'switchyard_column_collations', text: COLUMN_COLLATIONS, values: [qi(relation), columns] };
+  const r = readOnlySide ? await readOnly(c, () => c.query(q)) : await c.query(q);
   return r.rows.map((row) => normaliseCollation(row.effective as string | null));
 }
 
@@ -95,12 +95,14 @@ export async function targetKeyCollations(
     targetRelation: string;
     targetKey: readonly string[];
   },
+  /** The caller already runs the source in a read-only transaction (db.ts: readOnly). @default false */
+  opts: { sourceInReadOnly?: boolean } = {},
 ): Promise<{ collations: (string | null)[]; warnings: string[] }> {
   const warnings: string[] = [];
   const none = { collations: table.targetKey.map(() => null), warnings };
   if (!table.sourceRelation) return none; // a query source: its key expressions' collations are not catalogued
   const [s, t] = await Promise.all([
-    effectiveCollations(src, table.sourceRelation, table.sourceKey, true),
+    effectiveCollations(src, table.sourceRelation, table.sourceKey, !opts.sourceInReadOnly),
     effectiveCollations(tgt, table.targetRelation, table.targetKey, false),
   ]);
   const out: (string | null)[] = [];

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { bounded, connect, type DbEndpoint, readOnly } from './db';
+import { bounded } from './db';
 import {
   ChunkCopyError,
   ChunkDataError,
@@ -13,7 +13,7 @@ import {
   redactedReason,
   sqlState,
 } from './errors';
-import { type Chunk, planTableChunks, selectChunks } from './plan';
+import type { Chunk } from './plan';
 import { META_SCHEMA } from './prepare';
 import { type KeyRange, rangePredicate, sourceSelect, type TableLayout, targetColumnList, targetTable } from './sql';
 import { targetKey } from './spec';
@@ -45,13 +45,57 @@ export interface CopyResult {
   readonly complete: boolean;
 }
 
+/** One chunk of a copy batch: its table's layout, the chunk, and whether its range is known empty (no DELETE). */
+export interface ChunkToCopy {
+  readonly layout: TableLayout;
+  readonly chunk: Chunk;
+  readonly fresh: boolean;
+}
+
 /**
- * Copy one chunk in one target transaction: delete the key range (unless the chunk is
- * known to be fresh: planned on an empty table and never tried before), stream
- * `COPY (SELECT projection) TO STDOUT` from the source (in a `BEGIN READ ONLY`
- * transaction) into `COPY target FROM STDIN`, and record the checkpoint. Rows never
- * become JS objects. Idempotent.
+ * Copy chunks (one, or the whole-table chunks of several small tables) in one target transaction:
+ * per chunk, delete its key range (unless the chunk is known to be fresh: planned on an empty table
+ * and never tried before) and stream `COPY (SELECT projection) TO STDOUT` from the source (all in one
+ * `BEGIN READ ONLY` transaction) into `COPY target FROM STDIN`; then record every checkpoint in one
+ * statement and commit. Rows never become JS objects. Idempotent. Returns the rows of each chunk.
  */
+export async function copyChunks(
+  items: readonly ChunkToCopy[],
+  src: Client,
+  tgt: Client,
+  runId: string,
+): Promise<number[]> {
+  try {
+    // Both transactions open at once: the source one is READ ONLY before it runs anything.
+    await Promise.all([tgt.query('BEGIN'), src.query('BEGIN READ ONLY')]);
+    const rows: number[] = [];
+    for (const { layout, chunk, fresh } of items) {
+      if (!fresh)
+        await tgt.query(
+          `DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
+        );
+      const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
+      await pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer);
+      rows.push(Number(writer.rowCount ?? 0));
+    }
+    await Promise.all([
+      bounded(src.query('ROLLBACK')),
+      tgt.query(
+        `UPDATE ${META_SCHEMA}.copy_chunks c SET copied_rows = v.rows, copied_at = now()
+           FROM unnest($2::text[], $3::int[], $4::bigint[]) AS v(t, n, rows)
+          WHERE c.run_id = $1 AND c.table_name = v.t AND c.chunk_no = v.n`,
+        [runId, items.map((i) => i.layout.spec.name), items.map((i) => i.chunk.chunkNo), rows],
+      ),
+    ]);
+    await tgt.query('COMMIT');
+    return rows;
+  } catch (e) {
+    await Promise.all([bounded(tgt.query('ROLLBACK')), bounded(src.query('ROLLBACK'))]);
+    throw e;
+  }
+}
+
+/** {@link copyChunks} of one chunk. */
 export async function copyChunk(
   layout: TableLayout,
   chunk: Chunk,
@@ -60,106 +104,7 @@ export async function copyChunk(
   runId: string,
   opts: { fresh?: boolean } = {},
 ): Promise<number> {
-  const t = layout.spec;
-  await tgt.query('BEGIN');
-  try {
-    if (!opts.fresh)
-      await tgt.query(
-        `DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
-      );
-    const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
-    await readOnly(src, () => pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer));
-    const rows = Number(writer.rowCount ?? 0);
-    await tgt.query(
-      `UPDATE ${META_SCHEMA}.copy_chunks SET copied_rows = $4, copied_at = now() WHERE run_id = $1 AND table_name = $2 AND chunk_no = $3`,
-      [runId, t.name, chunk.chunkNo, rows],
-    );
-    await tgt.query('COMMIT');
-    return rows;
-  } catch (e) {
-    await bounded(tgt.query('ROLLBACK'));
-    throw e;
-  }
-}
-
-/**
- * Copy every not-yet-copied chunk of a table with bounded concurrency. Resumes
- * from the checkpoints of an earlier (crashed) run with the same run id.
- */
-export async function copyTable(
-  layout: TableLayout,
-  source: DbEndpoint,
-  target: DbEndpoint,
-  opts: CopyOptions,
-): Promise<CopyResult> {
-  const table = layout.spec.name;
-  const plan = await planTableChunks(layout, source, target, opts.runId);
-  const selected = selectChunks(plan, opts.chunkNos);
-  const pending = selected.filter((c) => c.copiedRows === null);
-  let rowsTotal = selected.reduce((n, c) => n + (c.copiedRows ?? 0), 0);
-  let rowsCopied = 0;
-  let copied = selected.length - pending.length;
-  let failure: unknown;
-  let next = 0;
-
-  const worker = async () => {
-    let src: Client | undefined;
-    let tgt: Client | undefined;
-    const close = async () => {
-      await Promise.all([src?.end().catch(() => undefined), tgt?.end().catch(() => undefined)]);
-      src = tgt = undefined;
-    };
-    try {
-      while (failure === undefined && next < pending.length && !(opts.deadline && Date.now() >= opts.deadline)) {
-        const chunk = pending[next++];
-        const attempts = opts.attempts ?? 3;
-        let freshTry = false;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            src ??= await connect(source, { readOnly: true, applicationName: 'switchyard-copy' });
-            tgt ??= await connect(target, { applicationName: 'switchyard-copy' });
-            // Record the try before it starts (outside the chunk's transaction): a retry or a resume by any process deletes the range first.
-            const tries = await tgt.query(
-              `UPDATE ${META_SCHEMA}.copy_chunks SET attempts = attempts + 1 WHERE run_id = $1 AND table_name = $2 AND chunk_no = $3 RETURNING attempts`,
-              [opts.runId, table, chunk.chunkNo],
-            );
-            freshTry = chunk.fresh && tries.rows[0]?.attempts === 1;
-            const rows = await copyChunk(layout, chunk, src, tgt, opts.runId, { fresh: freshTry });
-            rowsCopied += rows;
-            rowsTotal += rows;
-            copied++;
-            opts.onChunk?.({ table, chunkNo: chunk.chunkNo, rows });
-            break;
-          } catch (e) {
-            await close();
-            // A duplicate key on a fresh try means the range was not empty after all (rows from elsewhere): retry with the DELETE.
-            const duplicateOnFresh = freshTry && (e as { code?: string }).code === '23505';
-            if (
-              attempt >= (duplicateOnFresh ? Math.max(attempts, 2) : attempts) ||
-              !(duplicateOnFresh || isTransientDbError(e))
-            ) {
-              failure ??= chunkError(layout, chunk, e);
-              return;
-            }
-            await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
-          }
-        }
-      }
-    } finally {
-      await close();
-    }
-  };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 1, pending.length || 1));
-  await Promise.all(Array.from({ length: n }, worker));
-  if (failure !== undefined) throw failure;
-  return {
-    table,
-    chunks: selected.length,
-    chunksCopied: copied,
-    rowsCopied,
-    rowsTotal,
-    complete: copied === selected.length,
-  };
+  return (await copyChunks([{ layout, chunk, fresh: opts.fresh ?? false }], src, tgt, runId))[0];
 }
 
 function rangeText(r: KeyRange): string {

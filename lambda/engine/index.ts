@@ -6,6 +6,7 @@ export {
   prepareTarget,
   describeTable,
   describeTableWith,
+  describeTablesWith,
   checkSource,
   checkTarget,
   META_SCHEMA,
@@ -30,6 +31,14 @@ export {
   type ChunkGroups,
   type ChunkGroupOptions,
 } from './plan';
-export { chunkError, copyChunk, copyTable, type CopyOptions, type CopyResult } from './copy';
+export {
+  chunkError,
+  copyChunk,
+  copyChunks,
+  type ChunkToCopy,
+  type CopyOptions,
+  type CopyResult,
+} from './copy';
+export { copyTable, copyTables, planTables, type TableToCopyItem } from './copy-tables';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
 export * from './sync';

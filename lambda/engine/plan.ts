@@ -17,20 +17,66 @@ export interface Chunk extends KeyRange {
 }
 
 /** Above this many estimated source rows, boundaries come from a page sample instead of a full key scan. */
-export const SAMPLED_PLAN_ABOVE_ROWS = 2_000_000;
-/** Sampled keys per planned chunk: chunk sizes land within a few percent of `chunkSize`. */
+export const SAMPLED_PLAN_ABOVE_ROWS = 200_000;
+/** Sampled keys per planned chunk: chunk sizes land within a few percent of the chunk size. */
 const SAMPLE_KEYS_PER_CHUNK = 200;
+/**
+ * Chunk size when the spec sets none: about this much source heap per chunk, from the table's size and
+ * row width (pg_relation_size, pg_class.reltuples/relpages), within CHUNK_ROWS.min..max rows. Per-chunk
+ * work (two commits, a plan, a range scan) is then small against the rows; a retried chunk redoes at most
+ * a second or two of COPY.
+ */
+export const CHUNK_BYTES = 16 * 1024 * 1024;
+export const CHUNK_ROWS = { min: 10_000, max: 1_000_000, default: 50_000 } as const;
+
+/** What the source catalog says about a table source's size; nulls when unknown (a query, never analyzed). */
+export interface SourceSize {
+  /** Estimated rows now: reltuples per page of the last ANALYZE/VACUUM times the pages now. */
+  readonly rows: number | null;
+  readonly bytes: number | null;
+}
+
+/** Rows per chunk: the spec's `chunkSize` when set, else CHUNK_BYTES of the table's rows (CHUNK_ROWS.default when unknown). */
+export function chunkRows(t: TableLayout['spec'], size: SourceSize): number {
+  if (t.chunkSize) return t.chunkSize;
+  if (!size.rows || !size.bytes) return CHUNK_ROWS.default;
+  const width = size.bytes / size.rows;
+  return Math.min(CHUNK_ROWS.max, Math.max(CHUNK_ROWS.min, Math.round(CHUNK_BYTES / width)));
+}
+
+/** The sizes of table sources (one catalog read on the source for all); unknown for a query source. */
+export async function sourceSizes(src: Client, specs: readonly TableLayout['spec'][]): Promise<SourceSize[]> {
+  const rels = specs.map((t) => ('table' in t.source ? qi(sourceRelation(t)!) : null));
+  const r = await readOnlyQuery(
+    src,
+    `SELECT c.reltuples::float8 AS tuples, c.relpages::float8 AS pages, pg_relation_size(c.oid)::float8 AS bytes
+       FROM unnest($1::text[]) WITH ORDINALITY AS u(r, i)
+       LEFT JOIN pg_class c ON c.oid = to_regclass(u.r) AND c.relkind IN ('r', 'm') ORDER BY u.i`,
+    [rels],
+  );
+  return r.rows.map((row) => {
+    if (row.bytes === null) return { rows: null, bytes: null };
+    const bytes = Number(row.bytes);
+    const tuples = Number(row.tuples);
+    const pages = Number(row.pages);
+    if (tuples < 0) return { rows: null, bytes };
+    if (pages > 0) return { rows: Math.round((tuples / pages) * Math.ceil(bytes / 8192)), bytes };
+    return { rows: bytes === 0 ? 0 : null, bytes };
+  });
+}
 
 /**
  * The key-range chunks of a table for a run. The first call cuts the source's
- * key order every `chunkSize` rows and stores the plan in the target's
+ * key order every `chunkRows` rows and stores the plan in the target's
  * bookkeeping schema; later calls (a resume, a validation) return the stored plan,
  * so chunk boundaries never move under a running migration.
  *
- * Exact cuts need a full scan of the key (row_number over the key order: 0.4 s per
- * million rows here). A table source estimated above SAMPLED_PLAN_ABOVE_ROWS (pg_class.reltuples)
- * is cut from a `TABLESAMPLE SYSTEM` page sample instead (SAMPLE_KEYS_PER_CHUNK keys per chunk),
- * so chunks hold about `chunkSize` rows; ranges still cover every key, so nothing is missed.
+ * A table source estimated to fit one chunk (the catalog's estimate, scaled to the table's size now)
+ * is one chunk over the whole key range: no key scan at all. Exact cuts need a full scan of the key
+ * (row_number over the key order: 0.4–0.9 s per million rows). A table source estimated above
+ * SAMPLED_PLAN_ABOVE_ROWS and two chunks is cut from a `TABLESAMPLE SYSTEM` page sample instead
+ * (SAMPLE_KEYS_PER_CHUNK keys per chunk), so chunks hold about `chunkRows` rows; ranges still cover
+ * every key, so nothing is missed whatever the estimate.
  */
 export async function planChunks(layout: TableLayout, src: Client, tgt: Client, runId: string): Promise<Chunk[]> {
   const table = layout.spec.name;
@@ -38,38 +84,52 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
   if (existing.length) return existing;
 
   const t = layout.spec;
-  const keys = t.key.map((k) => `s.${qi(k)}`);
-  const keyText = t.key.map((_k, i) => `x.k${i}::text`);
-  let estimate = -1;
-  if ('table' in t.source) {
-    const r = await readOnlyQuery(src, `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [
-      qi(sourceRelation(t)!),
-    ]);
-    estimate = Number(r.rows[0]?.n ?? -1);
-  }
-  const sampled = estimate > SAMPLED_PLAN_ABOVE_ROWS && estimate > 20 * t.chunkSize;
-  const percent = sampled ? Math.min(100, (100 * SAMPLE_KEYS_PER_CHUNK) / t.chunkSize) : 100;
-  const every = sampled ? Math.max(1, Math.round((t.chunkSize * percent) / 100)) : t.chunkSize;
-  const from = sampled ? `${sourceFrom(t)} TABLESAMPLE SYSTEM (${percent}) REPEATABLE (0)` : sourceFrom(t);
-  const boundaries = await readOnlyQuery(
-    src,
-    `SELECT ARRAY[${keyText.join(', ')}] AS b FROM (
+  const [size] = await sourceSizes(src, [t]);
+  const rows = chunkRows(t, size);
+  const estimate = size.rows ?? -1;
+  let bounds: (string[] | null)[] = [null, null];
+  if (estimate < 0 || estimate > rows) {
+    const keys = t.key.map((k) => `s.${qi(k)}`);
+    const keyText = t.key.map((_k, i) => `x.k${i}::text`);
+    const sampled = estimate > SAMPLED_PLAN_ABOVE_ROWS && estimate > 2 * rows;
+    const percent = sampled ? Math.min(100, (100 * SAMPLE_KEYS_PER_CHUNK) / rows) : 100;
+    const every = sampled ? Math.max(1, Math.round((rows * percent) / 100)) : rows;
+    const from = sampled ? `${sourceFrom(t)} TABLESAMPLE SYSTEM (${percent}) REPEATABLE (0)` : sourceFrom(t);
+    const boundaries = await readOnlyQuery(
+      src,
+      `SELECT ARRAY[${keyText.join(', ')}] AS b FROM (
              SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, row_number() OVER (ORDER BY ${keys.join(', ')}) AS rn FROM ${from}
            ) x WHERE x.rn > 1 AND (x.rn - 1) % ${every} = 0 ORDER BY x.rn`,
-  );
-  const bounds: (string[] | null)[] = [null, ...boundaries.rows.map((r) => r.b as string[]), null];
+    );
+    bounds = [null, ...boundaries.rows.map((r) => r.b as string[]), null];
+  }
   const chunks = bounds.slice(0, -1).map((lower, i) => ({ n: i, l: lower, u: bounds[i + 1] }));
-  const keyArray = (f: string) =>
-    `CASE WHEN jsonb_typeof(e->'${f}') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(e->'${f}')) END`;
-  // Concurrent planners (a retried task) agree: the first insert wins, the second reads it back.
-  // An empty target table makes every chunk fresh: its first try can skip the DELETE of its range.
+  await storePlan(tgt, runId, [{ layout, chunks }]);
+  return loadPlan(tgt, runId, table);
+}
+
+const keyArray = (f: string) =>
+  `CASE WHEN jsonb_typeof(x->'${f}') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(x->'${f}')) END`;
+
+/**
+ * Store planned chunks of one or more tables in one statement. Concurrent planners (a retried task)
+ * agree: the first insert wins, the second reads it back. An empty target table makes every chunk
+ * fresh: its first try can skip the DELETE of its range.
+ */
+export async function storePlan(
+  tgt: Client,
+  runId: string,
+  plans: readonly { layout: TableLayout; chunks: { n: number; l: string[] | null; u: string[] | null }[] }[],
+): Promise<void> {
+  const empty = plans.map((p, i) => `WHEN ${i} THEN NOT EXISTS (SELECT 1 FROM ${targetTable(p.layout)})`);
+  const items = plans.flatMap((p, i) => p.chunks.map((c) => ({ ...c, t: i, name: p.layout.spec.name })));
   await tgt.query(
     `INSERT INTO ${META_SCHEMA}.copy_chunks (run_id, table_name, chunk_no, lower_key, upper_key, fresh)
-     SELECT $1, $2, (e->>'n')::int, ${keyArray('l')}, ${keyArray('u')}, NOT EXISTS (SELECT 1 FROM ${targetTable(layout)}) FROM jsonb_array_elements($3::jsonb) AS e
+     SELECT $1, x->>'name', (x->>'n')::int, ${keyArray('l')}, ${keyArray('u')}, CASE (x->>'t')::int ${empty.join(' ')} END
+       FROM jsonb_array_elements($2::jsonb) AS x
      ON CONFLICT DO NOTHING`,
-    [runId, table, JSON.stringify(chunks)],
+    [runId, JSON.stringify(items)],
   );
-  return loadPlan(tgt, runId, table);
 }
 
 /** {@link planChunks} on its own connections: a read-only one to the source, one to the target. */

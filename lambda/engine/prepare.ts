@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
-import { connect, type DbEndpoint, readOnlyQuery, withClient } from './db';
+import { connect, type DbEndpoint, readOnly, withClient } from './db';
 import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
 import { narrowing, type PgType } from './lossy';
@@ -136,37 +136,42 @@ export async function prepareTarget(
 
 async function probe(c: Client, sql: string, what: string): Promise<void> {
   try {
-    await readOnlyQuery(c, sql);
+    await c.query(sql);
   } catch (e) {
     throw new SchemaMismatchError(`${what}: ${describe(e)}`, { cause: e });
   }
 }
 
-/** Check that a table's source, keys, watermark and expressions work (read-only). Throws SchemaMismatchError. */
+/**
+ * Check that a table's source, keys, watermark and expressions work (read-only, all probes of the table
+ * in one `BEGIN READ ONLY` transaction: the first that fails ends it). Throws SchemaMismatchError.
+ */
 export async function checkSource(c: Client, t: TableSpec): Promise<void> {
   assertSafeSql({ name: `table ${t.name}`, tables: [t] });
   const from = sourceFrom(t);
   const label = 'table' in t.source ? `source table ${t.source.table}` : 'source query';
-  await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
-  for (const k of t.key)
-    await probe(
-      c,
-      `SELECT s.${qi(k)} FROM ${from} LIMIT 0`,
-      `table ${t.name}: key column ${k} is missing in the ${label}`,
-    );
-  if (t.watermark)
-    await probe(
-      c,
-      `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`,
-      `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`,
-    );
-  for (const [col, expr] of Object.entries(t.columns)) {
-    await probe(
-      c,
-      `SELECT (${expr}) FROM ${from} LIMIT 0`,
-      `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`,
-    );
-  }
+  await readOnly(c, async () => {
+    await probe(c, `SELECT 1 FROM ${from} LIMIT 0`, `table ${t.name}: ${label} cannot be read`);
+    for (const k of t.key)
+      await probe(
+        c,
+        `SELECT s.${qi(k)} FROM ${from} LIMIT 0`,
+        `table ${t.name}: key column ${k} is missing in the ${label}`,
+      );
+    if (t.watermark)
+      await probe(
+        c,
+        `SELECT s.${qi(t.watermark)} FROM ${from} LIMIT 0`,
+        `table ${t.name}: watermark column ${t.watermark} is missing in the ${label}`,
+      );
+    for (const [col, expr] of Object.entries(t.columns)) {
+      await probe(
+        c,
+        `SELECT (${expr}) FROM ${from} LIMIT 0`,
+        `table ${t.name}: expression for target column ${col} (${expr}) does not work on the ${label}`,
+      );
+    }
+  });
 }
 
 /** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */
@@ -204,13 +209,14 @@ async function resolveTypes(
   oids: number[],
   mods: number[],
   readOnlySide: boolean,
-): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string })[]> {
+): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string; plain: string })[]> {
   const sql = `
     WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
          b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
                       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END AS bm
                  FROM u JOIN pg_type t ON t.oid = u.o)
     SELECT format_type(b.o, nullif(b.m, -1)) AS display, format_type(b.bo, NULL) AS base_no_mod, b.bm AS typmod,
+           format_type(b.o, NULL) AS plain,
            CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END AS name, bt.typcategory = 'A' AS array,
            n.nspname = 'pg_catalog' AS builtin,
            CASE WHEN ot.typcategory = 'A' THEN format('%I.%I[]', oen.nspname, oet.typname) ELSE format('%I.%I', otn.nspname, ot.typname) END AS qualified
@@ -218,7 +224,9 @@ async function resolveTypes(
       JOIN pg_type ot ON ot.oid = b.o JOIN pg_namespace otn ON otn.oid = ot.typnamespace
       LEFT JOIN pg_type oet ON oet.oid = ot.typelem LEFT JOIN pg_namespace oen ON oen.oid = oet.typnamespace
      ORDER BY b.i`;
-  const r = readOnlySide ? await readOnlyQuery(c, sql, [oids, mods]) : await c.query(sql, [oids, mods]);
+  // A named (prepared) statement: planned once per connection, not once per table.
+  const q = { name: 'switchyard_resolve_types', text: sql, values: [oids, mods] };
+  const r = readOnlySide ? await readOnly(c, () => c.query(q)) : await c.query(q);
   return r.rows.map((row) => ({
     display: row.display,
     name: row.name,
@@ -227,12 +235,12 @@ async function resolveTypes(
     builtin: row.builtin,
     baseNoMod: row.base_no_mod,
     qualified: row.qualified,
+    plain: row.plain,
   }));
 }
 
-/** Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to build projections, key literals and lossy checks. */
-export async function describeTable(t: TableSpec, src: Client, tgt: Client): Promise<TableLayout> {
-  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
+/** The target table's columns, in copy order, with their resolved types. Throws SchemaMismatchError on a missing column. */
+async function targetColumnTypes(tgt: Client, t: TableSpec, names: readonly string[]) {
   const rel = targetRelation(t);
   const tcols = await tgt.query(
     `SELECT a.attname AS name, a.atttypid AS oid, a.atttypmod AS mod FROM pg_attribute a
@@ -240,29 +248,56 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
     [qi(rel)],
   );
   const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { oid: number; mod: number }]));
-  const names = targetColumns(t);
   for (const name of names)
     if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
-  const targetTypes = await resolveTypes(
+  return resolveTypes(
     tgt,
     names.map((n) => byName.get(n)!.oid),
     names.map((n) => byName.get(n)!.mod),
     false,
   );
+}
 
+/**
+ * Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to
+ * build projections, key literals and lossy checks. The source's queries share one read-only
+ * transaction and run beside the target's: a schema of many tables pays a few round trips a table.
+ */
+export async function describeTable(t: TableSpec, src: Client, tgt: Client): Promise<TableLayout> {
+  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
+  const names = targetColumns(t);
   // The projection's declared types, as the source reports them for the copy's own SELECT.
   const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
   const exprs = rawExprs(partial);
-  const described = await readOnlyQuery(
-    src,
-    `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
-  );
-  const sourceTypes = await resolveTypes(
-    src,
-    described.fields.map((f) => f.dataTypeID),
-    described.fields.map((f) => f.dataTypeModifier),
-    true,
-  );
+  const [targetTypes, sourceSide] = await Promise.all([
+    targetColumnTypes(tgt, t, names),
+    readOnly(src, async () => {
+      const described = await src.query(
+        `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
+      );
+      const types = await resolveTypes(
+        src,
+        described.fields.map((f) => f.dataTypeID),
+        described.fields.map((f) => f.dataTypeModifier),
+        false,
+      );
+      const keys = await targetKeyCollations(
+        src,
+        tgt,
+        {
+          name: t.name,
+          sourceRelation: sourceRelation(t),
+          sourceKey: t.key,
+          targetRelation: targetRelation(t),
+          targetKey: targetKey(t),
+        },
+        { sourceInReadOnly: true },
+      );
+      return { types, keys };
+    }),
+  ]);
+  const sourceTypes = sourceSide.types;
+  const { collations, warnings } = sourceSide.keys;
 
   const columns: ColumnLayout[] = names.map((name, i) => {
     const tt = targetTypes[i];
@@ -278,27 +313,11 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
       sourceBaseType: st.builtin ? st.baseNoMod : null,
     };
   });
-  const keyProbe = await readOnlyQuery(
-    src,
-    `SELECT ${t.key.map((k) => `s.${qi(k)}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
-  );
-  const oids = keyProbe.fields.map((f) => f.dataTypeID);
-  const types = await readOnlyQuery(
-    src,
-    `SELECT format_type(o, NULL) AS type FROM unnest($1::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY i`,
-    [oids],
-  );
-  const { collations, warnings } = await targetKeyCollations(src, tgt, {
-    name: t.name,
-    sourceRelation: sourceRelation(t),
-    sourceKey: t.key,
-    targetRelation: rel,
-    targetKey: targetKey(t),
-  });
   return {
     spec: t,
     columns,
-    sourceKeyTypes: types.rows.map((r) => r.type as string),
+    // Key columns come first in the projection, as `s.<key>`: their declared types, without modifier.
+    sourceKeyTypes: t.key.map((_k, i) => sourceTypes[i].plain),
     targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
     ...(collations.some((c) => c !== null) ? { targetKeyCollations: collations } : {}),
     ...(warnings.length ? { keyCollationWarnings: warnings } : {}),
@@ -313,4 +332,24 @@ export async function describeTableWith(t: TableSpec, source: DbEndpoint, target
   } finally {
     await src.end().catch(() => undefined);
   }
+}
+
+/** Describe several tables on `concurrency` source+target connection pairs (default 2), in the order given. */
+export async function describeTablesWith(
+  tables: readonly TableSpec[],
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: { concurrency?: number } = {},
+): Promise<TableLayout[]> {
+  const out: TableLayout[] = new Array(tables.length);
+  let next = 0;
+  const worker = () =>
+    withClient(source, { readOnly: true }, (src) =>
+      withClient(target, {}, async (tgt) => {
+        for (let i = next++; i < tables.length; i = next++) out[i] = await describeTable(tables[i], src, tgt);
+      }),
+    );
+  const n = Math.max(1, Math.min(opts.concurrency ?? 2, tables.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return out;
 }

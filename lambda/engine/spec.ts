@@ -38,8 +38,8 @@ const tableSpecSchema = z
     columns: z.record(ident, z.string().min(1, 'must be a SQL expression')),
     /** Accepted for older specs and checked to exist; not used (change capture replaced the watermark catch-up). @default - none */
     watermark: ident.optional(),
-    /** Rows per chunk. @default 50000 */
-    chunkSize: z.number().int().min(1).max(10_000_000).default(50_000),
+    /** Rows per chunk. @default - about 16 MiB of the source table's rows (plan.ts: chunkRows), 50,000 for a query source */
+    chunkSize: z.number().int().min(1).max(10_000_000).optional(),
     /** Target columns allowed to be narrower than their source (truncation, rounding accepted; validation still reports changed values). @default - none */
     allowLossy: z.array(ident).optional(),
     /** Reverse sync (new -> old): old column -> SQL expression over the new-side row `s`. Key columns are added automatically. @default - derived when every forward mapping is a plain `s.<column>` */

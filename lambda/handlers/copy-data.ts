@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { copyTable, describeTableWith, groupChunks, planTableChunks } from '../engine';
+import { copyTable, copyTables, describeTablesWith, describeTableWith, groupChunks, planTables } from '../engine';
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
 import { migrationId } from './support/input';
@@ -11,14 +11,24 @@ import { specTable } from './support/spec-table';
 const SAFETY_MS = 60_000;
 
 const input = z.discriminatedUnion('action', [
-  /** Copy one table (or one chunk group of it). The action may be left out. */
-  z.object({
-    action: z.literal('copy').default('copy'),
-    migrationId,
-    table: z.string().min(1),
-    concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
-    chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
-  }),
+  /**
+   * Copy one table (or one chunk group of it), or several tables with one pool of `concurrency`
+   * connection pairs (`tables`). The action may be left out.
+   */
+  z
+    .object({
+      action: z.literal('copy').default('copy'),
+      migrationId,
+      table: z.string().min(1).optional(),
+      tables: z.array(z.string().min(1)).min(1).optional(),
+      concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
+      chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
+    })
+    .refine((i) => (i.table === undefined) !== (i.tables === undefined), {
+      message: 'give either table or tables',
+      path: ['table'],
+    })
+    .refine((i) => !(i.tables && i.chunkNos), { message: 'applies to one table only', path: ['chunkNos'] }),
   /** `copy.mode: distributed`: plan every table's chunks and return the chunk groups, one child execution each. */
   z.object({
     action: z.literal('plan'),
@@ -29,12 +39,15 @@ const input = z.discriminatedUnion('action', [
       .min(DISTRIBUTED_COPY.chunksPerItem.min)
       .max(DISTRIBUTED_COPY.chunksPerItem.max)
       .default(DISTRIBUTED_COPY.chunksPerItem.default),
+    /** Tables planned at once (connection pairs). */
+    concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
   }),
 ]);
 
 /**
- * `copy` (the default action): copy one table (or one chunk group); stops before the function
- * times out and reports `complete: false` to loop.
+ * `copy` (the default action): copy one table (or one chunk group), or with `tables` several tables
+ * at once on one pool of `concurrency` connection pairs (small tables several per transaction;
+ * returns counts only); stops before the function times out and reports `complete: false` to loop.
  *
  * `plan`: plan the chunks of every table of the spec (stored in the target, so a retry or a resumed
  * run gets the same boundaries) and return them as chunk groups `{ table, from, to }` for a
@@ -44,13 +57,11 @@ const input = z.discriminatedUnion('action', [
 export const copyData = definePhase(PHASE.copyData, input, async (i, deps, context) => {
   const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
   if (i.action === 'plan') {
-    const tables = [];
-    for (const t of getSpec(deps.specName).tables) {
-      tables.push({
-        table: t.name,
-        chunks: await planTableChunks(await describeTableWith(t, source, target), source, target, i.migrationId),
-      });
-    }
+    const layouts = await describeTablesWith(getSpec(deps.specName).tables, source, target, {
+      concurrency: i.concurrency,
+    });
+    const plans = await planTables(layouts, source, target, { runId: i.migrationId, concurrency: i.concurrency });
+    const tables = layouts.map((l, n) => ({ table: l.spec.name, chunks: plans[n] }));
     const groups = groupChunks(tables, { chunksPerItem: i.chunksPerItem });
     const chunks = tables.reduce((n, t) => n + t.chunks.length, 0);
     deps.log.info('copy planned', {
@@ -71,13 +82,32 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
       items: groups.items,
     };
   }
-  const layout = await describeTableWith(specTable(deps.specName, i.table), source, target);
   const remaining = context?.getRemainingTimeInMillis?.();
-  return copyTable(layout, source, target, {
+  const opts = {
     runId: i.migrationId,
     concurrency: i.concurrency,
-    chunkNos: i.chunkNos,
     deadline: remaining ? deps.now() + remaining - SAFETY_MS : undefined,
-    onChunk: (p) => deps.log.info('chunk copied', p),
-  });
+    onChunk: (p: { table: string; chunkNo: number; rows: number }) => deps.log.info('chunk copied', p),
+  };
+  if (i.tables) {
+    const specs = i.tables.map((t) => specTable(deps.specName, t));
+    const results = await copyTables(
+      (await describeTablesWith(specs, source, target, { concurrency: i.concurrency })).map((layout) => ({ layout })),
+      source,
+      target,
+      opts,
+    );
+    // Counts only: a schema of thousands of tables must not fill the execution state.
+    return {
+      tables: results.length,
+      tablesComplete: results.filter((r) => r.complete).length,
+      chunks: results.reduce((n, r) => n + r.chunks, 0),
+      chunksCopied: results.reduce((n, r) => n + r.chunksCopied, 0),
+      rowsCopied: results.reduce((n, r) => n + r.rowsCopied, 0),
+      rowsTotal: results.reduce((n, r) => n + r.rowsTotal, 0),
+      complete: results.every((r) => r.complete),
+    };
+  }
+  const layout = await describeTableWith(specTable(deps.specName, i.table!), source, target);
+  return copyTable(layout, source, target, { ...opts, chunkNos: i.chunkNos });
 });

@@ -52,7 +52,6 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         updated_at: 's.updated_at',
       },
       watermark: 'updated_at',
-      chunkSize: 50_000,
     },
     {
       name: 'messages',
@@ -78,7 +77,6 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
         updated_at: 's.updated_at',
       },
       watermark: 'updated_at',
-      chunkSize: 50_000,
     },
   ],
 });

@@ -142,6 +142,46 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
     }
   });
 
+  test('GIVEN tables WHEN copied in one invocation THEN every table completes on one pool, the result holds counts only, and a rerun copies nothing', async () => {
+    const input = { migrationId: 'm-tables', tables: ['conversations', 'messages'], concurrency: 2 };
+    expect(await run(SMALL.name, input)).toEqual({
+      tables: 2,
+      tablesComplete: 2,
+      chunks: 84,
+      chunksCopied: 84,
+      rowsCopied: 2_100,
+      rowsTotal: 2_100,
+      complete: true,
+    });
+    for (const t of SMALL.tables) {
+      const v = await validateTable(await describeTableWith(t, source, target), source, target, { runId: 'm-tables' });
+      expect(v.match).toBe(true);
+    }
+    expect(await run(SMALL.name, input)).toMatchObject({ rowsCopied: 0, rowsTotal: 2_100, complete: true });
+  });
+
+  test('fails when both table and tables (or chunkNos with tables) are given, before any database is reached', async () => {
+    const unreachable = () =>
+      ({
+        ...deps(SMALL.name),
+        sourceDb: () => Promise.reject(new Error('database reached')),
+        targetDb: () => Promise.reject(new Error('database reached')),
+      }) as PhaseDeps;
+    for (const input of [
+      { migrationId: 'm-x', table: 'messages', tables: ['messages'] },
+      { migrationId: 'm-x' },
+      { migrationId: 'm-x', tables: ['messages'], chunkNos: { from: 0, to: 1 } },
+    ]) {
+      const err = await copyData
+        .make(unreachable)(input)
+        .catch((e: Error) => e);
+      expect(err).toBeInstanceOf(InvalidInputError);
+      expect((err as Error).message).toMatch(
+        /^CopyData: invalid input: (table give either table or tables|chunkNos applies to one table only)/,
+      );
+    }
+  });
+
   test('fails when the action is unknown, listing the valid ones (none means copy)', async () => {
     const err = await run(SMALL.name, { action: 'split', migrationId: 'm-plan' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
