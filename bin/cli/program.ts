@@ -1,6 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { STAGE_NAMES, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { ensureRegion, explainAwsError } from './aws';
@@ -14,22 +14,35 @@ export interface AwsClients {
   readonly configStores: readonly ConfigStore[];
 }
 
-export interface SyncOptions {
-  source: string;
-  target: string;
+/** Connection flags of every `sync` command (one of each pair). */
+export interface SyncConnectOptions {
+  source?: string;
+  sourceEnv?: string;
+  target?: string;
+  targetEnv?: string;
   spec?: string;
+}
+export interface SyncOptions extends SyncConnectOptions {
   tables?: string[];
   once?: boolean;
   resume?: boolean;
+  allowFullIdentity?: boolean;
+}
+export interface SwitchoverOptions extends SyncConnectOptions {
+  maxLagBytes?: number;
+  waitSeconds?: number;
 }
 export interface SyncIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
 }
-/** bin/cli/sync.ts: continuous change capture between two PostgreSQL databases (no AWS). */
+/** bin/cli/sync.ts and sync-lifecycle.ts: change capture between two PostgreSQL databases (no AWS). */
 export interface SyncModule {
   syncCommand(opts: SyncOptions, io: SyncIo): Promise<number>;
+  syncStatusCommand?(opts: SyncConnectOptions, io: SyncIo): Promise<number>;
+  syncCleanupCommand?(opts: SyncConnectOptions, io: SyncIo): Promise<number>;
+  syncSwitchoverCommand?(opts: SwitchoverOptions, io: SyncIo): Promise<number>;
 }
 
 export interface CliRuntime extends SyncIo {
@@ -56,7 +69,7 @@ export function redact(text: string): string {
 
 /** Loaded on use: only `sync` needs the PostgreSQL engine. */
 async function loadSyncModule(): Promise<SyncModule> {
-  return import('./sync');
+  return { ...(await import('./sync')), ...(await import('./sync-lifecycle')) };
 }
 
 function example(...lines: string[]): string {
@@ -107,6 +120,8 @@ export function buildProgram(rt: CliRuntime, result: { code: number }): Command 
       outputError: (s, write) => write(redact(s)),
     })
     .exitOverride()
+    // `sync status --source …`: a subcommand's flags go to the subcommand, not to its parent.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .showSuggestionAfterError()
     .allowExcessArguments(false)
@@ -237,52 +252,102 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       },
     );
 
-  program
-    .command('sync')
-    .description(
-      'change data capture from the source to the target PostgreSQL through the migration spec, continuously until Ctrl-C (no AWS)',
-    )
-    .requiredOption('--source <url>', 'source database, postgres://user:password@host:5432/db')
-    .requiredOption('--target <url>', 'target database, postgres://user:password@host:5432/db')
-    .option('--spec <file>', 'migration spec JSON (default: the built-in chat-history spec)')
+  const connectOptions = (c: Command) =>
+    c
+      .option('--source <url>', 'source database, postgres://user@host:5432/db (password from PGPASSWORD or ~/.pgpass)')
+      .option('--source-env <VAR>', 'environment variable holding the source URL (keeps it out of `ps`)')
+      .option('--target <url>', 'target database, postgres://user@host:5432/db')
+      .option('--target-env <VAR>', 'environment variable holding the target URL')
+      .option('--spec <file>', 'migration spec JSON (default: the source schema, introspected)');
+  /** The connection flags, checked before anything connects (URLs are never echoed: they may hold passwords). */
+  const connectFlags = (o: SyncConnectOptions): SyncConnectOptions => {
+    for (const side of ['source', 'target'] as const) {
+      const url = o[side];
+      const env = o[`${side}Env`];
+      if (url && env) throw new UsageError(`pass --${side} or --${side}-env, not both`);
+      if (!url && !env)
+        throw new UsageError(`required option '--${side} <url>' (or --${side}-env <VAR>) not specified`);
+      if (url && !isPostgresUrl(url))
+        throw new UsageError(`--${side} must be a postgres:// URL like postgres://user@host:5432/db`);
+    }
+    const out: SyncConnectOptions = {};
+    for (const k of ['source', 'sourceEnv', 'target', 'targetEnv', 'spec'] as const) if (o[k]) out[k] = o[k];
+    return out;
+  };
+  const io = () => ({ stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+  const loadSync = () => (rt.loadSync ?? loadSyncModule)();
+  const positive = (flag: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a number >= 0, got: ${v}`);
+    return n;
+  };
+
+  const sync = connectOptions(
+    program
+      .command('sync')
+      .description(
+        'copy and then follow changes from the source to the target PostgreSQL until Ctrl-C (no AWS); status, switchover and cleanup below',
+      ),
+  )
     .option(
       '--table <name>',
-      'only this spec table (repeatable)',
+      'only this source table, `table` or `schema.table` (repeatable; default every table)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option('--once', 'apply what is pending, then stop')
+    .option('--once', 'copy, apply what is pending, then stop')
     .option('--resume', 'continue from the position stored in the target')
+    .option(
+      '--allow-full-identity',
+      'sync a table without a primary key by its unique NOT NULL key, setting REPLICA IDENTITY FULL on the source table',
+    )
     .addHelpText(
       'after',
       example(
-        'sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat --spec my-spec.json',
-        'sync --source postgres://app@old-db/chat --target postgres://app@new-db/chat --table messages --once',
+        'sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat',
+        'sync --source-env OLD_DB_URL --target-env NEW_DB_URL --table messages --once',
+        'sync status --source postgres://app@old-db/chat --target postgres://app@new-db/chat',
       ),
     )
     .action(
-      async (o: {
-        source: string;
-        target: string;
-        spec?: string;
-        table: string[];
-        once?: boolean;
-        resume?: boolean;
-      }) => {
-        // Never echo the URLs: they may carry passwords.
-        if (!isPostgresUrl(o.source))
-          throw new UsageError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
-        if (!isPostgresUrl(o.target))
-          throw new UsageError('--target must be a postgres:// URL like postgres://user:password@host:5432/db');
-        const mod = await (rt.loadSync ?? loadSyncModule)();
-        const opts: SyncOptions = { source: o.source, target: o.target };
-        if (o.spec) opts.spec = o.spec;
+      async (
+        o: SyncConnectOptions & { table: string[]; once?: boolean; resume?: boolean; allowFullIdentity?: boolean },
+      ) => {
+        const opts: SyncOptions = connectFlags(o);
         if (o.table.length) opts.tables = o.table;
         if (o.once) opts.once = true;
         if (o.resume) opts.resume = true;
-        result.code = await mod.syncCommand(opts, { stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+        if (o.allowFullIdentity) opts.allowFullIdentity = true;
+        result.code = await (await loadSync()).syncCommand(opts, io());
       },
     );
+  connectOptions(
+    sync.command('status').description('slot, retained WAL, lag, last applied position and conflicts of a sync'),
+  ).action(async (o: SyncConnectOptions) => {
+    result.code = await (await loadSync()).syncStatusCommand!(connectFlags(o), io());
+  });
+  connectOptions(
+    sync
+      .command('switchover')
+      .description(
+        'wait until the lag is small, make the source read-only, drain to zero, finish constraints and move sequences',
+      ),
+  )
+    .option('--max-lag-bytes <n>', 'lag under which the source is fenced (default 16 MiB)', positive('--max-lag-bytes'))
+    .option('--wait-seconds <n>', 'how long to wait for that lag (default 600)', positive('--wait-seconds'))
+    .action(async (o: SyncConnectOptions & { maxLagBytes?: number; waitSeconds?: number }) => {
+      const opts: SwitchoverOptions = connectFlags(o);
+      if (o.maxLagBytes !== undefined) opts.maxLagBytes = o.maxLagBytes;
+      if (o.waitSeconds !== undefined) opts.waitSeconds = o.waitSeconds;
+      result.code = await (await loadSync()).syncSwitchoverCommand!(opts, io());
+    });
+  connectOptions(
+    sync
+      .command('cleanup')
+      .description('drop the slot, publication, origin and bookkeeping of a sync on both databases (idempotent)'),
+  ).action(async (o: SyncConnectOptions) => {
+    result.code = await (await loadSync()).syncCleanupCommand!(connectFlags(o), io());
+  });
 
   return program;
 }

@@ -261,7 +261,7 @@ describe('switchyard CLI (commander)', () => {
   test('fails with exit 2 when sync misses --target', async () => {
     const r = await cli(['sync', '--source', 'postgres://u@old/app']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("error: required option '--target <url>' not specified");
+    expect(r.err).toContain("UsageError: required option '--target <url>' (or --target-env <VAR>) not specified");
   });
 
   test('GIVEN an error message with a connection URL WHEN printed THEN its password is hidden', async () => {
