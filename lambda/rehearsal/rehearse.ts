@@ -11,6 +11,7 @@ import {
   withClient,
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
+import { copyToLocal } from './local-copy';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -254,11 +255,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     };
     let source: DbEndpoint;
     if (opts.source) {
-      source = parsePostgresUrl(opts.source);
-      say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
+      // Your database is only read: the rehearsal's old side is a local copy of it (nothing is created there).
+      const yours = parsePostgresUrl(opts.source);
+      say(`source: ${yours.host}:${yours.port}/${yours.database} (only read: the old side is a local copy)`);
       const holdsChat = () =>
         withClient(
-          source,
+          yours,
           { readOnly: true },
           async (c) =>
             (
@@ -268,12 +270,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
             ).rows[0].chat === true,
         );
       if (!opts.specFile && !(await holdsChat())) {
-        // No spec and not the chat-history schema: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
-        spec = await introspectIdentitySpec(source, undefined, 'introspected');
+        // No spec and not the chat-history schema: every table, moved as is (the same introspection as `switchyard sync`).
+        spec = await introspectIdentitySpec(yours, undefined, 'introspected');
         say(
-          `spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`,
+          `spec: none given; introspected ${spec.tables.length} table(s), mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`,
         );
       }
+      source = await owned(`rehearsal_old_${suffix}`);
+      const copied = await copyToLocal(yours, source, spec);
+      say(`copied ${copied.toLocaleString()} rows of your database into the local old side`);
     } else {
       source = await owned(`rehearsal_old_${suffix}`);
       say(`seeding ${rows.toLocaleString()} chat messages ...`);
