@@ -72,6 +72,16 @@ async function loadSyncModule(): Promise<SyncModule> {
   return { ...(await import('./sync')), ...(await import('./sync-lifecycle')) };
 }
 
+/** Run a benchmark script of bin/ in a child process (it owns its flags); its exit code is ours. */
+async function runScript(file: string, args: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '..', file), ...args], {
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? EXIT.interrupted : 1))));
+}
+
 function example(...lines: string[]): string {
   return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${NPM} ${l}`).join('\n')}\n`;
 }
@@ -348,6 +358,124 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
   ).action(async (o: SyncConnectOptions) => {
     result.code = await (await loadSync()).syncCleanupCommand!(connectFlags(o), io());
   });
+
+  const int = (flag: string, min: number, max: number) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be an integer from ${min} to ${max}, got: ${v}`);
+    return n;
+  };
+  program
+    .command('rehearse')
+    .description(
+      'the whole migration on this machine, no AWS account: embedded PostgreSQL, clients writing through both sides',
+    )
+    .option('--rows <n>', 'chat messages to seed (default 100000)', int('--rows', 100, 50_000_000))
+    .option(
+      '--writes-per-second <n>',
+      'writes through the router, all clients together (default 100)',
+      int('--writes-per-second', 1, 5000),
+    )
+    .option('--read-only', 'clients only read (implied by --source)')
+    .option(
+      '--fail-at <state>',
+      'make this task state of the Migrate workflow fail (a wrong name lists the valid ones)',
+    )
+    .option(
+      '--unhealthy-at <weight>',
+      'the new app answers 500 once it serves this percentage',
+      int('--unhealthy-at', 1, 100),
+    )
+    .option(
+      '--operator-rollback-at <weight>',
+      'an operator starts RollbackTraffic while this step bakes',
+      int('--operator-rollback-at', 1, 100),
+    )
+    .option('--slow-at <weight>', 'the new app gets slower once it serves this percentage', int('--slow-at', 1, 100))
+    .option('--latency-ms <n>', 'added latency for --slow-at (default 50)', int('--latency-ms', 1, 60_000))
+    .option('--break <route>', 'the new app answers this read route differently, e.g. "GET /messages/:id"')
+    .option(
+      '--source <url>',
+      'rehearse against a local copy of your own database (only read; without --spec its tables are introspected)',
+    )
+    .option('--source-env <VAR>', 'environment variable holding the --source URL (keeps it out of `ps`)')
+    .option('--spec <file>', 'your migration spec (JSON)')
+    .option('--bake <seconds>', 'seconds each traffic step bakes (default 1)', int('--bake', 0, 600))
+    .option('--report <file.html>', 'also write the report as one self-contained HTML page')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--keep', 'keep the embedded databases running until Enter or Ctrl-C, and their data directory')
+    .addHelpText(
+      'after',
+      example('rehearse', 'rehearse --rows 20000 --unhealthy-at 25', 'rehearse --fail-at=Bake --json'),
+    )
+    .action(async (o: Record<string, string | number | boolean | undefined>) => {
+      if (o.source && o.sourceEnv) throw new UsageError('pass --source or --source-env, not both');
+      const source = o.sourceEnv ? process.env[o.sourceEnv as string] : (o.source as string | undefined);
+      if (o.sourceEnv && !source)
+        throw new UsageError(`--source-env ${o.sourceEnv}: that environment variable is not set`);
+      if (source !== undefined && !isPostgresUrl(source))
+        throw new UsageError('--source must be a postgres:// URL like postgres://user@host:5432/db');
+      const { rehearseCommand } = await import('./rehearse');
+      const pick = <T>(k: string) => (o[k] === undefined ? {} : { [k]: o[k] as T });
+      result.code = await rehearseCommand(
+        {
+          ...pick<number>('rows'),
+          ...pick<number>('writesPerSecond'),
+          ...pick<boolean>('readOnly'),
+          ...pick<string>('failAt'),
+          ...pick<number>('unhealthyAt'),
+          ...pick<number>('operatorRollbackAt'),
+          ...pick<number>('slowAt'),
+          ...pick<number>('latencyMs'),
+          ...(o.break ? { breakRoute: o.break as string } : {}),
+          ...(source ? { source } : {}),
+          ...(o.spec ? { specFile: o.spec as string } : {}),
+          ...(o.bake === undefined ? {} : { bakeSeconds: o.bake as number }),
+          ...(o.report ? { reportFile: o.report as string } : {}),
+          ...pick<boolean>('json'),
+          ...pick<boolean>('keep'),
+        },
+        { ...io(), stdin: process.stdin },
+      );
+    });
+  program
+    .command('drill')
+    .description(
+      'the fault drills the pipeline runs before each stage (unhealthy step, failed phase after traffic moved)',
+    )
+    .option('--rows <n>', 'chat messages to seed (default 5000)', int('--rows', 100, 50_000_000), 5000)
+    .addOption(
+      new Option('--stage <stage>', 'the stage whose config the drills use')
+        .choices(STAGE_NAMES as readonly string[])
+        .default('dev'),
+    )
+    .addHelpText('after', example('drill', 'drill --rows 20000 --stage staging'))
+    .action(async (o: { rows: number; stage: StageName }) => {
+      const { drillCommand } = await import('./drill');
+      result.code = await drillCommand(o, io());
+    });
+  for (const [name, file, what] of [
+    [
+      'bench',
+      'bench.ts',
+      'throughput of the copy engine and the validator against a raw COPY pipe (1M rows; --help for its flags)',
+    ],
+    [
+      'bench:sync',
+      'bench-sync.ts',
+      "the sync's lag and apply throughput under a fixed write load, beside native logical replication",
+    ],
+  ] as const)
+    program
+      .command(name)
+      .description(what)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[flags...]', 'passed on to the benchmark')
+      .action(async (flags: string[]) => {
+        result.code = await runScript(file, flags);
+      });
 
   return program;
 }
