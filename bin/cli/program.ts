@@ -5,6 +5,7 @@ import { STAGE_NAMES, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { ensureRegion, explainAwsError } from './aws';
 import { type CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from './commands';
+import { SwitchyardError } from '../../lambda/core/errors';
 import { CliError, UsageError } from './errors';
 
 /** The AWS clients of one run; constructing them makes no network call. */
@@ -504,6 +505,8 @@ export async function runCli(argv: readonly string[], rt: CliRuntime): Promise<n
     const name = err instanceof Error ? err.name : 'Error';
     const message = err instanceof Error ? err.message : String(err);
     rt.stderr.write(`${name}: ${redact(message)}\n`);
+    // A named engine error (a wrong password, an unreachable database) says what to do: exit 1, no hint.
+    if (err instanceof SwitchyardError) return EXIT.failed;
     if (process.env.SWITCHYARD_DEBUG && err instanceof Error && err.stack) rt.stderr.write(`${redact(err.stack)}\n`);
     else rt.stderr.write('(unexpected error: rerun with SWITCHYARD_DEBUG=1 for the stack trace, and report it)\n');
     return EXIT.failed;
