@@ -12,6 +12,7 @@ import {
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
 import { copyToLocal } from './local-copy';
+import { injectedCauseMissing } from './verdict';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -79,6 +80,8 @@ export interface RehearsalOptions {
 export interface RehearsalReport {
   outcome: 'completed' | 'rolled-back' | 'failed';
   expected: boolean;
+  /** With a fault injected: why the run did not show the injected cause (see verdict.ts). */
+  unexpectedBecause?: string;
   error?: { name: string; cause: string };
   wallMs: number;
   rows: number;
@@ -548,8 +551,17 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       opts.operatorRollbackAt !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
+    const phases = execution.steps.map((s, i) => ({
+      name: s.state,
+      status: s.ok ? ('ok' as const) : ('failed' as const),
+      ms: s.ms,
+      startMs: phaseStarts[i],
+    }));
+    const error = execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined;
+    // With a fault injected: the run must show that very cause (verdict.ts), not just any rollback.
+    const notInjected = faultInjected ? injectedCauseMissing(opts, { phases, healthGates, error }) : null;
     const expected = faultInjected
-      ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
+      ? notInjected === null && outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
       : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0 && nothingLost;
     const transfer = outputs.TransferConfig as
       | { applied?: { kind: string; target: string; action: string }[] }
@@ -557,15 +569,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     return {
       outcome,
       expected,
-      error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
+      ...(notInjected ? { unexpectedBecause: notInjected } : {}),
+      error,
       wallMs: Date.now() - t0,
       rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
-      phases: execution.steps.map((s, i) => ({
-        name: s.state,
-        status: s.ok ? 'ok' : 'failed',
-        ms: s.ms,
-        startMs: phaseStarts[i],
-      })),
+      phases,
       healthGates,
       syncLag,
       integrity: { tables, writes },

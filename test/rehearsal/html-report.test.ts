@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { type HtmlReportInput, renderHtmlReport } from '../../lambda/rehearsal/html-report';
+import { type HtmlReportInput, renderHtmlReport, tickLabel } from '../../lambda/rehearsal/html-report';
 import type { RehearsalReport } from '../../lambda/rehearsal/rehearse';
 
 // Compile-time check: today's RehearsalReport renders as is.
@@ -137,8 +137,30 @@ describe('renderHtmlReport (markup)', () => {
       'The migration rolled back to 100 % old in 35 ms after NewSideUnhealthy: canary: new error rate 12.5 % &gt; old 0 % + 1 %; 4,210 acknowledged writes, 0 lost.',
     );
     expect(html).toMatch(/<tr><td>50 \/ 50<\/td><td><span class="status bad">.*tripped<\/span>/);
-    expect(html).toContain('different row counts');
     expect(html).not.toMatch(/>NO</);
+  });
+
+  test('GIVEN a rolled-back run WHEN rendered THEN the tripped HealthGate task is red "tripped", and the row-count difference is marked expected', () => {
+    const html = renderHtmlReport(rolledBack());
+    expect(html).toMatch(/<tr><td>HealthGate<\/td>.*?<span class="status bad">.*?tripped: roll back<\/span>/);
+    expect(html).toContain('class="phase-bar phase-tripped"');
+    expect(html).toContain('differs: expected, the run stopped or rolled back before the new side took over');
+    expect(html).not.toContain('different row counts');
+    const done = renderHtmlReport({ ...rolledBack(), outcome: 'completed' });
+    expect(done).toContain('different row counts');
+  });
+
+  test('GIVEN sync lag under a second WHEN rendered THEN the axis reads in milliseconds with distinct gridline labels', () => {
+    const r = rolledBack();
+    r.syncLag = [
+      { atMs: 1_000, lagSeconds: 0.0004, direction: 'forward' },
+      { atMs: 2_000, lagSeconds: 0.0021, direction: 'forward' },
+    ];
+    const svg = /<svg id="chart-sync-lag"[\s\S]*?<\/svg>/.exec(renderHtmlReport(r))![0];
+    const ticks = [...svg.matchAll(/text-anchor="end" class="tick">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks).toEqual(['0 ms', '0.625 ms', '1.25 ms', '1.875 ms', '2.5 ms']);
+    expect(tickLabel(0.25, 0.25)).toBe('0.25');
+    expect(tickLabel(75, 25)).toBe('75');
   });
 
   test('GIVEN a table that could not be read WHEN rendered THEN it says so in words, not -1', () => {
