@@ -32,6 +32,7 @@ export interface SyncOptions extends SyncConnectOptions {
 export interface SwitchoverOptions extends SyncConnectOptions {
   maxLagBytes?: number;
   waitSeconds?: number;
+  reverse?: boolean;
 }
 export interface SyncIo {
   stdout: NodeJS.WritableStream;
@@ -346,8 +347,10 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
   )
     .option('--max-lag-bytes <n>', 'lag under which the source is fenced (default 16 MiB)', positive('--max-lag-bytes'))
     .option('--wait-seconds <n>', 'how long to wait for that lag (default 600)', positive('--wait-seconds'))
-    .action(async (o: SyncConnectOptions & { maxLagBytes?: number; waitSeconds?: number }) => {
+    .option('--reverse', "then follow the target's changes back into the source (a rollback window) until Ctrl-C")
+    .action(async (o: SyncConnectOptions & { maxLagBytes?: number; waitSeconds?: number; reverse?: boolean }) => {
       const opts: SwitchoverOptions = connectFlags(o);
+      if (o.reverse) opts.reverse = true;
       if (o.maxLagBytes !== undefined) opts.maxLagBytes = o.maxLagBytes;
       if (o.waitSeconds !== undefined) opts.waitSeconds = o.waitSeconds;
       result.code = await (await loadSync()).syncSwitchoverCommand!(opts, io());

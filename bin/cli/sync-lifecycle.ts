@@ -2,10 +2,10 @@ import type { Client } from 'pg';
 import { type DbEndpoint, endpointLabel, META_SCHEMA, withClient } from '../../lambda/engine';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { qi, ql } from '../../lambda/engine/sql';
-import { moveSequencesPast, parseLsn, runSync, syncNames } from '../../lambda/engine/sync';
+import { createSync, moveSequencesPast, parseLsn, runSync, syncNames } from '../../lambda/engine/sync';
 import { CliError, SourceNotFencedError, SyncNotCaughtUpError } from './errors';
 import { endpoints, specNameOf, type SyncConnectOptions, syncMigrationId } from './sync-connect';
-import { line, type SyncCommandIo, sameFlags, syncPlan } from './sync';
+import { line, type SyncCommandIo, type SyncPlan, sameFlags, syncPlan } from './sync';
 
 /**
  * The lifecycle of a `switchyard sync` after its start: `status`, `switchover` and `cleanup`.
@@ -84,6 +84,17 @@ async function cleanupDatabase(c: Client, migrationId: string, asSource: boolean
   const done: string[] = [];
   // A fenced source (switchover) is read-only by default: this session writes anyway.
   await c.query('SET default_transaction_read_only = off');
+  const own = await c.query(
+    `SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+      WHERE d.datname = current_database() AND s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+        AND 'default_transaction_read_only=off' = ANY(s.setconfig)`,
+  );
+  if (own.rowCount) {
+    await c.query(
+      `ALTER ROLE CURRENT_USER IN DATABASE ${qi(String((await c.query('SELECT current_database() AS d')).rows[0].d))} RESET default_transaction_read_only`,
+    );
+    done.push('the reverse sync login setting default_transaction_read_only = off');
+  }
   for (const dir of ['forward', 'reverse'] as const) {
     const { slot, publication, origin } = syncNames(migrationId, dir);
     const readsHere = (dir === 'forward') === asSource;
@@ -179,6 +190,35 @@ export interface SwitchoverOptions extends SyncConnectOptions {
   readonly maxLagBytes?: number;
   /** How long to wait for that lag. @default 600 s */
   readonly waitSeconds?: number;
+  /** Then follow the target's changes back into the source (a rollback window) until Ctrl-C. @default false */
+  readonly reverse?: boolean;
+}
+
+/**
+ * The rollback window after a switchover: the target's changes flow back into the read-only
+ * source. This login's own sessions on the source stay writable (a role-in-database setting,
+ * which wins over the database's), the application's stay read-only; the reverse slot starts at
+ * the switchover position. Runs until `io.signal` aborts, then drains. Conflicts are not
+ * resolved by commit time here: only the target takes writes after the fence.
+ */
+async function followBack(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  const { spec, source, target, migrationId } = plan;
+  await withClient(source, { applicationName: 'switchyard-switchover' }, async (c) => {
+    await c.query('SET default_transaction_read_only = off');
+    await c.query(`ALTER ROLE CURRENT_USER IN DATABASE ${qi(source.database)} SET default_transaction_read_only = off`);
+  });
+  const created = await createSync(target, spec, migrationId, 'reverse');
+  line(
+    io.stderr,
+    `reverse sync: slot ${created.slot} on the target; following the target's changes back until Ctrl-C ...`,
+  );
+  const back = { migrationId, direction: 'reverse' as const, spec, source: target, target: source, conflicts: false };
+  const r = await runSync({ ...back, signal: io.signal });
+  const drained = await runSync(back);
+  line(
+    io.stdout,
+    `reverse sync: ${r.transactions + drained.transactions} transaction(s) returned to the source, applied up to ${drained.appliedLsn}`,
+  );
 }
 
 /** Make the source database read-only for new transactions and end the sessions that could still write. */
@@ -261,6 +301,7 @@ export async function syncSwitchoverCommand(o: SwitchoverOptions, io: SyncComman
       `switchover: source fenced at ${fencedAt}; applied up to ${drained.appliedLsn} (every write committed before the fence); ` +
         `${plan.finishStatements.length} constraint/identity definition(s) finished; ${moves.length} sequence(s) moved past the source`,
     );
+    if (o.reverse) await followBack(plan, io);
     line(
       io.stdout,
       `point the application at ${endpointLabel(target)}. The source stays read-only (to reopen: ALTER DATABASE ${qi(source.database)} RESET default_transaction_read_only); ` +
