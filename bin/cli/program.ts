@@ -447,7 +447,7 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     .description(
       'the fault drills the pipeline runs before each stage (unhealthy step, failed phase after traffic moved)',
     )
-    .option('--rows <n>', 'chat messages to seed (default 5000)', int('--rows', 100, 50_000_000), 5000)
+    .option('--rows <n>', 'chat messages to seed', int('--rows', 100, 50_000_000), 5000)
     .addOption(
       new Option('--stage <stage>', 'the stage whose config the drills use')
         .choices(STAGE_NAMES as readonly string[])
