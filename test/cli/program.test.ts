@@ -268,9 +268,18 @@ describe('switchyard CLI (commander)', () => {
     const seen: Record<string, unknown> = {};
     const loadSync = async (): Promise<SyncModule> => ({
       syncCommand: async () => 9,
-      syncStatusCommand: async (o) => ((seen.status = o), 0),
-      syncSwitchoverCommand: async (o) => ((seen.switchover = o), 0),
-      syncCleanupCommand: async (o) => ((seen.cleanup = o), 0),
+      syncStatusCommand: async (o) => {
+        seen.status = o;
+        return 0;
+      },
+      syncSwitchoverCommand: async (o) => {
+        seen.switchover = o;
+        return 0;
+      },
+      syncCleanupCommand: async (o) => {
+        seen.cleanup = o;
+        return 0;
+      },
     });
     const flags = ['--source-env', 'OLD_URL', '--target=postgres://u@new/app'];
     for (const c of ['status', 'cleanup']) expect((await cli(['sync', c, ...flags], { loadSync })).code).toBe(0);
