@@ -22,3 +22,7 @@ export class ExecutionFailedError extends CliError {}
 export class InterruptedError extends CliError {
   public override readonly exitCode = 130;
 }
+/** `sync switchover`: sessions on the source still write and this login cannot end them. */
+export class SourceNotFencedError extends CliError {}
+/** `sync switchover`: the sync did not get under the lag limit in time (nothing was changed). */
+export class SyncNotCaughtUpError extends CliError {}

@@ -1,10 +1,11 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { STAGE_NAMES, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
 import { ensureRegion, explainAwsError } from './aws';
 import { type CliDeps, planCommand, restoreCommand, rollbackCommand, startCommand, statusCommand } from './commands';
+import { SwitchyardError } from '../../lambda/core/errors';
 import { CliError, UsageError } from './errors';
 
 /** The AWS clients of one run; constructing them makes no network call. */
@@ -14,22 +15,36 @@ export interface AwsClients {
   readonly configStores: readonly ConfigStore[];
 }
 
-export interface SyncOptions {
-  source: string;
-  target: string;
+/** Connection flags of every `sync` command (one of each pair). */
+export interface SyncConnectOptions {
+  source?: string;
+  sourceEnv?: string;
+  target?: string;
+  targetEnv?: string;
   spec?: string;
+}
+export interface SyncOptions extends SyncConnectOptions {
   tables?: string[];
   once?: boolean;
   resume?: boolean;
+  allowFullIdentity?: boolean;
+}
+export interface SwitchoverOptions extends SyncConnectOptions {
+  maxLagBytes?: number;
+  waitSeconds?: number;
+  reverse?: boolean;
 }
 export interface SyncIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
 }
-/** bin/cli/sync.ts: continuous change capture between two PostgreSQL databases (no AWS). */
+/** bin/cli/sync.ts and sync-lifecycle.ts: change capture between two PostgreSQL databases (no AWS). */
 export interface SyncModule {
   syncCommand(opts: SyncOptions, io: SyncIo): Promise<number>;
+  syncStatusCommand?(opts: SyncConnectOptions, io: SyncIo): Promise<number>;
+  syncCleanupCommand?(opts: SyncConnectOptions, io: SyncIo): Promise<number>;
+  syncSwitchoverCommand?(opts: SwitchoverOptions, io: SyncIo): Promise<number>;
 }
 
 export interface CliRuntime extends SyncIo {
@@ -56,7 +71,17 @@ export function redact(text: string): string {
 
 /** Loaded on use: only `sync` needs the PostgreSQL engine. */
 async function loadSyncModule(): Promise<SyncModule> {
-  return import('./sync');
+  return { ...(await import('./sync')), ...(await import('./sync-lifecycle')) };
+}
+
+/** Run a benchmark script of bin/ in a child process (it owns its flags); its exit code is ours. */
+async function runScript(file: string, args: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '..', file), ...args], {
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? EXIT.interrupted : 1))));
 }
 
 function example(...lines: string[]): string {
@@ -107,6 +132,8 @@ export function buildProgram(rt: CliRuntime, result: { code: number }): Command 
       outputError: (s, write) => write(redact(s)),
     })
     .exitOverride()
+    // `sync status --source …`: a subcommand's flags go to the subcommand, not to its parent.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .showSuggestionAfterError()
     .allowExcessArguments(false)
@@ -237,52 +264,234 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       },
     );
 
-  program
-    .command('sync')
-    .description(
-      'change data capture from the source to the target PostgreSQL through the migration spec, continuously until Ctrl-C (no AWS)',
-    )
-    .requiredOption('--source <url>', 'source database, postgres://user:password@host:5432/db')
-    .requiredOption('--target <url>', 'target database, postgres://user:password@host:5432/db')
-    .option('--spec <file>', 'migration spec JSON (default: the built-in chat-history spec)')
+  const connectOptions = (c: Command) =>
+    c
+      .option('--source <url>', 'source database, postgres://user@host:5432/db (password from PGPASSWORD or ~/.pgpass)')
+      .option('--source-env <VAR>', 'environment variable holding the source URL (keeps it out of `ps`)')
+      .option('--target <url>', 'target database, postgres://user@host:5432/db')
+      .option('--target-env <VAR>', 'environment variable holding the target URL')
+      .option('--spec <file>', 'migration spec JSON (default: the source schema, introspected)');
+  /** The connection flags, checked before anything connects (URLs are never echoed: they may hold passwords). */
+  const connectFlags = (o: SyncConnectOptions): SyncConnectOptions => {
+    for (const side of ['source', 'target'] as const) {
+      const url = o[side];
+      const env = o[`${side}Env`];
+      if (url && env) throw new UsageError(`pass --${side} or --${side}-env, not both`);
+      if (!url && !env)
+        throw new UsageError(`required option '--${side} <url>' (or --${side}-env <VAR>) not specified`);
+      if (url && !isPostgresUrl(url))
+        throw new UsageError(`--${side} must be a postgres:// URL like postgres://user@host:5432/db`);
+    }
+    const out: SyncConnectOptions = {};
+    for (const k of ['source', 'sourceEnv', 'target', 'targetEnv', 'spec'] as const) if (o[k]) out[k] = o[k];
+    return out;
+  };
+  const io = () => ({ stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+  const loadSync = () => (rt.loadSync ?? loadSyncModule)();
+  const positive = (flag: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a number >= 0, got: ${v}`);
+    return n;
+  };
+
+  const sync = connectOptions(
+    program
+      .command('sync')
+      .description(
+        'copy and then follow changes from the source to the target PostgreSQL until Ctrl-C (no AWS); status, switchover and cleanup below',
+      ),
+  )
     .option(
       '--table <name>',
-      'only this spec table (repeatable)',
+      'only this source table, `table` or `schema.table` (repeatable; default every table)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option('--once', 'apply what is pending, then stop')
+    .option('--once', 'copy, apply what is pending, then stop')
     .option('--resume', 'continue from the position stored in the target')
+    .option(
+      '--allow-full-identity',
+      'sync a table without a primary key by its unique NOT NULL key, setting REPLICA IDENTITY FULL on the source table',
+    )
     .addHelpText(
       'after',
       example(
-        'sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat --spec my-spec.json',
-        'sync --source postgres://app@old-db/chat --target postgres://app@new-db/chat --table messages --once',
+        'sync --source postgres://app@old-db:5432/chat --target postgres://app@new-db:5432/chat',
+        'sync --source-env OLD_DB_URL --target-env NEW_DB_URL --table messages --once',
+        'sync status --source postgres://app@old-db/chat --target postgres://app@new-db/chat',
       ),
     )
     .action(
-      async (o: {
-        source: string;
-        target: string;
-        spec?: string;
-        table: string[];
-        once?: boolean;
-        resume?: boolean;
-      }) => {
-        // Never echo the URLs: they may carry passwords.
-        if (!isPostgresUrl(o.source))
-          throw new UsageError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
-        if (!isPostgresUrl(o.target))
-          throw new UsageError('--target must be a postgres:// URL like postgres://user:password@host:5432/db');
-        const mod = await (rt.loadSync ?? loadSyncModule)();
-        const opts: SyncOptions = { source: o.source, target: o.target };
-        if (o.spec) opts.spec = o.spec;
+      async (
+        o: SyncConnectOptions & { table: string[]; once?: boolean; resume?: boolean; allowFullIdentity?: boolean },
+      ) => {
+        const opts: SyncOptions = connectFlags(o);
         if (o.table.length) opts.tables = o.table;
         if (o.once) opts.once = true;
         if (o.resume) opts.resume = true;
-        result.code = await mod.syncCommand(opts, { stdout: rt.stdout, stderr: rt.stderr, signal: rt.signal });
+        if (o.allowFullIdentity) opts.allowFullIdentity = true;
+        result.code = await (await loadSync()).syncCommand(opts, io());
       },
     );
+  connectOptions(
+    sync.command('status').description('slot, retained WAL, lag, last applied position and conflicts of a sync'),
+  ).action(async (o: SyncConnectOptions) => {
+    result.code = await (await loadSync()).syncStatusCommand!(connectFlags(o), io());
+  });
+  connectOptions(
+    sync
+      .command('switchover')
+      .description(
+        'wait until the lag is small, make the source read-only, drain to zero, finish constraints and move sequences',
+      ),
+  )
+    .option('--max-lag-bytes <n>', 'lag under which the source is fenced (default 16 MiB)', positive('--max-lag-bytes'))
+    .option('--wait-seconds <n>', 'how long to wait for that lag (default 600)', positive('--wait-seconds'))
+    .option('--reverse', "then follow the target's changes back into the source (a rollback window) until Ctrl-C")
+    .action(async (o: SyncConnectOptions & { maxLagBytes?: number; waitSeconds?: number; reverse?: boolean }) => {
+      const opts: SwitchoverOptions = connectFlags(o);
+      if (o.reverse) opts.reverse = true;
+      if (o.maxLagBytes !== undefined) opts.maxLagBytes = o.maxLagBytes;
+      if (o.waitSeconds !== undefined) opts.waitSeconds = o.waitSeconds;
+      result.code = await (await loadSync()).syncSwitchoverCommand!(opts, io());
+    });
+  connectOptions(
+    sync
+      .command('cleanup')
+      .description('drop the slot, publication, origin and bookkeeping of a sync on both databases (idempotent)'),
+  ).action(async (o: SyncConnectOptions) => {
+    result.code = await (await loadSync()).syncCleanupCommand!(connectFlags(o), io());
+  });
+
+  const int = (flag: string, min: number, max: number) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be an integer from ${min} to ${max}, got: ${v}`);
+    return n;
+  };
+  program
+    .command('rehearse')
+    .description(
+      'the whole migration on this machine, no AWS account: embedded PostgreSQL, clients writing through both sides',
+    )
+    .option('--rows <n>', 'chat messages to seed (default 100000)', int('--rows', 100, 50_000_000))
+    .option(
+      '--writes-per-second <n>',
+      'writes through the router, all clients together (default 100)',
+      int('--writes-per-second', 1, 5000),
+    )
+    .option('--read-only', 'clients only read (implied by --source)')
+    .option(
+      '--fail-at <state>',
+      'make this task state of the Migrate workflow fail (a wrong name lists the valid ones)',
+    )
+    .option(
+      '--unhealthy-at <weight>',
+      'the new app answers 500 once it serves this percentage',
+      int('--unhealthy-at', 1, 100),
+    )
+    .option(
+      '--operator-rollback-at <weight>',
+      'an operator starts RollbackTraffic while this step bakes',
+      int('--operator-rollback-at', 1, 100),
+    )
+    .option('--slow-at <weight>', 'the new app gets slower once it serves this percentage', int('--slow-at', 1, 100))
+    .option('--latency-ms <n>', 'added latency for --slow-at (default 50)', int('--latency-ms', 1, 60_000))
+    .option('--break <route>', 'the new app answers this read route differently, e.g. "GET /messages/:id"')
+    .option(
+      '--source <url>',
+      'rehearse against a local copy of your own database (only read; without --spec its tables are introspected)',
+    )
+    .option('--source-env <VAR>', 'environment variable holding the --source URL (keeps it out of `ps`)')
+    .option('--spec <file>', 'your migration spec (JSON)')
+    .option('--bake <seconds>', 'seconds each traffic step bakes (default 1)', int('--bake', 0, 600))
+    .option('--report <file.html>', 'also write the report as one self-contained HTML page')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--keep', 'keep the embedded databases running until Enter or Ctrl-C, and their data directory')
+    .option(
+      '--old-pg <major>',
+      "PostgreSQL major (13-18) of the old side's server (default 18)",
+      int('--old-pg', 13, 18),
+    )
+    .option(
+      '--new-pg <major>',
+      "PostgreSQL major (13-18) of the new side's server (default 18)",
+      int('--new-pg', 13, 18),
+    )
+    .addHelpText(
+      'after',
+      example('rehearse', 'rehearse --rows 20000 --unhealthy-at 25', 'rehearse --fail-at=Bake --json'),
+    )
+    .action(async (o: Record<string, string | number | boolean | undefined>) => {
+      if (o.source && o.sourceEnv) throw new UsageError('pass --source or --source-env, not both');
+      const source = o.sourceEnv ? process.env[o.sourceEnv as string] : (o.source as string | undefined);
+      if (o.sourceEnv && !source)
+        throw new UsageError(`--source-env ${o.sourceEnv}: that environment variable is not set`);
+      if (source !== undefined && !isPostgresUrl(source))
+        throw new UsageError('--source must be a postgres:// URL like postgres://user@host:5432/db');
+      const { rehearseCommand } = await import('./rehearse');
+      const pick = <T>(k: string) => (o[k] === undefined ? {} : { [k]: o[k] as T });
+      result.code = await rehearseCommand(
+        {
+          ...pick<number>('rows'),
+          ...pick<number>('writesPerSecond'),
+          ...pick<boolean>('readOnly'),
+          ...pick<string>('failAt'),
+          ...pick<number>('unhealthyAt'),
+          ...pick<number>('operatorRollbackAt'),
+          ...pick<number>('slowAt'),
+          ...pick<number>('latencyMs'),
+          ...(o.break ? { breakRoute: o.break as string } : {}),
+          ...(source ? { source } : {}),
+          ...(o.spec ? { specFile: o.spec as string } : {}),
+          ...(o.bake === undefined ? {} : { bakeSeconds: o.bake as number }),
+          ...(o.report ? { reportFile: o.report as string } : {}),
+          ...pick<boolean>('json'),
+          ...pick<boolean>('keep'),
+          ...pick<number>('oldPg'),
+          ...pick<number>('newPg'),
+        },
+        { ...io(), stdin: process.stdin },
+      );
+    });
+  program
+    .command('drill')
+    .description(
+      'the fault drills the pipeline runs before each stage (unhealthy step, failed phase after traffic moved)',
+    )
+    .option('--rows <n>', 'chat messages to seed', int('--rows', 100, 50_000_000), 5000)
+    .addOption(
+      new Option('--stage <stage>', 'the stage whose config the drills use')
+        .choices(STAGE_NAMES as readonly string[])
+        .default('dev'),
+    )
+    .addHelpText('after', example('drill', 'drill --rows 20000 --stage staging'))
+    .action(async (o: { rows: number; stage: StageName }) => {
+      const { drillCommand } = await import('./drill');
+      result.code = await drillCommand(o, io());
+    });
+  for (const [name, file, what] of [
+    [
+      'bench',
+      'bench.ts',
+      'throughput of the copy engine and the validator against a raw COPY pipe (1M rows; --help for its flags)',
+    ],
+    [
+      'bench:sync',
+      'bench-sync.ts',
+      "the sync's lag and apply throughput under a fixed write load, beside native logical replication",
+    ],
+  ] as const)
+    program
+      .command(name)
+      .description(what)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[flags...]', 'passed on to the benchmark')
+      .action(async (flags: string[]) => {
+        result.code = await runScript(file, flags);
+      });
 
   return program;
 }
@@ -311,6 +520,8 @@ export async function runCli(argv: readonly string[], rt: CliRuntime): Promise<n
     const name = err instanceof Error ? err.name : 'Error';
     const message = err instanceof Error ? err.message : String(err);
     rt.stderr.write(`${name}: ${redact(message)}\n`);
+    // A named engine error (a wrong password, an unreachable database) says what to do: exit 1, no hint.
+    if (err instanceof SwitchyardError) return EXIT.failed;
     if (process.env.SWITCHYARD_DEBUG && err instanceof Error && err.stack) rt.stderr.write(`${redact(err.stack)}\n`);
     else rt.stderr.write('(unexpected error: rerun with SWITCHYARD_DEBUG=1 for the stack trace, and report it)\n');
     return EXIT.failed;

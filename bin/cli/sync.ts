@@ -1,36 +1,40 @@
-import { createHash } from 'node:crypto';
 import {
-  withClient,
+  buildDeferredIndexes,
+  copyTable,
   type DbEndpoint,
+  describeTableWith,
   endpointLabel,
   loadSpecFile,
+  type MigrationSpec,
   prepareTarget,
-  copyTable,
-  describeTableWith,
-  SpecError,
+  withClient,
 } from '../../lambda/engine';
-import { introspectIdentitySpec } from '../../lambda/engine/introspect';
 import { SwitchyardError } from '../../lambda/core/errors';
+import { introspectSchema } from '../../lambda/engine/introspect';
 import { qi } from '../../lambda/engine/sql';
 import {
   createSync,
   leftBehindHint,
+  moveSequencesPast,
   qualifiedTableSpec,
   runSync,
   type SyncRunResult,
   SyncTargetNotEmptyError,
+  syncNames,
 } from '../../lambda/engine/sync';
+import { endpoints, type SyncConnectOptions, syncMigrationId } from './sync-connect';
 
-export interface SyncCommandOptions {
-  readonly source: string;
-  readonly target: string;
-  /** Spec file (JSON). @default - identity mapping of `tables`, or of every source table with a primary key */
-  readonly spec?: string;
+export { parsePostgresUrl } from './sync-connect';
+
+export interface SyncCommandOptions extends SyncConnectOptions {
+  /** Only these source tables. @default - every table of the spec, or of the source */
   readonly tables?: string[];
   /** Copy, drain up to the source's current position, exit. */
   readonly once?: boolean;
   /** Accept non-empty target tables: continue the copy from its checkpoints and the sync from its position. */
   readonly resume?: boolean;
+  /** Tables without a primary key: sync them by a unique NOT NULL key with REPLICA IDENTITY FULL set on the source. */
+  readonly allowFullIdentity?: boolean;
 }
 
 export interface SyncCommandIo {
@@ -39,27 +43,41 @@ export interface SyncCommandIo {
   readonly signal: AbortSignal;
 }
 
-/** postgres://user:password@host:port/db?sslmode=require → endpoint (the password is never printed). */
-export function parsePostgresUrl(url: string, flag: string): DbEndpoint {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new SpecError(`${flag} is not a URL: expected postgres://user:password@host:5432/db`);
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new SpecError(`${flag} must be a postgres:// URL`);
-  const ssl = u.searchParams.get('sslmode');
-  return {
-    host: decodeURIComponent(u.hostname) || 'localhost',
-    port: Number(u.port || 5432),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    ssl: ssl === 'require' ? 'require' : ssl === 'verify-full' ? 'verify-full' : undefined,
-  };
+/** What one sync works on: the spec, and what introspection said about the target schema. */
+export interface SyncPlan {
+  readonly source: DbEndpoint;
+  readonly target: DbEndpoint;
+  readonly spec: MigrationSpec;
+  readonly migrationId: string;
+  readonly finishStatements: readonly string[];
+  readonly notCarried: readonly string[];
+  readonly needFullIdentity: readonly string[];
 }
 
-const line = (s: NodeJS.WritableStream, text: string) => s.write(`${text}\n`);
+export const line = (s: NodeJS.WritableStream, text: string) => s.write(`${text}\n`);
+
+/** The spec (from --spec, or introspected) and the migration id. */
+export async function syncPlan(opts: SyncCommandOptions): Promise<SyncPlan> {
+  const { source, target } = endpoints(opts);
+  const base = { source, target, finishStatements: [], notCarried: [], needFullIdentity: [] };
+  if (opts.spec) {
+    const spec = loadSpecFile(opts.spec);
+    return { ...base, spec, migrationId: syncMigrationId(source, target, spec.name) };
+  }
+  const s = await introspectSchema(source, { tables: opts.tables, allowFullIdentity: opts.allowFullIdentity });
+  return { ...base, ...s, migrationId: syncMigrationId(source, target, s.spec.name) };
+}
+
+/** The command that repeats this one's connection flags (URLs without passwords, or the env var names). */
+export function sameFlags(opts: SyncConnectOptions): string {
+  const side = (url: string | undefined, env: string | undefined, name: string) =>
+    env ? `--${name}-env ${env}` : `--${name} ${(url ?? '').replace(/(\/\/[^:/@]*):[^@]*@/, '$1@')}`;
+  return [
+    side(opts.source, opts.sourceEnv, 'source'),
+    side(opts.target, opts.targetEnv, 'target'),
+    ...(opts.spec ? [`--spec ${opts.spec}`] : []),
+  ].join(' ');
+}
 
 function summary(r: SyncRunResult[]): string {
   const sum = (k: 'transactions' | 'inserted' | 'updated' | 'deleted' | 'conflicts') => r.reduce((n, x) => n + x[k], 0);
@@ -67,59 +85,105 @@ function summary(r: SyncRunResult[]): string {
   return `sync: ${sum('transactions')} transactions applied (${sum('inserted')} inserts, ${sum('updated')} updates, ${sum('deleted')} deletes), ${sum('conflicts')} conflicts; applied up to ${last.appliedLsn}, source at ${last.sourceLsn}, lag ${last.lagBytes} bytes, ${last.caughtUp ? 'caught up' : 'behind'}`;
 }
 
+/** Target tables that already hold rows. */
+async function busyTargets(target: DbEndpoint, spec: MigrationSpec): Promise<string[]> {
+  return withClient(target, { readOnly: true }, async (c) => {
+    const out: string[] = [];
+    for (const t of spec.tables.map(qualifiedTableSpec)) {
+      const r = await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [qi(t.target.table)]);
+      if (r.rows[0].e && (await c.query(`SELECT 1 FROM ${qi(t.target.table)} LIMIT 1`)).rowCount)
+        out.push(t.target.table);
+    }
+    return out;
+  });
+}
+
+/** REPLICA IDENTITY FULL on the source tables that need it: a catalog write on the source, said so. */
+async function setFullIdentity(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  if (!plan.needFullIdentity.length) return;
+  await withClient(plan.source, { applicationName: 'switchyard-sync' }, async (c) => {
+    for (const t of plan.needFullIdentity) await c.query(`ALTER TABLE ${qi(t)} REPLICA IDENTITY FULL`);
+  });
+  line(
+    io.stderr,
+    `wrote to the source: REPLICA IDENTITY FULL on ${plan.needFullIdentity.join(', ')} (--allow-full-identity; ` +
+      `undo with ALTER TABLE <table> REPLICA IDENTITY DEFAULT once the sync is cleaned up)`,
+  );
+}
+
+/** Prepare the target (secondary indexes and constraints deferred), copy, and move the target's sequences past. */
+async function prepareAndCopy(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  const { spec, source, target, migrationId } = plan;
+  const prep = await prepareTarget(spec, source, target, { deferIndexes: true });
+  line(
+    io.stderr,
+    `target schema: ${prep.ddlApplied} statement(s) applied, ${prep.deferred.length} index(es)/constraint(s) deferred`,
+  );
+  for (const t of spec.tables.map(qualifiedTableSpec)) {
+    const layout = await describeTableWith(t, source, target);
+    const r = await copyTable(layout, source, target, { runId: migrationId, concurrency: 2 });
+    line(io.stderr, `copied ${t.name}: ${r.rowsCopied} rows (${r.rowsTotal} in all)`);
+  }
+  const moves = await moveSequencesPast(spec, { old: source, new: target }, { moving: 'new' });
+  for (const m of moves) line(io.stderr, `sequence ${m.sequence} set to ${m.setTo} (source at ${m.otherMax})`);
+}
+
+/** After the first catch-up: build the deferred indexes and validate unique and foreign-key constraints. */
+async function buildAfterCatchUp(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  const b = await buildDeferredIndexes(plan.spec, plan.target);
+  if (b.built.length)
+    line(io.stderr, `built ${b.built.length} index(es)/constraint(s) after the catch-up in ${b.seconds.toFixed(1)} s`);
+}
+
+/** What stays on the source when the command ends, and how to remove it. */
+export function printLeftBehind(plan: SyncPlan, opts: SyncConnectOptions, io: SyncCommandIo): void {
+  const { slot, publication } = syncNames(plan.migrationId, 'forward');
+  line(
+    io.stderr,
+    `left on the source ${endpointLabel(plan.source)}: replication slot ${slot} (it retains WAL until dropped) and publication ${publication}; ` +
+      `on the target: schema switchyard (sync position). Status: switchyard sync status ${sameFlags(opts)}; ` +
+      `remove both: switchyard sync cleanup ${sameFlags(opts)}`,
+  );
+}
+
 /**
- * `switchyard sync`: copy + follow without AWS. Creates the publication and slot BEFORE the copy,
- * prepares and copies the target with the data engine, then streams changes until `io.signal`
- * aborts, drains to the source's current position and exits 0. `once` copies, drains and exits.
- * Exit codes: 0 done, 1 a named error (printed with what to do), 2 refused (non-empty target).
+ * `switchyard sync`: copy + follow without AWS. Refuses keyless tables and a non-empty
+ * target before creating anything; creates the publication and slot BEFORE the copy,
+ * prepares the complete target schema (secondary indexes and constraints after the load),
+ * copies, catches up, builds what was deferred, then streams changes until `io.signal`
+ * aborts, drains to the source's current position and exits 0. `once` copies, drains and
+ * exits. Exit codes: 0 done, 1 a named error (printed with what to do).
  */
 export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): Promise<number> {
   let slotOf: string | undefined; // the migration id once its slot exists: a failure says how to remove it
   try {
-    const source = parsePostgresUrl(opts.source, '--source');
-    const target = parsePostgresUrl(opts.target, '--target');
-    const spec = opts.spec ? loadSpecFile(opts.spec) : await introspectIdentitySpec(source, opts.tables);
-    const migrationId = `cli_${createHash('sha256')
-      .update(`${endpointLabel(source)}>${endpointLabel(target)}:${spec.name}`)
-      .digest('hex')
-      .slice(0, 12)}`;
+    const plan = await syncPlan(opts);
+    const { spec, source, target, migrationId } = plan;
     line(
       io.stderr,
       `sync ${endpointLabel(source)} -> ${endpointLabel(target)}: ${spec.tables.length} table(s), id ${migrationId}`,
     );
-
-    // Refuse a non-empty target before creating anything.
+    if (plan.notCarried.length)
+      line(io.stderr, `not carried to the target (recreate them yourself):\n  - ${plan.notCarried.join('\n  - ')}`);
     if (!opts.resume) {
-      const busy = await withClient(target, { readOnly: true }, async (c) => {
-        const out: string[] = [];
-        for (const t of spec.tables.map(qualifiedTableSpec)) {
-          const r = await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [qi(t.target.table)]);
-          if (r.rows[0].e && (await c.query(`SELECT 1 FROM ${qi(t.target.table)} LIMIT 1`)).rowCount)
-            out.push(t.target.table);
-        }
-        return out;
-      });
-      if (busy.length) {
+      const busy = await busyTargets(target, spec);
+      if (busy.length)
         throw new SyncTargetNotEmptyError(
           `target table(s) ${busy.join(', ')} already have rows: empty them, or pass --resume to continue an earlier sync into them`,
         );
-      }
     }
+    await setFullIdentity(plan, io);
     const created = await createSync(source, spec, migrationId, 'forward');
     slotOf = migrationId;
     line(
       io.stderr,
       `slot ${created.slot} ${created.created.slot ? `created at ${created.startLsn}` : 'exists'}; publication ${created.publication}`,
     );
-    await prepareTarget(spec, source, target);
-    for (const t of spec.tables.map(qualifiedTableSpec)) {
-      const layout = await describeTableWith(t, source, target);
-      const r = await copyTable(layout, source, target, { runId: migrationId, concurrency: 2 });
-      line(io.stderr, `copied ${t.name}: ${r.rowsCopied} rows (${r.rowsTotal} in all)`);
-    }
+    await prepareAndCopy(plan, io);
     const base = { migrationId, direction: 'forward' as const, spec, source, target };
-    const runs: SyncRunResult[] = [];
-    if (!opts.once) {
+    const runs: SyncRunResult[] = [await runSync(base)];
+    await buildAfterCatchUp(plan, io);
+    if (!opts.once && !io.signal.aborted) {
       let lastPrint = 0;
       runs.push(
         await runSync({
@@ -135,16 +199,17 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
           },
         }),
       );
+      // Drain: everything the source had committed when we got here.
+      runs.push(await runSync(base));
     }
-    // Drain: everything the source had committed when we got here.
-    runs.push(await runSync(base));
     line(io.stdout, summary(runs));
+    printLeftBehind(plan, opts, io);
     return 0;
   } catch (e) {
     if (slotOf) line(io.stderr, leftBehindHint(slotOf, 'forward'));
     if (e instanceof SwitchyardError) {
       line(io.stderr, `error ${e.name}: ${e.message}`);
-      return e instanceof SyncTargetNotEmptyError ? 2 : 1;
+      return 1;
     }
     throw e;
   }

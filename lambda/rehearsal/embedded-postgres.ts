@@ -49,6 +49,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** As root the server runs as user `postgres`, which cannot reach binaries under a directory closed to others (e.g. /root, 0700). */
+export class EmbeddedPostgresUnreachableError extends Error {
+  public readonly name = 'EmbeddedPostgresUnreachableError';
+}
+
+/**
+ * The first directory above `from` that other users cannot traverse (no o+x), or null. As root,
+ * initdb and postgres run as user `postgres`: such a directory makes the spawn fail with EACCES.
+ */
+export function closedAncestor(from: string): string | null {
+  let dir = path.dirname(from);
+  for (;;) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function assertReachableAsPostgres(binDir: string): void {
+  const closed = closedAncestor(path.join(binDir, 'postgres'));
+  if (closed)
+    throw new EmbeddedPostgresUnreachableError(
+      `running as root, the embedded PostgreSQL runs as user postgres, which cannot enter ${closed} ` +
+        `(mode ${(fs.statSync(closed).mode & 0o777).toString(8)}) to reach its binaries: ` +
+        `let others traverse it (chmod o+x ${closed}: lists nothing, only lets the path through), ` +
+        'or put the checkout under a directory others can enter (e.g. /opt or /srv), then rerun',
+    );
+}
+
 /** The user the server runs as: ourselves, or (as root, which PostgreSQL refuses) a `postgres` user, created if missing. */
 async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   if (process.getuid?.() !== 0) return {};
@@ -166,6 +196,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const parent = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-pg-'));
   const dataDir = path.join(parent, 'data');
   const ids = await serverUser();
+  if (ids.uid !== undefined) assertReachableAsPostgres(bin.binDir);
   // As root the server runs as the "postgres" user, which must be able to create the data directory.
   if (ids.uid !== undefined) fs.chmodSync(parent, 0o777);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -1,6 +1,6 @@
 import { type DbEndpoint, withClient } from '../engine/db';
 import { buildDeferredIndexes } from '../engine/deferred-indexes';
-import { copyTable } from '../engine/copy';
+import { copyTable } from '../engine/copy-tables';
 import { describeTableWith, prepareTarget } from '../engine/prepare';
 import { parseSpec } from '../engine/spec';
 import { chatHistorySpec } from '../engine/specs/chat-history';

@@ -129,6 +129,13 @@ interface Frame {
 const plotW = (f: Frame) => f.w - f.left - f.right;
 const plotH = (f: Frame) => f.h - f.top - f.bottom;
 
+/** A tick value with as many decimals as the step between ticks needs (0.25 s, not "0 s" on every line). */
+export function tickLabel(v: number, step: number): string {
+  let decimals = 0;
+  while (decimals < 6 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-9) decimals++;
+  return v.toLocaleString('en-US', { maximumFractionDigits: decimals });
+}
+
 function yAxis(f: Frame, max: number, unit: string, ticks = 4): string {
   const out: string[] = [];
   for (let i = 0; i <= ticks; i++) {
@@ -136,7 +143,7 @@ function yAxis(f: Frame, max: number, unit: string, ticks = 4): string {
     const y = f.top + plotH(f) - (plotH(f) * i) / ticks;
     out.push(`<line x1="${f.left}" x2="${f.w - f.right}" y1="${y}" y2="${y}" stroke="${COLORS.grid}"/>`);
     out.push(
-      `<text x="${f.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${esc(num(Math.round(v * 100) / 100))}${esc(unit)}</text>`,
+      `<text x="${f.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${esc(tickLabel(v, max / ticks))}${esc(unit)}</text>`,
     );
   }
   return out.join('');
@@ -250,9 +257,13 @@ function lagChart(samples: NonNullable<HtmlReportInput['syncLag']>): string {
   const t0 = Math.min(...samples.map((s) => s.atMs));
   const t1 = Math.max(...samples.map((s) => s.atMs));
   const span = Math.max(1, t1 - t0);
-  const max = niceMax(Math.max(0.001, ...samples.map((s) => s.lagSeconds)));
+  // Under a second the axis reads in milliseconds.
+  const peak = Math.max(...samples.map((s) => s.lagSeconds));
+  const scale = peak < 1 ? 1000 : 1;
+  const unit = scale === 1000 ? ' ms' : ' s';
+  const max = niceMax(Math.max(scale === 1000 ? 1 : 0.001, peak * scale));
   const x = (t: number) => f.left + (plotW(f) * (t - t0)) / span;
-  const y = (v: number) => f.top + plotH(f) - (plotH(f) * v) / max;
+  const y = (v: number) => f.top + plotH(f) - (plotH(f) * v * scale) / max;
   const dirs = [...new Set(samples.map((s) => s.direction ?? 'forward'))];
   const color = (d: string) => (d === 'reverse' ? COLORS.warn : COLORS.new);
   const lines = dirs.map((d) => {
@@ -265,11 +276,13 @@ function lagChart(samples: NonNullable<HtmlReportInput['syncLag']>): string {
     xt.push(
       `<text x="${x(t0 + (span * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((t0 + (span * i) / 5) / 1000).toFixed(1))} s</text>`,
     );
-  return `${svgOpen('chart-sync-lag', 'Sync lag over time, in seconds', f.w, f.h)}${yAxis(f, max, ' s')}${xt.join('')}${lines.join('')}${xLabel(f, 'seconds since the run started')}</svg>${legend(dirs.map((d) => [color(d), d === 'reverse' ? 'reverse sync (new → old) lag' : 'forward sync (old → new) lag'] as [string, string]))}`;
+  return `${svgOpen('chart-sync-lag', `Sync lag over time, in ${scale === 1000 ? 'milliseconds' : 'seconds'}`, f.w, f.h)}${yAxis(f, max, unit)}${xt.join('')}${lines.join('')}${xLabel(f, 'seconds since the run started')}</svg>${legend(dirs.map((d) => [color(d), d === 'reverse' ? 'reverse sync (new → old) lag' : 'forward sync (old → new) lag'] as [string, string]))}`;
 }
 
 /** Phases as a Gantt chart plus the numbers in a table. */
-function timeline(phases: HtmlReportInput['phases']): {
+function timeline(
+  phases: readonly { name: string; status: 'ok' | 'failed' | 'tripped'; ms: number; startMs?: number }[],
+): {
   svg: string;
   rows: { name: string; start: number; ms: number; status: string }[];
   estimated: boolean;
@@ -288,7 +301,7 @@ function timeline(phases: HtmlReportInput['phases']): {
   const bars = rows.map((r, i) => {
     const y = f.top + i * rowH;
     const color = r.status === 'ok' ? COLORS.ok : COLORS.error;
-    return `<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${esc(r.name)}</text><rect class="phase-bar phase-${r.status === 'ok' ? 'ok' : 'failed'}" x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${color}"><title>${esc(`${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`)}</title></rect>`;
+    return `<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${esc(r.name)}</text><rect class="phase-bar phase-${r.status === 'ok' ? 'ok' : r.status === 'tripped' ? 'tripped' : 'failed'}" x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${color}"><title>${esc(`${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`)}</title></rect>`;
   });
   const xt: string[] = [];
   for (let i = 0; i <= 5; i++)
@@ -299,7 +312,7 @@ function timeline(phases: HtmlReportInput['phases']): {
     svg: `${svgOpen('chart-phases', 'Phase timeline: start and duration of each state', f.w, f.h)}${xt.join('')}${bars.join('')}</svg>${legend(
       [
         [COLORS.ok, 'ok'],
-        [COLORS.error, 'failed'],
+        [COLORS.error, 'failed, or a health gate that tripped'],
       ],
     )}`,
     rows,
@@ -353,6 +366,7 @@ th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;verti
 th{font-weight:600;background:#f1f5f9}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code,.hash{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
+.hash{overflow-wrap:anywhere;word-break:break-all}
 .status{display:inline-flex;align-items:center;gap:6px;font-weight:600;white-space:nowrap}
 .status .dot{width:10px;height:10px;border-radius:50%;display:inline-block}
 .status.ok{color:var(--ok)}.status.ok .dot{background:var(--ok)}
@@ -395,8 +409,17 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       `<section id="error"><h2>Error</h2><p>${status('bad', r.error.name)}</p><p><code>${esc(r.error.cause)}</code></p></section>`,
     );
 
-  // Phases.
-  const tl = timeline(r.phases);
+  // Phases: a HealthGate task that ran fine but tripped (its verdict: roll back) is drawn as tripped, not ok.
+  // The k-th of n HealthGate tasks is the gate record (m - n + k) of m (aligned on the last one).
+  const gatePhases = r.phases.filter((p) => p.name === 'HealthGate').length;
+  let gateNo = (r.healthGates?.length ?? 0) - gatePhases;
+  const phases = r.phases.map((p) => {
+    if (p.name !== 'HealthGate') return p;
+    const g = r.healthGates?.[gateNo++];
+    if (p.status !== 'ok') return p;
+    return g && !g.healthy && !g.needsMoreData ? { ...p, status: 'tripped' as const } : p;
+  });
+  const tl = timeline(phases);
   parts.push(
     `<section id="phases"><h2>Phase timeline</h2>${tl.svg}${tl.estimated ? '<p class="note">Start offsets are the sum of the task durations before each state (waits such as the bake are not counted).</p>' : ''}${table(
       'table-phases',
@@ -406,7 +429,11 @@ export function renderHtmlReport(r: HtmlReportInput): string {
         esc(p.name),
         esc(secs(p.start)),
         esc(secs(p.ms)),
-        p.status === 'ok' ? status('ok', 'ok') : status('bad', 'failed'),
+        p.status === 'ok'
+          ? status('ok', 'ok')
+          : p.status === 'tripped'
+            ? status('bad', 'tripped: roll back')
+            : status('bad', 'failed'),
       ]),
       [1, 2],
     )}</section>`,
@@ -496,7 +523,9 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       ? status('ok', 'same rows, same data')
       : t.sourceRows < 0 || t.targetRows < 0
         ? status('bad', 'could not be compared')
-        : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
+        : r.outcome !== 'completed'
+          ? status('warn', 'differs: expected, the run stopped or rolled back before the new side took over')
+          : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
   ]);
   parts.push(
     `<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows, [1, 2])}`,

@@ -11,6 +11,8 @@ import {
   withClient,
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
+import { copyToLocal } from './local-copy';
+import { injectedCauseMissing } from './verdict';
 import { getSpec, registerSpec } from '../engine/specs';
 import { CHAT_HISTORY_BEFORE_16 } from '../engine/specs/chat-history';
 import { runSync } from '../engine/sync';
@@ -88,6 +90,8 @@ export interface RehearsalReport {
   /** The server of each side, e.g. `PostgreSQL 14.23` (an upgrade rehearsal: --old-pg / --new-pg). */
   postgres: { old: string; new: string };
   expected: boolean;
+  /** With a fault injected: why the run did not show the injected cause (see verdict.ts). */
+  unexpectedBecause?: string;
   error?: { name: string; cause: string };
   wallMs: number;
   rows: number;
@@ -264,11 +268,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     };
     let source: DbEndpoint;
     if (opts.source) {
-      source = parsePostgresUrl(opts.source);
-      say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
+      // Your database is only read: the rehearsal's old side is a local copy of it (nothing is created there).
+      const yours = parsePostgresUrl(opts.source);
+      say(`source: ${yours.host}:${yours.port}/${yours.database} (only read: the old side is a local copy)`);
       const holdsChat = () =>
         withClient(
-          source,
+          yours,
           { readOnly: true },
           async (c) =>
             (
@@ -278,12 +283,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
             ).rows[0].chat === true,
         );
       if (!opts.specFile && !(await holdsChat())) {
-        // No spec and not the chat-history schema: every table with a primary key, moved as is (the same introspection as `switchyard sync`).
-        spec = await introspectIdentitySpec(source, undefined, 'introspected');
+        // No spec and not the chat-history schema: every table, moved as is (the same introspection as `switchyard sync`).
+        spec = await introspectIdentitySpec(yours, undefined, 'introspected');
         say(
-          `spec: none given; introspected ${spec.tables.length} table(s) with a primary key, mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`,
+          `spec: none given; introspected ${spec.tables.length} table(s), mapped as is: ${spec.tables.map((t) => t.name).join(', ')}`,
         );
       }
+      source = await owned(`rehearsal_old_${suffix}`);
+      const copied = await copyToLocal(yours, source, spec);
+      say(`copied ${copied.toLocaleString()} rows of your database into the local old side`);
     } else {
       source = await owned(`rehearsal_old_${suffix}`);
       say(`seeding ${rows.toLocaleString()} chat messages ...`);
@@ -562,8 +570,17 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       opts.operatorRollbackAt !== undefined;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
+    const phases = execution.steps.map((s, i) => ({
+      name: s.state,
+      status: s.ok ? ('ok' as const) : ('failed' as const),
+      ms: s.ms,
+      startMs: phaseStarts[i],
+    }));
+    const error = execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined;
+    // With a fault injected: the run must show that very cause (verdict.ts), not just any rollback.
+    const notInjected = faultInjected ? injectedCauseMissing(opts, { phases, healthGates, error }) : null;
     const expected = faultInjected
-      ? outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
+      ? notInjected === null && outcome !== 'completed' && finalWeights.old === 100 && oldErrors === 0 && nothingLost
       : outcome === 'completed' && tables.every((t) => t.match) && oldErrors === 0 && nothingLost;
     const transfer = outputs.TransferConfig as
       | { applied?: { kind: string; target: string; action: string }[] }
@@ -572,15 +589,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       outcome,
       postgres,
       expected,
-      error: execution.error ? { name: execution.error, cause: execution.cause ?? '' } : undefined,
+      ...(notInjected ? { unexpectedBecause: notInjected } : {}),
+      error,
       wallMs: Date.now() - t0,
       rows: tables.find((t) => t.name === probe.name)?.sourceRows ?? rows,
-      phases: execution.steps.map((s, i) => ({
-        name: s.state,
-        status: s.ok ? 'ok' : 'failed',
-        ms: s.ms,
-        startMs: phaseStarts[i],
-      })),
+      phases,
       healthGates,
       syncLag,
       integrity: { tables, writes },

@@ -53,6 +53,9 @@ export function formatReport(r: RehearsalReport): string {
     out.push('', 'Config transfer (names only)');
     for (const c of r.config) out.push(`  ${pad(c.kind, 10)} ${pad(c.target, 36)} ${c.action}`);
   }
-  out.push('', r.expected ? 'As expected.' : 'NOT the expected outcome.');
+  out.push(
+    '',
+    r.expected ? 'As expected.' : `NOT the expected outcome${r.unexpectedBecause ? `: ${r.unexpectedBecause}` : ''}.`,
+  );
   return out.join('\n');
 }

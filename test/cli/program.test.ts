@@ -261,7 +261,52 @@ describe('switchyard CLI (commander)', () => {
   test('fails with exit 2 when sync misses --target', async () => {
     const r = await cli(['sync', '--source', 'postgres://u@old/app']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("error: required option '--target <url>' not specified");
+    expect(r.err).toContain("UsageError: required option '--target <url>' (or --target-env <VAR>) not specified");
+  });
+
+  test('GIVEN sync status / switchover / cleanup WHEN run THEN each subcommand gets its own flags (--flag=value too)', async () => {
+    const seen: Record<string, unknown> = {};
+    const loadSync = async (): Promise<SyncModule> => ({
+      syncCommand: async () => 9,
+      syncStatusCommand: async (o) => {
+        seen.status = o;
+        return 0;
+      },
+      syncSwitchoverCommand: async (o) => {
+        seen.switchover = o;
+        return 0;
+      },
+      syncCleanupCommand: async (o) => {
+        seen.cleanup = o;
+        return 0;
+      },
+    });
+    const flags = ['--source-env', 'OLD_URL', '--target=postgres://u@new/app'];
+    for (const c of ['status', 'cleanup']) expect((await cli(['sync', c, ...flags], { loadSync })).code).toBe(0);
+    expect((await cli(['sync', 'switchover', ...flags, '--max-lag-bytes=1024'], { loadSync })).code).toBe(0);
+    const conn = { sourceEnv: 'OLD_URL', target: 'postgres://u@new/app' };
+    expect(seen).toEqual({ status: conn, cleanup: conn, switchover: { ...conn, maxLagBytes: 1024 } });
+  });
+
+  test('fails with exit 2 naming the flag when a sync subcommand has both --source and --source-env', async () => {
+    const r = await cli([
+      'sync',
+      'cleanup',
+      '--source',
+      'postgres://u@o/a',
+      '--source-env',
+      'X',
+      '--target',
+      'postgres://u@n/a',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('UsageError: pass --source or --source-env, not both');
+  });
+
+  test('fails with exit 2 and one usage-error style when rehearse gets a bad --rows=value, before anything starts', async () => {
+    const r = await cli(['rehearse', '--rows=abc']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error: option '--rows <n>' argument 'abc' is invalid. --rows must be an integer from 100");
   });
 
   test('GIVEN an error message with a connection URL WHEN printed THEN its password is hidden', async () => {

@@ -3,6 +3,7 @@ import { formatReport } from '../../lambda/rehearsal/report';
 import { rehearse, RehearsalInputError } from '../../lambda/rehearsal/rehearse';
 import { synthesizeMigrationTemplate } from '../../lib/local-template';
 import { query, seededPair, testServer } from '../support/pg';
+import { schemaSnapshot, switchyardFootprint } from '../cli/support/catalog';
 
 /** The rehearsal as `npm run rehearse` runs it, on the shared test server instead of a fresh embedded one. */
 describe('npm run rehearse (5,000 rows)', () => {
@@ -100,9 +101,12 @@ describe('npm run rehearse (5,000 rows)', () => {
     const fingerprint = () =>
       query<{ f: string }>(source, `SELECT (SELECT sum(hashtextextended(m::text, 0)) FROM chat_messages m)::text AS f`);
     const before = await fingerprint();
+    const catalogBefore = { ...(await switchyardFootprint(source)), ...(await schemaSnapshot(source)) };
     const r = await run({ source: url, rows: undefined });
     expect(r.outcome).toBe('completed');
     expect(await fingerprint()).toEqual(before);
+    // Nothing created on your database: no slot, publication, trigger, function, schema or setting.
+    expect({ ...(await switchyardFootprint(source)), ...(await schemaSnapshot(source)) }).toEqual(catalogBefore);
     expect(r.integrity.tables.map((t) => [t.name, t.sourceRows, t.match])).toEqual([
       ['conversations', 50, true],
       ['messages', 1_000, true],

@@ -80,7 +80,7 @@ export async function slotStatus(source: DbEndpoint, migrationId: string, direct
 export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   const redo =
     direction === 'forward'
-      ? 'drop the sync objects (dropSync), then re-run PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
+      ? 'drop the sync objects (`switchyard sync cleanup`, or the Decommission workflow), then re-run PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
       : "the new side's writes since the last applied position cannot be replayed into the old side: drop the sync objects and, to go back, run RestoreData (or re-copy new -> old)";
   if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
   if (s.invalidated) {
@@ -173,7 +173,7 @@ export async function createSync(
     if (existing.rowCount) {
       if (existing.rows[0].plugin !== 'pgoutput' || !existing.rows[0].here) {
         throw new ReplicationNotConfiguredError(
-          `replication slot ${slot} exists but is not a pgoutput slot of this database: drop it (dropSync) and retry`,
+          `replication slot ${slot} exists but is not a pgoutput slot of this database: drop it (SELECT pg_drop_replication_slot('${slot}')) and retry`,
         );
       }
       return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };

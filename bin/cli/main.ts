@@ -1,0 +1,46 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { SecretsConfigStore } from '../../lambda/adapters/aws/secrets-config-store';
+import { SsmConfigStore } from '../../lambda/adapters/aws/ssm-config-store';
+import { version } from '../../package.json';
+import { EXIT, runCli } from './program';
+import { quietSdkNodeVersionWarning } from './sdk-env';
+
+/**
+ * The process around the CLI, shared by every entry point (bin/switchyard.ts, and the npm
+ * script aliases bin/rehearse.ts and bin/drill.ts). Ctrl-C / SIGTERM: the running command stops
+ * cleanly (sync drains, the rehearsal finishes its step, following stops) and prints its summary;
+ * a second signal quits at once with exit 130.
+ */
+export function main(argv: readonly string[]): void {
+  quietSdkNodeVersionWarning();
+  const abort = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (abort.signal.aborted) process.exit(EXIT.interrupted);
+      process.stderr.write(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping (press Ctrl-C again to quit at once) ...\n`);
+      abort.abort();
+    });
+  }
+  runCli(argv, {
+    version,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: abort.signal,
+    // Default SDK resolution: AWS_REGION / AWS_PROFILE / AWS_ENDPOINT_URL(_SFN / _CLOUDFORMATION / ...) all apply; --region overrides the region only.
+    aws: (region) => {
+      const cfg = region ? { region } : {};
+      return {
+        sfn: new SFNClient(cfg),
+        cfn: new CloudFormationClient(cfg),
+        configStores: [new SsmConfigStore(new SSMClient(cfg)), new SecretsConfigStore(new SecretsManagerClient(cfg))],
+      };
+    },
+  }).then((code) => {
+    process.exitCode = code;
+    // Leave no open handle waiting (e.g. SDK sockets); output is flushed by then.
+    setImmediate(() => process.exit(code));
+  });
+}
