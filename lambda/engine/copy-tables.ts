@@ -375,6 +375,28 @@ export async function planTables(
 }
 
 /**
+ * Tables of a run whose every planned chunk is copied, with their chunk and row counts: a caller
+ * looping on `complete` (CopyData with `tables`) skips describing and planning them again.
+ */
+export async function copiedTables(
+  target: DbEndpoint,
+  runId: string,
+  tables: readonly string[],
+): Promise<Map<string, { chunks: number; rows: number }>> {
+  const c = await connect(target, { applicationName: 'switchyard-copy' });
+  try {
+    const r = await c.query(
+      `SELECT table_name, count(*)::int AS chunks, sum(copied_rows)::float8 AS rows FROM ${META_SCHEMA}.copy_chunks
+        WHERE run_id = $1 AND table_name = ANY($2::text[]) GROUP BY table_name HAVING bool_and(copied_rows IS NOT NULL)`,
+      [runId, tables],
+    );
+    return new Map(r.rows.map((row) => [row.table_name as string, { chunks: row.chunks, rows: Number(row.rows) }]));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
  * Copy every not-yet-copied chunk of a table with bounded concurrency. Resumes
  * from the checkpoints of an earlier (crashed) run with the same run id.
  */

@@ -39,6 +39,6 @@ export {
   type CopyOptions,
   type CopyResult,
 } from './copy';
-export { copyTable, copyTables, planTables, type TableToCopyItem } from './copy-tables';
+export { copiedTables, copyTable, copyTables, planTables, type TableToCopyItem } from './copy-tables';
 export { validateTable, type TableValidation, type Checksum, type KeyDifferences } from './validate';
 export * from './sync';

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { copyTable, copyTables, describeTablesWith, describeTableWith, groupChunks, planTables } from '../engine';
+import {
+  copiedTables,
+  copyTable,
+  copyTables,
+  describeTablesWith,
+  describeTableWith,
+  groupChunks,
+  planTables,
+} from '../engine';
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
 import { migrationId } from './support/input';
@@ -91,12 +99,29 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
   };
   if (i.tables) {
     const specs = i.tables.map((t) => specTable(deps.specName, t));
-    const results = await copyTables(
-      (await describeTablesWith(specs, source, target, { concurrency: i.concurrency })).map((layout) => ({ layout })),
-      source,
-      target,
-      opts,
-    );
+    // Tables finished by an earlier invocation of this loop are neither described nor planned again.
+    const done = await copiedTables(target, i.migrationId, i.tables);
+    const todo = specs.filter((t) => !done.has(t.name));
+    const results = [
+      ...[...done].map(([table, d]) => ({
+        table,
+        chunks: d.chunks,
+        chunksCopied: d.chunks,
+        rowsCopied: 0,
+        rowsTotal: d.rows,
+        complete: true,
+      })),
+      ...(todo.length
+        ? await copyTables(
+            (await describeTablesWith(todo, source, target, { concurrency: i.concurrency })).map((layout) => ({
+              layout,
+            })),
+            source,
+            target,
+            opts,
+          )
+        : []),
+    ];
     // Counts only: a schema of thousands of tables must not fill the execution state.
     return {
       tables: results.length,
