@@ -3,6 +3,7 @@ import { copyTable, describeTableWith, groupChunks, planTableChunks } from '../e
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
 import { migrationId } from './support/input';
+import { METRIC } from '../core/metrics';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
@@ -73,11 +74,19 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
   }
   const layout = await describeTableWith(specTable(deps.specName, i.table), source, target);
   const remaining = context?.getRemainingTimeInMillis?.();
-  return copyTable(layout, source, target, {
+  const t0 = deps.now();
+  const copied = await copyTable(layout, source, target, {
     runId: i.migrationId,
     concurrency: i.concurrency,
     chunkNos: i.chunkNos,
     deadline: remaining ? deps.now() + remaining - SAFETY_MS : undefined,
     onChunk: (p) => deps.log.info('chunk copied', p),
   });
+  deps.log.metric(METRIC.rowsCopied, copied.rowsCopied, 'Count');
+  deps.log.metric(
+    METRIC.copyRowsPerSecond,
+    copied.rowsCopied / Math.max(0.001, (deps.now() - t0) / 1000),
+    'Count/Second',
+  );
+  return copied;
 });

@@ -14,6 +14,7 @@ import {
   type SyncRunResult,
 } from '../engine/sync';
 import { BAKE_SECONDS, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
+import { METRIC } from '../core/metrics';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase, type InvocationContext } from './support/phase';
@@ -204,6 +205,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       }
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
+      deps.log.metric(METRIC.syncDrainChanges, changes, 'Count');
       // Logical replication carries no sequences: the old side now holds the new side's rows (keys
       // from the new side's range) and takes every insert again, so its sequences move past them.
       const sequences =
@@ -264,6 +266,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
       if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');
+      deps.log.metric(METRIC.syncConflicts, (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), 'Count');
       const bakedSeconds = (deps.now() - t0) / 1000;
       // A bake longer than one invocation is looped by the state machine until nothing remains.
       const remainingSeconds = Math.max(0, i.seconds - Math.ceil(bakedSeconds));
