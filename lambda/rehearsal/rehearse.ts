@@ -11,6 +11,7 @@ import {
   withClient,
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
+import { DEFAULT_SPEC_NAME } from '../core/limits';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -195,7 +196,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     throw new RehearsalInputError(
       `--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`,
     );
-  let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
+  let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec(DEFAULT_SPEC_NAME);
 
   const cleanup: (() => Promise<void>)[] = [];
   const keptDatabases: { label: string; db: DbEndpoint }[] = [];

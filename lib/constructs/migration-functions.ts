@@ -2,6 +2,7 @@ import { ArnFormat, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { DEFAULT_SPEC_NAME } from '../../lambda/core/limits';
 import { PHASE, PHASE_NAMES } from '../../lambda/phases';
 import { PhaseFunction, type PhaseName } from './phase-function';
 import type { IServiceEnvironment } from './service-environment';
@@ -137,7 +138,7 @@ export class MigrationFunctions extends Construct {
 
     const environment: Record<string, string> = {
       SWITCHYARD_STAGE: props.stageName,
-      SPEC_NAME: props.specName ?? 'chat-history',
+      SPEC_NAME: props.specName ?? DEFAULT_SPEC_NAME,
       SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
       TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
       OLD_DB_ID: oldEnv.databaseIdentifier,
