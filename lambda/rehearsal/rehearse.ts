@@ -12,6 +12,7 @@ import {
 } from '../engine';
 import { introspectIdentitySpec } from '../engine/introspect';
 import { DEFAULT_SPEC_NAME } from '../core/limits';
+import { percentile } from '../core/verify/figures';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -138,11 +139,6 @@ export interface SideFigures {
   /** Latency percentiles in ms (null without requests). */
   p50: number | null;
   p99: number | null;
-}
-
-function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 function sideFigures(requests: number, errors: number, latencies: number[]): SideFigures {

@@ -4,6 +4,7 @@
  * not-applicable, with the fix when it fails; a pack is the list of them
  * (lambda/handlers/preflight-checks/index.ts). Adding a check is one file and one line.
  */
+import { describeError } from '../errors';
 import type { PreflightCheck, PreflightReport } from './evaluate';
 
 export type CheckStatus = 'pass' | 'fail' | 'not-applicable';
@@ -43,8 +44,7 @@ export async function runPack<C>(pack: readonly PackCheck<C>[], context: C): Pro
         const o = await check(context);
         return { name, ok: o.status !== 'fail', status: o.status, detail: o.detail, ...(o.fix ? { fix: o.fix } : {}) };
       } catch (e) {
-        const detail = `${(e as Error).name ?? 'Error'}: ${(e as Error).message}`;
-        return { name, ok: false, status: 'fail', detail };
+        return { name, ok: false, status: 'fail', detail: describeError(e) };
       }
     }),
   );
