@@ -10,6 +10,7 @@ import {
   SpecError,
 } from '../../lambda/engine';
 import { introspectIdentitySpec } from '../../lambda/engine/introspect';
+import { parsePostgresUrl as parseUrl } from '../../lambda/engine/postgres-url';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { qi } from '../../lambda/engine/sql';
 import {
@@ -40,22 +41,13 @@ export interface SyncCommandIo {
 
 /** postgres://user:password@host:port/db?sslmode=require → endpoint (the password is never printed). */
 export function parsePostgresUrl(url: string, flag: string): DbEndpoint {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new SpecError(`${flag} is not a URL: expected postgres://user:password@host:5432/db`);
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new SpecError(`${flag} must be a postgres:// URL`);
-  const ssl = u.searchParams.get('sslmode');
-  return {
-    host: decodeURIComponent(u.hostname) || 'localhost',
-    port: Number(u.port || 5432),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    ssl: ssl === 'require' ? 'require' : ssl === 'verify-full' ? 'verify-full' : undefined,
-  };
+  const r = parseUrl(url);
+  if ('endpoint' in r) return r.endpoint;
+  throw new SpecError(
+    r.problem === 'not-a-url'
+      ? `${flag} is not a URL: expected postgres://user:password@host:5432/db`
+      : `${flag} must be a postgres:// URL`,
+  );
 }
 
 const line = (s: NodeJS.WritableStream, text: string) => s.write(`${text}\n`);

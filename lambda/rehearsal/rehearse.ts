@@ -13,6 +13,7 @@ import {
 import { introspectIdentitySpec } from '../engine/introspect';
 import { DEFAULT_SPEC_NAME } from '../core/limits';
 import { percentile } from '../core/verify/figures';
+import { parsePostgresUrl } from '../engine/postgres-url';
 import { getSpec, registerSpec } from '../engine/specs';
 import { runSync } from '../engine/sync';
 import { sourceRelation, targetKey, targetRelation } from '../engine/spec';
@@ -150,22 +151,14 @@ export class RehearsalInputError extends Error {
   public readonly name = 'RehearsalInputError';
 }
 
-function parsePostgresUrl(url: string): DbEndpoint {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RehearsalInputError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol))
-    throw new RehearsalInputError(`--source must be a postgres:// URL, got protocol: ${u.protocol}`);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 5432),
-    database: decodeURIComponent(u.pathname.slice(1)),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-  };
+function sourceEndpoint(url: string): DbEndpoint {
+  const r = parsePostgresUrl(url);
+  if ('endpoint' in r) return r.endpoint;
+  throw new RehearsalInputError(
+    r.problem === 'not-a-url'
+      ? '--source must be a postgres:// URL like postgres://user:password@host:5432/db'
+      : `--source must be a postgres:// URL, got protocol: ${r.protocol}`,
+  );
 }
 
 /** The whole migration on one machine: real PostgreSQL, the synthesized Migrate definition, real HTTP traffic. */
@@ -251,7 +244,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     };
     let source: DbEndpoint;
     if (opts.source) {
-      source = parsePostgresUrl(opts.source);
+      source = sourceEndpoint(opts.source);
       say(`source: ${source.host}:${source.port}/${source.database} (read-only)`);
       const holdsChat = () =>
         withClient(
