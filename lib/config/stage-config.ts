@@ -237,7 +237,7 @@ const migrationSchema = z.object({
     .min(COPY_CONCURRENCY.min, `must be at least ${COPY_CONCURRENCY.min}`)
     .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
     .default(STAGE_DEFAULTS.copyConcurrency),
-  /** Name of the migration spec under lambda/core/specs. */
+  /** Name of the migration spec (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
   specName: z
     .string()
     .regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name')

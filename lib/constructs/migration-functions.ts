@@ -51,7 +51,7 @@ export interface MigrationFunctionsProps {
   readonly dns?: WeightedDnsRecords;
   /** Prefix of the new side's health alarms. */
   readonly healthAlarmPrefix: string;
-  /** Migration spec name (lambda/core/specs). @default chat-history */
+  /** Migration spec name (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
   readonly specName?: string;
   /** @default RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
