@@ -8,6 +8,7 @@ import { addSwitchyardStages } from '../lib/switchyard-app';
  *   npx cdk deploy 'dev/*' -c dev:account=111111111111 -c dev:region=eu-west-1
  *   npx cdk synth -c stages=prod -c switchyard:configFile=docs/examples/imported-old.json
  */
-const app = new App();
+// CDK's built-in template validation takes over half of every synth; test/lib/cfn-validation.test.ts runs it instead.
+const app = new App({ builtinCloudFormationValidation: false });
 addSwitchyardStages(app);
 app.synth();

@@ -84,3 +84,8 @@ export abstract class SwitchyardError extends Error {
     super(message, options);
   }
 }
+
+/** `Name: message` of a caught error, for a reason in a report (the caller makes sure it holds no value). */
+export function describeError(e: unknown): string {
+  return `${(e as Error | undefined)?.name ?? 'Error'}: ${(e as Error | undefined)?.message ?? String(e)}`;
+}

@@ -50,3 +50,22 @@ export const DISTRIBUTED_COPY = {
   maxItems: 1_000,
   maxItemsBytes: 64 * 1024,
 } as const;
+
+/**
+ * The stage defaults of an execution's input, defined once: the stage config fills them in
+ * (lib/config/stage-config.ts), the CDK app passes them to the functions' environment, and the
+ * Lambda wiring and the rehearsal fall back to the same values.
+ */
+export const STAGE_DEFAULTS = {
+  /** Percent of traffic on the new side after each step. */
+  weightSchedule: [5, 25, 50, 100],
+  /** Seconds at each step before the health gate. */
+  bakeSeconds: 300,
+  /** The catch-up loop stops once the lag is below this. */
+  maxCatchUpLagSeconds: 5,
+  /** Chunk copies at once per copy worker. */
+  copyConcurrency: 4,
+} as const;
+
+/** The migration spec a stage runs unless it names another (lambda/engine/specs). */
+export const DEFAULT_SPEC_NAME = 'chat-history';

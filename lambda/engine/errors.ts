@@ -53,12 +53,8 @@ function chunkMessage(f: ChunkFailure): string {
   return `copy of ${f.table} chunk ${f.chunkNo} (keys ${f.range}) failed and was rolled back${where ? ` at ${where}` : ''}: ${f.reason}${f.code ? ` (SQLSTATE ${f.code})` : ''}`;
 }
 
-/**
- * A chunk failed for a reason that may pass on a retry (connection lost, deadlock,
- * server shutting down); its transaction rolled back, so a rerun resumes cleanly.
- */
-export class ChunkCopyError extends DataEngineError {
-  readonly name = ERRORS.ChunkCopyError;
+/** A chunk that failed: which table and chunk, and the SQLSTATE when there is one (no values). */
+abstract class ChunkFailureError extends DataEngineError {
   readonly table: string;
   readonly chunkNo: number;
   readonly code?: string;
@@ -71,22 +67,21 @@ export class ChunkCopyError extends DataEngineError {
 }
 
 /**
+ * A chunk failed for a reason that may pass on a retry (connection lost, deadlock,
+ * server shutting down); its transaction rolled back, so a rerun resumes cleanly.
+ */
+export class ChunkCopyError extends ChunkFailureError {
+  readonly name = ERRORS.ChunkCopyError;
+}
+
+/**
  * A chunk failed the same way it will on every try: bad data or a constraint (SQLSTATE
  * classes 22 and 23), a permission or syntax problem (42), a write refused by the
  * read-only source (25006). Never retried, by the engine or the state machine; fix the
  * data or the spec, then rerun with the same run id.
  */
-export class ChunkDataError extends DataEngineError {
+export class ChunkDataError extends ChunkFailureError {
   readonly name = ERRORS.ChunkDataError;
-  readonly table: string;
-  readonly chunkNo: number;
-  readonly code?: string;
-  constructor(readonly failure: ChunkFailure) {
-    super(chunkMessage(failure));
-    this.table = failure.table;
-    this.chunkNo = failure.chunkNo;
-    this.code = failure.code;
-  }
 }
 
 /** Validation found differences between source and target. */

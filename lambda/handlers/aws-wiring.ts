@@ -17,7 +17,7 @@ import { Route53Router } from '../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../adapters/aws/secrets-config-store';
 import { SsmConfigStore } from '../adapters/aws/ssm-config-store';
 import { environmentTransferRules } from '../core/config/transfer';
-import { MAX_CATCH_UP_MINUTES } from '../core/limits';
+import { DEFAULT_SPEC_NAME, MAX_CATCH_UP_MINUTES, STAGE_DEFAULTS } from '../core/limits';
 import type { PhaseDeps } from './support/deps';
 import { ConfigurationError, parseEnv } from './support/input';
 import { createLogger } from './support/logger';
@@ -34,7 +34,7 @@ import type { OldSideAccess } from '../core/verify/ports';
 export const phaseEnvSchema = z
   .object({
     SWITCHYARD_STAGE: z.string().min(1),
-    SPEC_NAME: z.string().min(1).default('chat-history'),
+    SPEC_NAME: z.string().min(1).default(DEFAULT_SPEC_NAME),
     SOURCE_DB_SECRET_ARN: z.string().min(1),
     TARGET_DB_SECRET_ARN: z.string().min(1),
     /** TLS of the database connections: `require` (unverified) only when the stage says so. */
@@ -62,15 +62,15 @@ export const phaseEnvSchema = z
     DEFAULT_SCHEDULE: z
       .string()
       .regex(/^\d+(,\d+)*$/, 'must be comma-separated percentages')
-      .default('5,25,50,100'),
-    DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(300),
-    DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(5),
+      .default(STAGE_DEFAULTS.weightSchedule.join(',')),
+    DEFAULT_BAKE_SECONDS: z.coerce.number().int().min(0).default(STAGE_DEFAULTS.bakeSeconds),
+    DEFAULT_MAX_LAG_SECONDS: z.coerce.number().min(0).default(STAGE_DEFAULTS.maxCatchUpLagSeconds),
     DEFAULT_MAX_CATCH_UP_MINUTES: z.coerce
       .number()
       .int()
       .min(MAX_CATCH_UP_MINUTES.min)
       .default(MAX_CATCH_UP_MINUTES.default),
-    DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+    DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(STAGE_DEFAULTS.copyConcurrency),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
     /** Smoke: the old side's own entry point (`verification.oldBaseUrl`); its requests go there without the side header. */

@@ -11,8 +11,10 @@ import {
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY, DISTRIBUTED_COPY } from '../core/limits';
 import { migrationId } from './support/input';
+import { METRIC } from '../core/metrics';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
+import type { PhaseDeps } from './support/deps';
 import { specTable } from './support/spec-table';
 
 /** Leave this much of the function's time for committing the last chunk and returning. */
@@ -91,6 +93,7 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
     };
   }
   const remaining = context?.getRemainingTimeInMillis?.();
+  const t0 = deps.now();
   const opts = {
     runId: i.migrationId,
     concurrency: i.concurrency,
@@ -122,6 +125,11 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
           )
         : []),
     ];
+    recordCopyMetrics(
+      deps,
+      results.reduce((n, r) => n + r.rowsCopied, 0),
+      t0,
+    );
     // Counts only: a schema of thousands of tables must not fill the execution state.
     return {
       tables: results.length,
@@ -134,5 +142,13 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
     };
   }
   const layout = await describeTableWith(specTable(deps.specName, i.table!), source, target);
-  return copyTable(layout, source, target, { ...opts, chunkNos: i.chunkNos });
+  const copied = await copyTable(layout, source, target, { ...opts, chunkNos: i.chunkNos });
+  recordCopyMetrics(deps, copied.rowsCopied, t0);
+  return copied;
 });
+
+/** Rows copied and the rate of this invocation, as EMF metrics flushed by definePhase. */
+function recordCopyMetrics(deps: PhaseDeps, rows: number, t0: number): void {
+  deps.log.metric(METRIC.rowsCopied, rows, 'Count');
+  deps.log.metric(METRIC.copyRowsPerSecond, rows / Math.max(0.001, (deps.now() - t0) / 1000), 'Count/Second');
+}

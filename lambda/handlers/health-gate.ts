@@ -3,13 +3,13 @@ import { decideCanary, skippedCanary, type CanaryVerdict } from '../core/verify/
 import { canaryPolicySchema, DEFAULT_CANARY_POLICY } from '../core/verify/config';
 import type { CanaryWindow, SideWindow } from '../core/verify/ports';
 import { decideHealth, type HealthDecision } from '../core/traffic/health';
+import { describeError } from '../core/errors';
 import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS } from '../core/limits';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import type { PhaseDeps } from './support/deps';
 import { definePhase } from './support/phase';
 
-const describe = (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`;
 const NO_TRAFFIC: SideWindow = { requests: 0, errors: 0, errorRate: 0, p50: null, p90: null, p99: null };
 const EMPTY: CanaryWindow = { old: NO_TRAFFIC, new: NO_TRAFFIC };
 
@@ -28,7 +28,11 @@ async function judgeCanary(
   try {
     oldWeight = (await deps.router.getWeights()).old;
   } catch (e) {
-    return { ...decideCanary(EMPTY, policy), verdict: 'fail', reasons: [`weights could not be read: ${describe(e)}`] };
+    return {
+      ...decideCanary(EMPTY, policy),
+      verdict: 'fail',
+      reasons: [`weights could not be read: ${describeError(e)}`],
+    };
   }
   try {
     window = await deps.canaryMetrics.window(fromMs, toMs);
@@ -37,7 +41,7 @@ async function judgeCanary(
     return {
       ...decideCanary(EMPTY, policy),
       verdict: 'fail',
-      reasons: [`canary metrics could not be read: ${describe(e)}`],
+      reasons: [`canary metrics could not be read: ${describeError(e)}`],
     };
   }
   if (oldWeight === 0)
@@ -84,7 +88,7 @@ export const healthGate = definePhase(
       );
     } catch (e) {
       // An alarm that cannot be read gates nothing: unhealthy, with the reason.
-      alarms = { healthy: false, reasons: [`health alarms could not be read: ${describe(e)}`], alarmsChecked: 0 };
+      alarms = { healthy: false, reasons: [`health alarms could not be read: ${describeError(e)}`], alarmsChecked: 0 };
     }
     const verdict = await judgeCanary(deps, fromMs, toMs, i.canary);
     const canary: GateCanary = {

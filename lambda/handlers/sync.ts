@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { withClient } from '../engine/db';
 import { getSpec } from '../engine/specs';
 import {
   createSync,
@@ -13,7 +12,10 @@ import {
   type Direction,
   type SyncRunResult,
 } from '../engine/sync';
+import { sourceInsertPosition } from '../engine/sync/positions';
+import { decideCatchUp } from '../core/traffic/catch-up';
 import { BAKE_SECONDS, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
+import { METRIC } from '../core/metrics';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase, type InvocationContext } from './support/phase';
@@ -161,13 +163,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
           lagSeconds: 0,
         };
       }
-      // The insert position: with asynchronous commit a committed transaction may lie beyond the write position.
-      const position = () =>
-        withClient(
-          source,
-          { applicationName: 'switchyard-sync' },
-          async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string,
-        );
+      const position = () => sourceInsertPosition(source);
       const t0 = deps.now();
       const budget = budgetMs(context, i.maxSeconds * 1000);
       let untilLsn = await position();
@@ -204,24 +200,18 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       }
       deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
       deps.log.metric('SyncConflicts', r.conflicts, 'Count');
+      deps.log.metric(METRIC.syncDrainChanges, changes, 'Count');
       // Logical replication carries no sequences: the old side now holds the new side's rows (keys
       // from the new side's range) and takes every insert again, so its sequences move past them.
       const sequences =
         i.direction === 'reverse' && done
           ? await moveSequencesPast(spec, { old, new: neu }, { moving: 'old', headroom: i.sequenceHeadroom })
           : [];
-      const catchUpStartedAt = i.catchUp ? (i.catchUp.startedAt ?? new Date(t0).toISOString()) : undefined;
-      if (i.catchUp && catchUpStartedAt) {
-        const minutes = (deps.now() - Date.parse(catchUpStartedAt)) / 60_000;
-        if (!(done && r.lagSeconds <= i.catchUp.maxLagSeconds) && minutes >= i.catchUp.minutes) {
-          throw new SyncLagError(
-            `CatchUp: the ${i.direction} sync has not caught up after ${Math.floor(minutes)} min (limit ${i.catchUp.minutes}): lag ${r.lagSeconds.toFixed(1)} s ` +
-              `(${r.lagBytes} bytes behind ${r.sourceLsn}), maximum ${i.catchUp.maxLagSeconds} s; this round applied ${changes} changes. ` +
-              `The source takes writes faster than the sync applies them. No traffic moved and nothing was lost: ` +
-              `rerun in a quieter window, raise maxCatchUpMinutes or maxCatchUpLagSeconds, or give the new database more capacity`,
-          );
-        }
-      }
+      const catchUp = i.catchUp
+        ? decideCatchUp(i.catchUp, { ...r, direction: i.direction, done, changes }, t0, deps.now())
+        : undefined;
+      if (catchUp?.giveUp) throw new SyncLagError(catchUp.giveUp);
+      const catchUpStartedAt = catchUp?.startedAt;
       return {
         ...summary(r),
         changes,
@@ -280,6 +270,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
       deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
       if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');
+      deps.log.metric(METRIC.syncConflicts, (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), 'Count');
       const bakedSeconds = (deps.now() - t0) / 1000;
       // A bake longer than one invocation is looped by the state machine until nothing remains.
       const remainingSeconds = Math.max(0, i.seconds - Math.ceil(bakedSeconds));

@@ -1,5 +1,5 @@
 import { environmentTransferRules } from '../core/config/transfer';
-import { MAX_CATCH_UP_MINUTES } from '../core/limits';
+import { DEFAULT_SPEC_NAME, MAX_CATCH_UP_MINUTES, STAGE_DEFAULTS } from '../core/limits';
 import type { DbEndpoint } from '../engine/db';
 import type { AlarmReader, TrafficRouter } from '../core/traffic/ports';
 import type { PhaseDeps } from '../handlers/support/deps';
@@ -64,7 +64,7 @@ export function localDeps(
   return {
     stage: opts.stage ?? 'local',
     log: createLogger({ service: 'switchyard', stage: opts.stage ?? 'local' }, opts.sink ?? (() => undefined)),
-    specName: 'chat-history',
+    specName: DEFAULT_SPEC_NAME,
     sourceDb: async () => world.source,
     targetDb: async () => world.target,
     router: world.router,
@@ -81,11 +81,11 @@ export function localDeps(
     ),
     repointOldDatabase: async () => undefined,
     defaults: {
-      schedule: [5, 25, 50, 100],
+      schedule: STAGE_DEFAULTS.weightSchedule,
       bakeSeconds: 0,
-      maxCatchUpLagSeconds: 5,
+      maxCatchUpLagSeconds: STAGE_DEFAULTS.maxCatchUpLagSeconds,
       maxCatchUpMinutes: MAX_CATCH_UP_MINUTES.default,
-      copyConcurrency: 2,
+      copyConcurrency: STAGE_DEFAULTS.copyConcurrency,
       ...opts.defaults,
     },
     now: () => Date.now(),

@@ -13,6 +13,9 @@ import {
 import { introspectIdentitySpec } from '../engine/introspect';
 import { copyToLocal } from './local-copy';
 import { injectedCauseMissing } from './verdict';
+import { DEFAULT_SPEC_NAME } from '../core/limits';
+import { percentile } from '../core/verify/figures';
+import { parsePostgresUrl } from '../engine/postgres-url';
 import { getSpec, registerSpec } from '../engine/specs';
 import { CHAT_HISTORY_BEFORE_16 } from '../engine/specs/chat-history';
 import { runSync } from '../engine/sync';
@@ -153,11 +156,6 @@ export interface SideFigures {
   p99: number | null;
 }
 
-function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 function sideFigures(requests: number, errors: number, latencies: number[]): SideFigures {
   const sorted = [...latencies].sort((a, b) => a - b);
   return { requests, errors, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
@@ -167,22 +165,14 @@ export class RehearsalInputError extends Error {
   public readonly name = 'RehearsalInputError';
 }
 
-function parsePostgresUrl(url: string): DbEndpoint {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RehearsalInputError('--source must be a postgres:// URL like postgres://user:password@host:5432/db');
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol))
-    throw new RehearsalInputError(`--source must be a postgres:// URL, got protocol: ${u.protocol}`);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 5432),
-    database: decodeURIComponent(u.pathname.slice(1)),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-  };
+function sourceEndpoint(url: string): DbEndpoint {
+  const r = parsePostgresUrl(url);
+  if ('endpoint' in r) return r.endpoint;
+  throw new RehearsalInputError(
+    r.problem === 'not-a-url'
+      ? '--source must be a postgres:// URL like postgres://user:password@host:5432/db'
+      : `--source must be a postgres:// URL, got protocol: ${r.protocol}`,
+  );
 }
 
 /** The whole migration on one machine: real PostgreSQL, the synthesized Migrate definition, real HTTP traffic. */
@@ -209,7 +199,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     throw new RehearsalInputError(
       `--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${routes.join(', ')}`,
     );
-  let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec('chat-history');
+  let spec: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec(DEFAULT_SPEC_NAME);
 
   const cleanup: (() => Promise<void>)[] = [];
   const keptDatabases: { label: string; db: DbEndpoint }[] = [];
@@ -269,7 +259,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     let source: DbEndpoint;
     if (opts.source) {
       // Your database is only read: the rehearsal's old side is a local copy of it (nothing is created there).
-      const yours = parsePostgresUrl(opts.source);
+      const yours = sourceEndpoint(opts.source);
       say(`source: ${yours.host}:${yours.port}/${yours.database} (only read: the old side is a local copy)`);
       const holdsChat = () =>
         withClient(

@@ -7,6 +7,8 @@ import {
   MAX_CATCH_UP_LAG_SECONDS,
   MAX_CATCH_UP_MINUTES,
   MIN_REQUESTS_PER_BAKE,
+  DEFAULT_SPEC_NAME,
+  STAGE_DEFAULTS,
 } from '../../lambda/core/limits';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
@@ -203,7 +205,7 @@ const copySchema = z.object({
 
 const migrationSchema = z.object({
   /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
-  weightSchedule: weightSchedule.default([5, 25, 50, 100]),
+  weightSchedule: weightSchedule.default([...STAGE_DEFAULTS.weightSchedule]),
   /** Seconds to wait at each step before the health gate is evaluated; at least one CloudWatch minute (lambda/core/limits.ts). */
   bakeSeconds: z
     .number()
@@ -213,9 +215,14 @@ const migrationSchema = z.object({
       `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`,
     )
     .max(BAKE_SECONDS.max, `must be at most ${BAKE_SECONDS.max} seconds`)
-    .default(300),
+    .default(STAGE_DEFAULTS.bakeSeconds),
   /** Catch-up stops looping once lag is below this many seconds. */
-  maxCatchUpLagSeconds: z.number().int().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).default(5),
+  maxCatchUpLagSeconds: z
+    .number()
+    .int()
+    .min(MAX_CATCH_UP_LAG_SECONDS.min)
+    .max(MAX_CATCH_UP_LAG_SECONDS.max)
+    .default(STAGE_DEFAULTS.maxCatchUpLagSeconds),
   /** The catch-up fails with SyncLagError (before any traffic moves, nothing lost) when the lag is not below `maxCatchUpLagSeconds` after this many minutes. */
   maxCatchUpMinutes: z
     .number()
@@ -229,12 +236,12 @@ const migrationSchema = z.object({
     .int()
     .min(COPY_CONCURRENCY.min, `must be at least ${COPY_CONCURRENCY.min}`)
     .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
-    .default(4),
-  /** Name of the migration spec under lambda/core/specs. */
+    .default(STAGE_DEFAULTS.copyConcurrency),
+  /** Name of the migration spec (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
   specName: z
     .string()
     .regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name')
-    .default('chat-history'),
+    .default(DEFAULT_SPEC_NAME),
   /** How the chunk copy runs. @default inline */
   copy: copySchema.default(copySchema.parse({})),
   /**

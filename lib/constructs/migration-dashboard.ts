@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRIC } from '../../lambda/core/metrics';
 
 export interface MigrationDashboardProps {
   readonly stageName: string;
@@ -112,6 +113,20 @@ export class MigrationDashboard extends Construct {
             title: 'Sync conflicts (later commit won)',
             left: [custom('SyncConflicts', 'Sum')],
             width: 8,
+          }),
+        ],
+        // The phases' own EMF metrics (lambda/core/metrics.ts): copy throughput and sync drain sizes.
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Copy: rows copied per minute, rows/s per invocation',
+            left: [custom(METRIC.rowsCopied, 'Sum')],
+            right: [custom(METRIC.copyRowsPerSecond, 'Average')],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Sync: changes per drain',
+            left: [custom(METRIC.syncDrainChanges, 'Maximum'), custom(METRIC.syncDrainChanges, 'Sum')],
+            width: 12,
           }),
         ],
         [

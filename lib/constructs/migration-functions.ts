@@ -2,6 +2,7 @@ import { ArnFormat, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { DEFAULT_SPEC_NAME } from '../../lambda/core/limits';
 import { PHASE, PHASE_NAMES } from '../../lambda/phases';
 import { PhaseFunction, type PhaseName } from './phase-function';
 import type { IServiceEnvironment } from './service-environment';
@@ -50,7 +51,7 @@ export interface MigrationFunctionsProps {
   readonly dns?: WeightedDnsRecords;
   /** Prefix of the new side's health alarms. */
   readonly healthAlarmPrefix: string;
-  /** Migration spec name (lambda/core/specs). @default chat-history */
+  /** Migration spec name (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
   readonly specName?: string;
   /**
    * TLS of the phases' database connections: `verify-full` checks the certificate against the Amazon
@@ -96,6 +97,75 @@ export interface MigrationVerificationProps {
   readonly oldLoadBalancerArn?: string;
 }
 
+/** Each phase function's environment: ARNs, names and stage defaults only (never a secret value). */
+function phaseEnvironments(
+  props: MigrationFunctionsProps,
+  newKeyArn: string,
+): (phase: PhaseName) => Record<string, string> {
+  const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
+  const environment: Record<string, string> = {
+    SWITCHYARD_STAGE: props.stageName,
+    SPEC_NAME: props.specName ?? DEFAULT_SPEC_NAME,
+    DB_TLS: props.databaseTls ?? 'verify-full',
+    SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
+    TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
+    OLD_DB_ID: oldEnv.databaseIdentifier,
+    HEALTH_ALARM_PREFIX: props.healthAlarmPrefix,
+    OLD_PARAMETER_PATH: oldEnv.parameterPath,
+    NEW_PARAMETER_PATH: newEnv.parameterPath,
+    OLD_SECRET_PREFIX: oldEnv.secretPrefix,
+    NEW_SECRET_PREFIX: newEnv.secretPrefix,
+    NEW_KMS_KEY_ARN: newKeyArn,
+    DEFAULT_SCHEDULE: props.defaults.schedule.join(','),
+    DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
+    DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
+    DEFAULT_MAX_CATCH_UP_MINUTES: String(props.defaults.maxCatchUpMinutes),
+    DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
+    ...(props.verification
+      ? {
+          SMOKE_BASE_URL: props.verification.smokeBaseUrl,
+          ...(props.verification.oldLoadBalancerArn
+            ? {
+                CANARY_OLD_TARGET_GROUP_ARN: oldEnv.targetGroup.targetGroupArn,
+                CANARY_NEW_TARGET_GROUP_ARN: newEnv.targetGroup.targetGroupArn,
+                CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancerArn,
+                CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancerArn,
+              }
+            : {}),
+        }
+      : {}),
+    ...(oldEnv.serviceArns
+      ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn }
+      : {}),
+    ...(props.alb
+      ? {
+          ROUTING_KIND: 'alb',
+          ALB_RULE_ARN: props.alb.ruleArn,
+          OLD_TARGET_GROUP_ARN: props.alb.oldTargetGroup.targetGroupArn,
+          NEW_TARGET_GROUP_ARN: props.alb.newTargetGroup.targetGroupArn,
+        }
+      : {
+          ROUTING_KIND: 'route53',
+          HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId,
+          RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}`,
+        }),
+  };
+
+  // Smoke alone: how it reaches the old side, decided here so the handler looks nothing up.
+  // An imported old side is on its own load balancer (the stage listener answers 503 for it).
+  const smokeEnvironment: Record<string, string> = props.verification
+    ? {
+        ...(props.verification.oldBaseUrl ? { SMOKE_OLD_BASE_URL: props.verification.oldBaseUrl } : {}),
+        SMOKE_COMPARE_OLD: String(Boolean(props.verification.oldBaseUrl) || !oldEnv.imported),
+      }
+    : {};
+  return (phase: PhaseName): Record<string, string> => ({
+    ...environment,
+    ...(LOCK_PHASES.includes(phase) ? { [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : {}),
+    ...(phase === PHASE.smoke ? smokeEnvironment : {}),
+  });
+}
+
 /**
  * One Lambda function per phase, each granted only what its phase does
  * (resource-scoped wherever the action supports it). Database credentials are
@@ -112,7 +182,6 @@ export class MigrationFunctions extends Construct {
   constructor(scope: Construct, id: string, props: MigrationFunctionsProps) {
     super(scope, id);
     if (!props.alb && !props.dns) throw new Error('MigrationFunctions needs alb or dns routing, got: neither');
-    const stack = Stack.of(this);
     const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
     if (!newEnv.dataKey)
       throw new Error(
@@ -141,68 +210,15 @@ export class MigrationFunctions extends Construct {
       'Switchyard database phases',
     );
 
-    const environment: Record<string, string> = {
-      SWITCHYARD_STAGE: props.stageName,
-      SPEC_NAME: props.specName ?? 'chat-history',
-      DB_TLS: props.databaseTls ?? 'verify-full',
-      SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
-      TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
-      OLD_DB_ID: oldEnv.databaseIdentifier,
-      HEALTH_ALARM_PREFIX: props.healthAlarmPrefix,
-      OLD_PARAMETER_PATH: oldEnv.parameterPath,
-      NEW_PARAMETER_PATH: newEnv.parameterPath,
-      OLD_SECRET_PREFIX: oldEnv.secretPrefix,
-      NEW_SECRET_PREFIX: newEnv.secretPrefix,
-      NEW_KMS_KEY_ARN: newEnv.dataKey.keyArn,
-      DEFAULT_SCHEDULE: props.defaults.schedule.join(','),
-      DEFAULT_BAKE_SECONDS: String(props.defaults.bakeSeconds),
-      DEFAULT_MAX_LAG_SECONDS: String(props.defaults.maxCatchUpLagSeconds),
-      DEFAULT_MAX_CATCH_UP_MINUTES: String(props.defaults.maxCatchUpMinutes),
-      DEFAULT_COPY_CONCURRENCY: String(props.defaults.copyConcurrency),
-      ...(props.verification
-        ? {
-            SMOKE_BASE_URL: props.verification.smokeBaseUrl,
-            ...(props.verification.oldLoadBalancerArn
-              ? {
-                  CANARY_OLD_TARGET_GROUP_ARN: oldEnv.targetGroup.targetGroupArn,
-                  CANARY_NEW_TARGET_GROUP_ARN: newEnv.targetGroup.targetGroupArn,
-                  CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancerArn,
-                  CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancerArn,
-                }
-              : {}),
-          }
-        : {}),
-      ...(oldEnv.serviceArns
-        ? { OLD_SERVICE_ARN: oldEnv.serviceArns.serviceArn, OLD_CLUSTER_ARN: oldEnv.serviceArns.clusterArn }
-        : {}),
-      ...(props.alb
-        ? {
-            ROUTING_KIND: 'alb',
-            ALB_RULE_ARN: props.alb.ruleArn,
-            OLD_TARGET_GROUP_ARN: props.alb.oldTargetGroup.targetGroupArn,
-            NEW_TARGET_GROUP_ARN: props.alb.newTargetGroup.targetGroupArn,
-          }
-        : {
-            ROUTING_KIND: 'route53',
-            HOSTED_ZONE_ID: props.dns!.zone.hostedZoneId,
-            RECORD_NAME: `${props.dns!.recordName}.${props.dns!.zone.zoneName}`,
-          }),
-    };
+    this.functions = this.createFunctions(props, phaseEnvironments(props, newEnv.dataKey.keyArn));
+    this.grantPhases(props);
+    this.acknowledgeFindings();
+  }
 
-    // Smoke alone: how it reaches the old side, decided here so the handler looks nothing up.
-    // An imported old side is on its own load balancer (the stage listener answers 503 for it).
-    const smokeEnvironment: Record<string, string> = props.verification
-      ? {
-          ...(props.verification.oldBaseUrl ? { SMOKE_OLD_BASE_URL: props.verification.oldBaseUrl } : {}),
-          SMOKE_COMPARE_OLD: String(Boolean(props.verification.oldBaseUrl) || !oldEnv.imported),
-        }
-      : {};
-    const environmentOf = (phase: PhaseName): Record<string, string> => ({
-      ...environment,
-      ...(LOCK_PHASES.includes(phase) ? { [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : {}),
-      ...(phase === PHASE.smoke ? smokeEnvironment : {}),
-    });
-
+  private createFunctions(
+    props: MigrationFunctionsProps,
+    environmentOf: (phase: PhaseName) => Record<string, string>,
+  ): Record<PhaseName, PhaseFunction> {
     const fns = {} as Record<PhaseName, PhaseFunction>;
     for (const phase of PHASE_NAMES) {
       fns[phase] = new PhaseFunction(this, phase[0].toUpperCase() + phase.slice(1), {
@@ -213,26 +229,19 @@ export class MigrationFunctions extends Construct {
         logRemovalPolicy: props.logRemovalPolicy,
       });
     }
-    this.functions = fns;
+    return fns;
+  }
 
-    const dbArn = stack.formatArn({
-      service: 'rds',
-      resource: 'db',
-      resourceName: oldEnv.databaseIdentifier,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const snapshotArn = stack.formatArn({
-      service: 'rds',
-      resource: 'snapshot',
-      resourceName: `switchyard-${props.stageName}-*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const restoredDbArn = stack.formatArn({
-      service: 'rds',
-      resource: 'db',
-      resourceName: `${oldEnv.databaseIdentifier}-restored-*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+  /** Each phase gets what it does and nothing more (resource-scoped wherever the action supports it). */
+  private grantPhases(props: MigrationFunctionsProps) {
+    const fns = this.functions;
+    const stack = Stack.of(this);
+    const { oldEnvironment: oldEnv, newEnvironment: newEnv } = props;
+    const rdsArn = (resource: string, resourceName: string) =>
+      stack.formatArn({ service: 'rds', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const dbArn = rdsArn('db', oldEnv.databaseIdentifier);
+    const snapshotArn = rdsArn('snapshot', `switchyard-${props.stageName}-*`);
+    const restoredDbArn = rdsArn('db', `${oldEnv.databaseIdentifier}-restored-*`);
     const allow = (fn: iam.IGrantable, actions: string[], resources: string[]) =>
       iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: resources });
     const readDbSecrets = (fn: PhaseFunction) => {
@@ -258,19 +267,7 @@ export class MigrationFunctions extends Construct {
     listSecrets(fns.preflight);
     readAlarms(fns.preflight);
     readWeights(fns.preflight);
-    allow(
-      fns.preflight,
-      ['rds:DescribeDBSnapshots'],
-      [
-        dbArn,
-        stack.formatArn({
-          service: 'rds',
-          resource: 'snapshot',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    );
+    allow(fns.preflight, ['rds:DescribeDBSnapshots'], [dbArn, rdsArn('snapshot', '*')]);
 
     // Backup: snapshots named switchyard-<stage>-* of the old database only.
     allow(fns.backup, ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'], [dbArn, snapshotArn]);
@@ -299,28 +296,7 @@ export class MigrationFunctions extends Construct {
     allow(
       fns.restoreData,
       ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
-      [
-        snapshotArn,
-        restoredDbArn,
-        stack.formatArn({
-          service: 'rds',
-          resource: 'subgrp',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-        stack.formatArn({
-          service: 'rds',
-          resource: 'og',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-        stack.formatArn({
-          service: 'rds',
-          resource: 'pg',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
+      [snapshotArn, restoredDbArn, rdsArn('subgrp', '*'), rdsArn('og', '*'), rdsArn('pg', '*')],
     );
     // The original instance is read to copy its settings (network, parameter group, class, tags) onto the restore.
     allow(fns.restoreData, ['rds:DescribeDBInstances'], [restoredDbArn, dbArn]);
@@ -328,8 +304,6 @@ export class MigrationFunctions extends Construct {
     oldEnv.grantDatabaseSecretRead(fns.restoreData);
     oldEnv.grantDatabaseSecretWrite(fns.restoreData);
     oldEnv.grantRestartService(fns.restoreData);
-
-    this.acknowledgeFindings();
   }
 
   private acknowledgeFindings() {

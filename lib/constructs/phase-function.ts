@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,9 +5,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PHASES, type PhaseManifestEntry, type PhaseName } from '../../lambda/phases';
+import { HANDLERS_ENTRY, handlerBundling } from './handler-bundle';
 
-/** The bundled entry holding every phase handler (one asset for all functions). */
-export const HANDLERS_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'handlers', 'index.ts');
+export { HANDLERS_ENTRY };
 
 export type { PhaseName };
 
@@ -55,13 +54,8 @@ export class PhaseFunction extends nodejs.NodejsFunction {
         removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
       }),
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        // pg's optional native binding is never used.
-        externalModules: ['pg-native', '@aws-sdk/*'],
-      },
+      // One bundle for every phase function, hashed by its sources (built once per app, reused while unchanged).
+      bundling: handlerBundling(),
     });
     this.phase = props.phase;
   }

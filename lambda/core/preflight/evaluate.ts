@@ -1,10 +1,16 @@
 import { ERRORS, SwitchyardError } from '../errors';
-/** One guardrail of the preflight / gate dry-run. */
+import type { CheckStatus } from './pack';
+
+/** One guardrail of the preflight / gate dry-run, as reported. */
 export interface PreflightCheck {
   readonly name: string;
+  /** False only when the check failed (not-applicable is not a reason to stop). */
   readonly ok: boolean;
+  readonly status: CheckStatus;
   /** What was found (names, counts, ages); never a secret value. */
   readonly detail: string;
+  /** What to do about a failure. */
+  readonly fix?: string;
 }
 
 export interface PreflightReport {
@@ -12,31 +18,15 @@ export interface PreflightReport {
   readonly checks: readonly PreflightCheck[];
 }
 
-/** The preflight found reasons not to start; the message lists every one, not just the first. */
+/** The preflight found reasons not to start; the message lists every one, not just the first, with its fix. */
 export class PreflightNoGoError extends SwitchyardError {
   readonly name = ERRORS.PreflightNoGoError;
   constructor(public readonly report: PreflightReport) {
     super(
       `no-go: ${report.checks
         .filter((c) => !c.ok)
-        .map((c) => `${c.name}: ${c.detail}`)
+        .map((c) => `${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`)
         .join('; ')}`,
     );
   }
-}
-
-/** Run every check (each isolated: one throwing does not hide the others) and decide go / no-go. */
-export async function runPreflight(
-  checks: Readonly<Record<string, () => Promise<{ ok: boolean; detail: string }>>>,
-): Promise<PreflightReport> {
-  const results = await Promise.all(
-    Object.entries(checks).map(async ([name, fn]) => {
-      try {
-        return { name, ...(await fn()) };
-      } catch (e) {
-        return { name, ok: false, detail: `${(e as Error).name ?? 'Error'}: ${(e as Error).message}` };
-      }
-    }),
-  );
-  return { go: results.every((r) => r.ok), checks: results };
 }

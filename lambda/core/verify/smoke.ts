@@ -1,4 +1,4 @@
-import { ERRORS, SwitchyardError } from '../errors';
+import { describeError, ERRORS, SwitchyardError } from '../errors';
 import { compareAnswers, valueAt } from './compare';
 import { READ_METHODS, type SmokeCheck, type SmokeConfig } from './config';
 import { type HttpProbe, type OldSideAccess, type ProbeRequest, type ProbeResponse, SIDE_HEADER } from './ports';
@@ -167,8 +167,6 @@ function captured(check: SmokeCheck, answer: ProbeResponse): { values: [string, 
   return { values, missing };
 }
 
-const describe = (e: unknown) => `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
-
 /** Where the old side answers, for the report. */
 function oldTarget(probe: HttpProbe, old: OldSideAccess): string | null {
   if (old.kind === 'listener') return `${probe.description} (${SIDE_HEADER}: old)`;
@@ -256,7 +254,7 @@ export async function runSmokeChecks(
       answers = { new: n, old: o };
     } catch (e) {
       for (const v of Object.keys(c.capture)) failedCaptures.set(v, c.name);
-      fail(c, `request failed: ${describe(e)}`, { compared: compare });
+      fail(c, `request failed: ${describeError(e)}`, { compared: compare });
       continue;
     }
     const reasons = evaluateAnswer(c, answers.new);

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { PhaseName } from '../../phases';
 import { type DepsFactory, once, type PhaseDeps } from './deps';
 import { parseInput } from './input';
+import type { LambdaContextFields } from './logger';
 import { DatabaseUnreachableError, isTransientDbError, redactDbError, redactedReason } from '../../engine/errors';
 import { ERRORS } from '../../core/errors';
 
@@ -19,8 +20,8 @@ function nameTransient(e: unknown, phase: string): unknown {
     : e;
 }
 
-/** The Lambda context fields a phase uses. */
-export interface InvocationContext {
+/** The Lambda context fields a phase uses (the rehearsal and tests pass fewer or none). */
+export interface InvocationContext extends Partial<LambdaContextFields> {
   getRemainingTimeInMillis?(): number;
 }
 
@@ -39,7 +40,8 @@ function label(name: PhaseName): string {
 
 /**
  * A thin phase handler: validate the input, get the deps, run the phase with a
- * logger bound to the migration id, log the outcome (names and counts only).
+ * logger bound to the phase, the migration id and the request id, log the outcome
+ * (names and counts only), and flush the phase's metrics once, whatever the outcome.
  */
 export function definePhase<S extends z.ZodTypeAny, O>(
   name: PhaseName,
@@ -53,6 +55,7 @@ export function definePhase<S extends z.ZodTypeAny, O>(
       const input = parseInput(schema, event, phase);
       const base = await getDeps();
       const log = base.log.child({ phase, migrationId: (input as { migrationId?: string }).migrationId });
+      if (context?.awsRequestId) log.addContext(context as LambdaContextFields);
       const deps: PhaseDeps = { ...base, log };
       const t0 = Date.now();
       try {
@@ -63,6 +66,8 @@ export function definePhase<S extends z.ZodTypeAny, O>(
         const e = nameTransient(caught, phase);
         log.error(`${phase} failed`, { error: (e as Error).name, reason: (e as Error).message, ms: Date.now() - t0 });
         throw e;
+      } finally {
+        log.flushMetrics();
       }
     };
   };

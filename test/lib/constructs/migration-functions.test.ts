@@ -84,3 +84,14 @@ describe('MigrationFunctions: least privilege', () => {
     });
   });
 });
+
+describe('MigrationFunctions: one bundle', () => {
+  test('every phase function runs its own export of the one shared code asset', () => {
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) =>
+      /^index\.\w+$/.test(f.Properties.Handler),
+    );
+    expect(fns.length).toBeGreaterThan(10);
+    expect(new Set(fns.map((f) => JSON.stringify(f.Properties.Code))).size).toBe(1);
+    expect(new Set(fns.map((f) => f.Properties.Handler)).size).toBe(fns.length);
+  });
+});
