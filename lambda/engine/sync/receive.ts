@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { connect, type DbEndpoint } from '../db';
-import { describe } from '../errors';
+import { DatabaseUnreachableError, describe } from '../errors';
 import { ReplicationSlotActiveError } from './errors';
 import { decodeMessage, type PgOutputMessage } from './pgoutput';
 import { parseFrame, statusUpdate } from './replication-protocol';
@@ -52,7 +52,14 @@ export class ReceiveStream {
   ) {
     // Listening before START_REPLICATION is sent: the first changes may arrive in the same read as CopyBoth.
     raw.on('copyData', (m) => this.onData(m.chunk as Buffer));
-    client.on('end', () => this.finish(new Error('the replication connection closed')));
+    client.on('end', () =>
+      this.finish(
+        new DatabaseUnreachableError(
+          'the replication connection to the source closed (the walsender ended: restart, terminate or wal_sender_timeout): ' +
+            'nothing unconfirmed is lost, run the sync again',
+        ),
+      ),
+    );
   }
 
   private track(query: Promise<unknown>): void {
@@ -119,7 +126,10 @@ export class ReceiveStream {
     }
     if (this.head < this.queue.length) return this.take();
     if (this.failure) throw this.failure;
-    if (this.ended) throw new Error('the walsender ended the replication stream');
+    if (this.ended)
+      throw new DatabaseUnreachableError(
+        'the walsender ended the replication stream: nothing unconfirmed is lost, run the sync again',
+      );
     return null;
   }
 
