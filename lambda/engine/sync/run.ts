@@ -216,6 +216,7 @@ class StreamRun {
   private changesAtCommit = 0;
   /** The source's flushed WAL position at the previous look: read past it, the walsender had caught up. */
   private flushMark = 0n;
+  private flushMarkPending = false;
   private readonly bounded: boolean;
 
   constructor(
@@ -299,20 +300,22 @@ class StreamRun {
   }
 
   /**
-   * Between transactions, nothing received for a while (`walEnd` null) or a keepalive. A keepalive
-   * also comes while the walsender reads a backlog: it caught up only when it has read all WAL that
-   * was flushed at the previous look (`flushMark`); then the open batch commits and everything up
-   * to `walEnd` is confirmed (all transactions committed before it were sent before it).
+   * Between transactions, nothing received for a while (`walEnd` null) or a keepalive: the open
+   * batch commits and everything up to `walEnd` is confirmed (all transactions committed before it
+   * were sent before it). A keepalive also comes while the walsender reads a backlog: it caught up
+   * only when it has read all WAL that was flushed at the previous look (`flushMark`).
    */
   private async onQuiet(ack: Acknowledge, walEnd: bigint | null, drained = true): Promise<boolean> {
     if (walEnd !== null) {
       const idle = drained && walEnd >= this.flushMark;
-      if (!idle && this.s.applier.open && !this.batchDue()) return false;
+      // Nothing queued behind the keepalive: the walsender is waiting for WAL (or re-reading the
+      // flush position) right now, so this batch is all there is: commit it.
+      if (!drained && this.s.applier.open && !this.batchDue()) return false;
       await this.commit(ack);
       ack.confirm(walEnd);
       if (idle) {
         this.caughtUp = this.drainTo === null;
-        this.flushMark = await this.flushLsn();
+        this.refreshFlushMark();
       }
     } else await this.commit(ack);
     ack.tick();
@@ -387,6 +390,20 @@ class StreamRun {
       .query(`SELECT pg_logical_emit_message(false, 'switchyard-fence', ''${flush})::text AS l`)
       .catch(() => null);
     this.fenceLsn = r ? parseLsn(r.rows[0].l) : (this.drainTo ?? 0n);
+  }
+
+  /** Off the commit path: the next keepalive compares with whatever arrived by then. */
+  private refreshFlushMark(): void {
+    if (this.flushMarkPending) return;
+    this.flushMarkPending = true;
+    this.flushLsn()
+      .then((l) => {
+        if (l > this.flushMark) this.flushMark = l;
+      })
+      .catch(() => undefined) // the next query on the connection reports a broken one
+      .finally(() => {
+        this.flushMarkPending = false;
+      });
   }
 
   private async flushLsn(): Promise<bigint> {
