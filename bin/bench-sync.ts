@@ -371,10 +371,12 @@ async function main() {
       );
       if (huge)
         log(
-          `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ratio ${huge.ratio.toFixed(2)}`,
+          `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   ` +
+            `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ratio ${huge.ratio.toFixed(2)}`,
         );
       log(
-        `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB, huge transaction ${out.rssPeakMB.huge} MB)`,
+        `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, ` +
+          `lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB, huge transaction ${out.rssPeakMB.huge} MB)`,
       );
       log(
         `goals: ${Object.entries(out.goals)
@@ -402,7 +404,8 @@ async function hugeTransaction(
   await sleep(500);
   const gen = await connect(oldDb);
   await gen.query(
-    `INSERT INTO chat_messages SELECT 50000000 + g, 1, 'human', 'huge transaction row', NULL, now(), now() FROM generate_series(1, ${HUGE_ROWS}) g`,
+    `INSERT INTO chat_messages SELECT 50000000 + g, 1, 'human', 'huge transaction row', NULL, now(), now()
+       FROM generate_series(1, ${HUGE_ROWS}) g`,
   );
   const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
   await gen.end();

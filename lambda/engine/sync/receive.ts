@@ -55,7 +55,8 @@ export class ReceiveStream {
     client.on('end', () =>
       this.finish(
         new DatabaseUnreachableError(
-          'the replication connection to the source closed (the walsender ended: restart, terminate or wal_sender_timeout): ' +
+          'the replication connection to the source closed ' +
+            '(the walsender ended: restart, terminate or wal_sender_timeout): ' +
             'nothing unconfirmed is lost, run the sync again',
         ),
       ),
@@ -94,7 +95,8 @@ export class ReceiveStream {
         if (o.signal?.aborted) return null;
         if (Date.now() - t0 >= waitMs) {
           throw new ReplicationSlotActiveError(
-            `${describe(e)}: another applier streams this slot (a bake, a drain or switchyard sync) and applies its changes; ` +
+            `${describe(e)}: another applier streams this slot (a bake, a drain or switchyard sync) ` +
+              'and applies its changes; ' +
               `waited ${Math.round(waitMs / 1000)} s: retry after it ends, or stop it`,
             { cause: e },
           );

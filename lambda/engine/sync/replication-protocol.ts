@@ -32,7 +32,7 @@ export function parseFrame(buf: Buffer): ReplicationFrame {
 
 const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01 in ms since 1970
 
-/** The standby status update: 'r', write, flush, apply (LSNs), the client's clock in µs since 2000-01-01, reply flag. */
+/** The standby status update: 'r', write, flush, apply (LSNs), the client's clock (µs since 2000-01-01), reply flag. */
 export function statusUpdate(p: {
   readonly write: bigint;
   readonly flush: bigint;
