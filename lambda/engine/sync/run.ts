@@ -219,8 +219,9 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       await run.stream();
     } catch (e) {
       await setup.applier.rollback(setup.dispatch.bound.values()).catch(() => undefined);
-      // A statement one server cannot run (e.g. IS JSON before 16) is named.
-      throw namedServerError(mapStreamError(e, slot), `the ${opts.direction} sync`, setup.servers);
+      // A statement one server cannot run (e.g. IS JSON before 16) is named before the generic mapping
+      // (syncFailure would make it a SyncApplyError).
+      throw mapStreamError(namedServerError(e, `the ${opts.direction} sync`, setup.servers), slot);
     }
     return await run.result();
   } finally {
