@@ -26,6 +26,7 @@ const NAMES = [
   'ReplicationNotConfiguredError',
   'ReplicationSlotMissingError',
   'ReplicationSlotInvalidatedError',
+  'ReplicationSlotActiveError',
   'UnsupportedChangeError',
   'SyncLagError',
   'ReplicaIdentityMissingError',

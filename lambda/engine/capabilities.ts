@@ -157,11 +157,6 @@ export function publicationOptions(caps: ServerCapabilities): string {
   return o.join(', ');
 }
 
-/** The pgoutput options the decoder of a direction passes (after publication_names). */
-export function pgoutputOptions(caps: ServerCapabilities): string[] {
-  return caps.pgoutput.messages ? ['messages', 'true'] : [];
-}
-
 /**
  * How an applier writing INTO `dst` marks its transactions: a replication origin when the login
  * may use one; else a transactional logical message when the server's pgoutput carries them (14+);

@@ -51,7 +51,7 @@ export function endpointLabel(e: DbEndpoint): string {
  */
 export async function connect(
   endpoint: DbEndpoint,
-  opts: { readOnly?: boolean; applicationName?: string } = {},
+  opts: { readOnly?: boolean; applicationName?: string; replication?: boolean } = {},
 ): Promise<Client> {
   const config: ClientConfig = {
     host: endpoint.host,
@@ -64,6 +64,8 @@ export async function connect(
     ssl: tlsOptions(endpoint),
     options: opts.readOnly ? '-c default_transaction_read_only=on' : undefined,
   };
+  // A walsender connection (sync/receive.ts): it takes START_REPLICATION and plain SQL.
+  if (opts.replication) Object.assign(config, { replication: 'database' });
   const client = new Client(config);
   client.on('error', () => undefined); // a killed connection surfaces on the running query instead
   try {

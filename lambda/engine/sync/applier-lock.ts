@@ -2,11 +2,11 @@ import type { Client } from 'pg';
 import { ApplierLockTimeoutError } from './errors';
 
 /*
- * The applier lock: one applier per slot at a time (a bake and an operator's drain may run at
- * once). runSync holds a session advisory lock on the SOURCE from each batch's peek to its slot
- * advance (and dropSync takes it before dropping); the apply transaction holds a transaction
- * advisory lock of the same name on the DESTINATION, so that a holder that stopped can be found
- * on both databases.
+ * The applier lock: one apply transaction per slot at a time on the DESTINATION. On the source, a
+ * streaming walsender holds the slot (a second run waits for it, receive.ts); on the destination,
+ * each apply transaction holds a transaction advisory lock named for the slot until its COMMIT,
+ * and dropSync takes the same lock before it forgets the position, so that an apply transaction
+ * left open by a stopped applier is found (and, when stale, ended) by the next one.
  *
  * Bounded, with stale-holder takeover (a Lambda frozen or killed mid-batch keeps its connections,
  * and its lock, until the server notices):
@@ -14,18 +14,16 @@ import { ApplierLockTimeoutError } from './errors';
  *   looked up (pg_locks + pg_stat_activity) every POLL_MS;
  * - a holder is STALE when it is the same login role, a Switchyard sync session (application_name
  *   `switchyard-sync…`), and has run no query for `staleMs` (state idle / idle in transaction since
- *   then). A live applier runs a source query at least every few seconds while it holds the lock
- *   (fetches, the apply's statements); a frozen one runs none. The stale holder's backend is ended
- *   with pg_terminate_backend (allowed for sessions of one's own role, also on RDS): its
- *   transaction rolls back (the source side of a batch writes nothing; the destination side is
- *   ended the same way by the next apply transaction's lock), so exactly-once holds: the next
- *   applier restarts from the position stored in the destination;
+ *   then). A live apply transaction runs statements (flushes, its COMMIT) within a few batchMs;
+ *   a frozen one runs none. The stale holder's backend is ended with pg_terminate_backend (allowed
+ *   for sessions of one's own role, also on RDS): its transaction rolls back, so exactly-once
+ *   holds: the next applier restarts from the position stored in the destination;
  * - after `waitMs` without the lock, ApplierLockTimeoutError names the slot, the holder's pid,
  *   application and state, and what to do. A holder of another role, or one that keeps running
  *   queries, is never ended.
- * A live applier whose source session waits longer than `staleMs` on the destination (a local
- * transaction holding a row lock for minutes) can be taken for stale: it is ended, its batch rolls
- * back and is applied again by the next applier (nothing lost, nothing applied twice).
+ * A live apply transaction that waits longer than `staleMs` (behind a local transaction holding a
+ * row lock for minutes) can be taken for stale: it is ended, its batch rolls back and is applied
+ * again by the next applier (nothing lost, nothing applied twice).
  */
 
 export interface ApplierLockOptions {

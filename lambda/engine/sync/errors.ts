@@ -22,6 +22,11 @@ export class ReplicationSlotInvalidatedError extends DataEngineError {
   readonly name = ERRORS.ReplicationSlotInvalidatedError;
 }
 
+/** Another applier streams the slot (SQLSTATE 55006) and kept it past the wait: it applies these changes. */
+export class ReplicationSlotActiveError extends DataEngineError {
+  readonly name = ERRORS.ReplicationSlotActiveError;
+}
+
 /** A change the engine cannot apply faithfully (TRUNCATE, streamed transactions, unknown message). Nothing after it was applied. */
 export class UnsupportedChangeError extends DataEngineError {
   readonly name = ERRORS.UnsupportedChangeError;

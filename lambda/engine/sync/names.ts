@@ -58,7 +58,7 @@ export function syncNames(migrationId: string, direction: Direction): SyncNames 
   return { slot: n, publication: n, origin: n };
 }
 
-/** The advisory lock (on the slot's database) one applier holds per batch, and dropSync takes before dropping. */
+/** The applier lock (on the destination) each apply transaction holds to its COMMIT, and dropSync takes there. */
 export function slotLockName(slot: string): string {
   return `switchyard-sync:${slot}`;
 }

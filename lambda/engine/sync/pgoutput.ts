@@ -1,7 +1,7 @@
 /**
  * A decoder for the binary messages of PostgreSQL's built-in `pgoutput` plugin
- * (protocol version 1, text tuple format), as returned row by row by
- * `pg_logical_slot_peek_binary_changes`. Pure: bytes in, typed messages out.
+ * (protocol version 1, text tuple format), as carried in the XLogData messages of the
+ * streaming replication protocol (receive.ts). Pure: bytes in, typed messages out.
  *
  * Reference: https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */

@@ -1,31 +1,32 @@
 import type { Client } from 'pg';
-// [capabilities] what each server can do is read from ../capabilities (PostgreSQL 13–18).
+// What each server can do is read from ../capabilities (PostgreSQL 13–18).
 import {
   assertSupportedServer,
   capabilities,
   type LoopGuard,
-  loopGuardFor,
   namedServerError,
-  pgoutputOptions,
+  type ServerCapabilities,
 } from '../capabilities';
 import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
-import { Applier, assertColumnsPresent, type BoundRelation } from './apply';
-import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
+import { Applier } from './apply';
+import type { ApplierLockOptions } from './applier-lock';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
+import { Dispatch } from './dispatch';
 import {
   CommitTimestampsOffError,
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
   syncFailure,
-  UnsupportedChangeError,
 } from './errors';
-import { assertLoopMarksPublished, isLoopMarkRelation } from './loop-marker';
-import { type Direction, MESSAGE_PREFIX, OBJECT_PREFIX, slotLockName, syncNames } from './names';
-import { decodeMessage, formatLsn, parseLsn, pgTimeToIso, pgTimeToMs } from './pgoutput';
+import { assertLoopMarksPublished } from './loop-marker';
+import { type Direction, syncNames } from './names';
+import { parseLsn } from './pgoutput';
 import { assertSlotUsable, slotStatusWith } from './slot';
+import { type StreamFeatures, streamFeatures } from './stream-features';
 import { type SyncTable, syncTables } from './tables';
+import { StreamRun } from './stream-run';
 import { ensureTombstoneTriggers, tombstoneTables } from './tombstones';
 
 export interface SyncRunOptions {
@@ -36,26 +37,36 @@ export interface SyncRunOptions {
   readonly source: DbEndpoint;
   /** Where changes are applied. */
   readonly target: DbEndpoint;
-  /** Stop after this long (checked between batches). */
+  /** Stop after this long (at the first transaction boundary after it, once that is committed). */
   readonly maxMs?: number;
   /** Stop once everything up to this source LSN is applied. */
   readonly untilLsn?: string;
-  /** Stop once the source is less than this many bytes ahead (after a batch that reached its end). */
+  /** Stop once the source is less than this many bytes ahead (checked when everything received is applied). */
   readonly untilLagBytes?: number;
-  /** Continuous mode: stop (after the current batch) when aborted. */
+  /** Continuous mode: stop (after the current transaction, committed) when aborted. */
   readonly signal?: AbortSignal;
-  /** upto_nchanges of one peek: a batch ends after the transaction holding the n-th change. @default 20000 */
+  /** A destination transaction commits at the first source commit after it holds this many changes. @default 20000 */
   readonly batchChanges?: number;
   /** Coalesced rows written per flush (a huge transaction is applied in several flushes of one destination transaction). @default 20000 */
   readonly flushRows?: number;
+  /**
+   * Near the head of the stream (few messages queued), a destination transaction holding several
+   * source transactions commits at the latest after this long; in a backlog after 5× as long
+   * (bigger batches, more throughput). @default 200
+   */
+  readonly batchMs?: number;
   /** Later-commit-wins conflict detection. @default true for reverse, false for forward (see conflicts.ts) */
   readonly conflicts?: boolean;
-  /** Wait between empty polls. @default 100 */
+  /** With nothing received for this long, commit what is open and check the bounds. @default 100 */
   readonly pollMs?: number;
+  /** Wait this long for a slot another applier streams (it applies those changes meanwhile). @default 30000 */
+  readonly slotWaitMs?: number;
+  /** Decoded messages buffered before the socket is paused. @default 20000 */
+  readonly receiveBuffer?: number;
   readonly onProgress?: (p: SyncProgress) => void;
-  /** Bounded wait for the slot's applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
+  /** Bounded wait for the destination-side applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
   readonly lock?: ApplierLockOptions;
-  /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is advanced. */
+  /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is told. */
   readonly faults?: { readonly afterApplyCommit?: (lsn: string) => void | Promise<void> };
 }
 
@@ -88,13 +99,11 @@ export interface SyncRunResult {
   readonly lagSeconds: number;
   readonly caughtUp: boolean;
   readonly loopGuard: LoopGuard;
+  /** Destination transactions committed. */
   readonly batches: number;
 }
 
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-
-function mapPeekError(e: unknown, slot: string): unknown {
+function mapStreamError(e: unknown, slot: string): unknown {
   const code = (e as { code?: string }).code;
   const msg = describe(e);
   if (code === '42704')
@@ -111,329 +120,112 @@ function mapPeekError(e: unknown, slot: string): unknown {
   return syncFailure(e, slot);
 }
 
+/** Everything a run needs before it streams: connections, checks, loop guard, tables, applier, positions. */
+export interface RunSetup {
+  readonly src: Client;
+  readonly dst: Client;
+  readonly applier: Applier;
+  readonly dispatch: Dispatch;
+  readonly features: StreamFeatures;
+  readonly loopGuard: LoopGuard;
+  /** What the source and the destination can do (named errors for statements one cannot run). */
+  readonly servers: readonly [ServerCapabilities, ServerCapabilities];
+  /** The slot's confirmed_flush_lsn when the run started (where the walsender starts). */
+  readonly slotConfirmed: bigint;
+  readonly storedLsn: bigint;
+  readonly walSenderTimeoutMs: number;
+}
+
+async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, conflicts: boolean): Promise<RunSetup> {
+  const { slot, publication, origin } = syncNames(opts.migrationId, opts.direction);
+  await ensureSyncBookkeeping(dst);
+  if (conflicts) {
+    const ts = await dst.query(`SELECT current_setting('track_commit_timestamp') AS v`);
+    if (ts.rows[0].v !== 'on') {
+      throw new CommitTimestampsOffError(
+        `the ${opts.direction} sync resolves conflicts by commit time but track_commit_timestamp is off on the destination: set it on (RDS: DB parameter group, reboot), or run with conflicts off while only one side takes writes`,
+      );
+    }
+  }
+  const status = await slotStatusWith(src, slot);
+  assertSlotUsable(status, opts.direction);
+  // Later commit wins against local deletes too: the destination records them as tombstones (tombstones.ts).
+  if (conflicts)
+    await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
+  const [srcCaps, dstCaps] = [await capabilities(src), await capabilities(dst)];
+  assertSupportedServer(srcCaps, `the ${opts.direction} sync's source`);
+  assertSupportedServer(dstCaps, `the ${opts.direction} sync's destination`);
+  const features = streamFeatures(srcCaps, dstCaps);
+  // Loop guard: a replication origin when the login may use one, else a logical message per
+  // transaction (pgoutput 14+), else a marker row the other direction's dispatch skips (loop-marker.ts).
+  const loopGuard = features.loopGuard;
+  if (loopGuard === 'origin') {
+    await dst.query(`SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL`, [origin]);
+    await dst.query(`SELECT pg_replication_origin_session_setup($1)`, [origin]);
+  }
+  if (loopGuard === 'marker') await assertLoopMarksPublished(dst, dstCaps, opts.migrationId, opts.direction);
+  const tables = await syncTables(opts.spec, opts.direction, src, dst);
+  const applier = new Applier(dst, src, {
+    direction: opts.direction,
+    slot,
+    conflicts,
+    loopGuard,
+    migrationId: opts.migrationId,
+    lock: opts.lock,
+  });
+  const stored = await readPosition(dst, slot);
+  const storedLsn = stored ? parseLsn(stored.lsn) : 0n;
+  const dispatch = new Dispatch(applier, {
+    slot,
+    publication,
+    bySource: new Map<string, SyncTable>(tables.map((t) => [t.sourceTable, t])),
+    storedLsn,
+    flushRows: opts.flushRows ?? 20_000,
+  });
+  dispatch.lastCommitMs = stored?.commitTime ? stored.commitTime.getTime() : null;
+  const wst = await src.query(`SELECT setting::int AS ms FROM pg_settings WHERE name = 'wal_sender_timeout'`);
+  return {
+    src,
+    dst,
+    applier,
+    dispatch,
+    features,
+    loopGuard,
+    servers: [srcCaps, dstCaps],
+    slotConfirmed: status.confirmedLsn ? parseLsn(status.confirmedLsn) : 0n,
+    storedLsn,
+    walSenderTimeoutMs: (wst.rows[0]?.ms as number | undefined) ?? 60_000,
+  };
+}
+
 /**
  * Apply the changes of one direction, in commit order, exactly once, until a bound is
  * reached: `maxMs`, `untilLsn`, `untilLagBytes` or `signal` (whichever first); with none of
- * them, until the source position at the start of the run is applied.
+ * them, until the source position at the start of the run is applied. The changes come over
+ * the streaming replication protocol (receive.ts → dispatch.ts → apply.ts; acknowledge.ts);
+ * see docs/data-engine.md#sync.
  */
 export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
-  const { slot, publication, origin } = syncNames(opts.migrationId, opts.direction);
+  const { slot } = syncNames(opts.migrationId, opts.direction);
   const conflicts = opts.conflicts ?? opts.direction === 'reverse';
-  const batchChanges = opts.batchChanges ?? 20_000;
-  const flushRows = opts.flushRows ?? 20_000;
   const started = Date.now();
   const src = await connect(opts.source, { applicationName: 'switchyard-sync' });
   let dst: Client | undefined;
   try {
     dst = await connect(opts.target, { applicationName: 'switchyard-sync-apply' });
-    await ensureSyncBookkeeping(dst);
-    if (conflicts) {
-      const ts = await dst.query(`SELECT current_setting('track_commit_timestamp') AS v`);
-      if (ts.rows[0].v !== 'on') {
-        throw new CommitTimestampsOffError(
-          `the ${opts.direction} sync resolves conflicts by commit time but track_commit_timestamp is off on the destination: set it on (RDS: DB parameter group, reboot), or run with conflicts off while only one side takes writes`,
-        );
-      }
+    const setup = await prepareRun(opts, src, dst, conflicts);
+    const run = new StreamRun(opts, setup, slot, started);
+    try {
+      await run.stream();
+    } catch (e) {
+      await setup.applier.rollback(setup.dispatch.bound.values()).catch(() => undefined);
+      // A statement one server cannot run (e.g. IS JSON before 16) is named before the generic mapping
+      // (syncFailure would make it a SyncApplyError).
+      throw mapStreamError(namedServerError(e, `the ${opts.direction} sync`, setup.servers), slot);
     }
-    assertSlotUsable(await slotStatusWith(src, slot), opts.direction);
-    // Later commit wins against local deletes too: the destination records them as tombstones (tombstones.ts).
-    if (conflicts)
-      await ensureTombstoneTriggers(dst, tombstoneTables(opts.spec, opts.direction), opts.migrationId, opts.direction);
-
-    // [capabilities] Loop guard: a replication origin when the login may use one, else a logical message
-    // per transaction (pgoutput 14+), else a marker row the other direction's decoder skips (loop-marker.ts).
-    const [srcCaps, dstCaps] = [await capabilities(src), await capabilities(dst)];
-    assertSupportedServer(srcCaps, `the ${opts.direction} sync's source`);
-    assertSupportedServer(dstCaps, `the ${opts.direction} sync's destination`);
-    const loopGuard = loopGuardFor(dstCaps);
-    if (loopGuard === 'origin') {
-      await dst.query(`SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL`, [origin]);
-      await dst.query(`SELECT pg_replication_origin_session_setup($1)`, [origin]);
-    }
-    if (loopGuard === 'marker') await assertLoopMarksPublished(dst, dstCaps, opts.migrationId, opts.direction);
-    const canFlush = srcCaps.emitMessageFlush;
-    const decodeOptions = pgoutputOptions(srcCaps);
-    const markRelids = new Set<number>();
-    // [/capabilities]
-    const tables = await syncTables(opts.spec, opts.direction, src, dst);
-    const bySource = new Map<string, SyncTable>(tables.map((t) => [t.sourceTable, t]));
-    const applier = new Applier(dst, src, {
-      direction: opts.direction,
-      slot,
-      conflicts,
-      loopGuard,
-      migrationId: opts.migrationId,
-      lock: opts.lock,
-    });
-    const bound = new Map<number, BoundRelation & { sig: string }>();
-    const stored = await readPosition(dst, slot);
-    let position = stored ? parseLsn(stored.lsn) : 0n;
-    let lastCommitMs = stored?.commitTime ? stored.commitTime.getTime() : null;
-
-    let transactions = 0;
-    let alreadyApplied = 0;
-    let loopSkipped = 0;
-    let batches = 0;
-    let caughtUp = false;
-    let confirmed = 0n;
-    let sourceLsn = 0n;
-    const untilLsn = opts.untilLsn ? parseLsn(opts.untilLsn) : null;
-    const bounded =
-      opts.maxMs !== undefined || untilLsn !== null || opts.untilLagBytes !== undefined || opts.signal !== undefined;
-    let drainTo: bigint | null = untilLsn;
-    const progress = (): SyncProgress => {
-      const applied = max(position, confirmed);
-      const lagBytes = Number(sourceLsn > applied ? sourceLsn - applied : 0n);
-      return {
-        appliedLsn: formatLsn(applied),
-        sourceLsn: formatLsn(sourceLsn),
-        lagBytes,
-        lagSeconds: caughtUp || lastCommitMs === null ? 0 : Math.max(0, (Date.now() - lastCommitMs) / 1000),
-        transactions,
-        changes: applier.counts.inserted + applier.counts.updated + applier.counts.deleted,
-      };
-    };
-
-    for (;;) {
-      // One applier per slot at a time (a bake and an operator's drain may run at once): each batch
-      // holds the slot's lock on the source from the peek to the advance, and starts from the
-      // position stored in the destination, which the other applier may have moved.
-      await acquireApplierLock(src, slotLockName(slot), { ...opts.lock, what: `the ${opts.direction} sync` });
-      const fresh = await readPosition(dst, slot);
-      if (fresh && parseLsn(fresh.lsn) > position) {
-        position = parseLsn(fresh.lsn);
-        if (fresh.commitTime) lastCommitMs = fresh.commitTime.getTime();
-      }
-      // The insert position: with asynchronous commit, a committed transaction may not be written yet.
-      let w = await src.query(
-        `SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`,
-      );
-      if (canFlush && parseLsn(w.rows[0].flush) < parseLsn(w.rows[0].cur)) {
-        // Decoding only reads flushed WAL: flush it now (a tiny non-transactional message, no data) instead of waiting for the WAL writer.
-        await src.query(`SELECT pg_logical_emit_message(false, 'switchyard-flush', '', true)`);
-        w = await src.query(
-          `SELECT pg_current_wal_insert_lsn()::text AS cur, pg_current_wal_flush_lsn()::text AS flush`,
-        );
-      }
-      const cur = parseLsn(w.rows[0].cur);
-      const flushed = parseLsn(w.rows[0].flush);
-      if (!bounded && drainTo === null) drainTo = cur;
-      const upto = drainTo !== null && drainTo < cur ? drainTo : cur;
-
-      // One batch: peek (never get) whole transactions up to `upto`; apply; commit with the position; then advance.
-      let rows = 0;
-      let lastEndSeen = 0n;
-      let pendingEnd = 0n;
-      let pendingTs = '';
-      let tx: { already: boolean; skip: boolean; ts: string; ms: number; changes: number } | null = null;
-      const commitDest = async () => {
-        if (!applier.open) return;
-        await applier.commit(bound.values(), formatLsn(pendingEnd), pendingTs);
-        position = max(position, pendingEnd);
-        if (opts.faults?.afterApplyCommit) await opts.faults.afterApplyCommit(formatLsn(pendingEnd));
-      };
-      // A change that cannot be applied: store every transaction before the current one, then fail with `err`.
-      const stopAfterApplied = async (err: Error): Promise<never> => {
-        if (tx && tx.changes > 0 && !applier.discardTransaction()) throw err;
-        if (pendingEnd > 0n) await commitDest();
-        throw err;
-      };
-      try {
-        await src.query('BEGIN');
-        // [capabilities] options the source's pgoutput knows ('messages' from 14)
-        const extra = decodeOptions.map((_o, i) => `, $${i + 5}`).join('');
-        await src.query(
-          `DECLARE sy_changes NO SCROLL CURSOR FOR SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, $3,
-             'proto_version', '1', 'publication_names', $4${extra})`,
-          [slot, formatLsn(upto), batchChanges, publication, ...decodeOptions],
-        );
-        for (;;) {
-          const f = await src.query(`FETCH 5000 FROM sy_changes`);
-          if (!f.rowCount) break;
-          for (const { data } of f.rows as { data: Buffer }[]) {
-            rows++;
-            const m = decodeMessage(data);
-            switch (m.tag) {
-              case 'begin':
-                applier.startTransaction();
-                tx = {
-                  already: m.finalLsn < position,
-                  skip: false,
-                  ts: pgTimeToIso(m.commitTimeUs),
-                  ms: pgTimeToMs(m.commitTimeUs),
-                  changes: 0,
-                };
-                break;
-              case 'origin':
-                if (tx && m.name.startsWith(OBJECT_PREFIX)) tx.skip = true;
-                break;
-              case 'message':
-                if (tx && m.transactional && m.prefix === MESSAGE_PREFIX) {
-                  if (tx.changes > 0 && !tx.already)
-                    throw new UnsupportedChangeError(
-                      `a transaction marked as written by the sync carried changes before its mark (slot ${slot}): refusing to apply it partly`,
-                    );
-                  tx.skip = true;
-                }
-                break;
-              case 'relation': {
-                if (isLoopMarkRelation(m.schema, m.table)) markRelids.add(m.relid); // [capabilities] loop marker
-                const table = bySource.get(`${m.schema}.${m.table}`);
-                if (!table) break;
-                const sig = JSON.stringify([m.columns, m.replicaIdentity]);
-                const prev = bound.get(m.relid);
-                if (prev?.sig === sig) break;
-                // Refused before anything of the current transaction is written (it can still be taken back).
-                try {
-                  assertColumnsPresent(table, m.columns);
-                } catch (e) {
-                  await stopAfterApplied(e as Error);
-                }
-                if (prev?.pending.size) await applier.flush(bound.values());
-                const rel = await applier.bind(table, m.columns, m.replicaIdentity).catch(stopAfterApplied);
-                bound.set(m.relid, Object.assign(rel, { sig }));
-                break;
-              }
-              case 'type':
-                break;
-              case 'insert':
-              case 'update':
-              case 'delete': {
-                if (!tx) throw new UnsupportedChangeError(`a change outside a transaction at slot ${slot}`);
-                // [capabilities] the marker row the other direction's applier writes first: skip its transaction
-                if (markRelids.has(m.relid)) {
-                  if (tx.changes > 0 && !tx.already && !tx.skip)
-                    throw new UnsupportedChangeError(
-                      `a transaction marked as written by the sync carried changes before its mark (slot ${slot}): refusing to apply it partly`,
-                    );
-                  tx.skip = true;
-                  break;
-                }
-                if (tx.already) {
-                  alreadyApplied++;
-                  break;
-                }
-                if (tx.skip) {
-                  loopSkipped++;
-                  break;
-                }
-                const rel = bound.get(m.relid);
-                if (!rel)
-                  throw new UnsupportedChangeError(
-                    `a change for relation ${m.relid}, which is not a spec table, arrived at slot ${slot}: check the publication ${publication}`,
-                  );
-                tx.changes++;
-                if (m.tag === 'insert') await applier.insert(rel, m.row, tx.ts);
-                else if (m.tag === 'update') await applier.update(rel, m.old, m.row, tx.ts);
-                else await applier.delete(rel, m.old, tx.ts);
-                if (applier.pending >= flushRows) await applier.flush(bound.values());
-                break;
-              }
-              case 'truncate': {
-                if (!tx || tx.already || tx.skip) break;
-                const rels = m.relids.map((id) => bound.get(id));
-                const refused = applier.truncateRefusal(rels);
-                if (refused) await stopAfterApplied(refused);
-                tx.changes++;
-                await applier.truncate(rels as BoundRelation[], tx.ts);
-                break;
-              }
-              case 'commit':
-                lastEndSeen = m.endLsn;
-                if (tx && !tx.already && !tx.skip && tx.changes > 0) {
-                  transactions++;
-                  pendingEnd = m.endLsn;
-                  pendingTs = tx.ts;
-                  lastCommitMs = tx.ms;
-                  if (applier.pending >= flushRows) await commitDest();
-                }
-                tx = null;
-                break;
-              case 'unsupported':
-                throw new UnsupportedChangeError(
-                  `pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ${slot} cannot be applied: nothing after it was applied`,
-                );
-            }
-          }
-        }
-        await src.query('COMMIT');
-        await commitDest();
-      } catch (e) {
-        await applier.rollback(bound.values());
-        await src.query('ROLLBACK').catch(() => undefined);
-        // [capabilities] a statement one server cannot run (e.g. IS JSON before 16) is named
-        throw namedServerError(mapPeekError(e, slot), `the ${opts.direction} sync`, [srcCaps, dstCaps]);
-      }
-      batches++;
-      const reachedEnd = rows < batchChanges;
-      // Nothing is pending below `flushed` when the batch reached its end: the slot may move past empty WAL too.
-      let advanceTo = lastEndSeen;
-      if (reachedEnd) advanceTo = max(advanceTo, min(upto, flushed));
-      const s = await src.query(
-        `SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1`,
-        [slot],
-      );
-      if (!s.rowCount)
-        throw new ReplicationSlotMissingError(
-          `replication slot ${slot} disappeared during the run: drop the sync objects, re-run PrepareTarget and copy from scratch`,
-        );
-      confirmed = parseLsn(s.rows[0].c);
-      if (advanceTo > confirmed) {
-        await src
-          .query(`SELECT pg_replication_slot_advance($1, $2::pg_lsn)`, [slot, formatLsn(advanceTo)])
-          .catch((e) => {
-            throw mapPeekError(e, slot);
-          });
-        confirmed = advanceTo;
-      }
-      // (On an error the connection is closed, which releases the lock too.)
-      await src.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [slotLockName(slot)]);
-      caughtUp = reachedEnd && max(position, confirmed) >= min(upto, flushed);
-      sourceLsn = parseLsn((await src.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l);
-      const p = progress();
-      opts.onProgress?.(p);
-
-      const applied = max(position, confirmed);
-      if (drainTo !== null && applied >= drainTo) break;
-      if (opts.untilLagBytes !== undefined && reachedEnd && p.lagBytes < opts.untilLagBytes) break;
-      if (opts.maxMs !== undefined && Date.now() - started >= opts.maxMs) break;
-      if (opts.signal?.aborted) break;
-      if (reachedEnd && rows === 0) await sleep(opts.pollMs ?? 100, opts.signal);
-    }
-    const p = progress();
-    return {
-      slot,
-      direction: opts.direction,
-      transactions,
-      inserted: applier.counts.inserted,
-      updated: applier.counts.updated,
-      deleted: applier.counts.deleted,
-      alreadyApplied,
-      loopSkipped,
-      conflicts: applier.counts.conflicts,
-      appliedLsn: p.appliedLsn,
-      sourceLsn: p.sourceLsn,
-      lagBytes: p.lagBytes,
-      lagSeconds: p.lagSeconds,
-      caughtUp,
-      loopGuard,
-      batches,
-    };
+    return await run.result();
   } finally {
     await src.end().catch(() => undefined);
     await dst?.end().catch(() => undefined);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -21,7 +21,7 @@ import {
   ReplicationSlotMissingError,
 } from './errors';
 import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
-import { acquireApplierLock } from './applier-lock';
+import { type ApplierLockOptions, acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
 import { publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
@@ -209,11 +209,11 @@ export async function dropSync(
   migrationId: string,
   direction: Direction,
   target?: DbEndpoint,
+  lock?: ApplierLockOptions,
 ): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
   const { slot, publication, origin } = syncNames(migrationId, direction);
   const out = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
-    // Wait for a running batch of any applier to finish (runSync holds this lock from peek to advance).
-    await acquireApplierLock(c, slotLockName(slot), { what: 'dropSync' }); // bounded; ends a stale holder
+    // A running sync's walsender holds the slot (a frozen one until wal_sender_timeout): refused, never waited for.
     const s = await c.query(`SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
     let slotDropped = false;
     if (s.rowCount) {
@@ -233,6 +233,9 @@ export async function dropSync(
   });
   if (target) {
     await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
+      // An apply transaction still open (a frozen Lambda's) would block forgetting the position:
+      // bounded wait for the applier lock, a stale holder ended (applier-lock.ts).
+      await acquireApplierLock(c, slotLockName(slot), { ...lock, what: 'dropSync' });
       await forgetCapture(c, slot, migrationId, direction); // position, and the copy's checkpoints (forward)
       await dropTombstones(c, migrationId, direction);
       // Origins exist only where the login could create them (13: superuser only, whatever is granted).

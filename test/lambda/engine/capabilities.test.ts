@@ -2,7 +2,6 @@ import {
   assertSupportedServer,
   capabilitiesFrom,
   loopGuardFor,
-  pgoutputOptions,
   publicationOptions,
 } from '../../../lambda/engine/capabilities';
 import { ERRORS } from '../../../lambda/core/errors';
@@ -32,9 +31,9 @@ describe('server capabilities', () => {
     expect(publicationOptions(capabilitiesFrom(row(v)))).toBe(expected);
   });
 
-  test('pgoutput options: messages only from 14 on (13 refuses the option)', () => {
-    expect(pgoutputOptions(capabilitiesFrom(row(130023)))).toEqual([]);
-    expect(pgoutputOptions(capabilitiesFrom(row(140000)))).toEqual(['messages', 'true']);
+  test('pgoutput: messages only from 14 on (13 refuses the option)', () => {
+    expect(capabilitiesFrom(row(130023)).pgoutput.messages).toBe(false);
+    expect(capabilitiesFrom(row(140000)).pgoutput.messages).toBe(true);
   });
 
   test('loop guard: origins when the login may use them (13: superuser only), else messages (14+), else a marker row', () => {

@@ -4,8 +4,9 @@ import { query } from '../../../support/pg';
 import { copyAll, itemsSpec, rolePair, rowsOf } from './helpers';
 
 /*
- * The applier lock is bounded: a frozen applier (a Lambda paused mid-batch, its connections open,
- * idle in transaction, holding the lock) is ended by the next applier once stale; a live holder
+ * The applier lock (on the destination) is bounded: a frozen apply transaction (a Lambda paused
+ * mid-batch, its connections open, idle in transaction, holding the lock) is ended by the next
+ * applier or by dropSync once stale; a live holder
  * makes the next one fail with a named error after the bounded wait, never block for ever.
  */
 
@@ -35,19 +36,6 @@ describe('applier lock: bounded wait, stale holder taken over', () => {
     await copyAll(itemsSpec, source, target);
   });
 
-  test('GIVEN a frozen applier holding the lock on the source WHEN the next sync runs THEN it ends the stale holder and applies every change', async () => {
-    await query(source, `UPDATE items SET name = 'after freeze' WHERE id = 1`);
-    const frozen = await frozenHolder(source, 'switchyard-sync', false);
-    const r = await fwd({ staleMs: 1500, waitMs: 60_000 });
-    expect(r.transactions).toBe(1);
-    expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
-    const gone = await query(source, `SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [
-      (frozen.c as unknown as { processID: number }).processID,
-    ]);
-    expect(gone).toEqual([]);
-    await frozen.c.end().catch(() => undefined);
-  });
-
   test('GIVEN a frozen apply transaction on the destination (lock and a row lock held) WHEN the next sync runs THEN it ends it and applies', async () => {
     const frozen = await frozenHolder(target, 'switchyard-sync-apply', true);
     await frozen.c.query(`UPDATE items SET n = -99 WHERE id = 2`); // uncommitted: must never land
@@ -59,7 +47,7 @@ describe('applier lock: bounded wait, stale holder taken over', () => {
   });
 
   test('fails when a live session of another application holds the lock: ApplierLockTimeoutError after the bounded wait names the slot and the holder, which is left alone', async () => {
-    const holder = await frozenHolder(source, 'psql', false);
+    const holder = await frozenHolder(target, 'psql', false);
     await query(source, `UPDATE items SET name = 'waits' WHERE id = 3`);
     const err = await fwd({ staleMs: 500, waitMs: 2_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(ApplierLockTimeoutError);
@@ -71,6 +59,22 @@ describe('applier lock: bounded wait, stale holder taken over', () => {
     const r = await fwd({});
     expect(r.transactions).toBe(1);
     expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
-    await dropSync(source, id, 'forward', target);
+  });
+
+  test('GIVEN a frozen apply transaction on the destination WHEN the sync is dropped THEN dropSync ends the stale holder instead of hanging', async () => {
+    const frozen = await frozenHolder(target, 'switchyard-sync-apply', true);
+    await frozen.c.query(`UPDATE switchyard.sync_position SET lsn = lsn`); // the row lock forgetting the position needs
+    const out = await dropSync(source, id, 'forward', target, { staleMs: 1500, waitMs: 60_000 });
+    expect(out.slotDropped).toBe(true);
+    expect(
+      await query(target, `SELECT 1 FROM switchyard.sync_position WHERE slot_name = $1`, [
+        syncNames(id, 'forward').slot,
+      ]),
+    ).toEqual([]);
+    const gone = await query(target, `SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [
+      (frozen.c as unknown as { processID: number }).processID,
+    ]);
+    expect(gone).toEqual([]);
+    await frozen.c.end().catch(() => undefined);
   });
 });

@@ -1,0 +1,300 @@
+import { Acknowledge, statusIntervalMs } from './acknowledge';
+import { StopAfterApplied } from './dispatch';
+import { ReplicationSlotMissingError } from './errors';
+import { syncNames } from './names';
+import { formatLsn, type PgOutputMessage, parseLsn } from './pgoutput';
+import { ReceiveStream } from './receive';
+import { startReplicationCommand } from './replication-protocol';
+import type { RunSetup, SyncProgress, SyncRunOptions, SyncRunResult } from './run';
+
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+/** Received messages waiting past this many: the run is in a backlog (throughput over latency). */
+const BACKLOG_QUEUED = 1000;
+
+/** One streaming run: receive → dispatch → commit (in batches) → acknowledge, until a bound. */
+export class StreamRun {
+  private position: bigint;
+  private batches = 0;
+  private caughtUp = false;
+  private lastCommitAt = Date.now();
+  private drainTo: bigint | null;
+  private fenceLsn: bigint | null = null;
+  private sourceLsn = 0n;
+  private lastProgressAt = 0;
+  private ack: Acknowledge | null = null;
+  private receiver: ReceiveStream | null = null;
+  private changesAtCommit = 0;
+  /** The source's flushed WAL position at the previous look: read past it, the walsender had caught up. */
+  private flushMark = 0n;
+  private flushMarkPending = false;
+  private readonly bounded: boolean;
+
+  constructor(
+    private readonly opts: SyncRunOptions,
+    private readonly s: RunSetup,
+    private readonly slot: string,
+    private readonly started: number,
+  ) {
+    this.position = s.storedLsn;
+    this.drainTo = opts.untilLsn ? parseLsn(opts.untilLsn) : null;
+    this.bounded =
+      opts.maxMs !== undefined || opts.untilLsn !== undefined || opts.untilLagBytes !== undefined || !!opts.signal;
+  }
+
+  async stream(): Promise<void> {
+    // Without a bound: everything the source had written when the run started. The insert
+    // position: with asynchronous commit, a committed transaction may not be written yet.
+    if (!this.bounded) this.drainTo = await this.insertLsn();
+    this.flushMark = await this.flushLsn();
+    const { publication } = syncNames(this.opts.migrationId, this.opts.direction);
+    const command = startReplicationCommand(this.slot, this.s.slotConfirmed, {
+      protoVersion: this.s.features.protoVersion,
+      publication,
+      messages: this.s.features.messages,
+    });
+    const stream = await ReceiveStream.open(this.opts.source, command, {
+      signal: this.opts.signal,
+      slotWaitMs: this.opts.slotWaitMs,
+      highWater: this.opts.receiveBuffer,
+    });
+    if (!stream) return; // aborted while another applier held the slot
+    this.receiver = stream;
+    const interval = statusIntervalMs(this.s.walSenderTimeoutMs);
+    const ack = new Acknowledge(
+      (w, f) => stream.sendStatus(w, f),
+      interval,
+      max(this.s.storedLsn, this.s.slotConfirmed),
+    );
+    this.ack = ack;
+    // Also while an apply blocks the loop (a lock, a slow flush): the walsender must hear from us.
+    const timer = setInterval(() => ack.tick(), Math.max(50, interval / 2));
+    timer.unref?.();
+    let ok = false;
+    try {
+      ack.tick(true);
+      await this.loop(stream, ack);
+      ok = true;
+    } finally {
+      clearInterval(timer);
+      if (ok) ack.tick(true); // the final position, processed before the walsender ends the command
+      await stream.stop();
+    }
+  }
+
+  private async loop(stream: ReceiveStream, ack: Acknowledge): Promise<void> {
+    const idleMs = this.opts.pollMs ?? 100;
+    for (;;) {
+      const ev = await stream.next(idleMs, this.opts.signal);
+      if (ev === null) {
+        // Nothing arrived for a while: commit what is open.
+        if (!this.s.dispatch.inTransaction && (await this.onQuiet(ack, null))) return;
+        continue;
+      }
+      if (ev.kind === 'keepalive') {
+        if (ev.replyRequested) ack.tick(true);
+        if (!this.s.dispatch.inTransaction && (await this.onQuiet(ack, ev.walEnd, stream.queued === 0))) return;
+        continue;
+      }
+      this.caughtUp = false;
+      const m = ev.msg;
+      if (m.tag === 'begin' && this.drainTo !== null && m.finalLsn >= this.drainTo) {
+        // The drain's target is reached: this transaction committed after it (a later run applies it).
+        await this.commit(ack);
+        this.caughtUp = true;
+        return;
+      }
+      if (!(await this.dispatch(m, ack))) continue;
+      if (this.s.applier.open && !this.batchDue()) continue;
+      await this.commit(ack);
+      if (await this.checkpoint()) return;
+    }
+  }
+
+  /** Dispatch one message; a change that cannot be applied commits every transaction before it, then fails. */
+  private async dispatch(m: PgOutputMessage, ack: Acknowledge): Promise<boolean> {
+    try {
+      return await this.s.dispatch.handle(m);
+    } catch (e) {
+      if (!(e instanceof StopAfterApplied)) throw e;
+      // The current transaction was taken back: what the open destination transaction holds is whole.
+      if (this.s.applier.open && this.s.dispatch.pendingEnd > this.position) await this.commit(ack);
+      throw e.error;
+    }
+  }
+
+  /**
+   * Between transactions, nothing received for a while (`walEnd` null) or a keepalive: the open
+   * batch commits and everything up to `walEnd` is confirmed (all transactions committed before it
+   * were sent before it). A keepalive also comes while the walsender reads a backlog: it caught up
+   * only when it has read all WAL that was flushed at the previous look (`flushMark`).
+   */
+  private async onQuiet(ack: Acknowledge, walEnd: bigint | null, drained = true): Promise<boolean> {
+    if (walEnd !== null) {
+      const idle = drained && walEnd >= this.flushMark;
+      // Nothing queued behind the keepalive: the walsender is waiting for WAL (or re-reading the
+      // flush position) right now, so this batch is all there is: commit it.
+      if (!drained && this.s.applier.open && !this.batchDue()) return false;
+      await this.commit(ack);
+      ack.confirm(walEnd);
+      if (idle) {
+        this.caughtUp = this.drainTo === null;
+        this.refreshFlushMark();
+      }
+    } else await this.commit(ack);
+    ack.tick();
+    return this.checkpoint(true);
+  }
+
+  /** A destination transaction holding source transactions commits early when it is big, old, or the run must stop. */
+  private batchDue(): boolean {
+    const c = this.s.applier.counts;
+    const age = Date.now() - this.lastCommitAt;
+    const batchMs = this.opts.batchMs ?? 200;
+    return (
+      this.s.applier.pending >= (this.opts.flushRows ?? 20_000) ||
+      c.inserted + c.updated + c.deleted - this.changesAtCommit >= (this.opts.batchChanges ?? 20_000) ||
+      (age >= batchMs && (this.receiver?.queued ?? 0) < BACKLOG_QUEUED) ||
+      age >= 5 * batchMs ||
+      this.stopDue()
+    );
+  }
+
+  private stopDue(): boolean {
+    return (
+      !!this.opts.signal?.aborted || (this.opts.maxMs !== undefined && Date.now() - this.started >= this.opts.maxMs)
+    );
+  }
+
+  /** Commit the open destination transaction with its position, then tell the walsender. */
+  private async commit(ack: Acknowledge): Promise<void> {
+    const d = this.s.dispatch;
+    if (!this.s.applier.open) {
+      ack.confirm(d.processedEnd);
+      return;
+    }
+    await this.s.applier.commit(d.bound.values(), formatLsn(d.pendingEnd), d.pendingTs);
+    this.position = max(this.position, d.pendingEnd);
+    this.batches++;
+    this.lastCommitAt = Date.now();
+    const c = this.s.applier.counts;
+    this.changesAtCommit = c.inserted + c.updated + c.deleted;
+    if (this.opts.faults?.afterApplyCommit) await this.opts.faults.afterApplyCommit(formatLsn(d.pendingEnd));
+    ack.confirm(d.processedEnd);
+    ack.tick();
+  }
+
+  /** Nothing uncommitted is open here: check the bounds. `quiet`: between transactions with nothing queued or sent. */
+  private async checkpoint(quiet = false): Promise<boolean> {
+    const reached = max(this.position, this.ack?.confirmed ?? 0n);
+    if (this.drainTo !== null && reached >= this.drainTo) {
+      this.caughtUp = true;
+      return true;
+    }
+    if (this.stopDue()) return true;
+    if (this.opts.untilLagBytes !== undefined && quiet) {
+      this.sourceLsn = await this.insertLsn();
+      if (this.sourceLsn - reached < BigInt(this.opts.untilLagBytes)) return true;
+    }
+    if (this.opts.onProgress && Date.now() - this.lastProgressAt >= 250) {
+      this.lastProgressAt = Date.now();
+      this.sourceLsn = await this.insertLsn();
+      this.opts.onProgress(this.progress(reached));
+    }
+    if (quiet && this.drainTo !== null) await this.fence(reached);
+    return false;
+  }
+
+  /**
+   * The drain's target lies past everything the walsender sent (WAL not flushed yet with
+   * asynchronous commit, or a page header): write a tiny non-transactional message after it, so the
+   * stream reaches the target (flushed at once on 17+, else by the WAL writer).
+   */
+  private async fence(reached: bigint): Promise<void> {
+    if (this.fenceLsn !== null && reached < this.fenceLsn) return;
+    const flush = this.s.features.flushMessage ? ', true' : '';
+    const r = await this.s.src
+      .query(`SELECT pg_logical_emit_message(false, 'switchyard-fence', ''${flush})::text AS l`)
+      .catch(() => null);
+    this.fenceLsn = r ? parseLsn(r.rows[0].l) : (this.drainTo ?? 0n);
+  }
+
+  /** Off the commit path: the next keepalive compares with whatever arrived by then. */
+  private refreshFlushMark(): void {
+    if (this.flushMarkPending) return;
+    this.flushMarkPending = true;
+    this.flushLsn()
+      .then((l) => {
+        if (l > this.flushMark) this.flushMark = l;
+      })
+      .catch(() => undefined) // the next query on the connection reports a broken one
+      .finally(() => {
+        this.flushMarkPending = false;
+      });
+  }
+
+  private async flushLsn(): Promise<bigint> {
+    return parseLsn((await this.s.src.query(`SELECT pg_current_wal_flush_lsn()::text AS l`)).rows[0].l);
+  }
+
+  private async insertLsn(): Promise<bigint> {
+    return parseLsn((await this.s.src.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l);
+  }
+
+  private progress(applied: bigint): SyncProgress {
+    const d = this.s.dispatch;
+    const c = this.s.applier.counts;
+    return {
+      appliedLsn: formatLsn(applied),
+      sourceLsn: formatLsn(this.sourceLsn),
+      lagBytes: Number(this.sourceLsn > applied ? this.sourceLsn - applied : 0n),
+      lagSeconds: this.caughtUp || d.lastCommitMs === null ? 0 : Math.max(0, (Date.now() - d.lastCommitMs) / 1000),
+      transactions: d.transactions,
+      changes: c.inserted + c.updated + c.deleted,
+    };
+  }
+
+  /** After the stream ended: the slot's position as the server holds it, the source position, the counts. */
+  async result(): Promise<SyncRunResult> {
+    const src = this.s.src;
+    const s = await src.query(`SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1`, [
+      this.slot,
+    ]);
+    if (!s.rowCount)
+      throw new ReplicationSlotMissingError(
+        `replication slot ${this.slot} disappeared during the run: drop the sync objects, re-run PrepareTarget and copy from scratch`,
+      );
+    let confirmed = parseLsn(s.rows[0].c);
+    if (confirmed < this.position) {
+      // The walsender ended before it read the last status update: move the slot to what the destination stores.
+      const moved = await src
+        .query(`SELECT end_lsn::text AS l FROM pg_replication_slot_advance($1, $2::pg_lsn)`, [
+          this.slot,
+          formatLsn(this.position),
+        ])
+        .catch(() => null); // another applier holds it now: it confirms for itself
+      if (moved) confirmed = parseLsn(moved.rows[0].l);
+    }
+    this.sourceLsn = await this.insertLsn();
+    const p = this.progress(max(this.position, confirmed));
+    const d = this.s.dispatch;
+    const c = this.s.applier.counts;
+    return {
+      slot: this.slot,
+      direction: this.opts.direction,
+      transactions: d.transactions,
+      inserted: c.inserted,
+      updated: c.updated,
+      deleted: c.deleted,
+      alreadyApplied: d.alreadyApplied,
+      loopSkipped: d.loopSkipped,
+      conflicts: c.conflicts,
+      appliedLsn: p.appliedLsn,
+      sourceLsn: p.sourceLsn,
+      lagBytes: p.lagBytes,
+      lagSeconds: p.lagSeconds,
+      caughtUp: this.caughtUp,
+      loopGuard: this.s.loopGuard,
+      batches: this.batches,
+    };
+  }
+}
