@@ -50,3 +50,24 @@ export const DISTRIBUTED_COPY = {
   maxItems: 1_000,
   maxItemsBytes: 64 * 1024,
 } as const;
+
+/**
+ * The traffic rollback's drains of the new side's writes (docs/workflows.md, "Rollback window").
+ * - `preDrainSeconds`: before the weights move, the reverse backlog is drained for at most this
+ *   long (availability first: the weights move afterwards whatever is left). 0: no pre-drain.
+ * - `longestRequestSeconds`: the longest request the service serves: one started on the new side
+ *   just before the weights moved may still commit this long afterwards.
+ * - `quietSeconds`: the reverse slot is kept (and drained) until a window this long brings no new
+ *   change from the new side: a late write (a queued job, a client still on the old DNS answer) still arrives.
+ * - `maxQuietRounds`: quiet windows that still bring changes before the rollback stops waiting and
+ *   fails with ReverseDrainFailedError (something keeps writing to the new side), captures kept.
+ */
+export const ROLLBACK = {
+  preDrainSeconds: { min: 0, max: 600, default: 60 },
+  longestRequestSeconds: { min: 0, max: 900, default: 30 },
+  quietSeconds: { min: 0, max: 3_600, default: 120 },
+  maxQuietRounds: 10,
+} as const;
+
+/** The deregistration delay of the stage's ALB target groups (lib/constructs/service-environment.ts). */
+export const ALB_DEREGISTRATION_SECONDS = 30;

@@ -223,6 +223,8 @@ function missingLockTable(): PhaseDeps['lock'] {
   };
   return {
     acquire: fail,
+    nextToken: fail,
+    fence: fail,
     read: fail,
     renew: fail,
     release: fail,

@@ -6,6 +6,7 @@ import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
+import { fencedBy, fenceToken, ownMigrateLock, raiseFences } from './support/fence';
 
 /** Leave this much of the function's time for committing the last chunk and returning. */
 const SAFETY_MS = 60_000;
@@ -16,6 +17,7 @@ const input = z.discriminatedUnion('action', [
     action: z.literal('copy').default('copy'),
     migrationId,
     table: z.string().min(1),
+    executionId: fencedBy,
     concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
     chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
   }),
@@ -71,6 +73,8 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
       items: groups.items,
     };
   }
+  // Fenced at the start of each invocation (the window: one invocation's chunks, before the sync's per-transaction check).
+  await raiseFences(fenceToken(deps, await ownMigrateLock(deps, i.migrationId, i.executionId)), target);
   const layout = await describeTableWith(specTable(deps.specName, i.table), source, target);
   const remaining = context?.getRemainingTimeInMillis?.();
   return copyTable(layout, source, target, {

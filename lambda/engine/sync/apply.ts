@@ -48,6 +48,8 @@ export interface ApplierOptions {
   /** How applied transactions are marked so the other direction skips them. */
   readonly loopGuard: 'origin' | 'message';
   readonly migrationId: string;
+  /** Run inside every apply transaction before it commits (fencing: throws when this execution is stale). @default - none */
+  readonly fence?: (c: Client) => Promise<void>;
 }
 
 function copyText(v: Cell): string {
@@ -218,6 +220,7 @@ export class Applier {
     if (!this.inTx) return false;
     try {
       await this.flush(rels);
+      await this.opts.fence?.(this.dst);
       await this.dst.query(
         `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
          ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,

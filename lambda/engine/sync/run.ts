@@ -41,6 +41,8 @@ export interface SyncRunOptions {
   /** Wait between empty polls. @default 100 */
   readonly pollMs?: number;
   readonly onProgress?: (p: SyncProgress) => void;
+  /** Run inside every apply transaction before it commits (fencing, lambda/engine/sync/fence.ts). @default - none */
+  readonly fence?: (c: Client) => Promise<void>;
   /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is advanced. */
   readonly faults?: { readonly afterApplyCommit?: (lsn: string) => void | Promise<void> };
 }
@@ -151,6 +153,7 @@ export async function runSync(opts: SyncRunOptions): Promise<SyncRunResult> {
       conflicts,
       loopGuard,
       migrationId: opts.migrationId,
+      fence: opts.fence,
     });
     const bound = new Map<number, BoundRelation & { sig: string }>();
     const stored = await readPosition(dst, slot);
