@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Every numeric limit that both the stage configuration (lib/config/stage-config.ts, checked at
  * synth) and the handlers' input schemas (checked at run time) enforce, defined once: a value
@@ -71,3 +73,16 @@ export const ROLLBACK = {
 
 /** The deregistration delay of the stage's ALB target groups (lib/constructs/service-environment.ts). */
 export const ALB_DEREGISTRATION_SECONDS = 30;
+
+/**
+ * A number within one of the limits above, for the handlers' input schemas: every violation says
+ * "must be … between min and max<unit>, got: <value>" (the stage config says the same at synth).
+ */
+export function bounded(limit: { readonly min: number; readonly max: number }, unit = '', integer = true) {
+  const message = (iss: { input?: unknown }) =>
+    `must be ${integer ? 'a whole number ' : 'a number '}between ${limit.min} and ${limit.max}${unit}, got: ${JSON.stringify(iss.input)}`;
+  const n = z.number({ error: message });
+  return (integer ? n.int({ error: message }) : n)
+    .min(limit.min, { error: message })
+    .max(limit.max, { error: message });
+}
