@@ -63,6 +63,12 @@ export async function copyChunk(
   const t = layout.spec;
   await tgt.query('BEGIN');
   try {
+    // Chunk lease: a second copy of the same chunk (a retried or redriven invocation still running beside
+    // the first) waits for this transaction, then deletes and rewrites the range: no unique violation from the race.
+    await tgt.query(`SELECT pg_advisory_xact_lock(hashtext($1), $2)`, [
+      `switchyard-copy:${runId}:${t.name}`,
+      chunk.chunkNo,
+    ]);
     if (!opts.fresh)
       await tgt.query(
         `DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(t), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
