@@ -38,11 +38,15 @@ const NAMES = [
   'ServerCapabilityMissingError',
   'ApplierLockTimeoutError',
   'SyncApplyError',
+  // a traffic rollback could not return every new-side write (drain failed, or the new side never went quiet)
+  'ReverseDrainFailedError',
   // guardrails and lock
   'PreflightNoGoError',
   'MigrationLockedError',
   'MigrationHaltedError',
   'DecommissionRefusedError',
+  // fencing: this execution lost the stage lock (lease ended or taken over): it stops, touching nothing
+  'StaleExecutionError',
   'NewSideUnhealthy',
   'SmokeCheckFailedError',
   // service verification: a smoke request got no HTTP answer (timeout, connection refused)

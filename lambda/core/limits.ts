@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Every numeric limit that both the stage configuration (lib/config/stage-config.ts, checked at
  * synth) and the handlers' input schemas (checked at run time) enforce, defined once: a value
@@ -69,3 +71,37 @@ export const STAGE_DEFAULTS = {
 
 /** The migration spec a stage runs unless it names another (lambda/engine/specs). */
 export const DEFAULT_SPEC_NAME = 'chat-history';
+
+/**
+ * The traffic rollback's drains of the new side's writes (docs/workflows.md, "Rollback window").
+ * - `preDrainSeconds`: before the weights move, the reverse backlog is drained for at most this
+ *   long (availability first: the weights move afterwards whatever is left). 0: no pre-drain.
+ * - `longestRequestSeconds`: the longest request the service serves: one started on the new side
+ *   just before the weights moved may still commit this long afterwards.
+ * - `quietSeconds`: the reverse slot is kept (and drained) until a window this long brings no new
+ *   change from the new side: a late write (a queued job, a client still on the old DNS answer) still arrives.
+ * - `maxQuietRounds`: quiet windows that still bring changes before the rollback stops waiting and
+ *   fails with ReverseDrainFailedError (something keeps writing to the new side), captures kept.
+ */
+export const ROLLBACK = {
+  preDrainSeconds: { min: 0, max: 600, default: 60 },
+  longestRequestSeconds: { min: 0, max: 900, default: 30 },
+  quietSeconds: { min: 0, max: 3_600, default: 120 },
+  maxQuietRounds: 10,
+} as const;
+
+/** The deregistration delay of the stage's ALB target groups (lib/constructs/service-environment.ts). */
+export const ALB_DEREGISTRATION_SECONDS = 30;
+
+/**
+ * A number within one of the limits above, for the handlers' input schemas: every violation says
+ * "must be … between min and max<unit>, got: <value>" (the stage config says the same at synth).
+ */
+export function bounded(limit: { readonly min: number; readonly max: number }, unit = '', integer = true) {
+  const message = (iss: { input?: unknown }) =>
+    `must be ${integer ? 'a whole number ' : 'a number '}between ${limit.min} and ${limit.max}${unit}, got: ${JSON.stringify(iss.input)}`;
+  const n = z.number({ error: message });
+  return (integer ? n.int({ error: message }) : n)
+    .min(limit.min, { error: message })
+    .max(limit.max, { error: message });
+}

@@ -68,6 +68,13 @@ export async function copyChunks(
   try {
     // Both transactions open at once: the source one is READ ONLY before it runs anything.
     await Promise.all([tgt.query('BEGIN'), src.query('BEGIN READ ONLY')]);
+    // Chunk lease: a second copy of the same chunk (a retried or redriven invocation still running beside
+    // the first) waits for this transaction, then deletes and rewrites the range: no unique violation from the race.
+    await tgt.query(
+      `SELECT pg_advisory_xact_lock(hashtext('switchyard-copy:' || $1 || ':' || v.t), v.n)
+         FROM unnest($2::text[], $3::int[]) AS v(t, n) ORDER BY v.t, v.n`,
+      [runId, items.map((i) => i.layout.spec.name), items.map((i) => i.chunk.chunkNo)],
+    );
     const rows: number[] = [];
     for (const { layout, chunk, fresh } of items) {
       if (!fresh)

@@ -225,6 +225,8 @@ function missingLockTable(): PhaseDeps['lock'] {
   };
   return {
     acquire: fail,
+    nextToken: fail,
+    fence: fail,
     read: fail,
     renew: fail,
     release: fail,

@@ -16,6 +16,7 @@ import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import type { PhaseDeps } from './support/deps';
 import { specTable } from './support/spec-table';
+import { fencedBy, fenceToken, ownMigrateLock, raiseFences } from './support/fence';
 
 /** Leave this much of the function's time for committing the last chunk and returning. */
 const SAFETY_MS = 60_000;
@@ -31,6 +32,7 @@ const input = z.discriminatedUnion('action', [
       migrationId,
       table: z.string().min(1).optional(),
       tables: z.array(z.string().min(1)).min(1).optional(),
+      executionId: fencedBy,
       concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(2),
       chunkNos: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).optional(),
     })
@@ -92,6 +94,8 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
       items: groups.items,
     };
   }
+  // Fenced at the start of each invocation (the window: one invocation's chunks, before the sync's per-transaction check).
+  await raiseFences(fenceToken(deps, await ownMigrateLock(deps, i.migrationId, i.executionId)), target);
   const remaining = context?.getRemainingTimeInMillis?.();
   const t0 = deps.now();
   const opts = {

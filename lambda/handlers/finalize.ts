@@ -3,6 +3,7 @@ import { sameWeights, weightsFor } from '../core/traffic/weights';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
+import { fencedBy, ownMigrateLock } from './support/fence';
 import { ERRORS, SwitchyardError } from '../core/errors';
 
 export class NotFullyShiftedError extends SwitchyardError {
@@ -10,12 +11,17 @@ export class NotFullyShiftedError extends SwitchyardError {
 }
 
 /** Finalize: confirm all traffic is on the new side. */
-export const finalize = definePhase(PHASE.finalize, z.object({ migrationId }), async (i, deps) => {
-  const w = await deps.router.getWeights();
-  if (!sameWeights(w, weightsFor(100)))
-    throw new NotFullyShiftedError(`${deps.router.description} is at old ${w.old} / new ${w.new}, not 0 / 100`);
-  const finishedAt = new Date(deps.now());
-  // Decommission's stability period counts from here.
-  await deps.lock.recordCompletion(deps.stage, { migrationId: i.migrationId, finishedAt });
-  return { migrationId: i.migrationId, weights: w, finishedAt: finishedAt.toISOString() };
-});
+export const finalize = definePhase(
+  PHASE.finalize,
+  z.object({ migrationId, executionId: fencedBy }),
+  async (i, deps) => {
+    await ownMigrateLock(deps, i.migrationId, i.executionId);
+    const w = await deps.router.getWeights();
+    if (!sameWeights(w, weightsFor(100)))
+      throw new NotFullyShiftedError(`${deps.router.description} is at old ${w.old} / new ${w.new}, not 0 / 100`);
+    const finishedAt = new Date(deps.now());
+    // Decommission's stability period counts from here.
+    await deps.lock.recordCompletion(deps.stage, { migrationId: i.migrationId, finishedAt });
+    return { migrationId: i.migrationId, weights: w, finishedAt: finishedAt.toISOString() };
+  },
+);

@@ -13,16 +13,50 @@ import { definePhase } from './support/phase';
 
 const workflow = z.enum(['migrate', 'restore-data', 'decommission']);
 
-/** The lease a traffic step needs: the next renewal comes after the bake and the gate. */
-const leaseFor = (bakeSeconds?: number) => Math.max(LEASE_SECONDS, (bakeSeconds ?? 0) + 2 * 3600);
+/** After the execution's own deadline, this long for the end-of-execution cleanup (EventBridge → RollbackTraffic). */
+const CLEANUP_MARGIN_SECONDS = 3600;
+
+/**
+ * The lease a renewal takes: at least the next bake and gate; with the execution's start and
+ * timeout, until the execution's own deadline (+ the cleanup margin), so the lease never ends
+ * while the execution may still run (its end, however it comes, releases the lock).
+ */
+function leaseFor(now: Date, bakeSeconds?: number, execution?: { startTime: string; timeoutSeconds: number }) {
+  const step = Math.max(LEASE_SECONDS, (bakeSeconds ?? 0) + 2 * 3600);
+  if (!execution) return step;
+  const deadline = Date.parse(execution.startTime) + (execution.timeoutSeconds + CLEANUP_MARGIN_SECONDS) * 1000;
+  return Math.max(step, Math.ceil((deadline - now.getTime()) / 1000));
+}
+
+const executionId = z.string().min(1).optional();
+/** The execution's start ($$.Execution.StartTime) and its state machine's timeout: the lease runs to its deadline. */
+const execution = z.object({ startTime: z.string().datetime(), timeoutSeconds: z.number().int().min(1) }).strict();
 
 const lockInput = z.discriminatedUnion('action', [
   /** RestoreData / Decommission take the stage lock (Migrate takes it in Preflight). */
-  z.object({ action: z.literal('acquire'), workflow, migrationId, executionId: z.string().optional() }).strict(),
-  /** Migrate, before every weight change: renew the lease; MigrationHaltedError when halted. */
-  z.object({ action: z.literal('check'), migrationId, bakeSeconds: z.number().int().min(0).optional() }).strict(),
+  z.object({ action: z.literal('acquire'), workflow, migrationId, executionId }).strict(),
+  /**
+   * Migrate, before every weight change: prove ownership, renew the lease; MigrationHaltedError when
+   * halted, StaleExecutionError when this execution no longer owns the stage.
+   */
+  z
+    .object({
+      action: z.literal('check'),
+      migrationId,
+      executionId,
+      bakeSeconds: z.number().int().min(0).optional(),
+      execution: execution.optional(),
+    })
+    .strict(),
   /** RollbackTraffic, before moving weights: set the halt flag on whoever holds the stage. */
-  z.object({ action: z.literal('halt'), migrationId, executionId: z.string().optional() }).strict(),
+  z.object({ action: z.literal('halt'), migrationId: z.string(), executionId }).strict(),
+  /**
+   * A Migrate execution ended ABORTED, TIMED_OUT or FAILED (EventBridge): if it still holds the
+   * lock it ended outside its own terminal states; halt it and hand its migration id to the rollback.
+   */
+  z.object({ action: z.literal('claimEnded'), executionArn: z.string().min(1), status: z.string() }).strict(),
+  /** KeepOldCurrent: the migration Finalize recorded last (its reverse sync keeps the old side current). */
+  z.object({ action: z.literal('completion') }).strict(),
   /** Decommission: 100 % new for the stability period and nobody holds the stage. */
   z
     .object({
@@ -48,8 +82,9 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
       return { owner: l.owner, leaseUntil: l.leaseUntil.toISOString() };
     }
     case 'check': {
-      const l = await checkHalt(deps.lock, deps.stage, i.migrationId, now, leaseFor(i.bakeSeconds));
-      return { owner: l.owner, halted: false, leaseUntil: l.leaseUntil.toISOString() };
+      const lease = leaseFor(now, i.bakeSeconds, i.execution);
+      const l = await checkHalt(deps.lock, deps.stage, i.migrationId, now, lease, i.executionId);
+      return { owner: l.owner, halted: false, leaseUntil: l.leaseUntil.toISOString(), token: l.token };
     }
     case 'halt': {
       const by = i.executionId ? `${i.migrationId} (execution ${i.executionId})` : i.migrationId;
@@ -60,13 +95,25 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
         holder: held ? { migrationId: held.migrationId, workflow: held.workflow } : null,
       };
     }
+    case 'claimEnded': {
+      const held = await deps.lock.read(deps.stage);
+      const ours = held?.workflow === 'migrate' && held.executionId === i.executionArn;
+      deps.log.info('ended execution', { status: i.status, holdsLock: ours });
+      if (!held || !ours) return { claimed: false, holder: held ? held.owner : null };
+      await deps.lock.halt(deps.stage, `cleanup of ${i.status} execution ${i.executionArn}`, now);
+      return { claimed: true, migrationId: held.migrationId, executionId: held.executionId };
+    }
+    case 'completion': {
+      const c = await deps.lock.readCompletion(deps.stage);
+      return c ? { migrationId: c.migrationId, finishedAt: c.finishedAt.toISOString() } : { migrationId: null };
+    }
     case 'guardDecommission': {
       const holder = await deps.lock.read(deps.stage);
       assertDecommissionAllowed({
         stage: deps.stage,
         weights: await deps.router.getWeights(),
         completion: await deps.lock.readCompletion(deps.stage),
-        holder: holder?.owner === ownerOf('decommission', i.migrationId) ? undefined : holder,
+        holder: holder?.workflow === 'decommission' && holder.migrationId === i.migrationId ? undefined : holder,
         now,
         stabilitySeconds: i.stabilitySeconds,
       });
@@ -78,9 +125,9 @@ export const lock = definePhase(PHASE.lock, lockInput, async (i, deps) => {
 /** Release the stage lock; only its owner's lock is deleted (a failed acquire never frees someone else's). */
 export const unlock = definePhase(
   PHASE.unlock,
-  z.object({ action: z.literal('release'), workflow, migrationId }).strict(),
+  z.object({ action: z.literal('release'), workflow, migrationId, executionId }).strict(),
   async (i, deps) => {
-    const released = await deps.lock.release(deps.stage, ownerOf(i.workflow, i.migrationId));
+    const released = await deps.lock.release(deps.stage, ownerOf(i.workflow, i.migrationId, i.executionId));
     return { released };
   },
 );

@@ -6,6 +6,7 @@ import {
   installTombstones,
   moveSequencesPast,
   parseLsn,
+  pendingChanges,
   runSync,
   slotStatus,
   SyncLagError,
@@ -20,6 +21,7 @@ import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase, type InvocationContext } from './support/phase';
 import type { PhaseDeps } from './support/deps';
+import { fencedBy, fenceToken, inTransaction, ownMigrateLock, raiseFences } from './support/fence';
 
 /** Leave this much of the function's time for the last commit and the return. */
 const SAFETY_MS = 30_000;
@@ -32,6 +34,7 @@ const input = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('capture'),
     migrationId,
+    executionId: fencedBy,
     direction,
     sequenceHeadroom: z.number().int().min(0).default(1_000_000),
   }),
@@ -39,6 +42,7 @@ const input = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('drain'),
     migrationId,
+    executionId: fencedBy,
     direction,
     maxSeconds: z
       .number()
@@ -80,11 +84,14 @@ const input = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('bake'),
     migrationId,
+    executionId: fencedBy,
     seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max),
     reverse: z.boolean().default(true),
   }),
+  /** What a direction still holds (slot state, an upper bound of the row changes not returned). Read-only. */
+  z.object({ action: z.literal('pending'), migrationId, executionId: fencedBy, direction }),
   /** Drop the sync objects (slot, publication, origin) of the given directions. Idempotent. */
-  z.object({ action: z.literal('cleanup'), migrationId, directions: z.array(direction).min(1) }),
+  z.object({ action: z.literal('cleanup'), migrationId, executionId: fencedBy, directions: z.array(direction).min(1) }),
 ]);
 
 /** Names, counts, LSNs and lag only: never row data. */
@@ -121,6 +128,10 @@ function budgetMs(context: InvocationContext | undefined, wantMs: number): numbe
  */
 export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
   const spec = getSpec(deps.specName);
+  // Fencing (a Migrate execution): prove the lock before anything, raise the token on the databases the
+  // action writes (a stale execution fails there), and check it again inside every apply transaction.
+  const fence = fenceToken(deps, await ownMigrateLock(deps, i.migrationId, i.executionId));
+  const fenced = inTransaction(fence);
   switch (i.action) {
     case 'capture': {
       const { source, old, neu } = await endpoints(deps, i.direction);
@@ -153,6 +164,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
     }
     case 'drain': {
       const { source, target, old, neu } = await endpoints(deps, i.direction);
+      await raiseFences(fence, target);
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
         return {
           direction: i.direction,
@@ -176,6 +188,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         untilLsn,
         maxMs: budget,
         conflicts: i.conflicts,
+        fence: fenced,
       });
       let changes = r.inserted + r.updated + r.deleted;
       let done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
@@ -192,6 +205,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
           untilLsn,
           maxMs: budget - (deps.now() - t0),
           conflicts: i.conflicts,
+          fence: fenced,
         });
         const more = r.inserted + r.updated + r.deleted;
         changes += more;
@@ -227,6 +241,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       // A bake of 0 s (tests, dry rehearsals) is one pass in each direction.
       const ms = i.seconds === 0 ? 0 : budgetMs(context, i.seconds * 1000);
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
+      await raiseFences(fence, neu, old);
       const t0 = deps.now();
       // One direction failing stops the other after its current batch (never left running, or frozen with the Lambda).
       const stop = new AbortController();
@@ -247,6 +262,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
             maxMs: ms,
             conflicts: true,
             signal: stop.signal,
+            fence: fenced,
           }),
         ),
         i.reverse
@@ -260,6 +276,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
                 maxMs: ms,
                 conflicts: true,
                 signal: stop.signal,
+                fence: fenced,
               }),
             )
           : undefined,
@@ -282,6 +299,10 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         conflicts: (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0),
         maxLagSeconds: Math.max(forward!.lagSeconds, reverse?.lagSeconds ?? 0),
       };
+    }
+    case 'pending': {
+      const { source } = await endpoints(deps, i.direction);
+      return pendingChanges(source, i.migrationId, i.direction);
     }
     case 'cleanup': {
       const [old, neu] = await Promise.all([deps.sourceDb(), deps.targetDb()]);

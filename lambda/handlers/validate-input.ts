@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { identifierProblems } from '../core/backup/snapshot';
-import { BAKE_SECONDS, COPY_CONCURRENCY, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
+import {
+  BAKE_SECONDS,
+  bounded,
+  COPY_CONCURRENCY,
+  MAX_CATCH_UP_LAG_SECONDS,
+  MAX_CATCH_UP_MINUTES,
+} from '../core/limits';
 import { getSpec } from '../engine/specs';
 import { assertSchedule } from '../core/traffic/weights';
 import { InvalidInputError, migrationId } from './support/input';
@@ -17,10 +23,11 @@ export const executionInputSchema = z
     migrationId,
     dryRun: z.boolean().default(false),
     schedule: z.array(z.number().int()).optional(),
-    bakeSeconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max).optional(),
-    maxCatchUpLagSeconds: z.number().min(MAX_CATCH_UP_LAG_SECONDS.min).max(MAX_CATCH_UP_LAG_SECONDS.max).optional(),
-    maxCatchUpMinutes: z.number().int().min(MAX_CATCH_UP_MINUTES.min).max(MAX_CATCH_UP_MINUTES.max).optional(),
-    copyConcurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).optional(),
+    /** Range checked in the handler: below BAKE_SECONDS.min only where the stage's own default is (a rehearsal). */
+    bakeSeconds: bounded({ min: BAKE_SECONDS.overrideMin, max: Number.MAX_SAFE_INTEGER }, ' seconds').optional(),
+    maxCatchUpLagSeconds: bounded(MAX_CATCH_UP_LAG_SECONDS, ' seconds', false).optional(),
+    maxCatchUpMinutes: bounded(MAX_CATCH_UP_MINUTES, ' minutes').optional(),
+    copyConcurrency: bounded(COPY_CONCURRENCY).optional(),
   })
   .strict();
 
@@ -35,6 +42,15 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
   } catch (e) {
     throw new InvalidInputError(
       `ValidateInput: invalid input: schedule ${(e as Error).message.replace(/^schedule /, '')}`,
+    );
+  }
+  // A bake shorter than one CloudWatch period gives the health gate nothing to judge: refused, unless the
+  // stage itself bakes shorter (the local rehearsal's stage bakes for 0 s).
+  const minBake = Math.min(BAKE_SECONDS.min, deps.defaults.bakeSeconds);
+  if (i.bakeSeconds !== undefined && (i.bakeSeconds < minBake || i.bakeSeconds > BAKE_SECONDS.max)) {
+    throw new InvalidInputError(
+      `ValidateInput: invalid input: bakeSeconds must be a whole number between ${minBake} and ${BAKE_SECONDS.max} seconds ` +
+        `(one CloudWatch period, so the health gate sees the step), got: ${i.bakeSeconds}`,
     );
   }
   const spec = getSpec(deps.specName);

@@ -1,5 +1,5 @@
 import './promise-polyfill';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { DepsFactory } from '../handlers/support/deps';
 import { PHASE_HANDLERS } from '../handlers/registry';
 
@@ -73,7 +73,10 @@ function allStates(states: Record<string, AslState>): [string, AslState][] {
 
 /** What happened in one local execution. */
 export interface LocalExecution {
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped by `abortBefore` (as StopExecution does on AWS: no further state runs). */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  /** The execution's id (`$$.Execution.Id`), as the EventBridge status-change event carries it. */
+  readonly executionArn: string;
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
@@ -98,6 +101,10 @@ export interface RunOptions {
   }) => void;
   /** Every SNS publish fails (as with a topic key that does not grant the publisher). */
   readonly failNotifications?: boolean;
+  /** Stop the execution (StopExecution) before this task state runs; it then ends ABORTED. */
+  readonly abortBefore?: (state: string) => boolean;
+  /** The execution's name (its id ends with it). @default - the migration id and a number unique in this process */
+  readonly executionName?: string;
   /** Milliseconds a Wait state really waits (default 0 for every Wait). */
   readonly waitMs?: (state: string) => number | undefined;
 }
@@ -114,6 +121,8 @@ export function taskStateNames(definition: AslDefinition): string[] {
     .filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':function:'))
     .map(([n]) => n);
 }
+
+let executions = 0;
 
 export async function runLocally(
   template: CfnTemplate,
@@ -158,6 +167,10 @@ export async function runLocally(
     if (!phase) throw new Error(`task ${name} invokes ${resource}, which is not a known phase function`);
     const run = phase.make(deps);
     handlers[name] = async (taskInput) => {
+      if (opts.abortBefore?.(name)) {
+        execution.abort();
+        return new Promise(() => undefined); // StopExecution: this task never returns
+      }
       const t0 = Date.now();
       try {
         await opts.beforeTask?.(name, handlerName, taskInput);
@@ -175,7 +188,10 @@ export async function runLocally(
     };
   }
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
-  const name = String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local');
+  // Every local execution is its own lock owner, as on AWS (two executions never share an id).
+  const name =
+    opts.executionName ??
+    `${String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local')}-${++executions}`;
   const context = {
     Execution: {
       Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`,
@@ -185,6 +201,7 @@ export async function runLocally(
     },
     StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
   };
+  const executionArn = context.Execution.Id;
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers,
@@ -195,12 +212,13 @@ export async function runLocally(
   });
   try {
     const output = await execution.result;
-    return { status: 'SUCCEEDED', output, steps, notifications, awsCalls };
+    return { status: 'SUCCEEDED', executionArn, output, steps, notifications, awsCalls };
   } catch (e) {
+    if (e instanceof ExecutionAbortedError) return { status: 'ABORTED', executionArn, steps, notifications, awsCalls };
     if (!(e instanceof ExecutionError)) throw e;
     const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } }).cause;
     const { error, detail } = describeFailure(e, cause);
-    return { status: 'FAILED', error, cause: detail, steps, notifications, awsCalls };
+    return { status: 'FAILED', executionArn, error, cause: detail, steps, notifications, awsCalls };
   }
 }
 

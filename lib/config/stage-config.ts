@@ -9,6 +9,7 @@ import {
   MIN_REQUESTS_PER_BAKE,
   DEFAULT_SPEC_NAME,
   STAGE_DEFAULTS,
+  ROLLBACK,
 } from '../../lambda/core/limits';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
@@ -203,6 +204,26 @@ const copySchema = z.object({
     .default(DISTRIBUTED_COPY.chunksPerItem.default),
 });
 
+/** A bounded whole number of seconds with the "must be …" messages, from one limit of lambda/core/limits.ts. */
+const seconds = (l: { min: number; max: number; default: number }) =>
+  z
+    .number()
+    .int('must be whole seconds')
+    .min(l.min, `must be at least ${l.min} seconds`)
+    .max(l.max, `must be at most ${l.max} seconds`)
+    .default(l.default);
+
+/** The traffic rollback's drains of the new side's writes (lambda/core/limits.ts ROLLBACK, docs/workflows.md). */
+const rollbackSchema = z.object({
+  /** Before the weights move, drain the reverse backlog for at most this long (then move anyway). @default 60 */
+  preDrainSeconds: seconds(ROLLBACK.preDrainSeconds),
+  /** The longest request the service serves (part of the settle window after the weights moved). @default 30 */
+  longestRequestSeconds: seconds(ROLLBACK.longestRequestSeconds),
+  /** Keep the reverse slot until a window this long brings no new-side change. @default 120 */
+  quietSeconds: seconds(ROLLBACK.quietSeconds),
+});
+export type RollbackConfig = z.infer<typeof rollbackSchema>;
+
 const migrationSchema = z.object({
   /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
   weightSchedule: weightSchedule.default([...STAGE_DEFAULTS.weightSchedule]),
@@ -252,6 +273,8 @@ const migrationSchema = z.object({
   databaseTls: z
     .enum(['verify-full', 'require'], { error: 'must be "verify-full" or "require"' })
     .default('verify-full'),
+  /** The traffic rollback's drains: before the weights move, the settle window, the quiet period. */
+  rollback: rollbackSchema.default(rollbackSchema.parse({})),
 });
 
 const backupSchema = z.object({

@@ -17,6 +17,8 @@ export interface MigrationDashboardProps {
   readonly databases?: readonly { readonly label: string; readonly instanceIdentifier: string }[];
   /** Alarm when a database's oldest replication slot holds more WAL than this. @default 5 GiB */
   readonly slotLagAlarmBytes?: number;
+  /** Alarm when the reverse sync (new → old, kept current after Finalize) lags more than this. @default 600 seconds */
+  readonly reverseLagAlarmSeconds?: number;
 }
 
 /** One dashboard for the operator: weights, both sides' 5xx and latency, sync and slot lag, conflicts, executions. */
@@ -24,6 +26,8 @@ export class MigrationDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** One per database: its oldest replication slot holds too much WAL (an idle or lagging slot fills the disk). */
   public readonly slotLagAlarms: cloudwatch.Alarm[];
+  /** The reverse sync lags: a rollback would have that much to return (after Finalize it runs on a schedule). */
+  public readonly reverseLagAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MigrationDashboardProps) {
     super(scope, id);
@@ -71,6 +75,16 @@ export class MigrationDashboard extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
     );
+    const reverseLag = props.reverseLagAlarmSeconds ?? 600;
+    this.reverseLagAlarm = new cloudwatch.Alarm(this, 'ReverseSyncLag', {
+      alarmName: `switchyard-${props.stageName}-reverse-sync-lag`,
+      alarmDescription: `The reverse sync (new → old) lags more than ${reverseLag} s: a traffic rollback now would have that backlog to return. Check the KeepOldCurrent executions and the new database's reverse slot.`,
+      metric: custom('ReverseSyncLagSeconds').with({ period: Duration.minutes(5) }),
+      threshold: reverseLag,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `switchyard-${props.stageName}`,
       widgets: [
@@ -83,8 +97,8 @@ export class MigrationDashboard extends Construct {
           }),
           new cloudwatch.GraphWidget({ title: 'Requests', left: both('requests'), width: 8 }),
           new cloudwatch.AlarmStatusWidget({
-            title: 'Health gate and slot lag alarms',
-            alarms: [...props.healthAlarms, ...this.slotLagAlarms],
+            title: 'Health gate, slot lag and reverse lag alarms',
+            alarms: [...props.healthAlarms, ...this.slotLagAlarms, this.reverseLagAlarm],
             width: 8,
           }),
         ],

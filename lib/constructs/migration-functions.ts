@@ -79,8 +79,10 @@ export interface MigrationFunctionsProps {
   readonly lockTable: StageLockTable;
 }
 
+/** The phases that write data or move traffic: they prove their execution owns the stage lock first (fencing). */
+const FENCED_PHASES: readonly PhaseName[] = [PHASE.shiftTraffic, PHASE.rollbackTraffic, PHASE.sync, PHASE.copyData];
 /** The phases that use the stage lock table. */
-const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize];
+const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize, ...FENCED_PHASES];
 
 export interface MigrationVerificationProps {
   /** Base URL of the smoke requests: the stage listener (`http://<ALB DNS name>:<port>`) or the service's domain when the listener has a certificate for it. */
@@ -286,6 +288,7 @@ export class MigrationFunctions extends Construct {
     // Stage lock: take/check/halt/release on the lock table only; Finalize records the end; the Decommission guard reads the weights.
     for (const fn of [fns.lock, fns.unlock, fns.preflight]) props.lockTable.grantLock(fn);
     props.lockTable.grantRecordCompletion(fns.finalize);
+    for (const p of [...FENCED_PHASES, PHASE.finalize]) props.lockTable.grantFence(fns[p]);
     readWeights(fns.lock);
     readAlarms(fns.healthGate);
     // Canary: both sides' ALB metrics over the bake window (GetMetricData has no resource-level permissions), and the weights (no old traffic at 100 %).

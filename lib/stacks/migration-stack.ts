@@ -1,3 +1,5 @@
+import { ALB_DEREGISTRATION_SECONDS } from '../../lambda/core/limits';
+import { rollbackSettleSeconds } from '../../lambda/core/traffic/settle';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -81,6 +83,16 @@ export class MigrationStack extends Stack {
       oldService: props.oldEnvironment.service,
       verification: config.verification,
       copy: config.migration.copy,
+      // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
+      rollback: {
+        preDrainSeconds: config.migration.rollback.preDrainSeconds,
+        settleSeconds: rollbackSettleSeconds({
+          deregistrationSeconds: ALB_DEREGISTRATION_SECONDS,
+          dnsTtlSeconds: config.routing.route53?.ttlSeconds,
+          longestRequestSeconds: config.migration.rollback.longestRequestSeconds,
+        }),
+        quietSeconds: config.migration.rollback.quietSeconds,
+      },
       logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     new MigrationDashboard(this, 'Dashboard', {

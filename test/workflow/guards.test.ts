@@ -125,7 +125,7 @@ describe('Migrate: a timeout in the middle of the shift', () => {
 
 describe('RollbackTraffic: malformed input', () => {
   test.each([[{}], [{ migrationId: 5 }], [{ migrationId: null }]])(
-    'fails when the input is %j: InvalidInputError, notified, traffic untouched',
+    'GIVEN the input %j WHEN rolled back THEN traffic still goes to 100 %% old, then InvalidInputError, notified',
     async (input) => {
       const router = new MemoryRouter({ old: 50, new: 50 });
       const world = await freshWorld(5, { router });
@@ -133,8 +133,8 @@ describe('RollbackTraffic: malformed input', () => {
       expect([ex.status, ex.error]).toEqual(['FAILED', ERRORS.InvalidInputError]);
       expect(ex.cause).toMatch(/migrationId/);
       expect(ex.notifications.map((n) => n.event)).toEqual(['rollback-failed']);
-      expect(ex.steps).toEqual([]);
-      expect(router.history).toEqual([]);
+      expect(ex.steps.map((s) => s.state)).toEqual(['RollbackTrafficAnyway']);
+      expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
     },
   );
 });

@@ -32,7 +32,7 @@ export async function freshWorld(rows: number, parts: Partial<LocalWorld> = {}):
 }
 
 export async function run(
-  machine: 'migrate' | 'rollback-traffic' | 'restore-data' | 'decommission',
+  machine: 'migrate' | 'rollback-traffic' | 'restore-data' | 'decommission' | 'keep-old-current',
   world: LocalWorld,
   input: unknown,
   opts: RunOptions = {},

@@ -14,6 +14,8 @@ type Item = Record<string, AttributeValue>;
 
 const lockKey = (stage: string): Item => ({ pk: { S: `lock#${stage}` } });
 const completionKey = (stage: string): Item => ({ pk: { S: `completed#${stage}` } });
+/** The stage's fencing counter: its own item, so it outlives every lock (released locks are deleted). */
+const tokenKey = (stage: string): Item => ({ pk: { S: `fence#${stage}` } });
 const time = (d: Date): AttributeValue => ({ N: String(d.getTime()) });
 
 function toItem(stage: string, l: LockHolder): Item {
@@ -26,6 +28,7 @@ function toItem(stage: string, l: LockHolder): Item {
     acquiredAt: time(l.acquiredAt),
     leaseUntil: time(l.leaseUntil),
     halted: { BOOL: l.halted },
+    ...(l.token !== undefined ? { token: { N: String(l.token) } } : {}),
   };
 }
 
@@ -41,6 +44,7 @@ function fromItem(i: Item | undefined): LockHolder | undefined {
     halted: i.halted?.BOOL === true,
     haltedAt: i.haltedAt?.N ? new Date(Number(i.haltedAt.N)) : undefined,
     haltedBy: i.haltedBy?.S,
+    token: i.token?.N ? Number(i.token.N) : undefined,
   };
 }
 
@@ -76,6 +80,45 @@ export class DynamoLockStore implements LockStore {
     } catch (e) {
       if (!conditionFailed(e)) throw e;
       return fromItem(e.Item) ?? (await this.read(stage));
+    }
+  }
+
+  async nextToken(stage: string): Promise<number> {
+    const r = await call('dynamodb:UpdateItem', this.tableName, () =>
+      this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: tokenKey(stage),
+          UpdateExpression: 'ADD #seq :one',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':one': { N: '1' } },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    return Number(r.Attributes?.seq?.N ?? Number.NaN);
+  }
+
+  /** One conditional UpdateItem: owner matches and the lease has not ended (stamps `fencedAt`). */
+  async fence(stage: string, owner: string, now: Date): Promise<LockHolder | undefined> {
+    try {
+      const r = await call('dynamodb:UpdateItem', this.tableName, () =>
+        this.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: lockKey(stage),
+            UpdateExpression: 'SET fencedAt = :now',
+            ConditionExpression: '#owner = :owner AND leaseUntil >= :now',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':now': time(now), ':owner': { S: owner } },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return fromItem(r.Attributes);
+    } catch (e) {
+      if (conditionFailed(e)) return undefined;
+      throw e;
     }
   }
 

@@ -5,6 +5,18 @@ import type { CompletionRecord, LockHolder, LockStore } from '../../core/lock/po
 export class MemoryLockStore implements LockStore {
   readonly locks = new Map<string, LockHolder>();
   readonly completions = new Map<string, CompletionRecord>();
+  readonly tokens = new Map<string, number>();
+
+  async nextToken(stage: string): Promise<number> {
+    const t = (this.tokens.get(stage) ?? 0) + 1;
+    this.tokens.set(stage, t);
+    return t;
+  }
+
+  async fence(stage: string, owner: string, now: Date): Promise<LockHolder | undefined> {
+    const held = this.locks.get(stage);
+    return held?.owner === owner && held.leaseUntil.getTime() >= now.getTime() ? held : undefined;
+  }
 
   async acquire(stage: string, lock: LockHolder, now: Date): Promise<LockHolder | undefined> {
     const held = this.locks.get(stage);

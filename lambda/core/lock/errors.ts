@@ -14,3 +14,11 @@ export class MigrationHaltedError extends SwitchyardError {
 export class DecommissionRefusedError extends SwitchyardError {
   readonly name = ERRORS.DecommissionRefusedError;
 }
+
+/**
+ * This execution no longer owns the stage lock (its lease ended, or another execution took the
+ * stage): it stops before writing data or moving traffic, and touches nothing another execution owns.
+ */
+export class StaleExecutionError extends SwitchyardError {
+  readonly name = ERRORS.StaleExecutionError;
+}

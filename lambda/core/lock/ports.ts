@@ -3,7 +3,10 @@ export type LockWorkflow = 'migrate' | 'restore-data' | 'decommission';
 
 /** The stage lock as stored: one item per stage. Identifiers and times only. */
 export interface LockHolder {
-  /** `<workflow>:<migrationId>`: the same owner may take its own lock again (a retried Preflight). */
+  /**
+   * `<workflow>:<migrationId>@<execution>`: one identity per execution (two executions of the same
+   * migration id never share it); the same owner may take its own lock again (a retried Preflight).
+   */
   readonly owner: string;
   readonly workflow: LockWorkflow;
   readonly migrationId: string;
@@ -17,6 +20,12 @@ export interface LockHolder {
   readonly haltedAt?: Date;
   /** The rollback that set the halt flag (its migration id / execution). */
   readonly haltedBy?: string;
+  /**
+   * Fencing token: strictly greater for every acquisition of the stage (from a counter that
+   * survives releases). Writers compare it where they write (the sync's apply transaction).
+   * @default - none (a lock stored before fencing existed)
+   */
+  readonly token?: number;
 }
 
 /** What Finalize records: when the new side started serving 100 %. */
@@ -38,6 +47,14 @@ export interface LockStore {
   renew(stage: string, owner: string, leaseUntil: Date): Promise<LockHolder | undefined>;
   /** Delete the lock if `owner` holds it; false when it did not (already released, or someone else's). */
   release(stage: string, owner: string): Promise<boolean>;
+  /** The next fencing token of the stage (atomic increment of a counter that outlives every lock). */
+  nextToken(stage: string): Promise<number>;
+  /**
+   * Prove ownership before a write: one conditional write that succeeds only while `owner` holds the
+   * lock and its lease has not ended at `now`. Returns the lock (token, halt flag), or undefined when
+   * `owner` no longer holds it.
+   */
+  fence(stage: string, owner: string, now: Date): Promise<LockHolder | undefined>;
   /** Set the halt flag on whoever holds the stage; undefined when nobody does. */
   halt(stage: string, by: string, at: Date): Promise<LockHolder | undefined>;
   recordCompletion(stage: string, record: CompletionRecord): Promise<void>;

@@ -1,13 +1,18 @@
 import type { CanaryPolicy } from './config';
 import { median } from './figures';
 import type { CanaryWindow, SideFigures, SideWindow } from './ports';
+import { twoProportionGreater } from './proportion-test';
 import { mannWhitneyGreater } from './rank-test';
 
 /**
  * The canary judgement: the new side against the old side over the same window.
  *
  * - Each side must have served `minRequests` (a quiet side proves nothing: fail).
- * - Error rate: new ≤ old + `errorRatePp` percentage points.
+ * - Error rate: it fails only on evidence: new above old + `errorRatePp` percentage points AND at
+ *   least `minFailures` failed requests on the new side AND a one-sided two-proportion test
+ *   significant at `errorAlpha`. Above the tolerance with enough failures but not significant:
+ *   too little evidence (the workflow bakes again). Fewer failures than `minFailures`: not evidence,
+ *   passes (the absolute 5xx alarm is the floor). The verdict's `errorTest` says what was used.
  * - Latency, with raw samples on both sides: one-sided Mann-Whitney U test (is new slower?); it
  *   fails only if significant (p < `alpha`) AND the effect is material: median(new) > median(old) ×
  *   `p99Ratio` + `p99SlackMs` (a tiny but significant difference passes).
@@ -25,6 +30,19 @@ export interface RankTestFigures {
   readonly maxMedianNewMs: number;
 }
 
+/** How the error rates were compared, and what it concluded. */
+export interface ErrorRateTest {
+  readonly method: 'two-proportion z-test (pooled, one-sided)';
+  readonly failuresOld: number;
+  readonly failuresNew: number;
+  readonly minFailures: number;
+  readonly z: number;
+  readonly p: number;
+  readonly alpha: number;
+  /** no-excess: within old + errorRatePp; too-few-failures: not evidence; not-significant: bake again; significant: fail. */
+  readonly decision: 'no-excess' | 'too-few-failures' | 'not-significant' | 'significant';
+}
+
 export interface CanaryVerdict {
   readonly verdict: 'pass' | 'fail' | 'skipped';
   /** How latency was judged. */
@@ -36,6 +54,8 @@ export interface CanaryVerdict {
   /** The thresholds the new side was held to. */
   readonly limits: { readonly maxErrorRate: number | null; readonly maxP99Ms: number | null };
   readonly rankTest?: RankTestFigures;
+  /** How the error rates were compared (absent when the canary was skipped). */
+  readonly errorTest?: ErrorRateTest;
   /**
    * The only reasons are too few requests on a side: the comparison had too little data to judge,
    * nothing was seen to be wrong (the workflow bakes longer before it decides).
@@ -63,13 +83,14 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
         `${side} side served ${f.requests} requests in the window, fewer than the minimum ${policy.minRequests}`,
       );
   }
-  const tooFew = reasons.length;
   const maxErrorRate = round(o.errorRate + policy.errorRatePp);
-  if (n.errorRate > maxErrorRate) {
-    reasons.push(
-      `error rate ${n.errorRate} % on new vs ${o.errorRate} % on old: more than ${policy.errorRatePp} pp above`,
-    );
-  }
+  const errorTest = compareErrorRates(o, n, maxErrorRate, policy);
+  const above = `error rate ${n.errorRate} % on new (${n.errors} of ${n.requests}) vs ${o.errorRate} % on old (${o.errors} of ${o.requests}): more than ${policy.errorRatePp} pp above`;
+  const test = `two-proportion test p = ${errorTest.p}`;
+  if (errorTest.decision === 'not-significant')
+    reasons.push(`${above}, but not significant yet (${test} ≥ ${policy.errorAlpha}): too little evidence`);
+  const tooFew = reasons.length;
+  if (errorTest.decision === 'significant') reasons.push(`${above} (${test} < ${policy.errorAlpha})`);
   const maxP99Ms = o.p99 === null ? null : round(o.p99 * policy.p99Ratio + policy.p99SlackMs);
   const samplesOld = o.samples ?? [];
   const samplesNew = n.samples ?? [];
@@ -115,7 +136,24 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
     new: withoutSamples(n),
     limits: { maxErrorRate, maxP99Ms },
     ...(rankTest ? { rankTest } : {}),
+    errorTest,
   };
+}
+
+function compareErrorRates(o: SideFigures, n: SideFigures, maxErrorRate: number, policy: CanaryPolicy): ErrorRateTest {
+  const t = twoProportionGreater(o, n);
+  const base = {
+    method: 'two-proportion z-test (pooled, one-sided)' as const,
+    failuresOld: o.errors,
+    failuresNew: n.errors,
+    minFailures: policy.minFailures,
+    z: round(t.z),
+    p: t.p < 1e-6 ? t.p : round(t.p, 6),
+    alpha: policy.errorAlpha,
+  };
+  if (n.errorRate <= maxErrorRate) return { ...base, decision: 'no-excess' };
+  if (n.errors < policy.minFailures) return { ...base, decision: 'too-few-failures' };
+  return { ...base, decision: t.p < policy.errorAlpha ? 'significant' : 'not-significant' };
 }
 
 /** No same-window comparison is possible (the old side gets no traffic at this weight): the alarm floor decides alone. */

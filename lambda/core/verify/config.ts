@@ -113,6 +113,22 @@ export const canaryPolicySchema = z
       .min(1, 'must be from 1 to 1000000')
       .max(1_000_000, 'must be from 1 to 1000000')
       .default(50),
+    /**
+     * Error rate: the new side fails only with at least this many failed requests in the window (one or two
+     * 5xx at 5 % of a quiet service are not evidence; the absolute 5xx alarm is the floor). @default 3
+     */
+    minFailures: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 10000')
+      .max(10_000, 'must be from 1 to 10000')
+      .default(3),
+    /** Error rate: significance level of the one-sided two-proportion test (is new's rate above old's?). @default 0.01 */
+    errorAlpha: z
+      .number()
+      .gt(0, 'must be above 0 and at most 0.5')
+      .max(0.5, 'must be above 0 and at most 0.5')
+      .default(0.01),
     /** Rank test (raw samples only): significance level of the one-sided Mann-Whitney U test. @default 0.01 */
     alpha: z
       .number()

@@ -58,6 +58,8 @@ export interface ApplierOptions {
   readonly migrationId: string;
   /** The destination side of the applier lock (applier-lock.ts). */
   readonly lock?: ApplierLockOptions;
+  /** Run inside every apply transaction before it commits (fencing: throws when this execution is stale). @default - none */
+  readonly fence?: (c: Client) => Promise<void>;
 }
 
 /** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
@@ -297,6 +299,7 @@ export class Applier {
         await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
         this.prunedAt = Date.now();
       }
+      await this.opts.fence?.(this.dst);
       await this.dst.query(
         `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
          ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,

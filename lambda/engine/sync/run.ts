@@ -66,6 +66,8 @@ export interface SyncRunOptions {
   readonly onProgress?: (p: SyncProgress) => void;
   /** Bounded wait for the destination-side applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
   readonly lock?: ApplierLockOptions;
+  /** Run inside every apply transaction before it commits (fencing, lambda/engine/sync/fence.ts). @default - none */
+  readonly fence?: (c: Client) => Promise<void>;
   /** Test hooks. `afterApplyCommit` runs after a destination commit, before the slot is told. */
   readonly faults?: { readonly afterApplyCommit?: (lsn: string) => void | Promise<void> };
 }
@@ -172,6 +174,7 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     loopGuard,
     migrationId: opts.migrationId,
     lock: opts.lock,
+    fence: opts.fence,
   });
   const stored = await readPosition(dst, slot);
   const storedLsn = stored ? parseLsn(stored.lsn) : 0n;

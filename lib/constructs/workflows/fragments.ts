@@ -9,6 +9,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { ERRORS, type ErrorName } from '../../../lambda/core/errors';
+import { ALB_DEREGISTRATION_SECONDS, ROLLBACK } from '../../../lambda/core/limits';
+import { rollbackSettleSeconds } from '../../../lambda/core/traffic/settle';
 import { PHASE, PHASES, type PhaseName, type RetryClass } from '../../../lambda/phases';
 import type { PhaseFunction } from '../phase-function';
 
@@ -16,6 +18,8 @@ import type { PhaseFunction } from '../phase-function';
 export interface WorkflowContext {
   readonly functions: Readonly<Record<PhaseName, PhaseFunction>>;
   readonly topic: sns.ITopic;
+  /** The traffic rollback's drain timing. @default DEFAULT_ROLLBACK_TIMING */
+  readonly rollback?: RollbackTiming;
 }
 
 /** The Retry of each retry class in the manifest (lambda/phases.ts). The SDK retries throttling inside the handlers. */
@@ -120,11 +124,29 @@ export function releaseLockThen(
   end: sfn.State,
 ): sfn.Chain {
   const release = phaseTask(scope, ctx, id, PHASE.unlock, {
-    payload: { action: 'release', workflow, 'migrationId.$': '$.config.migrationId' },
+    payload: { action: 'release', workflow, 'migrationId.$': '$.config.migrationId', ...EXECUTION },
     resultPath: '$.unlock',
   });
   release.addCatch(end, { errors: [sfn.Errors.ALL], resultPath: '$.unlockError' });
   return chain(release, end);
+}
+
+/** This execution's id in a payload: its lock owner identity (fencing, lambda/handlers/support/fence.ts). */
+export const EXECUTION = { 'executionId.$': '$$.Execution.Id' } as const;
+
+/**
+ * A stale execution (StaleExecutionError: its lease ended or another execution took the stage):
+ * notify and stop. No traffic rollback, no capture dropped, no lock released: all of that belongs
+ * to the execution that owns the stage now.
+ */
+export function staleStop(scope: Construct, ctx: WorkflowContext, prefix = ''): sfn.Chain {
+  return chain(
+    notify(scope, ctx, `${prefix}NotifyStaleExecution`, 'stale-execution', {
+      'error.$': '$.error.Error',
+      'cause.$': '$.error.Cause',
+    }),
+    failWithCaught(scope, `${prefix}StaleExecution`),
+  );
 }
 
 /** `a → b → c …` as one chain; each part may itself be a chain or a Choice's `afterwards()`. */
@@ -213,87 +235,174 @@ export function failWithCaught(scope: Construct, id: string): sfn.Fail {
   return new sfn.Fail(scope, id, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
 }
 
-/**
- * After the weights moved to 100 % old, requests already inside the new app may still commit: the
- * reverse drain waits this long and drains again until a window brings nothing new (the ALB's
- * deregistration delay plays the same part for connections).
- */
-export const ROLLBACK_SETTLE_SECONDS = 2;
+/** Inside each late drain: drain again after this long until a window brings nothing (requests committing right now). */
+export const LATE_DRAIN_SETTLE_SECONDS = 2;
+
+/** The timing of a traffic rollback's drains (stage config `migration.rollback`, lambda/core/limits.ts ROLLBACK). */
+export interface RollbackTiming {
+  /** Before the weights move: drain the reverse backlog for at most this long (RollbackTraffic only; 0: none). */
+  readonly preDrainSeconds: number;
+  /** After the weights moved: wait this long before draining (rollbackSettleSeconds: routing + longest request). */
+  readonly settleSeconds: number;
+  /** Keep the reverse slot until a window this long brings no new-side change. */
+  readonly quietSeconds: number;
+}
+
+/** The defaults: the stage config's defaults over ALB routing (30 s deregistration + 30 s longest request). */
+export const DEFAULT_ROLLBACK_TIMING: RollbackTiming = {
+  preDrainSeconds: ROLLBACK.preDrainSeconds.default,
+  settleSeconds: rollbackSettleSeconds({
+    deregistrationSeconds: ALB_DEREGISTRATION_SECONDS,
+    longestRequestSeconds: ROLLBACK.longestRequestSeconds.default,
+  }),
+  quietSeconds: ROLLBACK.quietSeconds.default,
+};
 
 export interface DrainReverseProps {
   /** State id prefix (ids must be unique in a state machine). */
   readonly prefix: string;
-  /** The migration id in the state. @default $.config.migrationId */
-  readonly migrationIdPath?: string;
   /** Skip (done) when no reverse capture exists: an operator's rollback before any traffic moved. @default false */
   readonly ifCaptured?: boolean;
+  /** Where a failed or unfinished return goes, with `ReverseDrainFailedError` in `$.error` (after the notification). */
+  readonly onFailed: sfn.IChainable;
 }
 
 /**
- * Once traffic is back on old: apply the new side's writes to the old database (the reverse sync,
- * drained to the new side's position at the start of each call, looped until done), then drop
- * both captures. A failed drain is notified (`reverse-drain-failed`, the new-side writes are still
- * in the slot) and the chain goes on: traffic stays on old either way.
+ * Once traffic is back on old, return the new side's writes to the old database: wait the settle
+ * window (requests still inside the new app, clients on the old DNS answer), drain the reverse sync
+ * to the new side's position (looped until done), then keep the slot through quiet windows, draining
+ * each, until one brings no change (a late write still arrives); then drop both captures. A drain
+ * that fails, or a new side that never goes quiet, is never reported as writes returned: the
+ * captures stay (the writes are still in the slot), `reverse-drain-failed` says how many changes at
+ * most were not returned and how to recover, and the chain goes to `onFailed` (ReverseDrainFailedError).
  */
 export function drainReverse(
   scope: Construct,
   ctx: WorkflowContext,
   props: DrainReverseProps,
 ): { start: sfn.IChainable; end: sfn.INextable & sfn.IChainable } {
-  const id = { 'migrationId.$': props.migrationIdPath ?? '$.config.migrationId' };
-  const drain = phaseTask(scope, ctx, `${props.prefix}DrainReverseSync`, PHASE.sync, {
-    payload: {
-      action: 'drain',
-      direction: 'reverse',
-      ifCaptured: props.ifCaptured ?? false,
-      settleSeconds: ROLLBACK_SETTLE_SECONDS,
-      ...id,
-    },
-    resultPath: '$.reverseDrain',
+  const p = props.prefix;
+  const timing = ctx.rollback ?? DEFAULT_ROLLBACK_TIMING;
+  const id = { 'migrationId.$': '$.config.migrationId' };
+  const drainTask = (name: string, resultPath: string, settleSeconds = 0) =>
+    phaseTask(scope, ctx, name, PHASE.sync, {
+      payload: { action: 'drain', direction: 'reverse', ifCaptured: props.ifCaptured ?? false, settleSeconds, ...id },
+      resultPath,
+    });
+  const settle = new sfn.Wait(scope, `${p}SettleWindow`, {
+    time: sfn.WaitTime.duration(Duration.seconds(timing.settleSeconds)),
   });
-  const cleanup = phaseTask(scope, ctx, `${props.prefix}DropCaptures`, PHASE.sync, {
+  const drain = drainTask(`${p}DrainReverseSync`, '$.reverseDrain');
+  const initQuiet = new sfn.Pass(scope, `${p}InitQuietWindows`, {
+    parameters: { rounds: 0, 'changes.$': '$.reverseDrain.changes' },
+    resultPath: '$.returned',
+  });
+  const quiet = new sfn.Wait(scope, `${p}QuietWindow`, {
+    time: sfn.WaitTime.duration(Duration.seconds(timing.quietSeconds)),
+  });
+  // Each late drain also settles inside the call (drain, LATE_DRAIN_SETTLE_SECONDS, drain until a window brings nothing).
+  const late = drainTask(`${p}DrainLateWrites`, '$.lateDrain', LATE_DRAIN_SETTLE_SECONDS);
+  const countLate = new sfn.Pass(scope, `${p}CountLateWrites`, {
+    parameters: {
+      'rounds.$': 'States.MathAdd($.returned.rounds, 1)',
+      'changes.$': 'States.MathAdd($.returned.changes, $.lateDrain.changes)',
+    },
+    resultPath: '$.returned',
+  });
+  const cleanup = phaseTask(scope, ctx, `${p}DropCaptures`, PHASE.sync, {
     payload: { action: 'cleanup', directions: ['forward', 'reverse'], ...id },
     resultPath: '$.syncCleanup',
   });
-  const end = new sfn.Pass(scope, `${props.prefix}SyncDone`);
-  const failed = notify(scope, ctx, `${props.prefix}NotifyDrainFailed`, 'reverse-drain-failed', {
-    'error.$': '$.drainError.Error',
-    'cause.$': '$.drainError.Cause',
+  const end = new sfn.Pass(scope, `${p}SyncDone`, {
+    parameters: { 'changes.$': '$.returned.changes', done: true },
+    resultPath: '$.reverseDrain',
   });
-  drain.addCatch(failed, { resultPath: '$.drainError' });
-  // Keep the captures: the new side's writes are still in the reverse slot for the next drain.
-  failed
-    .next(
-      new sfn.Pass(scope, `${props.prefix}DrainFailedResult`, {
-        result: sfn.Result.fromObject({ done: false, failed: true, changes: 0 }),
-        resultPath: '$.reverseDrain',
-      }),
-    )
-    .next(end);
+  // Failed: count what is still in the slot (best effort), notify with the recovery, fail by name.
+  const pending = phaseTask(scope, ctx, `${p}CountNotReturned`, PHASE.sync, {
+    payload: { action: 'pending', direction: 'reverse', ...id },
+    resultPath: '$.notReturned',
+  });
+  const notifyFailed = chain(
+    notify(scope, ctx, `${p}NotifyDrainFailed`, 'reverse-drain-failed', {
+      'error.$': '$.drainError.Error',
+      'cause.$': '$.drainError.Cause',
+      'notReturned.$': '$.notReturned',
+      'recovery.$':
+        "States.Format('Traffic is on the old side. The new side writes not returned are kept in reverse slot {}: run RollbackTraffic again with migration id {} once the cause is fixed to return them; if the slot is invalidated (changes null), copy the rows changed on the new side since the rollback by hand, or run RestoreData.', $.notReturned.slot, $.config.migrationId)",
+    }),
+    new sfn.Pass(scope, `${p}ReverseDrainFailed`, {
+      parameters: {
+        Error: ERRORS.ReverseDrainFailedError,
+        'Cause.$':
+          "States.Format('the new side writes were not all returned to the old side ({}: {}); traffic is on old, the reverse capture is kept', $.drainError.Error, $.drainError.Cause)",
+      },
+      resultPath: '$.error',
+    }),
+    props.onFailed,
+  );
+  pending.next(notifyFailed);
+  pending.addCatch(
+    new sfn.Pass(scope, `${p}NotReturnedUnknown`, {
+      result: sfn.Result.fromObject({ slot: 'unknown', exists: null, changes: null }),
+      resultPath: '$.notReturned',
+    }).next(notifyFailed),
+    { resultPath: '$.pendingError' },
+  );
+  const failed = pending;
+  for (const t of [drain, late]) t.addCatch(failed, { resultPath: '$.drainError' });
+  const stillWriting = new sfn.Pass(scope, `${p}NewSideStillWriting`, {
+    parameters: {
+      Error: ERRORS.ReverseDrainFailedError,
+      'Cause.$': "States.Format('the new side still took writes after {} quiet windows', $.returned.rounds)",
+    },
+    resultPath: '$.drainError',
+  }).next(failed);
   cleanup.addCatch(end, { resultPath: '$.cleanupError' });
   chain(
+    settle,
     drain,
     orElseContinue(
-      new sfn.Choice(scope, `${props.prefix}ReverseDrained?`).when(
+      new sfn.Choice(scope, `${p}ReverseDrained?`).when(
         sfn.Condition.booleanEquals('$.reverseDrain.done', false),
         drain,
       ),
     ),
+    initQuiet,
+    quiet,
+    late,
+    orElseContinue(
+      new sfn.Choice(scope, `${p}Quiet?`)
+        .when(sfn.Condition.booleanEquals('$.lateDrain.done', false), late)
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.numberGreaterThan('$.lateDrain.changes', 0),
+            sfn.Condition.numberGreaterThanEquals('$.returned.rounds', ROLLBACK.maxQuietRounds - 1),
+          ),
+          stillWriting,
+        )
+        .when(sfn.Condition.numberGreaterThan('$.lateDrain.changes', 0), countLate.next(quiet)),
+    ),
     cleanup,
     end,
   );
-  return { start: drain, end };
+  return { start: settle, end };
 }
 
-/** Drop the sync objects of the given directions. */
+/** Drop the sync objects of the given directions; `fenced`: only while this execution owns the stage (Migrate). */
 export function dropCaptures(
   scope: Construct,
   ctx: WorkflowContext,
   id: string,
   directions: readonly ('forward' | 'reverse')[],
+  fenced = false,
 ): sfn.TaskStateBase {
   return phaseTask(scope, ctx, id, PHASE.sync, {
-    payload: { action: 'cleanup', directions, 'migrationId.$': '$.config.migrationId' },
+    payload: {
+      action: 'cleanup',
+      directions,
+      'migrationId.$': '$.config.migrationId',
+      ...(fenced ? EXECUTION : {}),
+    },
     resultPath: '$.syncCleanup',
   });
 }
@@ -305,8 +414,9 @@ export function dropCapturesThen(
   id: string,
   directions: readonly ('forward' | 'reverse')[],
   then: sfn.IChainable & { readonly id?: string },
+  fenced = false,
 ): sfn.Chain {
-  const drop = dropCaptures(scope, ctx, id, directions);
+  const drop = dropCaptures(scope, ctx, id, directions, fenced);
   drop.addCatch(then, { resultPath: '$.cleanupError' });
   return chain(drop, then);
 }
@@ -314,6 +424,8 @@ export function dropCapturesThen(
 export interface TrafficRollbackProps {
   /** Where the rollback goes when it fails even after its retries (error in `$.rollbackError`). */
   readonly onRollbackFailed: sfn.IChainable;
+  /** Where a stale execution goes (StaleExecutionError in `$.error`): another execution owns the stage. */
+  readonly onStale: sfn.IChainable;
 }
 
 /**
@@ -325,17 +437,28 @@ export function trafficRollback(
   ctx: WorkflowContext,
   props: TrafficRollbackProps,
 ): sfn.TaskStateBase {
+  // Fenced: refused (StaleExecutionError) when another execution holds the stage; its traffic is not ours.
   const rollback = phaseTask(scope, ctx, 'RollbackTrafficOnFailure', PHASE.rollbackTraffic, {
-    payload: { 'migrationId.$': '$.config.migrationId' },
+    payload: { 'migrationId.$': '$.config.migrationId', ...EXECUTION },
     resultPath: '$.rollback',
   });
+  rollback.addCatch(props.onStale, { errors: [ERRORS.StaleExecutionError], resultPath: '$.error' });
   rollback.addCatch(props.onRollbackFailed, { resultPath: '$.rollbackError' });
-  const returned = drainReverse(scope, ctx, { prefix: 'Rollback' });
+  const returned = drainReverse(scope, ctx, {
+    prefix: 'Rollback',
+    onFailed: releaseLockThen(
+      scope,
+      ctx,
+      'ReleaseLockAfterDrainFailed',
+      'migrate',
+      failWithCaught(scope, 'RolledBackWritesNotReturned'),
+    ),
+  });
   // An operator's RollbackTraffic may have halted this migration (its traffic move is often what made
   // the gate fail): that execution returns the new side's writes and drops the captures, so this
   // one must not drain beside it. Halted: notify and end as halted. Any other answer: drain.
   const haltCheck = phaseTask(scope, ctx, 'CheckHaltBeforeDrain', PHASE.lock, {
-    payload: { action: 'check', 'migrationId.$': '$.config.migrationId' },
+    payload: { action: 'check', 'migrationId.$': '$.config.migrationId', ...EXECUTION },
     resultPath: '$.lock',
   });
   haltCheck.addCatch(

@@ -1,5 +1,7 @@
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,7 +18,8 @@ import type { PhaseFunction, PhaseName } from '../phase-function';
 import { acknowledgeWildcards } from '../wildcard-acks';
 import { RESTORE_WAIT } from '../../../lambda/core/backup/restore';
 import { DECOMMISSION_TIMEOUT, decommissionDefinition } from './decommission';
-import type { WorkflowContext } from './fragments';
+import { KEEP_OLD_CURRENT_EVERY, KEEP_OLD_CURRENT_TIMEOUT, keepOldCurrentDefinition } from './keep-old-current';
+import type { RollbackTiming, WorkflowContext } from './fragments';
 import { MIGRATE_TIMEOUT, migrateDefinition } from './migrate';
 import { RESTORE_DATA_TIMEOUT, restoreDataDefinition } from './restore-data';
 import { ROLLBACK_TRAFFIC_TIMEOUT, rollbackTrafficDefinition } from './rollback-traffic';
@@ -38,6 +41,8 @@ export interface MigrationWorkflowsProps {
   readonly verification?: Pick<VerificationConfig, 'smoke' | 'canary'>;
   /** How Migrate runs the chunk copy: inline Map, or PlanCopy + Distributed Map (docs/workflows.md). @default DEFAULT_COPY (inline) */
   readonly copy?: CopyConfig;
+  /** The traffic rollback's drain timing (pre-drain, settle window, quiet period). @default DEFAULT_ROLLBACK_TIMING */
+  readonly rollback?: RollbackTiming;
 }
 
 /**
@@ -51,6 +56,8 @@ export class MigrationWorkflows extends Construct {
   public readonly rollbackTraffic: sfn.StateMachine;
   public readonly restoreData: sfn.StateMachine;
   public readonly decommission: sfn.StateMachine;
+  /** After Finalize, until Decommission: the reverse sync on a schedule (the rollback window stays real). */
+  public readonly keepOldCurrent: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowsProps) {
     super(scope, id);
@@ -65,7 +72,7 @@ export class MigrationWorkflows extends Construct {
     });
     if (props.notificationEmail)
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
-    const ctx: WorkflowContext = { functions: props.functions, topic: this.topic };
+    const ctx: WorkflowContext = { functions: props.functions, topic: this.topic, rollback: props.rollback };
 
     // States of each machine live in their own scope (state names are unique per machine, not per stack).
     const states = (name: string) => new Construct(this, `${name}States`);
@@ -112,7 +119,19 @@ export class MigrationWorkflows extends Construct {
       DECOMMISSION_TIMEOUT,
     );
 
-    for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission]) {
+    this.keepOldCurrent = machine(
+      'KeepOldCurrent',
+      keepOldCurrentDefinition(states('KeepOldCurrent'), ctx),
+      KEEP_OLD_CURRENT_TIMEOUT,
+    );
+    new events.Rule(this, 'KeepOldCurrentSchedule', {
+      description: 'After Finalize, until Decommission: the reverse sync keeps the old database current',
+      schedule: events.Schedule.rate(KEEP_OLD_CURRENT_EVERY),
+      targets: [new targets.SfnStateMachine(this.keepOldCurrent)],
+    });
+    this.cleanUpEndedMigrations();
+
+    for (const sm of [this.migrate, this.rollbackTraffic, this.restoreData, this.decommission, this.keepOldCurrent]) {
       // Publishing to a KMS-encrypted topic needs the key too (kms:GenerateDataKey*, kms:Decrypt): grantPublish adds both.
       this.topic.grantPublish(sm);
       // copy.mode distributed: CDK's policy for the Distributed Map's child executions of this machine.
@@ -140,5 +159,35 @@ export class MigrationWorkflows extends Construct {
         );
       }
     }
+  }
+
+  /**
+   * Every end is clean: a Migrate execution that ends ABORTED (StopExecution), TIMED_OUT or FAILED
+   * starts RollbackTraffic with `{ endedExecution }`. RollbackTraffic acts only when that execution
+   * still holds the stage lock, i.e. it ended outside its own terminal states: traffic to 100 % old,
+   * the new side's writes returned, captures dropped, and its lock released.
+   */
+  private cleanUpEndedMigrations(): void {
+    new events.Rule(this, 'MigrateEndedRule', {
+      description:
+        'A Migrate execution ended ABORTED, TIMED_OUT or FAILED: RollbackTraffic cleans up if it still holds the lock',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [this.migrate.stateMachineArn] },
+      },
+      targets: [
+        new targets.SfnStateMachine(this.rollbackTraffic, {
+          input: events.RuleTargetInput.fromObject({
+            endedExecution: {
+              executionArn: events.EventField.fromPath('$.detail.executionArn'),
+              status: events.EventField.fromPath('$.detail.status'),
+            },
+          }),
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
   }
 }

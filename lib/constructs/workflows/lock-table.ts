@@ -42,6 +42,18 @@ export class StageLockTable extends Construct {
     });
   }
 
+  /**
+   * Prove ownership before a write (fencing): dynamodb:GetItem (who holds the stage) and
+   * dynamodb:UpdateItem (the conditional fence check) on this table only.
+   */
+  grantFence(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+    });
+  }
+
   /** Record the end of a migration (Finalize). */
   grantRecordCompletion(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:PutItem'], resourceArns: [this.table.tableArn] });

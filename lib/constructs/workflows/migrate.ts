@@ -13,6 +13,7 @@ import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../co
 import {
   chain,
   dropCapturesThen,
+  EXECUTION,
   failWithCaught,
   notify,
   orElseContinue,
@@ -20,6 +21,7 @@ import {
   phaseTask,
   pollLoop,
   releaseLockThen,
+  staleStop,
   trafficRollback,
   type WorkflowContext,
 } from './fragments';
@@ -34,6 +36,8 @@ export interface MigrateDefinitionProps {
 }
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
+/** The migration id and this execution's identity: the phases that write prove they still own the stage. */
+const FENCED = { ...ID, ...EXECUTION };
 
 export function migrateDefinition(
   scope: Construct,
@@ -74,15 +78,22 @@ export function migrateDefinition(
     new sfn.Choice(scope, 'CapturesTaken?')
       .when(
         sfn.Condition.isPresent('$.sync'),
-        dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure),
+        dropCapturesThen(scope, ctx, 'DropCapturesOnFailure', ['forward', 'reverse'], releaseOnFailure, true),
       )
       .otherwise(releaseOnFailure),
   );
-  const failsBeforeTraffic: FailsInto = (s) => s.addCatch(notifyFailure, { resultPath: '$.error' }) as typeof s;
+  // A stale execution (lease ended, another execution took the stage) stops: no rollback, no cleanup, no release.
+  const stale = staleStop(scope, ctx);
+  const failsBeforeTraffic: FailsInto = (s) =>
+    s
+      .addCatch(stale, { errors: [ERRORS.StaleExecutionError], resultPath: '$.error' })
+      .addCatch(notifyFailure, { resultPath: '$.error' }) as typeof s;
   // After traffic moved: weights back to 100 % old first, notify, then fail with the original error.
-  const rollback = trafficRollback(scope, ctx, { onRollbackFailed: notifyFailure });
+  const rollback = trafficRollback(scope, ctx, { onRollbackFailed: notifyFailure, onStale: stale });
   const failsAfterTraffic = <T extends sfn.TaskStateBase>(s: T): T =>
-    s.addCatch(rollback, { resultPath: '$.error' }) as T;
+    s
+      .addCatch(stale, { errors: [ERRORS.StaleExecutionError], resultPath: '$.error' })
+      .addCatch(rollback, { resultPath: '$.error' }) as T;
   // An operator rollback (halt flag) while Migrate runs: traffic stays where the rollback put it; end as halted.
   const halted = chain(
     note('NotifyHalted', 'halted', { 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' }),
@@ -96,7 +107,14 @@ export function migrateDefinition(
     ),
   );
   // Renew the lease and stop if halted; before traffic moved, a halt or a lost lock is an ordinary failure.
-  const renewLock = (id: string) => failsBeforeTraffic(task(id, PHASE.lock, '$.lock', { action: 'check', ...ID }));
+  const lockCheck = (extra: Record<string, unknown> = {}) => ({
+    action: 'check',
+    ...FENCED,
+    // The lease runs to this execution's own deadline: it never ends while the execution may still run.
+    execution: { 'startTime.$': '$$.Execution.StartTime', timeoutSeconds: MIGRATE_TIMEOUT.toSeconds() },
+    ...extra,
+  });
+  const renewLock = (id: string) => failsBeforeTraffic(task(id, PHASE.lock, '$.lock', lockCheck()));
 
   // ── 1. Start: validate the input (a malformed one fails here, nothing changed), announce, preflight ──
   const start = chain(
@@ -149,7 +167,7 @@ export function migrateDefinition(
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
   // before the new side takes its first write.
   const syncTask = (id: string, payload: Record<string, unknown>) =>
-    task(id, PHASE.sync, '$.sync', { ...ID, ...payload });
+    task(id, PHASE.sync, '$.sync', { ...FENCED, ...payload });
   // The catch-up loops until the lag is below maxCatchUpLagSeconds; after maxCatchUpMinutes (counted from the first call's start) it fails with SyncLagError.
   const catchUpLimits = {
     'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds',
@@ -201,12 +219,9 @@ export function migrateDefinition(
   // ── 4. Traffic steps: one step of the schedule at a time (halt check, weights, bake, health gate, catch up) ──
   // CheckHalt runs before every weight change and before Finalize: it renews the lease (long enough
   // for the bake) and ends the execution as halted once an operator's RollbackTraffic set the flag.
-  const checkHalt = task('CheckHalt', PHASE.lock, '$.lock', {
-    action: 'check',
-    ...ID,
-    'bakeSeconds.$': '$.config.bakeSeconds',
-  })
+  const checkHalt = task('CheckHalt', PHASE.lock, '$.lock', lockCheck({ 'bakeSeconds.$': '$.config.bakeSeconds' }))
     .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
+    .addCatch(stale, { errors: [ERRORS.StaleExecutionError], resultPath: '$.error' })
     .addCatch(rollback, { resultPath: '$.error' });
   const nextStep = new sfn.Pass(scope, 'NextTrafficStep', {
     parameters: {
@@ -256,12 +271,9 @@ export function migrateDefinition(
       },
       resultPath: '$.step',
     }),
-    task('RenewLockForLongerBake', PHASE.lock, '$.lock', {
-      action: 'check',
-      ...ID,
-      'bakeSeconds.$': '$.config.bakeSeconds',
-    })
+    task('RenewLockForLongerBake', PHASE.lock, '$.lock', lockCheck({ 'bakeSeconds.$': '$.config.bakeSeconds' }))
       .addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' })
+      .addCatch(stale, { errors: [ERRORS.StaleExecutionError], resultPath: '$.error' })
       .addCatch(rollback, { resultPath: '$.error' }),
     initBake,
   );
@@ -277,7 +289,10 @@ export function migrateDefinition(
   chain(
     nextStep,
     failsAfterTraffic(
-      task('SetWeights', PHASE.shiftTraffic, '$.shift', { ...ID, 'newPercent.$': '$.step.newPercent' }),
+      task('SetWeights', PHASE.shiftTraffic, '$.shift', {
+        ...FENCED,
+        'newPercent.$': '$.step.newPercent',
+      }).addCatch(halted, { errors: [ERRORS.MigrationHaltedError], resultPath: '$.error' }),
     ),
     note('NotifyStep', 'traffic-step', { 'weights.$': '$.shift.weights' }),
     initBake,
@@ -326,7 +341,7 @@ export function migrateDefinition(
       new sfn.Choice(scope, 'Drained?').when(sfn.Condition.booleanEquals('$.sync.done', false), finalDrain),
     ),
     failsAfterTraffic(task('FinalValidate', PHASE.validateData, '$.finalValidation')),
-    failsAfterTraffic(task('Finalize', PHASE.finalize, '$.final')),
+    failsAfterTraffic(task('Finalize', PHASE.finalize, '$.final', FENCED)),
     failsAfterTraffic(syncTask('DropForwardCapture', { action: 'cleanup', directions: ['forward'] })),
     note('NotifySuccess', 'completed'),
     releaseLockThen(scope, ctx, 'ReleaseLock', 'migrate', new sfn.Succeed(scope, 'Migrated')),
@@ -343,7 +358,12 @@ type CopySection = (failsBeforeTraffic: FailsInto) => sfn.IChainable[];
 /** The default copy: an inline Map over `$.config.tables`, one table at a time, each looping on its cursor until complete. */
 function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
   const copyTable = phaseTask(scope, ctx, 'CopyTable', PHASE.copyData, {
-    payload: { 'migrationId.$': '$.migrationId', 'table.$': '$.table', 'concurrency.$': '$.concurrency' },
+    payload: {
+      'migrationId.$': '$.migrationId',
+      'executionId.$': '$.executionId',
+      'table.$': '$.table',
+      'concurrency.$': '$.concurrency',
+    },
     resultPath: '$.copy',
   });
   const copyTables = new sfn.Map(scope, 'CopyTables', {
@@ -352,6 +372,7 @@ function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
     itemSelector: {
       'table.$': '$$.Map.Item.Value',
       'migrationId.$': '$.config.migrationId',
+      ...EXECUTION,
       'concurrency.$': '$.config.copyConcurrency',
     },
     resultPath: sfn.JsonPath.DISCARD,
@@ -382,6 +403,7 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
   const copyGroup = phaseTask(scope, ctx, 'CopyChunkGroup', PHASE.copyData, {
     payload: {
       'migrationId.$': '$.migrationId',
+      'executionId.$': '$.executionId',
       'table.$': '$.table',
       'concurrency.$': '$.concurrency',
       chunkNos: { 'from.$': '$.from', 'to.$': '$.to' },
@@ -397,6 +419,8 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
       'from.$': '$$.Map.Item.Value.from',
       'to.$': '$$.Map.Item.Value.to',
       'migrationId.$': '$.config.migrationId',
+      // The parent's execution (a child execution has its own id): the copy proves the parent owns the stage.
+      ...EXECUTION,
       'concurrency.$': '$.config.copyConcurrency',
     },
     maxConcurrency: copy.maxConcurrency,

@@ -22,7 +22,7 @@ describe('stage lock', () => {
       executionId: 'exec-1',
       now: T0,
     });
-    expect(l).toMatchObject({ owner: 'migrate:m1', halted: false, leaseUntil: later(LEASE_SECONDS) });
+    expect(l).toMatchObject({ owner: 'migrate:m1@exec-1', halted: false, leaseUntil: later(LEASE_SECONDS), token: 1 });
     expect((await store.read('s'))?.executionId).toBe('exec-1');
   });
 
@@ -70,9 +70,23 @@ describe('stage lock', () => {
     });
   });
 
-  test('fails when the lock is no longer held: checkHalt raises MigrationLockedError instead of moving traffic', async () => {
+  test('fails when the lock is no longer held: checkHalt raises StaleExecutionError instead of moving traffic', async () => {
     const store = new MemoryLockStore();
-    await expect(checkHalt(store, 's', 'm1', T0)).rejects.toMatchObject({ name: ERRORS.MigrationLockedError });
+    await expect(checkHalt(store, 's', 'm1', T0)).rejects.toMatchObject({ name: ERRORS.StaleExecutionError });
+  });
+
+  test('every acquisition gets a larger fencing token, also after a release; checkHalt returns it', async () => {
+    const store = new MemoryLockStore();
+    const take = (executionId: string) =>
+      acquireLock(store, { stage: 's', workflow: 'migrate', migrationId: 'm1', executionId, now: T0 });
+    const a = await take('a');
+    await store.release('s', a.owner);
+    const b = await take('b');
+    expect(b.token).toBeGreaterThan(a.token!);
+    expect((await checkHalt(store, 's', 'm1', T0, LEASE_SECONDS, 'b')).token).toBe(b.token);
+    await expect(checkHalt(store, 's', 'm1', T0, LEASE_SECONDS, 'a')).rejects.toMatchObject({
+      name: ERRORS.StaleExecutionError,
+    });
   });
 });
 

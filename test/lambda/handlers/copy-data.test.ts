@@ -190,3 +190,40 @@ describe('CopyData handler, action plan (copy.mode distributed), as the migratio
     );
   });
 });
+
+describe('CopyData handler: two copies of the same chunk at once (a retried invocation beside the first)', () => {
+  let source: DbEndpoint;
+  let target: DbEndpoint;
+  const deps = () =>
+    ({
+      log: createLogger({}, () => undefined),
+      specName: 'chat-history',
+      sourceDb: async () => source,
+      targetDb: async () => target,
+      now: () => Date.now(),
+    }) as unknown as PhaseDeps;
+  const copy = () =>
+    copyData.make(deps)(
+      { migrationId: 'm-twice', table: 'messages', concurrency: 1 },
+      { getRemainingTimeInMillis: () => 900_000 },
+    );
+
+  beforeAll(async () => {
+    const pair = await seededPair('cdtwice', 20_000);
+    source = await asMigrationRole(pair.source);
+    target = await asMigrationRole(pair.target);
+    await query(
+      pair.source,
+      'ALTER TABLE chat_messages OWNER TO switchyard; ALTER TABLE chat_sessions OWNER TO switchyard',
+    );
+    await prepareTarget(chatHistorySpec, source, target, { deferIndexes: true });
+    await copyData.make(deps)({ migrationId: 'm-twice', table: 'conversations' });
+  });
+
+  test('GIVEN the same chunk copied twice concurrently WHEN both run THEN neither fails with a unique violation and the table matches the source', async () => {
+    const runs = await Promise.allSettled([copy(), copy(), copy()]);
+    expect(runs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+    const layout = await describeTableWith(chatHistorySpec.tables[1], source, target);
+    expect((await validateTable(layout, source, target, { runId: 'm-twice' })).match).toBe(true);
+  });
+});

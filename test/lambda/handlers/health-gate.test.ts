@@ -67,6 +67,7 @@ describe('HealthGate handler with the CloudWatch canary', () => {
         old: { requests: 9000, errors: 9, errorRate: 0.1, p50: 12, p90: 30, p99: 200 },
         new: { requests: 3000, errors: 4, errorRate: 0.133, p50: 13, p90: 31, p99: 210 },
         limits: { maxErrorRate: 0.2, maxP99Ms: 225 },
+        errorTest: expect.objectContaining({ decision: 'no-excess' }),
         window: { from: '2026-03-01T10:00:10.000Z', to: '2026-03-01T10:05:10.000Z' },
       },
     });
@@ -115,7 +116,11 @@ describe('HealthGate handler with the CloudWatch canary', () => {
   test('fails the gate when the new error rate exceeds old + the configured points', async () => {
     cw.on(GetMetricDataCommand).resolves(metrics([9000, 9, 0.012, 0.03, 0.2], [3000, 30, 0.012, 0.03, 0.2]));
     const out = await gate({ canary: { errorRatePp: 0.5 } }, { canaryMetrics: canaryMetrics() });
-    expect(out.reasons).toEqual(['canary: error rate 1 % on new vs 0.1 % on old: more than 0.5 pp above']);
+    expect(out.reasons).toEqual([
+      expect.stringMatching(
+        /^canary: error rate 1 % on new \(30 of 3000\) vs 0\.1 % on old \(9 of 9000\): more than 0\.5 pp above \(two-proportion test p = .* < 0\.01\)$/,
+      ),
+    ]);
   });
 
   test('fails the gate when an alarm is in ALARM although the canary passes (the absolute floor)', async () => {

@@ -100,6 +100,35 @@ describe('one limit per concept: copy concurrency', () => {
     );
   });
 
+  test.each([
+    [
+      0,
+      'bakeSeconds must be a whole number between 60 and 86400 seconds (one CloudWatch period, so the health gate sees the step), got: 0',
+    ],
+    [
+      144 * 3600,
+      'bakeSeconds must be a whole number between 60 and 86400 seconds (one CloudWatch period, so the health gate sees the step), got: 518400',
+    ],
+    [1.5, 'bakeSeconds must be a whole number between 0 and'],
+  ])('fails at input when the bake is %s s on a stage that bakes for minutes', async (bake, message) => {
+    await expect(run({ migrationId: 'm-1', bakeSeconds: bake })).rejects.toThrow(message);
+  });
+
+  test('GIVEN a rehearsal stage that bakes for 0 s WHEN the input asks for 0 s THEN it is accepted', async () => {
+    const rehearsal = deps().defaults;
+    await expect(
+      run({ migrationId: 'm-1', bakeSeconds: 0 }, { defaults: { ...rehearsal, bakeSeconds: 0 } }),
+    ).resolves.toMatchObject({ bakeSeconds: 0 });
+  });
+
+  test.each([
+    [{ maxCatchUpMinutes: 0 }, 'maxCatchUpMinutes must be a whole number between 1 and 1440 minutes, got: 0'],
+    [{ maxCatchUpLagSeconds: 7200 }, 'maxCatchUpLagSeconds must be a number between 0 and 3600 seconds, got: 7200'],
+    [{ copyConcurrency: 'four' }, 'copyConcurrency must be a whole number between 1 and 16, got: "four"'],
+  ])('fails at input with "must be …, got: x": %j', async (extra, message) => {
+    await expect(run({ migrationId: 'm-1', ...extra })).rejects.toThrow(message);
+  });
+
   test('fails at synth when the bake is 0 s', () => {
     expect(() => parseStageConfig(minimalConfig({ migration: { bakeSeconds: 0 } }))).toThrow(
       'migration.bakeSeconds must be at least 60 seconds (one CloudWatch period, so the minimum-request alarm sees the step), got: 0',

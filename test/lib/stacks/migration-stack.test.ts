@@ -167,13 +167,14 @@ describe('MigrationStack workflows', () => {
     return parts.map((p) => (typeof p === 'string' ? p : '"TOKEN"')).join('');
   };
 
-  test('three state machines, logging ALL with execution data, X-Ray on', () => {
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
+  test('five state machines, logging ALL with execution data, X-Ray on', () => {
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
     for (const name of [
       'switchyard-test-migrate',
       'switchyard-test-rollback-traffic',
       'switchyard-test-restore-data',
       'switchyard-test-decommission',
+      'switchyard-test-keep-old-current',
     ]) {
       t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         StateMachineName: name,
@@ -257,12 +258,71 @@ describe('MigrationStack workflows', () => {
       expect(body).toContain(metric);
   });
 
+  test('GIVEN a Migrate that ends ABORTED, TIMED_OUT or FAILED WHEN the rule matches THEN RollbackTraffic starts with the ended execution', () => {
+    const machines = t.findResources('AWS::StepFunctions::StateMachine');
+    const id = (name: string) => Object.entries(machines).find(([, m]) => m.Properties.StateMachineName === name)![0];
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+          stateMachineArn: [{ Ref: id('switchyard-test-migrate') }],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: id('switchyard-test-rollback-traffic') },
+          InputTransformer: Match.objectLike({
+            InputPathsMap: { 'detail-executionArn': '$.detail.executionArn', 'detail-status': '$.detail.status' },
+          }),
+        }),
+      ],
+    });
+    // RollbackTraffic's first Choice routes that input to ClaimEndedExecution (only an execution that still holds the lock is cleaned up).
+    const rollback = JSON.stringify(machines[id('switchyard-test-rollback-traffic')].Properties.DefinitionString);
+    expect(rollback).toContain('$.endedExecution');
+    expect(rollback).toContain('claimEnded');
+  });
+
+  test('GIVEN Finalize WHEN synthesized THEN KeepOldCurrent runs every 5 minutes and an alarm watches the reverse lag', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('WorkflowsKeepOldCurrentMachine') } })],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'switchyard-test-reverse-sync-lag',
+      MetricName: 'ReverseSyncLagSeconds',
+      Namespace: 'Switchyard',
+      Threshold: 600,
+    });
+  });
+
+  test('GIVEN the stage routing WHEN synthesized THEN the rollback settle window is the deregistration delay (or DNS TTL) plus the longest request', () => {
+    const settle = (tpl: Template) => {
+      const m = Object.values(tpl.findResources('AWS::StepFunctions::StateMachine')).find((x) =>
+        x.Properties.StateMachineName.endsWith('-rollback-traffic'),
+      )!;
+      return JSON.stringify(m.Properties.DefinitionString).match(
+        /\\"SettleWindow\\":\{\\"Type\\":\\"Wait\\",\\"Seconds\\":(\d+)/,
+      )?.[1];
+    };
+    expect(settle(t)).toBe('60');
+    const dns = stageFrom(
+      parse({
+        routing: { route53: { ...ROUTE53, ttlSeconds: 300 } },
+        migration: { rollback: { longestRequestSeconds: 90 } } as never,
+      }),
+    );
+    expect(settle(template(dns.migration))).toBe(String(300 + 90));
+  });
+
   test('Decommission may scale down only the old service', () => {
     const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('ecs:updateService');
   });
 
-  test('GIVEN the stage lock WHEN synthesized THEN an on-demand, KMS-encrypted table with PITR that only the lock phases may write', () => {
+  test('GIVEN the stage lock WHEN synthesized THEN an on-demand, KMS-encrypted table with PITR that only the lock and fenced phases may write', () => {
     t.hasResourceProperties('AWS::DynamoDB::Table', {
       TableName: 'switchyard-test-lock',
       BillingMode: 'PAY_PER_REQUEST',
@@ -272,8 +332,26 @@ describe('MigrationStack workflows', () => {
     const writers = Object.entries(t.findResources('AWS::IAM::Policy'))
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('dynamodb:'))
       .map(([id]) => id.replace(/ServiceRoleDefaultPolicy.*$/, ''));
-    expect(writers.sort()).toEqual(['PhasesFinalize', 'PhasesLock', 'PhasesPreflight', 'PhasesUnlock']);
-    for (const fn of ['Lock', 'Unlock', 'Preflight', 'Finalize']) {
+    expect(writers.sort()).toEqual([
+      'PhasesCopyData',
+      'PhasesFinalize',
+      'PhasesLock',
+      'PhasesPreflight',
+      'PhasesRollbackTraffic',
+      'PhasesShiftTraffic',
+      'PhasesSync',
+      'PhasesUnlock',
+    ]);
+    for (const fn of [
+      'Lock',
+      'Unlock',
+      'Preflight',
+      'Finalize',
+      'ShiftTraffic',
+      'Sync',
+      'CopyData',
+      'RollbackTraffic',
+    ]) {
       const sts = statementsOf(t, fn).filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')));
       for (const s of sts) expect(JSON.stringify(s.Resource)).toMatch(/LockTable[A-Z0-9]+","Arn"/);
       expect(actions(sts)).not.toContain('dynamodb:Scan');
@@ -282,10 +360,15 @@ describe('MigrationStack workflows', () => {
       Handler: 'index.lock',
       Environment: { Variables: Match.objectLike({ LOCK_TABLE_NAME: Match.anyValue() }) },
     });
-    const shift = Object.values(t.findResources('AWS::Lambda::Function')).find(
-      (f) => f.Properties.Handler === 'index.shiftTraffic',
+    // Fenced phases prove ownership (GetItem + a conditional UpdateItem); they never take, release or delete the lock.
+    for (const fn of ['ShiftTraffic', 'Sync', 'CopyData', 'RollbackTraffic']) {
+      const dynamo = actions(statementsOf(t, fn)).filter((a) => a.startsWith('dynamodb:'));
+      expect(dynamo.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    }
+    const smoke = Object.values(t.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Handler === 'index.smoke',
     )!;
-    expect(shift.Properties.Environment.Variables.LOCK_TABLE_NAME).toBeUndefined();
+    expect(smoke.Properties.Environment.Variables.LOCK_TABLE_NAME).toBeUndefined();
   });
 
   test('GIVEN the encrypted topic WHEN every state machine publishes THEN each machine role may use the topic key', () => {
@@ -293,7 +376,7 @@ describe('MigrationStack workflows', () => {
     const roles = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) =>
       /Workflows[A-Za-z]+MachineRole/.test(id),
     );
-    expect(roles).toHaveLength(4);
+    expect(roles).toHaveLength(5);
     for (const role of roles) {
       const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
         JSON.stringify(p.Properties.Roles).includes(role),

@@ -75,6 +75,44 @@ describe('DynamoLockStore', () => {
     expect(ddb.commandCalls(DeleteItemCommand)[0].args[0].input.ConditionExpression).toBe('#owner = :owner');
   });
 
+  test('fence: one conditional UpdateItem (owner and live lease) returning the token; a lost condition is undefined', async () => {
+    ddb.on(UpdateItemCommand).resolvesOnce({
+      Attributes: {
+        pk: { S: 'lock#prod' },
+        owner: { S: 'migrate:m1@arn:x' },
+        workflow: { S: 'migrate' },
+        migrationId: { S: 'm1' },
+        acquiredAt: { N: '0' },
+        leaseUntil: { N: String(T0.getTime() + 1000) },
+        halted: { BOOL: false },
+        token: { N: '7' },
+      },
+    });
+    expect(await store().fence('prod', 'migrate:m1@arn:x', T0)).toMatchObject({ token: 7, halted: false });
+    const input = ddb.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toBe('#owner = :owner AND leaseUntil >= :now');
+    expect(input.ExpressionAttributeValues).toEqual({
+      ':now': { N: String(T0.getTime()) },
+      ':owner': { S: 'migrate:m1@arn:x' },
+    });
+    ddb.on(UpdateItemCommand).rejects(conditionFailed());
+    expect(await store().fence('prod', 'migrate:m1@arn:x', T0)).toBeUndefined();
+  });
+
+  test('nextToken: an atomic ADD on the stage counter item, which outlives released locks', async () => {
+    ddb.on(UpdateItemCommand).resolves({ Attributes: { seq: { N: '42' } } });
+    expect(await store().nextToken('prod')).toBe(42);
+    const input = ddb.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(input.Key).toEqual({ pk: { S: 'fence#prod' } });
+    expect(input.UpdateExpression).toBe('ADD #seq :one');
+  });
+
+  test('acquire stores the token with the lock', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store().acquire('prod', { ...lock, token: 3 }, T0);
+    expect(ddb.commandCalls(PutItemCommand)[0].args[0].input.Item?.token).toEqual({ N: '3' });
+  });
+
   test('halt sets the flag on the current holder only if one exists', async () => {
     ddb.on(UpdateItemCommand).resolves({
       Attributes: {

@@ -29,6 +29,8 @@ describe('decideCanary from aggregated figures (p99)', () => {
       p99SlackMs: 5,
       errorRatePp: 0.1,
       minRequests: 50,
+      minFailures: 3,
+      errorAlpha: 0.01,
       alpha: 0.01,
     });
   });
@@ -42,6 +44,7 @@ describe('decideCanary from aggregated figures (p99)', () => {
       old: { requests: 1000, errors: 1, errorRate: 0.1, p50: 50, p90: 100, p99: 200 },
       new: { requests: 1000, errors: 2, errorRate: 0.2, p50: 56.25, p90: 112.5, p99: 225 },
       limits: { maxErrorRate: 0.2, maxP99Ms: 225 },
+      errorTest: expect.objectContaining({ decision: 'no-excess', failuresOld: 1, failuresNew: 2 }),
     });
   });
 
@@ -51,9 +54,39 @@ describe('decideCanary from aggregated figures (p99)', () => {
     expect(v.reasons).toEqual(['latency: p99 225.1 ms on new vs 200 ms on old: above 1.1 × old + 5 ms = 225 ms']);
   });
 
-  test('fails when the new error rate is more than 0.1 pp above the old one', () => {
+  test('fails when the new error rate is more than 0.1 pp above the old one, with enough failures and significant', () => {
+    const v = decideCanary({ old: side(2000, 2, 100), new: side(1000, 20, 100) }, DEFAULT_CANARY_POLICY);
+    expect(v.verdict).toBe('fail');
+    expect(v.insufficientData).toBeUndefined();
+    expect(v.reasons).toEqual([
+      expect.stringMatching(
+        /^error rate 2 % on new \(20 of 1000\) vs 0\.1 % on old \(2 of 2000\): more than 0\.1 pp above \(two-proportion test p = [\d.e-]+ < 0\.01\)$/,
+      ),
+    ]);
+    expect(v.errorTest).toMatchObject({ decision: 'significant', failuresNew: 20, minFailures: 3, alpha: 0.01 });
+  });
+
+  test('GIVEN 5 % of a quiet service (200 requests on new) WHEN one or two requests fail THEN it is not evidence: pass, and the verdict says so', () => {
+    for (const errors of [1, 2]) {
+      const v = decideCanary({ old: side(3800, 0, 100), new: side(200, errors, 100) }, DEFAULT_CANARY_POLICY);
+      expect([v.verdict, v.reasons]).toEqual(['pass', []]);
+      expect(v.errorTest).toMatchObject({ decision: 'too-few-failures', failuresNew: errors, minFailures: 3 });
+    }
+  });
+
+  test('GIVEN 5 % of a quiet service WHEN 4 of 200 fail against 0.1 % on old THEN fail (significant)', () => {
+    const v = decideCanary({ old: side(3800, 4, 100), new: side(200, 4, 100) }, DEFAULT_CANARY_POLICY);
+    expect(v.errorTest).toMatchObject({ decision: 'significant' });
+    expect(v.verdict).toBe('fail');
+  });
+
+  test('GIVEN enough failures above the tolerance but not significant THEN too little evidence: the workflow bakes again', () => {
     const v = decideCanary({ old: side(1000, 1, 100), new: side(1000, 3, 100) }, DEFAULT_CANARY_POLICY);
-    expect(v.reasons).toEqual(['error rate 0.3 % on new vs 0.1 % on old: more than 0.1 pp above']);
+    expect(v.errorTest).toMatchObject({ decision: 'not-significant', failuresNew: 3 });
+    expect([v.verdict, v.insufficientData]).toEqual(['fail', true]);
+    expect(v.reasons[0]).toMatch(
+      /but not significant yet \(two-proportion test p = 0\.1\d+ ≥ 0\.01\): too little evidence$/,
+    );
   });
 
   test('fails when a side served fewer than the minimum requests (a quiet side proves nothing)', () => {
@@ -67,8 +100,8 @@ describe('decideCanary from aggregated figures (p99)', () => {
     expect(
       decideCanary({ old: side(1000, 0, 100), new: side(10, 0, 90) }, DEFAULT_CANARY_POLICY).insufficientData,
     ).toBe(true);
-    const withError = decideCanary({ old: side(1000, 0, 100), new: side(10, 1, 90) }, DEFAULT_CANARY_POLICY);
-    expect([withError.verdict, withError.insufficientData]).toEqual(['fail', undefined]);
+    const withErrors = decideCanary({ old: side(1000, 0, 100), new: side(40, 10, 90) }, DEFAULT_CANARY_POLICY);
+    expect([withErrors.verdict, withErrors.insufficientData]).toEqual(['fail', undefined]);
     expect(
       decideCanary({ old: side(1000, 0, 100), new: side(1000, 0, 100) }, DEFAULT_CANARY_POLICY).insufficientData,
     ).toBeUndefined();

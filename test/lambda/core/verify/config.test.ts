@@ -35,6 +35,8 @@ describe('verification config (stage config and handler inputs share these schem
       p99SlackMs: 5,
       errorRatePp: 0.1,
       minRequests: 50,
+      minFailures: 3,
+      errorAlpha: 0.01,
       alpha: 0.01,
     });
   });
