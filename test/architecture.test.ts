@@ -55,6 +55,7 @@ describe('the rooms and their one-way arrows (docs/architecture.md)', () => {
       'lib/constructs/workflows/migrate.ts': /'smoke' \| 'canary'/g,
       'lib/local-template.ts': /'smoke' \| 'canary'/g,
       'lambda/handlers/aws-wiring.ts': /PhaseDeps\['lock'\]/g, // the PhaseDeps field
+      'lambda/engine/sync/receive.ts': /on\('copyData'/g, // the pg driver's CopyData protocol event
     };
     const code = (f: string) =>
       read(f)

@@ -126,8 +126,8 @@ async function serverFlags(bin: PgBinaries, ids: { uid?: number }, opts: LocalCl
     ['max_connections', '200'],
     ['shared_buffers', opts.sharedBuffers ?? '256MB'],
     ['wal_level', 'logical'],
-    ['max_replication_slots', '32'],
-    ['max_wal_senders', '32'],
+    ['max_replication_slots', '128'],
+    ['max_wal_senders', '64'],
     ['track_commit_timestamp', 'on'],
     ['max_slot_wal_keep_size', '4096'],
     // PostgreSQL 18 caps replication origins in use separately (default 10); the test suite's many syncs share one server.
