@@ -168,8 +168,9 @@ export async function runLocally(
     const run = phase.make(deps);
     handlers[name] = async (taskInput) => {
       if (opts.abortBefore?.(name)) {
+        // StopExecution: the execution ends here; the task settles (so the interpreter clears its state timer) but nothing runs after it.
         execution.abort();
-        return new Promise(() => undefined); // StopExecution: this task never returns
+        return new Promise((resolve) => setImmediate(() => resolve({})));
       }
       const t0 = Date.now();
       try {

@@ -36,6 +36,22 @@ describe('Every end is clean: a Migrate that ends outside its own catch (EventBr
     expect(ex.notifications.map((n) => n.event)).toEqual(['traffic-rolled-back', 'new-side-writes-returned']);
   });
 
+  test('GIVEN a Migrate that timed out during CatchUp (before any traffic) WHEN the rule fires THEN 100 % old, the forward capture dropped, the stage free', async () => {
+    const router = new MemoryRouter();
+    const world = await freshWorld(50, { router });
+    const migrate = await run('migrate', world, { migrationId: 'm-timedout' }, { abortBefore: (s) => s === 'CatchUp' });
+    expect(migrate.status).toBe('ABORTED');
+    expect((await slotStatus(world.source, 'm-timedout', 'forward')).exists).toBe(true);
+    expect(world.lock.locks.size).toBe(1);
+    const ex = await run('rollback-traffic', world, {
+      endedExecution: { executionArn: migrate.executionArn, status: 'TIMED_OUT' },
+    });
+    expect([ex.status, ex.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
+    expect((await slotStatus(world.source, 'm-timedout', 'forward')).exists).toBe(false);
+    expect(world.lock.locks.size).toBe(0);
+  });
+
   test('GIVEN a Migrate that failed through its own catch (lock released) WHEN the rule fires THEN nothing is touched', async () => {
     const router = new MemoryRouter();
     const world = await freshWorld(20, { router });
