@@ -18,6 +18,8 @@ export class StreamRun {
   private caughtUp = false;
   private lastCommitAt = Date.now();
   private drainTo: bigint | null;
+  /** A transaction committed at or after `drainTo` arrived: every one committed before it is applied. */
+  private passedTarget = false;
   private fenceLsn: bigint | null = null;
   private sourceLsn = 0n;
   private lastProgressAt = 0;
@@ -101,6 +103,7 @@ export class StreamRun {
         // The drain's target is reached: this transaction committed after it (a later run applies it).
         await this.commit(ack);
         this.caughtUp = true;
+        this.passedTarget = true;
         return;
       }
       if (!(await this.dispatch(m, ack))) continue;
@@ -275,7 +278,9 @@ export class StreamRun {
       if (moved) confirmed = parseLsn(moved.rows[0].l);
     }
     this.sourceLsn = await this.insertLsn();
-    const p = this.progress(max(this.position, confirmed));
+    // Past the drain's target, everything committed before it is applied: the run reached it.
+    const reached = this.passedTarget && this.drainTo !== null ? this.drainTo : 0n;
+    const p = this.progress(max(max(this.position, confirmed), reached));
     const d = this.s.dispatch;
     const c = this.s.applier.counts;
     return {
