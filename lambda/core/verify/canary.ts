@@ -15,7 +15,8 @@ import { mannWhitneyGreater } from './rank-test';
  *   passes (the absolute 5xx alarm is the floor). The verdict's `errorTest` says what was used.
  * - Latency, with raw samples on both sides: one-sided Mann-Whitney U test (is new slower?); it
  *   fails only if significant (p < `alpha`) AND the effect is material: median(new) > median(old) ×
- *   `p99Ratio` + `p99SlackMs` (a tiny but significant difference passes).
+ *   `p99Ratio` + `p99SlackMs` (a tiny but significant difference passes); on fewer than
+ *   `minLatencySamples` new-side samples such a result is too little evidence (the workflow bakes again).
  * - Latency, from aggregated metrics (CloudWatch): p99(new) ≤ p99(old) × `p99Ratio` + `p99SlackMs`.
  */
 
@@ -89,7 +90,7 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
   const test = `two-proportion test p = ${errorTest.p}`;
   if (errorTest.decision === 'not-significant')
     reasons.push(`${above}, but not significant yet (${test} ≥ ${policy.errorAlpha}): too little evidence`);
-  const tooFew = reasons.length;
+  let tooFew = reasons.length;
   if (errorTest.decision === 'significant') reasons.push(`${above} (${test} < ${policy.errorAlpha})`);
   const maxP99Ms = o.p99 === null ? null : round(o.p99 * policy.p99Ratio + policy.p99SlackMs);
   const samplesOld = o.samples ?? [];
@@ -114,9 +115,19 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
       maxMedianNewMs,
     };
     if (t.p < policy.alpha && medianNewMs > maxMedianNewMs) {
-      reasons.push(
-        `latency: new is slower than old (Mann-Whitney U one-sided p = ${rankTest.p} < ${policy.alpha}) and its median ${ms(medianNewMs)} is above ${policy.p99Ratio} × ${ms(medianOldMs)} + ${policy.p99SlackMs} ms`,
-      );
+      const slower =
+        `latency: new is slower than old (Mann-Whitney U one-sided p = ${rankTest.p} < ${policy.alpha}) ` +
+        `and its median ${ms(medianNewMs)} is above ${policy.p99Ratio} × ${ms(medianOldMs)} + ${policy.p99SlackMs} ms`;
+      if (samplesNew.length >= policy.minLatencySamples) reasons.push(slower);
+      else {
+        // Too few samples on the new side to call it: bake longer (counted with the other too-little-evidence reasons).
+        reasons.splice(
+          tooFew,
+          0,
+          `${slower}, but on ${samplesNew.length} samples (< ${policy.minLatencySamples}): too little evidence`,
+        );
+        tooFew++;
+      }
     }
   } else if (o.requests >= policy.minRequests && n.requests >= policy.minRequests) {
     method = 'p99';

@@ -123,6 +123,17 @@ export const canaryPolicySchema = z
       .min(1, 'must be from 1 to 10000')
       .max(10_000, 'must be from 1 to 10000')
       .default(3),
+    /**
+     * Latency (rank test): a new side that looks slower on fewer samples than this is not evidence yet: the
+     * workflow bakes longer over a wider window instead of rolling back (10 requests at 5 % of a quiet
+     * service, on a loaded host, are not a verdict). @default 20
+     */
+    minLatencySamples: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 1000000')
+      .max(1_000_000, 'must be from 1 to 1000000')
+      .default(20),
     /** Error rate: significance level of the one-sided two-proportion test (is new's rate above old's?). @default 0.01 */
     errorAlpha: z
       .number()

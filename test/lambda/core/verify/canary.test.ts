@@ -30,6 +30,7 @@ describe('decideCanary from aggregated figures (p99)', () => {
       errorRatePp: 0.1,
       minRequests: 50,
       minFailures: 3,
+      minLatencySamples: 20,
       errorAlpha: 0.01,
       alpha: 0.01,
     });
@@ -139,6 +140,23 @@ describe('decideCanary with raw samples (rank test)', () => {
     expect(v.reasons[0]).toMatch(
       /^latency: new is slower than old \(Mann-Whitney U one-sided p = .* < 0\.01\) and its median 6\d\.\d ms is above 1\.1 × 1\d\.\d ms \+ 5 ms$/,
     );
+  });
+
+  test('GIVEN a new side that looks slower on too few samples THEN too little evidence (bake longer), not a failure', () => {
+    const few = canaryPolicySchema.parse({ minRequests: 5 });
+    const v = decideCanary(
+      { old: figuresFromSamples(latencies(200, 3, 1, 1), 0), new: figuresFromSamples(latencies(10, 11, 1, 2), 0) },
+      few,
+    );
+    expect(v.rankTest!.p).toBeLessThan(0.01);
+    expect(v.verdict).toBe('fail');
+    expect(v.insufficientData).toBe(true);
+    expect(v.reasons[0]).toMatch(/on 10 samples \(< 20\): too little evidence$/);
+    const enough = decideCanary(
+      { old: figuresFromSamples(latencies(200, 3, 1, 1), 0), new: figuresFromSamples(latencies(40, 11, 1, 2), 0) },
+      few,
+    );
+    expect([enough.verdict, enough.insufficientData]).toEqual(['fail', undefined]);
   });
 
   test('GIVEN a tiny but significant slowdown (+1 ms) THEN the effect-size guard passes it', () => {

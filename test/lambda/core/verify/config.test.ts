@@ -36,6 +36,7 @@ describe('verification config (stage config and handler inputs share these schem
       errorRatePp: 0.1,
       minRequests: 50,
       minFailures: 3,
+      minLatencySamples: 20,
       errorAlpha: 0.01,
       alpha: 0.01,
     });
