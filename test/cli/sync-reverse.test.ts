@@ -4,7 +4,7 @@ import { syncCommand } from '../../bin/cli/sync';
 import { syncCleanupCommand, syncSwitchoverCommand } from '../../bin/cli/sync-lifecycle';
 import { postgresUrl, rolePair } from '../lambda/engine/sync/helpers';
 import { query } from '../support/pg';
-import { switchyardFootprint } from './support/catalog';
+import { cliSyncPrefix, switchyardFootprint } from './support/catalog';
 
 function io() {
   const out = new PassThrough();
@@ -36,7 +36,7 @@ describe('switchyard sync switchover --reverse (the rollback window)', () => {
 
   test("GIVEN a synced pair WHEN switchover --reverse runs THEN the target's writes come back into the fenced source, and cleanup leaves nothing", async () => {
     const flags = { source: postgresUrl(source), target: postgresUrl(target) };
-    const before = await switchyardFootprint(source);
+    const before = await switchyardFootprint(source, cliSyncPrefix(source, target));
     expect(await syncCommand({ ...flags, once: true }, io().io)).toBe(0);
     const r = io();
     const running = syncSwitchoverCommand({ ...flags, reverse: true, maxLagBytes: 1 << 30 }, r.io);
@@ -52,10 +52,10 @@ describe('switchyard sync switchover --reverse (the rollback window)', () => {
     const c = io();
     expect(await syncCleanupCommand(flags, c.io)).toBe(0);
     expect(c.text.out).toContain('default_transaction_read_only = off');
-    const after = await switchyardFootprint(source);
+    const after = await switchyardFootprint(source, cliSyncPrefix(source, target));
     expect({ ...after, settings: [] }).toEqual({ ...before, settings: [] });
     expect(after.settings).toEqual([{ s: 'default_transaction_read_only=on' }]);
-    const tgt = await switchyardFootprint(target);
+    const tgt = await switchyardFootprint(target, cliSyncPrefix(source, target));
     expect([tgt.slots, tgt.publications, tgt.origins]).toEqual([[], [], []]);
     expect(tgt.schemas).not.toContainEqual({ nspname: 'switchyard' });
   });

@@ -4,7 +4,7 @@ import { syncCommand } from '../../bin/cli/sync';
 import { syncCleanupCommand, syncStatusCommand, syncSwitchoverCommand } from '../../bin/cli/sync-lifecycle';
 import { postgresUrl, rolePair } from '../lambda/engine/sync/helpers';
 import { query } from '../support/pg';
-import { schemaSnapshot, switchyardFootprint } from './support/catalog';
+import { cliSyncPrefix, schemaSnapshot, switchyardFootprint } from './support/catalog';
 
 /**
  * An application schema as people write them: serial and uuid keys, an identity column,
@@ -61,8 +61,8 @@ describe('switchyard sync: the complete target schema and its lifecycle', () => 
   beforeAll(async () => {
     ({ source, target } = await rolePair('syschema', [...SCHEMA, ...SEED]));
     flags = { source: postgresUrl(source), target: postgresUrl(target) };
-    sourceBefore = await switchyardFootprint(source);
-    targetBefore = await switchyardFootprint(target);
+    sourceBefore = await switchyardFootprint(source, cliSyncPrefix(source, target));
+    targetBefore = await switchyardFootprint(target, cliSyncPrefix(source, target));
   });
 
   test('GIVEN tables without a primary key WHEN sync runs THEN it refuses naming them before anything is created (exit 1)', async () => {
@@ -72,14 +72,14 @@ describe('switchyard sync: the complete target schema and its lifecycle', () => 
     expect(r.text.err).toContain('public.audit_log has no primary key and no unique index over NOT NULL columns');
     expect(r.text.err).toContain('public.events has no primary key (unique key: ref)');
     expect(r.text.err).toContain('--allow-full-identity');
-    expect(await switchyardFootprint(source)).toEqual(sourceBefore);
-    expect(await switchyardFootprint(target)).toEqual(targetBefore);
+    expect(await switchyardFootprint(source, cliSyncPrefix(source, target))).toEqual(sourceBefore);
+    expect(await switchyardFootprint(target, cliSyncPrefix(source, target))).toEqual(targetBefore);
     // With the flag, the table that has no key at all is still refused by name.
     const r2 = io();
     expect(await syncCommand({ ...flags, once: true, allowFullIdentity: true }, r2.io)).toBe(1);
     expect(r2.text.err).toContain('public.audit_log has no primary key and no unique index');
     expect(r2.text.err).not.toContain('public.events');
-    expect(await switchyardFootprint(source)).toEqual(sourceBefore);
+    expect(await switchyardFootprint(source, cliSyncPrefix(source, target))).toEqual(sourceBefore);
   });
 
   test('GIVEN --allow-full-identity WHEN sync --once runs THEN the target has the source schema, data and what is not carried is listed', async () => {
@@ -159,10 +159,10 @@ describe('switchyard sync: the complete target schema and its lifecycle', () => 
     expect(await syncCleanupCommand(flags, again.io)).toBe(0);
     expect(again.text.out).toContain('nothing of this sync left');
     // The source as it was, but for the read-only setting switchover made (and says how to undo).
-    const after = await switchyardFootprint(source);
+    const after = await switchyardFootprint(source, cliSyncPrefix(source, target));
     expect(after.settings).toEqual([{ s: 'default_transaction_read_only=on' }]);
     expect({ ...after, settings: [] }).toEqual({ ...sourceBefore, settings: [] });
-    const tgt = await switchyardFootprint(target);
+    const tgt = await switchyardFootprint(target, cliSyncPrefix(source, target));
     expect(tgt.schemas).toEqual(targetBefore.schemas);
     expect(tgt.slots).toEqual([]);
     expect(tgt.publications).toEqual([]);

@@ -1,3 +1,4 @@
+import { syncMigrationId } from '../../../bin/cli/sync-connect';
 import type { DbEndpoint } from '../../../lambda/engine';
 import { query } from '../../support/pg';
 
@@ -45,6 +46,11 @@ export async function schemaSnapshot(db: DbEndpoint): Promise<Record<string, unk
  * after `idPrefix`): schemas, relations, functions, triggers, publications, slots, origins,
  * database settings. Replica identity is left out (see --allow-full-identity).
  */
+/** The names `switchyard sync` (no spec) gives its slot, publication and origin for this pair of databases. */
+export function cliSyncPrefix(source: DbEndpoint, target: DbEndpoint): string {
+  return `sy_${syncMigrationId(source, target, 'cli-sync')}`;
+}
+
 export async function switchyardFootprint(db: DbEndpoint, idPrefix = 'sy_'): Promise<Record<string, unknown[]>> {
   const q = (sql: string, p: unknown[] = []) => query(db, sql, p);
   return {
