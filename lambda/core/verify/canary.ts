@@ -85,7 +85,9 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
   }
   const maxErrorRate = round(o.errorRate + policy.errorRatePp);
   const errorTest = compareErrorRates(o, n, maxErrorRate, policy);
-  const above = `error rate ${n.errorRate} % on new (${n.errors} of ${n.requests}) vs ${o.errorRate} % on old (${o.errors} of ${o.requests}): more than ${policy.errorRatePp} pp above`;
+  const above =
+    `error rate ${n.errorRate} % on new (${n.errors} of ${n.requests}) vs ${o.errorRate} % on old (${o.errors} of ` +
+    `${o.requests}): more than ${policy.errorRatePp} pp above`;
   const test = `two-proportion test p = ${errorTest.p}`;
   if (errorTest.decision === 'not-significant')
     reasons.push(`${above}, but not significant yet (${test} ≥ ${policy.errorAlpha}): too little evidence`);
@@ -115,7 +117,8 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
     };
     if (t.p < policy.alpha && medianNewMs > maxMedianNewMs) {
       reasons.push(
-        `latency: new is slower than old (Mann-Whitney U one-sided p = ${rankTest.p} < ${policy.alpha}) and its median ${ms(medianNewMs)} is above ${policy.p99Ratio} × ${ms(medianOldMs)} + ${policy.p99SlackMs} ms`,
+        `latency: new is slower than old (Mann-Whitney U one-sided p = ${rankTest.p} < ${policy.alpha}) and its ` +
+          `median ${ms(medianNewMs)} is above ${policy.p99Ratio} × ${ms(medianOldMs)} + ${policy.p99SlackMs} ms`,
       );
     }
   } else if (o.requests >= policy.minRequests && n.requests >= policy.minRequests) {
