@@ -75,7 +75,8 @@ async function seed(source: DbEndpoint, target: DbEndpoint, c: ManyTablesCase): 
         const part = ids.slice(i, i + 100);
         const sql = part.map((t) =>
           fill
-            ? `${ddl(t)}; INSERT INTO public.${tableName(t)} SELECT g, g % 1000, md5(g::text), timestamptz '2026-01-01' + g * interval '1 second' FROM generate_series(1, ${c.rows}) g`
+            ? `${ddl(t)}; INSERT INTO public.${tableName(t)} SELECT g, g % 1000, md5(g::text), timestamptz ` +
+              `'2026-01-01' + g * interval '1 second' FROM generate_series(1, ${c.rows}) g`
             : ddl(t),
         );
         await k.query(sql.join('; '));
@@ -178,7 +179,8 @@ export async function benchManyTables(
       samples[name].push(await timed(fn));
     }
     opts.log(
-      `many tables ${c.tables} x ${c.rows.toLocaleString()}, rep ${rep + 1}/${opts.reps}: engine ${samples.engine[rep].toFixed(2)} s, raw ${samples.raw[rep].toFixed(2)} s`,
+      `many tables ${c.tables} x ${c.rows.toLocaleString()}, rep ${rep + 1}/${opts.reps}: engine ` +
+        `${samples.engine[rep].toFixed(2)} s, raw ${samples.raw[rep].toFixed(2)} s`,
     );
   }
   const engineSeconds = median(samples.engine);

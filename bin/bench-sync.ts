@@ -270,7 +270,8 @@ async function main() {
     const big =
       (
         await gen.query(
-          `UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`,
+          `UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ` +
+            `ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`,
         )
       ).rowCount ?? 0;
     let left = BACKLOG - big;
@@ -278,7 +279,8 @@ async function main() {
     while (left > 0) {
       const n = Math.min(1000, left);
       const r = await gen.query(
-        `UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`,
+        `UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM ` +
+          `chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`,
       );
       left -= r.rowCount ?? 0;
       from = Number(r.rows[r.rows.length - 1]?.id ?? 0) + 1;
@@ -362,7 +364,9 @@ async function main() {
     else {
       log(`write mix: ${ops} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
       log(
-        `lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`,
+        `lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ` +
+          `${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ` +
+          `${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`,
       );
       log(
         `converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s   (ratio ${out.ratios.convergeSyncOverNative.toFixed(2)})`,
@@ -371,7 +375,9 @@ async function main() {
         `lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`,
       );
       log(
-        `backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s (${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s (${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`,
+        `backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s ` +
+          `(${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s ` +
+          `(${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`,
       );
       if (huge)
         log(

@@ -527,7 +527,9 @@ async function main() {
       log(`  index build (median, inside the engine figure) ${result.copy.indexBuildSecondsMedian} s`);
       if (result.scale)
         log(
-          `scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ${result.scale.ratio}x`,
+          `scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ` +
+            `${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ` +
+            `${result.scale.ratio}x`,
         );
       log('validate');
       log(

@@ -129,7 +129,8 @@ export async function startCommand(o: StartOptions, deps: CliDeps) {
   const other = running.executions?.find((x) => x.name !== input.migrationId);
   if (other)
     throw new MigrationAlreadyRunningError(
-      `migration ${other.name} is already running on ${o.stage} (only one at a time): wait for it, or roll it back with \`rollback --stage ${o.stage} --migration-id ${other.name}\``,
+      `migration ${other.name} is already running on ${o.stage} (only one at a time): wait for it, or roll it ` +
+        `back with \`rollback --stage ${o.stage} --migration-id ${other.name}\``,
     );
   return startAndFollow(deps, arns.Migrate, String(input.migrationId), input, o.follow !== false, o.stage);
 }
@@ -195,7 +196,11 @@ function rollbackCost(t: TableSpec): string {
     return 'forward-only: new-side writes to it are NOT returned on a rollback (only a data restore goes back)';
   try {
     const m = reverseMapping(t)!;
-    return `${t.reverse ? "the spec's reverse mapping" : 'a derived reverse mapping'} returns new-side writes on a rollback (old columns ${Object.keys(m).join(', ')}; PrepareTarget names the ones that do not survive the round trip)`;
+    return (
+      `${t.reverse ? "the spec's reverse mapping" : 'a derived reverse mapping'} returns new-side writes on a ` +
+      `rollback (old columns ${Object.keys(m).join(', ')}; PrepareTarget names the ones that do not survive the ` +
+      `round trip)`
+    );
   } catch (e) {
     return `no usable reverse mapping: ${(e as Error).message}`;
   }
@@ -230,13 +235,22 @@ export async function planCommand(o: PlanOptions, deps: Pick<CliDeps, 'print' | 
   deps.print(`Migration plan for ${stage} (spec ${spec.name}); nothing is changed by this command.`);
   for (const t of p.tables)
     deps.print(
-      `  copy ${t.source} -> ${t.target} in chunks of ${t.chunkSize ?? '~16 MiB (rows from the table size)'}${t.sync ? ', then kept current by change capture' : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'}`,
+      `  copy ${t.source} -> ${t.target} in chunks of ` +
+        `${t.chunkSize ?? '~16 MiB (rows from the table size)'}` +
+        `${
+          t.sync
+            ? ', then kept current by change capture'
+            : ' (a query source: change capture needs a source table, so Preflight refuses this table for a live migration)'
+        }`,
     );
   for (const t of p.tables) deps.print(`  rollback of ${t.name}: ${t.rollback}`);
   const copy = cfg.migration.copy;
   deps.print(
     copy.mode === 'distributed'
-      ? `  copy: distributed (Step Functions Distributed Map): up to ${copy.maxConcurrency} copy functions at once, ${cfg.migration.copyConcurrency} chunk streams each, ${copy.chunksPerItem} chunks per item: up to ${copy.maxConcurrency * cfg.migration.copyConcurrency} connections to each database (must fit max_connections beside the service; Preflight checks it)`
+      ? `  copy: distributed (Step Functions Distributed Map): up to ${copy.maxConcurrency} copy functions at ` +
+          `once, ${cfg.migration.copyConcurrency} chunk streams each, ${copy.chunksPerItem} chunks per item: up to ` +
+          `${copy.maxConcurrency * cfg.migration.copyConcurrency} connections to each database (must fit ` +
+          `max_connections beside the service; Preflight checks it)`
       : `  copy: inline, one table at a time, ${cfg.migration.copyConcurrency} chunk streams in parallel; secondary indexes built after the load`,
   );
   deps.print(`  config: ${p.config.parameters}`);

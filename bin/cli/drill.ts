@@ -39,7 +39,8 @@ export async function drillCommand(
       const ok = r.expected && r.traffic.finalWeights.old === 100 && !!w && w.lost === 0 && w.acknowledged > 0;
       if (!ok) failed++;
       io.stdout.write(
-        `${ok ? 'PASS' : 'FAIL'} drill "${d.name}": ${r.outcome} (${r.error?.name ?? 'no error'}), final old ${r.traffic.finalWeights.old} / new ${r.traffic.finalWeights.new}, ` +
+        `${ok ? 'PASS' : 'FAIL'} drill "${d.name}": ${r.outcome} (${r.error?.name ?? 'no error'}), final old ` +
+          `${r.traffic.finalWeights.old} / new ${r.traffic.finalWeights.new}, ` +
           `writes acknowledged ${w?.acknowledged ?? 0}, lost ${w?.lost ?? 'n/a'}\n`,
       );
     }

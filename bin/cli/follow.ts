@@ -42,7 +42,8 @@ export async function follow(
   const stopIfAborted = () => {
     if (opts.signal?.aborted) {
       throw new InterruptedError(
-        `stopped following ${executionArn}; the execution keeps running: check it with \`status${opts.stage ? ` --stage ${opts.stage}` : ''}\` or the Step Functions console`,
+        `stopped following ${executionArn}; the execution keeps running: check it with ` +
+          `\`status${opts.stage ? ` --stage ${opts.stage}` : ''}\` or the Step Functions console`,
       );
     }
   };

@@ -150,7 +150,8 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
   program
     .command('plan')
     .description(
-      'what a migration of the stage would do: tables and chunking, config mapping, weight schedule, bake time. Changes nothing and calls no AWS API unless --live.',
+      'what a migration of the stage would do: tables and chunking, config mapping, weight schedule, bake time. ' +
+        'Changes nothing and calls no AWS API unless --live.',
     )
     .addOption(stageOption())
     .option(

@@ -71,7 +71,8 @@ export async function syncStatusCommand(o: SyncConnectOptions, io: SyncCommandIo
         `${dir}: slot ${slot} ${r.active ? 'active' : 'inactive'} (wal_status ${r.wal_status}), retains ${r.retained ?? 0} bytes of WAL; ` +
           `confirmed ${r.confirmed}, source at ${r.current}, lag ${r.lag ?? 0} bytes; ` +
           (applied
-            ? `last applied ${applied.lsn} (commit ${applied.commit_time?.toISOString() ?? '-'}, applied ${applied.applied_at.toISOString()}), ${applied.conflicts} conflict(s)`
+            ? `last applied ${applied.lsn} (commit ${applied.commit_time?.toISOString() ?? '-'}, applied ` +
+              `${applied.applied_at.toISOString()}), ${applied.conflicts} conflict(s)`
             : 'no change applied yet'),
       );
     }
@@ -249,7 +250,8 @@ async function fenceSource(source: DbEndpoint, io: SyncCommandIo): Promise<strin
       if (w.rows[0].n === 0) break;
       if (Date.now() > deadline)
         throw new SourceNotFencedError(
-          `${w.rows[0].n} session(s) on the source still hold write transactions and cannot be ended by this login: end them (pg_terminate_backend as their owner), then run switchover again`,
+          `${w.rows[0].n} session(s) on the source still hold write transactions and cannot be ended by this ` +
+            `login: end them (pg_terminate_backend as their owner), then run switchover again`,
         );
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -304,7 +306,8 @@ export async function syncSwitchoverCommand(o: SwitchoverOptions, io: SyncComman
     if (o.reverse) await followBack(plan, io);
     line(
       io.stdout,
-      `point the application at ${endpointLabel(target)}. The source stays read-only (to reopen: ALTER DATABASE ${qi(source.database)} RESET default_transaction_read_only); ` +
+      `point the application at ${endpointLabel(target)}. The source stays read-only (to reopen: ALTER DATABASE ` +
+        `${qi(source.database)} RESET default_transaction_read_only); ` +
         `its slot and publication stay until: switchyard sync cleanup ${sameFlags(o)}`,
     );
     return 0;

@@ -82,7 +82,11 @@ export function sameFlags(opts: SyncConnectOptions): string {
 function summary(r: SyncRunResult[]): string {
   const sum = (k: 'transactions' | 'inserted' | 'updated' | 'deleted' | 'conflicts') => r.reduce((n, x) => n + x[k], 0);
   const last = r[r.length - 1];
-  return `sync: ${sum('transactions')} transactions applied (${sum('inserted')} inserts, ${sum('updated')} updates, ${sum('deleted')} deletes), ${sum('conflicts')} conflicts; applied up to ${last.appliedLsn}, source at ${last.sourceLsn}, lag ${last.lagBytes} bytes, ${last.caughtUp ? 'caught up' : 'behind'}`;
+  return (
+    `sync: ${sum('transactions')} transactions applied (${sum('inserted')} inserts, ${sum('updated')} updates, ` +
+    `${sum('deleted')} deletes), ${sum('conflicts')} conflicts; applied up to ${last.appliedLsn}, source at ` +
+    `${last.sourceLsn}, lag ${last.lagBytes} bytes, ${last.caughtUp ? 'caught up' : 'behind'}`
+  );
 }
 
 /** Target tables that already hold rows. */

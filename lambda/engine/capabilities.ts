@@ -144,7 +144,8 @@ export function capabilities(c: Client): Promise<ServerCapabilities> {
 export function assertSupportedServer(caps: ServerCapabilities, role: string): void {
   if (caps.major < MIN_SUPPORTED_MAJOR) {
     throw new ServerTooOldError(
-      `${role} runs ${caps.name}; Switchyard needs PostgreSQL ${MIN_SUPPORTED_MAJOR} or later: upgrade that server first (e.g. pg_upgrade or an RDS major-version upgrade)`,
+      `${role} runs ${caps.name}; Switchyard needs PostgreSQL ${MIN_SUPPORTED_MAJOR} or later: upgrade that ` +
+        `server first (e.g. pg_upgrade or an RDS major-version upgrade)`,
     );
   }
 }

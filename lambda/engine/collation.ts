@@ -114,9 +114,12 @@ export async function targetKeyCollations(
     const like = await targetCollationLike(tgt, s[i]!);
     if (!like) {
       warnings.push(
-        `table ${table.name}: key column ${table.targetKey[i]} sorts by collation ${s[i]} on the source and ${t[i]} on the target, and the target has no collation that sorts like ${s[i]}: ` +
-          `key ranges are compared in the target's order there. Validation checks every differing key by value, but a retried chunk's DELETE may remove rows of neighbouring chunks ` +
-          `(validation then reports them missing). Declare the target key column with a collation that sorts like the source's (COLLATE in targetDdl) to avoid it`,
+        `table ${table.name}: key column ${table.targetKey[i]} sorts by collation ${s[i]} on the source and ` +
+          `${t[i]} on the target, and the target has no collation that sorts like ${s[i]}: ` +
+          `key ranges are compared in the target's order there. Validation checks every differing key by value, ` +
+          `but a retried chunk's DELETE may remove rows of neighbouring chunks ` +
+          `(validation then reports them missing). Declare the target key column with a collation that sorts ` +
+          `like the source's (COLLATE in targetDdl) to avoid it`,
       );
     }
     out.push(like);

@@ -79,7 +79,8 @@ export async function copyChunks(
     for (const { layout, chunk, fresh } of items) {
       if (!fresh)
         await tgt.query(
-          `DELETE FROM ${targetTable(layout)} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
+          `DELETE FROM ${targetTable(layout)} AS t WHERE ` +
+            `${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', chunk, layout.targetKeyCollations)}`,
         );
       const writer = tgt.query(copyFrom(`COPY ${targetTable(layout)} (${targetColumnList(layout)}) FROM STDIN`));
       await pipeline(src.query(copyTo(`COPY (${sourceSelect(layout, chunk)}) TO STDOUT`)), writer);

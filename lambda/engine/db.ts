@@ -36,7 +36,8 @@ export interface DbEndpoint {
 
 /** Session settings that make text forms identical on both sides (dates, floats, bytea). */
 const CANONICAL_SESSION =
-  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET standard_conforming_strings = on";
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = " +
+  "1; SET bytea_output = 'hex'; SET standard_conforming_strings = on";
 
 /** A redacted label for messages: host:port/db, never the user or password. */
 export function endpointLabel(e: DbEndpoint): string {

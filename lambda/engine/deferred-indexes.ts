@@ -134,7 +134,8 @@ export async function buildDeferredIndexes(
   const todo = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
     const r = await c
       .query(
-        `SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL ORDER BY kind DESC, relation, name`,
+        `SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) ` +
+          `AND built_at IS NULL ORDER BY kind DESC, relation, name`,
         [relations],
       )
       .catch((e) => {

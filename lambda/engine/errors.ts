@@ -50,7 +50,10 @@ function chunkMessage(f: ChunkFailure): string {
   const where = [f.column && `column ${f.column}`, f.constraint && `constraint ${f.constraint}`]
     .filter(Boolean)
     .join(', ');
-  return `copy of ${f.table} chunk ${f.chunkNo} (keys ${f.range}) failed and was rolled back${where ? ` at ${where}` : ''}: ${f.reason}${f.code ? ` (SQLSTATE ${f.code})` : ''}`;
+  return (
+    `copy of ${f.table} chunk ${f.chunkNo} (keys ${f.range}) failed and was rolled ` +
+    `back${where ? ` at ${where}` : ''}: ${f.reason}${f.code ? ` (SQLSTATE ${f.code})` : ''}`
+  );
 }
 
 /** A chunk that failed: which table and chunk, and the SQLSTATE when there is one (no values). */

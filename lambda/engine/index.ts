@@ -1,4 +1,7 @@
-/** The data migration engine: spec-driven COPY copy, deferred indexes, in-database checksums with bisect (also under writes); change capture lives in ./sync. */
+/**
+ * The data migration engine: spec-driven COPY copy, deferred indexes, in-database checksums with bisect
+ * (also under writes); change capture lives in ./sync.
+ */
 export * from './errors';
 export * from './spec';
 export * from './db';

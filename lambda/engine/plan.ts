@@ -205,7 +205,8 @@ export function groupChunks(
   }
   if (!fits(groups)) {
     throw new SpecError(
-      `a distributed copy of ${tables.length} tables needs ${groups.length} items even at one per table: more than the ${maxItems} items / ${Math.round(maxBytes / 1024)} KiB of JSON an execution state may carry`,
+      `a distributed copy of ${tables.length} tables needs ${groups.length} items even at one per table: more ` +
+        `than the ${maxItems} items / ${Math.round(maxBytes / 1024)} KiB of JSON an execution state may carry`,
     );
   }
   return {
@@ -222,7 +223,8 @@ export function selectChunks(plan: Chunk[], chunkNos?: { readonly from: number; 
 
 export async function loadPlan(tgt: Client, runId: string, table: string): Promise<Chunk[]> {
   const r = await tgt.query(
-    `SELECT chunk_no, lower_key, upper_key, copied_rows, fresh, attempts FROM ${META_SCHEMA}.copy_chunks WHERE run_id = $1 AND table_name = $2 ORDER BY chunk_no`,
+    `SELECT chunk_no, lower_key, upper_key, copied_rows, fresh, attempts FROM ${META_SCHEMA}.copy_chunks WHERE ` +
+      `run_id = $1 AND table_name = $2 ORDER BY chunk_no`,
     [runId, table],
   );
   return r.rows.map((row) => ({

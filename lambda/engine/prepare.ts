@@ -20,7 +20,8 @@ const META_DDL = [
      lower_key text[], upper_key text[], copied_rows bigint, copied_at timestamptz,
      PRIMARY KEY (run_id, table_name, chunk_no))`,
   // fresh: planned while the target table was empty; attempts: tries started (a retry or resume deletes the range first).
-  `ALTER TABLE ${META_SCHEMA}.copy_chunks ADD COLUMN IF NOT EXISTS fresh boolean NOT NULL DEFAULT false, ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 0`,
+  `ALTER TABLE ${META_SCHEMA}.copy_chunks ADD COLUMN IF NOT EXISTS fresh boolean NOT NULL DEFAULT false, ADD ` +
+    `COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.deferred_indexes (
      relation text NOT NULL, name text NOT NULL, kind text NOT NULL, definition text NOT NULL,
      deferred_at timestamptz NOT NULL DEFAULT now(), built_at timestamptz, build_seconds float8,

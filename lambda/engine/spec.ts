@@ -42,7 +42,10 @@ const tableSpecSchema = z
     chunkSize: z.number().int().min(1).max(10_000_000).optional(),
     /** Target columns allowed to be narrower than their source (truncation, rounding accepted; validation still reports changed values). @default - none */
     allowLossy: z.array(ident).optional(),
-    /** Reverse sync (new -> old): old column -> SQL expression over the new-side row `s`. Key columns are added automatically. @default - derived when every forward mapping is a plain `s.<column>` */
+    /**
+     * Reverse sync (new -> old): old column -> SQL expression over the new-side row `s`. Key columns are added
+     * automatically. @default - derived when every forward mapping is a plain `s.<column>`
+     */
     reverse: z.record(ident, z.string().min(1, 'must be a SQL expression')).optional(),
     /** This table is never synced back to the old side (a rollback keeps the old side's rows as they were). @default false */
     forwardOnly: z.boolean().optional(),

@@ -164,7 +164,10 @@ export function sourceCompareSelect(layout: TableLayout, range: KeyRange): strin
 /** The target rows of `range`, columns in copy order, comparable with `sourceCompareSelect`. */
 export function targetSelect(layout: TableLayout, range: KeyRange): string {
   const cols = layout.columns.map((c) => `${compareExprs(c, '', `t.${qi(c.name)}`)[1]} AS ${qi(c.name)}`);
-  return `SELECT ${cols.join(', ')} FROM ${qi(targetRelation(layout.spec))} AS t WHERE ${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range, layout.targetKeyCollations)}`;
+  return (
+    `SELECT ${cols.join(', ')} FROM ${qi(targetRelation(layout.spec))} AS t WHERE ` +
+    `${rangePredicate(targetKey(layout.spec), layout.targetKeyTypes, 't', range, layout.targetKeyCollations)}`
+  );
 }
 
 /** The schema-qualified, quoted target table. */

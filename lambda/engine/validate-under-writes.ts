@@ -82,7 +82,8 @@ async function columnHashes(
         `SELECT ARRAY[${tk.map((k) => `r.${qi(k)}::text`).join(', ')}] AS k,
                 ARRAY[${layout.columns.map((col) => `hashtextextended(r.${qi(col.name)}::text, 0)::text`).join(', ')}] AS h
            FROM (${rowsSql}) AS r
-          WHERE ARRAY[${tk.map((k) => `r.${qi(k)}::text`).join(', ')}] = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
+          WHERE ARRAY[${tk.map((k) => `r.${qi(k)}::text`).join(', ')}]
+                = ANY (SELECT ARRAY(SELECT jsonb_array_elements_text(x)) FROM jsonb_array_elements($1::jsonb) x)`,
         [JSON.stringify(keys)],
       );
       return new Map(r.rows.map((row) => [JSON.stringify(row.k), row.h as string[]]));

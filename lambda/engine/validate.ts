@@ -157,7 +157,9 @@ async function keyAt(
   const keys = cols.map((k) => `${alias}.${qi(k)}`);
   const r = await readOnlyQuery(
     c,
-    `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS k FROM ${from} WHERE ${rangePredicate(cols, types, alias, range, collations)} ORDER BY ${keyColumnExprs(cols, alias, collations).join(', ')} OFFSET ${offset} LIMIT 1`,
+    `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS k FROM ${from} WHERE ` +
+      `${rangePredicate(cols, types, alias, range, collations)} ORDER BY ` +
+      `${keyColumnExprs(cols, alias, collations).join(', ')} OFFSET ${offset} LIMIT 1`,
   );
   return r.rowCount ? (r.rows[0].k as string[]) : null;
 }

@@ -100,7 +100,9 @@ export const healthGate = definePhase(
       ...(verdict.verdict === 'fail' ? verdict.reasons.map((r) => `canary: ${r}`) : []),
     ];
     const healthy = reasons.length === 0;
-    const figures = `new ${verdict.new.requests} req, ${verdict.new.errorRate} % 5xx, p99 ${fmt(verdict.new.p99)}; old ${verdict.old.requests} req, ${verdict.old.errorRate} % 5xx, p99 ${fmt(verdict.old.p99)}`;
+    const figures =
+      `new ${verdict.new.requests} req, ${verdict.new.errorRate} % 5xx, p99 ${fmt(verdict.new.p99)}; old ` +
+      `${verdict.old.requests} req, ${verdict.old.errorRate} % 5xx, p99 ${fmt(verdict.old.p99)}`;
     const summary = healthy
       ? `healthy; canary ${verdict.verdict} (${verdict.method}): ${figures}`
       : `${reasons.join('; ')} (${figures})`;

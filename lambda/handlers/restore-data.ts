@@ -49,7 +49,8 @@ export const restoreData = definePhase(PHASE.restoreData, input, async (i, deps)
     if (progress === 'failed') {
       throw new RestoreFailedError(
         s
-          ? `restored instance ${dbId} is ${s.status}: it will not become available; check its RDS events, fix the cause (network, parameter group, storage, KMS key), delete it and start RestoreData again`
+          ? `restored instance ${dbId} is ${s.status}: it will not become available; check its RDS events, fix ` +
+              `the cause (network, parameter group, storage, KMS key), delete it and start RestoreData again`
           : `restored instance ${dbId} does not exist (deleted, or the restore never started): start RestoreData again`,
       );
     }

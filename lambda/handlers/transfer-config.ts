@@ -52,7 +52,8 @@ export const transferConfig = definePhase(PHASE.transferConfig, input, async (i,
     const outside = assertAppliedWithinRules(deps.transferRules, i.applied);
     if (outside.length) {
       throw new InvalidInputError(
-        `TransferConfig: invalid input: applied names outside the new side's namespaces or protected: ${outside.join(', ')}; pass the applied list of the Migrate execution unchanged`,
+        `TransferConfig: invalid input: applied names outside the new side's namespaces or protected: ` +
+          `${outside.join(', ')}; pass the applied list of the Migrate execution unchanged`,
       );
     }
     return { mode: i.mode, ...(await rollbackTransfer(stores, i.applied)) };

@@ -55,7 +55,10 @@ export const validateData = definePhase(
     const bad = results.filter((r) => !r.match);
     if (bad.length) {
       const describe = (r: (typeof results)[number]) =>
-        `${r.name} (source ${r.sourceRows} rows, target ${r.targetRows}; missing ${JSON.stringify(r.differences.missing.slice(0, 5))}, extra ${JSON.stringify(r.differences.extra.slice(0, 5))}, changed ${JSON.stringify(r.differences.changed.slice(0, 5))})`;
+        `${r.name} (source ${r.sourceRows} rows, target ${r.targetRows}; missing ` +
+        `${JSON.stringify(r.differences.missing.slice(0, 5))}, extra ` +
+        `${JSON.stringify(r.differences.extra.slice(0, 5))}, changed ` +
+        `${JSON.stringify(r.differences.changed.slice(0, 5))})`;
       throw new IntegrityMismatchError(`validation failed for ${bad.map(describe).join('; ')}`);
     }
     const rowsValidated = results.reduce((n, r) => n + r.sourceRows, 0);

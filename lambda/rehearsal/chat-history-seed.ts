@@ -45,8 +45,11 @@ export async function seedChatHistory(c: Client, messages: number): Promise<{ se
     `INSERT INTO chat_messages (id, session_id, role, body, metadata, created_at, updated_at)
      SELECT g, (g - 1) / ${MESSAGES_PER_SESSION} + 1,
             (ARRAY['human', 'BOT', 'Human', 'bot', 'system', 'tool'])[1 + g % 6],
-            CASE WHEN g % 50 = 0 THEN NULL ELSE 'message ' || g || ' ' || repeat(md5(g::text), (1 + g % 4)::int) || CASE WHEN g % 13 = 0 THEN ' 🚀 日本語' ELSE '' END END,
-            CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN '{"client": "web", "n": ' || (g % 100) || '}' WHEN 3 THEN 'client=ios;v=' || (g % 9) ELSE '{"tags": ["a", "b"]}' END,
+            CASE WHEN g % 50 = 0 THEN NULL
+                 ELSE 'message ' || g || ' ' || repeat(md5(g::text), (1 + g % 4)::int)
+                      || CASE WHEN g % 13 = 0 THEN ' 🚀 日本語' ELSE '' END END,
+            CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN '{"client": "web", "n": ' || (g % 100) || '}'
+                       WHEN 3 THEN 'client=ios;v=' || (g % 9) ELSE '{"tags": ["a", "b"]}' END,
             timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
             timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' + interval '5 minutes'
        FROM generate_series(1, $1::bigint) g`,

@@ -107,7 +107,11 @@ function legend(items: [string, string][]): string {
 }
 
 function svgOpen(id: string, label: string, width: number, height: number): string {
-  return `<svg id="${esc(id)}" class="chart" role="img" aria-label="${esc(label)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>${esc(label)}</title>`;
+  return (
+    `<svg id="${esc(id)}" class="chart" role="img" aria-label="${esc(label)}" viewBox="0 0 ${width} ${height}" ` +
+    `width="${width}" height="${height}" preserveAspectRatio="xMinYMin meet" ` +
+    `xmlns="http://www.w3.org/2000/svg"><title>${esc(label)}</title>`
+  );
 }
 
 /** Round "nice" upper bound for an axis. */
@@ -174,12 +178,13 @@ function weightsChart(steps: HtmlReportInput['traffic']['steps']): string {
     xt.push(
       `<text x="${x((total * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((total * i) / 5).toFixed(1))} s</text>`,
     );
-  return `${svgOpen('chart-weights', 'Traffic weights over time, percent per side', f.w, f.h)}${yAxis(f, 100, ' %')}${xt.join('')}${path('old')}${path('new')}${xLabel(f, 'seconds since traffic started')}</svg>${legend(
-    [
+  return (
+    `${svgOpen('chart-weights', 'Traffic weights over time, percent per side', f.w, f.h)}${yAxis(f, 100, ' %')}` +
+    `${xt.join('')}${path('old')}${path('new')}${xLabel(f, 'seconds since traffic started')}</svg>${legend([
       [COLORS.old, 'old side weight'],
       [COLORS.new, 'new side weight'],
-    ],
-  )}`;
+    ])}`
+  );
 }
 
 /** Requests per side per step, the errors stacked on top in red. */
@@ -198,24 +203,28 @@ function requestsChart(steps: HtmlReportInput['traffic']['steps']): string {
       const okH = y(0) - y(fig.requests - fig.errors);
       const errH = y(0) - y(fig.requests);
       bars.push(
-        `<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" fill="${COLORS[side]}"><title>${esc(`${weightsLabel(s.weights)}: ${side} ${num(fig.requests)} requests, ${num(fig.errors)} errors`)}</title></rect>`,
+        `<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}" ` +
+          `width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" ` +
+          `fill="${COLORS[side]}"><title>${esc(`${weightsLabel(s.weights)}: ${side} ${num(fig.requests)} requests, ${num(fig.errors)} errors`)}</title></rect>`,
       );
       if (fig.errors > 0)
         bars.push(
-          `<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`,
+          `<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}" ` +
+            `width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`,
         );
     });
     bars.push(
       `<text x="${cx}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`,
     );
   });
-  return `${svgOpen('chart-requests', 'Requests and errors per side per traffic step', f.w, f.h)}${yAxis(f, max, '')}${bars.join('')}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend(
-    [
+  return (
+    `${svgOpen('chart-requests', 'Requests and errors per side per traffic step', f.w, f.h)}${yAxis(f, max, '')}` +
+    `${bars.join('')}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend([
       [COLORS.old, 'old side requests'],
       [COLORS.new, 'new side requests'],
       [COLORS.error, 'errors (5xx or refused)'],
-    ],
-  )}`;
+    ])}`
+  );
 }
 
 /** p50 and p99 per side per step. */
@@ -235,7 +244,16 @@ function latencyChart(steps: HtmlReportInput['traffic']['steps']): string {
     if (!pts.length) return '';
     const d = pts.map(([i, v], k) => `${k ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     const dash = p === 'p50' ? ' stroke-dasharray="6 4"' : '';
-    return `<path class="series-${side}-${p}" d="${d}" fill="none" stroke="${COLORS[side]}" stroke-width="2.5"${dash}/>${pts.map(([i, v]) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4" fill="${COLORS[side]}"><title>${esc(`${side} ${p}: ${v} ms`)}</title></circle>`).join('')}`;
+    return (
+      `<path class="series-${side}-${p}" d="${d}" fill="none" stroke="${COLORS[side]}" ` +
+      `stroke-width="2.5"${dash}/>` +
+      `${pts
+        .map(
+          ([i, v]) =>
+            `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4" fill="${COLORS[side]}"><title>${esc(`${side} ${p}: ${v} ms`)}</title></circle>`,
+        )
+        .join('')}`
+    );
   };
   const labels = steps
     .map(
@@ -243,12 +261,14 @@ function latencyChart(steps: HtmlReportInput['traffic']['steps']): string {
         `<text x="${x(i)}" y="${f.h - 22}" text-anchor="middle" class="tick">${esc(`${s.weights.old}/${s.weights.new}`)}</text>`,
     )
     .join('');
-  return `${svgOpen('chart-latency', 'Latency p50 and p99 per side per traffic step, in milliseconds', f.w, f.h)}${yAxis(f, max, ' ms')}${series('old', 'p99')}${series('new', 'p99')}${series('old', 'p50')}${series('new', 'p50')}${labels}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend(
-    [
+  return (
+    `${svgOpen('chart-latency', 'Latency p50 and p99 per side per traffic step, in milliseconds', f.w, f.h)}` +
+    `${yAxis(f, max, ' ms')}${series('old', 'p99')}${series('new', 'p99')}${series('old', 'p50')}` +
+    `${series('new', 'p50')}${labels}${xLabel(f, 'traffic step (old % / new %)')}</svg>${legend([
       [COLORS.old, 'old side (solid p99, dashed p50)'],
       [COLORS.new, 'new side (solid p99, dashed p50)'],
-    ],
-  )}`;
+    ])}`
+  );
 }
 
 /** Sync lag over time, one line per direction. */
@@ -269,14 +289,21 @@ function lagChart(samples: NonNullable<HtmlReportInput['syncLag']>): string {
   const lines = dirs.map((d) => {
     const pts = samples.filter((s) => (s.direction ?? 'forward') === d).sort((a, b) => a.atMs - b.atMs);
     const path = pts.map((s, k) => `${k ? 'L' : 'M'}${x(s.atMs).toFixed(1)},${y(s.lagSeconds).toFixed(1)}`).join(' ');
-    return `<path class="series-lag-${esc(d)}" d="${path}" fill="none" stroke="${color(d)}" stroke-width="2.5"/>${pts.length === 1 ? `<circle cx="${x(pts[0].atMs)}" cy="${y(pts[0].lagSeconds)}" r="4" fill="${color(d)}"/>` : ''}`;
+    return (
+      `<path class="series-lag-${esc(d)}" d="${path}" fill="none" stroke="${color(d)}" ` +
+      `stroke-width="2.5"/>${pts.length === 1 ? `<circle cx="${x(pts[0].atMs)}" cy="${y(pts[0].lagSeconds)}" r="4" fill="${color(d)}"/>` : ''}`
+    );
   });
   const xt: string[] = [];
   for (let i = 0; i <= 5; i++)
     xt.push(
       `<text x="${x(t0 + (span * i) / 5)}" y="${f.h - 20}" text-anchor="middle" class="tick">${esc(((t0 + (span * i) / 5) / 1000).toFixed(1))} s</text>`,
     );
-  return `${svgOpen('chart-sync-lag', `Sync lag over time, in ${scale === 1000 ? 'milliseconds' : 'seconds'}`, f.w, f.h)}${yAxis(f, max, unit)}${xt.join('')}${lines.join('')}${xLabel(f, 'seconds since the run started')}</svg>${legend(dirs.map((d) => [color(d), d === 'reverse' ? 'reverse sync (new → old) lag' : 'forward sync (old → new) lag'] as [string, string]))}`;
+  return (
+    `${svgOpen('chart-sync-lag', `Sync lag over time, in ${scale === 1000 ? 'milliseconds' : 'seconds'}`, f.w, f.h)}` +
+    `${yAxis(f, max, unit)}${xt.join('')}${lines.join('')}${xLabel(f, 'seconds since the run started')}</svg>` +
+    `${legend(dirs.map((d) => [color(d), d === 'reverse' ? 'reverse sync (new → old) lag' : 'forward sync (old → new) lag'] as [string, string]))}`
+  );
 }
 
 /** Phases as a Gantt chart plus the numbers in a table. */
@@ -301,12 +328,19 @@ function timeline(
   const bars = rows.map((r, i) => {
     const y = f.top + i * rowH;
     const color = r.status === 'ok' ? COLORS.ok : COLORS.error;
-    return `<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${esc(r.name)}</text><rect class="phase-bar phase-${r.status === 'ok' ? 'ok' : r.status === 'tripped' ? 'tripped' : 'failed'}" x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${color}"><title>${esc(`${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`)}</title></rect>`;
+    return (
+      `<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${esc(r.name)}</text>` +
+      `<rect class="phase-bar phase-${r.status === 'ok' ? 'ok' : r.status === 'tripped' ? 'tripped' : 'failed'}" ` +
+      `x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1)}" ` +
+      `height="${rowH - 6}" rx="2" fill="${color}"><title>${esc(`${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`)}</title></rect>`
+    );
   });
   const xt: string[] = [];
   for (let i = 0; i <= 5; i++)
     xt.push(
-      `<text x="${x((end * i) / 5)}" y="${f.h - 8}" text-anchor="middle" class="tick">${esc(secs((end * i) / 5))}</text><line x1="${x((end * i) / 5)}" x2="${x((end * i) / 5)}" y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`,
+      `<text x="${x((end * i) / 5)}" y="${f.h - 8}" text-anchor="middle" ` +
+        `class="tick">${esc(secs((end * i) / 5))}</text><line x1="${x((end * i) / 5)}" x2="${x((end * i) / 5)}" ` +
+        `y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`,
     );
   return {
     svg: `${svgOpen('chart-phases', 'Phase timeline: start and duration of each state', f.w, f.h)}${xt.join('')}${bars.join('')}</svg>${legend(
@@ -335,10 +369,16 @@ export function headline(r: HtmlReportInput): string {
   const ledger = w ? `${num(w.acknowledged)} acknowledged writes, ${num(w.lost)} lost` : '';
   const err = r.error ? `${r.error.name}${r.error.cause ? `: ${r.error.cause}` : ''}` : '';
   if (r.outcome === 'completed') {
-    return `The migration completed: the new side serves ${r.traffic.finalWeights.new} % of traffic, ${allMatch ? 'every table matches' : 'but not every table matches'}${ledger ? ` and ${ledger}` : ''}.`;
+    return (
+      `The migration completed: the new side serves ${r.traffic.finalWeights.new} % of traffic, ` +
+      `${allMatch ? 'every table matches' : 'but not every table matches'}${ledger ? ` and ${ledger}` : ''}.`
+    );
   }
   if (r.outcome === 'rolled-back') {
-    return `The migration rolled back to ${r.traffic.finalWeights.old} % old${r.traffic.rollbackMs !== null ? ` in ${num(r.traffic.rollbackMs)} ms` : ''}${err ? ` after ${err}` : ''}${ledger ? `; ${ledger}` : ''}.`;
+    return (
+      `The migration rolled back to ${r.traffic.finalWeights.old} % ` +
+      `old${r.traffic.rollbackMs !== null ? ` in ${num(r.traffic.rollbackMs)} ms` : ''}${err ? ` after ${err}` : ''}${ledger ? `; ${ledger}` : ''}.`
+    );
   }
   return `The migration failed${err ? ` with ${err}` : ''}; traffic ends at ${weightsLabel(r.traffic.finalWeights)}${ledger ? `; ${ledger}` : ''}.`;
 }
@@ -389,7 +429,9 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   const parts: string[] = [];
 
   parts.push(
-    `<header><h1>Switchyard rehearsal report</h1><p class="sub">${status(r.outcome === 'completed' ? 'ok' : r.outcome === 'rolled-back' ? 'warn' : 'bad', outcomeWords)} &nbsp; ${r.expected ? status('ok', 'the expected outcome') : status('bad', 'NOT the expected outcome')}</p>`,
+    `<header><h1>Switchyard rehearsal report</h1><p class="sub">` +
+      `${status(r.outcome === 'completed' ? 'ok' : r.outcome === 'rolled-back' ? 'warn' : 'bad', outcomeWords)} ` +
+      `&nbsp; ${r.expected ? status('ok', 'the expected outcome') : status('bad', 'NOT the expected outcome')}</p>`,
   );
   parts.push(`<p class="headline ${tone}" id="headline">${esc(headline(r))}</p>`);
   const cards: [string, string][] = [
@@ -421,22 +463,27 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   });
   const tl = timeline(phases);
   parts.push(
-    `<section id="phases"><h2>Phase timeline</h2>${tl.svg}${tl.estimated ? '<p class="note">Start offsets are the sum of the task durations before each state (waits such as the bake are not counted).</p>' : ''}${table(
-      'table-phases',
-      'Each state of the Migrate workflow as it ran',
-      ['State', 'Starts at', 'Duration', 'Result'],
-      tl.rows.map((p) => [
-        esc(p.name),
-        esc(secs(p.start)),
-        esc(secs(p.ms)),
-        p.status === 'ok'
-          ? status('ok', 'ok')
-          : p.status === 'tripped'
-            ? status('bad', 'tripped: roll back')
-            : status('bad', 'failed'),
-      ]),
-      [1, 2],
-    )}</section>`,
+    `<section id="phases"><h2>Phase timeline</h2>${tl.svg}${
+      tl.estimated
+        ? '<p class="note">Start offsets are the sum of the task durations before each state (waits such as the bake are not counted).</p>'
+        : ''
+    }` +
+      `${table(
+        'table-phases',
+        'Each state of the Migrate workflow as it ran',
+        ['State', 'Starts at', 'Duration', 'Result'],
+        tl.rows.map((p) => [
+          esc(p.name),
+          esc(secs(p.start)),
+          esc(secs(p.ms)),
+          p.status === 'ok'
+            ? status('ok', 'ok')
+            : p.status === 'tripped'
+              ? status('bad', 'tripped: roll back')
+              : status('bad', 'failed'),
+        ]),
+        [1, 2],
+      )}</section>`,
   );
 
   // Traffic.
@@ -446,36 +493,38 @@ export function renderHtmlReport(r: HtmlReportInput): string {
       [s.old.p50, s.old.p99, s.new.p50, s.new.p99].some((v) => typeof v === 'number'),
     );
     parts.push(
-      `<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}<h3>Requests and errors per step</h3>${requestsChart(steps)}${table(
-        'table-traffic',
-        'Requests per side in each traffic step; errors with their rate',
-        ['Weights old / new (%)', 'Seconds', 'Old requests', 'Old errors', 'New requests', 'New errors'],
-        steps.map((s) => [
-          esc(stepLabel(s.weights)),
-          esc(s.seconds.toFixed(1)),
-          esc(num(s.old.requests)),
-          errorsCell(s.old),
-          esc(num(s.new.requests)),
-          errorsCell(s.new),
-        ]),
-        [0, 1, 2, 3, 4, 5],
-      )}<p class="note">Totals: ${esc(num(r.requests.total))} requests, ${esc(num(r.requests.errors))} failed (old side ${esc(num(r.requests.oldErrors))}, new side ${esc(num(r.requests.newErrors))}).</p>${
-        hasLatency
-          ? `<h3>Latency per step</h3>${latencyChart(steps)}${table(
-              'table-latency',
-              'Latency percentiles per side in each traffic step ("–": no requests on that side)',
-              ['Weights old / new (%)', 'Old p50', 'Old p99', 'New p50', 'New p99'],
-              steps.map((s) => [
-                esc(stepLabel(s.weights)),
-                esc(msOrDash(s.old.p50)),
-                esc(msOrDash(s.old.p99)),
-                esc(msOrDash(s.new.p50)),
-                esc(msOrDash(s.new.p99)),
-              ]),
-              [0, 1, 2, 3, 4],
-            )}`
-          : ''
-      }</section>`,
+      `<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}<h3>Requests and ` +
+        `errors per step</h3>${requestsChart(steps)}${table(
+          'table-traffic',
+          'Requests per side in each traffic step; errors with their rate',
+          ['Weights old / new (%)', 'Seconds', 'Old requests', 'Old errors', 'New requests', 'New errors'],
+          steps.map((s) => [
+            esc(stepLabel(s.weights)),
+            esc(s.seconds.toFixed(1)),
+            esc(num(s.old.requests)),
+            errorsCell(s.old),
+            esc(num(s.new.requests)),
+            errorsCell(s.new),
+          ]),
+          [0, 1, 2, 3, 4, 5],
+        )}<p class="note">Totals: ${esc(num(r.requests.total))} requests, ${esc(num(r.requests.errors))} failed ` +
+        `(old side ${esc(num(r.requests.oldErrors))}, new side ${esc(num(r.requests.newErrors))}).</p>${
+          hasLatency
+            ? `<h3>Latency per step</h3>${latencyChart(steps)}${table(
+                'table-latency',
+                'Latency percentiles per side in each traffic step ("–": no requests on that side)',
+                ['Weights old / new (%)', 'Old p50', 'Old p99', 'New p50', 'New p99'],
+                steps.map((s) => [
+                  esc(stepLabel(s.weights)),
+                  esc(msOrDash(s.old.p50)),
+                  esc(msOrDash(s.old.p99)),
+                  esc(msOrDash(s.new.p50)),
+                  esc(msOrDash(s.new.p99)),
+                ]),
+                [0, 1, 2, 3, 4],
+              )}`
+            : ''
+        }</section>`,
     );
   }
 
@@ -508,7 +557,9 @@ export function renderHtmlReport(r: HtmlReportInput): string {
   // Sync lag.
   if (r.syncLag?.length)
     parts.push(
-      `<section id="sync-lag"><h2>Sync lag</h2>${lagChart(r.syncLag)}<p class="note">Highest lag: ${esc(Math.max(...r.syncLag.map((s) => s.lagSeconds)).toFixed(2))} s over ${esc(num(r.syncLag.length))} samples.</p></section>`,
+      `<section id="sync-lag"><h2>Sync lag</h2>${lagChart(r.syncLag)}<p class="note">Highest lag: ` +
+        `${esc(Math.max(...r.syncLag.map((s) => s.lagSeconds)).toFixed(2))} s over ${esc(num(r.syncLag.length))} ` +
+        `samples.</p></section>`,
     );
 
   // Integrity.
@@ -528,7 +579,14 @@ export function renderHtmlReport(r: HtmlReportInput): string {
           : status('bad', t.sourceRows !== t.targetRows ? 'different row counts' : 'same count, different data'),
   ]);
   parts.push(
-    `<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in both databases.</p>${table('table-integrity', 'Each table of the spec: source (old) against target (new)', ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'], tableRows, [1, 2])}`,
+    `<section id="integrity"><h2>Data integrity</h2><p class="sub">Rows and checksums recomputed at the end in ` +
+      `both databases.</p>${table(
+        'table-integrity',
+        'Each table of the spec: source (old) against target (new)',
+        ['Table', 'Source rows', 'Target rows', 'Source checksum', 'Target checksum', 'Result'],
+        tableRows,
+        [1, 2],
+      )}`,
   );
   const w = r.integrity.writes;
   if (w) {
@@ -537,34 +595,38 @@ export function renderHtmlReport(r: HtmlReportInput): string {
         ? status('ok', 'no acknowledged write lost')
         : status('bad', `${num(w.lost)} acknowledged writes lost`);
     parts.push(
-      `<h3 id="writes">Acknowledged writes</h3><p>${verdict}${w.checkedOn ? ` <span class="note">checked against the ${esc(w.checkedOn)} database, which serves 100 % at the end</span>` : ''}</p>${table(
-        'table-writes',
-        "The clients' ledger: every write the app acknowledged, looked up at the end",
-        ['Scope', 'Acknowledged', 'Present', 'Superseded', 'Lost', 'Conflicts'],
-        [
+      `<h3 id="writes">Acknowledged writes</h3><p>${verdict}` +
+        `${w.checkedOn ? ` <span class="note">checked against the ${esc(w.checkedOn)} database, which serves 100 % at the end</span>` : ''}` +
+        `</p>${table(
+          'table-writes',
+          "The clients' ledger: every write the app acknowledged, looked up at the end",
+          ['Scope', 'Acknowledged', 'Present', 'Superseded', 'Lost', 'Conflicts'],
           [
-            esc('whole run'),
-            esc(num(w.acknowledged)),
-            esc(num(w.present)),
-            esc(num(w.superseded)),
-            w.lost ? `<b class="status bad">${esc(num(w.lost))}</b>` : esc('0'),
-            esc(num(w.conflicts)),
+            [
+              esc('whole run'),
+              esc(num(w.acknowledged)),
+              esc(num(w.present)),
+              esc(num(w.superseded)),
+              w.lost ? `<b class="status bad">${esc(num(w.lost))}</b>` : esc('0'),
+              esc(num(w.conflicts)),
+            ],
+            ...(w.perStep ?? []).map((s) => [
+              esc(steps[s.step] ? `step ${stepLabel(steps[s.step].weights)} %` : `step ${s.step + 1}`),
+              esc(num(s.acknowledged)),
+              esc(num(s.present)),
+              esc(num(s.superseded)),
+              s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'),
+              '–',
+            ]),
           ],
-          ...(w.perStep ?? []).map((s) => [
-            esc(steps[s.step] ? `step ${stepLabel(steps[s.step].weights)} %` : `step ${s.step + 1}`),
-            esc(num(s.acknowledged)),
-            esc(num(s.present)),
-            esc(num(s.superseded)),
-            s.lost ? `<b class="status bad">${esc(num(s.lost))}</b>` : esc('0'),
-            '–',
-          ]),
-        ],
-        [1, 2, 3, 4, 5],
-      )}<p class="note">Present: the last acknowledged write of a key is in the database. Superseded: a later acknowledged write to the same key replaced it. Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${
-        w.lostKeys?.length
-          ? `<p>Lost keys (first ${esc(w.lostKeys.length)}): ${w.lostKeys.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>`
-          : ''
-      }`,
+          [1, 2, 3, 4, 5],
+        )}<p class="note">Present: the last acknowledged write of a key is in the database. ` +
+        `Superseded: a later acknowledged write to the same key replaced it. ` +
+        `Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${
+          w.lostKeys?.length
+            ? `<p>Lost keys (first ${esc(w.lostKeys.length)}): ${w.lostKeys.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>`
+            : ''
+        }`,
     );
   }
   parts.push('</section>');

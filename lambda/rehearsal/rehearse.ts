@@ -55,7 +55,10 @@ export interface RehearsalOptions extends PgVersionOptions {
   readonly operatorRollbackAt?: number;
   /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
   readonly source?: string;
-  /** Your migration spec (JSON). @default - the chat-history spec; with a `source` that does not hold the chat-history schema, every source table with a primary key, mapped as is (introspected) */
+  /**
+   * Your migration spec (JSON). @default - the chat-history spec; with a `source` that does not hold the
+   * chat-history schema, every source table with a primary key, mapped as is (introspected)
+   */
   readonly specFile?: string;
   /** Seconds each traffic step bakes while requests flow. @default 1 */
   readonly bakeSeconds?: number;
@@ -440,7 +443,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
               if (r) syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes });
             }
             if (o.forward)
-              extra = ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, lag ${Math.max(o.forward.lagSeconds, o.reverse?.lagSeconds ?? 0).toFixed(1)} s`;
+              extra =
+                ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, ` +
+                `lag ${Math.max(o.forward.lagSeconds, o.reverse?.lagSeconds ?? 0).toFixed(1)} s`;
             else if (o.slot) extra = ` ${o.direction} capture ${o.slot}`;
             else if (o.dropped) extra = ' captures dropped';
             else if (o.skipped) extra = ` ${o.skipped}`;

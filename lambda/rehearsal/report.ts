@@ -18,11 +18,15 @@ export function formatReport(r: RehearsalReport): string {
   const ms = (v: number | null) => (v === null ? '-' : `${v}`);
   for (const s of r.traffic.steps) {
     out.push(
-      `  old ${lpad(s.weights.old, 3)} / new ${lpad(s.weights.new, 3)} ${lpad(s.old.requests, 14)} ${lpad(rate(s.old.errors, s.old.requests), 6)} ${lpad(ms(s.old.p50), 4)} ${lpad(ms(s.old.p99), 4)} ${lpad(s.new.requests, 14)} ${lpad(rate(s.new.errors, s.new.requests), 6)} ${lpad(ms(s.new.p50), 4)} ${lpad(ms(s.new.p99), 4)} ${lpad(s.seconds.toFixed(1), 8)}`,
+      `  old ${lpad(s.weights.old, 3)} / new ${lpad(s.weights.new, 3)} ${lpad(s.old.requests, 14)} ` +
+        `${lpad(rate(s.old.errors, s.old.requests), 6)} ${lpad(ms(s.old.p50), 4)} ${lpad(ms(s.old.p99), 4)} ` +
+        `${lpad(s.new.requests, 14)} ${lpad(rate(s.new.errors, s.new.requests), 6)} ${lpad(ms(s.new.p50), 4)} ` +
+        `${lpad(ms(s.new.p99), 4)} ${lpad(s.seconds.toFixed(1), 8)}`,
     );
   }
   out.push(
-    `  final weights: old ${r.traffic.finalWeights.old} / new ${r.traffic.finalWeights.new}${r.traffic.rollbackMs !== null ? `; traffic rollback took ${r.traffic.rollbackMs} ms` : ''}`,
+    `  final weights: old ${r.traffic.finalWeights.old} / new ` +
+      `${r.traffic.finalWeights.new}${r.traffic.rollbackMs !== null ? `; traffic rollback took ${r.traffic.rollbackMs} ms` : ''}`,
   );
   out.push(
     `  requests: ${r.requests.total} total, ${r.requests.errors} errors (old side ${r.requests.oldErrors}, new side ${r.requests.newErrors})`,
@@ -32,7 +36,8 @@ export function formatReport(r: RehearsalReport): string {
   for (const t of r.integrity.tables) {
     const rows = (n: number) => (n < 0 ? 'unreadable' : n);
     out.push(
-      `  ${pad(t.name, 22)} ${lpad(rows(t.sourceRows), 12)} ${lpad(rows(t.targetRows), 13)}  ${pad(t.sourceHash || '-', 20)}  ${pad(t.targetHash || '-', 20)}  ${t.match ? 'yes' : 'no: they differ'}`,
+      `  ${pad(t.name, 22)} ${lpad(rows(t.sourceRows), 12)} ${lpad(rows(t.targetRows), 13)}  ` +
+        `${pad(t.sourceHash || '-', 20)}  ${pad(t.targetHash || '-', 20)}  ${t.match ? 'yes' : 'no: they differ'}`,
     );
   }
   const w = r.integrity.writes;
@@ -44,7 +49,9 @@ export function formatReport(r: RehearsalReport): string {
     for (const st of w.perStep) {
       const step = r.traffic.steps[st.step];
       out.push(
-        `  step old ${lpad(step?.weights.old ?? '?', 3)} / new ${lpad(step?.weights.new ?? '?', 3)}: acknowledged ${lpad(st.acknowledged, 6)}  present ${lpad(st.present, 6)}  superseded ${lpad(st.superseded, 6)}  lost ${st.lost}`,
+        `  step old ${lpad(step?.weights.old ?? '?', 3)} / new ${lpad(step?.weights.new ?? '?', 3)}: ` +
+          `acknowledged ${lpad(st.acknowledged, 6)}  present ${lpad(st.present, 6)}  superseded ` +
+          `${lpad(st.superseded, 6)}  lost ${st.lost}`,
       );
     }
     if (w.lost) out.push(`  lost keys (first ${w.lostKeys.length}): ${w.lostKeys.join(', ')}`);

@@ -24,7 +24,10 @@ export function injectedCauseMissing(f: FaultInjection, run: RunTrace): string |
   const firstFailed = run.phases.find((p) => p.status === 'failed')?.name;
   const tripped = run.healthGates.find((g) => !g.healthy && !g.needsMoreData);
   if (f.failAt !== undefined && firstFailed !== f.failAt)
-    return `--fail-at ${f.failAt}: the first state that failed was ${firstFailed ?? 'none'}${tripped ? ` (a health gate tripped at ${tripped.weights.new} % first)` : ''}`;
+    return (
+      `--fail-at ${f.failAt}: the first state that failed was ` +
+      `${firstFailed ?? 'none'}${tripped ? ` (a health gate tripped at ${tripped.weights.new} % first)` : ''}`
+    );
   for (const [flag, w] of [
     ['--unhealthy-at', f.unhealthyAt],
     ['--slow-at', f.slowAt],

@@ -333,7 +333,10 @@ const verificationSchema = z.object({
    * @default - the stage listener with `x-switchyard-side: old` (provisioned old side); for an imported old side none: read checks are not compared (reported)
    */
   oldBaseUrl: smokeUrl('https://old-api.example.com').optional(),
-  /** ARN of the imported old side's load balancer (its metrics' LoadBalancer dimension). @default - none: with an imported old side the canary is skipped and reported */
+  /**
+   * ARN of the imported old side's load balancer (its metrics' LoadBalancer dimension).
+   * @default - none: with an imported old side the canary is skipped and reported
+   */
   oldLoadBalancerArn: arn('elasticloadbalancing').optional(),
 });
 
@@ -410,7 +413,10 @@ export const stageConfigSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['verification', SMOKE_FIELD, 'checks', i, 'compare'],
-            message: `must not be true for check "${c.name}" while the old side is imported without verification.oldBaseUrl (the stage listener cannot reach it): set verification.oldBaseUrl to the old side's own URL to compare answers, or remove compare`,
+            message:
+              `must not be true for check "${c.name}" while the old side is imported without ` +
+              `verification.oldBaseUrl (the stage listener cannot reach it): set verification.oldBaseUrl to the ` +
+              `old side's own URL to compare answers, or remove compare`,
           });
         }
       });

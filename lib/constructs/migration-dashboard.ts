@@ -67,7 +67,10 @@ export class MigrationDashboard extends Construct {
       (db) =>
         new cloudwatch.Alarm(this, `SlotLag${db.label[0].toUpperCase()}${db.label.slice(1)}`, {
           alarmName: `switchyard-${props.stageName}-slot-lag-${db.label}`,
-          alarmDescription: `The oldest replication slot on the ${db.label} database holds more than ${slotLagBytes} bytes of WAL: the sync is stopped or lagging; drain it, or drop the migration's slots (the disk fills otherwise).`,
+          alarmDescription:
+            `The oldest replication slot on the ${db.label} database holds more than ${slotLagBytes} bytes of ` +
+            `WAL: the sync is stopped or lagging; drain it, or drop the migration's slots (the disk fills ` +
+            `otherwise).`,
           metric: rds('OldestReplicationSlotLag', db),
           threshold: slotLagBytes,
           evaluationPeriods: 5,
@@ -78,7 +81,9 @@ export class MigrationDashboard extends Construct {
     const reverseLag = props.reverseLagAlarmSeconds ?? 600;
     this.reverseLagAlarm = new cloudwatch.Alarm(this, 'ReverseSyncLag', {
       alarmName: `switchyard-${props.stageName}-reverse-sync-lag`,
-      alarmDescription: `The reverse sync (new → old) lags more than ${reverseLag} s: a traffic rollback now would have that backlog to return. Check the KeepOldCurrent executions and the new database's reverse slot.`,
+      alarmDescription:
+        `The reverse sync (new → old) lags more than ${reverseLag} s: a traffic rollback now would have that ` +
+        `backlog to return. Check the KeepOldCurrent executions and the new database's reverse slot.`,
       metric: custom('ReverseSyncLagSeconds').with({ period: Duration.minutes(5) }),
       threshold: reverseLag,
       evaluationPeriods: 3,

@@ -13,7 +13,11 @@ import { acknowledgeWildcards } from './wildcard-acks';
 /** Why each kind of wildcard resource the phase functions use cannot be narrower. */
 function wildcardReason(resource: string): string | undefined {
   if (resource === '*')
-    return 'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, cloudwatch:GetMetricData (the health gate\'s canary reads both target groups\' ALB metrics), secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.';
+    return (
+      'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, ' +
+      "cloudwatch:GetMetricData (the health gate's canary reads both target groups' ALB metrics), " +
+      'secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.'
+    );
   if (resource.includes(':parameter/'))
     return "Every parameter under the environment's own SSM path: the names below it are the service's, not known at deploy time.";
   if (resource.includes(':secret:'))

@@ -35,7 +35,8 @@ export class RoutingStack extends Stack {
       Validations.of(ref).acknowledge({
         id: '@aws-cdk/aws-elbv2:albTargetGroupCannotRegisterListener',
         reason:
-          "ALB-to-service ingress is opened by each environment's own direct-access rule on the same listener; imported old target groups keep their own load balancer.",
+          "ALB-to-service ingress is opened by each environment's own direct-access rule on the same listener; " +
+          'imported old target groups keep their own load balancer.',
       });
       return ref;
     };

@@ -28,7 +28,8 @@ export function mapAwsError(e: unknown, action: string, resource: string): never
   }
   if (isRetryable(e)) {
     throw new AwsThrottledError(
-      `${action} on ${resource} still failed with ${(e as { name?: string }).name ?? 'a transient error'} after the SDK's ${AWS_MAX_ATTEMPTS} attempts: retry the phase later, or raise the service quota`,
+      `${action} on ${resource} still failed with ${(e as { name?: string }).name ?? 'a transient error'} after ` +
+        `the SDK's ${AWS_MAX_ATTEMPTS} attempts: retry the phase later, or raise the service quota`,
       { cause: e },
     );
   }

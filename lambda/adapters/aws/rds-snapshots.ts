@@ -146,13 +146,15 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
   async restore(req: RestoreRequest): Promise<void> {
     if (this.opts.cluster) {
       throw new RestoreFailedError(
-        `RestoreData restores RDS instances; ${req.sourceDbId ?? 'the old database'} is an Aurora cluster: restore ${req.snapshotId} with RestoreDBClusterFromSnapshot by hand`,
+        `RestoreData restores RDS instances; ${req.sourceDbId ?? 'the old database'} is an Aurora cluster: ` +
+          `restore ${req.snapshotId} with RestoreDBClusterFromSnapshot by hand`,
       );
     }
     const src = req.sourceDbId ? await this.instance(req.sourceDbId) : undefined;
     if (req.sourceDbId && !src) {
       throw new RestoreFailedError(
-        `original instance ${req.sourceDbId} not found: its network and parameter settings cannot be copied; restore ${req.snapshotId} by hand with the original settings`,
+        `original instance ${req.sourceDbId} not found: its network and parameter settings cannot be copied; ` +
+          `restore ${req.snapshotId} by hand with the original settings`,
       );
     }
     const originalTags = Object.fromEntries(
@@ -196,7 +198,9 @@ export class RdsSnapshotService implements SnapshotService, RestoreService {
       );
       if (!existing || !mine) {
         throw new RestoreConflictError(
-          `instance ${req.newDbId} already exists but is not this migration's restore (tags ${Object.keys(req.tags).join(', ')} differ): rename or delete it, or restore under another migration id`,
+          `instance ${req.newDbId} already exists but is not this migration's restore (tags ` +
+            `${Object.keys(req.tags).join(', ')} differ): rename or delete it, or restore under another migration ` +
+            `id`,
         );
       }
     }

@@ -53,7 +53,9 @@ export function restoredInstanceIdentifier(dbId: string, migrationId: string): s
   const base = `${normalize(dbId)}${RESTORED_INFIX}`;
   if (base.length + HASH_CHARS > IDENTIFIER_LIMITS.dbInstance) {
     throw new IdentifierTooLongError(
-      `database identifier ${dbId} is ${dbId.length} characters: a restored instance ${base}<hash> would exceed RDS's ${IDENTIFIER_LIMITS.dbInstance}; keep database identifiers at most ${MAX_RESTORABLE_DB_ID_LENGTH} characters`,
+      `database identifier ${dbId} is ${dbId.length} characters: a restored instance ${base}<hash> would exceed ` +
+        `RDS's ${IDENTIFIER_LIMITS.dbInstance}; keep database identifiers at most ${MAX_RESTORABLE_DB_ID_LENGTH} ` +
+        `characters`,
     );
   }
   const id = normalize(migrationId);

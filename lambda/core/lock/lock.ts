@@ -26,7 +26,10 @@ export function mayAcquire(held: LockHolder | undefined, owner: string, now: Dat
 
 /** "migration m-1 (migrate, execution …) since …, lease until …": identifiers and times only. */
 export function describeHolder(h: LockHolder): string {
-  return `${h.workflow} ${h.migrationId}${h.executionId ? ` (execution ${h.executionId})` : ''} since ${h.acquiredAt.toISOString()}, lease until ${h.leaseUntil.toISOString()}${h.halted ? ', halted' : ''}`;
+  return (
+    `${h.workflow} ${h.migrationId}${h.executionId ? ` (execution ${h.executionId})` : ''} since ` +
+    `${h.acquiredAt.toISOString()}, lease until ${h.leaseUntil.toISOString()}${h.halted ? ', halted' : ''}`
+  );
 }
 
 const lockedError = (stage: string, h: LockHolder) =>
@@ -93,7 +96,8 @@ export async function checkHalt(
   if (!lock) throw await staleError(store, stage, migrationId, 'stopping before it writes or moves traffic');
   if (lock.halted) {
     throw new MigrationHaltedError(
-      `migration ${migrationId} was halted by traffic rollback ${lock.haltedBy ?? '(unknown)'} at ${lock.haltedAt?.toISOString() ?? '(unknown)'}: traffic stays where the rollback put it`,
+      `migration ${migrationId} was halted by traffic rollback ${lock.haltedBy ?? '(unknown)'} at ` +
+        `${lock.haltedAt?.toISOString() ?? '(unknown)'}: traffic stays where the rollback put it`,
     );
   }
   return lock;
@@ -158,7 +162,8 @@ export function decommissionRefusals(f: DecommissionFacts): string[] {
     const servedSeconds = Math.floor((f.now.getTime() - f.completion.finishedAt.getTime()) / 1000);
     if (servedSeconds < f.stabilitySeconds) {
       reasons.push(
-        `migration ${f.completion.migrationId} finished at ${f.completion.finishedAt.toISOString()}: ${servedSeconds} s at 100 % new, the stability period is ${f.stabilitySeconds} s`,
+        `migration ${f.completion.migrationId} finished at ${f.completion.finishedAt.toISOString()}: ` +
+          `${servedSeconds} s at 100 % new, the stability period is ${f.stabilitySeconds} s`,
       );
     }
   }

@@ -39,12 +39,15 @@ export function connectionCheck(
   const headroom = appHeadroom(use);
   const free = use.maxConnections - use.reserved - use.inUse - headroom;
   const what =
-    `${side} needs up to ${needed} connection(s) (copy ${need.copyConcurrency} × ${need.copyWorkers} worker(s) + ${OTHER_CONNECTIONS} for sync, lock and checks); ` +
+    `${side} needs up to ${needed} connection(s) (copy ${need.copyConcurrency} × ${need.copyWorkers} worker(s) ` +
+    `+ ${OTHER_CONNECTIONS} for sync, lock and checks); ` +
     `max_connections ${use.maxConnections} (${use.reserved} reserved), ${use.inUse} in use, ${headroom} kept free for the service`;
   return needed <= free
     ? { ok: true, detail: `${what}: ${free - needed} to spare` }
     : {
         ok: false,
-        detail: `${what}: only ${Math.max(0, free)} available; lower copyConcurrency (or copy.maxConcurrency), or raise max_connections on the ${side} database`,
+        detail:
+          `${what}: only ${Math.max(0, free)} available; lower copyConcurrency (or copy.maxConcurrency), or raise ` +
+          `max_connections on the ${side} database`,
       };
 }

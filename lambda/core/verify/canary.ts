@@ -86,7 +86,9 @@ export function decideCanary(window: CanaryWindow, policy: CanaryPolicy): Canary
   }
   const maxErrorRate = round(o.errorRate + policy.errorRatePp);
   const errorTest = compareErrorRates(o, n, maxErrorRate, policy);
-  const above = `error rate ${n.errorRate} % on new (${n.errors} of ${n.requests}) vs ${o.errorRate} % on old (${o.errors} of ${o.requests}): more than ${policy.errorRatePp} pp above`;
+  const above =
+    `error rate ${n.errorRate} % on new (${n.errors} of ${n.requests}) vs ${o.errorRate} % on old (${o.errors} of ` +
+    `${o.requests}): more than ${policy.errorRatePp} pp above`;
   const test = `two-proportion test p = ${errorTest.p}`;
   if (errorTest.decision === 'not-significant')
     reasons.push(`${above}, but not significant yet (${test} ≥ ${policy.errorAlpha}): too little evidence`);

@@ -60,10 +60,13 @@ export const chatHistorySpec: MigrationSpec = parseSpec({
       target: { table: 'messages', key: ['message_id'] },
       columns: {
         conversation_id: 's.session_id',
-        role: "CASE lower(s.role) WHEN 'human' THEN 'user' WHEN 'user' THEN 'user' WHEN 'bot' THEN 'assistant' WHEN 'assistant' THEN 'assistant' ELSE lower(s.role) END",
+        role:
+          "CASE lower(s.role) WHEN 'human' THEN 'user' WHEN 'user' THEN 'user' WHEN 'bot' THEN 'assistant' WHEN " +
+          "'assistant' THEN 'assistant' ELSE lower(s.role) END",
         content: "coalesce(s.body, '')",
         metadata:
-          "CASE WHEN s.metadata IS NULL OR btrim(s.metadata) = '' THEN '{}'::jsonb WHEN s.metadata IS JSON OBJECT THEN s.metadata::jsonb ELSE jsonb_build_object('legacy', s.metadata) END",
+          "CASE WHEN s.metadata IS NULL OR btrim(s.metadata) = '' THEN '{}'::jsonb WHEN s.metadata IS JSON " +
+          "OBJECT THEN s.metadata::jsonb ELSE jsonb_build_object('legacy', s.metadata) END",
         created_at: 's.created_at',
         updated_at: 's.updated_at',
       },

@@ -118,19 +118,23 @@ export class Applier {
     const notIdentity = table.spec.key.filter((_k, i) => !columns[keyIdx[i]].isKey);
     if (replicaIdentity !== 'f' && notIdentity.length) {
       throw new UnsupportedChangeError(
-        `table ${table.spec.name}: key column(s) ${notIdentity.join(', ')} are not in the replica identity of ${table.sourceTable}, so deletes cannot be matched: ` +
+        `table ${table.spec.name}: key column(s) ${notIdentity.join(', ')} are not in the replica identity of ` +
+          `${table.sourceTable}, so deletes cannot be matched: ` +
           `make the spec key the primary key, or ALTER TABLE ${table.sourceTable} REPLICA IDENTITY FULL`,
       );
     }
     const t = await this.src.query(
-      `SELECT CASE WHEN o < 16384 THEN format_type(o, NULLIF(m, -1)) ELSE 'text' END AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`,
+      `SELECT CASE WHEN o < 16384 THEN format_type(o, NULLIF(m, -1)) ELSE 'text' END AS type FROM ` +
+        `unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`,
       [columns.map((c) => c.typeOid), columns.map((c) => c.typmod)],
     );
     const types = t.rows.map((r) => r.type as string);
     const stage = `sy_stage_${this.opts.direction}_${++this.stages}`;
     const cols = columns.map((c, i) => `${qi(c.name)} ${types[i]}`);
     await this.dst.query(
-      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op "char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch boolean)`,
+      `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op ` +
+        `"char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch ` +
+        `boolean)`,
     );
     return { table, columns, keyIdx, types, stage, pending: new Map() };
   }
@@ -176,7 +180,8 @@ export class Applier {
     for (const i of rel.keyIdx) if (cells[i] === UNCHANGED && old) cells[i] = old[i];
     if (rel.keyIdx.some((i) => cells[i] === UNCHANGED)) {
       throw new UnsupportedChangeError(
-        `table ${rel.table.spec.name}: an UPDATE did not carry key column(s) ${rel.table.spec.key.join(', ')}: set REPLICA IDENTITY FULL on ${rel.table.sourceTable}`,
+        `table ${rel.table.spec.name}: an UPDATE did not carry key column(s) ${rel.table.spec.key.join(', ')}: ` +
+          `set REPLICA IDENTITY FULL on ${rel.table.sourceTable}`,
       );
     }
     const newKey = keyOf(cells, rel.keyIdx);

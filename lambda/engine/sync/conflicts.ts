@@ -110,7 +110,8 @@ export async function detectConflicts(
   const target = qi(targetRelation(l.spec));
   // A local write in progress on one of these rows finishes first; then neither side of the comparison moves until COMMIT.
   await dst.query(
-    `SELECT count(*) FROM (SELECT 1 FROM ${target} AS t JOIN ${qi(rel.stage)} AS s ON ${match} ORDER BY ${tk.map((k) => `t.${qi(k)}`).join(', ')} FOR NO KEY UPDATE OF t) AS locked`,
+    `SELECT count(*) FROM (SELECT 1 FROM ${target} AS t JOIN ${qi(rel.stage)} AS s ON ${match} ORDER BY ` +
+      `${tk.map((k) => `t.${qi(k)}`).join(', ')} FOR NO KEY UPDATE OF t) AS locked`,
   );
   const tieLocal = direction === 'reverse' ? '>=' : '>';
   const r = await dst.query(

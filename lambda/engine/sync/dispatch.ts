@@ -88,7 +88,8 @@ export class Dispatch {
         return this.onCommit(m);
       case 'unsupported':
         throw new UnsupportedChangeError(
-          `pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ${this.ctx.slot} cannot be applied: nothing after it was applied`,
+          `pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ` +
+            `${this.ctx.slot} cannot be applied: nothing after it was applied`,
         );
     }
   }

@@ -67,7 +67,8 @@ export async function assertLoopMarksPublished(
     if ((e as { code?: string }).code !== '42501') throw e;
     throw new ServerCapabilityMissingError(
       `the ${direction} sync cannot mark what it applies: ${why}, and the login may not create ${LOOP_MARK_RELATION}. ` +
-        `Fix: GRANT CREATE ON DATABASE to the login${caps.originGrantable ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or run as a superuser'}`,
+        `Fix: GRANT CREATE ON DATABASE to the login` +
+        `${caps.originGrantable ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or run as a superuser'}`,
       { cause: e },
     );
   }

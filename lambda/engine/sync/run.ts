@@ -145,7 +145,9 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     const ts = await dst.query(`SELECT current_setting('track_commit_timestamp') AS v`);
     if (ts.rows[0].v !== 'on') {
       throw new CommitTimestampsOffError(
-        `the ${opts.direction} sync resolves conflicts by commit time but track_commit_timestamp is off on the destination: set it on (RDS: DB parameter group, reboot), or run with conflicts off while only one side takes writes`,
+        `the ${opts.direction} sync resolves conflicts by commit time but track_commit_timestamp is off on the ` +
+          `destination: set it on (RDS: DB parameter group, reboot), or run with conflicts off while only one side ` +
+          `takes writes`,
       );
     }
   }

@@ -83,7 +83,8 @@ export async function moveSequencesPast(
           if (!seq) continue;
           const otherMax = await highest(o, t.otherTable, otherCol);
           const r = await m.query(
-            `SELECT setval($1::regclass, greatest($2::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM ${seq})), true)::text AS v`,
+            `SELECT setval($1::regclass, greatest($2::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE ` +
+              `last_value - 1 END FROM ${seq})), true)::text AS v`,
             [seq, (otherMax + headroom).toString()],
           );
           moves.push({

@@ -80,8 +80,10 @@ export async function slotStatus(source: DbEndpoint, migrationId: string, direct
 export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   const redo =
     direction === 'forward'
-      ? 'drop the sync objects (`switchyard sync cleanup`, or the Decommission workflow), then re-run PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
-      : "the new side's writes since the last applied position cannot be replayed into the old side: drop the sync objects and, to go back, run RestoreData (or re-copy new -> old)";
+      ? 'drop the sync objects (`switchyard sync cleanup`, or the Decommission workflow), then re-run ' +
+        'PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
+      : "the new side's writes since the last applied position cannot be replayed into the old side: drop the " +
+        'sync objects and, to go back, run RestoreData (or re-copy new -> old)';
   if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
   if (s.invalidated) {
     throw new ReplicationSlotInvalidatedError(
@@ -142,7 +144,8 @@ export async function createSync(
     const problems = await replicaIdentityProblems(c, tables);
     if (problems.length) {
       throw new ReplicaIdentityMissingError(
-        `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL, then retry (nothing was created)`,
+        `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE ` +
+          `<table> REPLICA IDENTITY FULL, then retry (nothing was created)`,
       );
     }
     const caps = await capabilities(c);
@@ -162,7 +165,8 @@ export async function createSync(
       }
     } catch (e) {
       throw new ReplicationNotConfiguredError(
-        `cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`,
+        `cannot create publication ${publication} on ${tables.join(', ')}: ${describe(e)}. The login must own ` +
+          `these tables (CREATE PUBLICATION … FOR TABLE needs ownership)`,
         { cause: e },
       );
     }
@@ -192,7 +196,9 @@ export async function createSync(
       if ((e as { code?: string }).code === '42710')
         return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
       throw new ReplicationNotConfiguredError(
-        `cannot create replication slot ${slot}: ${describe(e)}. Check wal_level = logical (RDS: rds.logical_replication = 1 in the parameter group, then reboot), the REPLICATION (RDS: rds_replication) role, and a free slot (max_replication_slots)`,
+        `cannot create replication slot ${slot}: ${describe(e)}. Check wal_level = logical (RDS: ` +
+          `rds.logical_replication = 1 in the parameter group, then reboot), the REPLICATION (RDS: ` +
+          `rds_replication) role, and a free slot (max_replication_slots)`,
         { cause: e },
       );
     }
@@ -305,7 +311,8 @@ export async function checkSyncPreconditions(
               (SELECT count(*)::int FROM pg_replication_slots) AS used,
               EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS have_slot,
               (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)
-                OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') AND pg_has_role(current_user, 'rds_replication', 'MEMBER')) AS can_replicate,
+                OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
+                    AND pg_has_role(current_user, 'rds_replication', 'MEMBER')) AS can_replicate,
               current_setting('track_commit_timestamp') AS commit_ts,
               has_database_privilege(current_database(), 'CREATE')
                 OR to_regclass('${LOOP_MARK_RELATION}') IS NOT NULL AS can_mark`,
@@ -354,7 +361,8 @@ export async function checkSyncPreconditions(
       'add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL',
     );
     const own = await c.query(
-      `SELECT t AS name FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t)), 'USAGE')`,
+      `SELECT t AS name FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL AND NOT ` +
+        `pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t)), 'USAGE')`,
       [tables.map(qi)],
     );
     add(

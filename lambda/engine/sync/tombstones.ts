@@ -44,7 +44,9 @@ import { directedTableSpec } from './reverse';
 export const APPLYING_SETTING = 'switchyard.applying';
 
 /** The canonical session settings (db.ts), pinned on the trigger function so keys render as the sync renders them. */
-const FUNCTION_SETTINGS = `SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET extra_float_digits = 1 SET bytea_output = 'hex'`;
+const FUNCTION_SETTINGS =
+  `SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET IntervalStyle = ` +
+  `'postgres' SET extra_float_digits = 1 SET bytea_output = 'hex'`;
 
 export interface TombstoneTable {
   /** Schema-qualified table a direction writes (its destination table). */
@@ -128,7 +130,8 @@ export async function ensureTombstoneTriggers(
            BEGIN
              IF coalesce(current_setting(${ql(APPLYING_SETTING)}, true), '') <> 'on' THEN
                INSERT INTO ${META_SCHEMA}.tombstones AS tb (table_oid, key, deleted_xid)
-                 SELECT TG_RELID, k, pg_current_xact_id() FROM (SELECT DISTINCT ARRAY[${t.key.map((k) => `o.${qi(k)}::text`).join(', ')}] AS k FROM sy_old AS o) AS d
+                 SELECT TG_RELID, k, pg_current_xact_id() FROM (SELECT DISTINCT ` +
+            `ARRAY[${t.key.map((k) => `o.${qi(k)}::text`).join(', ')}] AS k FROM sy_old AS o) AS d
                ON CONFLICT (table_oid, key) DO UPDATE SET deleted_xid = EXCLUDED.deleted_xid, commit_time = NULL, recorded_at = now();
              END IF;
              RETURN NULL;
@@ -143,7 +146,8 @@ export async function ensureTombstoneTriggers(
     } catch (e) {
       throw new ReplicationNotConfiguredError(
         `cannot install the tombstone trigger ${trigger} on ${t.relation}: ${describe(e)}. ` +
-          `The login must own the table (or hold TRIGGER on it) and own the ${META_SCHEMA} schema; a lock timeout means long transactions kept the table busy: retry`,
+          `The login must own the table (or hold TRIGGER on it) and own the ${META_SCHEMA} schema; a lock ` +
+          `timeout means long transactions kept the table busy: retry`,
         { cause: e },
       );
     }
@@ -184,7 +188,8 @@ export async function dropTombstones(c: Client, migrationId: string, direction: 
   }
   await shortDdl(c, async () => {
     const fns = await c.query(
-      `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass WHERE d.description = $1`,
+      `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p JOIN pg_description d ON d.objoid = p.oid AND ` +
+        `d.classoid = 'pg_proc'::regclass WHERE d.description = $1`,
       [marker(migrationId, direction)],
     );
     for (const r of fns.rows as { fn: string }[]) await c.query(`DROP FUNCTION IF EXISTS ${r.fn}`);
@@ -194,7 +199,8 @@ export async function dropTombstones(c: Client, migrationId: string, direction: 
       [t.rows.map((r) => r.oid as number)],
     );
     const left = await c.query(
-      `SELECT 1 FROM pg_trigger tg JOIN pg_description d ON d.objoid = tg.tgfoid AND d.classoid = 'pg_proc'::regclass WHERE d.description LIKE 'switchyard tombstones %' LIMIT 1`,
+      `SELECT 1 FROM pg_trigger tg JOIN pg_description d ON d.objoid = tg.tgfoid AND d.classoid = ` +
+        `'pg_proc'::regclass WHERE d.description LIKE 'switchyard tombstones %' LIMIT 1`,
     );
     if (!left.rowCount) await c.query(`DROP TABLE ${META_SCHEMA}.tombstones`);
   });

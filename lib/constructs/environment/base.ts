@@ -35,7 +35,8 @@ export function directAccessRule(
 
 /** What the stage listener answers, by header, for an imported side it cannot forward to. */
 export const IMPORTED_SIDE_NOT_ROUTED =
-  'switchyard: this side is imported and keeps its own load balancer; the stage listener cannot reach it (smoke: set verification.oldBaseUrl to compare answers)';
+  'switchyard: this side is imported and keeps its own load balancer; the stage listener cannot reach it ' +
+  '(smoke: set verification.oldBaseUrl to compare answers)';
 
 /** What every environment exposes, declared once (the base class takes them from its subclass). */
 export interface EnvironmentAttributes {

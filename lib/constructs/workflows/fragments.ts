@@ -328,13 +328,17 @@ export function drainReverse(
       'cause.$': '$.drainError.Cause',
       'notReturned.$': '$.notReturned',
       'recovery.$':
-        "States.Format('Traffic is on the old side. The new side writes not returned are kept in reverse slot {}: run RollbackTraffic again with migration id {} once the cause is fixed to return them; if the slot is invalidated (changes null), copy the rows changed on the new side since the rollback by hand, or run RestoreData.', $.notReturned.slot, $.config.migrationId)",
+        "States.Format('Traffic is on the old side. The new side writes not returned are kept in reverse slot " +
+        '{}: run RollbackTraffic again with migration id {} once the cause is fixed to return them; if the slot ' +
+        'is invalidated (changes null), copy the rows changed on the new side since the rollback by hand, or run ' +
+        "RestoreData.', $.notReturned.slot, $.config.migrationId)",
     }),
     new sfn.Pass(scope, `${p}ReverseDrainFailed`, {
       parameters: {
         Error: ERRORS.ReverseDrainFailedError,
         'Cause.$':
-          "States.Format('the new side writes were not all returned to the old side ({}: {}); traffic is on old, the reverse capture is kept', $.drainError.Error, $.drainError.Cause)",
+          "States.Format('the new side writes were not all returned to the old side ({}: {}); traffic is on " +
+          "old, the reverse capture is kept', $.drainError.Error, $.drainError.Cause)",
       },
       resultPath: '$.error',
     }),

@@ -459,7 +459,10 @@ function distributedCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfi
 const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase).toSeconds() * attempts;
 /** Before traffic: snapshot (240 polls of 30 s), copy/validate/catch-up of a large database. */
 export const PRE_TRAFFIC_BUDGET = Duration.days(3);
-/** One traffic step at the largest bake: halt check, weights, notify, then up to 1 + MAX_BAKE_EXTENSIONS times lease renewal, bake, gate, a sync invocation (3 attempts). */
+/**
+ * One traffic step at the largest bake: halt check, weights, notify, then up to 1 + MAX_BAKE_EXTENSIONS times
+ * lease renewal, bake, gate, a sync invocation (3 attempts).
+ */
 export const STEP_BUDGET = Duration.seconds(
   stateBudget(PHASE.lock) +
     stateBudget(PHASE.shiftTraffic) +

@@ -36,7 +36,9 @@ export function rollbackTrafficDefinition(scope: Construct, ctx: WorkflowContext
       parameters: {
         Error: ERRORS.InvalidInputError,
         Cause:
-          'RollbackTraffic input must be {"migrationId": "<migration id>"} with the migration id as a string: traffic was moved to 100 % old, the new side writes were not returned (run it again with the migration id)',
+          'RollbackTraffic input must be {"migrationId": "<migration id>"} with the migration id as a string: ' +
+          'traffic was moved to 100 % old, the new side writes were not returned (run it again with the ' +
+          'migration id)',
       },
       resultPath: '$.error',
     }),
