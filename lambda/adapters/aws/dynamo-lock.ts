@@ -101,25 +101,7 @@ export class DynamoLockStore implements LockStore {
 
   /** One conditional UpdateItem: owner matches and the lease has not ended (stamps `fencedAt`). */
   async fence(stage: string, owner: string, now: Date): Promise<LockHolder | undefined> {
-    try {
-      const r = await call('dynamodb:UpdateItem', this.tableName, () =>
-        this.ddb.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: lockKey(stage),
-            UpdateExpression: 'SET fencedAt = :now',
-            ConditionExpression: '#owner = :owner AND leaseUntil >= :now',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':now': time(now), ':owner': { S: owner } },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return fromItem(r.Attributes);
-    } catch (e) {
-      if (conditionFailed(e)) return undefined;
-      throw e;
-    }
+    return this.updateOwned(stage, owner, 'SET fencedAt = :now', ' AND leaseUntil >= :now', { ':now': time(now) });
   }
 
   async read(stage: string): Promise<LockHolder | undefined> {
@@ -130,16 +112,27 @@ export class DynamoLockStore implements LockStore {
   }
 
   async renew(stage: string, owner: string, leaseUntil: Date): Promise<LockHolder | undefined> {
+    return this.updateOwned(stage, owner, 'SET leaseUntil = :lease', '', { ':lease': time(leaseUntil) });
+  }
+
+  /** An UpdateItem that applies only while `owner` holds the stage (and `extraCondition`); undefined when not. */
+  private async updateOwned(
+    stage: string,
+    owner: string,
+    update: string,
+    extraCondition: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<LockHolder | undefined> {
     try {
       const r = await call('dynamodb:UpdateItem', this.tableName, () =>
         this.ddb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: lockKey(stage),
-            UpdateExpression: 'SET leaseUntil = :lease',
-            ConditionExpression: '#owner = :owner',
+            UpdateExpression: update,
+            ConditionExpression: `#owner = :owner${extraCondition}`,
             ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':lease': time(leaseUntil), ':owner': { S: owner } },
+            ExpressionAttributeValues: { ...values, ':owner': { S: owner } },
             ReturnValues: 'ALL_NEW',
           }),
         ),
