@@ -41,17 +41,17 @@ export async function schemaSnapshot(db: DbEndpoint): Promise<Record<string, unk
   };
 }
 
-/**
- * Every object a sync could create in a database or its cluster (slots and origins named
- * after `idPrefix`): schemas, relations, functions, triggers, publications, slots, origins,
- * database settings. Replica identity is left out (see --allow-full-identity).
- */
 /** The names `switchyard sync` (no spec) gives its slot, publication and origin for this pair of databases. */
 export function cliSyncPrefix(source: DbEndpoint, target: DbEndpoint): string {
   return `sy_${syncMigrationId(source, target, 'cli-sync')}`;
 }
 
-export async function switchyardFootprint(db: DbEndpoint, idPrefix = 'sy_'): Promise<Record<string, unknown[]>> {
+/**
+ * Every object a sync could create in a database or its cluster (origins only with `idPrefix`,
+ * the sync's name prefix): schemas, relations, functions, triggers, publications, slots, origins,
+ * database settings. Replica identity is left out (see --allow-full-identity).
+ */
+export async function switchyardFootprint(db: DbEndpoint, idPrefix?: string): Promise<Record<string, unknown[]>> {
   const q = (sql: string, p: unknown[] = []) => query(db, sql, p);
   return {
     schemas: await q(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' ORDER BY 1`),
@@ -68,7 +68,14 @@ export async function switchyardFootprint(db: DbEndpoint, idPrefix = 'sy_'): Pro
     ),
     publications: await q(`SELECT pubname FROM pg_publication ORDER BY 1`),
     slots: await q(`SELECT slot_name FROM pg_replication_slots WHERE database = current_database() ORDER BY 1`),
-    origins: await q(`SELECT roname FROM pg_replication_origin WHERE roname LIKE $1 ORDER BY 1`, [`${idPrefix}%`]),
+    // Origins are cluster-wide (other databases' syncs share the server): only this sync's, when named.
+    ...(idPrefix
+      ? {
+          origins: await q(`SELECT roname FROM pg_replication_origin WHERE roname LIKE $1 ORDER BY 1`, [
+            `${idPrefix}%`,
+          ]),
+        }
+      : {}),
     settings: await q(
       `SELECT unnest(setconfig) AS s FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1`,
     ),
