@@ -11,6 +11,7 @@ import { healthAlarms } from './health-alarms';
 import { lastSnapshot } from './last-snapshot';
 import { replication } from './replication';
 import { routing } from './routing';
+import { slotWalLimit } from './slot-wal-limit';
 import { sourceDatabase } from './source-database';
 import { targetDatabase } from './target-database';
 
@@ -19,6 +20,7 @@ export type { PreflightContext };
 export const PREFLIGHT_PACK: readonly PackCheck<PreflightContext>[] = [
   sourceDatabase,
   replication,
+  slotWalLimit,
   connections,
   targetDatabase,
   configuration,

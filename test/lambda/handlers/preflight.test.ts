@@ -56,6 +56,7 @@ describe('Preflight handler', () => {
     expect(out.checks.map((c) => [c.name, c.ok])).toEqual([
       ['sourceDatabase', true],
       ['replication', true],
+      ['slotWalLimit', true],
       ['connections', true],
       ['targetDatabase', true],
       ['configuration', true],
@@ -82,6 +83,7 @@ describe('Preflight handler', () => {
     expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual([
       'sourceDatabase',
       'replication',
+      'slotWalLimit',
       'connections',
       'healthAlarms',
       'routing',
