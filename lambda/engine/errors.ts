@@ -115,8 +115,12 @@ export function describe(e: unknown): string {
 }
 
 /** Identifiers PostgreSQL quotes in its messages: relation, column, constraint, type, index, ... */
-const IDENT_BEFORE =
-  /(relation|column|constraint|table|index|type|function|schema|sequence|domain|role|database|operator|collation|extension|trigger|view|cursor|key|of|for|on|encoding)\s*$/i;
+const IDENT_WORDS = [
+  ...['relation', 'column', 'constraint', 'table', 'index', 'type', 'function', 'schema', 'sequence', 'domain'],
+  ...['role', 'database', 'operator', 'collation', 'extension', 'trigger', 'view', 'cursor', 'key', 'of'],
+  ...['for', 'on', 'encoding'],
+];
+const IDENT_BEFORE = new RegExp(`(${IDENT_WORDS.join('|')})\\s*$`, 'i');
 
 /**
  * THE redaction rule: PostgreSQL's message without the row values it may quote. Every message of

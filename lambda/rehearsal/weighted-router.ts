@@ -82,27 +82,17 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
       window.requests[side]++;
       const t0 = Date.now();
       if (side === 'new') this.lastNewRequestAt = t0;
-      const proxied = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.backends[side],
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-          agent: this.agent,
-        },
-        (up) => {
-          const ok = (up.statusCode ?? 500) < 500;
-          if (!ok) window.errors[side]++;
-          up.on('end', () => {
-            window.latencies[side].push(Date.now() - t0);
-            this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
-          });
-          this.recent.push({ at: Date.now(), side, ok });
-          res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
-          up.pipe(res);
-        },
-      );
+      const proxied = http.request(this.upstream(req, side), (up) => {
+        const ok = (up.statusCode ?? 500) < 500;
+        if (!ok) window.errors[side]++;
+        up.on('end', () => {
+          window.latencies[side].push(Date.now() - t0);
+          this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: up.statusCode ?? 0 });
+        });
+        this.recent.push({ at: Date.now(), side, ok });
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
+        up.pipe(res);
+      });
       proxied.on('error', () => {
         window.errors[side]++;
         this.onAnswer(side, { at: Date.now(), ms: Date.now() - t0, status: 0 });
@@ -115,22 +105,24 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** The request to one side's app: same path, method and headers, over the router's keep-alive agent. */
+  private upstream(req: http.IncomingMessage, side: Side): http.RequestOptions {
+    return {
+      host: '127.0.0.1',
+      port: this.backends[side],
+      path: req.url,
+      method: req.method,
+      headers: req.headers,
+      agent: this.agent,
+    };
+  }
+
   /** A direct-access request: straight to one side, not counted in the weighted traffic. */
   private forward(req: http.IncomingMessage, res: http.ServerResponse, side: Side): void {
-    const proxied = http.request(
-      {
-        host: '127.0.0.1',
-        port: this.backends[side],
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-        agent: this.agent,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
-        up.pipe(res);
-      },
-    );
+    const proxied = http.request(this.upstream(req, side), (up) => {
+      res.writeHead(up.statusCode ?? 502, { ...up.headers, [SIDE_HEADER]: side });
+      up.pipe(res);
+    });
     proxied.on('error', () => res.writeHead(502).end());
     req.pipe(proxied);
   }
