@@ -54,7 +54,7 @@ export async function asMigrationRole(db: DbEndpoint, name = 'switchyard'): Prom
   const admin = await connect(adminOf(db));
   try {
     await admin.query(
-      `DO $$ BEGIN CREATE ROLE ${name} LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      `DO $$ BEGIN CREATE ROLE ${name} LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
     );
     await admin.query(`ALTER DATABASE ${db.database} OWNER TO ${name}`);
   } finally {
