@@ -13,7 +13,7 @@ import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
 import { SchemaMismatchError } from '../errors';
 import { columnsRead, readsAny, type SyncTable } from './tables';
 import { APPLYING_SETTING } from './tombstones';
-import { UnsupportedChangeError } from './errors';
+import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
@@ -310,7 +310,10 @@ export class Applier {
          ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,
         [this.opts.slot, this.opts.direction, lsn, commitTimeIso],
       );
-      await this.dst.query('COMMIT');
+      // A transaction an earlier statement aborted ends in ROLLBACK without an error: never confirm it.
+      const done = await this.dst.query('COMMIT');
+      if (done.command !== 'COMMIT')
+        throw new SyncApplyError(`the ${this.opts.direction} apply transaction ended in ${done.command}, not COMMIT`);
     } finally {
       this.inTx = false;
     }
