@@ -12,6 +12,8 @@
 const NAMES = [
   // input and configuration
   'InvalidInputError',
+  // a rollback named a migration id that has no capture, while another migration's capture exists
+  'UnknownMigrationIdError',
   'ConfigurationError',
   'UnknownSpecError',
   // data engine

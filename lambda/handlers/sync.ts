@@ -13,6 +13,7 @@ import {
   type Direction,
   type SyncRunResult,
 } from '../engine/sync';
+import { assertNoOtherCapture } from '../engine/sync/other-captures';
 import { sourceInsertPosition } from '../engine/sync/positions';
 import { decideCatchUp } from '../core/traffic/catch-up';
 import { BAKE_SECONDS, MAX_CATCH_UP_LAG_SECONDS, MAX_CATCH_UP_MINUTES } from '../core/limits';
@@ -166,6 +167,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       const { source, target, old, neu } = await endpoints(deps, i.direction);
       await raiseFences(fence, target);
       if (i.ifCaptured && !(await slotStatus(source, i.migrationId, i.direction)).exists) {
+        await assertNoOtherCapture(source, i.migrationId, i.direction);
         return {
           direction: i.direction,
           done: true,

@@ -12,6 +12,11 @@ export class ReplicationNotConfiguredError extends DataEngineError {
   readonly name = ERRORS.ReplicationNotConfiguredError;
 }
 
+/** A drain named a migration id without a capture while other migrations' captures exist on that side. */
+export class UnknownMigrationIdError extends DataEngineError {
+  readonly name = ERRORS.UnknownMigrationIdError;
+}
+
 /** The slot this run reads from does not exist (dropped, or never created). */
 export class ReplicationSlotMissingError extends DataEngineError {
   readonly name = ERRORS.ReplicationSlotMissingError;
