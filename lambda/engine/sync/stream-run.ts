@@ -107,7 +107,9 @@ export class StreamRun {
         return;
       }
       if (!(await this.dispatch(m, ack))) continue;
-      if (this.s.applier.open && !this.batchDue()) continue;
+      // A transaction ended: commit now when nothing else was received (latency), else keep
+      // batching while more is queued (what arrives during this commit forms the next batch).
+      if (this.s.applier.open && stream.queued > 0 && !this.batchDue()) continue;
       await this.commit(ack);
       if (await this.checkpoint()) return;
     }
