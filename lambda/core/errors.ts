@@ -27,6 +27,8 @@ const NAMES = [
   // change capture (sync)
   'ReplicationNotConfiguredError',
   'ReplicationSlotMissingError',
+  // the slot is gone but its publication is not: a failover, promotion or restore of the source
+  'SourceFailoverError',
   'ReplicationSlotInvalidatedError',
   'ReplicationSlotActiveError',
   'UnsupportedChangeError',

@@ -17,6 +17,11 @@ export class UnknownMigrationIdError extends DataEngineError {
   readonly name = ERRORS.UnknownMigrationIdError;
 }
 
+/** The slot is gone but its publication is not: the source failed over (or was promoted or restored). */
+export class SourceFailoverError extends DataEngineError {
+  readonly name = ERRORS.SourceFailoverError;
+}
+
 /** The slot this run reads from does not exist (dropped, or never created). */
 export class ReplicationSlotMissingError extends DataEngineError {
   readonly name = ERRORS.ReplicationSlotMissingError;
