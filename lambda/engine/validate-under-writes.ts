@@ -38,6 +38,14 @@ export interface UnderWritesOptions extends ValidateOptions {
 
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
 
+/**
+ * Differing keys listed per validation while the service writes. Every row written since the last
+ * sync run differs for a moment; a busy service (100 writes/s, a round of a few seconds on a loaded
+ * database) exceeds a small listing, and a truncated listing can never pass. Pending keys are then
+ * told apart by commit time, round after round.
+ */
+export const UNDER_WRITES_MAX_KEYS = 5_000;
+
 /** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). `table` is schema-qualified. */
 async function commitTimes(
   db: DbEndpoint,
@@ -131,7 +139,8 @@ export async function validateUnderWrites(
   target: DbEndpoint,
   opts: UnderWritesOptions,
 ): Promise<UnderWritesResult> {
-  let v = await validateTable(layout, source, target, opts);
+  const listing = { ...opts, maxKeys: opts.maxKeys ?? UNDER_WRITES_MAX_KEYS };
+  let v = await validateTable(layout, source, target, listing);
   if (v.match)
     return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
   const first = v;
@@ -186,7 +195,7 @@ export async function validateUnderWrites(
     const chunks = v.mismatchedChunks.length
       ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) }
       : opts.chunkNos;
-    v = await validateTable(layout, source, target, { ...opts, chunkNos: chunks });
+    v = await validateTable(layout, source, target, { ...listing, chunkNos: chunks });
     const done = (m: KeyDifferences, changing: number) => ({
       validation: { ...v, source: first.source, target: first.target, match: keyCount(m) === 0 && !m.truncated },
       match: keyCount(m) === 0 && !m.truncated,
