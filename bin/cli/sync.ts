@@ -169,6 +169,13 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
     );
     if (plan.notCarried.length)
       line(io.stderr, `not carried to the target (recreate them yourself):\n  - ${plan.notCarried.join('\n  - ')}`);
+    const keyless = spec.tables.filter((t) => t.keyless).map((t) => t.name);
+    if (keyless.length)
+      line(
+        io.stderr,
+        `keyless (no primary or unique key): ${keyless.join(', ')}: copied whole, changes matched by all columns ` +
+          '(one of identical rows each), forward only (switchover --reverse refuses them)',
+      );
     if (!opts.resume) {
       const busy = await busyTargets(target, spec);
       if (busy.length)

@@ -17,6 +17,7 @@ import { UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
+import { type CopyPoint, keylessDeleteSql, keylessInsertSql, loadCopyPoint, seenByCopy } from './keyless';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
 interface Entry {
@@ -25,6 +26,8 @@ interface Entry {
   cells: Cell[];
   /** Commit time (ISO, µs) of the last change to this key. */
   ts: string;
+  /** Keyless tables (keyless.ts): net rows of this value added (> 0, op I) or removed (< 0, op D). */
+  count?: number;
 }
 
 /** A published relation as pgoutput described it, matched to a spec table. */
@@ -37,6 +40,10 @@ export interface BoundRelation {
   readonly types: readonly string[];
   readonly stage: string;
   readonly pending: Map<string, Entry>;
+  /** The spec table is keyless: rows matched by all columns, counted per value (keyless.ts). */
+  readonly keyless: boolean;
+  /** A keyless table's copy point: its changes of transactions the copy saw are skipped (keyless.ts). */
+  readonly copied: CopyPoint | null;
 }
 
 export interface ApplyCounts {
@@ -116,6 +123,12 @@ export class Applier {
         `table ${table.spec.name}: source ${table.sourceTable} no longer has key column(s) ${missing.join(', ')}: re-run PrepareTarget and the copy`,
       );
     const notIdentity = table.spec.key.filter((_k, i) => !columns[keyIdx[i]].isKey);
+    if (table.spec.keyless && replicaIdentity !== 'f') {
+      throw new UnsupportedChangeError(
+        `table ${table.spec.name} is keyless (rows matched by all columns), but ${table.sourceTable} does not send ` +
+          `whole old rows: ALTER TABLE ${table.sourceTable} REPLICA IDENTITY FULL`,
+      );
+    }
     if (replicaIdentity !== 'f' && notIdentity.length) {
       throw new UnsupportedChangeError(
         `table ${table.spec.name}: key column(s) ${notIdentity.join(', ')} are not in the replica identity of ` +
@@ -134,9 +147,11 @@ export class Applier {
     await this.dst.query(
       `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op ` +
         `"char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch ` +
-        `boolean)`,
+        `boolean, _sy_count int)`,
     );
-    return { table, columns, keyIdx, types, stage, pending: new Map() };
+    const keyless = table.spec.keyless === true;
+    const copied = keyless ? await loadCopyPoint(this.dst, table.spec.name) : null;
+    return { table, columns, keyIdx, types, stage, pending: new Map(), keyless, copied };
   }
 
   private async begin(): Promise<void> {
@@ -169,12 +184,25 @@ export class Applier {
 
   async insert(rel: BoundRelation, row: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
-    this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
+    if (rel.keyless) this.count(rel, row, 1, ts);
+    else this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
     this.counts.inserted++;
   }
 
   async update(rel: BoundRelation, old: readonly Cell[] | null, row: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
+    if (rel.keyless) {
+      const before = wholeOldRow(rel, old, 'UPDATE');
+      this.count(rel, before, -1, ts);
+      this.count(
+        rel,
+        row.map((c, i) => (c === UNCHANGED ? before[i] : c)),
+        1,
+        ts,
+      );
+      this.counts.updated++;
+      return;
+    }
     const cells = [...row];
     // A key column is never TOASTed in practice; if pgoutput left one out, the old tuple has it.
     for (const i of rel.keyIdx) if (cells[i] === UNCHANGED && old) cells[i] = old[i];
@@ -198,12 +226,30 @@ export class Applier {
 
   async delete(rel: BoundRelation, old: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
-    this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
+    if (rel.keyless) this.count(rel, wholeOldRow(rel, old, 'DELETE'), -1, ts);
+    else this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
     this.counts.deleted++;
   }
 
+  /** A keyless table's change: `delta` rows of this value (keyless.ts), kept per value so identical rows add up. */
+  private count(rel: BoundRelation, cells: readonly Cell[], delta: number, ts: string): void {
+    const tx = this.sourceTx;
+    if (rel.copied && tx && seenByCopy(rel.copied, tx.xid, tx.finalLsn)) return; // the copy holds it already
+    this.touched.add(rel);
+    const key = JSON.stringify(rel.keyIdx.map((i) => cells[i]));
+    const prev = rel.pending.get(key);
+    this.txUndo?.push({ rel, key, prev });
+    if (!prev) this.pendingRows++;
+    const count = (prev?.count ?? 0) + delta;
+    rel.pending.set(key, { op: count < 0 ? 'D' : 'I', cells: [...cells], ts, count });
+  }
+
+  /** The source transaction being decoded (pgoutput Begin): a keyless table skips it when its copy saw it. */
+  private sourceTx: { xid: number; finalLsn: bigint } | null = null;
+
   /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
-  startTransaction(): void {
+  startTransaction(source?: { xid: number; finalLsn: bigint }): void {
+    this.sourceTx = source ?? null;
     this.txUndo = [];
     this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
   }
@@ -277,15 +323,17 @@ export class Applier {
     for (const rel of active) await this.stageRows(rel);
     const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
-      for (const rel of active) {
+      for (const rel of active.filter((r) => !r.keyless)) {
         const c = await detectConflicts(this.dst, rel, this.opts.slot, this.opts.direction);
         this.counts.conflicts += c.recorded;
         if (c.partialReinserts > 0) reinserts.add(rel);
       }
     }
-    for (const rel of [...active].reverse()) await this.applyDeletes(rel);
+    for (const rel of [...active].reverse())
+      await (rel.keyless ? this.dst.query(keylessDeleteSql(rel)) : this.applyDeletes(rel));
     for (const rel of active) {
-      await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
+      if (rel.keyless) await this.dst.query(keylessInsertSql(rel));
+      else await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
       await this.applyPartials(rel);
       if (reinserts.has(rel))
         this.counts.conflicts += await recordUnrebuiltRows(this.dst, rel, this.opts.slot, this.opts.direction);
@@ -329,14 +377,17 @@ export class Applier {
     const lines: string[] = [];
     let n = 0;
     for (const e of rel.pending.values()) {
+      if (e.count === 0) continue; // a keyless value added and removed again within the flush
       const unchanged = e.op === 'P' ? names.filter((_c, i) => e.cells[i] === UNCHANGED) : null;
       const arr = unchanged
         ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`)
         : '\\N';
       const cells = e.cells.map(copyText);
-      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}\n`);
+      const count = rel.keyless ? `\t${Math.abs(e.count ?? 0)}` : '';
+      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}${count}\n`);
     }
-    const cols = [...names.map(qi), '_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged'].join(', ');
+    const extra = ['_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged', ...(rel.keyless ? ['_sy_count'] : [])];
+    const cols = [...names.map(qi), ...extra].join(', ');
     const writer = this.dst.query(copyFrom(`COPY ${qi(rel.stage)} (${cols}) FROM STDIN`));
     await pipeline(Readable.from(chunked(lines)), writer);
   }
@@ -464,6 +515,15 @@ export function assertColumnsPresent(table: SyncTable, columns: readonly (string
       `(dropped or renamed, or a generated column, published from PostgreSQL 18 only), which the spec's ${broken.join('; ')} ` +
       `read(s). Every transaction before this schema change was applied, none after it: put the column back on the source, ` +
       `or change the spec's mapping of those columns, re-run PrepareTarget and copy the table again`,
+  );
+}
+
+/** The old row of a keyless table's UPDATE/DELETE, whole (REPLICA IDENTITY FULL sends it detoasted), or a named error. */
+function wholeOldRow(rel: BoundRelation, old: readonly Cell[] | null, what: string): readonly Cell[] {
+  if (old && !rel.keyIdx.some((i) => old[i] === UNCHANGED)) return old;
+  throw new UnsupportedChangeError(
+    `table ${rel.table.spec.name} is keyless (rows matched by all columns), but an ${what} on ` +
+      `${rel.table.sourceTable} did not carry the whole old row: ALTER TABLE ${rel.table.sourceTable} REPLICA IDENTITY FULL`,
   );
 }
 

@@ -23,7 +23,7 @@ import {
 import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
 import { type ApplierLockOptions, acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
-import { publishedTables } from './tables';
+import { keylessTables, publishedTables } from './tables';
 import { dropTombstones } from './tombstones';
 
 export interface SlotStatus {
@@ -92,7 +92,11 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   }
 }
 
-async function replicaIdentityProblems(c: Client, tables: readonly string[]): Promise<string[]> {
+async function replicaIdentityProblems(
+  c: Client,
+  tables: readonly string[],
+  keyless: readonly string[] = [],
+): Promise<string[]> {
   const problems: string[] = [];
   for (const t of tables) {
     const r = await c.query(
@@ -103,6 +107,9 @@ async function replicaIdentityProblems(c: Client, tables: readonly string[]): Pr
     if (!r.rowCount) problems.push(`${t} does not exist`);
     else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk))
       problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
+    // A keyless table's rows are matched by every column: its changes must carry the whole old row.
+    else if (keyless.includes(t) && r.rows[0].ri !== 'f')
+      problems.push(`${t} is keyless in the spec and needs REPLICA IDENTITY FULL`);
   }
   return problems;
 }
@@ -141,7 +148,7 @@ export async function createSync(
   const { slot, publication } = syncNames(migrationId, direction);
   const tables = publishedTables(spec, direction);
   return withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
-    const problems = await replicaIdentityProblems(c, tables);
+    const problems = await replicaIdentityProblems(c, tables, keylessTables(spec, direction));
     if (problems.length) {
       throw new ReplicaIdentityMissingError(
         `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE ` +
@@ -291,8 +298,10 @@ export async function checkSyncPreconditions(
   const add = (name: string, ok: boolean, detail: string, fix: string) =>
     checks.push({ name, ok, detail, fix: ok ? '' : fix });
   let tables: string[] = [];
+  let keyless: string[] = [];
   try {
     tables = publishedTables(spec, direction);
+    keyless = keylessTables(spec, direction);
     const queries = spec.tables.filter((t) => direction === 'forward' && !('table' in t.source)).map((t) => t.name);
     add(
       'spec-tables',
@@ -353,7 +362,7 @@ export async function checkSyncPreconditions(
         `track_commit_timestamp = ${x.commit_ts}`,
         'set track_commit_timestamp = on (RDS: DB parameter group, reboot) so "later commit wins" can compare commit times',
       );
-    const problems = await replicaIdentityProblems(c, tables);
+    const problems = await replicaIdentityProblems(c, tables, keyless);
     add(
       'replica-identity',
       problems.length === 0,
