@@ -233,9 +233,11 @@ export async function validateUnderWrites(
     previous = current;
     // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
     const compared = busy.length === 0 || round >= 2;
-    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared) return done(mismatches, stillChanging);
+    // A keyless table lists no keys (they would be row values): only a matching checksum passes it.
+    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared && !t.keyless)
+      return done(mismatches, stillChanging);
   }
-  const match = keyCount(mismatches) === 0 && !mismatches.truncated;
+  const match = keyCount(mismatches) === 0 && !mismatches.truncated && !t.keyless;
   return {
     validation: { ...v, source: first.source, target: first.target, match },
     match,

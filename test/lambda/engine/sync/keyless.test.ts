@@ -2,6 +2,7 @@ import { type DbEndpoint, parseSpec, validateTable, describeTableWith } from '..
 import { createSync, qualifiedTableSpec, runSync } from '../../../../lambda/engine/sync';
 import { query } from '../../../support/pg';
 import { parseCopyPoint, seenByCopy } from '../../../../lambda/engine/sync/keyless';
+import { validateUnderWrites } from '../../../../lambda/engine/validate-under-writes';
 import { copyAll, rolePair } from './helpers';
 
 /** An audit log: no key at all, NULLs, a type without equality (json), one without btree order (point). */
@@ -151,5 +152,17 @@ describe('keyless tables (no primary or unique key) synced forward', () => {
     const bad = await validateTable(layout, source, target, { runId: 'copy-1' });
     expect(bad).toMatchObject({ match: false, mismatchedChunks: [0] });
     expect(bad.differences).toEqual({ missing: [], extra: [], changed: [], truncated: false });
+    // Under writes: no keys to recheck, so the difference must not pass as "nothing left".
+    const under = await validateUnderWrites(layout, source, target, {
+      runId: 'copy-1',
+      migrationId: id,
+      spec,
+      rounds: 2,
+    });
+    expect(under.match).toBe(false);
+    await query(target, `DELETE FROM audit WHERE actor = 'extra'`);
+    expect(
+      (await validateUnderWrites(layout, source, target, { runId: 'copy-1', migrationId: id, spec, rounds: 2 })).match,
+    ).toBe(true);
   });
 });
