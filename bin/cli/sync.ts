@@ -33,7 +33,7 @@ export interface SyncCommandOptions extends SyncConnectOptions {
   readonly once?: boolean;
   /** Accept non-empty target tables: continue the copy from its checkpoints and the sync from its position. */
   readonly resume?: boolean;
-  /** Tables without a primary key: sync them by a unique NOT NULL key with REPLICA IDENTITY FULL set on the source. */
+  /** Tables without a primary key: REPLICA IDENTITY FULL on the source; synced by a unique NOT NULL key, else keyless. */
   readonly allowFullIdentity?: boolean;
 }
 
