@@ -50,7 +50,7 @@ export interface CopyResult {
  * insert position read after it: a transaction whose commit record lies past it is not in the snapshot (the
  * insert position, not the write position: with synchronous_commit off a commit is visible before it is written).
  */
-const COPY_POINT =
+export const COPY_POINT =
   `SELECT pg_current_snapshot()::text AS snap, (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ` +
   `ELSE pg_current_wal_insert_lsn() END)::text AS lsn`;
 
