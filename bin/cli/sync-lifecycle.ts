@@ -10,6 +10,7 @@ import {
   runSync,
   syncNames,
 } from '../../lambda/engine/sync';
+import { insertPosition } from '../../lambda/engine/sync/positions';
 import { CliError, SourceNotFencedError, SyncNotCaughtUpError } from './errors';
 import { endpoints, specNameOf, type SyncConnectOptions, syncMigrationId } from './sync-connect';
 import { line, type SyncCommandIo, type SyncPlan, sameFlags, syncPlan } from './sync';
@@ -267,7 +268,9 @@ async function fenceSource(source: DbEndpoint, io: SyncCommandIo): Promise<strin
       `source ${endpointLabel(source)} is read-only for new transactions (default_transaction_read_only = on); ended ${ended.rowCount} session(s)` +
         (left.rows[0].n ? `; ${left.rows[0].n} session(s) of other roles remain (new transactions read-only)` : ''),
     );
-    return (await c.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0].lsn as string;
+    // The insert position, not the write position: with asynchronous commit a transaction the
+    // source acknowledged before the fence may not be written yet, and the drain must include it.
+    return insertPosition(c);
   });
 }
 

@@ -331,5 +331,32 @@ if (!browserAvailable)
       expect(header.readUInt32BE(16)).toBe(1366);
       expect(header.readUInt32BE(20)).toBeGreaterThan(1500);
     }, 10_000);
+
+    test('GIVEN a rolled-back run at 1400 px WHEN Chromium lays it out THEN no table is cut: every result column fits its box', async () => {
+      const file = path.join(dir, 'wide.html');
+      fs.writeFileSync(file, renderHtmlReport(rolledBack()));
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 5_000 });
+      const cut = await page.evaluate(() => {
+        type Box = { right: number };
+        type El = {
+          id: string;
+          scrollWidth: number;
+          clientWidth: number;
+          getBoundingClientRect(): Box;
+          querySelector(s: string): El | null;
+        };
+        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<El> } }).document;
+        return [...doc.querySelectorAll('.scroll')]
+          .map((s) => {
+            const t = s.querySelector('table')!;
+            const last = t.querySelector('tbody tr td:last-child');
+            const right = last ? last.getBoundingClientRect().right : 0;
+            return { id: t.id, overflow: s.scrollWidth - s.clientWidth, past: right - s.getBoundingClientRect().right };
+          })
+          .filter((x) => x.overflow > 0 || x.past > 0.5);
+      });
+      expect(cut).toEqual([]);
+    }, 10_000);
   },
 );

@@ -36,17 +36,27 @@ export const notApplicable = (detail: string): CheckOutcome => ({ status: 'not-a
 export const passIf = (ok: boolean, detail: string, fix?: string): CheckOutcome =>
   ok ? pass(detail) : fail(detail, fix);
 
-/** Run every check of the pack at once, each isolated (one throwing does not hide the others), and decide go / no-go. */
-export async function runPack<C>(pack: readonly PackCheck<C>[], context: C): Promise<PreflightReport> {
-  const checks = await Promise.all(
-    pack.map(async ({ name, check }): Promise<PreflightCheck> => {
-      try {
-        const o = await check(context);
-        return { name, ok: o.status !== 'fail', status: o.status, detail: o.detail, ...(o.fix ? { fix: o.fix } : {}) };
-      } catch (e) {
-        return { name, ok: false, status: 'fail', detail: describeError(e) };
-      }
-    }),
-  );
+/** Run one check, isolated: a check that throws is a failure naming the error. */
+async function runCheck<C>({ name, check }: PackCheck<C>, context: C): Promise<PreflightCheck> {
+  try {
+    const o = await check(context);
+    return { name, ok: o.status !== 'fail', status: o.status, detail: o.detail, ...(o.fix ? { fix: o.fix } : {}) };
+  } catch (e) {
+    return { name, ok: false, status: 'fail', detail: describeError(e) };
+  }
+}
+
+/**
+ * Run every check of the pack, each isolated (one throwing does not hide the others), and decide go / no-go.
+ * At once by default; `inOrder` when the checks share one connection (one query at a time).
+ */
+export async function runPack<C>(
+  pack: readonly PackCheck<C>[],
+  context: C,
+  opts: { inOrder?: boolean } = {},
+): Promise<PreflightReport> {
+  const checks: PreflightCheck[] = [];
+  if (opts.inOrder) for (const c of pack) checks.push(await runCheck(c, context));
+  else checks.push(...(await Promise.all(pack.map((c) => runCheck(c, context)))));
   return { go: checks.every((c) => c.ok), checks };
 }

@@ -12,7 +12,7 @@ import { type Direction, slotLockName } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
 import { SchemaMismatchError } from '../errors';
 import { columnsRead, readsAny, type SyncTable } from './tables';
-import { UnsupportedChangeError } from './errors';
+import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
@@ -314,12 +314,9 @@ export class Applier {
    * touched table, then one multi-statement query (apply-sql.ts); rows with unchanged TOAST values go
    * step by step (`applyStepwise`).
    */
-  async flush(rels: Iterable<BoundRelation>, tail: readonly string[] = []): Promise<void> {
+  async flush(rels: Iterable<BoundRelation>, tail: readonly string[] = []): Promise<QueryResult[]> {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
-    if (!active.length) {
-      if (tail.length) await this.run(tail);
-      return;
-    }
+    if (!active.length) return tail.length ? this.run(tail) : [];
     // Writing the current transaction's changes makes it impossible to take them back (discardTransaction).
     if (this.txUndo === null || this.txUndo.length > 0) this.txStart.flushed = true;
     let partial = false;
@@ -338,6 +335,7 @@ export class Applier {
     });
     for (const rel of active) rel.pending.clear();
     this.pendingRows = 0;
+    return results;
   }
 
   /** The flush with unchanged TOAST values: conflicts, deletes, upserts and the partial rows, a statement at a time. */
@@ -369,13 +367,18 @@ export class Applier {
         this.prunedAt = Date.now();
       }
       const position = positionSql(this.opts.slot, this.opts.direction, lsn, commitTimeIso);
+      let done: QueryResult;
       if (this.opts.fence) {
         await this.flush(rels, [position]);
         await this.opts.fence(this.dst);
-        await this.dst.query('COMMIT');
+        done = await this.dst.query('COMMIT');
       } else {
-        await this.flush(rels, [position, 'COMMIT']);
+        const results = await this.flush(rels, [position, 'COMMIT']);
+        done = results[results.length - 1];
       }
+      // A transaction an earlier statement aborted ends in ROLLBACK without an error: never confirm it.
+      if (done.command !== 'COMMIT')
+        throw new SyncApplyError(`the ${this.opts.direction} apply transaction ended in ${done.command}, not COMMIT`);
     } finally {
       this.inTx = false;
     }

@@ -1,14 +1,7 @@
 import type { Client } from 'pg';
-import {
-  assertSupportedServer,
-  capabilities,
-  featureMinimumsLine,
-  loopGuardFor,
-  MIN_SUPPORTED_MAJOR,
-  needsLoopMarkerTable,
-  publicationOptions,
-  type ServerCapabilities,
-} from '../capabilities';
+import type { PreflightCheck } from '../../core/preflight/evaluate';
+import { runPack } from '../../core/preflight/pack';
+import { assertSupportedServer, capabilities, needsLoopMarkerTable, publicationOptions } from '../capabilities';
 import { type DbEndpoint, withClient } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
@@ -23,7 +16,9 @@ import {
 import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
 import { type ApplierLockOptions, acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
+import { SYNC_PRECONDITIONS, syncPreconditionContext } from './preconditions';
 import { keylessTables, publishedTables } from './tables';
+import { slotLostError } from './slot-lost';
 import { dropTombstones } from './tombstones';
 
 export interface SlotStatus {
@@ -38,6 +33,10 @@ export interface SlotStatus {
   readonly active: boolean;
   readonly invalidated: boolean;
   readonly invalidationReason: string | null;
+  /** The direction's publication exists (it is catalog data: a promoted standby has it, even without the slot). */
+  readonly publicationExists: boolean;
+  /** When the server last started (ISO): a failover shows as a recent start. */
+  readonly serverStartedAt: string;
 }
 
 /** The slot's state; catalog columns a major lacks (conflicting 16+, invalidation_reason 17+) read as null. */
@@ -48,7 +47,9 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
   const r = await c.query(
     `SELECT s.confirmed_flush_lsn::text AS confirmed, pg_current_wal_lsn()::text AS current,
             (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag, s.wal_status, s.active,
-            ${conflicting} AS conflicting, ${reason} AS invalidation_reason
+            ${conflicting} AS conflicting, ${reason} AS invalidation_reason,
+            EXISTS (SELECT 1 FROM pg_publication p WHERE p.pubname = $1) AS publication,
+            pg_postmaster_start_time() AS started
        FROM (SELECT 1) x LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
     [slot],
   );
@@ -67,6 +68,8 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
     invalidated,
     invalidationReason:
       row.invalidation_reason ?? (row.wal_status === 'lost' ? 'wal_removed' : row.conflicting ? 'conflicting' : null),
+    publicationExists: row.publication === true,
+    serverStartedAt: new Date(row.started).toISOString(),
   };
 }
 
@@ -84,6 +87,7 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
         'PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
       : "the new side's writes since the last applied position cannot be replayed into the old side: drop the " +
         'sync objects and, to go back, run RestoreData (or re-copy new -> old)';
+  if (!s.exists && s.publicationExists) throw slotLostError(s, direction, redo);
   if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
   if (s.invalidated) {
     throw new ReplicationSlotInvalidatedError(
@@ -92,7 +96,7 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   }
 }
 
-async function replicaIdentityProblems(
+export async function replicaIdentityProblems(
   c: Client,
   tables: readonly string[],
   keyless: readonly string[] = [],
@@ -190,9 +194,12 @@ export async function createSync(
       return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
     }
     try {
-      const r = await c.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [
-        slot,
-      ]);
+      // 17+: a failover slot (synchronized to standbys with sync_replication_slots on, so it survives a failover).
+      const failover = (await capabilities(c)).failoverSlots ? ', false, false, true' : '';
+      const r = await c.query(
+        `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput'${failover})`,
+        [slot],
+      );
       return {
         slot,
         publication,
@@ -275,16 +282,12 @@ export function leftBehindHint(migrationId: string, direction: Direction): strin
   );
 }
 
-export interface PreconditionCheck {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  readonly fix: string;
-}
+/** One sync precondition as reported: name, pass / fail / not-applicable, what was found, the fix. */
+export type PreconditionCheck = PreflightCheck;
 
 /**
  * Everything the sync of one direction needs from its source (and destination, for
- * the conflict rule), as a list for Preflight. Read-only.
+ * the conflict rule): the pack in ./preconditions, as a list for Preflight. Read-only.
  */
 export async function checkSyncPreconditions(
   source: DbEndpoint,
@@ -293,128 +296,8 @@ export async function checkSyncPreconditions(
   direction: Direction,
   opts: { target?: DbEndpoint; conflicts?: boolean } = {},
 ): Promise<PreconditionCheck[]> {
-  const { slot } = syncNames(migrationId, direction);
-  const checks: PreconditionCheck[] = [];
-  const add = (name: string, ok: boolean, detail: string, fix: string) =>
-    checks.push({ name, ok, detail, fix: ok ? '' : fix });
-  let tables: string[] = [];
-  let keyless: string[] = [];
-  try {
-    tables = publishedTables(spec, direction);
-    keyless = keylessTables(spec, direction);
-    const queries = spec.tables.filter((t) => direction === 'forward' && !('table' in t.source)).map((t) => t.name);
-    add(
-      'spec-tables',
-      queries.length === 0,
-      queries.length
-        ? `tables with a query source cannot be captured: ${queries.join(', ')}`
-        : `${tables.length} table(s) to capture`,
-      'give each synced table a source table (a query source is copy-only)',
-    );
-  } catch (e) {
-    add('reverse-mapping', false, describe(e), 'add "reverse" or "forwardOnly": true to the table in the spec');
-  }
-  await withClient(source, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
-    const s = await c.query(
-      `SELECT current_setting('wal_level') AS wal, current_setting('max_replication_slots')::int AS max_slots,
-              (SELECT count(*)::int FROM pg_replication_slots) AS used,
-              EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS have_slot,
-              (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)
-                OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
-                    AND pg_has_role(current_user, 'rds_replication', 'MEMBER')) AS can_replicate,
-              current_setting('track_commit_timestamp') AS commit_ts,
-              has_database_privilege(current_database(), 'CREATE')
-                OR to_regclass('${LOOP_MARK_RELATION}') IS NOT NULL AS can_mark`,
-      [slot],
-    );
-    const x = s.rows[0];
-    const caps = await capabilities(c);
-    add(
-      'wal-level',
-      x.wal === 'logical',
-      `wal_level = ${x.wal}`,
-      'set wal_level = logical; on RDS set rds.logical_replication = 1 in the DB parameter group and reboot the instance',
-    );
-    add(
-      'replication-role',
-      x.can_replicate === true,
-      x.can_replicate ? 'login may replicate' : 'login has neither REPLICATION nor rds_replication',
-      'ALTER ROLE <login> WITH REPLICATION; on RDS: GRANT rds_replication TO <login>',
-    );
-    add(
-      'free-slot',
-      x.have_slot || x.used < x.max_slots,
-      `${x.used} of ${x.max_slots} replication slots used${x.have_slot ? `; ${slot} exists` : ''}`,
-      'drop unused slots (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots (RDS: parameter group, reboot)',
-    );
-    add(
-      'server-version',
-      caps.major >= MIN_SUPPORTED_MAJOR,
-      `${caps.name}; minimum per feature: ${featureMinimumsLine()}`,
-      `upgrade the server to PostgreSQL ${MIN_SUPPORTED_MAJOR} or later (pg_upgrade, or an RDS major-version upgrade)`,
-    );
-    // Two-way: how the other direction's applier will mark what it writes into this server.
-    if (opts.conflicts) addLoopGuardCheck(add, caps, x.can_mark === true);
-    if (opts.conflicts)
-      add(
-        'commit-timestamps-source',
-        x.commit_ts === 'on',
-        `track_commit_timestamp = ${x.commit_ts}`,
-        'set track_commit_timestamp = on (RDS: DB parameter group, reboot) so "later commit wins" can compare commit times',
-      );
-    const problems = await replicaIdentityProblems(c, tables, keyless);
-    add(
-      'replica-identity',
-      problems.length === 0,
-      problems.length ? problems.join('; ') : 'every table has a primary key or replica identity',
-      'add a primary key, or ALTER TABLE <table> REPLICA IDENTITY FULL',
-    );
-    const own = await c.query(
-      `SELECT t AS name FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL AND NOT ` +
-        `pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t)), 'USAGE')`,
-      [tables.map(qi)],
-    );
-    add(
-      'table-ownership',
-      own.rowCount === 0,
-      own.rowCount
-        ? `login does not own: ${own.rows.map((r) => r.name).join(', ')}`
-        : 'login owns every published table',
-      "run as the tables' owner (CREATE PUBLICATION … FOR TABLE needs ownership)",
-    );
+  return withClient(source, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
+    const context = await syncPreconditionContext(c, spec, migrationId, direction, opts);
+    return [...(await runPack(SYNC_PRECONDITIONS, context, { inOrder: true })).checks];
   });
-  if (opts.target && opts.conflicts) {
-    await withClient(opts.target, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => {
-      const r = await c.query(`SELECT current_setting('track_commit_timestamp') AS v`);
-      add(
-        'commit-timestamps-target',
-        r.rows[0].v === 'on',
-        `track_commit_timestamp = ${r.rows[0].v}`,
-        'set track_commit_timestamp = on on the destination (RDS: DB parameter group, reboot)',
-      );
-    });
-  }
-  return checks;
-}
-
-/** The loop-guard check of a server the other direction writes into (two-way sync). */
-function addLoopGuardCheck(
-  add: (name: string, ok: boolean, detail: string, fix: string) => void,
-  caps: ServerCapabilities,
-  canCreateMarker: boolean,
-): void {
-  const guard = loopGuardFor(caps);
-  const how =
-    guard === 'origin'
-      ? 'replication origins'
-      : guard === 'message'
-        ? 'a logical message per applied transaction'
-        : `a marker row in ${LOOP_MARK_RELATION} (no origin privilege; pgoutput of ${caps.name} carries no messages)`;
-  add(
-    'loop-guard',
-    guard !== 'marker' || canCreateMarker,
-    `${caps.name}: writes applied into this server are marked with ${how}`,
-    `let the login create ${LOOP_MARK_RELATION} (GRANT CREATE ON DATABASE <db> TO <login>)` +
-      (caps.originGrantable ? ', or GRANT EXECUTE on the pg_replication_origin_* functions' : ', or use a superuser'),
-  );
 }

@@ -29,8 +29,9 @@ export const replication: PackCheck<PreflightContext> = {
       ...forward.map((c) => ({ ...c, side: 'old' })),
       ...reverse.map((c) => ({ ...c, side: 'new' })),
     ].filter((c) => !c.ok);
+    const applicable = [...forward, ...reverse].filter((c) => c.status !== 'not-applicable').length;
     return failed.length
-      ? fail(failed.map((c) => `${c.side} ${c.name}: ${c.detail} (fix: ${c.fix})`).join('; '))
-      : pass(`logical replication ready on both sides (${forward.length + reverse.length} checks)`);
+      ? fail(failed.map((c) => `${c.side} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('; '))
+      : pass(`logical replication ready on both sides (${applicable} checks)`);
   },
 };
