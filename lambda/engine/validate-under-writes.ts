@@ -4,6 +4,7 @@ import { FULL_RANGE, qi, sourceCompareSelect, targetSelect } from './sql';
 import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
 import type { TableLayout } from './sql';
+import { keylessCutMatches } from './validate-keyless';
 
 /**
  * Validation while the service keeps writing. A chunk checksum that differs may only mean that a
@@ -149,8 +150,9 @@ export async function validateUnderWrites(
   const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false })))
     .exists;
   const t = layout.spec;
-  const rechecked = new Set<string>();
   const rounds = Math.max(2, opts.rounds ?? 5);
+  if (t.keyless && captured) return keylessUnderWrites(layout, source, target, opts, first, rounds);
+  const rechecked = new Set<string>();
   const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
   let previous = new Set<string>();
   for (const [kind, list] of Object.entries({
@@ -242,9 +244,11 @@ export async function validateUnderWrites(
     previous = current;
     // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
     const compared = busy.length === 0 || round >= 2;
-    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared) return done(mismatches, stillChanging);
+    // A keyless table lists no keys (they would be row values): only a matching checksum passes it.
+    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared && !t.keyless)
+      return done(mismatches, stillChanging);
   }
-  const match = keyCount(mismatches) === 0 && !mismatches.truncated;
+  const match = keyCount(mismatches) === 0 && !mismatches.truncated && !t.keyless;
   return {
     validation: { ...v, source: first.source, target: first.target, match },
     match,
@@ -253,4 +257,34 @@ export async function validateUnderWrites(
     stillChanging,
     rounds,
   };
+}
+
+/**
+ * A keyless table under writes: no keys to recheck, so each round compares the whole table at a
+ * consistent cut (validate-keyless.ts); it matches when one round does, else it is a mismatch
+ * (its chunk in `mismatchedChunks`, no keys: they would be row values).
+ */
+async function keylessUnderWrites(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: UnderWritesOptions,
+  first: TableValidation,
+  rounds: number,
+): Promise<UnderWritesResult> {
+  const none: KeyDifferences = { missing: [], extra: [], changed: [], truncated: false };
+  const apply = (lsn: string) =>
+    runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: lsn });
+  for (let round = 1; round <= rounds; round++) {
+    if (await keylessCutMatches(layout, source, target, apply))
+      return {
+        validation: { ...first, match: true, mismatchedChunks: [] },
+        match: true,
+        keysRechecked: 0,
+        mismatches: none,
+        stillChanging: 0,
+        rounds: round,
+      };
+  }
+  return { validation: first, match: false, keysRechecked: 0, mismatches: none, stillChanging: 0, rounds };
 }

@@ -104,7 +104,7 @@ export class Dispatch {
   }
 
   private onBegin(m: Msg<'begin'>): boolean {
-    this.applier.startTransaction();
+    this.applier.startTransaction({ xid: m.xid, finalLsn: m.finalLsn });
     this.tx = {
       already: m.finalLsn < this.ctx.storedLsn,
       skip: false,
