@@ -96,6 +96,13 @@ export class Applier {
   /** The current source transaction's first touch of each key: what `discardTransaction` puts back. */
   private txUndo: { rel: BoundRelation; key: string; prev: Entry | undefined }[] | null = null;
   private txStart = { pendingRows: 0, counts: { ...this.counts }, flushed: false };
+  /**
+   * A source transaction larger than one flush: at its first flush the earlier transactions' changes
+   * are written, then `SAVEPOINT` (`set`). Taken back (`discardTransaction`), the destination rolls back
+   * to it before the commit (`rollback`), so every transaction before it is still applied.
+   */
+  private savepoint: 'none' | 'set' | 'rollback' = 'none';
+  private splitting = false;
 
   constructor(
     private readonly dst: Client,
@@ -244,8 +251,14 @@ export class Applier {
   /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
   startTransaction(source?: { xid: number; finalLsn: bigint }): void {
     this.sourceTx = source ?? null;
+    if (this.savepoint === 'set') this.savepoint = 'none';
     this.txUndo = [];
     this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
+  }
+
+  /** The source transaction's commit was decoded: its changes are whole (nothing to take back or split any more). */
+  endTransaction(): void {
+    this.txUndo = null;
   }
 
   /**
@@ -254,6 +267,15 @@ export class Applier {
    * larger than `flushRows`): then only rolling back the destination transaction takes it back.
    */
   discardTransaction(): boolean {
+    if (this.txUndo && this.txStart.flushed && this.savepoint === 'set') {
+      // Part of it is written, after the savepoint: the commit rolls back to it first.
+      for (const { rel } of this.txUndo) rel.pending.clear();
+      this.txUndo = [];
+      this.pendingRows = 0;
+      Object.assign(this.counts, this.txStart.counts);
+      this.savepoint = 'rollback';
+      return true;
+    }
     if (!this.txUndo || this.txStart.flushed) return false;
     for (const { rel, key, prev } of this.txUndo.reverse()) {
       if (prev) rel.pending.set(key, prev);
@@ -315,8 +337,11 @@ export class Applier {
    * step by step (`applyStepwise`).
    */
   async flush(rels: Iterable<BoundRelation>, tail: readonly string[] = []): Promise<QueryResult[]> {
-    const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
+    const all = [...rels];
+    const active = all.filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return tail.length ? this.run(tail) : [];
+    // The first write of a source transaction's own changes: the earlier ones first, then a savepoint.
+    if (this.txUndo?.length && !this.txStart.flushed && !this.splitting) return this.splitAtTransaction(all, tail);
     // Writing the current transaction's changes makes it impossible to take them back (discardTransaction).
     if (this.txUndo === null || this.txUndo.length > 0) this.txStart.flushed = true;
     let partial = false;
@@ -336,6 +361,45 @@ export class Applier {
     for (const rel of active) rel.pending.clear();
     this.pendingRows = 0;
     return results;
+  }
+
+  /**
+   * Write the pending changes of the transactions before the current one, set the savepoint, and
+   * flush the current one's (its final entries put back; a keyless table's counts less the earlier ones').
+   */
+  private async splitAtTransaction(all: readonly BoundRelation[], tail: readonly string[]): Promise<QueryResult[]> {
+    const undo = this.txUndo!;
+    const mine = new Map<BoundRelation, Map<string, { now: Entry | undefined; before: Entry | undefined }>>();
+    for (const { rel, key, prev } of undo) {
+      const m = mine.get(rel) ?? new Map();
+      mine.set(rel, m);
+      if (!m.has(key)) m.set(key, { now: rel.pending.get(key), before: prev });
+    }
+    const counts = { ...this.counts };
+    this.splitting = true;
+    try {
+      this.discardTransaction();
+      const conflictsBefore = this.counts.conflicts;
+      await this.flush(all);
+      counts.conflicts += this.counts.conflicts - conflictsBefore;
+      await this.dst.query('SAVEPOINT sy_tx');
+    } finally {
+      this.splitting = false;
+    }
+    this.savepoint = 'set';
+    this.txStart = { ...this.txStart, pendingRows: 0, flushed: true };
+    this.txUndo = [];
+    for (const [rel, keys] of mine) {
+      for (const [key, { now, before }] of keys) {
+        this.txUndo.push({ rel, key, prev: undefined });
+        const count = rel.keyless && now ? (now.count ?? 0) - (before?.count ?? 0) : undefined;
+        if (!now || count === 0) continue;
+        rel.pending.set(key, count === undefined ? now : { ...now, op: count < 0 ? 'D' : 'I', count });
+        this.pendingRows++;
+      }
+    }
+    Object.assign(this.counts, counts);
+    return this.flush(all, tail);
   }
 
   /** The flush with unchanged TOAST values: conflicts, deletes, upserts and the partial rows, a statement at a time. */
@@ -361,6 +425,9 @@ export class Applier {
   async commit(rels: Iterable<BoundRelation>, lsn: string, commitTimeIso: string): Promise<boolean> {
     if (!this.inTx) return false;
     try {
+      // A taken-back transaction was partly written after its savepoint: keep only what came before it.
+      if (this.savepoint === 'rollback') await this.dst.query('ROLLBACK TO SAVEPOINT sy_tx');
+      this.savepoint = 'none';
       if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
         await this.flush(rels);
         await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
@@ -388,6 +455,7 @@ export class Applier {
   async rollback(rels: Iterable<BoundRelation>): Promise<void> {
     for (const r of rels) r.pending.clear();
     this.pendingRows = 0;
+    this.savepoint = 'none';
     if (this.inTx) await this.dst.query('ROLLBACK').catch(() => undefined);
     this.inTx = false;
   }

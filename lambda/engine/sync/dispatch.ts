@@ -209,6 +209,7 @@ export class Dispatch {
 
   private onCommit(m: Msg<'commit'>): boolean {
     const tx = this.tx;
+    this.applier.endTransaction();
     if (tx && !tx.already && !tx.skip && tx.changes > 0) {
       this.transactions++;
       this.pendingEnd = m.endLsn;

@@ -33,6 +33,7 @@ function setup(storedLsn = 0n, flushRows = 1000) {
     startTransaction() {
       this.started++;
     },
+    endTransaction() {},
     started: 0,
     discardTransaction() {
       calls.push('discard');

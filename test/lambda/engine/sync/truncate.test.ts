@@ -91,6 +91,36 @@ describe('TRUNCATE and dropped columns in the change stream', () => {
     expect(await rowsOf(target, 'public.items')).toEqual(['(1,a1)', '(1001,b1)']);
   });
 
+  test('GIVEN a refused TRUNCATE in a transaction larger than one flush WHEN synced THEN every earlier transaction is applied and nothing of that one', async () => {
+    const ddl = ['items_a', 'items_b'].map(
+      (t) => `CREATE TABLE public.${t} (id bigint PRIMARY KEY, name text NOT NULL)`,
+    );
+    const { source, target } = await rolePair('sytr9', ddl);
+    await createSync(source, mergedSpec, 'trunc9', 'forward');
+    await prepareTarget(mergedSpec, source, target);
+    await query(source, `INSERT INTO items_a VALUES (1, 'a1')`);
+    await query(source, `INSERT INTO items_b SELECT g, 'b' FROM generate_series(1001, 1030) g`);
+    // 50 rows, then the TRUNCATE: with flushRows 20 part of it is written before the refusal is seen.
+    await query(
+      source,
+      `BEGIN; INSERT INTO items_b SELECT g, 'big' FROM generate_series(2001, 2050) g; TRUNCATE items_a; COMMIT`,
+    );
+    const run = () =>
+      runSync({
+        migrationId: 'trunc9',
+        direction: 'forward',
+        spec: mergedSpec,
+        source,
+        target,
+        flushRows: 20,
+      }).catch((e) => e);
+    const want = ['(1,a1)', ...Array.from({ length: 30 }, (_, i) => `(${1001 + i},b)`)];
+    expect(await run()).toBeInstanceOf(UnsupportedChangeError);
+    expect(await rowsOf(target, 'public.items')).toEqual(want);
+    expect(await run()).toBeInstanceOf(UnsupportedChangeError);
+    expect(await rowsOf(target, 'public.items')).toEqual(want);
+  });
+
   test('fails when a mapped source column is dropped: SchemaMismatchError names the spec column, after every earlier transaction was applied', async () => {
     const { source, target } = await rolePair('sytr4', [ITEMS_DDL]);
     await createSync(source, itemsSpec, 'trunc4', 'forward');
