@@ -5,6 +5,7 @@ import type { CanaryWindow, SideWindow } from '../core/verify/ports';
 import { decideHealth, type HealthDecision } from '../core/traffic/health';
 import { describeError } from '../core/errors';
 import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS } from '../core/limits';
+import { METRIC } from '../core/metrics';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import type { PhaseDeps } from './support/deps';
@@ -106,8 +107,8 @@ export const healthGate = definePhase(
     const summary = healthy
       ? `healthy; canary ${verdict.verdict} (${verdict.method}): ${figures}`
       : `${reasons.join('; ')} (${figures})`;
-    deps.log.metric('CanaryNewErrorRate', verdict.new.errorRate, 'Percent');
-    deps.log.metric('CanaryOldErrorRate', verdict.old.errorRate, 'Percent');
+    deps.log.metric(METRIC.canaryNewErrorRate, verdict.new.errorRate, 'Percent');
+    deps.log.metric(METRIC.canaryOldErrorRate, verdict.old.errorRate, 'Percent');
     // Nothing wrong was seen, there was only too little traffic to compare: Migrate bakes longer (a bounded number of times) before it decides.
     const needsMoreData = !healthy && alarms.healthy && verdict.insufficientData === true;
     if (!healthy)
