@@ -41,8 +41,6 @@ const NOT_YET_SPLIT: Record<string, string> = {
 /** Phase handler files still over 100 lines, with the reason. */
 const HANDLERS_NOT_YET_THIN: Record<string, string> = {
   'lambda/handlers/copy-data.ts': 'the copy engine work (issue 27) changes it',
-  'lambda/handlers/health-gate.ts': 'issue 26: the window and canary reads to move into ports',
-  'lambda/handlers/lock.ts': 'issue 26: lock and unlock to split into two files',
   'lambda/handlers/sync.ts': 'the change-capture work (issues 22, 23) changes it',
 };
 
