@@ -27,7 +27,6 @@ const NOT_YET_SPLIT: Record<string, string> = {
   'lib/stacks/migration-stack.ts MigrationStack.constructor': 'issue 26: wiring, to split by concern',
   'lib/stacks/pipeline-stack.ts PipelineStack.constructor': 'issue 26: wiring, to split by stage',
   'lambda/engine/sql-guard.ts tokenize': 'issue 26: one reader per token kind',
-  'lambda/engine/validate-under-writes.ts validateUnderWrites': 'issue 26: to split into pass, recheck, bisect',
   'lambda/handlers/aws-wiring.ts awsDeps': 'issue 26: one port per helper',
   'lambda/rehearsal/http-apps.ts buildRoutes': 'issue 26: one function per route',
   // Owned by parallel work now: split after it merges.
