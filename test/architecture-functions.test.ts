@@ -26,9 +26,7 @@ const NOT_YET_SPLIT: Record<string, string> = {
   'lib/constructs/migration-dashboard.ts MigrationDashboard.constructor': 'issue 26: one widget row per helper',
   'lib/stacks/migration-stack.ts MigrationStack.constructor': 'issue 26: wiring, to split by concern',
   'lib/stacks/pipeline-stack.ts PipelineStack.constructor': 'issue 26: wiring, to split by stage',
-  'lambda/engine/sql-guard.ts tokenize': 'issue 26: one reader per token kind',
   'lambda/handlers/aws-wiring.ts awsDeps': 'issue 26: one port per helper',
-  'lambda/rehearsal/http-apps.ts buildRoutes': 'issue 26: one function per route',
   // Owned by parallel work now: split after it merges.
   'lambda/engine/deferred-indexes.ts buildDeferredIndexes': 'the complete target schema (issue 24) changes it',
   'lambda/handlers/copy-data.ts definePhase(…)': 'the copy engine work (issue 27) changes it',
