@@ -8,6 +8,7 @@ import { synthesizeMigrationTemplate } from '../../lib/local-template';
 const DRILLS: { name: string; opts: Partial<RehearsalOptions> }[] = [
   { name: 'unhealthy new side at 25 %', opts: { unhealthyAt: 25 } },
   { name: 'failed phase after traffic moved (Bake)', opts: { failAt: 'Bake' } },
+  { name: 'rollback after Finalize, writes after it', opts: { rollbackAfterFinalize: true } },
 ];
 
 /**

@@ -312,7 +312,8 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     .option('--resume', 'continue from the position stored in the target')
     .option(
       '--allow-full-identity',
-      'sync a table without a primary key by its unique NOT NULL key, setting REPLICA IDENTITY FULL on the source table',
+      'sync tables without a primary key (REPLICA IDENTITY FULL set on the source): by a unique NOT NULL key, ' +
+        'else forward only, rows matched by all columns',
     )
     .addHelpText(
       'after',
@@ -396,6 +397,10 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       'an operator starts RollbackTraffic while this step bakes',
       int('--operator-rollback-at', 1, 100),
     )
+    .option(
+      '--rollback-after-finalize',
+      'after Migrate completes, writers keep going on the new side and an operator runs RollbackTraffic',
+    )
     .option('--slow-at <weight>', 'the new app gets slower once it serves this percentage', int('--slow-at', 1, 100))
     .option('--latency-ms <n>', 'added latency for --slow-at (default 50)', int('--latency-ms', 1, 60_000))
     .option('--break <route>', 'the new app answers this read route differently, e.g. "GET /messages/:id"')
@@ -440,6 +445,7 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
           ...pick<string>('failAt'),
           ...pick<number>('unhealthyAt'),
           ...pick<number>('operatorRollbackAt'),
+          ...pick<boolean>('rollbackAfterFinalize'),
           ...pick<number>('slowAt'),
           ...pick<number>('latencyMs'),
           ...(o.break ? { breakRoute: o.break as string } : {}),

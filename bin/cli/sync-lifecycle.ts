@@ -2,7 +2,15 @@ import type { Client } from 'pg';
 import { type DbEndpoint, endpointLabel, META_SCHEMA, withClient } from '../../lambda/engine';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { qi, ql } from '../../lambda/engine/sql';
-import { createSync, moveSequencesPast, parseLsn, runSync, syncNames } from '../../lambda/engine/sync';
+import {
+  assertNoKeylessBack,
+  createSync,
+  moveSequencesPast,
+  parseLsn,
+  runSync,
+  syncNames,
+} from '../../lambda/engine/sync';
+import { insertPosition } from '../../lambda/engine/sync/positions';
 import { CliError, SourceNotFencedError, SyncNotCaughtUpError } from './errors';
 import { endpoints, specNameOf, type SyncConnectOptions, syncMigrationId } from './sync-connect';
 import { line, type SyncCommandIo, type SyncPlan, sameFlags, syncPlan } from './sync';
@@ -260,7 +268,9 @@ async function fenceSource(source: DbEndpoint, io: SyncCommandIo): Promise<strin
       `source ${endpointLabel(source)} is read-only for new transactions (default_transaction_read_only = on); ended ${ended.rowCount} session(s)` +
         (left.rows[0].n ? `; ${left.rows[0].n} session(s) of other roles remain (new transactions read-only)` : ''),
     );
-    return (await c.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0].lsn as string;
+    // The insert position, not the write position: with asynchronous commit a transaction the
+    // source acknowledged before the fence may not be written yet, and the drain must include it.
+    return insertPosition(c);
   });
 }
 
@@ -274,6 +284,7 @@ export async function syncSwitchoverCommand(o: SwitchoverOptions, io: SyncComman
   return wrap(io, async () => {
     const plan = await syncPlan({ ...o, tables: await publishedTables(o) });
     const { spec, source, target, migrationId } = plan;
+    if (o.reverse) assertNoKeylessBack(spec);
     const base = { migrationId, direction: 'forward' as const, spec, source, target };
     const maxLag = o.maxLagBytes ?? 16 * 1024 * 1024;
     const deadline = Date.now() + (o.waitSeconds ?? 600) * 1000;

@@ -12,6 +12,8 @@
 const NAMES = [
   // input and configuration
   'InvalidInputError',
+  // a rollback named a migration id that has no capture, while another migration's capture exists
+  'UnknownMigrationIdError',
   'ConfigurationError',
   'UnknownSpecError',
   // data engine
@@ -25,10 +27,14 @@ const NAMES = [
   // change capture (sync)
   'ReplicationNotConfiguredError',
   'ReplicationSlotMissingError',
+  // the slot is gone but its publication is not: a failover, promotion or restore of the source
+  'SourceFailoverError',
   'ReplicationSlotInvalidatedError',
   'ReplicationSlotActiveError',
   'UnsupportedChangeError',
   'SyncLagError',
+  // one source transaction did not finish applying within a bounded run's hard deadline (Lambda)
+  'TransactionTooLargeError',
   'ReplicaIdentityMissingError',
   'ReverseMappingMissingError',
   'CommitTimestampsOffError',

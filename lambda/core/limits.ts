@@ -105,3 +105,12 @@ export function bounded(limit: { readonly min: number; readonly max: number }, u
     .min(limit.min, { error: message })
     .max(limit.max, { error: message });
 }
+
+/**
+ * How long a stalled replication slot may go unnoticed (a night, a weekend day) while it retains
+ * WAL: Preflight sizes the expected retention of each side from its WAL rate over this window
+ * (capped by max_slot_wal_keep_size) and wants it under half of the free storage.
+ */
+export const SLOT_STALL_HOURS = 24;
+/** The share of free storage a stalled slot's retained WAL may take. */
+export const SLOT_RETENTION_SHARE_OF_FREE = 0.5;

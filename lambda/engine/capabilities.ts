@@ -41,6 +41,8 @@ export interface ServerCapabilities {
   /** MB; -1 unlimited. */
   readonly maxSlotWalKeepSizeMb: number | null;
   readonly slotColumns: { readonly conflicting: boolean; readonly invalidationReason: boolean };
+  /** Logical slots can be created with `failover` (17+): synchronized to standbys that have sync_replication_slots on. */
+  readonly failoverSlots: boolean;
   readonly pgoutput: {
     /** Highest proto_version pgoutput speaks. */
     readonly maxProtoVersion: number;
@@ -113,6 +115,7 @@ export function capabilitiesFrom(row: Record<string, unknown>): ServerCapabiliti
     maxActiveReplicationOrigins: maxOrigins,
     maxSlotWalKeepSizeMb: sizeMb(row.keep_size as string | null),
     slotColumns: { conflicting: cols.has('conflicting'), invalidationReason: cols.has('invalidation_reason') },
+    failoverSlots: cols.has('failover'),
     pgoutput: {
       maxProtoVersion: major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1,
       messages: major >= 14,
@@ -196,6 +199,11 @@ export const FEATURE_MINIMUMS: readonly FeatureMinimum[] = [
     note: 'before 18 the target computes them (generated on the target)',
   },
   { feature: 'replication origins for a non-superuser (GRANT EXECUTE)', minMajor: 14, note: '13: superuser only' },
+  {
+    feature: 'slots that survive a failover (failover slots)',
+    minMajor: 17,
+    note: 'synchronized to standbys with sync_replication_slots = on; before 17 a promoted standby has no slot',
+  },
 ];
 
 /** The minimums as one line, for Preflight's server-version check. */

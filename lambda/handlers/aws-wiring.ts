@@ -8,6 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { AlbRouter } from '../adapters/aws/alb-router';
 import { CloudWatchAlarmReader } from '../adapters/aws/cloudwatch-alarms';
+import { RdsFreeStorage } from '../adapters/aws/rds-free-storage';
 import { DynamoLockStore } from '../adapters/aws/dynamo-lock';
 import { databaseEndpointFromSecret } from '../adapters/aws/db-credentials';
 import { call } from '../adapters/aws/errors';
@@ -41,6 +42,8 @@ export const phaseEnvSchema = z
     DB_TLS: z.enum(['verify-full', 'require']).default('verify-full'),
     OLD_DB_ID: z.string().min(1),
     OLD_DB_IS_CLUSTER: z.enum(['true', 'false']).default('false'),
+    /** The new database's instance identifier (Preflight's free storage check). */
+    NEW_DB_ID: z.string().optional(),
     ROUTING_KIND: z.enum(['alb', 'route53']),
     ALB_RULE_ARN: z.string().optional(),
     OLD_TARGET_GROUP_ARN: z.string().optional(),
@@ -168,6 +171,10 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
             new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
           )
         : undefined,
+    storage: new RdsFreeStorage(
+      { old: { instanceId: e.OLD_DB_ID, isCluster: e.OLD_DB_IS_CLUSTER === 'true' }, new: { instanceId: e.NEW_DB_ID } },
+      new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
+    ),
     snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
     lock: e.LOCK_TABLE_NAME
       ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))

@@ -65,8 +65,12 @@ export async function rehearsalReport(run: FinishedRun): Promise<RehearsalReport
   const { opts, sides, service, recorder, execution } = run;
   const { router, traffic } = service;
   const tables = await integrityTables(sides.spec, sides.source, sides.target, run.runId);
-  const outcome: RehearsalReport['outcome'] =
-    execution.status === 'SUCCEEDED' ? 'completed' : trafficRolledBack(run) ? 'rolled-back' : 'failed';
+  // A completed Migrate whose traffic an operator took back afterwards (rollbackAfterFinalize) is rolled back.
+  const outcome: RehearsalReport['outcome'] = trafficRolledBack(run)
+    ? 'rolled-back'
+    : execution.status === 'SUCCEEDED'
+      ? 'completed'
+      : 'failed';
   const finalWeights = await router.getWeights();
   // The ledger, checked against the side that serves 100 % at the end.
   const servingSide = finalWeights.new === 100 ? 'new' : 'old';
@@ -91,7 +95,13 @@ export async function rehearsalReport(run: FinishedRun): Promise<RehearsalReport
   const cleanOldSide = finalWeights.old === 100 && oldErrors === 0 && nothingLost;
   // With a fault injected: the run must show that very cause (verdict.ts), not just any rollback.
   const notInjected = faultInjected(opts)
-    ? injectedCauseMissing(opts, { phases, healthGates: recorder.healthGates, error })
+    ? injectedCauseMissing(opts, {
+        phases,
+        healthGates: recorder.healthGates,
+        error,
+        migrate: execution.status,
+        operator: run.operator && { status: run.operator.status, error: run.operator.error },
+      })
     : null;
   const expected = faultInjected(opts)
     ? notInjected === null && outcome !== 'completed' && cleanOldSide
@@ -128,7 +138,8 @@ function faultInjected(opts: RehearsalOptions): boolean {
     opts.unhealthyAt !== undefined ||
     opts.slowAt !== undefined ||
     opts.breakRoute !== undefined ||
-    opts.operatorRollbackAt !== undefined
+    opts.operatorRollbackAt !== undefined ||
+    opts.rollbackAfterFinalize === true
   );
 }
 

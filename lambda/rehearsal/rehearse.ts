@@ -29,6 +29,12 @@ export interface RehearsalOptions extends PgVersionOptions {
    * Migrate must end halted.
    */
   readonly operatorRollbackAt?: number;
+  /**
+   * After Migrate completes, with the writers still running (100 % new), an operator starts
+   * RollbackTraffic inside the stability period: every write, also those after Finalize and during
+   * the rollback's settle and quiet windows, must end on the old side.
+   */
+  readonly rollbackAfterFinalize?: boolean;
   /** Rehearse against a copy of your own database (postgres://user:pass@host:port/db): it is only read. */
   readonly source?: string;
   /**
@@ -157,14 +163,19 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 },
       recorder.hooks(),
     );
-    const operator = recorder.operatorRollback ? await recorder.operatorRollback : undefined;
+    let operator = recorder.operatorRollback ? await recorder.operatorRollback : undefined;
+    if (opts.rollbackAfterFinalize && execution.status === 'SUCCEEDED') {
+      recorder.failureSeenAt = Date.now() + AFTER_FINALIZE_WRITES_MS;
+      operator = await rollbackAfterFinalize(opts, deps, migrationId, say);
+    }
     if (operator)
       say(
         `operator: RollbackTraffic ${operator.status}${operator.error ? ` (${operator.error}: ${operator.cause})` : ''}`,
       );
     await service.traffic.stop();
     cleanup.pop();
-    if (execution.status === 'SUCCEEDED' && service.writing) await returnLastWrites(sides, migrationId, say);
+    if (execution.status === 'SUCCEEDED' && !operator && service.writing)
+      await returnLastWrites(sides, migrationId, say);
     return await rehearsalReport({ opts, t0, runId: migrationId, sides, service, recorder, execution, operator });
   } finally {
     if (kept) await holdKeptDatabases(opts, kept, say);
@@ -209,6 +220,7 @@ function operatorRollback(
   deps: Awaited<ReturnType<typeof rehearsalDeps>>,
   migrationId: string,
   say: (line: string) => void,
+  waitMs?: (state: string) => number,
 ): Promise<LocalExecution> {
   const start = Date.now();
   return runLocally(
@@ -217,12 +229,33 @@ function operatorRollback(
     () => deps,
     { migrationId },
     {
+      waitMs,
       onStep: (o) =>
         say(
           `  operator [${((Date.now() - start) / 1000).toFixed(1)}s] ${o.ok ? 'ok  ' : 'FAIL'} ${o.state}` +
             (o.error ? ` - ${o.error}` : ''),
         ),
     },
+  );
+}
+
+/** How long the new side alone takes writes after Finalize before the operator's rollback starts. */
+const AFTER_FINALIZE_WRITES_MS = 2000;
+/** Settle and quiet windows of that rollback: short, but real (writes still arrive during them). */
+const AFTER_FINALIZE_WINDOW_MS = 1000;
+
+/** `rollbackAfterFinalize`: the writers keep going on the new side, then RollbackTraffic as from the console. */
+async function rollbackAfterFinalize(
+  opts: RehearsalOptions,
+  deps: Awaited<ReturnType<typeof rehearsalDeps>>,
+  migrationId: string,
+  say: (line: string) => void,
+): Promise<LocalExecution> {
+  say(`operator: the new side takes every write for ${AFTER_FINALIZE_WRITES_MS / 1000} s after Finalize`);
+  await new Promise((r) => setTimeout(r, AFTER_FINALIZE_WRITES_MS));
+  say('operator: starting RollbackTraffic inside the stability period (writers still running)');
+  return operatorRollback(opts, deps, migrationId, say, (state) =>
+    /SettleWindow|QuietWindow/.test(state) ? AFTER_FINALIZE_WINDOW_MS : 0,
   );
 }
 

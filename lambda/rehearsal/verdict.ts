@@ -11,12 +11,16 @@ export interface FaultInjection {
   readonly slowAt?: number;
   readonly breakRoute?: string;
   readonly operatorRollbackAt?: number;
+  readonly rollbackAfterFinalize?: boolean;
 }
 
 export interface RunTrace {
   readonly phases: readonly { name: string; status: 'ok' | 'failed' }[];
   readonly healthGates: readonly { weights: { new: number }; healthy: boolean; needsMoreData?: boolean }[];
   readonly error?: { name: string };
+  /** How Migrate ended, and the operator's RollbackTraffic execution if one ran. */
+  readonly migrate?: string;
+  readonly operator?: { readonly status: string; readonly error?: string };
 }
 
 /** Null when the run shows the injected cause; else why not (for the report). */
@@ -40,5 +44,12 @@ export function injectedCauseMissing(f: FaultInjection, run: RunTrace): string |
     return `--break ${f.breakRoute}: Smoke did not stop the run (first failed state: ${firstFailed ?? 'none'})`;
   if (f.operatorRollbackAt !== undefined && run.error?.name !== 'MigrationHaltedError')
     return `--operator-rollback-at ${f.operatorRollbackAt}: Migrate did not end halted (${run.error?.name ?? 'no error'})`;
+  if (f.rollbackAfterFinalize && run.migrate !== 'SUCCEEDED')
+    return `--rollback-after-finalize: Migrate did not complete (${run.error?.name ?? run.migrate ?? 'unknown'})`;
+  if (f.rollbackAfterFinalize && run.operator?.status !== 'SUCCEEDED')
+    return (
+      `--rollback-after-finalize: RollbackTraffic ended ${run.operator?.status ?? 'not started'}` +
+      (run.operator?.error ? ` (${run.operator.error})` : '')
+    );
   return null;
 }

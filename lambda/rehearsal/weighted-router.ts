@@ -27,7 +27,12 @@ export class LocalWeightedRouter implements TrafficRouter, AlarmReader {
   public readonly windows: WeightWindow[] = [];
   private weights: Weights = { old: 100, new: 0 };
   private server?: http.Server;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  /**
+   * Idle upstream sockets are closed after 2 s, before the apps' 5 s keep-alive timeout (as an ALB's
+   * idle timeout is set below its targets'): a socket the app closes while the router reuses it
+   * would fail that request with ECONNRESET and count an error against a healthy side.
+   */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 2000 });
   private recent: { at: number; side: Side; ok: boolean }[] = [];
   /** When the last request was sent to the new side (the end of a traffic rollback, seen from the clients). */
   public lastNewRequestAt = 0;

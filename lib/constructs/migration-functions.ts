@@ -15,7 +15,8 @@ function wildcardReason(resource: string): string | undefined {
   if (resource === '*')
     return (
       'Only actions without resource-level permissions use "*": cloudwatch:DescribeAlarms, ' +
-      "cloudwatch:GetMetricData (the health gate's canary reads both target groups' ALB metrics), " +
+      "cloudwatch:GetMetricData (the health gate's canary reads both target groups' ALB metrics; Preflight " +
+      "reads both databases' FreeStorageSpace), " +
       'secretsmanager:ListSecrets, elasticloadbalancing:Describe*, X-Ray PutTraceSegments.'
     );
   if (resource.includes(':parameter/'))
@@ -116,6 +117,7 @@ function phaseEnvironments(
     SOURCE_DB_SECRET_ARN: oldEnv.databaseSecret.secretArn,
     TARGET_DB_SECRET_ARN: newEnv.databaseSecret.secretArn,
     OLD_DB_ID: oldEnv.databaseIdentifier,
+    NEW_DB_ID: newEnv.databaseIdentifier,
     HEALTH_ALARM_PREFIX: props.healthAlarmPrefix,
     OLD_PARAMETER_PATH: oldEnv.parameterPath,
     NEW_PARAMETER_PATH: newEnv.parameterPath,
@@ -297,6 +299,8 @@ export class MigrationFunctions extends Construct {
     readAlarms(fns.healthGate);
     // Canary: both sides' ALB metrics over the bake window (GetMetricData has no resource-level permissions), and the weights (no old traffic at 100 %).
     allow(fns.healthGate, ['cloudwatch:GetMetricData'], ['*']);
+    // Preflight: both databases' FreeStorageSpace (the retention a stalled slot may reach must fit).
+    allow(fns.preflight, ['cloudwatch:GetMetricData'], ['*']);
     readWeights(fns.healthGate);
 
     // Data restore: a new instance from this stage's migration snapshots, then repoint the old secret.

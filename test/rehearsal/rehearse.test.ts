@@ -79,6 +79,16 @@ describe('npm run rehearse (5,000 rows)', () => {
     expect(r.integrity.writes!.perStep[1].acknowledged).toBeGreaterThan(0);
   });
 
+  test('GIVEN writers on the new side after Finalize WHEN an operator rolls back inside the stability period THEN 100 % old and every write, also those after Finalize, is in the old database', async () => {
+    const r = await run({ rollbackAfterFinalize: true });
+    expect([r.outcome, r.expected, r.error]).toEqual(['rolled-back', true, undefined]);
+    expect(r.phases.map((p) => p.name)).toContain('Finalize');
+    expect(r.traffic.finalWeights).toEqual({ old: 100, new: 0 });
+    const atFull = r.traffic.steps.findIndex((s) => s.weights.new === 100);
+    expect(r.integrity.writes!.perStep.find((s) => s.step === atFull)!.acknowledged).toBeGreaterThan(0);
+    expect(r.integrity.writes!.lost).toBe(0);
+  });
+
   test('GIVEN --slow-at 25 (slower, but under the absolute thresholds) WHEN rehearsed THEN the canary comparison with the old side rolls it back', async () => {
     const r = await run({ slowAt: 25, latencyMs: 60 });
     expect([r.outcome, r.expected, r.error?.name]).toEqual(['rolled-back', true, 'NewSideUnhealthy']);

@@ -54,4 +54,18 @@ describe('injectedCauseMissing (the rehearsal verdict with a fault injected)', (
       /did not end halted \(HealthGateFailedError\)/,
     );
   });
+
+  test('GIVEN --rollback-after-finalize WHEN Migrate or the operator rollback did not succeed THEN not expected', () => {
+    const f = { rollbackAfterFinalize: true };
+    expect(injectedCauseMissing(f, run({ migrate: 'SUCCEEDED', operator: { status: 'SUCCEEDED' } }))).toBeNull();
+    expect(injectedCauseMissing(f, run({ migrate: 'FAILED', error: { name: 'SyncLagError' } }))).toBe(
+      '--rollback-after-finalize: Migrate did not complete (SyncLagError)',
+    );
+    expect(
+      injectedCauseMissing(
+        f,
+        run({ migrate: 'SUCCEEDED', operator: { status: 'FAILED', error: 'ReverseDrainFailedError' } }),
+      ),
+    ).toBe('--rollback-after-finalize: RollbackTraffic ended FAILED (ReverseDrainFailedError)');
+  });
 });

@@ -29,6 +29,7 @@ describe.each(matrixMajors().map((m) => [m]))('PostgreSQL %d as the migration lo
       walLevel: 'logical',
       trackCommitTimestamp: true,
       slotColumns: { conflicting: major >= 16, invalidationReason: major >= 17 },
+      failoverSlots: major >= 17,
       pgoutput: { messages: major >= 14, origin: major >= 16 },
       publication: { viaPartitionRoot: true, generatedColumns: major >= 18 },
       emitMessageFlush: major >= 17,

@@ -149,6 +149,25 @@ describe('After Finalize: the old side is kept current until Decommission (KeepO
     expect(pre?.ok).toBe(true);
   });
 
+  test('GIVEN a finished migration, a new-side write and a mistyped id WHEN rolled back THEN 100 % old, the execution fails naming the kept capture, and the right id returns the write', async () => {
+    const world = await freshWorld(30, { router: new MemoryRouter() });
+    expect((await run('migrate', world, { migrationId: 'm-final' })).status).toBe('SUCCEEDED');
+    await newSideWrite(world, 7, 'after Finalize, before a mistyped rollback');
+    const wrong = await run('rollback-traffic', world, { migrationId: 'm-fianl' });
+    expect([wrong.status, wrong.error]).toEqual(['FAILED', ERRORS.ReverseDrainFailedError]);
+    expect(await world.router.getWeights()).toEqual({ old: 100, new: 0 });
+    const events = wrong.notifications.map((n) => n.event);
+    expect(events).toContain('reverse-drain-failed');
+    expect(events).not.toContain('new-side-writes-returned');
+    const failed = wrong.notifications.find((n) => n.event === 'reverse-drain-failed')!;
+    expect(String(failed.error)).toBe(ERRORS.UnknownMigrationIdError);
+    expect(String(failed.cause)).toMatch(/sy_m_final\w*_rev/);
+    expect((await slotStatus(world.target, 'm-final', 'reverse')).exists).toBe(true);
+    const right = await run('rollback-traffic', world, { migrationId: 'm-final' });
+    expect([right.status, right.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(await oldBody(world, 7)).toBe('after Finalize, before a mistyped rollback');
+  });
+
   test('GIVEN no finished migration WHEN KeepOldCurrent runs THEN it does nothing', async () => {
     const world = await freshWorld(5);
     const keep = await run('keep-old-current', world, {});

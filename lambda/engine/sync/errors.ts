@@ -12,6 +12,16 @@ export class ReplicationNotConfiguredError extends DataEngineError {
   readonly name = ERRORS.ReplicationNotConfiguredError;
 }
 
+/** A drain named a migration id without a capture while other migrations' captures exist on that side. */
+export class UnknownMigrationIdError extends DataEngineError {
+  readonly name = ERRORS.UnknownMigrationIdError;
+}
+
+/** The slot is gone but its publication is not: the source failed over (or was promoted or restored). */
+export class SourceFailoverError extends DataEngineError {
+  readonly name = ERRORS.SourceFailoverError;
+}
+
 /** The slot this run reads from does not exist (dropped, or never created). */
 export class ReplicationSlotMissingError extends DataEngineError {
   readonly name = ERRORS.ReplicationSlotMissingError;
@@ -45,6 +55,15 @@ export class ReplicaIdentityMissingError extends DataEngineError {
 /** A table's forward mapping cannot be inverted and the spec declares neither `reverse` nor `forwardOnly`. */
 export class ReverseMappingMissingError extends DataEngineError {
   readonly name = ERRORS.ReverseMappingMissingError;
+}
+
+/**
+ * A bounded run reached its hard deadline inside one source transaction: the invocation would be
+ * killed before that transaction's commit, and every retry would start it again from its
+ * beginning. Everything committed before it is applied; nothing of it is.
+ */
+export class TransactionTooLargeError extends DataEngineError {
+  readonly name = ERRORS.TransactionTooLargeError;
 }
 
 /** The conflict rule needs commit timestamps (track_commit_timestamp = on) on the destination. */

@@ -17,7 +17,8 @@ import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
 import { type ApplierLockOptions, acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
 import { SYNC_PRECONDITIONS, syncPreconditionContext } from './preconditions';
-import { publishedTables } from './tables';
+import { keylessTables, publishedTables } from './tables';
+import { slotLostError } from './slot-lost';
 import { dropTombstones } from './tombstones';
 
 export interface SlotStatus {
@@ -32,6 +33,10 @@ export interface SlotStatus {
   readonly active: boolean;
   readonly invalidated: boolean;
   readonly invalidationReason: string | null;
+  /** The direction's publication exists (it is catalog data: a promoted standby has it, even without the slot). */
+  readonly publicationExists: boolean;
+  /** When the server last started (ISO): a failover shows as a recent start. */
+  readonly serverStartedAt: string;
 }
 
 /** The slot's state; catalog columns a major lacks (conflicting 16+, invalidation_reason 17+) read as null. */
@@ -42,7 +47,9 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
   const r = await c.query(
     `SELECT s.confirmed_flush_lsn::text AS confirmed, pg_current_wal_lsn()::text AS current,
             (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag, s.wal_status, s.active,
-            ${conflicting} AS conflicting, ${reason} AS invalidation_reason
+            ${conflicting} AS conflicting, ${reason} AS invalidation_reason,
+            EXISTS (SELECT 1 FROM pg_publication p WHERE p.pubname = $1) AS publication,
+            pg_postmaster_start_time() AS started
        FROM (SELECT 1) x LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
     [slot],
   );
@@ -61,6 +68,8 @@ export async function slotStatusWith(c: Client, slot: string): Promise<SlotStatu
     invalidated,
     invalidationReason:
       row.invalidation_reason ?? (row.wal_status === 'lost' ? 'wal_removed' : row.conflicting ? 'conflicting' : null),
+    publicationExists: row.publication === true,
+    serverStartedAt: new Date(row.started).toISOString(),
   };
 }
 
@@ -78,6 +87,7 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
         'PrepareTarget and copy the data again from scratch (the slot must exist before the copy)'
       : "the new side's writes since the last applied position cannot be replayed into the old side: drop the " +
         'sync objects and, to go back, run RestoreData (or re-copy new -> old)';
+  if (!s.exists && s.publicationExists) throw slotLostError(s, direction, redo);
   if (!s.exists) throw new ReplicationSlotMissingError(`replication slot ${s.slot} does not exist: ${redo}`);
   if (s.invalidated) {
     throw new ReplicationSlotInvalidatedError(
@@ -86,7 +96,11 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   }
 }
 
-export async function replicaIdentityProblems(c: Client, tables: readonly string[]): Promise<string[]> {
+export async function replicaIdentityProblems(
+  c: Client,
+  tables: readonly string[],
+  keyless: readonly string[] = [],
+): Promise<string[]> {
   const problems: string[] = [];
   for (const t of tables) {
     const r = await c.query(
@@ -97,6 +111,9 @@ export async function replicaIdentityProblems(c: Client, tables: readonly string
     if (!r.rowCount) problems.push(`${t} does not exist`);
     else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk))
       problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
+    // A keyless table's rows are matched by every column: its changes must carry the whole old row.
+    else if (keyless.includes(t) && r.rows[0].ri !== 'f')
+      problems.push(`${t} is keyless in the spec and needs REPLICA IDENTITY FULL`);
   }
   return problems;
 }
@@ -135,7 +152,7 @@ export async function createSync(
   const { slot, publication } = syncNames(migrationId, direction);
   const tables = publishedTables(spec, direction);
   return withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
-    const problems = await replicaIdentityProblems(c, tables);
+    const problems = await replicaIdentityProblems(c, tables, keylessTables(spec, direction));
     if (problems.length) {
       throw new ReplicaIdentityMissingError(
         `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE ` +
@@ -177,9 +194,12 @@ export async function createSync(
       return { slot, publication, created: { publication: !pub.rowCount, slot: false }, startLsn: null };
     }
     try {
-      const r = await c.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [
-        slot,
-      ]);
+      // 17+: a failover slot (synchronized to standbys with sync_replication_slots on, so it survives a failover).
+      const failover = (await capabilities(c)).failoverSlots ? ', false, false, true' : '';
+      const r = await c.query(
+        `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput'${failover})`,
+        [slot],
+      );
       return {
         slot,
         publication,

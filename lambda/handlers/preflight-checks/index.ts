@@ -13,6 +13,7 @@ import { replication } from './replication';
 import { routing } from './routing';
 import { slotWalLimit } from './slot-wal-limit';
 import { sourceDatabase } from './source-database';
+import { storageHeadroom } from './storage-headroom';
 import { targetDatabase } from './target-database';
 
 export type { PreflightContext };
@@ -21,6 +22,7 @@ export const PREFLIGHT_PACK: readonly PackCheck<PreflightContext>[] = [
   sourceDatabase,
   replication,
   slotWalLimit,
+  storageHeadroom,
   connections,
   targetDatabase,
   configuration,

@@ -1,5 +1,6 @@
 import type { RestoreService, ServiceRestarter, SnapshotService } from '../../core/backup/ports';
 import type { ConfigStore } from '../../core/config/ports';
+import type { StorageReader } from '../../core/preflight/ports';
 import type { LockStore } from '../../core/lock/ports';
 import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
@@ -37,6 +38,8 @@ export interface PhaseDeps {
    * without it: read checks are reported as not compared). @default - the stage entry point (`listener`)
    */
   readonly oldSide?: OldSideAccess;
+  /** Free storage of both databases, for Preflight's retention check. @default - none: that check is not applicable */
+  readonly storage?: StorageReader;
   /** Both sides' figures over a window for the health gate's canary comparison. @default - none: the canary part is skipped (reported), the alarms decide */
   readonly canaryMetrics?: CanaryMetrics;
   /** Stage defaults for the execution input. */

@@ -9,7 +9,9 @@ import {
   ReplicationSlotInvalidatedError,
   ReplicationSlotMissingError,
   runSync,
+  SourceFailoverError,
   slotStatus,
+  syncNames,
   syncObjectName,
 } from '../../../../lambda/engine/sync';
 import { parseSpec } from '../../../../lambda/engine';
@@ -80,6 +82,29 @@ describe('slot lifecycle, preconditions and sequences', () => {
     expect(err.message).toMatch(/re-run PrepareTarget and copy the data again from scratch/);
   });
 
+  test('GIVEN a capture whose slot is lost but whose publication remains (a failover) WHEN the sync runs THEN SourceFailoverError names the recovery, and 17+ slots are failover slots', async () => {
+    await createSync(source, itemsSpec, 'failover', 'forward');
+    const { slot } = syncNames('failover', 'forward');
+    const [made] = await query<{ failover: boolean | null }>(
+      source,
+      `SELECT to_jsonb(s) -> 'failover' AS failover FROM pg_replication_slots s WHERE slot_name = $1`,
+      [slot],
+    );
+    const [{ v }] = await query<{ v: string }>(source, `SELECT current_setting('server_version_num') AS v`);
+    const major = Math.floor(Number(v) / 10000);
+    expect(made.failover).toBe(major >= 17 ? true : null);
+    // What a promoted standby without the slot looks like: the catalog (publication) is there, the slot is not.
+    await query(source, `SELECT pg_drop_replication_slot($1)`, [slot]);
+    const err = await runSync({ migrationId: 'failover', direction: 'forward', spec: itemsSpec, source, target }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(SourceFailoverError);
+    expect(err.message).toMatch(/failed over or was promoted\/restored .*copy the data again from scratch/);
+    const reverse = await slotStatus(source, 'failover', 'forward');
+    expect(() => assertSlotUsable(reverse, 'reverse')).toThrow(/RestoreData/);
+    await dropSync(source, 'failover', 'forward', target);
+  });
+
   test('fails when the slot is invalidated (wal_status lost) with ReplicationSlotInvalidatedError naming the way back', () => {
     const lost = {
       slot: 'sy_x_rev',
@@ -91,6 +116,8 @@ describe('slot lifecycle, preconditions and sequences', () => {
       active: false,
       invalidated: true,
       invalidationReason: 'wal_removed',
+      publicationExists: true,
+      serverStartedAt: '2026-01-01T00:00:00.000Z',
     };
     expect(() => assertSlotUsable(lost, 'reverse')).toThrow(ReplicationSlotInvalidatedError);
     expect(() => assertSlotUsable(lost, 'reverse')).toThrow(/RestoreData/);

@@ -1,0 +1,25 @@
+import type { PackCheck } from '../../core/preflight/pack';
+import { storageHeadroomOutcome } from '../../core/preflight/storage-headroom';
+import { withClient } from '../../engine';
+import { capabilities } from '../../engine/capabilities';
+import { walBytesPerSecond } from '../../engine/wal-rate';
+import type { PreflightContext } from './context';
+
+export const storageHeadroom: PackCheck<PreflightContext> = {
+  name: 'storageHeadroom',
+  info: "A slot stalled for a day cannot fill either database's free storage (WAL rate × a day, or the cap).",
+  check: async ({ deps }) => {
+    const read = async (side: 'old' | 'new') => {
+      const db = side === 'old' ? await deps.sourceDb() : await deps.targetDb();
+      const [freeBytes, server] = await Promise.all([
+        deps.storage ? deps.storage.freeStorageBytes(side) : Promise.resolve(null),
+        withClient(db, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => ({
+          caps: await capabilities(c),
+          rate: await walBytesPerSecond(c),
+        })),
+      ]);
+      return { side, freeBytes, walBytesPerSecond: server.rate, capMb: server.caps.maxSlotWalKeepSizeMb };
+    };
+    return storageHeadroomOutcome(await Promise.all([read('old'), read('new')]));
+  },
+};
