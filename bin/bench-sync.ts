@@ -15,11 +15,18 @@
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { connect, copyTable, type DbEndpoint, describeTableWith, prepareTarget } from '../lambda/engine';
+import {
+  connect,
+  copyTable,
+  type DbEndpoint,
+  describeTableWith,
+  type MigrationSpec,
+  prepareTarget,
+} from '../lambda/engine';
 import { chatHistorySpecFor } from '../lambda/engine/specs/chat-history';
 import { createSync, qualifiedTableSpec, runSync } from '../lambda/engine/sync';
 import { OLD_CHAT_SCHEMA, seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
-import { startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
+import { type LocalCluster, startLocalCluster } from '../lambda/rehearsal/embedded-postgres';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,179 +58,218 @@ setInterval(() => {
 }, 20).unref();
 const peakMB = (phase: string) => Math.round((rss.peak[phase] ?? 0) / 1048576);
 
+/** The databases of one run: the source, our sync's target, native replication's target. */
+interface Bench {
+  readonly oldDb: DbEndpoint;
+  readonly syncDb: DbEndpoint;
+  readonly nativeDb: DbEndpoint;
+  /** The migration login's view of the source and of our target. */
+  readonly oldR: DbEndpoint;
+  readonly syncR: DbEndpoint;
+  readonly spec: MigrationSpec;
+  /** Superuser sessions on the source and on native replication's target. */
+  readonly oldAdmin: Client;
+  readonly nat: Client;
+  /** The sync's options for this run (continuous or bounded runs, untilLsn added per drain). */
+  readonly follow: Omit<Parameters<typeof runSync>[0], 'untilLsn'>;
+}
+
 async function main() {
   const cluster = await startLocalCluster({ major: PG });
   const clients: Client[] = [];
   try {
-    const admin = await connect(cluster.endpoint('postgres'));
-    clients.push(admin);
-    await admin.query(`CREATE ROLE switchyard LOGIN REPLICATION PASSWORD 'bench-only'`);
-    const oldDb = await cluster.createDatabase('old');
-    const syncDb = await cluster.createDatabase('new_sync');
-    const nativeDb = await cluster.createDatabase('new_native');
-    for (const d of ['old', 'new_sync']) await admin.query(`ALTER DATABASE ${d} OWNER TO switchyard`);
-    const role = (e: DbEndpoint): DbEndpoint => ({ ...e, user: 'switchyard', password: 'bench-only' });
-    for (const e of [oldDb, syncDb]) {
-      const c = await connect(e);
-      await c.query(`ALTER SCHEMA public OWNER TO switchyard`);
-      await c.end();
-    }
-    const oldR = role(oldDb);
-    const syncR = role(syncDb);
-    {
-      const c = await connect(oldR);
-      await seedChatHistory(c, SEED);
-      await c.end();
-    }
-    log(`seeded ${SEED} messages; ${SECONDS}s at ${RATE} ops/s, backlog ${BACKLOG} changes`);
+    const b = await setUp(cluster, clients);
+    const mix = await lagUnderWriteMix(b, clients);
+    const lostSync = await lostCount(b.syncDb, 'public.messages', 'message_id', mix);
+    const lostNative = await lostCount(b.nativeDb, 'chat_messages', 'id', mix);
+    const backlog = await backlogDrain(b);
+    const huge = HUGE_ROWS > 0 ? await hugeTransaction(b.nat, b.oldAdmin, b.oldDb, { ...b.follow }) : null;
+    const out = summary(mix, { sync: lostSync, native: lostNative }, backlog, huge);
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    else printSummary(out);
+    await b.nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
+    await b.nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);
+    await b.nat.query(`DROP SUBSCRIPTION native_sub`);
+  } finally {
+    for (const c of clients) await c.end().catch(() => undefined);
+    await cluster.stop();
+  }
+}
 
-    // Ours: publication + slot before the copy, copy through the spec, then follow.
-    const spec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, forwardOnly: true })) };
-    await createSync(oldR, spec, 'bench', 'forward');
-    await prepareTarget(spec, oldR, syncR);
-    for (const t of spec.tables)
-      await copyTable(await describeTableWith(qualifiedTableSpec(t), oldR, syncR), oldR, syncR, {
-        runId: 'bench',
-        concurrency: 2,
+/** The login, three databases, the seed; our sync (slot before the copy, copy, then follow) and native replication. */
+async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
+  const admin = await connect(cluster.endpoint('postgres'));
+  clients.push(admin);
+  await admin.query(`CREATE ROLE switchyard LOGIN REPLICATION PASSWORD 'bench-only'`);
+  const oldDb = await cluster.createDatabase('old');
+  const syncDb = await cluster.createDatabase('new_sync');
+  const nativeDb = await cluster.createDatabase('new_native');
+  for (const d of ['old', 'new_sync']) await admin.query(`ALTER DATABASE ${d} OWNER TO switchyard`);
+  const role = (e: DbEndpoint): DbEndpoint => ({ ...e, user: 'switchyard', password: 'bench-only' });
+  for (const e of [oldDb, syncDb]) {
+    const c = await connect(e);
+    await c.query(`ALTER SCHEMA public OWNER TO switchyard`);
+    await c.end();
+  }
+  const oldR = role(oldDb);
+  const syncR = role(syncDb);
+  {
+    const c = await connect(oldR);
+    await seedChatHistory(c, SEED);
+    await c.end();
+  }
+  log(`seeded ${SEED} messages; ${SECONDS}s at ${RATE} ops/s, backlog ${BACKLOG} changes`);
+
+  // Ours: publication + slot before the copy, copy through the spec, then follow.
+  const spec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, forwardOnly: true })) };
+  await createSync(oldR, spec, 'bench', 'forward');
+  await prepareTarget(spec, oldR, syncR);
+  for (const t of spec.tables)
+    await copyTable(await describeTableWith(qualifiedTableSpec(t), oldR, syncR), oldR, syncR, {
+      runId: 'bench',
+      concurrency: 2,
+    });
+  const oldAdmin = await connect(oldDb);
+  const nat = await connect(nativeDb);
+  clients.push(oldAdmin, nat);
+  await setUpNative(cluster, oldDb, oldAdmin, nat);
+  const follow = { migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 };
+  return { oldDb, syncDb, nativeDb, oldR, syncR, spec, oldAdmin, nat, follow };
+}
+
+/** Native: same tables, pre-made slot (CREATE SUBSCRIPTION cannot create a slot on its own cluster), copied by COPY. */
+async function setUpNative(cluster: LocalCluster, oldDb: DbEndpoint, oldAdmin: Client, nat: Client): Promise<void> {
+  for (const s of OLD_CHAT_SCHEMA) await nat.query(s);
+  await oldAdmin.query(`CREATE PUBLICATION native_pub FOR TABLE chat_sessions, chat_messages`);
+  await oldAdmin.query(`SELECT pg_create_logical_replication_slot('native_slot', 'pgoutput')`);
+  for (const t of ['chat_sessions', 'chat_messages']) {
+    const src = await connect(oldDb);
+    await pipeline(src.query(copyTo(`COPY ${t} TO STDOUT`)), nat.query(copyFrom(`COPY ${t} FROM STDIN`)));
+    await src.end();
+  }
+  await nat.query(
+    `CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=${cluster.port} dbname=old user=postgres password=${oldDb.password}'
+     PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
+  );
+}
+
+/** What the write mix acknowledged: inserted and deleted keys, operations done. */
+interface Acknowledged {
+  readonly inserted: Set<number>;
+  readonly deleted: Set<number>;
+  ops: number;
+}
+
+/** One operation of the write mix: single-row inserts, updates and deletes, multi-row and a few slow transactions. */
+function writeOp(ack: Acknowledged): (c: Client) => Promise<void> {
+  let nextId = 10_000_000;
+  return async (c) => {
+    const r = Math.random();
+    if (r < 0.4) {
+      const id = nextId++;
+      await c.query(`INSERT INTO chat_messages VALUES ($1, 1, 'human', 'bench insert', NULL, now(), now())`, [id]);
+      ack.inserted.add(id);
+    } else if (r < 0.7) {
+      await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [
+        1 + Math.floor(Math.random() * SEED),
+        ack.ops,
+      ]);
+    } else if (r < 0.8) {
+      const live = [...ack.inserted].filter((x) => !ack.deleted.has(x));
+      if (!live.length) return;
+      const id = live[Math.floor(Math.random() * live.length)];
+      await c.query(`DELETE FROM chat_messages WHERE id = $1`, [id]);
+      ack.deleted.add(id);
+    } else if (r < 0.97) {
+      const ids = Array.from({ length: 5 }, () => nextId++);
+      await c.query('BEGIN');
+      await c.query(
+        `INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`,
+        [ids],
+      );
+      await c.query(`UPDATE chat_messages SET role = 'BOT' WHERE id = ANY($1::bigint[])`, [ids]);
+      await c.query('COMMIT');
+      for (const x of ids) ack.inserted.add(x);
+    } else {
+      await c.query('BEGIN');
+      await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [1 + Math.floor(Math.random() * SEED)]);
+      await sleep(300);
+      await c.query('COMMIT');
+    }
+    ack.ops++;
+  };
+}
+
+/** Run `op` at RATE per second for SECONDS over the writers, at most one operation per writer at a time. */
+async function runAtRate(writers: Client[], op: (c: Client) => Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  const end = t0 + SECONDS * 1000;
+  let scheduled = 0;
+  const inflight = new Set<Promise<void>>();
+  const busy = new Set<Client>();
+  while (Date.now() < end) {
+    const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
+    while (scheduled < due) {
+      const free = writers.find((c) => !busy.has(c));
+      if (!free) break;
+      busy.add(free);
+      scheduled++;
+      const p = op(free).finally(() => {
+        busy.delete(free);
+        inflight.delete(p);
       });
-
-    // Native: same tables, pre-made slot (CREATE SUBSCRIPTION cannot create a slot on its own cluster), copied by COPY.
-    const oldAdmin = await connect(oldDb);
-    const nat = await connect(nativeDb);
-    clients.push(oldAdmin, nat);
-    for (const s of OLD_CHAT_SCHEMA) await nat.query(s);
-    await oldAdmin.query(`CREATE PUBLICATION native_pub FOR TABLE chat_sessions, chat_messages`);
-    await oldAdmin.query(`SELECT pg_create_logical_replication_slot('native_slot', 'pgoutput')`);
-    for (const t of ['chat_sessions', 'chat_messages']) {
-      const src = await connect(oldDb);
-      await pipeline(src.query(copyTo(`COPY ${t} TO STDOUT`)), nat.query(copyFrom(`COPY ${t} FROM STDIN`)));
-      await src.end();
+      inflight.add(p);
     }
-    await nat.query(
-      `CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=${cluster.port} dbname=old user=postgres password=${oldDb.password}'
-       PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
-    );
+    await sleep(2);
+  }
+  await Promise.all(inflight);
+}
 
-    // ---- Phase 1: lag under a write mix ----
-    rss.phase = 'lag';
-    const ac = new AbortController();
-    const follow = {
-      migrationId: 'bench',
-      direction: 'forward' as const,
-      spec,
-      source: oldR,
-      target: syncR,
-      pollMs: 20,
-    };
-    const ours = (async () => {
-      if (!BOUNDED_MS) return [await runSync({ ...follow, signal: ac.signal })];
-      const runs = [];
-      while (!ac.signal.aborted) runs.push(await runSync({ ...follow, maxMs: BOUNDED_MS, signal: ac.signal }));
-      return runs;
-    })();
-    const writers: Client[] = [];
-    for (let i = 0; i < 8; i++) writers.push(await connect(oldDb, { applicationName: 'bench-writer' }));
-    clients.push(...writers);
-    const inserted = new Set<number>();
-    const deleted = new Set<number>();
-    let nextId = 10_000_000;
-    let ops = 0;
-    const op = async (c: Client) => {
-      const r = Math.random();
-      if (r < 0.4) {
-        const id = nextId++;
-        await c.query(`INSERT INTO chat_messages VALUES ($1, 1, 'human', 'bench insert', NULL, now(), now())`, [id]);
-        inserted.add(id);
-      } else if (r < 0.7) {
-        await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [
-          1 + Math.floor(Math.random() * SEED),
-          ops,
-        ]);
-      } else if (r < 0.8) {
-        const live = [...inserted].filter((x) => !deleted.has(x));
-        if (!live.length) return;
-        const id = live[Math.floor(Math.random() * live.length)];
-        await c.query(`DELETE FROM chat_messages WHERE id = $1`, [id]);
-        deleted.add(id);
-      } else if (r < 0.97) {
-        const ids = Array.from({ length: 5 }, () => nextId++);
-        await c.query('BEGIN');
-        await c.query(
-          `INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`,
-          [ids],
-        );
-        await c.query(`UPDATE chat_messages SET role = 'BOT' WHERE id = ANY($1::bigint[])`, [ids]);
-        await c.query('COMMIT');
-        for (const x of ids) inserted.add(x);
-      } else {
-        await c.query('BEGIN');
-        await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [
-          1 + Math.floor(Math.random() * SEED),
-        ]);
-        await sleep(300);
-        await c.query('COMMIT');
-      }
-      ops++;
-    };
-    // Probe: the session row 1's title carries a sequence number, written every 100 ms; each target is polled for it.
-    const probeWritten = new Map<number, number>();
-    const seen = { sync: new Map<number, number>(), native: new Map<number, number>() };
-    let probe = 0;
-    let stopProbes = false;
-    const probeWriter = (async () => {
-      const c = await connect(oldDb);
-      while (!stopProbes) {
-        probe++;
-        await c.query(`UPDATE chat_sessions SET title = $1 WHERE id = 1`, [`probe ${probe}`]);
-        probeWritten.set(probe, Date.now());
-        await sleep(100);
-      }
-      await c.end();
-    })();
-    let polling = true;
-    const poller = async (db: DbEndpoint, sql: string, into: Map<number, number>) => {
-      const c = await connect(db);
-      while (polling) {
-        const r = await c.query(sql);
-        const n = Number(/probe (\d+)/.exec(r.rows[0]?.t ?? '')?.[1] ?? 0);
-        for (let k = 1; k <= n; k++) if (!into.has(k) && probeWritten.has(k)) into.set(k, Date.now());
-        await sleep(10);
-      }
-      await c.end();
-    };
-    const polls = [
-      poller(syncDb, `SELECT title AS t FROM public.conversations WHERE conversation_id = 1`, seen.sync),
-      poller(nativeDb, `SELECT title AS t FROM chat_sessions WHERE id = 1`, seen.native),
-    ];
-    const t0 = Date.now();
-    const end = t0 + SECONDS * 1000;
-    let scheduled = 0;
-    const inflight = new Set<Promise<void>>();
-    const busy = new Set<Client>();
-    while (Date.now() < end) {
-      const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
-      while (scheduled < due) {
-        const free = writers.find((c) => !busy.has(c));
-        if (!free) break;
-        busy.add(free);
-        scheduled++;
-        const p = op(free).finally(() => {
-          busy.delete(free);
-          inflight.delete(p);
-        });
-        inflight.add(p);
-      }
-      await sleep(2);
+/**
+ * End-to-end lag: the session row 1's title carries a sequence number, written every 100 ms; each
+ * target is polled for it. `finish()` writes one last probe once the writes stopped and returns how
+ * long each target took to show it (converged: everything before it is there too).
+ */
+function probes(b: Bench) {
+  const written = new Map<number, number>();
+  const seen = { sync: new Map<number, number>(), native: new Map<number, number>() };
+  let probe = 0;
+  let stopProbes = false;
+  const writer = (async () => {
+    const c = await connect(b.oldDb);
+    while (!stopProbes) {
+      probe++;
+      await c.query(`UPDATE chat_sessions SET title = $1 WHERE id = 1`, [`probe ${probe}`]);
+      written.set(probe, Date.now());
+      await sleep(100);
     }
-    await Promise.all(inflight);
+    await c.end();
+  })();
+  let polling = true;
+  const poller = async (db: DbEndpoint, sql: string, into: Map<number, number>) => {
+    const c = await connect(db);
+    while (polling) {
+      const r = await c.query(sql);
+      const n = Number(/probe (\d+)/.exec(r.rows[0]?.t ?? '')?.[1] ?? 0);
+      for (let k = 1; k <= n; k++) if (!into.has(k) && written.has(k)) into.set(k, Date.now());
+      await sleep(10);
+    }
+    await c.end();
+  };
+  const polls = [
+    poller(b.syncDb, `SELECT title AS t FROM public.conversations WHERE conversation_id = 1`, seen.sync),
+    poller(b.nativeDb, `SELECT title AS t FROM chat_sessions WHERE id = 1`, seen.native),
+  ];
+  const lags = (m: Map<number, number>) =>
+    [...m.entries()].filter(([k]) => written.has(k)).map(([k, at]) => (at - written.get(k)!) / 1000);
+  const finish = async () => {
     stopProbes = true;
-    await probeWriter;
-    // Writes have stopped: one last probe; converged = it (and so everything before it) is visible on the target.
-    const fin = await connect(oldDb);
+    await writer;
+    const fin = await connect(b.oldDb);
     const last = ++probe;
     await fin.query(`UPDATE chat_sessions SET title = $1 WHERE id = 1`, [`probe ${last}`]);
     const stopAt = Date.now();
-    probeWritten.set(last, stopAt);
+    written.set(last, stopAt);
     await fin.end();
     const converge = async (m: Map<number, number>) => {
       while (!m.has(last) && Date.now() - stopAt < 60_000) await sleep(10);
@@ -232,175 +278,203 @@ async function main() {
     const [convSync, convNative] = await Promise.all([converge(seen.sync), converge(seen.native)]);
     polling = false;
     await Promise.all(polls);
-    ac.abort();
-    const phase1Runs = await ours;
-    const phase1 = {
-      runs: phase1Runs.length,
-      transactions: phase1Runs.reduce((n, r) => n + r.transactions, 0),
-      batches: phase1Runs.reduce((n, r) => n + r.batches, 0),
-      conflicts: phase1Runs.reduce((n, r) => n + r.conflicts, 0),
-    };
-    const lags = (m: Map<number, number>) =>
-      [...m.entries()].filter(([k]) => probeWritten.has(k)).map(([k, at]) => (at - probeWritten.get(k)!) / 1000);
-    const lagSync = lags(seen.sync);
-    const lagNative = lags(seen.native);
+    return { convSync, convNative, lagSync: lags(seen.sync), lagNative: lags(seen.native) };
+  };
+  return { finish };
+}
 
-    // lost = 0: every acknowledged insert present (unless acknowledged deleted), every acknowledged delete gone.
-    const check = async (db: DbEndpoint, table: string, key: string) => {
-      const c = await connect(db);
-      const ids = [...inserted];
-      const r = await c.query(
-        `SELECT count(*) FILTER (WHERE NOT (x = ANY($2::bigint[])) AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS missing,
-                                      count(*) FILTER (WHERE x = ANY($2::bigint[]) AND EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS resurrected
-                                 FROM unnest($1::bigint[]) x`,
-        [ids, [...deleted]],
-      );
-      await c.end();
-      return r.rows[0].missing + r.rows[0].resurrected;
-    };
-    const lostSync = await check(syncDb, 'public.messages', 'message_id');
-    const lostNative = await check(nativeDb, 'chat_messages', 'id');
+/** Phase 1: lag under the write mix, our sync (continuous, or bounded runs) beside native replication. */
+async function lagUnderWriteMix(b: Bench, clients: Client[]) {
+  rss.phase = 'lag';
+  const ac = new AbortController();
+  const ours = (async () => {
+    if (!BOUNDED_MS) return [await runSync({ ...b.follow, signal: ac.signal })];
+    const runs = [];
+    while (!ac.signal.aborted) runs.push(await runSync({ ...b.follow, maxMs: BOUNDED_MS, signal: ac.signal }));
+    return runs;
+  })();
+  const writers: Client[] = [];
+  for (let i = 0; i < 8; i++) writers.push(await connect(b.oldDb, { applicationName: 'bench-writer' }));
+  clients.push(...writers);
+  const ack: Acknowledged = { inserted: new Set(), deleted: new Set(), ops: 0 };
+  const probe = probes(b);
+  await runAtRate(writers, writeOp(ack));
+  // Writes have stopped: one last probe; converged = it (and so everything before it) is visible on the target.
+  const seen = await probe.finish();
+  ac.abort();
+  const runs = await ours;
+  const phase1 = {
+    runs: runs.length,
+    transactions: runs.reduce((n, r) => n + r.transactions, 0),
+    batches: runs.reduce((n, r) => n + r.batches, 0),
+    conflicts: runs.reduce((n, r) => n + r.conflicts, 0),
+  };
+  return { ...ack, ...seen, phase1 };
+}
 
-    // ---- Phase 2: backlog drain ----
-    rss.phase = 'backlog';
-    await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
-    await sleep(500);
-    const gen = await connect(oldDb);
-    // One big transaction (up to 100k rows, as many as the table has), then 1000-row transactions up to BACKLOG changes.
-    const big =
-      (
-        await gen.query(
-          `UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ` +
-            `ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`,
-        )
-      ).rowCount ?? 0;
-    let left = BACKLOG - big;
-    let from = 1;
-    while (left > 0) {
-      const n = Math.min(1000, left);
-      const r = await gen.query(
-        `UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM ` +
-          `chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`,
-      );
-      left -= r.rowCount ?? 0;
-      from = Number(r.rows[r.rows.length - 1]?.id ?? 0) + 1;
-      if ((r.rowCount ?? 0) < n) from = 1;
-    }
-    const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
-    await gen.end();
-    let t = Date.now();
-    rss.phase = 'drain';
-    const drained = await runSync({
-      migrationId: 'bench',
-      direction: 'forward',
-      spec,
-      source: oldR,
-      target: syncR,
-      untilLsn: goal,
-    });
-    const syncSecs = (Date.now() - t) / 1000;
-    rss.phase = 'native';
-    t = Date.now();
-    await nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
-    for (;;) {
-      const r = await oldAdmin.query(
-        `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`,
-        [goal],
-      );
-      if (r.rows[0]?.done) break;
-      await sleep(20);
-    }
-    const nativeSecs = (Date.now() - t) / 1000;
-    const syncChanges = drained.inserted + drained.updated + drained.deleted;
-    const huge = HUGE_ROWS > 0 ? await hugeTransaction(nat, oldAdmin, oldDb, { ...follow }) : null;
+/** lost = 0: every acknowledged insert present (unless acknowledged deleted), every acknowledged delete gone. */
+async function lostCount(db: DbEndpoint, table: string, key: string, ack: Acknowledged): Promise<number> {
+  const c = await connect(db);
+  const r = await c.query(
+    `SELECT count(*) FILTER (WHERE NOT (x = ANY($2::bigint[])) AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS missing,
+            count(*) FILTER (WHERE x = ANY($2::bigint[]) AND EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = x))::int AS resurrected
+       FROM unnest($1::bigint[]) x`,
+    [[...ack.inserted], [...ack.deleted]],
+  );
+  await c.end();
+  return r.rows[0].missing + r.rows[0].resurrected;
+}
 
-    const out = {
-      seconds: SECONDS,
-      rate: RATE,
-      opsDone: ops,
-      opsPerSecond: Math.round(ops / SECONDS),
-      lag: {
-        sync: { p50: pct(lagSync, 50), p99: pct(lagSync, 99), samples: lagSync.length },
-        native: { p50: pct(lagNative, 50), p99: pct(lagNative, 99), samples: lagNative.length },
-      },
-      convergeSeconds: { sync: convSync, native: convNative },
-      lost: {
-        sync: lostSync,
-        native: lostNative,
-        acknowledgedInserts: inserted.size,
-        acknowledgedDeletes: deleted.size,
-      },
-      backlog: {
-        changes: BACKLOG,
-        bigTransactionRows: big,
-        sync: { seconds: syncSecs, rowsPerSecond: Math.round(syncChanges / syncSecs), changesApplied: syncChanges },
-        native: { seconds: nativeSecs, rowsPerSecond: Math.round(BACKLOG / nativeSecs) },
-      },
-      ratios: {
-        p50LagSyncOverNative: pct(lagSync, 50) / pct(lagNative, 50),
-        p99LagSyncOverNative: pct(lagSync, 99) / pct(lagNative, 99),
-        convergeSyncOverNative: convSync / convNative,
-        backlogSyncOverNative: syncChanges / syncSecs / (BACKLOG / nativeSecs),
-      },
-      postgres: PG,
-      huge,
-      phase1Sync: { ...phase1, boundedMs: BOUNDED_MS },
-      /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes), over the whole run (the engine's copy included). */
-      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      /** Peak RSS per phase: setup (seed, engine copy), lag (the continuous sync under the write mix), drain (runSync on the backlog). */
-      rssPeakMB: { setup: peakMB('setup'), lag: peakMB('lag'), drain: peakMB('drain'), huge: peakMB('huge') },
-      /** The issue's goals, each true when met by this run. */
-      goals: {
-        lostZero: lostSync === 0,
-        p50LagAtMostNative: pct(lagSync, 50) <= pct(lagNative, 50),
-        p99LagAtMostNative: pct(lagSync, 99) <= pct(lagNative, 99),
-        convergeAtMostNativePlus01s: convSync <= convNative + 0.1,
-        backlogAtLeast12xNative: syncChanges / syncSecs / (BACKLOG / nativeSecs) >= 1.2,
-        hugeAtLeast1xNative: huge ? huge.ratio >= 1 : true,
-        rssUnder300MB: Math.max(peakMB('lag'), peakMB('drain'), peakMB('huge')) < 300,
-      },
-    };
-    if (JSON_OUT) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    else {
-      log(`write mix: ${ops} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
-      log(
-        `lag p50/p99   sync ${out.lag.sync.p50.toFixed(3)}/${out.lag.sync.p99.toFixed(3)} s   native ` +
-          `${out.lag.native.p50.toFixed(3)}/${out.lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ` +
-          `${out.ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${out.ratios.p99LagSyncOverNative.toFixed(2)})`,
-      );
-      log(
-        `converge      sync ${convSync.toFixed(3)} s   native ${convNative.toFixed(3)} s   (ratio ${out.ratios.convergeSyncOverNative.toFixed(2)})`,
-      );
-      log(
-        `lost          sync ${lostSync}   native ${lostNative}   (of ${inserted.size} acknowledged inserts, ${deleted.size} deletes)`,
-      );
-      log(
-        `backlog ${BACKLOG} changes (one ${big}-row transaction): sync ${out.backlog.sync.rowsPerSecond} rows/s ` +
-          `(${syncSecs.toFixed(2)} s)   native ${out.backlog.native.rowsPerSecond} rows/s ` +
-          `(${nativeSecs.toFixed(2)} s)   ratio ${out.ratios.backlogSyncOverNative.toFixed(2)}`,
-      );
-      if (huge)
-        log(
-          `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   ` +
-            `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ratio ${huge.ratio.toFixed(2)}`,
-        );
-      log(
-        `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, ` +
-          `lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB, huge transaction ${out.rssPeakMB.huge} MB)`,
-      );
-      log(
-        `goals: ${Object.entries(out.goals)
-          .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
-          .join(', ')}`,
-      );
-    }
-    await nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
-    await nat.query(`ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`);
-    await nat.query(`DROP SUBSCRIPTION native_sub`);
-  } finally {
-    for (const c of clients) await c.end().catch(() => undefined);
-    await cluster.stop();
+/** Phase 2: a backlog (one big transaction, then 1000-row ones) drained from a stopped start by each. */
+async function backlogDrain(b: Bench) {
+  rss.phase = 'backlog';
+  await b.nat.query(`ALTER SUBSCRIPTION native_sub DISABLE`);
+  await sleep(500);
+  const gen = await connect(b.oldDb);
+  // One big transaction (up to 100k rows, as many as the table has), then 1000-row transactions up to BACKLOG changes.
+  const big =
+    (
+      await gen.query(
+        `UPDATE chat_messages SET body = coalesce(body, '') || '.' WHERE id IN (SELECT id FROM chat_messages ` +
+          `ORDER BY id LIMIT ${Math.min(BIG_ROWS, Math.floor(BACKLOG / 2))})`,
+      )
+    ).rowCount ?? 0;
+  let left = BACKLOG - big;
+  let from = 1;
+  while (left > 0) {
+    const n = Math.min(1000, left);
+    const r = await gen.query(
+      `UPDATE chat_messages SET updated_at = updated_at + interval '1 ms' WHERE id IN (SELECT id FROM ` +
+        `chat_messages WHERE id >= ${from} ORDER BY id LIMIT ${n}) RETURNING id`,
+    );
+    left -= r.rowCount ?? 0;
+    from = Number(r.rows[r.rows.length - 1]?.id ?? 0) + 1;
+    if ((r.rowCount ?? 0) < n) from = 1;
   }
+  const goal = (await gen.query(`SELECT pg_current_wal_insert_lsn()::text AS l`)).rows[0].l as string;
+  await gen.end();
+  let t = Date.now();
+  rss.phase = 'drain';
+  const drained = await runSync({
+    migrationId: 'bench',
+    direction: 'forward',
+    spec: b.spec,
+    source: b.oldR,
+    target: b.syncR,
+    untilLsn: goal,
+  });
+  const syncSecs = (Date.now() - t) / 1000;
+  rss.phase = 'native';
+  t = Date.now();
+  await b.nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
+  await nativeReached(b.oldAdmin, goal);
+  const nativeSecs = (Date.now() - t) / 1000;
+  return { big, syncSecs, nativeSecs, syncChanges: drained.inserted + drained.updated + drained.deleted };
+}
+
+/** Wait until native replication's slot confirmed `goal`. */
+async function nativeReached(oldAdmin: Client, goal: string): Promise<void> {
+  for (;;) {
+    const r = await oldAdmin.query(
+      `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`,
+      [goal],
+    );
+    if (r.rows[0]?.done) return;
+    await sleep(20);
+  }
+}
+
+type Huge = Awaited<ReturnType<typeof hugeTransaction>>;
+
+/** The figures of the run, their ratios to native replication, and the goals met. */
+function summary(
+  mix: Awaited<ReturnType<typeof lagUnderWriteMix>>,
+  lost: { sync: number; native: number },
+  backlog: Awaited<ReturnType<typeof backlogDrain>>,
+  huge: Huge | null,
+) {
+  const { lagSync, lagNative, convSync, convNative } = mix;
+  const { big, syncSecs, nativeSecs, syncChanges } = backlog;
+  const backlogRatio = syncChanges / syncSecs / (BACKLOG / nativeSecs);
+  return {
+    seconds: SECONDS,
+    rate: RATE,
+    opsDone: mix.ops,
+    opsPerSecond: Math.round(mix.ops / SECONDS),
+    lag: {
+      sync: { p50: pct(lagSync, 50), p99: pct(lagSync, 99), samples: lagSync.length },
+      native: { p50: pct(lagNative, 50), p99: pct(lagNative, 99), samples: lagNative.length },
+    },
+    convergeSeconds: { sync: convSync, native: convNative },
+    lost: { ...lost, acknowledgedInserts: mix.inserted.size, acknowledgedDeletes: mix.deleted.size },
+    backlog: {
+      changes: BACKLOG,
+      bigTransactionRows: big,
+      sync: { seconds: syncSecs, rowsPerSecond: Math.round(syncChanges / syncSecs), changesApplied: syncChanges },
+      native: { seconds: nativeSecs, rowsPerSecond: Math.round(BACKLOG / nativeSecs) },
+    },
+    ratios: {
+      p50LagSyncOverNative: pct(lagSync, 50) / pct(lagNative, 50),
+      p99LagSyncOverNative: pct(lagSync, 99) / pct(lagNative, 99),
+      convergeSyncOverNative: convSync / convNative,
+      backlogSyncOverNative: backlogRatio,
+    },
+    postgres: PG,
+    huge,
+    phase1Sync: { ...mix.phase1, boundedMs: BOUNDED_MS },
+    /** Peak RSS of this process (the sync engine; PostgreSQL runs in its own processes), over the whole run (the engine's copy included). */
+    maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    /** Peak RSS per phase: setup (seed, engine copy), lag (the continuous sync under the write mix), drain (runSync on the backlog). */
+    rssPeakMB: { setup: peakMB('setup'), lag: peakMB('lag'), drain: peakMB('drain'), huge: peakMB('huge') },
+    /** The issue's goals, each true when met by this run. */
+    goals: {
+      lostZero: lost.sync === 0,
+      p50LagAtMostNative: pct(lagSync, 50) <= pct(lagNative, 50),
+      p99LagAtMostNative: pct(lagSync, 99) <= pct(lagNative, 99),
+      convergeAtMostNativePlus01s: convSync <= convNative + 0.1,
+      backlogAtLeast12xNative: backlogRatio >= 1.2,
+      hugeAtLeast1xNative: huge ? huge.ratio >= 1 : true,
+      rssUnder300MB: Math.max(peakMB('lag'), peakMB('drain'), peakMB('huge')) < 300,
+    },
+  };
+}
+
+function printSummary(out: ReturnType<typeof summary>): void {
+  const { lag, ratios, backlog, huge } = out;
+  log(`write mix: ${out.opsDone} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
+  log(
+    `lag p50/p99   sync ${lag.sync.p50.toFixed(3)}/${lag.sync.p99.toFixed(3)} s   native ` +
+      `${lag.native.p50.toFixed(3)}/${lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ` +
+      `${ratios.p50LagSyncOverNative.toFixed(2)}, p99 ${ratios.p99LagSyncOverNative.toFixed(2)})`,
+  );
+  log(
+    `converge      sync ${out.convergeSeconds.sync.toFixed(3)} s   native ${out.convergeSeconds.native.toFixed(3)} s   ` +
+      `(ratio ${ratios.convergeSyncOverNative.toFixed(2)})`,
+  );
+  log(
+    `lost          sync ${out.lost.sync}   native ${out.lost.native}   (of ${out.lost.acknowledgedInserts} ` +
+      `acknowledged inserts, ${out.lost.acknowledgedDeletes} deletes)`,
+  );
+  log(
+    `backlog ${BACKLOG} changes (one ${backlog.bigTransactionRows}-row transaction): sync ` +
+      `${backlog.sync.rowsPerSecond} rows/s (${backlog.sync.seconds.toFixed(2)} s)   native ` +
+      `${backlog.native.rowsPerSecond} rows/s (${backlog.native.seconds.toFixed(2)} s)   ratio ` +
+      `${ratios.backlogSyncOverNative.toFixed(2)}`,
+  );
+  if (huge)
+    log(
+      `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   ` +
+        `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ratio ${huge.ratio.toFixed(2)}`,
+    );
+  log(
+    `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, ` +
+      `lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB, huge transaction ${out.rssPeakMB.huge} MB)`,
+  );
+  log(
+    `goals: ${Object.entries(out.goals)
+      .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
+      .join(', ')}`,
+  );
 }
 
 /** Phase 3: one transaction inserting HUGE_ROWS rows, drained by the sync (one run) and then by native replication. */
@@ -426,14 +500,7 @@ async function hugeTransaction(
   rss.phase = 'native-huge';
   t = Date.now();
   await nat.query(`ALTER SUBSCRIPTION native_sub ENABLE`);
-  for (;;) {
-    const q = await oldAdmin.query(
-      `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = 'native_slot'`,
-      [goal],
-    );
-    if (q.rows[0]?.done) break;
-    await sleep(20);
-  }
+  await nativeReached(oldAdmin, goal);
   const nativeSecs = (Date.now() - t) / 1000;
   return {
     rows: HUGE_ROWS,

@@ -278,270 +278,18 @@ async function main() {
       else printManyTables(many, log);
       return;
     }
-    const source = await cluster.createDatabase('bench_source');
-    const target = await cluster.createDatabase('bench_target');
-    log(`seeding ${args.rows.toLocaleString()} chat messages (fsync ${args.fsync ? 'on' : 'off'}) ...`);
-    const seedSeconds = await timed(async () => {
-      const c = await connect(source);
-      await seedChatHistory(c, args.rows);
-      await c.end();
-    });
-    log(`seeded in ${seedSeconds.toFixed(1)} s`);
-    const sourceSmall = args.scaleRows ? await cluster.createDatabase('bench_source_small') : undefined;
-    if (sourceSmall) {
-      const c = await connect(sourceSmall);
-      await seedChatHistory(c, args.scaleRows!);
-      await c.end();
-    }
-    const prep = await prepareTarget(chatHistorySpec, source, target, { deferIndexes: true });
-    log(`deferred for the load: ${prep.deferred.join(', ') || 'nothing'}`);
-    const messagesSpec = chatHistorySpec.tables.find((t) => t.name === 'messages')!;
-    const layout = await describeTableWith(messagesSpec, source, target);
-    const indexDefs = await deferredIndexDefs(target);
-    const layoutSmall = sourceSmall ? await describeTableWith(messagesSpec, sourceSmall, target) : undefined;
-    const engineParallel = ENGINE_PARALLEL;
-    // One checksum query per side already keeps both cores busy (source and target run at once).
-    const validateParallel = 1;
-    let run = 0;
-    const indexSeconds: number[] = [];
-    const engineCopy = async (
-      concurrency: number,
-      l: TableLayout = layout,
-      src: DbEndpoint = source,
-      rows = args.rows,
-    ) => {
-      const r = await copyTable(l, src, target, { runId: `bench-${run++}`, concurrency });
-      if (r.rowsTotal !== rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${rows}`);
-      const built = await buildDeferredIndexes(chatHistorySpec, target, {
-        tables: ['messages'],
-        maintenanceWorkMem: MAINTENANCE_WORK_MEM,
-      });
-      if (l === layout) indexSeconds.push(built.seconds);
-    };
-
-    log('warm-up ...');
-    await truncate(target);
-    await rawPipe(layout, source, target, indexDefs);
-    await truncate(target);
-    await engineCopy(engineParallel);
-    await validateTable(layout, source, target, { runId: `bench-${run - 1}`, concurrency: validateParallel });
-
-    const t: Record<string, number[]> = {
-      engine: [],
-      raw: [],
-      naive: [],
-      ...(sourceSmall ? { engineSmall: [] } : {}),
-      validate: [],
-      rawChecksum: [],
-      count: [],
-    };
-    const copyVariants: [string, () => Promise<unknown>][] = [
-      ['engine', () => engineCopy(engineParallel)],
-      ['raw', () => rawPipe(layout, source, target, indexDefs)],
-      ['naive', () => naiveInsert(layout, source, target, args.naiveRows)],
-      ...(sourceSmall
-        ? [
-            ['engineSmall', () => engineCopy(engineParallel, layoutSmall, sourceSmall, args.scaleRows!)] as [
-              string,
-              () => Promise<unknown>,
-            ],
-          ]
-        : []),
-    ];
-    for (let rep = 0; rep < args.reps; rep++) {
-      const order = copyVariants.map((_, i) => copyVariants[(i + rep) % copyVariants.length]);
-      for (const [name, fn] of order) {
-        await truncate(target);
-        t[name].push(await timed(fn));
-      }
-      // Validation variants need a full target: copy once with the engine, then interleave the readers.
-      await truncate(target);
-      await engineCopy(engineParallel);
-      const runId = `bench-${run - 1}`;
-      const readers: [string, () => Promise<unknown>][] = [
-        [
-          'validate',
-          async () => {
-            const v = await validateTable(layout, source, target, { runId, concurrency: validateParallel });
-            if (!v.match) throw new Error('validation reported a mismatch on an exact copy');
-          },
-        ],
-        [
-          'rawChecksum',
-          () =>
-            both(source, target, (c, side) =>
-              c.query(
-                checksumSql(
-                  side === 'source' ? sourceCompareSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE),
-                ),
-              ),
-            ),
-        ],
-        [
-          'count',
-          () =>
-            both(source, target, (c, side) =>
-              c.query(side === 'source' ? 'SELECT count(*) FROM chat_messages' : 'SELECT count(*) FROM messages'),
-            ),
-        ],
-      ];
-      for (let i = 0; i < readers.length; i++) {
-        const [name, fn] = readers[(i + rep) % readers.length];
-        t[name].push(await timed(fn));
-      }
-      log(
-        `rep ${rep + 1}/${args.reps}: ${Object.entries(t)
-          .map(([k, v]) => `${k} ${v[v.length - 1].toFixed(2)}s`)
-          .join(', ')}`,
-      );
-    }
-
-    const scaling: { parallel: number; seconds: number; rowsPerSecond: number }[] = [];
-    for (const p of args.parallel) {
-      const secs: number[] = [];
-      for (let rep = 0; rep < args.reps; rep++) {
-        await truncate(target);
-        secs.push(await timed(() => engineCopy(p)));
-      }
-      scaling.push({ parallel: p, seconds: median(secs), rowsPerSecond: Math.round(args.rows / median(secs)) });
-      log(`engine copy, parallel ${p}: ${median(secs).toFixed(2)} s`);
-    }
-
-    const diagnosis: { variant: string; seconds: number; walMB: number; checkpoints: number }[] = [];
-    if (args.diagnose) {
-      const diag = async (variant: string, fn: () => Promise<unknown>) => {
-        await truncate(target);
-        const r = await walAndCheckpoints(target, fn);
-        diagnosis.push({ variant, ...r });
-        log(`diagnose: ${variant}: ${r.seconds.toFixed(2)} s, WAL ${r.walMB} MB, ${r.checkpoints} checkpoints`);
-      };
-      const copyOnly = (l: TableLayout, concurrency = engineParallel) =>
-        copyTable(l, source, target, { runId: `bench-${run++}`, concurrency });
-      await diag('planning only (planChunks: page sample above 200,000 rows)', () =>
-        withBoth(source, target, (s, g) => planChunks(layout, s, g, `bench-${run++}`)),
-      );
-      await diag('engine copy, fresh chunks (no DELETE), key only, no index build', () => copyOnly(layout));
-      await diag('buildDeferredIndexes after that copy', async () => {
-        await copyOnly(layout);
-        const t0 = performance.now();
-        await buildDeferredIndexes(chatHistorySpec, target, {
-          tables: ['messages'],
-          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
-        });
-        return (performance.now() - t0) / 1000;
-      });
-      await diag('engine copy with the per-chunk DELETE (resume path), key only', async () => {
-        const runId = `bench-${run++}`;
-        await withBoth(source, target, async (s, g) => {
-          await planChunks(layout, s, g, runId);
-          await g.query(`UPDATE switchyard.copy_chunks SET fresh = false WHERE run_id = $1`, [runId]);
-        });
-        await copyTable(layout, source, target, { runId, concurrency: engineParallel });
-      });
-      await diag('engine copy into the indexed table (index maintained during the load)', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, {
-          tables: ['messages'],
-          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
-        });
-        await copyOnly(layout);
-      });
-      for (const chunkSize of [10_000, 50_000, 200_000, 500_000]) {
-        await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () =>
-          copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }),
-        );
-      }
-      await diag('raw COPY pipe into the key-only table, no index build', () => rawPipe(layout, source, target, []));
-      await diag('raw COPY pipe into the indexed table', async () => {
-        await buildDeferredIndexes(chatHistorySpec, target, {
-          tables: ['messages'],
-          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
-        });
-        await rawPipe(layout, source, target, []);
-      });
-    }
-
-    const sizes = await withBoth(source, target, async (_s, g) => {
-      const r = await g.query(
-        `SELECT pg_table_size('public.messages')::float8 AS heap, pg_indexes_size('public.messages')::float8 AS idx`,
-      );
-      return { heapMB: Math.round(r.rows[0].heap / 1e6), indexMB: Math.round(r.rows[0].idx / 1e6) };
-    });
-    const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
-    const maxRssMB = peakRssMB();
-    const rps = (rows: number, s: number) => Math.round(rows / s);
-    const result = {
-      rows: args.rows,
-      repetitions: args.reps,
-      fsync: args.fsync,
-      copy: {
-        engineParallel,
-        engineSeconds: m.engine,
-        engineRowsPerSecond: rps(args.rows, m.engine),
-        rawPipeSeconds: m.raw,
-        rawPipeRowsPerSecond: rps(args.rows, m.raw),
-        naiveRows: args.naiveRows,
-        naiveSeconds: m.naive,
-        naiveRowsPerSecond: rps(args.naiveRows, m.naive),
-        ratioToRawPipe: +(rps(args.rows, m.engine) / rps(args.rows, m.raw)).toFixed(3),
-        ratioToNaiveInsert: +(rps(args.rows, m.engine) / rps(args.naiveRows, m.naive)).toFixed(3),
-        indexBuildSecondsMedian: +median(indexSeconds).toFixed(2),
-        scaling,
-      },
-      scale: sourceSmall
-        ? {
-            smallRows: args.scaleRows,
-            smallRowsPerSecond: rps(args.scaleRows!, m.engineSmall),
-            rowsPerSecond: rps(args.rows, m.engine),
-            ratio: +(rps(args.rows, m.engine) / rps(args.scaleRows!, m.engineSmall)).toFixed(3),
-          }
-        : null,
-      maxRssMB,
-      targetSize: { ...sizes, bytesPerRow: Math.round((sizes.heapMB * 1e6) / args.rows) },
-      diagnosis,
-      manyTables: many,
-      validate: {
-        engineParallel: validateParallel,
-        engineSeconds: m.validate,
-        engineRowsPerSecond: rps(args.rows, m.validate),
-        rawChecksumSeconds: m.rawChecksum,
-        countSeconds: m.count,
-        ratioToRawChecksum: +(m.rawChecksum / m.validate).toFixed(3),
-        ratioToCount: +(m.count / m.validate).toFixed(3),
-      },
-      samples: t,
-    };
+    const b = await setUpCopyBench(args, cluster, log);
+    const samples = await copyAndValidateSamples(b);
+    const scaling = await parallelScaling(b);
+    const diagnosis = args.diagnose ? await diagnose(b) : [];
+    const result = await benchResult(b, samples, scaling, diagnosis, many);
     if (args.json) {
       const sync = args.sync && syncBench(args.sync, true);
       process.stdout.write(`${JSON.stringify({ ...result, ...(sync ? { sync } : {}) })}\n`);
     } else {
-      log('');
-      log(`copy (${args.rows.toLocaleString()} rows, medians of ${args.reps})`);
-      log(`  engine (parallel ${engineParallel})  ${result.copy.engineRowsPerSecond.toLocaleString()} rows/s`);
-      log(`  raw COPY pipe        ${result.copy.rawPipeRowsPerSecond.toLocaleString()} rows/s`);
-      log(
-        `  naive INSERT loop    ${result.copy.naiveRowsPerSecond.toLocaleString()} rows/s (on ${args.naiveRows.toLocaleString()} rows)`,
-      );
-      log(`  engine / raw pipe    ${result.copy.ratioToRawPipe}x`);
-      log(`  engine / naive       ${result.copy.ratioToNaiveInsert}x`);
-      for (const s of scaling) log(`  parallel ${s.parallel}: ${s.rowsPerSecond.toLocaleString()} rows/s`);
-      log(`  index build (median, inside the engine figure) ${result.copy.indexBuildSecondsMedian} s`);
-      if (result.scale)
-        log(
-          `scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ` +
-            `${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ` +
-            `${result.scale.ratio}x`,
-        );
-      log('validate');
-      log(
-        `  engine (parallel ${validateParallel})  ${result.validate.engineRowsPerSecond.toLocaleString()} rows/s (${m.validate.toFixed(2)} s)`,
-      );
-      log(`  raw checksum         ${m.rawChecksum.toFixed(2)} s  -> ratio ${result.validate.ratioToRawChecksum}x`);
-      log(`  count(*)             ${m.count.toFixed(2)} s  -> ratio ${result.validate.ratioToCount}x`);
-      log(
-        `target table: ${sizes.heapMB} MB heap (${result.targetSize.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`,
-      );
+      printResult(result, args, log);
       printManyTables(many, log);
-      log(`peak RSS of the engine process: ${maxRssMB} MB`);
+      log(`peak RSS of the engine process: ${result.maxRssMB} MB`);
       if (args.sync) {
         log('sync (bin/bench-sync.ts, its own server)');
         syncBench(args.sync, false);
@@ -550,6 +298,325 @@ async function main() {
   } finally {
     await stop();
   }
+}
+
+/** The copy and validate benchmark's databases, layouts, and the engine copy it times. */
+interface CopyBench {
+  readonly args: Args;
+  readonly log: (m: string) => void;
+  readonly source: DbEndpoint;
+  readonly target: DbEndpoint;
+  /** --scale-rows: a smaller source of its own. */
+  readonly sourceSmall?: DbEndpoint;
+  readonly layout: TableLayout;
+  readonly layoutSmall?: TableLayout;
+  readonly messagesSpec: TableLayout['spec'];
+  /** The CREATE INDEX statements deferred for the load (the raw pipe runs the same ones). */
+  readonly indexDefs: string[];
+  /** Seconds of each index build inside an engine copy of the main source. */
+  readonly indexSeconds: number[];
+  /** The engine: copyTable, then buildDeferredIndexes, checked for the row count. */
+  engineCopy(concurrency: number, l?: TableLayout, src?: DbEndpoint, rows?: number): Promise<void>;
+  /** A fresh copy run id; `lastRunId()` is the one of the last engine copy. */
+  nextRunId(): string;
+  lastRunId(): string;
+}
+
+/** Engine chunk copies at once; one checksum query per side already keeps both cores busy. */
+const VALIDATE_PARALLEL = 1;
+
+/** Seed the source(s), prepare the target with its indexes deferred, describe the layouts. */
+async function setUpCopyBench(
+  args: Args,
+  cluster: { createDatabase(name: string): Promise<DbEndpoint> },
+  log: (m: string) => void,
+): Promise<CopyBench> {
+  const source = await cluster.createDatabase('bench_source');
+  const target = await cluster.createDatabase('bench_target');
+  log(`seeding ${args.rows.toLocaleString()} chat messages (fsync ${args.fsync ? 'on' : 'off'}) ...`);
+  const seedSeconds = await timed(async () => {
+    const c = await connect(source);
+    await seedChatHistory(c, args.rows);
+    await c.end();
+  });
+  log(`seeded in ${seedSeconds.toFixed(1)} s`);
+  const sourceSmall = args.scaleRows ? await cluster.createDatabase('bench_source_small') : undefined;
+  if (sourceSmall) {
+    const c = await connect(sourceSmall);
+    await seedChatHistory(c, args.scaleRows!);
+    await c.end();
+  }
+  const prep = await prepareTarget(chatHistorySpec, source, target, { deferIndexes: true });
+  log(`deferred for the load: ${prep.deferred.join(', ') || 'nothing'}`);
+  const messagesSpec = chatHistorySpec.tables.find((t) => t.name === 'messages')!;
+  const layout = await describeTableWith(messagesSpec, source, target);
+  const indexDefs = await deferredIndexDefs(target);
+  const layoutSmall = sourceSmall ? await describeTableWith(messagesSpec, sourceSmall, target) : undefined;
+  let run = 0;
+  const indexSeconds: number[] = [];
+  const engineCopy = async (concurrency: number, l = layout, src = source, rows = args.rows) => {
+    const r = await copyTable(l, src, target, { runId: `bench-${run++}`, concurrency });
+    if (r.rowsTotal !== rows) throw new Error(`engine copied ${r.rowsTotal} rows, expected ${rows}`);
+    const built = await buildDeferredIndexes(chatHistorySpec, target, {
+      tables: ['messages'],
+      maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+    });
+    if (l === layout) indexSeconds.push(built.seconds);
+  };
+  const b: CopyBench = {
+    args,
+    log,
+    source,
+    target,
+    sourceSmall,
+    layout,
+    layoutSmall,
+    messagesSpec,
+    indexDefs,
+    indexSeconds,
+    engineCopy,
+    nextRunId: () => `bench-${run++}`,
+    lastRunId: () => `bench-${run - 1}`,
+  };
+  log('warm-up ...');
+  await truncate(target);
+  await rawPipe(layout, source, target, indexDefs);
+  await truncate(target);
+  await engineCopy(ENGINE_PARALLEL);
+  await validateTable(layout, source, target, { runId: b.lastRunId(), concurrency: VALIDATE_PARALLEL });
+  return b;
+}
+
+/** Each repetition: the copy variants, then (on an engine copy) the readers; order rotated per repetition. */
+async function copyAndValidateSamples(b: CopyBench): Promise<Record<string, number[]>> {
+  const { args, source, target, layout, sourceSmall } = b;
+  const t: Record<string, number[]> = {
+    engine: [],
+    raw: [],
+    naive: [],
+    ...(sourceSmall ? { engineSmall: [] } : {}),
+    validate: [],
+    rawChecksum: [],
+    count: [],
+  };
+  const copyVariants: [string, () => Promise<unknown>][] = [
+    ['engine', () => b.engineCopy(ENGINE_PARALLEL)],
+    ['raw', () => rawPipe(layout, source, target, b.indexDefs)],
+    ['naive', () => naiveInsert(layout, source, target, args.naiveRows)],
+  ];
+  if (sourceSmall)
+    copyVariants.push([
+      'engineSmall',
+      () => b.engineCopy(ENGINE_PARALLEL, b.layoutSmall, sourceSmall, args.scaleRows!),
+    ]);
+  for (let rep = 0; rep < args.reps; rep++) {
+    const order = copyVariants.map((_, i) => copyVariants[(i + rep) % copyVariants.length]);
+    for (const [name, fn] of order) {
+      await truncate(target);
+      t[name].push(await timed(fn));
+    }
+    // Validation variants need a full target: copy once with the engine, then interleave the readers.
+    await truncate(target);
+    await b.engineCopy(ENGINE_PARALLEL);
+    const readers = validateReaders(b, b.lastRunId());
+    for (let i = 0; i < readers.length; i++) {
+      const [name, fn] = readers[(i + rep) % readers.length];
+      t[name].push(await timed(fn));
+    }
+    b.log(
+      `rep ${rep + 1}/${args.reps}: ${Object.entries(t)
+        .map(([k, v]) => `${k} ${v[v.length - 1].toFixed(2)}s`)
+        .join(', ')}`,
+    );
+  }
+  return t;
+}
+
+/** The engine's validateTable against a raw whole-table hash sum and count(*), both sides at once. */
+function validateReaders(b: CopyBench, runId: string): [string, () => Promise<unknown>][] {
+  const { source, target, layout } = b;
+  return [
+    [
+      'validate',
+      async () => {
+        const v = await validateTable(layout, source, target, { runId, concurrency: VALIDATE_PARALLEL });
+        if (!v.match) throw new Error('validation reported a mismatch on an exact copy');
+      },
+    ],
+    [
+      'rawChecksum',
+      () =>
+        both(source, target, (c, side) =>
+          c.query(
+            checksumSql(side === 'source' ? sourceCompareSelect(layout, FULL_RANGE) : targetSelect(layout, FULL_RANGE)),
+          ),
+        ),
+    ],
+    [
+      'count',
+      () =>
+        both(source, target, (c, side) =>
+          c.query(side === 'source' ? 'SELECT count(*) FROM chat_messages' : 'SELECT count(*) FROM messages'),
+        ),
+    ],
+  ];
+}
+
+type Scaling = { parallel: number; seconds: number; rowsPerSecond: number }[];
+
+/** The engine copy at each --parallel, medians of the repetitions. */
+async function parallelScaling(b: CopyBench): Promise<Scaling> {
+  const scaling: Scaling = [];
+  for (const p of b.args.parallel) {
+    const secs: number[] = [];
+    for (let rep = 0; rep < b.args.reps; rep++) {
+      await truncate(b.target);
+      secs.push(await timed(() => b.engineCopy(p)));
+    }
+    scaling.push({ parallel: p, seconds: median(secs), rowsPerSecond: Math.round(b.args.rows / median(secs)) });
+    b.log(`engine copy, parallel ${p}: ${median(secs).toFixed(2)} s`);
+  }
+  return scaling;
+}
+
+type Diagnosis = { variant: string; seconds: number; walMB: number; checkpoints: number }[];
+
+/** --diagnose: where the time goes, one run each with its WAL bytes and checkpoints. */
+async function diagnose(b: CopyBench): Promise<Diagnosis> {
+  const { source, target, layout, messagesSpec } = b;
+  const diagnosis: Diagnosis = [];
+  const diag = async (variant: string, fn: () => Promise<unknown>) => {
+    await truncate(target);
+    const r = await walAndCheckpoints(target, fn);
+    diagnosis.push({ variant, ...r });
+    b.log(`diagnose: ${variant}: ${r.seconds.toFixed(2)} s, WAL ${r.walMB} MB, ${r.checkpoints} checkpoints`);
+  };
+  const buildIndexes = () =>
+    buildDeferredIndexes(chatHistorySpec, target, { tables: ['messages'], maintenanceWorkMem: MAINTENANCE_WORK_MEM });
+  const copyOnly = (l: TableLayout, concurrency = ENGINE_PARALLEL) =>
+    copyTable(l, source, target, { runId: b.nextRunId(), concurrency });
+  await diag('planning only (planChunks: page sample above 200,000 rows)', () =>
+    withBoth(source, target, (s, g) => planChunks(layout, s, g, b.nextRunId())),
+  );
+  await diag('engine copy, fresh chunks (no DELETE), key only, no index build', () => copyOnly(layout));
+  await diag('buildDeferredIndexes after that copy', async () => {
+    await copyOnly(layout);
+    const t0 = performance.now();
+    await buildIndexes();
+    return (performance.now() - t0) / 1000;
+  });
+  await diag('engine copy with the per-chunk DELETE (resume path), key only', async () => {
+    const runId = b.nextRunId();
+    await withBoth(source, target, async (s, g) => {
+      await planChunks(layout, s, g, runId);
+      await g.query(`UPDATE switchyard.copy_chunks SET fresh = false WHERE run_id = $1`, [runId]);
+    });
+    await copyTable(layout, source, target, { runId, concurrency: ENGINE_PARALLEL });
+  });
+  await diag('engine copy into the indexed table (index maintained during the load)', async () => {
+    await buildIndexes();
+    await copyOnly(layout);
+  });
+  for (const chunkSize of [10_000, 50_000, 200_000, 500_000]) {
+    await diag(`engine copy, chunk size ${chunkSize.toLocaleString()}, key only`, () =>
+      copyOnly({ ...layout, spec: { ...messagesSpec, chunkSize } }),
+    );
+  }
+  await diag('raw COPY pipe into the key-only table, no index build', () => rawPipe(layout, source, target, []));
+  await diag('raw COPY pipe into the indexed table', async () => {
+    await buildIndexes();
+    await rawPipe(layout, source, target, []);
+  });
+  return diagnosis;
+}
+
+/** Medians, rows per second and the ratios to the baselines, with the target's size. */
+async function benchResult(
+  b: CopyBench,
+  t: Record<string, number[]>,
+  scaling: Scaling,
+  diagnosis: Diagnosis,
+  many: Awaited<ReturnType<typeof manyTables>>,
+) {
+  const { args } = b;
+  const sizes = await withBoth(b.source, b.target, async (_s, g) => {
+    const r = await g.query(
+      `SELECT pg_table_size('public.messages')::float8 AS heap, pg_indexes_size('public.messages')::float8 AS idx`,
+    );
+    return { heapMB: Math.round(r.rows[0].heap / 1e6), indexMB: Math.round(r.rows[0].idx / 1e6) };
+  });
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+  const rps = (rows: number, s: number) => Math.round(rows / s);
+  return {
+    rows: args.rows,
+    repetitions: args.reps,
+    fsync: args.fsync,
+    copy: {
+      engineParallel: ENGINE_PARALLEL,
+      engineSeconds: m.engine,
+      engineRowsPerSecond: rps(args.rows, m.engine),
+      rawPipeSeconds: m.raw,
+      rawPipeRowsPerSecond: rps(args.rows, m.raw),
+      naiveRows: args.naiveRows,
+      naiveSeconds: m.naive,
+      naiveRowsPerSecond: rps(args.naiveRows, m.naive),
+      ratioToRawPipe: +(rps(args.rows, m.engine) / rps(args.rows, m.raw)).toFixed(3),
+      ratioToNaiveInsert: +(rps(args.rows, m.engine) / rps(args.naiveRows, m.naive)).toFixed(3),
+      indexBuildSecondsMedian: +median(b.indexSeconds).toFixed(2),
+      scaling,
+    },
+    scale: b.sourceSmall
+      ? {
+          smallRows: args.scaleRows,
+          smallRowsPerSecond: rps(args.scaleRows!, m.engineSmall),
+          rowsPerSecond: rps(args.rows, m.engine),
+          ratio: +(rps(args.rows, m.engine) / rps(args.scaleRows!, m.engineSmall)).toFixed(3),
+        }
+      : null,
+    maxRssMB: peakRssMB(),
+    targetSize: { ...sizes, bytesPerRow: Math.round((sizes.heapMB * 1e6) / args.rows) },
+    diagnosis,
+    manyTables: many,
+    validate: {
+      engineParallel: VALIDATE_PARALLEL,
+      engineSeconds: m.validate,
+      engineRowsPerSecond: rps(args.rows, m.validate),
+      rawChecksumSeconds: m.rawChecksum,
+      countSeconds: m.count,
+      ratioToRawChecksum: +(m.rawChecksum / m.validate).toFixed(3),
+      ratioToCount: +(m.count / m.validate).toFixed(3),
+    },
+    samples: t,
+  };
+}
+
+function printResult(result: Awaited<ReturnType<typeof benchResult>>, args: Args, log: (m: string) => void): void {
+  const { copy, validate, targetSize: sizes } = result;
+  log('');
+  log(`copy (${args.rows.toLocaleString()} rows, medians of ${args.reps})`);
+  log(`  engine (parallel ${copy.engineParallel})  ${copy.engineRowsPerSecond.toLocaleString()} rows/s`);
+  log(`  raw COPY pipe        ${copy.rawPipeRowsPerSecond.toLocaleString()} rows/s`);
+  log(
+    `  naive INSERT loop    ${copy.naiveRowsPerSecond.toLocaleString()} rows/s (on ${args.naiveRows.toLocaleString()} rows)`,
+  );
+  log(`  engine / raw pipe    ${copy.ratioToRawPipe}x`);
+  log(`  engine / naive       ${copy.ratioToNaiveInsert}x`);
+  for (const s of copy.scaling) log(`  parallel ${s.parallel}: ${s.rowsPerSecond.toLocaleString()} rows/s`);
+  log(`  index build (median, inside the engine figure) ${copy.indexBuildSecondsMedian} s`);
+  if (result.scale)
+    log(
+      `scale: ${result.scale.rowsPerSecond.toLocaleString()} rows/s at ${args.rows.toLocaleString()} vs ` +
+        `${result.scale.smallRowsPerSecond.toLocaleString()} at ${args.scaleRows!.toLocaleString()} -> ratio ` +
+        `${result.scale.ratio}x`,
+    );
+  log('validate');
+  log(
+    `  engine (parallel ${validate.engineParallel})  ${validate.engineRowsPerSecond.toLocaleString()} rows/s ` +
+      `(${validate.engineSeconds.toFixed(2)} s)`,
+  );
+  log(`  raw checksum         ${validate.rawChecksumSeconds.toFixed(2)} s  -> ratio ${validate.ratioToRawChecksum}x`);
+  log(`  count(*)             ${validate.countSeconds.toFixed(2)} s  -> ratio ${validate.ratioToCount}x`);
+  log(`target table: ${sizes.heapMB} MB heap (${sizes.bytesPerRow} bytes/row), ${sizes.indexMB} MB indexes`);
 }
 
 const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);

@@ -17,10 +17,15 @@ import { quietSdkNodeVersionWarning } from './sdk-env';
 export function main(argv: readonly string[]): void {
   quietSdkNodeVersionWarning();
   const abort = new AbortController();
+  const firstStop = { at: 0, sig: '' };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
-      if (abort.signal.aborted) process.exit(EXIT.interrupted);
+      if (abort.signal.aborted) {
+        if (forwardedCopy(sig, firstStop)) return;
+        process.exit(EXIT.interrupted);
+      }
       process.stderr.write(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping (press Ctrl-C again to quit at once) ...\n`);
+      Object.assign(firstStop, { at: Date.now(), sig });
       abort.abort();
     });
   }
@@ -43,4 +48,16 @@ export function main(argv: readonly string[]): void {
     // Leave no open handle waiting (e.g. SDK sockets); output is flushed by then.
     setImmediate(() => process.exit(code));
   });
+}
+
+/** How soon after the first signal the same one is npm's forwarded copy of it, not a second request. */
+const FORWARDED_WITHIN_MS = 1_000;
+
+/**
+ * Under `npm run` (the package.json scripts `exec` the command, so npm waits for it and ends with its
+ * code), a terminal's Ctrl-C reaches the command twice: from the terminal (the whole process group)
+ * and forwarded by npm. That copy arrives at once and is not a second Ctrl-C.
+ */
+function forwardedCopy(sig: string, first: { at: number; sig: string }): boolean {
+  return !!process.env.npm_lifecycle_event && sig === first.sig && Date.now() - first.at < FORWARDED_WITHIN_MS;
 }

@@ -18,4 +18,16 @@ export const METRIC = {
   syncConflicts: 'SyncConflicts',
   /** Changes one drain applied: how much was waiting (Count). */
   syncDrainChanges: 'SyncDrainChanges',
+  /** The new side's traffic weight after a shift or a rollback (Percent). */
+  newSideWeight: 'NewSideWeight',
+  /** How long the weights call of a traffic rollback took (Milliseconds). */
+  trafficRollbackMs: 'TrafficRollbackMs',
+  /** Error rates the canary compared over one bake window (Percent). */
+  canaryNewErrorRate: 'CanaryNewErrorRate',
+  canaryOldErrorRate: 'CanaryOldErrorRate',
+  /** How long building the deferred indexes took (Seconds). */
+  indexBuildSeconds: 'IndexBuildSeconds',
 } as const;
+
+/** A metric name of the catalog: the only names a phase may emit. */
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];

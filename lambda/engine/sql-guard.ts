@@ -25,6 +25,45 @@ const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 const OP_CHARS = '+-*/<>=~!@#%^&|`?';
 
+/** A string literal's text from `j` (after the opening quote) and where it ends; `escapes`: an E'…' literal. */
+function readString(sql: string, from: number, escapes: boolean): [string, number] {
+  let j = from;
+  let text = '';
+  for (;;) {
+    if (j >= sql.length) throw new GuardViolation('unterminated string literal');
+    const d = sql[j];
+    if (escapes && d === '\\') {
+      text += sql[j + 1] ?? '';
+      j += 2;
+      continue;
+    }
+    if (d === "'") {
+      if (sql[j + 1] !== "'") return [text, j + 1];
+      text += "'";
+      j += 2;
+      continue;
+    }
+    text += d;
+    j++;
+  }
+}
+
+/** A quoted identifier's text from `from` (after the opening quote) and where it ends. */
+function readQuoted(sql: string, from: number): [string, number] {
+  let j = from;
+  let text = '';
+  for (;;) {
+    if (j >= sql.length) throw new GuardViolation('unterminated quoted identifier');
+    if (sql[j] === '"') {
+      if (sql[j + 1] !== '"') return [text, j + 1];
+      text += '"';
+      j += 2;
+      continue;
+    }
+    text += sql[j++];
+  }
+}
+
 /** Tokenize SQL text; throws GuardViolation on comments, dollar quotes, parameters, unterminated literals. */
 export function tokenize(sql: string): Token[] {
   const out: Token[] = [];
@@ -46,50 +85,15 @@ export function tokenize(sql: string): Token[] {
     }
     if (c === "'" || ((c === 'E' || c === 'e') && sql[i + 1] === "'")) {
       const escapes = c !== "'";
-      let j = escapes ? i + 2 : i + 1;
-      let text = '';
-      for (;;) {
-        if (j >= n) throw new GuardViolation('unterminated string literal');
-        const d = sql[j];
-        if (escapes && d === '\\') {
-          text += sql[j + 1] ?? '';
-          j += 2;
-          continue;
-        }
-        if (d === "'") {
-          if (sql[j + 1] === "'") {
-            text += "'";
-            j += 2;
-            continue;
-          }
-          j++;
-          break;
-        }
-        text += d;
-        j++;
-      }
+      const [text, end] = readString(sql, escapes ? i + 2 : i + 1, escapes);
       out.push({ kind: 'string', text });
-      i = j;
+      i = end;
       continue;
     }
     if (c === '"' || ((c === 'U' || c === 'u') && sql[i + 1] === '&' && sql[i + 2] === '"')) {
-      let j = c === '"' ? i + 1 : i + 3;
-      let text = '';
-      for (;;) {
-        if (j >= n) throw new GuardViolation('unterminated quoted identifier');
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') {
-            text += '"';
-            j += 2;
-            continue;
-          }
-          j++;
-          break;
-        }
-        text += sql[j++];
-      }
+      const [text, end] = readQuoted(sql, c === '"' ? i + 1 : i + 3);
       out.push({ kind: 'quoted', text });
-      i = j;
+      i = end;
       continue;
     }
     if ((c === 'U' || c === 'u') && sql[i + 1] === '&' && sql[i + 2] === "'")

@@ -134,6 +134,96 @@ async function currentLsn(db: DbEndpoint): Promise<{ lsn: string; at: number }> 
   }
 }
 
+/** A differing key with its kind (missing, extra, changed): the same key must differ the same way twice. */
+const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
+
+function taggedKeys(d: KeyDifferences): Set<string> {
+  const out = new Set<string>();
+  for (const [kind, list] of Object.entries({ missing: d.missing, extra: d.extra, changed: d.changed }))
+    for (const k of list) out.add(tag(kind, k));
+  return out;
+}
+
+/**
+ * Let the sync apply everything committed on each side up to now (forward when captured, reverse
+ * once traffic is split). The insert position: with asynchronous commit, a committed transaction may
+ * lie beyond the write position. Returns the positions and times it ran up to.
+ */
+async function catchUp(
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: UnderWritesOptions,
+  sides: { captured: boolean; reverseCaptured: boolean },
+): Promise<[{ lsn: string; at: number }, { lsn: string; at: number }]> {
+  const [pos, tpos] = await Promise.all([currentLsn(source), currentLsn(target)]);
+  const { migrationId, spec } = opts;
+  await Promise.all([
+    sides.captured
+      ? runSync({
+          migrationId,
+          direction: 'forward',
+          spec,
+          source,
+          target,
+          untilLsn: pos.lsn,
+          conflicts: sides.reverseCaptured,
+        })
+      : undefined,
+    sides.reverseCaptured
+      ? runSync({
+          migrationId,
+          direction: 'reverse',
+          spec,
+          source: target,
+          target: source,
+          untilLsn: tpos.lsn,
+          conflicts: true,
+        })
+      : undefined,
+  ]);
+  return [pos, tpos];
+}
+
+/**
+ * Whether a differing key's row was committed after the catch-up's position on the source (or, with
+ * the reverse sync, on the target: `since.target` null skips it). Both tables as the copy and
+ * validation resolve them, never through the login's search_path.
+ */
+async function committedSinceCheck(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  d: KeyDifferences,
+  since: { source: number; target: number | null },
+): Promise<(k: string[]) => boolean> {
+  const t = layout.spec;
+  const sourceTable = sourceRelation(t);
+  const [times, targetTimes] = await Promise.all([
+    sourceTable
+      ? commitTimes(source, sourceTable, t.key, [...d.missing, ...d.changed])
+      : new Map<string, number | null>(),
+    since.target !== null
+      ? commitTimes(target, targetRelation(t), targetKey(t), [...d.extra, ...d.changed])
+      : new Map<string, number | null>(),
+  ]);
+  const after = (m: Map<string, number | null>, k: string[], at: number | null) => {
+    const ts = m.get(JSON.stringify(k));
+    return at !== null && ts !== undefined && ts !== null && ts > at;
+  };
+  return (k) => after(times, k, since.source) || after(targetTimes, k, since.target);
+}
+
+/** Which directions capture changes now: forward from the copy on; reverse once traffic is split (the new side takes writes). */
+async function capturedDirections(source: DbEndpoint, target: DbEndpoint, migrationId: string) {
+  const exists = (db: DbEndpoint, d: 'forward' | 'reverse') =>
+    slotStatus(db, migrationId, d).then(
+      (st) => st.exists,
+      () => false,
+    );
+  const [captured, reverseCaptured] = await Promise.all([exists(source, 'forward'), exists(target, 'reverse')]);
+  return { captured, reverseCaptured };
+}
+
 export async function validateUnderWrites(
   layout: TableLayout,
   source: DbEndpoint,
@@ -145,55 +235,20 @@ export async function validateUnderWrites(
   if (v.match)
     return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
   const first = v;
-  const captured = (await slotStatus(source, opts.migrationId, 'forward').catch(() => ({ exists: false }))).exists;
-  // Once traffic is split the new side takes writes too: its changes reach the old side through the reverse sync.
-  const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false })))
-    .exists;
+  const { captured, reverseCaptured } = await capturedDirections(source, target, opts.migrationId);
   const t = layout.spec;
   const rounds = Math.max(2, opts.rounds ?? 5);
   if (t.keyless && captured) return keylessUnderWrites(layout, source, target, opts, first, rounds);
   const rechecked = new Set<string>();
-  const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
-  let previous = new Set<string>();
-  for (const [kind, list] of Object.entries({
-    missing: v.differences.missing,
-    extra: v.differences.extra,
-    changed: v.differences.changed,
-  }))
-    for (const k of list) previous.add(tag(kind, k));
+  let previous = taggedKeys(v.differences);
   let mismatches: KeyDifferences = v.differences;
   let stillChanging = 0;
   let hashesBefore: ColumnHashes = new Map();
   for (let round = 1; round <= rounds; round++) {
     for (const list of [v.differences.missing, v.differences.extra, v.differences.changed])
       for (const k of list) rechecked.add(JSON.stringify(k));
-    // Let the sync apply everything committed on the source up to now, then look again.
-    // The insert position: with asynchronous commit, a committed transaction may lie beyond the write position.
-    const [pos, tpos] = await Promise.all([currentLsn(source), currentLsn(target)]);
-    await Promise.all([
-      captured
-        ? runSync({
-            migrationId: opts.migrationId,
-            direction: 'forward',
-            spec: opts.spec,
-            source,
-            target,
-            untilLsn: pos.lsn,
-            conflicts: reverseCaptured,
-          })
-        : undefined,
-      reverseCaptured
-        ? runSync({
-            migrationId: opts.migrationId,
-            direction: 'reverse',
-            spec: opts.spec,
-            source: target,
-            target: source,
-            untilLsn: tpos.lsn,
-            conflicts: true,
-          })
-        : undefined,
-    ]);
+    // Let the sync apply everything committed up to now, then look again.
+    const [pos, tpos] = await catchUp(source, target, opts, { captured, reverseCaptured });
     const chunks = v.mismatchedChunks.length
       ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) }
       : opts.chunkNos;
@@ -209,21 +264,10 @@ export async function validateUnderWrites(
     if (v.match) return done({ missing: [], extra: [], changed: [], truncated: false }, 0);
     // Pending, not different: a source row committed after `pos` (the sync has not reached it), or a key
     // that differs now but did not in the round before (it changed since: the next sync run applies it).
-    // Both tables as the copy and validation resolve them, never through the login's search_path.
-    const sourceTable = sourceRelation(t);
-    const [times, targetTimes] = await Promise.all([
-      sourceTable
-        ? commitTimes(source, sourceTable, t.key, [...v.differences.missing, ...v.differences.changed])
-        : new Map<string, number | null>(),
-      reverseCaptured
-        ? commitTimes(target, targetRelation(t), targetKey(t), [...v.differences.extra, ...v.differences.changed])
-        : new Map<string, number | null>(),
-    ]);
-    const after = (m: Map<string, number | null>, k: string[], at: number) => {
-      const ts = m.get(JSON.stringify(k));
-      return ts !== undefined && ts !== null && ts > at;
-    };
-    const committedSince = (k: string[]) => after(times, k, pos.at) || after(targetTimes, k, tpos.at);
+    const committedSince = await committedSinceCheck(layout, source, target, v.differences, {
+      source: pos.at,
+      target: reverseCaptured ? tpos.at : null,
+    });
     const current = new Set<string>();
     const keep = (kind: string, list: string[][]) =>
       list.filter((k) => {

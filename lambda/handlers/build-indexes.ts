@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { buildDeferredIndexes } from '../engine';
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY } from '../core/limits';
+import { METRIC } from '../core/metrics';
 import { PHASE } from '../phases';
 import { migrationId } from './support/input';
 import { definePhase } from './support/phase';
@@ -25,7 +26,7 @@ export const buildIndexes = definePhase(
       concurrency: i.concurrency,
       what: i.what,
     });
-    deps.log.metric('IndexBuildSeconds', r.seconds, 'Seconds');
+    deps.log.metric(METRIC.indexBuildSeconds, r.seconds, 'Seconds');
     return {
       what: i.what,
       seconds: r.seconds,

@@ -4,7 +4,7 @@ import { buildIndexes } from './build-indexes';
 import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
-import { lock, unlock } from './lock';
+import { lock } from './lock';
 import { preflight } from './preflight';
 import { prepareTarget } from './prepare-target';
 import { restoreData } from './restore-data';
@@ -14,6 +14,7 @@ import { smoke } from './smoke';
 import type { DefinedPhase } from './support/phase';
 import { sync } from './sync';
 import { transferConfig } from './transfer-config';
+import { unlock } from './unlock';
 import { validateData } from './validate-data';
 import { validateInput } from './validate-input';
 

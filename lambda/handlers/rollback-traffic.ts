@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METRIC } from '../core/metrics';
 import { heldByAnother, ownerOf } from '../core/lock/lock';
 import { StaleExecutionError } from '../core/lock/errors';
 import { describeHolder } from '../core/lock/lock';
@@ -33,8 +34,8 @@ export const rollbackTraffic = definePhase(
       }
     }
     const r = await rollbackWeights(deps.router, deps.now);
-    deps.log.metric('NewSideWeight', r.weights.new, 'Percent');
-    deps.log.metric('TrafficRollbackMs', r.elapsedMs, 'Milliseconds');
+    deps.log.metric(METRIC.newSideWeight, r.weights.new, 'Percent');
+    deps.log.metric(METRIC.trafficRollbackMs, r.elapsedMs, 'Milliseconds');
     return r;
   },
 );

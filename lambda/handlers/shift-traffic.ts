@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METRIC } from '../core/metrics';
 import { shiftTraffic as setWeights } from '../core/traffic/shift';
 import { weightsFor } from '../core/traffic/weights';
 import { migrationId } from './support/input';
@@ -17,7 +18,7 @@ export const shiftTraffic = definePhase(
   async (i, deps) => {
     await ownMigrateLock(deps, i.migrationId, i.executionId, { halt: true });
     const weights = await setWeights(deps.router, weightsFor(i.newPercent));
-    deps.log.metric('NewSideWeight', weights.new, 'Percent');
+    deps.log.metric(METRIC.newSideWeight, weights.new, 'Percent');
     return { weights };
   },
 );

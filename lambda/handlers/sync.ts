@@ -226,8 +226,12 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         done = r.caughtUp || parseLsn(r.appliedLsn) >= parseLsn(untilLsn);
         if (more === 0) break;
       }
-      deps.log.metric(i.direction === 'forward' ? 'SyncLagSeconds' : 'ReverseSyncLagSeconds', r.lagSeconds, 'Seconds');
-      deps.log.metric('SyncConflicts', r.conflicts, 'Count');
+      deps.log.metric(
+        i.direction === 'forward' ? METRIC.syncLagSeconds : METRIC.reverseSyncLagSeconds,
+        r.lagSeconds,
+        'Seconds',
+      );
+      deps.log.metric(METRIC.syncConflicts, r.conflicts, 'Count');
       deps.log.metric(METRIC.syncDrainChanges, changes, 'Count');
       // Logical replication carries no sequences: the old side now holds the new side's rows (keys
       // from the new side's range) and takes every insert again, so its sequences move past them.
@@ -301,8 +305,8 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
       if (failedRun) throw failedRun.reason;
       const runs = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
       const [forward, reverse] = runs.map((r) => (r ? summary(r) : undefined));
-      deps.log.metric('SyncLagSeconds', forward!.lagSeconds, 'Seconds');
-      if (reverse) deps.log.metric('ReverseSyncLagSeconds', reverse.lagSeconds, 'Seconds');
+      deps.log.metric(METRIC.syncLagSeconds, forward!.lagSeconds, 'Seconds');
+      if (reverse) deps.log.metric(METRIC.reverseSyncLagSeconds, reverse.lagSeconds, 'Seconds');
       deps.log.metric(METRIC.syncConflicts, (forward?.conflicts ?? 0) + (reverse?.conflicts ?? 0), 'Count');
       const bakedSeconds = (deps.now() - t0) / 1000;
       // A bake longer than one invocation is looped by the state machine until nothing remains.

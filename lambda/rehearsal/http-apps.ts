@@ -100,30 +100,34 @@ export class ChatApp {
     const routes: Route[] = [
       { method: 'GET', pattern: /^\/health$/, name: 'GET /health', run: async () => [200, { ok: true }] },
     ];
-    const p = this.opts.probe;
-    if (p) {
-      routes.push({
-        method: 'GET',
-        pattern: /^\/items\/(\d+)$/,
-        name: 'GET /items/:n',
-        run: async (m) => {
-          try {
-            const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [
-              m[1],
-            ]);
-            return [200, { found: r.rows[0].n }];
-          } catch (e) {
-            // A key that is not a number (uuid, text): no row has that key.
-            if (['22P02', '22003', '42883'].includes((e as { code?: string }).code ?? '')) return [200, { found: 0 }];
-            throw e;
-          }
-        },
-      });
-    }
-    const s = this.opts.messages;
-    if (!s) return routes;
+    if (this.opts.probe) routes.push(this.probeRoute(this.opts.probe));
+    if (this.opts.messages) routes.push(...this.messageRoutes(this.opts.messages));
+    return routes;
+  }
+
+  /** The generic read by key of a user's own spec: how many rows have that key. */
+  private probeRoute(p: NonNullable<ChatAppOptions['probe']>): Route {
+    return {
+      method: 'GET',
+      pattern: /^\/items\/(\d+)$/,
+      name: 'GET /items/:n',
+      run: async (m) => {
+        try {
+          const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${p.table} WHERE ${qi(p.key)} = $1`, [m[1]]);
+          return [200, { found: r.rows[0].n }];
+        } catch (e) {
+          // A key that is not a number (uuid, text): no row has that key.
+          if (['22P02', '22003', '42883'].includes((e as { code?: string }).code ?? '')) return [200, { found: 0 }];
+          throw e;
+        }
+      },
+    };
+  }
+
+  /** The chat app's message routes: read, create, edit, delete. */
+  private messageRoutes(s: MessageSchema): Route[] {
     const extra = Object.keys(s.insertDefaults);
-    routes.push(
+    return [
       {
         method: 'GET',
         pattern: /^\/messages\/(\d+)$/,
@@ -181,8 +185,7 @@ export class ChatApp {
           return r.rowCount ? [204] : [404, { error: 'not found' }];
         },
       },
-    );
-    return routes;
+    ];
   }
 
   async start(): Promise<number> {

@@ -42,41 +42,11 @@ export class HealthAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: HealthAlarmsProps) {
     super(scope, id);
-    if (!(props.max5xxPerMinute >= 1))
-      throw new Error(`max5xxPerMinute must be at least 1, got: ${props.max5xxPerMinute}`);
-    if (!(props.maxP99LatencySeconds > 0))
-      throw new Error(`maxP99LatencySeconds must be positive, got: ${props.maxP99LatencySeconds}`);
-    const minRequests = props.minRequestsPerBake ?? 1;
-    if (
-      !Number.isInteger(minRequests) ||
-      minRequests < MIN_REQUESTS_PER_BAKE.min ||
-      minRequests > MIN_REQUESTS_PER_BAKE.max
-    ) {
-      throw new Error(
-        `minRequestsPerBake must be an integer from ${MIN_REQUESTS_PER_BAKE.min} to ${MIN_REQUESTS_PER_BAKE.max}, got: ${minRequests}`,
-      );
-    }
-    const bakeSeconds = (props.bake ?? Duration.minutes(5)).toSeconds();
-    if (!(bakeSeconds >= BAKE_SECONDS.min && bakeSeconds <= BAKE_SECONDS.max)) {
-      throw new Error(
-        `bake must be from ${BAKE_SECONDS.min} to ${BAKE_SECONDS.max} seconds (at least one CloudWatch period), got: ${bakeSeconds}`,
-      );
-    }
+    const { minRequests, bakeSeconds } = validateProps(props);
     // The window must fit inside the bake: whole minutes, rounded down.
     const bakeWindow = Duration.minutes(Math.floor(bakeSeconds / 60));
     const m = props.targetGroup.metrics;
-    const elb5xx = props.loadBalancer
-      ? props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {
-          period: Duration.minutes(1),
-          statistic: 'Sum',
-        })
-      : new cloudwatch.Metric({
-          namespace: 'AWS/ApplicationELB',
-          metricName: 'HTTPCode_ELB_5XX_Count',
-          dimensionsMap: { LoadBalancer: firstLoadBalancerFullName(props.targetGroup) },
-          period: Duration.minutes(1),
-          statistic: 'Sum',
-        });
+    const elb5xx = elb5xxMetric(props);
     this.alarms = [
       new cloudwatch.Alarm(this, 'Errors5xx', {
         alarmName: `${props.prefix}5xx`,
@@ -134,4 +104,45 @@ export class HealthAlarms extends Construct {
 function firstLoadBalancerFullName(tg: elbv2.IApplicationTargetGroup): string {
   if (tg instanceof elbv2.ApplicationTargetGroup) return tg.firstLoadBalancerFullName;
   throw new Error(`loadBalancer must be given for an imported target group, got: ${tg.node.path}`);
+}
+
+/** Refuse values the alarms cannot gate with, in one plain sentence each; the minimum requests and bake in seconds. */
+function validateProps(props: HealthAlarmsProps): { minRequests: number; bakeSeconds: number } {
+  if (!(props.max5xxPerMinute >= 1))
+    throw new Error(`max5xxPerMinute must be at least 1, got: ${props.max5xxPerMinute}`);
+  if (!(props.maxP99LatencySeconds > 0))
+    throw new Error(`maxP99LatencySeconds must be positive, got: ${props.maxP99LatencySeconds}`);
+  const minRequests = props.minRequestsPerBake ?? 1;
+  if (
+    !Number.isInteger(minRequests) ||
+    minRequests < MIN_REQUESTS_PER_BAKE.min ||
+    minRequests > MIN_REQUESTS_PER_BAKE.max
+  ) {
+    throw new Error(
+      `minRequestsPerBake must be an integer from ${MIN_REQUESTS_PER_BAKE.min} to ${MIN_REQUESTS_PER_BAKE.max}, got: ${minRequests}`,
+    );
+  }
+  const bakeSeconds = (props.bake ?? Duration.minutes(5)).toSeconds();
+  if (!(bakeSeconds >= BAKE_SECONDS.min && bakeSeconds <= BAKE_SECONDS.max)) {
+    throw new Error(
+      `bake must be from ${BAKE_SECONDS.min} to ${BAKE_SECONDS.max} seconds (at least one CloudWatch period), got: ${bakeSeconds}`,
+    );
+  }
+  return { minRequests, bakeSeconds };
+}
+
+/** The load balancer's own 5xx per minute: of the one given, else of the first the target group is attached to. */
+function elb5xxMetric(props: HealthAlarmsProps): cloudwatch.IMetric {
+  return props.loadBalancer
+    ? props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      })
+    : new cloudwatch.Metric({
+        namespace: 'AWS/ApplicationELB',
+        metricName: 'HTTPCode_ELB_5XX_Count',
+        dimensionsMap: { LoadBalancer: firstLoadBalancerFullName(props.targetGroup) },
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      });
 }

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC } from '../../lambda/core/metrics';
+import { METRIC, METRIC_NAMESPACE, type MetricName } from '../../lambda/core/metrics';
 
 export interface MigrationDashboardProps {
   readonly stageName: string;
@@ -32,9 +32,9 @@ export class MigrationDashboard extends Construct {
   constructor(scope: Construct, id: string, props: MigrationDashboardProps) {
     super(scope, id);
     const period = Duration.minutes(1);
-    const custom = (metricName: string, statistic = 'Maximum') =>
+    const custom = (metricName: MetricName, statistic = 'Maximum') =>
       new cloudwatch.Metric({
-        namespace: 'Switchyard',
+        namespace: METRIC_NAMESPACE,
         metricName,
         dimensionsMap: { Stage: props.stageName },
         statistic,
@@ -84,7 +84,7 @@ export class MigrationDashboard extends Construct {
       alarmDescription:
         `The reverse sync (new → old) lags more than ${reverseLag} s: a traffic rollback now would have that ` +
         `backlog to return. Check the KeepOldCurrent executions and the new database's reverse slot.`,
-      metric: custom('ReverseSyncLagSeconds').with({ period: Duration.minutes(5) }),
+      metric: custom(METRIC.reverseSyncLagSeconds).with({ period: Duration.minutes(5) }),
       threshold: reverseLag,
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -96,7 +96,7 @@ export class MigrationDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Traffic on the new side (%)',
-            left: [custom('NewSideWeight')],
+            left: [custom(METRIC.newSideWeight)],
             leftYAxis: { min: 0, max: 100 },
             width: 8,
           }),
@@ -112,7 +112,7 @@ export class MigrationDashboard extends Construct {
           new cloudwatch.GraphWidget({ title: 'p99 latency (s)', left: both('latency'), width: 8 }),
           new cloudwatch.GraphWidget({
             title: 'Sync lag (s): old → new, new → old',
-            left: [custom('SyncLagSeconds'), custom('ReverseSyncLagSeconds')],
+            left: [custom(METRIC.syncLagSeconds), custom(METRIC.reverseSyncLagSeconds)],
             width: 8,
           }),
         ],
@@ -130,7 +130,7 @@ export class MigrationDashboard extends Construct {
           }),
           new cloudwatch.GraphWidget({
             title: 'Sync conflicts (later commit won)',
-            left: [custom('SyncConflicts', 'Sum')],
+            left: [custom(METRIC.syncConflicts, 'Sum')],
             width: 8,
           }),
         ],
@@ -160,7 +160,7 @@ export class MigrationDashboard extends Construct {
           }),
           new cloudwatch.GraphWidget({
             title: 'Traffic rollbacks',
-            left: [props.rollback.metricStarted({ period }), custom('TrafficRollbackMs')],
+            left: [props.rollback.metricStarted({ period }), custom(METRIC.trafficRollbackMs)],
             width: 12,
           }),
         ],

@@ -27,18 +27,7 @@ export class PipelineStack extends Stack {
     if (!props.stages.length) throw new Error('stages must list at least one stage, got: none');
     const p = props.pipeline;
     const source = pipelines.CodePipelineSource.connection(p.repository, p.branch, { connectionArn: p.connectionArn });
-    const context = [
-      `-c pipeline:repository=${p.repository}`,
-      `-c pipeline:branch=${p.branch}`,
-      `-c pipeline:connectionArn=${p.connectionArn}`,
-    ]
-      .concat(p.account ? [`-c pipeline:account=${p.account}`] : [], p.region ? [`-c pipeline:region=${p.region}`] : [])
-      .concat(
-        props.stages.flatMap((s) => [
-          ...(s.account ? [`-c ${s.stageName}:account=${s.account}`] : []),
-          ...(s.region ? [`-c ${s.stageName}:region=${s.region}`] : []),
-        ]),
-      );
+    const context = synthContext(p, props.stages);
     this.pipeline = new pipelines.CodePipeline(this, 'Pipeline', {
       pipelineName: 'switchyard',
       crossAccountKeys: true,
@@ -52,45 +41,7 @@ export class PipelineStack extends Stack {
     for (const cfg of props.stages) {
       const stage = new SwitchyardStage(this, cfg.stageName, { config: cfg });
       this.stages.push(stage);
-      const migrate = Stack.of(stage.migration).formatArn({
-        service: 'states',
-        resource: 'stateMachine',
-        resourceName: `switchyard-${cfg.stageName}-migrate`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-      const executions = Stack.of(stage.migration).formatArn({
-        service: 'states',
-        resource: 'execution',
-        resourceName: `switchyard-${cfg.stageName}-migrate:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-      const gate = new pipelines.CodeBuildStep(`GateDryRun-${cfg.stageName}`, {
-        input: source,
-        commands: [
-          'npm ci',
-          `npm run switchyard -- start --stage ${cfg.stageName} --migration-id gate-$CODEBUILD_BUILD_NUMBER --dry-run`,
-        ],
-        rolePolicyStatements: [
-          new iam.PolicyStatement({
-            actions: ['states:StartExecution', 'states:ListExecutions'],
-            resources: [migrate],
-          }),
-          new iam.PolicyStatement({
-            actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-            resources: [executions],
-          }),
-          new iam.PolicyStatement({
-            actions: ['cloudformation:DescribeStacks'],
-            resources: [
-              Stack.of(stage.migration).formatArn({
-                service: 'cloudformation',
-                resource: 'stack',
-                resourceName: `switchyard-${cfg.stageName}-migration/*`,
-              }),
-            ],
-          }),
-        ],
-      });
+      const gate = gateDryRun(stage, cfg.stageName, source);
       // Fault drills before the stage deploys: the writing rehearsal with an unhealthy step and a failed
       // phase; a drill that lost an acknowledged write or ended split stops the promotion (exit 1).
       const drills = new pipelines.ShellStep(`FaultDrills-${cfg.stageName}`, {
@@ -165,4 +116,70 @@ export class PipelineStack extends Stack {
       if (c instanceof iam.Policy) acknowledgeWildcards(c, resourceReason, actionReason);
     }
   }
+}
+
+/** The synth step's `-c` context: the pipeline's source and account, each stage's account and region. */
+function synthContext(p: PipelineConfig, stages: readonly StageConfig[]): string[] {
+  return [
+    `-c pipeline:repository=${p.repository}`,
+    `-c pipeline:branch=${p.branch}`,
+    `-c pipeline:connectionArn=${p.connectionArn}`,
+  ]
+    .concat(p.account ? [`-c pipeline:account=${p.account}`] : [], p.region ? [`-c pipeline:region=${p.region}`] : [])
+    .concat(
+      stages.flatMap((s) => [
+        ...(s.account ? [`-c ${s.stageName}:account=${s.account}`] : []),
+        ...(s.region ? [`-c ${s.stageName}:region=${s.region}`] : []),
+      ]),
+    );
+}
+
+/**
+ * After a stage deploys: a dry run of its Migrate workflow (the gate: Preflight must report go), with
+ * the exact permissions it needs on that stage's state machine, executions and stack.
+ */
+function gateDryRun(
+  stage: SwitchyardStage,
+  stageName: string,
+  source: pipelines.IFileSetProducer,
+): pipelines.CodeBuildStep {
+  const migrate = Stack.of(stage.migration).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: `switchyard-${stageName}-migrate`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const executions = Stack.of(stage.migration).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `switchyard-${stageName}-migrate:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return new pipelines.CodeBuildStep(`GateDryRun-${stageName}`, {
+    input: source,
+    commands: [
+      'npm ci',
+      `npm run switchyard -- start --stage ${stageName} --migration-id gate-$CODEBUILD_BUILD_NUMBER --dry-run`,
+    ],
+    rolePolicyStatements: [
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution', 'states:ListExecutions'],
+        resources: [migrate],
+      }),
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [executions],
+      }),
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [
+          Stack.of(stage.migration).formatArn({
+            service: 'cloudformation',
+            resource: 'stack',
+            resourceName: `switchyard-${stageName}-migration/*`,
+          }),
+        ],
+      }),
+    ],
+  });
 }

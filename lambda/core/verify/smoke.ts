@@ -189,22 +189,7 @@ export async function runSmokeChecks(
 ): Promise<SmokeReport> {
   const target = oldTarget(probe, old);
   const refused = refusals(config, old);
-  if (refused.length) {
-    const byName = new Map(refused.map((r) => [r.check, r.reason]));
-    return {
-      passed: false,
-      failures: refused,
-      checks: config.checks.map((c) => ({
-        name: c.name,
-        method: c.method,
-        path: c.path,
-        ok: !byName.has(c.name),
-        compared: false,
-        reason: byName.get(c.name) ?? 'not run: another check was refused',
-      })),
-      old: { target, compared: 0, notCompared: [] },
-    };
-  }
+  if (refused.length) return refusedReport(config, refused, target);
   const notCompared: string[] = [];
   const vars = new Map<string, string>(
     config.testTenant?.variable ? [[config.testTenant.variable.name, config.testTenant.variable.value]] : [],
@@ -225,19 +210,7 @@ export async function runSmokeChecks(
       );
       continue;
     }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(c.headers)) headers[k.toLowerCase()] = v;
-    if (config.testTenant?.header)
-      headers[config.testTenant.header.name.toLowerCase()] = config.testTenant.header.value;
-    const body = c.body === undefined ? undefined : JSON.stringify(substituteBody(c.body, vars));
-    if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-    const request = {
-      method: c.method,
-      path: substitute(c.path, vars, encodeURIComponent),
-      headers,
-      body,
-      timeoutMs: config.timeoutMs,
-    };
+    const request = requestFor(c, config, vars);
     const sendNew = () => probe.send({ ...request, headers: { ...request.headers, [SIDE_HEADER]: 'new' } });
     const sendOld = () =>
       old.kind === 'direct'
@@ -257,16 +230,7 @@ export async function runSmokeChecks(
       fail(c, `request failed: ${describeError(e)}`, { compared: compare });
       continue;
     }
-    const reasons = evaluateAnswer(c, answers.new);
-    if (answers.old) {
-      const diffs = compareAnswers(
-        { status: answers.old.status, body: answers.old.body },
-        { status: answers.new.status, body: answers.new.body },
-        [...config.ignoreFields, ...c.ignore],
-        5,
-      );
-      if (diffs.length) reasons.push(`answer differs from the old side: ${diffs.join(', ')}`);
-    }
+    const reasons = answerProblems(c, config, answers);
     const cap = captured(c, answers.new);
     for (const [v, value] of cap.values) vars.set(v, value);
     if (cap.missing.length) reasons.push(`cannot capture ${cap.missing.join(', ')} from the answer`);
@@ -292,6 +256,59 @@ export async function runSmokeChecks(
       ? { target, compared, notCompared, reason: old.reason }
       : { target, compared, notCompared };
   return { passed: failures.length === 0, checks, failures, old: oldReport };
+}
+
+/** Refused checks stop the phase before anything is sent: each refused one with its reason, the others not run. */
+function refusedReport(config: SmokeConfig, refused: SmokeFailure[], target: string | null): SmokeReport {
+  const byName = new Map(refused.map((r) => [r.check, r.reason]));
+  return {
+    passed: false,
+    failures: refused,
+    checks: config.checks.map((c) => ({
+      name: c.name,
+      method: c.method,
+      path: c.path,
+      ok: !byName.has(c.name),
+      compared: false,
+      reason: byName.get(c.name) ?? 'not run: another check was refused',
+    })),
+    old: { target, compared: 0, notCompared: [] },
+  };
+}
+
+/** The check's request with the captured values substituted, the test tenant's header and a JSON content type. */
+function requestFor(c: SmokeCheck, config: SmokeConfig, vars: ReadonlyMap<string, string>): ProbeRequest {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.headers)) headers[k.toLowerCase()] = v;
+  if (config.testTenant?.header) headers[config.testTenant.header.name.toLowerCase()] = config.testTenant.header.value;
+  const body = c.body === undefined ? undefined : JSON.stringify(substituteBody(c.body, vars));
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  return {
+    method: c.method,
+    path: substitute(c.path, vars, encodeURIComponent),
+    headers,
+    body,
+    timeoutMs: config.timeoutMs,
+  };
+}
+
+/** What is wrong with the new side's answer, and how it differs from the old side's (when compared). */
+function answerProblems(
+  c: SmokeCheck,
+  config: SmokeConfig,
+  answers: { new: ProbeResponse; old?: ProbeResponse },
+): string[] {
+  const reasons = evaluateAnswer(c, answers.new);
+  if (answers.old) {
+    const diffs = compareAnswers(
+      { status: answers.old.status, body: answers.old.body },
+      { status: answers.new.status, body: answers.new.body },
+      [...config.ignoreFields, ...c.ignore],
+      5,
+    );
+    if (diffs.length) reasons.push(`answer differs from the old side: ${diffs.join(', ')}`);
+  }
+  return reasons;
 }
 
 /** A request to the old side's own entry point: no side header (there is no direct-access rule there to match it). */

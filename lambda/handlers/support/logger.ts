@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit } from '@aws-lambda-powertools/metrics/types';
-import { METRIC_NAMESPACE } from '../../core/metrics';
+import { METRIC_NAMESPACE, type MetricName } from '../../core/metrics';
 
 /**
  * The phases' log and metrics port, on Powertools for AWS Lambda: structured JSON lines with the
@@ -39,7 +39,7 @@ export interface Logger {
   /** Add the request id, function name and cold start to every later line. */
   addContext(context: LambdaContextFields): void;
   /** Buffer a CloudWatch metric (dimension Stage); `flushMetrics` writes the buffer as one EMF line. */
-  metric(name: string, value: number, unit?: MetricUnitName): void;
+  metric(name: MetricName, value: number, unit?: MetricUnitName): void;
   flushMetrics(): void;
 }
 
