@@ -5,11 +5,9 @@
 export * from './errors';
 export * from './spec';
 export * from './db';
+export { describeTable, describeTables, describeTableWith, describeTablesWith } from './describe';
 export {
   prepareTarget,
-  describeTable,
-  describeTableWith,
-  describeTablesWith,
   checkSource,
   checkTarget,
   META_SCHEMA,

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
-import { connect, type DbEndpoint, readOnly, withClient } from './db';
+import { type DbEndpoint, readOnly, withClient } from './db';
+import { describeTables } from './describe';
 import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
-import { narrowing, type PgType } from './lossy';
 import type { MigrationSpec, TableSpec } from './spec';
-import { assertSafeSql, sourceRelation, targetColumns, targetKey, targetRelation } from './spec';
-import { targetKeyCollations } from './collation';
-import { qi, rawExprs, sourceFrom, type TableLayout, type ColumnLayout } from './sql';
+import { assertSafeSql, targetColumns, targetKey, targetRelation } from './spec';
+import { qi, sourceFrom } from './sql';
 
 /** Engine bookkeeping in the target database (never in the source), in its own schema. */
 export const META_SCHEMA = 'switchyard';
@@ -102,8 +101,9 @@ export async function prepareTarget(
         for (const t of spec.tables) await checkTarget(tgt, t);
         const lossy: string[] = [];
         const warnings: string[] = [];
-        for (const t of spec.tables) {
-          const layout = await describeTable(t, src, tgt);
+        const layouts = await describeTables(spec.tables, src, tgt);
+        for (const [n, t] of spec.tables.entries()) {
+          const layout = layouts[n];
           warnings.push(...(layout.keyCollationWarnings ?? []));
           for (const c of layout.columns) {
             if (c.narrowing && !(t.allowLossy ?? []).includes(c.name)) {
@@ -204,153 +204,5 @@ export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   }
 }
 
-/** Resolve (type oid, modifier) pairs on one side: domains to their base type, arrays to their element. */
-async function resolveTypes(
-  c: Client,
-  oids: number[],
-  mods: number[],
-  readOnlySide: boolean,
-): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string; plain: string })[]> {
-  const sql = `
-    WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
-         b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
-                      CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END AS bm
-                 FROM u JOIN pg_type t ON t.oid = u.o)
-    SELECT format_type(b.o, nullif(b.m, -1)) AS display, format_type(b.bo, NULL) AS base_no_mod, b.bm AS typmod,
-           format_type(b.o, NULL) AS plain,
-           CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END AS name, bt.typcategory = 'A' AS array,
-           n.nspname = 'pg_catalog' AS builtin,
-           CASE WHEN ot.typcategory = 'A' THEN format('%I.%I[]', oen.nspname, oet.typname) ELSE format('%I.%I', otn.nspname, ot.typname) END AS qualified
-      FROM b JOIN pg_type bt ON bt.oid = b.bo LEFT JOIN pg_type et ON et.oid = bt.typelem JOIN pg_namespace n ON n.oid = bt.typnamespace
-      JOIN pg_type ot ON ot.oid = b.o JOIN pg_namespace otn ON otn.oid = ot.typnamespace
-      LEFT JOIN pg_type oet ON oet.oid = ot.typelem LEFT JOIN pg_namespace oen ON oen.oid = oet.typnamespace
-     ORDER BY b.i`;
-  // A named (prepared) statement: planned once per connection, not once per table.
-  const q = { name: 'switchyard_resolve_types', text: sql, values: [oids, mods] };
-  const r = readOnlySide ? await readOnly(c, () => c.query(q)) : await c.query(q);
-  return r.rows.map((row) => ({
-    display: row.display,
-    name: row.name,
-    typmod: Number(row.typmod),
-    array: row.array,
-    builtin: row.builtin,
-    baseNoMod: row.base_no_mod,
-    qualified: row.qualified,
-    plain: row.plain,
-  }));
-}
-
-/** The target table's columns, in copy order, with their resolved types. Throws SchemaMismatchError on a missing column. */
-async function targetColumnTypes(tgt: Client, t: TableSpec, names: readonly string[]) {
-  const rel = targetRelation(t);
-  const tcols = await tgt.query(
-    `SELECT a.attname AS name, a.atttypid AS oid, a.atttypmod AS mod FROM pg_attribute a
-      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
-    [qi(rel)],
-  );
-  const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { oid: number; mod: number }]));
-  for (const name of names)
-    if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
-  return resolveTypes(
-    tgt,
-    names.map((n) => byName.get(n)!.oid),
-    names.map((n) => byName.get(n)!.mod),
-    false,
-  );
-}
-
-/**
- * Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to
- * build projections, key literals and lossy checks. The source's queries share one read-only
- * transaction and run beside the target's: a schema of many tables pays a few round trips a table.
- */
-export async function describeTable(t: TableSpec, src: Client, tgt: Client): Promise<TableLayout> {
-  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
-  const names = targetColumns(t);
-  // The projection's declared types, as the source reports them for the copy's own SELECT.
-  const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
-  const exprs = rawExprs(partial);
-  const [targetTypes, sourceSide] = await Promise.all([
-    targetColumnTypes(tgt, t, names),
-    readOnly(src, async () => {
-      const described = await src.query(
-        `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
-      );
-      const types = await resolveTypes(
-        src,
-        described.fields.map((f) => f.dataTypeID),
-        described.fields.map((f) => f.dataTypeModifier),
-        false,
-      );
-      const keys = await targetKeyCollations(
-        src,
-        tgt,
-        {
-          name: t.name,
-          sourceRelation: sourceRelation(t),
-          sourceKey: t.key,
-          targetRelation: targetRelation(t),
-          targetKey: targetKey(t),
-        },
-        { sourceInReadOnly: true },
-      );
-      return { types, keys };
-    }),
-  ]);
-  const sourceTypes = sourceSide.types;
-  const { collations, warnings } = sourceSide.keys;
-
-  const columns: ColumnLayout[] = names.map((name, i) => {
-    const tt = targetTypes[i];
-    const st = sourceTypes[i];
-    return {
-      name,
-      castType: tt.builtin ? tt.display : 'text',
-      ...(tt.builtin ? {} : { targetCast: tt.qualified }),
-      compareAsText: !tt.builtin,
-      sourceType: st,
-      targetType: tt,
-      narrowing: narrowing(st, tt),
-      sourceBaseType: st.builtin ? st.baseNoMod : null,
-    };
-  });
-  return {
-    spec: t,
-    columns,
-    // Key columns come first in the projection, as `s.<key>`: their declared types, without modifier.
-    sourceKeyTypes: t.key.map((_k, i) => sourceTypes[i].plain),
-    targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
-    ...(collations.some((c) => c !== null) ? { targetKeyCollations: collations } : {}),
-    ...(warnings.length ? { keyCollationWarnings: warnings } : {}),
-  };
-}
-
-/** Describe a table opening short-lived connections (for callers without open clients). */
-export async function describeTableWith(t: TableSpec, source: DbEndpoint, target: DbEndpoint): Promise<TableLayout> {
-  const src = await connect(source, { readOnly: true });
-  try {
-    return await withClient(target, {}, (tgt) => describeTable(t, src, tgt));
-  } finally {
-    await src.end().catch(() => undefined);
-  }
-}
-
-/** Describe several tables on `concurrency` source+target connection pairs (default 2), in the order given. */
-export async function describeTablesWith(
-  tables: readonly TableSpec[],
-  source: DbEndpoint,
-  target: DbEndpoint,
-  opts: { concurrency?: number } = {},
-): Promise<TableLayout[]> {
-  const out: TableLayout[] = new Array(tables.length);
-  let next = 0;
-  const worker = () =>
-    withClient(source, { readOnly: true }, (src) =>
-      withClient(target, {}, async (tgt) => {
-        for (let i = next++; i < tables.length; i = next++) out[i] = await describeTable(tables[i], src, tgt);
-      }),
-    );
-  const n = Math.max(1, Math.min(opts.concurrency ?? 2, tables.length));
-  await Promise.all(Array.from({ length: n }, worker));
-  return out;
-}
+/** Kept here for the modules that import them from prepare. */
+export { describeTable, describeTableWith, describeTablesWith } from './describe';
