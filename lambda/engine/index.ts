@@ -9,7 +9,9 @@ export { describeTable, describeTables, describeTableWith, describeTablesWith } 
 export {
   prepareTarget,
   checkSource,
+  checkSources,
   checkTarget,
+  checkTargets,
   META_SCHEMA,
   type PrepareOptions,
   type PrepareResult,

@@ -64,7 +64,7 @@ export async function prepareTarget(
 ): Promise<PrepareResult> {
   assertSafeSql(spec);
   return withClient(source, { readOnly: true }, async (src) => {
-    for (const t of spec.tables) await checkSource(src, t);
+    await checkSources(src, spec.tables);
     return withClient(target, {}, async (tgt) => {
       await tgt.query('BEGIN');
       try {
@@ -98,7 +98,7 @@ export async function prepareTarget(
           applied++;
         }
         await tgt.query('RESET search_path');
-        for (const t of spec.tables) await checkTarget(tgt, t);
+        await checkTargets(tgt, spec.tables);
         const lossy: string[] = [];
         const warnings: string[] = [];
         const layouts = await describeTables(spec.tables, src, tgt);
@@ -173,6 +173,52 @@ export async function checkSource(c: Client, t: TableSpec): Promise<void> {
       );
     }
   });
+}
+
+/** Probes per round trip in `checkSources` (one multi-statement query). */
+const PROBES_PER_QUERY = 250;
+
+/**
+ * `checkSource` for many tables in a few round trips: one `LIMIT 0` SELECT of every key, watermark and
+ * expression per table, 250 tables per query, in one read-only transaction. When that fails, the tables
+ * are checked one by one, so the error is `checkSource`'s, naming the table and what does not work.
+ */
+export async function checkSources(c: Client, tables: readonly TableSpec[]): Promise<void> {
+  for (const t of tables) assertSafeSql({ name: `table ${t.name}`, tables: [t] });
+  const probes = tables.map((t) => {
+    const cols = [...t.key, ...(t.watermark ? [t.watermark] : [])].map((k) => `s.${qi(k)}`);
+    return `SELECT ${[...cols, ...Object.values(t.columns).map((e) => `(${e})`)].join(', ')} FROM ${sourceFrom(t)} LIMIT 0`;
+  });
+  try {
+    await readOnly(c, async () => {
+      for (let i = 0; i < probes.length; i += PROBES_PER_QUERY)
+        await c.query(probes.slice(i, i + PROBES_PER_QUERY).join(';\n'));
+    });
+  } catch {
+    for (const t of tables) await checkSource(c, t);
+  }
+}
+
+/**
+ * `checkTarget` for many tables in one catalog query; a table that fails any check is checked again on
+ * its own, so the error is `checkTarget`'s.
+ */
+export async function checkTargets(c: Client, tables: readonly TableSpec[]): Promise<void> {
+  const r = await c.query(
+    `SELECT r.i::int - 1 AS t, to_regclass(r.rel) IS NOT NULL AS ok,
+            ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(r.rel) AND attnum > 0 AND NOT attisdropped) AS cols,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(r.rel) AND i.indisunique
+              AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))
+                  = (SELECT array_agg(x ORDER BY x) FROM jsonb_array_elements_text(r.keys::jsonb) x)) AS keyed
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(rel, keys, i)`,
+    [tables.map((t) => qi(targetRelation(t))), tables.map((t) => JSON.stringify(targetKey(t)))],
+  );
+  for (const row of r.rows) {
+    const t = tables[row.t as number];
+    const have = new Set(row.cols as string[]);
+    if (!row.ok || !row.keyed || targetColumns(t).some((col) => !have.has(col))) await checkTarget(c, t);
+  }
 }
 
 /** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */

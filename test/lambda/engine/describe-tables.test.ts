@@ -1,5 +1,9 @@
 import type { Client } from 'pg';
 import {
+  checkSource,
+  checkSources,
+  checkTarget,
+  checkTargets,
   connect,
   type DbEndpoint,
   describeTable,
@@ -125,6 +129,30 @@ describe('describeTables (many tables in a few round trips)', () => {
       await expect(describeTables(missing, src, tgt)).rejects.toThrow(
         `table ${plain(37)}: target table public.${plain(37)} has no column w`,
       );
+    });
+  });
+
+  test("GIVEN many tables WHEN checked together (checkSources, checkTargets) THEN they pass; one broken table fails with checkSource's or checkTarget's error naming it", async () => {
+    const db = await pair('descchk');
+    await withPair(db, async (src, tgt) => {
+      await checkSources(src, db.spec.tables);
+      await checkTargets(tgt, db.spec.tables);
+      const badExpr = db.spec.tables.map((t, i) => (i === 200 ? { ...t, columns: { v: 's.nope' } } : t));
+      const alone = await checkSource(src, badExpr[200]).then(
+        () => 'passed',
+        (e: Error) => e.message,
+      );
+      expect(alone).toMatch(/^table p197: expression for target column v \(s.nope\) does not work/);
+      await expect(checkSources(src, badExpr)).rejects.toThrow(alone);
+      const badKey = db.spec.tables.map((t, i) => (i === 250 ? { ...t, target: { ...t.target, key: ['v'] } } : t));
+      const keyAlone = await checkTarget(tgt, badKey[250]).then(
+        () => 'passed',
+        (e: Error) => e.message,
+      );
+      expect(keyAlone).toMatch(/^table p247: target table public.p247 needs a primary key or unique index on \(v\)/);
+      await expect(checkTargets(tgt, badKey)).rejects.toThrow(keyAlone);
+      const gone = db.spec.tables.map((t, i) => (i === 5 ? { ...t, target: { table: 'nowhere' } } : t));
+      await expect(checkTargets(tgt, gone)).rejects.toThrow(/table p002: target table public.nowhere does not exist/);
     });
   });
 });
