@@ -187,4 +187,45 @@ describe('Migrate inline copy of many small tables with foreign keys (synthesize
       await Promise.all([writer.close(), background.close()]);
     }
   }, 600_000);
+
+  test('GIVEN the third group fails WHEN the migration is run again with the same id THEN every group is copied again (the failure dropped the capture, voiding the copied chunks) and the data matches', async () => {
+    const [source, target] = await Promise.all([freshDatabase('wmrsrc'), freshDatabase('wmrtgt')]);
+    await seedSource(source);
+    const world = localWorld(source, target, { probe: answeringProbe });
+    await seedExampleConfig(world);
+    const run = (opts: RunOptions) =>
+      runLocally(
+        template(),
+        definitionFromTemplate(template(), 'migrate'),
+        () => ({ ...localDeps(world, { stage: 'wf' }), specName: SPEC.name }),
+        { migrationId: 'm-many-rerun' },
+        opts,
+      );
+    let calls = 0;
+    const first = await run({
+      beforeTask: (state) => {
+        // From the third on: the local interpreter still starts the Map's queued iterations after one failed
+        // (Step Functions does not); each fails at once here instead of copying beside the rerun.
+        if (state === 'CopyTable' && ++calls >= 3)
+          throw Object.assign(new Error('injected into CopyTable'), { name: 'InjectedFault' });
+      },
+    });
+    expect([first.status, first.error]).toEqual(['FAILED', 'InjectedFault']);
+    const copied: { rowsCopied: number; complete: boolean }[] = [];
+    const second = await run({
+      onStep: (st) => {
+        if (st.state === 'CopyTable' && st.ok) copied.push(st.output as { rowsCopied: number; complete: boolean });
+      },
+    });
+    expect([second.status, second.error, second.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    // 16 tables (8 pairs) a group, the last one 8 (4 pairs); a pair holds 20 + 50 rows. The first two groups,
+    // copied by the failed run under a capture its failure path dropped, are not skipped: writes between
+    // that drop and the new capture would be lost.
+    const pair = PARENT_ROWS + CHILD_ROWS;
+    expect(copied.map((c) => [c.rowsCopied, c.complete])).toEqual([
+      ...Array(7).fill([8 * pair, true]),
+      [4 * pair, true],
+    ]);
+    expect(await fingerprints(target)).toEqual(await fingerprints(source));
+  }, 600_000);
 });
