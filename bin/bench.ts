@@ -646,7 +646,8 @@ export function printManyTables(results: readonly ManyTablesResult[], log: (m: s
       `many tables ${r.tables} x ${r.rows.toLocaleString()} (concurrency ${r.concurrency}, medians of ${r.samples.engine.length}): ` +
         `engine ${r.engineSeconds.toFixed(2)} s (${Math.round(rows / r.engineSeconds).toLocaleString()} rows/s), ` +
         `raw pipe per table ${r.rawSeconds.toFixed(2)} s -> engine / raw ${r.ratioToRawPipe}x; ` +
-        `describe (made once for both) ${r.describeSeconds} s -> with it in the engine's time ${r.ratioWithDescribe}x`,
+        `describe (made once for both) ${r.describeSeconds} s -> with it in the engine's time ${r.ratioWithDescribe}x; ` +
+        `prepareTarget of the spec ${r.prepareSeconds} s`,
     );
   }
   log(`peak RSS so far: ${peakRssMB()} MB`);

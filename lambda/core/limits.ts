@@ -54,6 +54,16 @@ export const DISTRIBUTED_COPY = {
 } as const;
 
 /**
+ * `copy.mode: inline` (docs/workflows.md): Migrate cuts the spec's tables into groups of `tablesPerGroup`
+ * (spec order) and copies one group at a time, each by one CopyData invocation loop on `copyConcurrency`
+ * connection pairs (small tables batched, foreign-key levels kept). A group's table names travel in the
+ * Lambda payload (256 KiB), hence the maximum.
+ */
+export const INLINE_COPY = {
+  tablesPerGroup: { min: 1, max: 1_000, default: 500 },
+} as const;
+
+/**
  * The stage defaults of an execution's input, defined once: the stage config fills them in
  * (lib/config/stage-config.ts), the CDK app passes them to the functions' environment, and the
  * Lambda wiring and the rehearsal fall back to the same values.

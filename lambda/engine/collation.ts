@@ -79,6 +79,15 @@ async function targetCollationLike(c: Client, normalised: string): Promise<strin
   );
 }
 
+/** What `targetKeyCollations` needs to know of a table. */
+export interface KeyCollationTable {
+  name: string;
+  sourceRelation: string | null;
+  sourceKey: readonly string[];
+  targetRelation: string;
+  targetKey: readonly string[];
+}
+
 /**
  * For each target key column: the collation (qualified name) the target's range comparisons must
  * use so they sort like the source, or null when both sides already sort alike (or the key is not
@@ -88,23 +97,50 @@ async function targetCollationLike(c: Client, normalised: string): Promise<strin
 export async function targetKeyCollations(
   src: Client,
   tgt: Client,
-  table: {
-    name: string;
-    sourceRelation: string | null;
-    sourceKey: readonly string[];
-    targetRelation: string;
-    targetKey: readonly string[];
-  },
+  table: KeyCollationTable,
   /** The caller already runs the source in a read-only transaction (db.ts: readOnly). @default false */
   opts: { sourceInReadOnly?: boolean } = {},
 ): Promise<{ collations: (string | null)[]; warnings: string[] }> {
-  const warnings: string[] = [];
-  const none = { collations: table.targetKey.map(() => null), warnings };
-  if (!table.sourceRelation) return none; // a query source: its key expressions' collations are not catalogued
+  if (!table.sourceRelation) return { collations: table.targetKey.map(() => null), warnings: [] }; // a query source: its key expressions' collations are not catalogued
   const [s, t] = await Promise.all([
     effectiveCollations(src, table.sourceRelation, table.sourceKey, !opts.sourceInReadOnly),
     effectiveCollations(tgt, table.targetRelation, table.targetKey, false),
   ]);
+  return alignCollations(tgt, table, s, t);
+}
+
+/** The effective collations of many tables' columns in one query: per table, in the order of its `columns`. */
+export async function manyEffectiveCollations(
+  c: Client,
+  tables: readonly { relation: string; columns: readonly string[] }[],
+): Promise<(string | null)[][]> {
+  const flat = tables.flatMap((t, i) => t.columns.map((col) => ({ i, rel: qi(t.relation), col })));
+  const out = tables.map(() => [] as (string | null)[]);
+  if (!flat.length) return out;
+  const r = await c.query(
+    `WITH db AS (SELECT to_jsonb(d) AS j FROM pg_database d WHERE d.datname = current_database())
+     SELECT k.t, CASE WHEN a.attcollation = 0 THEN NULL
+              WHEN c.collprovider = 'd' OR c.collname = 'default' THEN ${sortsBy('db.j', DATABASE_KEYS)}
+              ELSE ${sortsBy('to_jsonb(c)', COLLATION_KEYS)} END AS effective
+       FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS k(t, rel, name, i)
+       LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(k.rel) AND a.attname = k.name AND NOT a.attisdropped
+       LEFT JOIN pg_collation c ON c.oid = a.attcollation
+      CROSS JOIN db
+      ORDER BY k.i`,
+    [flat.map((f) => f.i), flat.map((f) => f.rel), flat.map((f) => f.col)],
+  );
+  for (const row of r.rows) out[row.t as number].push(normaliseCollation(row.effective as string | null));
+  return out;
+}
+
+/** Given both sides' effective key collations: the target collation to compare with, and the warnings. */
+export async function alignCollations(
+  tgt: Client,
+  table: KeyCollationTable,
+  s: readonly (string | null)[],
+  t: readonly (string | null)[],
+): Promise<{ collations: (string | null)[]; warnings: string[] }> {
+  const warnings: string[] = [];
   const out: (string | null)[] = [];
   for (let i = 0; i < t.length; i++) {
     if (s[i] === null || t[i] === null || s[i] === t[i]) {

@@ -5,13 +5,13 @@
 export * from './errors';
 export * from './spec';
 export * from './db';
+export { describeTable, describeTables, describeTableWith, describeTablesWith } from './describe';
 export {
   prepareTarget,
-  describeTable,
-  describeTableWith,
-  describeTablesWith,
   checkSource,
+  checkSources,
   checkTarget,
+  checkTargets,
   META_SCHEMA,
   type PrepareOptions,
   type PrepareResult,

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
-import { connect, type DbEndpoint, readOnly, withClient } from './db';
+import { type DbEndpoint, readOnly, withClient } from './db';
+import { describeTables } from './describe';
 import { describe, LossyTypeError, SchemaMismatchError } from './errors';
 import { captureDeferredIndexes } from './deferred-indexes';
-import { narrowing, type PgType } from './lossy';
 import type { MigrationSpec, TableSpec } from './spec';
-import { assertSafeSql, sourceRelation, targetColumns, targetKey, targetRelation } from './spec';
-import { targetKeyCollations } from './collation';
-import { qi, rawExprs, sourceFrom, type TableLayout, type ColumnLayout } from './sql';
+import { assertSafeSql, targetColumns, targetKey, targetRelation } from './spec';
+import { qi, sourceFrom } from './sql';
 
 /** Engine bookkeeping in the target database (never in the source), in its own schema. */
 export const META_SCHEMA = 'switchyard';
@@ -68,7 +67,7 @@ export async function prepareTarget(
 ): Promise<PrepareResult> {
   assertSafeSql(spec);
   return withClient(source, { readOnly: true }, async (src) => {
-    for (const t of spec.tables) await checkSource(src, t);
+    await checkSources(src, spec.tables);
     return withClient(target, {}, async (tgt) => {
       await tgt.query('BEGIN');
       try {
@@ -102,11 +101,12 @@ export async function prepareTarget(
           applied++;
         }
         await tgt.query('RESET search_path');
-        for (const t of spec.tables) await checkTarget(tgt, t);
+        await checkTargets(tgt, spec.tables);
         const lossy: string[] = [];
         const warnings: string[] = [];
-        for (const t of spec.tables) {
-          const layout = await describeTable(t, src, tgt);
+        const layouts = await describeTables(spec.tables, src, tgt);
+        for (const [n, t] of spec.tables.entries()) {
+          const layout = layouts[n];
           warnings.push(...(layout.keyCollationWarnings ?? []));
           for (const c of layout.columns) {
             if (c.narrowing && !(t.allowLossy ?? []).includes(c.name)) {
@@ -178,6 +178,52 @@ export async function checkSource(c: Client, t: TableSpec): Promise<void> {
   });
 }
 
+/** Probes per round trip in `checkSources` (one multi-statement query). */
+const PROBES_PER_QUERY = 250;
+
+/**
+ * `checkSource` for many tables in a few round trips: one `LIMIT 0` SELECT of every key, watermark and
+ * expression per table, 250 tables per query, in one read-only transaction. When that fails, the tables
+ * are checked one by one, so the error is `checkSource`'s, naming the table and what does not work.
+ */
+export async function checkSources(c: Client, tables: readonly TableSpec[]): Promise<void> {
+  for (const t of tables) assertSafeSql({ name: `table ${t.name}`, tables: [t] });
+  const probes = tables.map((t) => {
+    const cols = [...t.key, ...(t.watermark ? [t.watermark] : [])].map((k) => `s.${qi(k)}`);
+    return `SELECT ${[...cols, ...Object.values(t.columns).map((e) => `(${e})`)].join(', ')} FROM ${sourceFrom(t)} LIMIT 0`;
+  });
+  try {
+    await readOnly(c, async () => {
+      for (let i = 0; i < probes.length; i += PROBES_PER_QUERY)
+        await c.query(probes.slice(i, i + PROBES_PER_QUERY).join(';\n'));
+    });
+  } catch {
+    for (const t of tables) await checkSource(c, t);
+  }
+}
+
+/**
+ * `checkTarget` for many tables in one catalog query; a table that fails any check is checked again on
+ * its own, so the error is `checkTarget`'s.
+ */
+export async function checkTargets(c: Client, tables: readonly TableSpec[]): Promise<void> {
+  const r = await c.query(
+    `SELECT r.i::int - 1 AS t, to_regclass(r.rel) IS NOT NULL AS ok,
+            ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(r.rel) AND attnum > 0 AND NOT attisdropped) AS cols,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(r.rel) AND i.indisunique
+              AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))
+                  = (SELECT array_agg(x ORDER BY x) FROM jsonb_array_elements_text(r.keys::jsonb) x)) AS keyed
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(rel, keys, i)`,
+    [tables.map((t) => qi(targetRelation(t))), tables.map((t) => JSON.stringify(targetKey(t)))],
+  );
+  for (const row of r.rows) {
+    const t = tables[row.t as number];
+    const have = new Set(row.cols as string[]);
+    if (!row.ok || !row.keyed || targetColumns(t).some((col) => !have.has(col))) await checkTarget(c, t);
+  }
+}
+
 /** Check that a table's target exists with every column and a unique key. Throws SchemaMismatchError. */
 export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   const rel = targetRelation(t);
@@ -208,153 +254,5 @@ export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   }
 }
 
-/** Resolve (type oid, modifier) pairs on one side: domains to their base type, arrays to their element. */
-async function resolveTypes(
-  c: Client,
-  oids: number[],
-  mods: number[],
-  readOnlySide: boolean,
-): Promise<(PgType & { builtin: boolean; baseNoMod: string; qualified: string; plain: string })[]> {
-  const sql = `
-    WITH u AS (SELECT * FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i)),
-         b AS (SELECT u.i, u.o, u.m, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END AS bo,
-                      CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END AS bm
-                 FROM u JOIN pg_type t ON t.oid = u.o)
-    SELECT format_type(b.o, nullif(b.m, -1)) AS display, format_type(b.bo, NULL) AS base_no_mod, b.bm AS typmod,
-           format_type(b.o, NULL) AS plain,
-           CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END AS name, bt.typcategory = 'A' AS array,
-           n.nspname = 'pg_catalog' AS builtin,
-           CASE WHEN ot.typcategory = 'A' THEN format('%I.%I[]', oen.nspname, oet.typname) ELSE format('%I.%I', otn.nspname, ot.typname) END AS qualified
-      FROM b JOIN pg_type bt ON bt.oid = b.bo LEFT JOIN pg_type et ON et.oid = bt.typelem JOIN pg_namespace n ON n.oid = bt.typnamespace
-      JOIN pg_type ot ON ot.oid = b.o JOIN pg_namespace otn ON otn.oid = ot.typnamespace
-      LEFT JOIN pg_type oet ON oet.oid = ot.typelem LEFT JOIN pg_namespace oen ON oen.oid = oet.typnamespace
-     ORDER BY b.i`;
-  // A named (prepared) statement: planned once per connection, not once per table.
-  const q = { name: 'switchyard_resolve_types', text: sql, values: [oids, mods] };
-  const r = readOnlySide ? await readOnly(c, () => c.query(q)) : await c.query(q);
-  return r.rows.map((row) => ({
-    display: row.display,
-    name: row.name,
-    typmod: Number(row.typmod),
-    array: row.array,
-    builtin: row.builtin,
-    baseNoMod: row.base_no_mod,
-    qualified: row.qualified,
-    plain: row.plain,
-  }));
-}
-
-/** The target table's columns, in copy order, with their resolved types. Throws SchemaMismatchError on a missing column. */
-async function targetColumnTypes(tgt: Client, t: TableSpec, names: readonly string[]) {
-  const rel = targetRelation(t);
-  const tcols = await tgt.query(
-    `SELECT a.attname AS name, a.atttypid AS oid, a.atttypmod AS mod FROM pg_attribute a
-      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
-    [qi(rel)],
-  );
-  const byName = new Map(tcols.rows.map((r) => [r.name as string, r as { oid: number; mod: number }]));
-  for (const name of names)
-    if (!byName.has(name)) throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${name}`);
-  return resolveTypes(
-    tgt,
-    names.map((n) => byName.get(n)!.oid),
-    names.map((n) => byName.get(n)!.mod),
-    false,
-  );
-}
-
-/**
- * Column types of both sides (the source's from a `LIMIT 0` describe of the projection), needed to
- * build projections, key literals and lossy checks. The source's queries share one read-only
- * transaction and run beside the target's: a schema of many tables pays a few round trips a table.
- */
-export async function describeTable(t: TableSpec, src: Client, tgt: Client): Promise<TableLayout> {
-  assertSafeSql({ name: `table ${t.name}`, tables: [t] });
-  const names = targetColumns(t);
-  // The projection's declared types, as the source reports them for the copy's own SELECT.
-  const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
-  const exprs = rawExprs(partial);
-  const [targetTypes, sourceSide] = await Promise.all([
-    targetColumnTypes(tgt, t, names),
-    readOnly(src, async () => {
-      const described = await src.query(
-        `SELECT ${exprs.map((e, i) => `(${e}) AS c${i}`).join(', ')} FROM ${sourceFrom(t)} LIMIT 0`,
-      );
-      const types = await resolveTypes(
-        src,
-        described.fields.map((f) => f.dataTypeID),
-        described.fields.map((f) => f.dataTypeModifier),
-        false,
-      );
-      const keys = await targetKeyCollations(
-        src,
-        tgt,
-        {
-          name: t.name,
-          sourceRelation: sourceRelation(t),
-          sourceKey: t.key,
-          targetRelation: targetRelation(t),
-          targetKey: targetKey(t),
-        },
-        { sourceInReadOnly: true },
-      );
-      return { types, keys };
-    }),
-  ]);
-  const sourceTypes = sourceSide.types;
-  const { collations, warnings } = sourceSide.keys;
-
-  const columns: ColumnLayout[] = names.map((name, i) => {
-    const tt = targetTypes[i];
-    const st = sourceTypes[i];
-    return {
-      name,
-      castType: tt.builtin ? tt.display : 'text',
-      ...(tt.builtin ? {} : { targetCast: tt.qualified }),
-      compareAsText: !tt.builtin,
-      sourceType: st,
-      targetType: tt,
-      narrowing: narrowing(st, tt),
-      sourceBaseType: st.builtin ? st.baseNoMod : null,
-    };
-  });
-  return {
-    spec: t,
-    columns,
-    // Key columns come first in the projection, as `s.<key>`: their declared types, without modifier.
-    sourceKeyTypes: t.key.map((_k, i) => sourceTypes[i].plain),
-    targetKeyTypes: targetKey(t).map((k) => columns.find((c) => c.name === k)!.targetType.display),
-    ...(collations.some((c) => c !== null) ? { targetKeyCollations: collations } : {}),
-    ...(warnings.length ? { keyCollationWarnings: warnings } : {}),
-  };
-}
-
-/** Describe a table opening short-lived connections (for callers without open clients). */
-export async function describeTableWith(t: TableSpec, source: DbEndpoint, target: DbEndpoint): Promise<TableLayout> {
-  const src = await connect(source, { readOnly: true });
-  try {
-    return await withClient(target, {}, (tgt) => describeTable(t, src, tgt));
-  } finally {
-    await src.end().catch(() => undefined);
-  }
-}
-
-/** Describe several tables on `concurrency` source+target connection pairs (default 2), in the order given. */
-export async function describeTablesWith(
-  tables: readonly TableSpec[],
-  source: DbEndpoint,
-  target: DbEndpoint,
-  opts: { concurrency?: number } = {},
-): Promise<TableLayout[]> {
-  const out: TableLayout[] = new Array(tables.length);
-  let next = 0;
-  const worker = () =>
-    withClient(source, { readOnly: true }, (src) =>
-      withClient(target, {}, async (tgt) => {
-        for (let i = next++; i < tables.length; i = next++) out[i] = await describeTable(tables[i], src, tgt);
-      }),
-    );
-  const n = Math.max(1, Math.min(opts.concurrency ?? 2, tables.length));
-  await Promise.all(Array.from({ length: n }, worker));
-  return out;
-}
+/** Kept here for the modules that import them from prepare. */
+export { describeTable, describeTableWith, describeTablesWith } from './describe';

@@ -4,6 +4,7 @@ import {
   BAKE_SECONDS,
   COPY_CONCURRENCY,
   DISTRIBUTED_COPY,
+  INLINE_COPY,
   MAX_CATCH_UP_LAG_SECONDS,
   MAX_CATCH_UP_MINUTES,
   MIN_REQUESTS_PER_BAKE,
@@ -171,8 +172,8 @@ const weightSchedule = z
 /** How Migrate runs the chunk copy (docs/workflows.md, "Scaling option: Distributed Map"). */
 const copySchema = z.object({
   /**
-   * `inline`: one Map over the tables inside the Migrate execution, one table at a time (the local
-   * rehearsal runs this). `distributed`: PlanCopy cuts every table's chunks into groups and a Step
+   * `inline`: one Map over groups of `tablesPerGroup` tables inside the Migrate execution, one group
+   * at a time, its tables copied at once on `copyConcurrency` connection pairs (the local rehearsal runs this). `distributed`: PlanCopy cuts every table's chunks into groups and a Step
    * Functions Distributed Map copies them, one child execution per group, `maxConcurrency` at once.
    * @default 'inline'
    */
@@ -202,6 +203,20 @@ const copySchema = z.object({
     .min(DISTRIBUTED_COPY.chunksPerItem.min, `must be at least ${DISTRIBUTED_COPY.chunksPerItem.min}`)
     .max(DISTRIBUTED_COPY.chunksPerItem.max, `must be at most ${DISTRIBUTED_COPY.chunksPerItem.max}`)
     .default(DISTRIBUTED_COPY.chunksPerItem.default),
+  /**
+   * Inline mode: tables per CopyData call. The spec's tables are copied one group after another (spec
+   * order), each group's tables at once on `copyConcurrency` connection pairs, small tables batched.
+   * @default 500
+   */
+  tablesPerGroup: z
+    .number()
+    .int('must be a whole number')
+    .min(INLINE_COPY.tablesPerGroup.min, `must be at least ${INLINE_COPY.tablesPerGroup.min}`)
+    .max(
+      INLINE_COPY.tablesPerGroup.max,
+      `must be at most ${INLINE_COPY.tablesPerGroup.max} (table names per Lambda payload)`,
+    )
+    .default(INLINE_COPY.tablesPerGroup.default),
 });
 
 /** A bounded whole number of seconds with the "must be …" messages, from one limit of lambda/core/limits.ts. */

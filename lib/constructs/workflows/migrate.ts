@@ -162,7 +162,7 @@ export function migrateDefinition(
   });
 
   // ── 3. Before traffic: config, target schema, copy, validate, catch up ───────────────────
-  const copySection = copy.mode === 'distributed' ? distributedCopy(scope, ctx, copy) : inlineCopy(scope, ctx);
+  const copySection = copy.mode === 'distributed' ? distributedCopy(scope, ctx, copy) : inlineCopy(scope, ctx, copy);
   // Change capture: the forward slot exists before the copy, so every change the copy might miss is
   // replayed afterwards (upserts/deletes by key converge); the reverse slot on the new side exists
   // before the new side takes its first write.
@@ -355,22 +355,37 @@ type FailsInto = <T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap>(s:
 /** The copy states, in the order they run, given the section's failure path. */
 type CopySection = (failsBeforeTraffic: FailsInto) => sfn.IChainable[];
 
-/** The default copy: an inline Map over `$.config.tables`, one table at a time, each looping on its cursor until complete. */
-function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
+/**
+ * The default copy: `$.config.tables` cut into groups of `copy.tablesPerGroup` (spec order), an inline
+ * Map over the groups, one group at a time. CopyTable copies a whole group in one invocation loop: its
+ * tables at once on `copyConcurrency` connection pairs (the budget Preflight checks for one copy
+ * worker), small tables several per transaction, foreign-key levels kept; it stops before its Lambda
+ * times out and returns `complete: false`, and the next call resumes from the stored chunks (tables
+ * already copied are skipped). Afterwards only the group count stays in the state.
+ */
+function inlineCopy(scope: Construct, ctx: WorkflowContext, copy: CopyConfig): CopySection {
+  const groupTables = new sfn.Pass(scope, 'GroupTables', {
+    parameters: {
+      'groups.$': `States.ArrayPartition($.config.tables, ${copy.tablesPerGroup})`,
+      tablesPerGroup: copy.tablesPerGroup,
+    },
+    resultPath: '$.copyGroups',
+  });
   const copyTable = phaseTask(scope, ctx, 'CopyTable', PHASE.copyData, {
     payload: {
       'migrationId.$': '$.migrationId',
       'executionId.$': '$.executionId',
-      'table.$': '$.table',
+      'tables.$': '$.tables',
       'concurrency.$': '$.concurrency',
     },
     resultPath: '$.copy',
   });
   const copyTables = new sfn.Map(scope, 'CopyTables', {
-    itemsPath: '$.config.tables',
-    maxConcurrency: 1, // tables in spec order (parents before children); chunks run in parallel inside each table
+    itemsPath: '$.copyGroups.groups',
+    // One group at a time: each holds the whole connection budget; groups in spec order (parents first).
+    maxConcurrency: 1,
     itemSelector: {
-      'table.$': '$$.Map.Item.Value',
+      'tables.$': '$$.Map.Item.Value',
       'migrationId.$': '$.config.migrationId',
       ...EXECUTION,
       'concurrency.$': '$.config.copyConcurrency',
@@ -384,7 +399,15 @@ function inlineCopy(scope: Construct, ctx: WorkflowContext): CopySection {
         .otherwise(copyTable),
     ),
   );
-  return (failsBeforeTraffic) => [failsBeforeTraffic(copyTables)];
+  // The group list would otherwise ride along in every later state: keep the counts only.
+  const groupsDone = new sfn.Pass(scope, 'CopyTablesDone', {
+    parameters: {
+      'groups.$': 'States.ArrayLength($.copyGroups.groups)',
+      'tablesPerGroup.$': '$.copyGroups.tablesPerGroup',
+    },
+    resultPath: '$.copyGroups',
+  });
+  return (failsBeforeTraffic) => [groupTables, failsBeforeTraffic(copyTables), groupsDone];
 }
 
 /**

@@ -133,11 +133,17 @@ describe('stage configuration', () => {
   });
 
   test('GIVEN no copy config WHEN parsed THEN the copy is inline, with the distributed settings at their defaults', () => {
-    expect(parse().migration.copy).toEqual({ mode: 'inline', maxConcurrency: 8, chunksPerItem: 16 });
+    expect(parse().migration.copy).toEqual({
+      mode: 'inline',
+      maxConcurrency: 8,
+      chunksPerItem: 16,
+      tablesPerGroup: 500,
+    });
     expect(parse({ migration: { copy: { mode: 'distributed' } } }).migration.copy).toEqual({
       mode: 'distributed',
       maxConcurrency: 8,
       chunksPerItem: 16,
+      tablesPerGroup: 500,
     });
   });
 
@@ -158,6 +164,9 @@ describe('stage configuration', () => {
     );
     expect(problemsOf(() => parse({ migration: { copy: { chunksPerItem: 1.5 } } }))).toContain(
       'migration.copy.chunksPerItem must be a whole number, got: 1.5',
+    );
+    expect(problemsOf(() => parse({ migration: { copy: { tablesPerGroup: 1_001 } } }))).toContain(
+      'migration.copy.tablesPerGroup must be at most 1000 (table names per Lambda payload), got: 1001',
     );
   });
 

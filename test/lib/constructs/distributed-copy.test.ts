@@ -179,18 +179,75 @@ describe('copy.mode distributed', () => {
 describe('copy.mode inline (the default)', () => {
   const { template, json, migrate } = synth();
 
-  test('GIVEN no copy config WHEN synthesized THEN CopyTables is an inline Map over the tables, and there is no Distributed Map, no PlanCopy and no child-execution grant', () => {
-    expect(migrate.States.RenewLockBeforeCopy.Next).toBe('CopyTables');
+  test('GIVEN no copy config WHEN synthesized THEN CopyTables is an inline Map over groups of 500 tables, and there is no Distributed Map, no PlanCopy and no child-execution grant', () => {
+    expect(migrate.States.RenewLockBeforeCopy.Next).toBe('GroupTables');
+    expect(migrate.States.GroupTables).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'groups.$': 'States.ArrayPartition($.config.tables, 500)', tablesPerGroup: 500 },
+      ResultPath: '$.copyGroups',
+      Next: 'CopyTables',
+    });
     expect(migrate.States.CopyTables).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.config.tables',
+      ItemsPath: '$.copyGroups.groups',
       MaxConcurrency: 1,
-      Next: 'BuildIndexes',
+      ItemSelector: {
+        'tables.$': '$$.Map.Item.Value',
+        'migrationId.$': '$.config.migrationId',
+        'concurrency.$': '$.config.copyConcurrency',
+      },
+      ResultPath: null,
+      Next: 'CopyTablesDone',
       ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'CopyTable' },
+    });
+    // the group list does not ride along: only its length stays
+    expect(migrate.States.CopyTablesDone).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'groups.$': 'States.ArrayLength($.copyGroups.groups)' },
+      ResultPath: '$.copyGroups',
+      Next: 'BuildIndexes',
     });
     expect(migrate.States.PlanCopy).toBeUndefined();
     expect(JSON.stringify(migrate)).not.toContain('DISTRIBUTED');
     expect(JSON.stringify(migrateRoleStatements(template))).not.toContain('states:StartExecution');
+  });
+
+  test('GIVEN a group WHEN it runs THEN CopyTable copies its tables (one call, the whole connection budget) and loops on its cursor until complete, retried on transient errors, failing into the before-traffic path', () => {
+    const group = (migrate.States.CopyTables.ItemProcessor as Definition).States;
+    expect(Object.keys(group).sort()).toEqual(['CopyTable', 'TableCopied?', 'TableDone']);
+    expect(group.CopyTable).toMatchObject({
+      Type: 'Task',
+      Next: 'TableCopied?',
+      ResultPath: '$.copy',
+      Parameters: {
+        'migrationId.$': '$.migrationId',
+        'tables.$': '$.tables',
+        'concurrency.$': '$.concurrency',
+      },
+    });
+    expect(group.CopyTable.Parameters).not.toHaveProperty('table.$');
+    expect(group.CopyTable.Retry?.map((r) => r.ErrorEquals)).toContainEqual([
+      ERRORS.DatabaseUnreachableError,
+      ERRORS.ChunkCopyError,
+    ]);
+    expect(group['TableCopied?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.copy.complete', BooleanEquals: true, Next: 'TableDone' }],
+      Default: 'CopyTable',
+    });
+    expect(migrate.States.CopyTables.Catch).toEqual([
+      { ErrorEquals: [ERRORS.StaleExecutionError], ResultPath: '$.error', Next: 'NotifyStaleExecution' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+    ]);
+  });
+
+  test('GIVEN copy.tablesPerGroup WHEN synthesized THEN the groups are that size; out of range it is refused at synth', () => {
+    expect(synth({ copy: { tablesPerGroup: 16 } }).migrate.States.GroupTables.Parameters).toEqual({
+      'groups.$': 'States.ArrayPartition($.config.tables, 16)',
+      tablesPerGroup: 16,
+    });
+    expect(() => parse({ migration: { copy: { tablesPerGroup: 0 } } })).toThrow(/tablesPerGroup.*at least 1/s);
+    expect(() => parse({ migration: { copy: { tablesPerGroup: 1_001 } } })).toThrow(/tablesPerGroup.*at most 1000/s);
   });
 
   test('GIVEN the default stage WHEN validated with asl-validator THEN the definitions have no errors', () => {
