@@ -18,4 +18,6 @@ export const METRIC = {
   syncConflicts: 'SyncConflicts',
   /** Changes one drain applied: how much was waiting (Count). */
   syncDrainChanges: 'SyncDrainChanges',
+  /** A traffic step held for the operator: the weight it holds at (Percent), emitted once per pause. */
+  pausedAtWeight: 'PausedAtWeight',
 } as const;

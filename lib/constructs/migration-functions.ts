@@ -72,6 +72,8 @@ export interface MigrationFunctionsProps {
     readonly maxCatchUpLagSeconds: number;
     readonly maxCatchUpMinutes: number;
     readonly copyConcurrency: number;
+    /** Steps (weights) that hold for the operator after their gate passed (ValidateInput's default). @default [] */
+    readonly pauseAt?: readonly number[];
   };
   /**
    * Service verification: where the Smoke phase sends its requests and which load balancers carry
@@ -86,7 +88,14 @@ export interface MigrationFunctionsProps {
 /** The phases that write data or move traffic: they prove their execution owns the stage lock first (fencing). */
 const FENCED_PHASES: readonly PhaseName[] = [PHASE.shiftTraffic, PHASE.rollbackTraffic, PHASE.sync, PHASE.copyData];
 /** The phases that use the stage lock table. */
-const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize, ...FENCED_PHASES];
+const LOCK_PHASES: readonly PhaseName[] = [
+  PHASE.lock,
+  PHASE.unlock,
+  PHASE.preflight,
+  PHASE.finalize,
+  PHASE.pause,
+  ...FENCED_PHASES,
+];
 
 export interface MigrationVerificationProps {
   /** Base URL of the smoke requests: the stage listener (`http://<ALB DNS name>:<port>`) or the service's domain when the listener has a certificate for it. */
@@ -169,6 +178,9 @@ function phaseEnvironments(
     ...environment,
     ...(LOCK_PHASES.includes(phase) ? { [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : {}),
     ...(phase === PHASE.smoke ? smokeEnvironment : {}),
+    ...(phase === PHASE.validateInput && props.defaults.pauseAt?.length
+      ? { DEFAULT_PAUSE_AT: props.defaults.pauseAt.join(',') }
+      : {}),
   });
 }
 
@@ -292,6 +304,7 @@ export class MigrationFunctions extends Construct {
     // Stage lock: take/check/halt/release on the lock table only; Finalize records the end; the Decommission guard reads the weights.
     for (const fn of [fns.lock, fns.unlock, fns.preflight]) props.lockTable.grantLock(fn);
     props.lockTable.grantRecordCompletion(fns.finalize);
+    props.lockTable.grantRecordPause(fns.pause);
     for (const p of [...FENCED_PHASES, PHASE.finalize]) props.lockTable.grantFence(fns[p]);
     readWeights(fns.lock);
     readAlarms(fns.healthGate);

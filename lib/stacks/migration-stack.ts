@@ -74,6 +74,7 @@ export class MigrationStack extends Stack {
         maxCatchUpLagSeconds: config.migration.maxCatchUpLagSeconds,
         maxCatchUpMinutes: config.migration.maxCatchUpMinutes,
         copyConcurrency: config.migration.copyConcurrency,
+        pauseAt: config.migration.pauseAt,
       },
     });
     this.workflows = new MigrationWorkflows(this, 'Workflows', {
@@ -83,6 +84,7 @@ export class MigrationStack extends Stack {
       oldService: props.oldEnvironment.service,
       verification: config.verification,
       copy: config.migration.copy,
+      maxPauseSeconds: config.migration.maxPauseSeconds,
       // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
       rollback: {
         preDrainSeconds: config.migration.rollback.preDrainSeconds,

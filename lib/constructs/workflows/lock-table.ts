@@ -10,8 +10,9 @@ export interface StageLockTableProps {
 }
 
 /**
- * The one-migration-per-stage lock (item `lock#<stage>`: owner, lease, halt flag) and what
- * Finalize recorded (item `completed#<stage>`), in an on-demand DynamoDB table encrypted with
+ * The one-migration-per-stage lock (item `lock#<stage>`: owner, lease, halt flag), what
+ * Finalize recorded (item `completed#<stage>`) and a held step's task token (item
+ * `pause#<stage>#<migration id>`), in an on-demand DynamoDB table encrypted with
  * the AWS-managed KMS key, point-in-time recovery on.
  */
 export class StageLockTable extends Construct {
@@ -52,6 +53,15 @@ export class StageLockTable extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.table.tableArn],
     });
+  }
+
+  /**
+   * Record a held traffic step's task token (the Pause phase): dynamodb:PutItem on this table only
+   * (item `pause#<stage>#<migration id>`). The operator's `switchyard resume|abort` needs
+   * dynamodb:GetItem and dynamodb:DeleteItem on it, and states:SendTaskSuccess / SendTaskFailure.
+   */
+  grantRecordPause(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:PutItem'], resourceArns: [this.table.tableArn] });
   }
 
   /** Record the end of a migration (Finalize). */
