@@ -6,7 +6,7 @@ import {
   type AnswerRequest,
   answerPause,
   type PauseAnswer,
-  PauseExpiredError,
+  NotPausedError,
   type PauseStore,
 } from '../core/traffic/pause';
 
@@ -198,7 +198,7 @@ export async function answerLocalPause(
       : tokens.fail(answer.taskToken, answer.error, answer.cause);
   await store.clear(req.stage, req.migrationId, answer.taskToken);
   if (!delivered)
-    throw new PauseExpiredError(
+    throw new NotPausedError(
       `the pause of migration ${req.migrationId} on stage ${req.stage} has already ended (answered, timed out or stopped)`,
     );
   return answer;

@@ -18,6 +18,10 @@ export interface StageLockTableProps {
 export class StageLockTable extends Construct {
   /** The environment variable the phase functions read the table name from. */
   static readonly ENV_VAR = 'LOCK_TABLE_NAME';
+  /** The table's name for a stage (the operator CLI finds a paused step's token there). */
+  static tableNameFor(stageName: string): string {
+    return `switchyard-${stageName}-lock`;
+  }
   public readonly table: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StageLockTableProps) {
@@ -25,7 +29,7 @@ export class StageLockTable extends Construct {
     if (!/^[a-z0-9-]+$/.test(props.stageName))
       throw new Error(`stageName must be lowercase letters, digits and dashes, got: ${props.stageName}`);
     this.table = new dynamodb.Table(this, 'Table', {
-      tableName: `switchyard-${props.stageName}-lock`,
+      tableName: StageLockTable.tableNameFor(props.stageName),
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
