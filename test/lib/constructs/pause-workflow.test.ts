@@ -62,6 +62,15 @@ describe('Migrate pause states (template)', () => {
     expect(validate.Properties.Environment.Variables.DEFAULT_PAUSE_AT).toBeUndefined();
   });
 
+  test('the dashboard shows the weight a step paused at, and how to resume or abort it', () => {
+    const body = JSON.stringify(
+      Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody,
+    );
+    expect(body).toContain('Paused at step (% new)');
+    expect(body).toContain('\\"PausedAtWeight\\"');
+    expect(body).toContain('resume --stage test --migration-id ID');
+  });
+
   test('stage config pauseAt and maxPauseSeconds reach ValidateInput and the pause timeout', () => {
     const { t: configured, states: s } = migrateOf({
       migration: { pauseAt: [25, 50], maxPauseSeconds: 900 },
