@@ -430,6 +430,13 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       'an operator starts RollbackTraffic while this step bakes',
       int('--operator-rollback-at', 1, 100),
     )
+    .option(
+      '--pause-at <weight>',
+      'Migrate holds after the gate of this step; the rehearsal resumes it after --pause-seconds (switchyard resume)',
+      int('--pause-at', 1, 100),
+    )
+    .option('--abort-at-pause', 'the abort drill: abort that pause instead (traffic back to 100 % old)')
+    .option('--pause-seconds <n>', 'seconds before the pause is answered (default 3)', int('--pause-seconds', 0, 3600))
     .option('--slow-at <weight>', 'the new app gets slower once it serves this percentage', int('--slow-at', 1, 100))
     .option('--latency-ms <n>', 'added latency for --slow-at (default 50)', int('--latency-ms', 1, 60_000))
     .option('--break <route>', 'the new app answers this read route differently, e.g. "GET /messages/:id"')
@@ -455,7 +462,12 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     )
     .addHelpText(
       'after',
-      example('rehearse', 'rehearse --rows 20000 --unhealthy-at 25', 'rehearse --fail-at=Bake --json'),
+      example(
+        'rehearse',
+        'rehearse --rows 20000 --unhealthy-at 25',
+        'rehearse --pause-at 25 --abort-at-pause',
+        'rehearse --fail-at=Bake --json',
+      ),
     )
     .action(async (o: Record<string, string | number | boolean | undefined>) => {
       if (o.source && o.sourceEnv) throw new UsageError('pass --source or --source-env, not both');
@@ -474,6 +486,9 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
           ...pick<string>('failAt'),
           ...pick<number>('unhealthyAt'),
           ...pick<number>('operatorRollbackAt'),
+          ...pick<number>('pauseAt'),
+          ...pick<boolean>('abortAtPause'),
+          ...pick<number>('pauseSeconds'),
           ...pick<number>('slowAt'),
           ...pick<number>('latencyMs'),
           ...(o.break ? { breakRoute: o.break as string } : {}),

@@ -31,7 +31,16 @@ import {
   startNewSideCluster,
 } from './version-servers';
 import { localDeps, localWorld, seedExampleConfig } from './local-deps';
-import { type CfnTemplate, definitionFromTemplate, runLocally, taskStateNames } from './workflow-runner';
+import {
+  type CfnTemplate,
+  definitionFromTemplate,
+  type PauseDrillOptions,
+  pauseDrill,
+  pauseDrillInput,
+  pauseDrillProblem,
+  runLocally,
+  taskStateNames,
+} from './workflow-runner';
 import { FetchHttpProbe } from '../adapters/http/fetch-probe';
 import { RecordedCanaryMetrics } from '../adapters/local/sample-canary';
 import { PHASE } from '../phases';
@@ -40,7 +49,7 @@ import { ChatApp, NEW_MESSAGES, OLD_MESSAGES } from './http-apps';
 import { checkLedger, type WriteIntegrity } from './ledger';
 import { LocalWeightedRouter } from './weighted-router';
 
-export interface RehearsalOptions extends PgVersionOptions {
+export interface RehearsalOptions extends PgVersionOptions, PauseDrillOptions {
   /** Rows (chat messages) to seed. @default 100000 */
   readonly rows?: number;
   /** Make this state fail (a Task state name of the Migrate definition). */
@@ -197,6 +206,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     if (v !== undefined && !(v >= 1 && v <= 100))
       throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
   }
+  const pauseProblem = pauseDrillProblem(opts);
+  if (pauseProblem) throw new RehearsalInputError(pauseProblem);
   const routes = ['GET /messages/:id', 'GET /health', 'GET /items/:n'];
   if (opts.breakRoute !== undefined && !routes.includes(opts.breakRoute))
     throw new RehearsalInputError(
@@ -390,8 +401,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       opts.template,
       definition,
       () => deps,
-      { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 },
+      { migrationId, bakeSeconds: opts.bakeSeconds ?? 1, ...pauseDrillInput(opts) },
       {
+        ...pauseDrill(opts, deps.pauses, deps.stage, say),
         waitMs: (state) => (state === 'Bake' ? (opts.bakeSeconds ?? 1) * 1000 : 0),
         beforeTask: async (state) => {
           if (opts.signal?.aborted) throw Object.assign(new Error('stopped by the user'), { name: 'RehearsalStopped' });
@@ -562,7 +574,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       opts.unhealthyAt !== undefined ||
       opts.slowAt !== undefined ||
       opts.breakRoute !== undefined ||
-      opts.operatorRollbackAt !== undefined;
+      opts.operatorRollbackAt !== undefined ||
+      opts.abortAtPause === true;
     const oldErrors = router.windows.reduce((n, w) => n + w.errors.old, 0);
     const nothingLost = !writes || (writes.lost === 0 && writes.acknowledged > 0);
     const phases = execution.steps.map((s, i) => ({

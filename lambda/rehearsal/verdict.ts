@@ -11,6 +11,9 @@ export interface FaultInjection {
   readonly slowAt?: number;
   readonly breakRoute?: string;
   readonly operatorRollbackAt?: number;
+  /** The abort drill: the pause at `pauseAt` is aborted. */
+  readonly pauseAt?: number;
+  readonly abortAtPause?: boolean;
 }
 
 export interface RunTrace {
@@ -40,5 +43,7 @@ export function injectedCauseMissing(f: FaultInjection, run: RunTrace): string |
     return `--break ${f.breakRoute}: Smoke did not stop the run (first failed state: ${firstFailed ?? 'none'})`;
   if (f.operatorRollbackAt !== undefined && run.error?.name !== 'MigrationHaltedError')
     return `--operator-rollback-at ${f.operatorRollbackAt}: Migrate did not end halted (${run.error?.name ?? 'no error'})`;
+  if (f.abortAtPause && run.error?.name !== 'MigrationAbortedError')
+    return `--abort-at-pause: Migrate did not end aborted at ${f.pauseAt} % (${run.error?.name ?? 'no error'})`;
   return null;
 }

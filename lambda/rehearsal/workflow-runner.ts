@@ -368,3 +368,53 @@ function describeFailure(
   const detail = String(c?.errorCause ?? c?.message ?? e.message);
   return { error, detail };
 }
+
+/** The rehearsal's pause drill (`--pause-at`, `--abort-at-pause`): an operator who answers each pause by itself. */
+export interface PauseDrillOptions {
+  /** Hold Migrate after the health gate of the step at this weight (a step of the schedule). */
+  readonly pauseAt?: number;
+  /** Abort the pause instead of resuming it: the abort drill (traffic back to 100 % old, MigrationAbortedError). */
+  readonly abortAtPause?: boolean;
+  /** Seconds the rehearsal's operator waits before answering a pause. @default 3 */
+  readonly pauseSeconds?: number;
+}
+
+/** Why the drill's options do not fit together (undefined when they do). */
+export function pauseDrillProblem(o: PauseDrillOptions): string | undefined {
+  if (o.abortAtPause && o.pauseAt === undefined) return '--abort-at-pause needs --pause-at <weight>';
+  if (o.pauseAt !== undefined && !(Number.isInteger(o.pauseAt) && o.pauseAt >= 1 && o.pauseAt <= 100))
+    return `--pause-at must be a percentage from 1 to 100 (a step of the schedule), got: ${o.pauseAt}`;
+  return undefined;
+}
+
+/** The execution input of the drill: `pauseAt` for ValidateInput. */
+export function pauseDrillInput(o: PauseDrillOptions): { pauseAt?: number[] } {
+  return o.pauseAt === undefined ? {} : { pauseAt: [o.pauseAt] };
+}
+
+/** The run options of the drill: answer each pause after `pauseSeconds`, as `switchyard resume|abort` would. */
+export function pauseDrill(
+  o: PauseDrillOptions,
+  store: PauseStore | undefined,
+  stage: string,
+  say: (line: string) => void,
+): Pick<RunOptions, 'answerPauses'> {
+  if (o.pauseAt === undefined || !store) return {};
+  const action = o.abortAtPause ? 'abort' : 'resume';
+  const seconds = o.pauseSeconds ?? 3;
+  say(`operator: will ${action} the pause at ${o.pauseAt} % ${seconds} s after it begins`);
+  return {
+    answerPauses: {
+      action,
+      afterMs: seconds * 1000,
+      store,
+      stage,
+      onAnswer: (a) =>
+        say(
+          a instanceof Error
+            ? `operator: ${action} failed - ${a.name}: ${a.message}`
+            : `operator: ${a.kind === 'resume' ? 'resumed' : 'aborted'} the pause (switchyard ${action})`,
+        ),
+    },
+  };
+}
