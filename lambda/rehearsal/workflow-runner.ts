@@ -120,6 +120,8 @@ export interface RunOptions {
    * @default - a private one: an unanswered task holds until its TimeoutSeconds
    */
   readonly taskTokens?: LocalTaskTokens;
+  /** Stop the execution (StopExecution) when this aborts, wherever it is (e.g. while a pause holds); it ends ABORTED. */
+  readonly stopSignal?: AbortSignal;
   /** Answer every operator pause this long after it began, as `switchyard resume|abort` does. @default - never */
   readonly answerPauses?: AutoAnswer;
 }
@@ -175,9 +177,14 @@ export class LocalTaskTokens {
     return Boolean(w);
   }
 
-  /** Forget a token whose task ended otherwise (timed out, execution stopped). */
-  forget(token: string): void {
+  /**
+   * The execution ended otherwise (stopped, timed out): the token answers nothing any more. Its task
+   * settles quietly, so the interpreter clears its state timer (nothing runs after a stop).
+   */
+  cancel(token: string): void {
+    const w = this.waiting.get(token);
     this.waiting.delete(token);
+    w?.resolve({});
   }
 }
 
@@ -336,11 +343,19 @@ export async function runLocally(
     } as never,
     context: context as never,
   });
+  const stop = () => {
+    execution.abort();
+    setImmediate(() => {
+      for (const t of holding) tokens.cancel(t);
+    });
+  };
+  opts.stopSignal?.addEventListener('abort', stop, { once: true });
   try {
     return await settle(execution.result);
   } finally {
+    opts.stopSignal?.removeEventListener('abort', stop);
     for (const t of timers) clearTimeout(t);
-    for (const t of holding) tokens.forget(t);
+    for (const t of holding) tokens.cancel(t);
   }
   async function settle(result: Promise<unknown>): Promise<LocalExecution> {
     try {

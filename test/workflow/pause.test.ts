@@ -133,6 +133,39 @@ describe('Migrate pause at a step (synthesized definition, task token answered l
     ).rejects.toMatchObject({ name: 'PauseExpiredError' });
   });
 
+  test('GIVEN a paused Migrate stopped by hand WHEN the EventBridge rule starts RollbackTraffic THEN 100 % old, the stage free, a late resume refused by name', async () => {
+    const router = new MemoryRouter();
+    const world = await freshWorld(300, { router });
+    const tokens = new LocalTaskTokens();
+    const stop = new AbortController();
+    const execution = run(
+      'migrate',
+      world,
+      { migrationId: 'm-stopped', pauseAt: [25] },
+      { taskTokens: tokens, stopSignal: stop.signal },
+    );
+    await pausedRecord(world, 'm-stopped');
+    stop.abort();
+    const migrate = await execution;
+    expect(migrate.status).toBe('ABORTED');
+    expect(await router.getWeights()).toEqual({ old: 75, new: 25 });
+    const cleanup = await run('rollback-traffic', world, {
+      endedExecution: { executionArn: migrate.executionArn, status: 'ABORTED' },
+    });
+    expect([cleanup.status, cleanup.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(await router.getWeights()).toEqual({ old: 100, new: 0 });
+    expect(world.lock.locks.size).toBe(0);
+    await expect(
+      answerLocalPause(world.pauses, tokens, {
+        stage: 'wf',
+        migrationId: 'm-stopped',
+        action: 'resume',
+        now: new Date(),
+      }),
+    ).rejects.toMatchObject({ name: 'NotPausedError', message: expect.stringMatching(/has already ended/) });
+    expect(await world.pauses.read('wf', 'm-stopped')).toBeUndefined();
+  });
+
   test('a pauseAt step the schedule never sets is refused in the first state', async () => {
     const world = await freshWorld(50);
     const ex = await run('migrate', world, { migrationId: 'm-badpause', pauseAt: [30] });
