@@ -4,6 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_SPEC_NAME } from '../../lambda/core/limits';
 import { PHASE, PHASE_NAMES } from '../../lambda/phases';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { LoadBalancerRef } from './imported-resources';
 import { PhaseFunction, type PhaseName } from './phase-function';
 import type { IServiceEnvironment } from './service-environment';
 import { StageLockTable } from './workflows/lock-table';
@@ -107,9 +109,12 @@ export interface MigrationVerificationProps {
    */
   readonly oldBaseUrl?: string;
   /** The load balancer in front of the new side's target group (the LoadBalancer dimension of its metrics). */
-  readonly newLoadBalancerArn: string;
-  /** The load balancer in front of the old side's target group. @default - none: the canary is skipped (reported) */
-  readonly oldLoadBalancerArn?: string;
+  readonly newLoadBalancer: elbv2.IApplicationLoadBalancer;
+  /**
+   * The load balancer in front of the old side's target group (an imported one: `loadBalancerByArn`).
+   * @default - none: the canary is skipped (reported)
+   */
+  readonly oldLoadBalancer?: LoadBalancerRef;
 }
 
 /** Each phase function's environment: ARNs, names and stage defaults only (never a secret value). */
@@ -139,12 +144,12 @@ function phaseEnvironments(
     ...(props.verification
       ? {
           SMOKE_BASE_URL: props.verification.smokeBaseUrl,
-          ...(props.verification.oldLoadBalancerArn
+          ...(props.verification.oldLoadBalancer
             ? {
                 CANARY_OLD_TARGET_GROUP_ARN: oldEnv.targetGroup.targetGroupArn,
                 CANARY_NEW_TARGET_GROUP_ARN: newEnv.targetGroup.targetGroupArn,
-                CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancerArn,
-                CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancerArn,
+                CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancer.loadBalancerArn,
+                CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancer.loadBalancerArn,
               }
             : {}),
         }

@@ -6,6 +6,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
+import { loadBalancerByArn } from '../constructs/imported-resources';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
 import { MigrationWorkflows } from '../constructs/workflows';
@@ -59,11 +60,13 @@ export class MigrationStack extends Stack {
       verification: {
         smokeBaseUrl: config.verification.smokeBaseUrl ?? props.listenerUrl,
         oldBaseUrl: config.verification.oldBaseUrl,
-        newLoadBalancerArn: props.loadBalancer.loadBalancerArn,
-        // An imported old side keeps its own load balancer: only the config knows it.
-        oldLoadBalancerArn: props.oldEnvironment.imported
+        newLoadBalancer: props.loadBalancer,
+        // An imported old side keeps its own load balancer: only the config knows it (by ARN).
+        oldLoadBalancer: props.oldEnvironment.imported
           ? config.verification.oldLoadBalancerArn
-          : props.loadBalancer.loadBalancerArn,
+            ? loadBalancerByArn(config.verification.oldLoadBalancerArn)
+            : undefined
+          : props.loadBalancer,
       },
       specName: config.migration.specName,
       databaseTls: config.migration.databaseTls,
