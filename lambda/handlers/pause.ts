@@ -11,10 +11,11 @@ const pauseInput = z
     migrationId,
     executionId: z.string().min(1),
     /** `$$.Task.Token`: answered by `switchyard resume|abort` (SendTaskSuccess / SendTaskFailure). */
-    taskToken: z.string().min(1).max(1024),
+    taskToken: z.string().min(1).max(2048),
     weight: z.number().int().min(SCHEDULE.minStep).max(SCHEDULE.maxStep),
     healthy: z.boolean(),
-    summary: z.string().max(2000).optional(),
+    /** The gate's summary (figures and alarm names only), kept with the token for the operator. */
+    summary: z.string().optional(),
     maxPauseSeconds: bounded(PAUSE_SECONDS, ' seconds'),
   })
   .strict();
