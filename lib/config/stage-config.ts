@@ -226,71 +226,71 @@ const rollbackSchema = z.object({
 });
 export type RollbackConfig = z.infer<typeof rollbackSchema>;
 
-const migrationSchema = z
-  .object({
-    /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
-    weightSchedule: weightSchedule.default([...STAGE_DEFAULTS.weightSchedule]),
-    /** Seconds to wait at each step before the health gate is evaluated; at least one CloudWatch minute (lambda/core/limits.ts). */
-    bakeSeconds: z
-      .number()
-      .int()
-      .min(
-        BAKE_SECONDS.min,
-        `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`,
-      )
-      .max(BAKE_SECONDS.max, `must be at most ${BAKE_SECONDS.max} seconds`)
-      .default(STAGE_DEFAULTS.bakeSeconds),
-    /** Catch-up stops looping once lag is below this many seconds. */
-    maxCatchUpLagSeconds: z
-      .number()
-      .int()
-      .min(MAX_CATCH_UP_LAG_SECONDS.min)
-      .max(MAX_CATCH_UP_LAG_SECONDS.max)
-      .default(STAGE_DEFAULTS.maxCatchUpLagSeconds),
-    /** The catch-up fails with SyncLagError (before any traffic moves, nothing lost) when the lag is not below `maxCatchUpLagSeconds` after this many minutes. */
-    maxCatchUpMinutes: z
-      .number()
-      .int()
-      .min(MAX_CATCH_UP_MINUTES.min, `must be at least ${MAX_CATCH_UP_MINUTES.min} minute`)
-      .max(MAX_CATCH_UP_MINUTES.max, `must be at most ${MAX_CATCH_UP_MINUTES.max} minutes`)
-      .default(MAX_CATCH_UP_MINUTES.default),
-    /** Data-copy chunk concurrency; the copy and validate handlers accept the same range (lambda/core/limits.ts). */
-    copyConcurrency: z
-      .number()
-      .int()
-      .min(COPY_CONCURRENCY.min, `must be at least ${COPY_CONCURRENCY.min}`)
-      .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
-      .default(STAGE_DEFAULTS.copyConcurrency),
-    /** Name of the migration spec (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
-    specName: z
-      .string()
-      .regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name')
-      .default(DEFAULT_SPEC_NAME),
-    /** How the chunk copy runs. @default inline */
-    copy: copySchema.default(copySchema.parse({})),
-    /**
-     * TLS of the migration's database connections. `verify-full` checks the server certificate (the
-     * Amazon RDS CA bundle ships with the functions) and host name; `require` encrypts without
-     * verifying, for a database whose certificate no bundled CA signed. @default verify-full
-     */
-    databaseTls: z
-      .enum(['verify-full', 'require'], { error: 'must be "verify-full" or "require"' })
-      .default('verify-full'),
-    /** The traffic rollback's drains: before the weights move, the settle window, the quiet period. */
-    rollback: rollbackSchema.default(rollbackSchema.parse({})),
-    /**
-     * Steps (weights of `weightSchedule`) at which Migrate holds after the step's health gate passed,
-     * until `switchyard resume` or `abort` (docs/workflows.md, "Pause, resume, abort"). @default [] (never)
-     */
-    pauseAt: z.array(z.number({ error: 'must be whole percentages' })).default([]),
-    /** The longest a pause holds; then the traffic rolls back to 100 % old. @default 14400 (4 hours) */
-    maxPauseSeconds: seconds(PAUSE_SECONDS),
-  })
-  .superRefine((m, ctx) => {
-    // The rule ValidateInput applies to an execution's own pauseAt (lambda/core/traffic/pause.ts).
-    const problem = pauseAtProblem(m.pauseAt, m.weightSchedule);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['pauseAt'], message: problem });
-  });
+const migrationSchema = z.object({
+  /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
+  weightSchedule: weightSchedule.default([...STAGE_DEFAULTS.weightSchedule]),
+  /** Seconds to wait at each step before the health gate is evaluated; at least one CloudWatch minute (lambda/core/limits.ts). */
+  bakeSeconds: z
+    .number()
+    .int()
+    .min(
+      BAKE_SECONDS.min,
+      `must be at least ${BAKE_SECONDS.min} seconds (one CloudWatch period, so the minimum-request alarm sees the step)`,
+    )
+    .max(BAKE_SECONDS.max, `must be at most ${BAKE_SECONDS.max} seconds`)
+    .default(STAGE_DEFAULTS.bakeSeconds),
+  /** Catch-up stops looping once lag is below this many seconds. */
+  maxCatchUpLagSeconds: z
+    .number()
+    .int()
+    .min(MAX_CATCH_UP_LAG_SECONDS.min)
+    .max(MAX_CATCH_UP_LAG_SECONDS.max)
+    .default(STAGE_DEFAULTS.maxCatchUpLagSeconds),
+  /** The catch-up fails with SyncLagError (before any traffic moves, nothing lost) when the lag is not below `maxCatchUpLagSeconds` after this many minutes. */
+  maxCatchUpMinutes: z
+    .number()
+    .int()
+    .min(MAX_CATCH_UP_MINUTES.min, `must be at least ${MAX_CATCH_UP_MINUTES.min} minute`)
+    .max(MAX_CATCH_UP_MINUTES.max, `must be at most ${MAX_CATCH_UP_MINUTES.max} minutes`)
+    .default(MAX_CATCH_UP_MINUTES.default),
+  /** Data-copy chunk concurrency; the copy and validate handlers accept the same range (lambda/core/limits.ts). */
+  copyConcurrency: z
+    .number()
+    .int()
+    .min(COPY_CONCURRENCY.min, `must be at least ${COPY_CONCURRENCY.min}`)
+    .max(COPY_CONCURRENCY.max, `must be at most ${COPY_CONCURRENCY.max} (the limit the copy handler enforces)`)
+    .default(STAGE_DEFAULTS.copyConcurrency),
+  /** Name of the migration spec (lambda/engine/specs). @default DEFAULT_SPEC_NAME (lambda/core/limits.ts) */
+  specName: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a lowercase spec name')
+    .default(DEFAULT_SPEC_NAME),
+  /** How the chunk copy runs. @default inline */
+  copy: copySchema.default(copySchema.parse({})),
+  /**
+   * TLS of the migration's database connections. `verify-full` checks the server certificate (the
+   * Amazon RDS CA bundle ships with the functions) and host name; `require` encrypts without
+   * verifying, for a database whose certificate no bundled CA signed. @default verify-full
+   */
+  databaseTls: z
+    .enum(['verify-full', 'require'], { error: 'must be "verify-full" or "require"' })
+    .default('verify-full'),
+  /** The traffic rollback's drains: before the weights move, the settle window, the quiet period. */
+  rollback: rollbackSchema.default(rollbackSchema.parse({})),
+  /**
+   * Steps (weights of `weightSchedule`) at which Migrate holds after the step's health gate passed,
+   * until `switchyard resume` or `abort` (docs/workflows.md, "Pause, resume, abort"). @default [] (never)
+   */
+  pauseAt: z.array(z.number({ error: 'must be whole percentages' })).default([]),
+  /** The longest a pause holds; then the traffic rolls back to 100 % old. @default 14400 (4 hours) */
+  maxPauseSeconds: seconds(PAUSE_SECONDS),
+});
+
+/** `migration` with the rule ValidateInput applies to an execution's own pauseAt (lambda/core/traffic/pause.ts). */
+const migrationConfigSchema = migrationSchema.superRefine((m, ctx) => {
+  const problem = pauseAtProblem(m.pauseAt, m.weightSchedule);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['pauseAt'], message: problem });
+});
 
 const backupSchema = z.object({
   /** Create an AWS Backup plan for both databases. */
@@ -392,7 +392,7 @@ export const stageConfigSchema = z
       })
       .default({ alb: albRoutingSchema.parse({}) }),
     backup: backupSchema.default({}),
-    migration: migrationSchema.default(migrationSchema.parse({})),
+    migration: migrationConfigSchema.default(migrationSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     verification: verificationSchema.default(verificationSchema.parse({})),
   })
