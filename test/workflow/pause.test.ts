@@ -64,6 +64,7 @@ describe('Migrate pause at a step (synthesized definition, task token answered l
     ]);
     const paused = ex.notifications.find((n) => n.event === 'paused')!;
     expect(paused).toMatchObject({ weight: 25, healthy: true, migrationId: 'm-pause' });
+    expect(paused.resume).toMatch(/^switchyard resume --stage wf --migration-id m-pause \(or abort; after 14400 s/);
     expect(JSON.stringify(ex.notifications)).not.toContain(held.taskToken);
     expect(ex.notifications.find((n) => n.event === 'resumed')).toMatchObject({ weight: 25, by: 'test' });
     expect(await world.pauses.read('wf', 'm-pause')).toBeUndefined();

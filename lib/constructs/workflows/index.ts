@@ -101,6 +101,7 @@ export class MigrationWorkflows extends Construct {
         verification: props.verification ?? DEFAULT_VERIFICATION,
         copy: props.copy ?? DEFAULT_COPY,
         maxPauseSeconds: props.maxPauseSeconds,
+        stageName: props.stageName,
       }),
       MIGRATE_TIMEOUT,
     );

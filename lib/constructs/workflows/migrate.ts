@@ -34,6 +34,8 @@ export interface MigrateDefinitionProps {
   readonly verification: Pick<VerificationConfig, 'smoke' | 'canary'>;
   /** The longest an operator pause (`pauseAt`) holds before the traffic rolls back. @default PAUSE_SECONDS.default */
   readonly maxPauseSeconds?: number;
+  /** The stage (named in the `paused` notification's resume command). @default '<stage>' */
+  readonly stageName?: string;
   /** How the chunk copy runs: an inline Map over the tables, or PlanCopy + a Distributed Map over chunk groups. @default DEFAULT_COPY (inline) */
   readonly copy?: CopyConfig;
 }
@@ -326,7 +328,7 @@ export function migrateDefinition(
       ),
     ),
     // A step in `pauseAt` holds here for the operator (resume, abort, or the maximum → rollback).
-    pauseStep(scope, ctx, { maxPauseSeconds: props.maxPauseSeconds, onEnded: rollback }),
+    pauseStep(scope, ctx, { maxPauseSeconds: props.maxPauseSeconds, stageName: props.stageName, onEnded: rollback }),
     new sfn.Pass(scope, 'AdvanceTrafficStep', {
       parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' },
       resultPath: '$.step',

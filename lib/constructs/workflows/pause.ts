@@ -15,6 +15,8 @@ import { chain, EXECUTION, notify, type WorkflowContext } from './fragments';
 export interface PauseStepProps {
   /** The longest a step holds before the traffic rolls back. @default PAUSE_SECONDS.default */
   readonly maxPauseSeconds?: number;
+  /** The stage, named in the notification's resume command. @default '<stage>' */
+  readonly stageName?: string;
   /** Where an abort or an expired pause goes (error in `$.error`): the traffic rollback. */
   readonly onEnded: sfn.IChainable;
 }
@@ -57,9 +59,8 @@ export function pauseStep(scope: Construct, ctx: WorkflowContext, props: PauseSt
       'canary.$': '$.health.canary',
       maxPauseSeconds,
       'resume.$':
-        "States.Format('switchyard resume --stage <stage> --migration-id {} (or abort; after {} s the traffic rolls back)', " +
-        '$.config.migrationId, ' +
-        `${maxPauseSeconds})`,
+        `States.Format('switchyard resume --stage ${props.stageName ?? '<stage>'} --migration-id {} (or abort; ` +
+        `after ${maxPauseSeconds} s the traffic rolls back)', $.config.migrationId)`,
     }),
     hold,
     notify(scope, ctx, 'NotifyResumed', 'resumed', { 'weight.$': '$.step.newPercent', 'by.$': '$.pause.by' }),
