@@ -113,6 +113,12 @@ export const PHASES = {
     retry: 'none',
     description: 'Decide whether the new side is healthy after the bake',
   },
+  pause: {
+    timeoutSeconds: 1 * MINUTES,
+    longRunning: false,
+    retry: 'none',
+    description: 'Hold a traffic step for the operator: record the task token that resume or abort answers',
+  },
   rollbackTraffic: {
     timeoutSeconds: 2 * MINUTES,
     longRunning: false,

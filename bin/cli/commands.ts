@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { loadStageConfig, type StageName } from '../../lib/config/stages';
 import type { ConfigStore } from '../../lambda/core/config/ports';
@@ -15,6 +16,8 @@ import { follow } from './follow';
 export interface CliDeps {
   readonly sfn: SFNClient;
   readonly cfn: CloudFormationClient;
+  /** The stage lock table's client (`resume`, `abort`). */
+  readonly ddb?: DynamoDBClient;
   /** Config stores of the stage (SSM, Secrets Manager) for `plan --live`. */
   readonly configStores?: readonly ConfigStore[];
   readonly print: (line: string) => void;

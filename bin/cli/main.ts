@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -40,6 +41,7 @@ export function main(argv: readonly string[]): void {
       return {
         sfn: new SFNClient(cfg),
         cfn: new CloudFormationClient(cfg),
+        ddb: new DynamoDBClient(cfg),
         configStores: [new SsmConfigStore(new SSMClient(cfg)), new SecretsConfigStore(new SecretsManagerClient(cfg))],
       };
     },

@@ -1,4 +1,5 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { STAGE_NAMES, type StageName } from '../../lib/config/stages';
@@ -13,6 +14,8 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly cfn: CloudFormationClient;
   readonly configStores: readonly ConfigStore[];
+  /** The stage lock table's client (`resume`, `abort` read a paused step's task token there). */
+  readonly ddb?: DynamoDBClient;
 }
 
 /** Connection flags of every `sync` command (one of each pair). */
@@ -122,7 +125,8 @@ export function buildProgram(rt: CliRuntime, result: { code: number }): Command 
 
   const program = new Command('switchyard')
     .description(
-      'Operate Switchyard migrations: plan, start and follow, status, traffic rollback, data restore; sync PostgreSQL without AWS.',
+      'Operate Switchyard migrations: plan, start and follow, status, resume or abort a paused step, traffic rollback, ' +
+        'data restore; sync PostgreSQL without AWS.',
     )
     .version(rt.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help (every command has its own: <command> --help)')
@@ -265,6 +269,36 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       },
     );
 
+  for (const [action, what, after] of [
+    [
+      'resume',
+      "resume a migration paused at a step (pauseAt): Migrate goes on with the next step (SendTaskSuccess on the pause's task token)",
+      'resume --stage prod --migration-id chat-2026-11-24',
+    ],
+    [
+      'abort',
+      'abort a migration paused at a step: Migrate rolls the traffic back to 100 % old (SendTaskFailure, MigrationAbortedError)',
+      'abort --stage prod --migration-id chat-2026-11-24',
+    ],
+  ] as const)
+    program
+      .command(action)
+      .description(what)
+      .addOption(stageOption())
+      .requiredOption('--migration-id <id>', 'the paused migration')
+      .option('--by <name>', 'who answers, kept in the execution history (default: $USER)')
+      .addOption(regionOption())
+      .addHelpText('after', example(after))
+      .action(async (o: { stage: StageName; migrationId: string; by?: string; region?: string }) => {
+        const { sfn, ddb } = await withAws(o.region);
+        if (!ddb) throw new Error('the CLI runtime has no DynamoDB client (bin/cli/main.ts)');
+        const { answerPauseCommand } = await import('./pause');
+        await answerPauseCommand(
+          { stage: o.stage, migrationId: o.migrationId, action, by: o.by ?? process.env.USER ?? 'operator' },
+          { sfn, ddb, print },
+        );
+      });
+
   const connectOptions = (c: Command) =>
     c
       .option('--source <url>', 'source database, postgres://user@host:5432/db (password from PGPASSWORD or ~/.pgpass)')
@@ -401,6 +435,13 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       '--rollback-after-finalize',
       'after Migrate completes, writers keep going on the new side and an operator runs RollbackTraffic',
     )
+    .option(
+      '--pause-at <weight>',
+      'Migrate holds after the gate of this step; the rehearsal resumes it after --pause-seconds (switchyard resume)',
+      int('--pause-at', 1, 100),
+    )
+    .option('--abort-at-pause', 'the abort drill: abort that pause instead (traffic back to 100 % old)')
+    .option('--pause-seconds <n>', 'seconds before the pause is answered (default 3)', int('--pause-seconds', 0, 3600))
     .option('--slow-at <weight>', 'the new app gets slower once it serves this percentage', int('--slow-at', 1, 100))
     .option('--latency-ms <n>', 'added latency for --slow-at (default 50)', int('--latency-ms', 1, 60_000))
     .option('--break <route>', 'the new app answers this read route differently, e.g. "GET /messages/:id"')
@@ -426,7 +467,12 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     )
     .addHelpText(
       'after',
-      example('rehearse', 'rehearse --rows 20000 --unhealthy-at 25', 'rehearse --fail-at=Bake --json'),
+      example(
+        'rehearse',
+        'rehearse --rows 20000 --unhealthy-at 25',
+        'rehearse --pause-at 25 --abort-at-pause',
+        'rehearse --fail-at=Bake --json',
+      ),
     )
     .action(async (o: Record<string, string | number | boolean | undefined>) => {
       if (o.source && o.sourceEnv) throw new UsageError('pass --source or --source-env, not both');
@@ -446,6 +492,9 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
           ...pick<number>('unhealthyAt'),
           ...pick<number>('operatorRollbackAt'),
           ...pick<boolean>('rollbackAfterFinalize'),
+          ...pick<number>('pauseAt'),
+          ...pick<boolean>('abortAtPause'),
+          ...pick<number>('pauseSeconds'),
           ...pick<number>('slowAt'),
           ...pick<number>('latencyMs'),
           ...(o.break ? { breakRoute: o.break as string } : {}),

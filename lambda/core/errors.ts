@@ -51,6 +51,10 @@ const NAMES = [
   'MigrationLockedError',
   'MigrationHaltedError',
   'DecommissionRefusedError',
+  // operator control: a step held after its gate (pause), ended by resume or abort
+  'MigrationAbortedError',
+  'NotPausedError',
+  'PauseExpiredError',
   // fencing: this execution lost the stage lock (lease ended or taken over): it stops, touching nothing
   'StaleExecutionError',
   'NewSideUnhealthy',

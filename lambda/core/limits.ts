@@ -35,6 +35,13 @@ export const MAX_CATCH_UP_MINUTES = { min: 1, max: 1_440, default: 60 } as const
 /** Traffic schedule: whole percentages on the new side per step. */
 export const SCHEDULE = { minStep: 1, maxStep: 100, maxSteps: 20 } as const;
 
+/**
+ * An operator pause (stage config `pauseAt` / `maxPauseSeconds`, execution input `pauseAt`): after a
+ * step's health gate passed, Migrate holds at most `maxPauseSeconds` for a resume; then the pause
+ * state times out and the traffic rolls back. The default gives an operator a working afternoon.
+ */
+export const PAUSE_SECONDS = { min: 1, max: 7 * 86_400, default: 4 * 3_600 } as const;
+
 /** Minimum requests the new side must serve during one bake for the step to pass. */
 export const MIN_REQUESTS_PER_BAKE = { min: 1, max: 1_000_000 } as const;
 

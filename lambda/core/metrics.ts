@@ -27,6 +27,8 @@ export const METRIC = {
   canaryOldErrorRate: 'CanaryOldErrorRate',
   /** How long building the deferred indexes took (Seconds). */
   indexBuildSeconds: 'IndexBuildSeconds',
+  /** A traffic step held for the operator: the weight it holds at (Percent), emitted once per pause. */
+  pausedAtWeight: 'PausedAtWeight',
 } as const;
 
 /** A metric name of the catalog: the only names a phase may emit. */

@@ -10,6 +10,7 @@ import { AlbRouter } from '../adapters/aws/alb-router';
 import { CloudWatchAlarmReader } from '../adapters/aws/cloudwatch-alarms';
 import { RdsFreeStorage } from '../adapters/aws/rds-free-storage';
 import { DynamoLockStore } from '../adapters/aws/dynamo-lock';
+import { DynamoPauseStore } from '../adapters/aws/dynamo-pause';
 import { databaseEndpointFromSecret } from '../adapters/aws/db-credentials';
 import { call } from '../adapters/aws/errors';
 import { EcsServiceRestarter } from '../adapters/aws/ecs-service';
@@ -74,6 +75,11 @@ export const phaseEnvSchema = z
       .min(MAX_CATCH_UP_MINUTES.min)
       .default(MAX_CATCH_UP_MINUTES.default),
     DEFAULT_COPY_CONCURRENCY: z.coerce.number().int().min(1).default(STAGE_DEFAULTS.copyConcurrency),
+    /** Steps (weights) that hold for the operator after their gate (stage config `pauseAt`); set on ValidateInput only. */
+    DEFAULT_PAUSE_AT: z
+      .string()
+      .regex(/^(\d+(,\d+)*)?$/, 'must be comma-separated percentages')
+      .default(''),
     /** Smoke: the stage's entry point (listener URL or service domain); the probe adds the direct-access header. */
     SMOKE_BASE_URL: z.string().url('must be an absolute URL like https://api.example.com').optional(),
     /** Smoke: the old side's own entry point (`verification.oldBaseUrl`); its requests go there without the side header. */
@@ -179,6 +185,9 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     lock: e.LOCK_TABLE_NAME
       ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))
       : missingLockTable(),
+    pauses: e.LOCK_TABLE_NAME
+      ? new DynamoPauseStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))
+      : undefined,
     oldDbId: e.OLD_DB_ID,
     oldService:
       e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN
@@ -210,6 +219,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
       maxCatchUpLagSeconds: e.DEFAULT_MAX_LAG_SECONDS,
       maxCatchUpMinutes: e.DEFAULT_MAX_CATCH_UP_MINUTES,
       copyConcurrency: e.DEFAULT_COPY_CONCURRENCY,
+      pauseAt: e.DEFAULT_PAUSE_AT ? e.DEFAULT_PAUSE_AT.split(',').map(Number) : [],
     },
     now: () => Date.now(),
   };

@@ -5,6 +5,7 @@ import { copyData } from './copy-data';
 import { finalize } from './finalize';
 import { healthGate } from './health-gate';
 import { lock } from './lock';
+import { pause } from './pause';
 import { preflight } from './preflight';
 import { prepareTarget } from './prepare-target';
 import { restoreData } from './restore-data';
@@ -32,6 +33,7 @@ const DEFINED: readonly DefinedPhase[] = [
   sync,
   shiftTraffic,
   healthGate,
+  pause,
   rollbackTraffic,
   restoreData,
   finalize,

@@ -6,7 +6,9 @@ import {
   COPY_CONCURRENCY,
   MAX_CATCH_UP_LAG_SECONDS,
   MAX_CATCH_UP_MINUTES,
+  SCHEDULE,
 } from '../core/limits';
+import { pauseAtProblem } from '../core/traffic/pause';
 import { getSpec } from '../engine/specs';
 import { assertSchedule } from '../core/traffic/weights';
 import { InvalidInputError, migrationId } from './support/input';
@@ -28,6 +30,11 @@ export const executionInputSchema = z
     maxCatchUpLagSeconds: bounded(MAX_CATCH_UP_LAG_SECONDS, ' seconds', false).optional(),
     maxCatchUpMinutes: bounded(MAX_CATCH_UP_MINUTES, ' minutes').optional(),
     copyConcurrency: bounded(COPY_CONCURRENCY).optional(),
+    /** Steps (weights of the schedule) that hold for the operator after their gate passed; [] pauses nowhere. */
+    pauseAt: z
+      .array(bounded({ min: SCHEDULE.minStep, max: SCHEDULE.maxStep }, ' percent'))
+      .max(SCHEDULE.maxSteps, { error: `must have at most ${SCHEDULE.maxSteps} steps` })
+      .optional(),
   })
   .strict();
 
@@ -53,6 +60,10 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
         `(one CloudWatch period, so the health gate sees the step), got: ${i.bakeSeconds}`,
     );
   }
+  // A pause at a weight the schedule never sets would never hold: refused, not ignored.
+  const pauseAt = i.pauseAt ?? (deps.defaults.pauseAt ?? []).filter((w) => schedule.includes(w));
+  const pauseProblem = pauseAtProblem(pauseAt, schedule);
+  if (pauseProblem) throw new InvalidInputError(`ValidateInput: invalid input: pauseAt ${pauseProblem}`);
   const spec = getSpec(deps.specName);
   return {
     migrationId: i.migrationId,
@@ -62,6 +73,7 @@ export const validateInput = definePhase(PHASE.validateInput, executionInputSche
     maxCatchUpLagSeconds: i.maxCatchUpLagSeconds ?? deps.defaults.maxCatchUpLagSeconds,
     maxCatchUpMinutes: i.maxCatchUpMinutes ?? deps.defaults.maxCatchUpMinutes,
     copyConcurrency: i.copyConcurrency ?? deps.defaults.copyConcurrency,
+    pauseAt,
     specName: spec.name,
     tables: spec.tables.map((t) => t.name),
   };

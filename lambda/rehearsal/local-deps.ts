@@ -6,6 +6,7 @@ import type { PhaseDeps } from '../handlers/support/deps';
 import { createLogger, type LogSink } from '../handlers/support/logger';
 import type { CanaryMetrics, HttpProbe } from '../core/verify/ports';
 import { MemoryLockStore } from '../adapters/local/memory-lock';
+import { MemoryPauseStore } from '../adapters/local/memory-pause';
 import { MemorySnapshots } from '../adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../adapters/local/local-traffic';
 import { MemoryConfigStore } from '../adapters/local/memory-config-store';
@@ -19,6 +20,8 @@ export interface LocalWorld {
   readonly snapshots: MemorySnapshots;
   /** The stage lock, shared by every execution over this world. */
   readonly lock: MemoryLockStore;
+  /** Held traffic steps (the task tokens resume and abort answer). */
+  readonly pauses: MemoryPauseStore;
   readonly parameters: MemoryConfigStore;
   readonly secrets: MemoryConfigStore;
   /** Smoke requests through the local router (direct access by header). @default - none */
@@ -35,6 +38,7 @@ export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partia
     alarms: new StaticAlarms(),
     snapshots: new MemorySnapshots(),
     lock: new MemoryLockStore(),
+    pauses: new MemoryPauseStore(),
     parameters: new MemoryConfigStore('parameter'),
     secrets: new MemoryConfigStore('secret'),
     ...parts,
@@ -71,6 +75,7 @@ export function localDeps(
     alarms: world.alarms,
     snapshots: world.snapshots,
     lock: world.lock,
+    pauses: world.pauses,
     probe: world.probe,
     canaryMetrics: world.canaryMetrics,
     oldDbId: 'chat-old-db',

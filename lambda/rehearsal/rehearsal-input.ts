@@ -1,7 +1,7 @@
 import type { DbEndpoint } from '../engine';
 import { parsePostgresUrl } from '../engine/postgres-url';
 import type { RehearsalOptions } from './rehearse';
-import { type AslDefinition, taskStateNames } from './workflow-runner';
+import { type AslDefinition, pauseDrillProblem, taskStateNames } from './workflow-runner';
 
 export class RehearsalInputError extends Error {
   public readonly name = 'RehearsalInputError';
@@ -26,6 +26,8 @@ export function checkRehearsalOptions(opts: RehearsalOptions, definition: AslDef
     if (v !== undefined && !(v >= 1 && v <= 100))
       throw new RehearsalInputError(`${flag} must be a percentage from 1 to 100, got: ${v}`);
   }
+  const pauseProblem = pauseDrillProblem(opts);
+  if (pauseProblem) throw new RehearsalInputError(pauseProblem);
   if (opts.breakRoute !== undefined && !READ_ROUTES.includes(opts.breakRoute))
     throw new RehearsalInputError(
       `--break must name a read route of the chat app, got: ${opts.breakRoute}; routes: ${READ_ROUTES.join(', ')}`,

@@ -139,7 +139,8 @@ function faultInjected(opts: RehearsalOptions): boolean {
     opts.slowAt !== undefined ||
     opts.breakRoute !== undefined ||
     opts.operatorRollbackAt !== undefined ||
-    opts.rollbackAfterFinalize === true
+    opts.rollbackAfterFinalize === true ||
+    opts.abortAtPause === true
   );
 }
 

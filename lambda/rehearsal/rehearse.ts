@@ -12,11 +12,19 @@ import { rehearsalReport } from './rehearsal-outcome';
 import { type RehearsalService, startService } from './rehearsal-service';
 import type { PgVersionOptions } from './version-servers';
 import type { WriteIntegrity } from './ledger';
-import { type CfnTemplate, definitionFromTemplate, type LocalExecution, runLocally } from './workflow-runner';
+import {
+  type CfnTemplate,
+  definitionFromTemplate,
+  type LocalExecution,
+  type PauseDrillOptions,
+  pauseDrill,
+  pauseDrillInput,
+  runLocally,
+} from './workflow-runner';
 
 export { RehearsalInputError } from './rehearsal-input';
 
-export interface RehearsalOptions extends PgVersionOptions {
+export interface RehearsalOptions extends PgVersionOptions, PauseDrillOptions {
   /** Rows (chat messages) to seed. @default 100000 */
   readonly rows?: number;
   /** Make this state fail (a Task state name of the Migrate definition). */
@@ -160,8 +168,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       opts.template,
       definition,
       () => deps,
-      { migrationId, bakeSeconds: opts.bakeSeconds ?? 1 },
-      recorder.hooks(),
+      { migrationId, bakeSeconds: opts.bakeSeconds ?? 1, ...pauseDrillInput(opts) },
+      { ...pauseDrill(opts, deps.pauses, deps.stage, say), ...recorder.hooks() },
     );
     let operator = recorder.operatorRollback ? await recorder.operatorRollback : undefined;
     if (opts.rollbackAfterFinalize && execution.status === 'SUCCEEDED') {

@@ -12,6 +12,9 @@ export interface FaultInjection {
   readonly breakRoute?: string;
   readonly operatorRollbackAt?: number;
   readonly rollbackAfterFinalize?: boolean;
+  /** The abort drill: the pause at `pauseAt` is aborted. */
+  readonly pauseAt?: number;
+  readonly abortAtPause?: boolean;
 }
 
 export interface RunTrace {
@@ -51,5 +54,7 @@ export function injectedCauseMissing(f: FaultInjection, run: RunTrace): string |
       `--rollback-after-finalize: RollbackTraffic ended ${run.operator?.status ?? 'not started'}` +
       (run.operator?.error ? ` (${run.operator.error})` : '')
     );
+  if (f.abortAtPause && run.error?.name !== 'MigrationAbortedError')
+    return `--abort-at-pause: Migrate did not end aborted at ${f.pauseAt} % (${run.error?.name ?? 'no error'})`;
   return null;
 }

@@ -2,6 +2,13 @@ import './promise-polyfill';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { DepsFactory } from '../handlers/support/deps';
 import { PHASE_HANDLERS } from '../handlers/registry';
+import {
+  type AnswerRequest,
+  answerPause,
+  type PauseAnswer,
+  NotPausedError,
+  type PauseStore,
+} from '../core/traffic/pause';
 
 /** A CloudFormation template (as `Template.toJSON()` or the synthesized file). */
 export interface CfnTemplate {
@@ -11,6 +18,7 @@ export interface CfnTemplate {
 type AslState = {
   Type: string;
   Resource?: string;
+  Parameters?: Record<string, unknown>;
   Seconds?: number;
   ItemProcessor?: { States: Record<string, AslState> };
   Iterator?: { States: Record<string, AslState> };
@@ -107,6 +115,100 @@ export interface RunOptions {
   readonly executionName?: string;
   /** Milliseconds a Wait state really waits (default 0 for every Wait). */
   readonly waitMs?: (state: string) => number | undefined;
+  /**
+   * Where a `.waitForTaskToken` task's token is answered (SendTaskSuccess / SendTaskFailure).
+   * @default - a private one: an unanswered task holds until its TimeoutSeconds
+   */
+  readonly taskTokens?: LocalTaskTokens;
+  /** Stop the execution (StopExecution) when this aborts, wherever it is (e.g. while a pause holds); it ends ABORTED. */
+  readonly stopSignal?: AbortSignal;
+  /** Answer every operator pause this long after it began, as `switchyard resume|abort` does. @default - never */
+  readonly answerPauses?: AutoAnswer;
+}
+
+/** The rehearsal's operator: resume or abort each pause after `afterMs`, through the pause store (as the CLI reads DynamoDB). */
+export interface AutoAnswer {
+  readonly action: 'resume' | 'abort';
+  readonly afterMs: number;
+  readonly store: PauseStore;
+  readonly stage: string;
+  /** Told each answer (or the error that kept it from being given). */
+  readonly onAnswer?: (answer: PauseAnswer | Error) => void;
+}
+
+/** A task failed by SendTaskFailure: its name is the error a Catch matches. */
+class TaskFailure extends Error {
+  constructor(
+    public override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The tasks waiting for a task token in local executions, answered as Step Functions' SendTaskSuccess
+ * and SendTaskFailure answer them on AWS (the local stand-in for the states API the CLI calls).
+ */
+export class LocalTaskTokens {
+  private readonly waiting = new Map<string, { resolve(output: unknown): void; reject(e: Error): void }>();
+  private issued = 0;
+
+  /** A new token and the promise its answer settles (the task's result). */
+  issue(): { token: string; answered: Promise<unknown> } {
+    const token = `local-task-token-${++this.issued}-${Math.random().toString(36).slice(2)}`;
+    const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(token, { resolve, reject }));
+    return { token, answered };
+  }
+
+  /** SendTaskSuccess: false when no task waits for the token (answered already, or its execution moved on). */
+  succeed(token: string, output: unknown): boolean {
+    const w = this.waiting.get(token);
+    this.waiting.delete(token);
+    w?.resolve(output);
+    return Boolean(w);
+  }
+
+  /** SendTaskFailure: the task fails with `error` (what its Catch matches) and `cause`. */
+  fail(token: string, error: string, cause: string): boolean {
+    const w = this.waiting.get(token);
+    this.waiting.delete(token);
+    w?.reject(new TaskFailure(error, cause));
+    return Boolean(w);
+  }
+
+  /**
+   * The execution ended otherwise (stopped, timed out): the token answers nothing any more. Its task
+   * settles quietly, so the interpreter clears its state timer (nothing runs after a stop).
+   */
+  cancel(token: string): void {
+    const w = this.waiting.get(token);
+    this.waiting.delete(token);
+    w?.resolve({});
+  }
+}
+
+/**
+ * `switchyard resume|abort` against a local run: read the held step from the pause store, the same
+ * decision (lambda/core/traffic/pause.ts), then answer its token and clear the record.
+ */
+export async function answerLocalPause(
+  store: PauseStore,
+  tokens: LocalTaskTokens,
+  req: AnswerRequest,
+): Promise<PauseAnswer> {
+  const record = await store.read(req.stage, req.migrationId);
+  const answer = answerPause(record, req);
+  const delivered =
+    answer.kind === 'resume'
+      ? tokens.succeed(answer.taskToken, answer.output)
+      : tokens.fail(answer.taskToken, answer.error, answer.cause);
+  await store.clear(req.stage, req.migrationId, answer.taskToken);
+  if (!delivered)
+    throw new NotPausedError(
+      `the pause of migration ${req.migrationId} on stage ${req.stage} has already ended (answered, timed out or stopped)`,
+    );
+  return answer;
 }
 
 /**
@@ -137,6 +239,22 @@ export async function runLocally(
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const waits: Record<string, number> = {};
   const retries: Record<string, number> = {};
+  const tokens = opts.taskTokens ?? new LocalTaskTokens();
+  const holding: string[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const autoAnswer = () => {
+    const a = opts.answerPauses;
+    if (!a) return;
+    const migrationId = String((input as { migrationId?: unknown } | null)?.migrationId ?? '');
+    timers.push(
+      setTimeout(() => {
+        answerLocalPause(a.store, tokens, { stage: a.stage, migrationId, action: a.action, now: new Date() }).then(
+          (answer) => a.onAnswer?.(answer),
+          (e: Error) => a.onAnswer?.(e),
+        );
+      }, a.afterMs),
+    );
+  };
   for (const [name, state] of allStates(definition.States)) {
     if (state.Type === 'Wait') waits[name] = opts.waitMs?.(name) ?? 0;
     if (state.Type !== 'Task') continue;
@@ -161,11 +279,23 @@ export async function runLocally(
       };
       continue;
     }
-    const logicalId = resource.split(':function:')[1];
+    const waitsForToken = resource.endsWith(':lambda:invoke.waitForTaskToken');
+    const target = waitsForToken ? String(state.Parameters?.FunctionName ?? '') : resource;
+    const logicalId = target.split(':function:')[1];
     const handlerName = String(template.Resources[logicalId]?.Properties?.Handler ?? '').replace(/^index\./, '');
     const phase = PHASE_HANDLERS[handlerName as keyof typeof PHASE_HANDLERS];
-    if (!phase) throw new Error(`task ${name} invokes ${resource}, which is not a known phase function`);
-    const run = phase.make(deps);
+    if (!phase) throw new Error(`task ${name} invokes ${target}, which is not a known phase function`);
+    const invoke = phase.make(deps);
+    // `.waitForTaskToken`: the function gets the Payload with a token of its own; the task's result is the token's answer.
+    const run = waitsForToken
+      ? async (taskInput: unknown) => {
+          const { token, answered } = tokens.issue();
+          await invoke({ ...(taskInput as { Payload: object }).Payload, taskToken: token });
+          holding.push(token);
+          autoAnswer();
+          return answered;
+        }
+      : (taskInput: unknown) => invoke(taskInput, { getRemainingTimeInMillis: () => 900_000 });
     handlers[name] = async (taskInput) => {
       if (opts.abortBefore?.(name)) {
         // StopExecution: the execution ends here; the task settles (so the interpreter clears its state timer) but nothing runs after it.
@@ -175,7 +305,7 @@ export async function runLocally(
       const t0 = Date.now();
       try {
         await opts.beforeTask?.(name, handlerName, taskInput);
-        const out = await run(taskInput, { getRemainingTimeInMillis: () => 900_000 });
+        const out = await run(taskInput);
         const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: true };
         steps.push(step);
         opts.onStep?.({ ...step, output: out });
@@ -201,6 +331,8 @@ export async function runLocally(
       StartTime: new Date().toISOString(),
     },
     StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
+    // `$$.Task.Token` resolves; each `.waitForTaskToken` task gets its own token from `tokens` instead.
+    Task: { Token: 'local-task-token' },
   };
   const executionArn = context.Execution.Id;
   const execution = machine.run(input as never, {
@@ -211,15 +343,33 @@ export async function runLocally(
     } as never,
     context: context as never,
   });
+  const stop = () => {
+    execution.abort();
+    setImmediate(() => {
+      for (const t of holding) tokens.cancel(t);
+    });
+  };
+  opts.stopSignal?.addEventListener('abort', stop, { once: true });
   try {
-    const output = await execution.result;
-    return { status: 'SUCCEEDED', executionArn, output, steps, notifications, awsCalls };
-  } catch (e) {
-    if (e instanceof ExecutionAbortedError) return { status: 'ABORTED', executionArn, steps, notifications, awsCalls };
-    if (!(e instanceof ExecutionError)) throw e;
-    const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } }).cause;
-    const { error, detail } = describeFailure(e, cause);
-    return { status: 'FAILED', executionArn, error, cause: detail, steps, notifications, awsCalls };
+    return await settle(execution.result);
+  } finally {
+    opts.stopSignal?.removeEventListener('abort', stop);
+    for (const t of timers) clearTimeout(t);
+    for (const t of holding) tokens.cancel(t);
+  }
+  async function settle(result: Promise<unknown>): Promise<LocalExecution> {
+    try {
+      const output = await result;
+      return { status: 'SUCCEEDED', executionArn, output, steps, notifications, awsCalls };
+    } catch (e) {
+      if (e instanceof ExecutionAbortedError)
+        return { status: 'ABORTED', executionArn, steps, notifications, awsCalls };
+      if (!(e instanceof ExecutionError)) throw e;
+      const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } })
+        .cause;
+      const { error, detail } = describeFailure(e, cause);
+      return { status: 'FAILED', executionArn, error, cause: detail, steps, notifications, awsCalls };
+    }
   }
 }
 
@@ -232,4 +382,54 @@ function describeFailure(
   const error = String(c?.errorName ?? c?.name ?? e.name);
   const detail = String(c?.errorCause ?? c?.message ?? e.message);
   return { error, detail };
+}
+
+/** The rehearsal's pause drill (`--pause-at`, `--abort-at-pause`): an operator who answers each pause by itself. */
+export interface PauseDrillOptions {
+  /** Hold Migrate after the health gate of the step at this weight (a step of the schedule). */
+  readonly pauseAt?: number;
+  /** Abort the pause instead of resuming it: the abort drill (traffic back to 100 % old, MigrationAbortedError). */
+  readonly abortAtPause?: boolean;
+  /** Seconds the rehearsal's operator waits before answering a pause. @default 3 */
+  readonly pauseSeconds?: number;
+}
+
+/** Why the drill's options do not fit together (undefined when they do). */
+export function pauseDrillProblem(o: PauseDrillOptions): string | undefined {
+  if (o.abortAtPause && o.pauseAt === undefined) return '--abort-at-pause needs --pause-at <weight>';
+  if (o.pauseAt !== undefined && !(Number.isInteger(o.pauseAt) && o.pauseAt >= 1 && o.pauseAt <= 100))
+    return `--pause-at must be a percentage from 1 to 100 (a step of the schedule), got: ${o.pauseAt}`;
+  return undefined;
+}
+
+/** The execution input of the drill: `pauseAt` for ValidateInput. */
+export function pauseDrillInput(o: PauseDrillOptions): { pauseAt?: number[] } {
+  return o.pauseAt === undefined ? {} : { pauseAt: [o.pauseAt] };
+}
+
+/** The run options of the drill: answer each pause after `pauseSeconds`, as `switchyard resume|abort` would. */
+export function pauseDrill(
+  o: PauseDrillOptions,
+  store: PauseStore | undefined,
+  stage: string,
+  say: (line: string) => void,
+): Pick<RunOptions, 'answerPauses'> {
+  if (o.pauseAt === undefined || !store) return {};
+  const action = o.abortAtPause ? 'abort' : 'resume';
+  const seconds = o.pauseSeconds ?? 3;
+  say(`operator: will ${action} the pause at ${o.pauseAt} % ${seconds} s after it begins`);
+  return {
+    answerPauses: {
+      action,
+      afterMs: seconds * 1000,
+      store,
+      stage,
+      onAnswer: (a) =>
+        say(
+          a instanceof Error
+            ? `operator: ${action} failed - ${a.name}: ${a.message}`
+            : `operator: ${a.kind === 'resume' ? 'resumed' : 'aborted'} the pause (switchyard ${action})`,
+        ),
+    },
+  };
 }

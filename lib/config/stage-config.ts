@@ -10,8 +10,10 @@ import {
   MIN_REQUESTS_PER_BAKE,
   DEFAULT_SPEC_NAME,
   STAGE_DEFAULTS,
+  PAUSE_SECONDS,
   ROLLBACK,
 } from '../../lambda/core/limits';
+import { pauseAtProblem } from '../../lambda/core/traffic/pause';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
 
 /**
@@ -290,6 +292,19 @@ const migrationSchema = z.object({
     .default('verify-full'),
   /** The traffic rollback's drains: before the weights move, the settle window, the quiet period. */
   rollback: rollbackSchema.default(rollbackSchema.parse({})),
+  /**
+   * Steps (weights of `weightSchedule`) at which Migrate holds after the step's health gate passed,
+   * until `switchyard resume` or `abort` (docs/workflows.md, "Pause, resume, abort"). @default [] (never)
+   */
+  pauseAt: z.array(z.number({ error: 'must be whole percentages' })).default([]),
+  /** The longest a pause holds; then the traffic rolls back to 100 % old. @default 14400 (4 hours) */
+  maxPauseSeconds: seconds(PAUSE_SECONDS),
+});
+
+/** `migration` with the rule ValidateInput applies to an execution's own pauseAt (lambda/core/traffic/pause.ts). */
+const migrationConfigSchema = migrationSchema.superRefine((m, ctx) => {
+  const problem = pauseAtProblem(m.pauseAt, m.weightSchedule);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['pauseAt'], message: problem });
 });
 
 const backupSchema = z.object({
@@ -392,7 +407,7 @@ export const stageConfigSchema = z
       })
       .default({ alb: albRoutingSchema.parse({}) }),
     backup: backupSchema.default({}),
-    migration: migrationSchema.default(migrationSchema.parse({})),
+    migration: migrationConfigSchema.default(migrationSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     verification: verificationSchema.default(verificationSchema.parse({})),
   })

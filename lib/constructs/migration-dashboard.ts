@@ -148,6 +148,26 @@ export class MigrationDashboard extends Construct {
             width: 12,
           }),
         ],
+        // An operator pause (pauseAt): when a step began to hold and at which weight; how to answer it.
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Paused at step (% new)',
+            left: [custom(METRIC.pausedAtWeight, 'Maximum')],
+            leftYAxis: { min: 0, max: 100 },
+            width: 12,
+          }),
+          new cloudwatch.TextWidget({
+            markdown: [
+              '### Paused migration',
+              'The Migrate execution waits in the state **PauseAtStep** (notification `paused`).',
+              `Resume: \`npm run switchyard -- resume --stage ${props.stageName} --migration-id ID\``,
+              `Abort (traffic back to 100 % old): \`npm run switchyard -- abort --stage ${props.stageName} --migration-id ID\``,
+              'After maxPauseSeconds the pause times out and the traffic rolls back.',
+            ].join('\n\n'),
+            width: 12,
+            height: 6,
+          }),
+        ],
         [
           new cloudwatch.GraphWidget({
             title: 'Migrate executions',

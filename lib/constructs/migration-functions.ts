@@ -4,6 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_SPEC_NAME } from '../../lambda/core/limits';
 import { PHASE, PHASE_NAMES } from '../../lambda/phases';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { LoadBalancerRef } from './imported-resources';
 import { PhaseFunction, type PhaseName } from './phase-function';
 import type { IServiceEnvironment } from './service-environment';
 import { StageLockTable } from './workflows/lock-table';
@@ -73,6 +75,8 @@ export interface MigrationFunctionsProps {
     readonly maxCatchUpLagSeconds: number;
     readonly maxCatchUpMinutes: number;
     readonly copyConcurrency: number;
+    /** Steps (weights) that hold for the operator after their gate passed (ValidateInput's default). @default [] */
+    readonly pauseAt?: readonly number[];
   };
   /**
    * Service verification: where the Smoke phase sends its requests and which load balancers carry
@@ -87,7 +91,14 @@ export interface MigrationFunctionsProps {
 /** The phases that write data or move traffic: they prove their execution owns the stage lock first (fencing). */
 const FENCED_PHASES: readonly PhaseName[] = [PHASE.shiftTraffic, PHASE.rollbackTraffic, PHASE.sync, PHASE.copyData];
 /** The phases that use the stage lock table. */
-const LOCK_PHASES: readonly PhaseName[] = [PHASE.lock, PHASE.unlock, PHASE.preflight, PHASE.finalize, ...FENCED_PHASES];
+const LOCK_PHASES: readonly PhaseName[] = [
+  PHASE.lock,
+  PHASE.unlock,
+  PHASE.preflight,
+  PHASE.finalize,
+  PHASE.pause,
+  ...FENCED_PHASES,
+];
 
 export interface MigrationVerificationProps {
   /** Base URL of the smoke requests: the stage listener (`http://<ALB DNS name>:<port>`) or the service's domain when the listener has a certificate for it. */
@@ -99,9 +110,12 @@ export interface MigrationVerificationProps {
    */
   readonly oldBaseUrl?: string;
   /** The load balancer in front of the new side's target group (the LoadBalancer dimension of its metrics). */
-  readonly newLoadBalancerArn: string;
-  /** The load balancer in front of the old side's target group. @default - none: the canary is skipped (reported) */
-  readonly oldLoadBalancerArn?: string;
+  readonly newLoadBalancer: elbv2.IApplicationLoadBalancer;
+  /**
+   * The load balancer in front of the old side's target group (an imported one: `loadBalancerByArn`).
+   * @default - none: the canary is skipped (reported)
+   */
+  readonly oldLoadBalancer?: LoadBalancerRef;
 }
 
 /** Each phase function's environment: ARNs, names and stage defaults only (never a secret value). */
@@ -132,12 +146,12 @@ function phaseEnvironments(
     ...(props.verification
       ? {
           SMOKE_BASE_URL: props.verification.smokeBaseUrl,
-          ...(props.verification.oldLoadBalancerArn
+          ...(props.verification.oldLoadBalancer
             ? {
                 CANARY_OLD_TARGET_GROUP_ARN: oldEnv.targetGroup.targetGroupArn,
                 CANARY_NEW_TARGET_GROUP_ARN: newEnv.targetGroup.targetGroupArn,
-                CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancerArn,
-                CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancerArn,
+                CANARY_OLD_LOAD_BALANCER_ARN: props.verification.oldLoadBalancer.loadBalancerArn,
+                CANARY_NEW_LOAD_BALANCER_ARN: props.verification.newLoadBalancer.loadBalancerArn,
               }
             : {}),
         }
@@ -171,6 +185,9 @@ function phaseEnvironments(
     ...environment,
     ...(LOCK_PHASES.includes(phase) ? { [StageLockTable.ENV_VAR]: props.lockTable.table.tableName } : {}),
     ...(phase === PHASE.smoke ? smokeEnvironment : {}),
+    ...(phase === PHASE.validateInput && props.defaults.pauseAt?.length
+      ? { DEFAULT_PAUSE_AT: props.defaults.pauseAt.join(',') }
+      : {}),
   });
 }
 
@@ -294,6 +311,7 @@ export class MigrationFunctions extends Construct {
     // Stage lock: take/check/halt/release on the lock table only; Finalize records the end; the Decommission guard reads the weights.
     for (const fn of [fns.lock, fns.unlock, fns.preflight]) props.lockTable.grantLock(fn);
     props.lockTable.grantRecordCompletion(fns.finalize);
+    props.lockTable.grantRecordPause(fns.pause);
     for (const p of [...FENCED_PHASES, PHASE.finalize]) props.lockTable.grantFence(fns[p]);
     readWeights(fns.lock);
     readAlarms(fns.healthGate);

@@ -6,6 +6,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
+import { loadBalancerByArn } from '../constructs/imported-resources';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions } from '../constructs/migration-functions';
 import { MigrationWorkflows } from '../constructs/workflows';
@@ -59,11 +60,13 @@ export class MigrationStack extends Stack {
       verification: {
         smokeBaseUrl: config.verification.smokeBaseUrl ?? props.listenerUrl,
         oldBaseUrl: config.verification.oldBaseUrl,
-        newLoadBalancerArn: props.loadBalancer.loadBalancerArn,
-        // An imported old side keeps its own load balancer: only the config knows it.
-        oldLoadBalancerArn: props.oldEnvironment.imported
+        newLoadBalancer: props.loadBalancer,
+        // An imported old side keeps its own load balancer: only the config knows it (by ARN).
+        oldLoadBalancer: props.oldEnvironment.imported
           ? config.verification.oldLoadBalancerArn
-          : props.loadBalancer.loadBalancerArn,
+            ? loadBalancerByArn(config.verification.oldLoadBalancerArn)
+            : undefined
+          : props.loadBalancer,
       },
       specName: config.migration.specName,
       databaseTls: config.migration.databaseTls,
@@ -74,6 +77,7 @@ export class MigrationStack extends Stack {
         maxCatchUpLagSeconds: config.migration.maxCatchUpLagSeconds,
         maxCatchUpMinutes: config.migration.maxCatchUpMinutes,
         copyConcurrency: config.migration.copyConcurrency,
+        pauseAt: config.migration.pauseAt,
       },
     });
     this.workflows = new MigrationWorkflows(this, 'Workflows', {
@@ -83,6 +87,7 @@ export class MigrationStack extends Stack {
       oldService: props.oldEnvironment.service,
       verification: config.verification,
       copy: config.migration.copy,
+      maxPauseSeconds: config.migration.maxPauseSeconds,
       // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
       rollback: {
         preDrainSeconds: config.migration.rollback.preDrainSeconds,

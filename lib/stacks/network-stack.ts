@@ -1,8 +1,8 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import { EdgeNetwork } from '../constructs/edge-network';
+import { importedCertificate } from '../constructs/imported-resources';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: StageConfig;
@@ -21,7 +21,7 @@ export class NetworkStack extends Stack {
       natGateways: network.natGateways,
       listenerPort: routing.alb.port,
       certificate: routing.alb.certificateArn
-        ? acm.Certificate.fromCertificateArn(this, 'Certificate', routing.alb.certificateArn)
+        ? importedCertificate(this, 'Certificate', routing.alb.certificateArn)
         : undefined,
       ingressCidr: routing.alb.ingressCidr,
       retainData: protectData,

@@ -1,8 +1,8 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
+import { importedHostedZone, importedTargetGroup } from '../constructs/imported-resources';
 import type { IServiceEnvironment } from '../constructs/service-environment';
 import { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
@@ -29,9 +29,7 @@ export class RoutingStack extends Stack {
     // Reference the target groups by ARN: the environments' services wait only for their own direct-access
     // rules, so this stack's rules must not register on the target group objects (that would be a cycle).
     const byArn = (id: string, tg: elbv2.IApplicationTargetGroup) => {
-      const ref = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, id, {
-        targetGroupArn: tg.targetGroupArn,
-      });
+      const ref = importedTargetGroup(this, id, tg.targetGroupArn);
       Validations.of(ref).acknowledge({
         id: '@aws-cdk/aws-elbv2:albTargetGroupCannotRegisterListener',
         reason:
@@ -58,12 +56,8 @@ export class RoutingStack extends Stack {
       });
     }
     if (routing.route53) {
-      const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
-        hostedZoneId: routing.route53.hostedZoneId,
-        zoneName: routing.route53.zoneName,
-      });
       this.dns = new WeightedDnsRecords(this, 'DnsWeights', {
-        zone,
+        zone: importedHostedZone(this, 'Zone', routing.route53),
         recordName: routing.route53.recordName,
         oldTarget: routing.route53.oldTarget,
         newTarget: routing.route53.newTarget ?? props.loadBalancer.loadBalancerDnsName,

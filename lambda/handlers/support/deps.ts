@@ -2,6 +2,7 @@ import type { RestoreService, ServiceRestarter, SnapshotService } from '../../co
 import type { ConfigStore } from '../../core/config/ports';
 import type { StorageReader } from '../../core/preflight/ports';
 import type { LockStore } from '../../core/lock/ports';
+import type { PauseStore } from '../../core/traffic/pause';
 import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
@@ -21,6 +22,8 @@ export interface PhaseDeps {
   readonly snapshots: SnapshotService & RestoreService;
   /** The one-migration-per-stage lock (with the halt flag and what Finalize recorded). */
   readonly lock: LockStore;
+  /** Where a held traffic step's task token is kept for resume/abort. @default - none: the Pause phase fails with ConfigurationError */
+  readonly pauses?: PauseStore;
   /** The old database's identifier (instance or cluster). */
   readonly oldDbId: string;
   /** The config stores (parameters, secrets) the transfer works on. */
@@ -49,6 +52,8 @@ export interface PhaseDeps {
     readonly maxCatchUpLagSeconds: number;
     readonly maxCatchUpMinutes: number;
     readonly copyConcurrency: number;
+    /** Steps (weights) that hold for the operator after their gate passed. @default [] */
+    readonly pauseAt?: readonly number[];
   };
   now(): number;
 }

@@ -4,6 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { ImportedEnvironmentConfig } from '../../config/stage-config';
+import { importedTargetGroup } from '../imported-resources';
 import { directAccessRule, EnvironmentBase, IMPORTED_SIDE_NOT_ROUTED, type Side } from './base';
 
 export interface ImportedEnvironmentProps {
@@ -46,9 +47,7 @@ export class ImportedServiceEnvironment extends EnvironmentBase {
     const secret = /-[A-Za-z0-9]{6}$/.test(cfg.dbSecretArn)
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'DbSecret', cfg.dbSecretArn)
       : secretsmanager.Secret.fromSecretPartialArn(this, 'DbSecret', cfg.dbSecretArn);
-    const targetGroup = elbv2.ApplicationTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', {
-      targetGroupArn: cfg.targetGroupArn,
-    });
+    const targetGroup = importedTargetGroup(this, 'TargetGroup', cfg.targetGroupArn);
     if (props.listener) {
       directAccessRule(
         this,

@@ -41,6 +41,8 @@ export interface MigrationWorkflowsProps {
   readonly verification?: Pick<VerificationConfig, 'smoke' | 'canary'>;
   /** How Migrate runs the chunk copy: inline Map, or PlanCopy + Distributed Map (docs/workflows.md). @default DEFAULT_COPY (inline) */
   readonly copy?: CopyConfig;
+  /** The longest an operator pause holds before Migrate rolls the traffic back. @default PAUSE_SECONDS.default (lambda/core/limits.ts) */
+  readonly maxPauseSeconds?: number;
   /** The traffic rollback's drain timing (pre-drain, settle window, quiet period). @default DEFAULT_ROLLBACK_TIMING */
   readonly rollback?: RollbackTiming;
 }
@@ -98,6 +100,8 @@ export class MigrationWorkflows extends Construct {
         maxSnapshotPolls,
         verification: props.verification ?? DEFAULT_VERIFICATION,
         copy: props.copy ?? DEFAULT_COPY,
+        maxPauseSeconds: props.maxPauseSeconds,
+        stageName: props.stageName,
       }),
       MIGRATE_TIMEOUT,
     );

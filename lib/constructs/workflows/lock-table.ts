@@ -10,13 +10,18 @@ export interface StageLockTableProps {
 }
 
 /**
- * The one-migration-per-stage lock (item `lock#<stage>`: owner, lease, halt flag) and what
- * Finalize recorded (item `completed#<stage>`), in an on-demand DynamoDB table encrypted with
+ * The one-migration-per-stage lock (item `lock#<stage>`: owner, lease, halt flag), what
+ * Finalize recorded (item `completed#<stage>`) and a held step's task token (item
+ * `pause#<stage>#<migration id>`), in an on-demand DynamoDB table encrypted with
  * the AWS-managed KMS key, point-in-time recovery on.
  */
 export class StageLockTable extends Construct {
   /** The environment variable the phase functions read the table name from. */
   static readonly ENV_VAR = 'LOCK_TABLE_NAME';
+  /** The table's name for a stage (the operator CLI finds a paused step's token there). */
+  static tableNameFor(stageName: string): string {
+    return `switchyard-${stageName}-lock`;
+  }
   public readonly table: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StageLockTableProps) {
@@ -24,7 +29,7 @@ export class StageLockTable extends Construct {
     if (!/^[a-z0-9-]+$/.test(props.stageName))
       throw new Error(`stageName must be lowercase letters, digits and dashes, got: ${props.stageName}`);
     this.table = new dynamodb.Table(this, 'Table', {
-      tableName: `switchyard-${props.stageName}-lock`,
+      tableName: StageLockTable.tableNameFor(props.stageName),
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -52,6 +57,15 @@ export class StageLockTable extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.table.tableArn],
     });
+  }
+
+  /**
+   * Record a held traffic step's task token (the Pause phase): dynamodb:PutItem on this table only
+   * (item `pause#<stage>#<migration id>`). The operator's `switchyard resume|abort` needs
+   * dynamodb:GetItem and dynamodb:DeleteItem on it, and states:SendTaskSuccess / SendTaskFailure.
+   */
+  grantRecordPause(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:PutItem'], resourceArns: [this.table.tableArn] });
   }
 
   /** Record the end of a migration (Finalize). */

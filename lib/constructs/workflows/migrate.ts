@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
-import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS, SCHEDULE } from '../../../lambda/core/limits';
+import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS, PAUSE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
 import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../config/stage-config';
 import {
   chain,
@@ -25,12 +25,17 @@ import {
   trafficRollback,
   type WorkflowContext,
 } from './fragments';
+import { pauseStep } from './pause';
 
 export interface MigrateDefinitionProps {
   /** Polls of the snapshot status (30 s apart) before giving up. */
   readonly maxSnapshotPolls: number;
   /** The stage's smoke checks and canary tolerances (put in the Smoke and HealthGate payloads). */
   readonly verification: Pick<VerificationConfig, 'smoke' | 'canary'>;
+  /** The longest an operator pause (`pauseAt`) holds before the traffic rolls back. @default PAUSE_SECONDS.default */
+  readonly maxPauseSeconds?: number;
+  /** The stage (named in the `paused` notification's resume command). @default '<stage>' */
+  readonly stageName?: string;
   /** How the chunk copy runs: an inline Map over the tables, or PlanCopy + a Distributed Map over chunk groups. @default DEFAULT_COPY (inline) */
   readonly copy?: CopyConfig;
 }
@@ -322,6 +327,8 @@ export function migrateDefinition(
         notHealthy,
       ),
     ),
+    // A step in `pauseAt` holds here for the operator (resume, abort, or the maximum → rollback).
+    pauseStep(scope, ctx, { maxPauseSeconds: props.maxPauseSeconds, stageName: props.stageName, onEnded: rollback }),
     new sfn.Pass(scope, 'AdvanceTrafficStep', {
       parameters: { 'index.$': 'States.MathAdd($.step.index, 1)', 'count.$': '$.step.count' },
       resultPath: '$.step',
@@ -484,12 +491,14 @@ const stateBudget = (phase: PhaseName, attempts = 1) => phaseStateTimeout(phase)
 export const PRE_TRAFFIC_BUDGET = Duration.days(3);
 /**
  * One traffic step at the largest bake: halt check, weights, notify, then up to 1 + MAX_BAKE_EXTENSIONS times
- * lease renewal, bake, gate, a sync invocation (3 attempts).
+ * lease renewal, bake, gate, a sync invocation (3 attempts); then the longest operator pause and its notifications.
  */
 export const STEP_BUDGET = Duration.seconds(
   stateBudget(PHASE.lock) +
     stateBudget(PHASE.shiftTraffic) +
     30 +
+    PAUSE_SECONDS.max +
+    2 * 30 +
     (1 + MAX_BAKE_EXTENSIONS) *
       (stateBudget(PHASE.lock) + BAKE_SECONDS.max + stateBudget(PHASE.healthGate) + stateBudget(PHASE.sync, 3)),
 );

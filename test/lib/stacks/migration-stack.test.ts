@@ -336,6 +336,7 @@ describe('MigrationStack workflows', () => {
       'PhasesCopyData',
       'PhasesFinalize',
       'PhasesLock',
+      'PhasesPause',
       'PhasesPreflight',
       'PhasesRollbackTraffic',
       'PhasesShiftTraffic',
