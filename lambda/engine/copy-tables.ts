@@ -296,7 +296,7 @@ async function runWork(
         chunk: c.chunk,
         fresh: fresh[i],
       }));
-      const rows = await copyChunks(items, src, tgt, opts.runId);
+      const rows = await copyChunks(items, src, tgt, opts.runId, opts.fence);
       copies.forEach((c, i) => {
         const s = tables[c.t];
         s.rowsCopied += rows[i];

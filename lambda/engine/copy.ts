@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { StaleExecutionError } from '../core/lock/errors';
 import { bounded } from './db';
 import {
   ChunkCopyError,
@@ -29,6 +30,11 @@ export interface CopyOptions {
   readonly chunkNos?: { readonly from: number; readonly to: number };
   /** Tries per chunk on a transient error (connection lost, deadlock). @default 3 */
   readonly attempts?: number;
+  /**
+   * Run inside each chunk's target transaction before it commits (a stale execution's fencing
+   * check: it fails, and nothing of the chunk commits). @default - none
+   */
+  readonly fence?: (tgt: Client) => Promise<void>;
   /** Progress callback after each committed chunk. */
   readonly onChunk?: (p: { table: string; chunkNo: number; rows: number }) => void;
 }
@@ -73,6 +79,7 @@ export async function copyChunks(
   src: Client,
   tgt: Client,
   runId: string,
+  fence?: (tgt: Client) => Promise<void>,
 ): Promise<number[]> {
   try {
     // Both transactions open at once: the source one is READ ONLY before it runs anything. A keyless table's copy
@@ -118,6 +125,7 @@ export async function copyChunks(
         ],
       ),
     ]);
+    await fence?.(tgt);
     await tgt.query('COMMIT');
     return rows;
   } catch (e) {
@@ -151,7 +159,7 @@ function rangeText(r: KeyRange): string {
  * others ChunkCopyError (retried by the state machine); a failed login stays DatabaseUnreachableError.
  */
 export function chunkError(layout: TableLayout, chunk: Chunk, e: unknown): Error {
-  if (e instanceof DatabaseUnreachableError) return e;
+  if (e instanceof DatabaseUnreachableError || e instanceof StaleExecutionError) return e;
   const err = e as { code?: string; constraint?: string };
   const sqlstate = sqlState(e);
   const failure: ChunkFailure = {

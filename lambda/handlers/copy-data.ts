@@ -16,7 +16,7 @@ import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import type { PhaseDeps } from './support/deps';
 import { specTable } from './support/spec-table';
-import { fencedBy, fenceToken, ownMigrateLock, raiseFences } from './support/fence';
+import { fencedBy, fenceToken, inChunkTransaction, ownMigrateLock, raiseFences } from './support/fence';
 
 /** Leave this much of the function's time for committing the last chunk and returning. */
 const SAFETY_MS = 60_000;
@@ -94,8 +94,9 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
       items: groups.items,
     };
   }
-  // Fenced at the start of each invocation (the window: one invocation's chunks, before the sync's per-transaction check).
-  await raiseFences(fenceToken(deps, await ownMigrateLock(deps, i.migrationId, i.executionId)), target);
+  // Fenced at the start of each invocation, and checked again in every chunk's transaction before it commits.
+  const fence = fenceToken(deps, await ownMigrateLock(deps, i.migrationId, i.executionId));
+  await raiseFences(fence, target);
   const remaining = context?.getRemainingTimeInMillis?.();
   const t0 = deps.now();
   const opts = {
@@ -103,6 +104,7 @@ export const copyData = definePhase(PHASE.copyData, input, async (i, deps, conte
     concurrency: i.concurrency,
     deadline: remaining ? deps.now() + remaining - SAFETY_MS : undefined,
     onChunk: (p: { table: string; chunkNo: number; rows: number }) => deps.log.info('chunk copied', p),
+    fence: inChunkTransaction(fence),
   };
   if (i.tables) {
     const specs = i.tables.map((t) => specTable(deps.specName, t));

@@ -48,6 +48,22 @@ export async function assertFence(c: Client, f: FenceToken): Promise<void> {
 }
 
 /**
+ * Inside the caller's transaction, without serializing writers of the same execution: fail when a
+ * later execution raised the stage's fence above `f.token`. FOR SHARE makes a later execution's
+ * raise wait for this transaction, and this one see the raise when it came first (the copy's chunk
+ * transactions run many at once; the apply transaction uses `assertFence`).
+ */
+export async function assertFenceShared(c: Client, f: FenceToken): Promise<void> {
+  const r = await c.query(`SELECT token::text AS t FROM ${META_SCHEMA}.fence WHERE stage = $1 FOR SHARE`, [f.stage]);
+  const held = r.rows[0]?.t as string | undefined;
+  if (held === undefined || BigInt(held) <= BigInt(f.token)) return;
+  throw new StaleExecutionError(
+    `stage ${f.stage}: this execution's lock token ${f.token} is older than token ${held} a later execution ` +
+      'wrote here with: this chunk was rolled back, nothing of it was copied',
+  );
+}
+
+/**
  * Raise the fence on `db` to this execution's token in a transaction of its own: a stale execution
  * (a later one already wrote there) fails here, and from now on a stale one fails in its apply transaction.
  */

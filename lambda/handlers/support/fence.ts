@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { proveOwnership } from '../../core/lock/lock';
 import type { LockHolder } from '../../core/lock/ports';
 import type { DbEndpoint } from '../../engine/db';
-import { assertFence, type FenceToken, raiseFence } from '../../engine/sync';
+import { assertFence, assertFenceShared, type FenceToken, raiseFence } from '../../engine/sync';
 import type { PhaseDeps } from './deps';
 
 /** The Migrate execution a phase runs for (its lock owner). */
@@ -43,3 +43,7 @@ export async function raiseFences(fence: FenceToken | undefined, ...dbs: DbEndpo
 /** The check each apply transaction runs before it commits. */
 export const inTransaction = (fence: FenceToken | undefined) =>
   fence ? (c: Parameters<typeof assertFence>[0]) => assertFence(c, fence) : undefined;
+
+/** The check each copy chunk's transaction runs before it commits (shared: chunks commit side by side). */
+export const inChunkTransaction = (fence: FenceToken | undefined) =>
+  fence ? (c: Parameters<typeof assertFenceShared>[0]) => assertFenceShared(c, fence) : undefined;

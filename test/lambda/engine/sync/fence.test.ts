@@ -1,5 +1,13 @@
 import type { DbEndpoint } from '../../../../lambda/engine';
-import { assertFence, createSync, raiseFence, runSync } from '../../../../lambda/engine/sync';
+import { copyTable, describeTableWith, prepareTarget } from '../../../../lambda/engine';
+import {
+  assertFence,
+  assertFenceShared,
+  createSync,
+  qualifiedTableSpec,
+  raiseFence,
+  runSync,
+} from '../../../../lambda/engine/sync';
 import { ERRORS } from '../../../../lambda/core/errors';
 import { query } from '../../../support/pg';
 import { copyAll, itemsSpec, rolePair, rowsOf } from './helpers';
@@ -48,5 +56,25 @@ describe('fence in the apply transaction', () => {
       name: ERRORS.StaleExecutionError,
       message: expect.stringMatching(/token 4 is older than token 5/),
     });
+  });
+
+  test('GIVEN a later execution raised the fence WHEN a stale execution copies a chunk THEN StaleExecutionError and nothing of the chunk commits; the live one copies it', async () => {
+    const { source: src, target: tgt } = await rolePair('syfc');
+    await query(src, `INSERT INTO items SELECT g, 'item ' || g, NULL, g FROM generate_series(1, 50) g`);
+    await prepareTarget(itemsSpec, src, tgt);
+    const layout = await describeTableWith(qualifiedTableSpec(itemsSpec.tables[0]), src, tgt);
+    await raiseFence(tgt, { stage: 'copy', token: 2 });
+    const stale = { stage: 'copy', token: 1 };
+    const err = await copyTable(layout, src, tgt, {
+      runId: 'fenced-copy',
+      fence: (c) => assertFenceShared(c, stale),
+    }).catch((e) => e);
+    expect(err).toMatchObject({ name: ERRORS.StaleExecutionError, message: expect.stringMatching(/token 1 is older/) });
+    expect(await rowsOf(tgt, 'public.items')).toEqual([]);
+    const live = await copyTable(layout, src, tgt, {
+      runId: 'fenced-copy',
+      fence: (c) => assertFenceShared(c, { stage: 'copy', token: 2 }),
+    });
+    expect(live).toMatchObject({ complete: true, rowsTotal: 50 });
   });
 });
