@@ -10,9 +10,19 @@ import { sqlProblems } from './sql-guard';
  */
 
 const IDENT = /^[a-z_][a-z0-9_$]*$/i;
-const QUALIFIED = /^([a-z_][a-z0-9_$]*\.)?[a-z_][a-z0-9_$]*$/i;
+/**
+ * A table name, optionally schema-qualified: each part any name PostgreSQL allows but for a dot, a
+ * double quote or a control character ("Order Items" is written `Order Items`). Every use quotes it (sql.ts `qi`).
+ */
+const NAME_PART = '[^."\\u0000-\\u001f]{1,63}';
+const QUALIFIED = new RegExp(`^(${NAME_PART}\\.)?${NAME_PART}$`, 'u');
 const ident = z.string().regex(IDENT, 'must be a plain SQL identifier (letters, digits, _)');
-const qualified = z.string().regex(QUALIFIED, 'must be a table name, optionally schema-qualified');
+const qualified = z
+  .string()
+  .regex(
+    QUALIFIED,
+    'must be a table name, optionally schema-qualified (no dot, double quote or control character in a name)',
+  );
 
 const tableSpecSchema = z
   .object({
