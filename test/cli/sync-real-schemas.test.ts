@@ -1,0 +1,105 @@
+import { syncCommand } from '../../bin/cli/sync';
+import type { DbEndpoint } from '../../lambda/engine';
+import { postgresUrl, rolePair } from '../lambda/engine/sync/helpers';
+import { query } from '../support/pg';
+import {
+  appInsertsOnTarget,
+  cleanup,
+  cliIo,
+  missingWrites,
+  REAL_SCHEMA,
+  REAL_SEED,
+  type RealSyncOutcome,
+  syncUnderWrites,
+  tableContents,
+} from './support/real-schema';
+
+/**
+ * `switchyard sync` (no spec) on a schema as applications write them (see support/real-schema.ts),
+ * with writers on the source through the copy and the streaming sync, then switchover.
+ * The same scenario runs on every major and cross-version pair in test/versions/real-schemas.test.ts.
+ */
+describe('switchyard sync: a real application schema under live writes', () => {
+  let source: DbEndpoint;
+  let target: DbEndpoint;
+  let run: RealSyncOutcome;
+
+  beforeAll(async () => {
+    ({ source, target } = await rolePair('syreal', [...REAL_SCHEMA, ...REAL_SEED]));
+    run = await syncUnderWrites(source, target);
+  }, 150_000);
+
+  afterAll(async () => {
+    if (source) await cleanup(source, target);
+  });
+
+  test('GIVEN writers through the copy and the stream WHEN sync stops and switchover runs THEN both exit 0', () => {
+    expect(run.syncErr).not.toMatch(/^error/m);
+    expect(run.syncCode).toBe(0);
+    expect(run.switchoverText).not.toMatch(/^error/m);
+    expect(run.switchoverCode).toBe(0);
+    expect(run.duringStream).toBeGreaterThan(0);
+  });
+
+  test('GIVEN the switchover WHEN every table is compared by key as text THEN the target equals the source', async () => {
+    expect(await tableContents(target)).toEqual(await tableContents(source));
+  });
+
+  test('GIVEN the ledger of acknowledged writes WHEN read on the target THEN every one is there (and every delete)', async () => {
+    expect(run.ledger.size).toBeGreaterThan(50);
+    expect(await missingWrites(target, run.ledger)).toEqual([]);
+  });
+
+  test('GIVEN the target schema WHEN compared with the source THEN identity, enum, generated, partitions and keys are kept', async () => {
+    const kinds = `SELECT a.attname::text AS col, format_type(a.atttypid, a.atttypmod) AS type, a.attidentity AS ident,
+                          a.attgenerated AS gen FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0
+                      AND NOT a.attisdropped ORDER BY a.attnum`;
+    for (const t of ['shop.customers', 'shop.orders', 'shop."Order Items"', 'shop.invoices', 'shop.events'])
+      expect({ [t]: await query(target, kinds, [t]) }).toEqual({ [t]: await query(source, kinds, [t]) });
+    // A partitioned table arrives as one plain table: its partitions' own keys are not there.
+    const fks = `SELECT conname::text, pg_get_constraintdef(oid) AS def, condeferrable, condeferred FROM pg_constraint k
+                  WHERE connamespace = 'shop'::regnamespace AND contype IN ('f', 'c', 'u', 'p')
+                    AND NOT EXISTS (SELECT 1 FROM pg_class p WHERE p.oid = k.conrelid AND p.relispartition) ORDER BY 1`;
+    expect(await query(target, fks)).toEqual(await query(source, fks));
+  });
+
+  test('GIVEN the switchover WHEN the application inserts on the target without ids THEN defaults and sequences work', async () => {
+    expect(await appInsertsOnTarget(source, target)).toEqual({
+      customerIdPastSource: true,
+      generatedTax: true,
+      invoiceIdPastSource: true,
+      invoiceNumberPastSource: true,
+      eventIdPastSource: true,
+    });
+    await expect(
+      query(target, `INSERT INTO shop.customers ("Email", "displayName") VALUES ('no-at-sign', 'x')`),
+    ).rejects.toThrow(/Email/);
+  });
+});
+
+/**
+ * Known failure (for the lead): introspect.ts creates enum types but not domain types, so the
+ * target's CREATE TABLE fails with `type "shop.email" does not exist` (SchemaMismatchError) and
+ * nothing is copied. Fix: catalogDomains in introspect-catalog.ts and CREATE DOMAIN statements
+ * (before the sequences and tables) in introspectSchema; see the report of branch wip/schemas.
+ */
+describe('switchyard sync: a domain type', () => {
+  test.failing('GIVEN a column of a domain type WHEN sync --once runs THEN the target has the domain and the rows', async () => {
+    const { source, target } = await rolePair('sydomain', [
+      `CREATE SCHEMA shop`,
+      `CREATE DOMAIN shop.email AS text NOT NULL CHECK (VALUE LIKE '%@%')`,
+      `CREATE TABLE shop.people (id bigserial PRIMARY KEY, "Email" shop.email, emails shop.email[])`,
+      `INSERT INTO shop.people ("Email", emails) SELECT 'p' || g || '@example.com', ARRAY['a@b'] FROM generate_series(1, 20) g`,
+    ]);
+    const flags = { source: postgresUrl(source), target: postgresUrl(target) };
+    const r = cliIo();
+    expect(await syncCommand({ ...flags, once: true }, r.io)).toBe(0);
+    const domain = `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'shop.people'::regclass AND attnum > 0 ORDER BY attnum`;
+    expect(await query(target, domain)).toEqual(await query(source, domain));
+    expect(await query(target, `SELECT p::text FROM shop.people p ORDER BY id`)).toEqual(
+      await query(source, `SELECT p::text FROM shop.people p ORDER BY id`),
+    );
+    await expect(query(target, `INSERT INTO shop.people ("Email") VALUES ('no-at-sign')`)).rejects.toThrow(/email/);
+    await cleanup(source, target);
+  });
+});
