@@ -11,6 +11,7 @@ import {
 } from '../../lambda/engine';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { introspectSchema } from '../../lambda/engine/introspect';
+import { ensureTargetDependencies } from '../../lambda/engine/target-dependencies';
 import { qi } from '../../lambda/engine/sql';
 import {
   createSync,
@@ -102,6 +103,15 @@ async function busyTargets(target: DbEndpoint, spec: MigrationSpec): Promise<str
   });
 }
 
+/** The extensions and functions the introspected tables use, on the target before anything is created. */
+async function targetDependencies(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  const tables = plan.spec.tables
+    .map((t) => qualifiedTableSpec(t).source)
+    .flatMap((s) => ('table' in s ? [s.table] : []));
+  const created = await ensureTargetDependencies(plan.source, plan.target, tables);
+  if (created.length) line(io.stderr, `target: created extension(s) the tables use: ${created.join(', ')}`);
+}
+
 /** REPLICA IDENTITY FULL on the source tables that need it: a catalog write on the source, said so. */
 async function setFullIdentity(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
   if (!plan.needFullIdentity.length) return;
@@ -176,6 +186,7 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
           `target table(s) ${busy.join(', ')} already have rows: empty them, or pass --resume to continue an earlier sync into them`,
         );
     }
+    if (!opts.spec) await targetDependencies(plan, io);
     await setFullIdentity(plan, io);
     const created = await createSync(source, spec, migrationId, 'forward');
     slotOf = migrationId;

@@ -2,6 +2,7 @@ import { syncCommand } from '../../bin/cli/sync';
 import type { DbEndpoint } from '../../lambda/engine';
 import { postgresUrl, rolePair } from '../lambda/engine/sync/helpers';
 import { query } from '../support/pg';
+import { cliSyncPrefix, switchyardFootprint } from './support/catalog';
 import {
   appInsertsOnTarget,
   cleanup,
@@ -100,6 +101,62 @@ describe('switchyard sync: a domain type', () => {
       await query(source, `SELECT p::text FROM shop.people p ORDER BY id`),
     );
     await expect(query(target, `INSERT INTO shop.people ("Email") VALUES ('no-at-sign')`)).rejects.toThrow(/email/);
+    await cleanup(source, target);
+  });
+});
+
+/**
+ * Schemas that lean on an extension (uuid-ossp defaults, citext columns) or on their own function
+ * in a default: the target needs them before its CREATE TABLE.
+ */
+describe('switchyard sync: extensions and functions the tables use', () => {
+  const DDL = [
+    `CREATE EXTENSION IF NOT EXISTS "uuid-ossp"`,
+    `CREATE EXTENSION IF NOT EXISTS citext`,
+    `CREATE FUNCTION public.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'C-' || floor(random() * 1e9)::text $$`,
+    `CREATE TABLE public.accounts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), login citext NOT NULL UNIQUE,
+       code text NOT NULL DEFAULT public.next_code())`,
+    `INSERT INTO public.accounts (login) SELECT 'User' || g FROM generate_series(1, 20) g`,
+  ];
+
+  test('GIVEN the extensions and the function already on the target WHEN sync --once runs THEN it copies and the app inserts', async () => {
+    const { source, target } = await rolePair('syext', DDL);
+    for (const s of DDL.slice(0, 3)) await query(target, s);
+    const r = cliIo();
+    expect(await syncCommand({ source: postgresUrl(source), target: postgresUrl(target), once: true }, r.io)).toBe(0);
+    expect(await query(target, `SELECT a::text FROM accounts a ORDER BY id`)).toEqual(
+      await query(source, `SELECT a::text FROM accounts a ORDER BY id`),
+    );
+    await query(target, `INSERT INTO accounts (login) VALUES ('new')`);
+    await expect(query(target, `INSERT INTO accounts (login) VALUES ('USER1')`)).rejects.toThrow(/unique/);
+    await cleanup(source, target);
+  });
+
+  test('GIVEN a target without the function WHEN sync runs THEN it is refused by name before anything is created', async () => {
+    const { source, target } = await rolePair('syext2', DDL);
+    const before = await switchyardFootprint(source, cliSyncPrefix(source, target));
+    const r = cliIo();
+    expect(await syncCommand({ source: postgresUrl(source), target: postgresUrl(target), once: true }, r.io)).toBe(1);
+    expect(r.text.err).toContain('error SchemaMismatchError: the target lacks what the source tables use');
+    expect(r.text.err).toContain(
+      'function public.next_code() (used by the default of public.accounts.code) is missing',
+    );
+    expect(await switchyardFootprint(source, cliSyncPrefix(source, target))).toEqual(before);
+    expect(await query(target, `SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'`)).toEqual([]);
+
+    // With the function there, the extensions the tables use are created on the target, and the sync runs.
+    await query(target, DDL[2]);
+    const again = cliIo();
+    expect(await syncCommand({ source: postgresUrl(source), target: postgresUrl(target), once: true }, again.io)).toBe(
+      0,
+    );
+    expect(again.text.err).toContain(
+      'target: created extension(s) the tables use: citext (schema public), uuid-ossp (schema public)',
+    );
+    expect(await query(target, `SELECT a::text FROM accounts a ORDER BY id`)).toEqual(
+      await query(source, `SELECT a::text FROM accounts a ORDER BY id`),
+    );
+    await query(target, `INSERT INTO accounts (login) VALUES ('new')`);
     await cleanup(source, target);
   });
 });
