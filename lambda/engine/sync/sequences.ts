@@ -25,8 +25,9 @@ function columnPairs(
     if (!('table' in t.source)) continue;
     const pairs: [string, string][] = targetKey(t).map((k, i) => [k, t.key[i]]);
     for (const [col, expr] of Object.entries(t.columns)) {
-      const m = /^\s*s\s*\.\s*"?([a-z_][a-z0-9_$]*)"?\s*$/i.exec(expr);
-      if (m) pairs.push([col, m[1]]);
+      // s.col or s."Any Name" (a quoted name as written, "" for a quote inside).
+      const m = /^\s*s\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*$/i.exec(expr);
+      if (m) pairs.push([col, m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]]);
     }
     if (moving === 'new')
       out.push({ table: t.name, mine: t.target.table, otherTable: t.source.table, other: '', pairs });
