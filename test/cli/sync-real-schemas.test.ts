@@ -55,7 +55,14 @@ describe('switchyard sync: a real application schema under live writes', () => {
     const kinds = `SELECT a.attname::text AS col, format_type(a.atttypid, a.atttypmod) AS type, a.attidentity AS ident,
                           a.attgenerated AS gen FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0
                       AND NOT a.attisdropped ORDER BY a.attnum`;
-    for (const t of ['shop.customers', 'shop.orders', 'shop."Order Items"', 'shop.invoices', 'shop.events'])
+    for (const t of [
+      'shop.customers',
+      'shop.orders',
+      'shop."Order Items"',
+      'shop.invoices',
+      'shop.events',
+      'shop.customer_tags',
+    ])
       expect({ [t]: await query(target, kinds, [t]) }).toEqual({ [t]: await query(source, kinds, [t]) });
     // A partitioned table arrives as one plain table: its partitions' own keys are not there.
     const fks = `SELECT conname::text, pg_get_constraintdef(oid) AS def, condeferrable, condeferred FROM pg_constraint k

@@ -11,7 +11,7 @@ import { query } from '../../support/pg';
  * on every major and cross-version pair).
  *
  * Schema `shop` (not public): a table name that needs quotes ("Order Items"), mixed-case
- * columns, a composite primary key, bigint identity (ALWAYS), serial and uuid keys, a sequence
+ * columns and one with a space ("gift note"), a composite primary key, a table of key columns only, bigint identity (ALWAYS), serial and uuid keys, a sequence
  * used by a default expression, jsonb, json, text[] / int[], bytea, numeric(12,2), timestamptz,
  * interval, inet, an enum and an enum array, a stored generated column, a table
  * partitioned by range (two partitions, a key update moving rows between them), a TOASTed
@@ -25,6 +25,8 @@ export const REAL_SCHEMA = [
   `CREATE TABLE shop.customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "Email" text NOT NULL CHECK ("Email" LIKE '%@%'),
      "displayName" text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), referred_by bigint REFERENCES shop.customers (id),
      tags text[] NOT NULL DEFAULT '{}', prefs jsonb, last_ip inet)`,
+  `CREATE TABLE shop.customer_tags (customer_id bigint NOT NULL REFERENCES shop.customers (id) ON DELETE CASCADE, tag text NOT NULL,
+     PRIMARY KEY (customer_id, tag))`,
   `CREATE UNIQUE INDEX customers_email_unreferred ON shop.customers (lower("Email")) WHERE referred_by IS NULL`,
   `CREATE TABLE shop.orders (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
      customer_id bigint NOT NULL REFERENCES shop.customers (id) DEFERRABLE INITIALLY DEFERRED,
@@ -32,7 +34,7 @@ export const REAL_SCHEMA = [
      total numeric(12, 2) NOT NULL CHECK (total >= 0), tax numeric(12, 2) GENERATED ALWAYS AS (round(total * 0.2, 2)) STORED,
      placed_at timestamptz NOT NULL DEFAULT now(), sla interval DEFAULT '2 days', raw json, note text)`,
   `CREATE TABLE shop."Order Items" ("orderId" uuid NOT NULL REFERENCES shop.orders (id) ON DELETE CASCADE, "lineNo" int NOT NULL,
-     "SKU" text NOT NULL, qty int NOT NULL CHECK (qty > 0), "unitPrice" numeric(12, 2), dims int[], PRIMARY KEY ("orderId", "lineNo"))`,
+     "SKU" text NOT NULL, qty int NOT NULL CHECK (qty > 0), "unitPrice" numeric(12, 2), "gift note" text, dims int[], PRIMARY KEY ("orderId", "lineNo"))`,
   `CREATE SEQUENCE shop.invoice_no START 1000`,
   `CREATE TABLE shop.invoices (id serial PRIMARY KEY, "number" text NOT NULL DEFAULT 'INV-' || nextval('shop.invoice_no'),
      order_id uuid REFERENCES shop.orders (id) ON DELETE CASCADE, pdf bytea, body text)`,
@@ -53,7 +55,8 @@ export const REAL_SEED = [
   `INSERT INTO shop.orders (customer_id, status, history, total, raw, placed_at)
      SELECT 1 + g % 200, (ARRAY['new', 'paid', 'shipped'])[1 + g % 3]::shop.order_status, ARRAY['new']::shop.order_status[],
             g * 1.25, json_build_object('g', g), now() - g * interval '1 hour' FROM generate_series(1, 300) g`,
-  `INSERT INTO shop."Order Items" SELECT id, l, 'sku-' || l, l, 9.99, ARRAY[l, l * 2] FROM shop.orders, generate_series(1, 2) l`,
+  `INSERT INTO shop."Order Items" SELECT id, l, 'sku-' || l, l, 9.99, NULL, ARRAY[l, l * 2] FROM shop.orders, generate_series(1, 2) l`,
+  `INSERT INTO shop.customer_tags SELECT id, t FROM shop.customers, unnest(ARRAY['vip', 'b2b']) t WHERE id % 4 = 0`,
   `INSERT INTO shop.invoices (order_id, pdf, body) SELECT id, decode(md5(id::text), 'hex'), ${BIG} FROM shop.orders LIMIT 60`,
   `INSERT INTO shop.events (at, kind, payload) SELECT timestamptz '2025-06-01' + g * interval '1 day', 'seed', jsonb_build_object('g', g)
      FROM generate_series(1, 300) g`,
@@ -64,6 +67,7 @@ export const REAL_TABLES: Record<string, string> = {
   'shop.customers': 'id',
   'shop.orders': 'id',
   'shop."Order Items"': '"orderId", "lineNo"',
+  'shop.customer_tags': 'customer_id, tag',
   'shop.invoices': 'id',
   'shop.events': 'id, at',
 };
@@ -133,9 +137,10 @@ class Writer {
       );
       const oid = or[0].id as string;
       await this.c.query(
-        `INSERT INTO shop."Order Items" VALUES ($1, 1, $2, 1, 1.10, '{1,2}'), ($1, 2, $2, 2, 2.20, NULL)`,
+        `INSERT INTO shop."Order Items" VALUES ($1, 1, $2, 1, 1.10, 'for you', '{1,2}'), ($1, 2, $2, 2, 2.20, NULL, NULL)`,
         [oid, m],
       );
+      await this.c.query(`INSERT INTO shop.customer_tags VALUES ($1, 'new'), ($1, $2)`, [cid, m]);
       const { rows: ir } = await this.c.query(
         `INSERT INTO shop.invoices (order_id, pdf, body) VALUES ($1, '\\x00ff10', ${BIG}) RETURNING id, "number"`,
         [oid],
@@ -148,6 +153,8 @@ class Writer {
         [`items|${oid}|1`, m],
         [`items|${oid}|2`, m],
         [`invoices|${ir[0].id}`, ir[0].number],
+        [`tags|${cid}|new`, 'new'],
+        [`tags|${cid}|${m}`, m],
       ];
     });
 
@@ -160,7 +167,18 @@ class Writer {
           WHERE id = $1`,
         [o.id, m],
       );
-      return [[`orders|${o.id}`, m]];
+      const { rows } = await this.c.query(
+        `UPDATE shop.customer_tags SET tag = $2 WHERE customer_id = (SELECT customer_id FROM shop.orders WHERE id = $1)
+            AND tag = 'new' RETURNING customer_id::text`,
+        [o.id, m],
+      );
+      const moved: [string, string | null][] = rows.length
+        ? [
+            [`tags|${rows[0].customer_id}|new`, null],
+            [`tags|${rows[0].customer_id}|${m}`, m],
+          ]
+        : [];
+      return [[`orders|${o.id}`, m], ...moved];
     });
 
   /** A primary-key update of a composite key, and a sibling update in the same transaction. */
@@ -259,10 +277,15 @@ export async function startWriters(source: DbEndpoint, count: number) {
   const loops = writers.map(async (wr) => {
     while (!stopping) await wr.step();
   });
+  let failed = false;
   const done = Promise.all(loops);
-  done.catch(() => undefined);
+  done.catch(() => {
+    failed = true;
+  });
   return {
     acknowledged: () => writers.reduce((n, w) => n + w.acknowledged, 0),
+    /** A writer stopped on an error (stop() throws it). */
+    failed: () => failed,
     async stop(): Promise<Ledger> {
       stopping = true;
       try {
@@ -282,6 +305,7 @@ const LEDGER_SQL: Record<string, (k: string[]) => [string, unknown[]]> = {
   orders: ([id]) => [`SELECT note AS m FROM shop.orders WHERE id = $1`, [id]],
   items: ([o, l]) => [`SELECT "SKU" AS m FROM shop."Order Items" WHERE "orderId" = $1 AND "lineNo" = $2`, [o, l]],
   invoices: ([id]) => [`SELECT "number" AS m FROM shop.invoices WHERE id = $1`, [id]],
+  tags: ([c, t]) => [`SELECT tag AS m FROM shop.customer_tags WHERE customer_id = $1 AND tag = $2`, [c, t]],
   events: ([id, at]) => [`SELECT kind AS m FROM shop.events WHERE id = $1 AND at = $2`, [id, at]],
 };
 
@@ -361,10 +385,13 @@ export async function syncUnderWrites(
   let duringCopy = 0;
   let atStream = 0;
   try {
-    await until('the streaming sync', () => finished || /catch-up|^lag /m.test(run.text.err));
+    await until('the streaming sync', () => finished || w.failed() || /catch-up|^lag /m.test(run.text.err));
     duringCopy = w.acknowledged();
     atStream = duringCopy;
-    await until('writes during the streaming sync', () => finished || w.acknowledged() >= atStream + streamWrites);
+    await until(
+      'writes during the streaming sync',
+      () => finished || w.failed() || w.acknowledged() >= atStream + streamWrites,
+    );
   } finally {
     ledger = await w.stop();
   }
