@@ -28,19 +28,21 @@ describe('switchyard sync: a real application schema under live writes', () => {
 
   beforeAll(async () => {
     ({ source, target } = await rolePair('syreal', [...REAL_SCHEMA, ...REAL_SEED]));
-    run = await syncUnderWrites(source, target);
+    // The writers keep writing until the switchover's fence ends their sessions.
+    run = await syncUnderWrites(source, target, { throughSwitchover: true });
   }, 150_000);
 
   afterAll(async () => {
     if (source) await cleanup(source, target);
   });
 
-  test('GIVEN writers through the copy and the stream WHEN sync stops and switchover runs THEN both exit 0', () => {
+  test('GIVEN writers through the copy, the stream and the switchover WHEN the fence stops them THEN both exit 0', () => {
     expect(run.syncErr).not.toMatch(/^error/m);
     expect(run.syncCode).toBe(0);
     expect(run.switchoverText).not.toMatch(/^error/m);
     expect(run.switchoverCode).toBe(0);
     expect(run.duringStream).toBeGreaterThan(0);
+    expect(run.fencedWriters).toBe(3);
   });
 
   test('GIVEN the switchover WHEN every table is compared by key as text THEN the target equals the source', async () => {

@@ -89,6 +89,8 @@ interface OwnOrder {
  */
 class Writer {
   readonly ledger: Ledger = new Map();
+  /** Keys written by a transaction whose COMMIT got no answer: either outcome is right. */
+  readonly uncertain = new Set<string>();
   acknowledged = 0;
   private readonly customers: number[] = [];
   private readonly orders: OwnOrder[] = [];
@@ -111,9 +113,15 @@ class Writer {
     let entries: [string, string | null][];
     try {
       entries = await fn();
-      await this.c.query('COMMIT');
     } catch (e) {
       await this.c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    try {
+      await this.c.query('COMMIT');
+    } catch (e) {
+      // Not acknowledged, yet it may have committed (the session ended during the COMMIT).
+      for (const [k] of entries) this.uncertain.add(k);
       throw e;
     }
     for (const [k, v] of entries) this.ledger.set(k, v);
@@ -257,13 +265,22 @@ class Writer {
   }
 }
 
-/** Writers running on the source until `stop()`; `stop` resolves once each has finished its transaction. */
+/** The source refuses writes from here on: the switchover ended the session, or made new transactions read-only. */
+const fenced = (e: { code?: string; message?: string }) =>
+  e.code === '57P01' || e.code === '25006' || /terminat|not queryable|ECONNRESET/i.test(e.message ?? '');
+
+/**
+ * Writers running on the source (as an application, not as `switchyard`) until `stop()`; `stop`
+ * resolves once each has finished its transaction. A writer the switchover fences stops quietly.
+ */
 export async function startWriters(source: DbEndpoint, count: number) {
   const invoices = (await query<{ id: number }>(source, `SELECT id FROM shop.invoices ORDER BY id`)).map((r) => r.id);
   const writers: Writer[] = [];
   const clients: Client[] = [];
+  let fencedWriters = 0;
   for (let w = 0; w < count; w++) {
-    const c = await connect(source);
+    const c = await connect(source, { applicationName: 'shop-app' });
+    c.on('error', () => undefined); // a session ended by the fence; the next query says so
     clients.push(c);
     writers.push(
       new Writer(
@@ -275,7 +292,12 @@ export async function startWriters(source: DbEndpoint, count: number) {
   }
   let stopping = false;
   const loops = writers.map(async (wr) => {
-    while (!stopping) await wr.step();
+    try {
+      while (!stopping) await wr.step();
+    } catch (e) {
+      if (!fenced(e as Error)) throw e;
+      fencedWriters += 1;
+    }
   });
   let failed = false;
   const done = Promise.all(loops);
@@ -284,17 +306,20 @@ export async function startWriters(source: DbEndpoint, count: number) {
   });
   return {
     acknowledged: () => writers.reduce((n, w) => n + w.acknowledged, 0),
-    /** A writer stopped on an error (stop() throws it). */
+    /** A writer stopped on an error other than the fence (stop() throws it). */
     failed: () => failed,
+    /** Writers the switchover's fence stopped. */
+    fenced: () => fencedWriters,
     async stop(): Promise<Ledger> {
       stopping = true;
       try {
         await done;
       } finally {
-        await Promise.all(clients.map((c) => c.end()));
+        await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       }
       const all: Ledger = new Map();
       for (const w of writers) for (const [k, v] of w.ledger) all.set(k, v);
+      for (const w of writers) for (const k of w.uncertain) all.delete(k);
       return all;
     },
   };
@@ -361,17 +386,22 @@ export interface RealSyncOutcome {
   /** Writes acknowledged while the copy ran, and while the streaming sync ran. */
   readonly duringCopy: number;
   readonly duringStream: number;
+  /** Writes acknowledged after the sync stopped, while switchover waited for the lag and fenced the source. */
+  readonly duringSwitchover: number;
+  /** Writers the switchover's fence stopped. */
+  readonly fencedWriters: number;
 }
 
 /**
  * `switchyard sync` from `source` into `target` with `writers` writing on the source from before
  * the copy until the streaming sync has applied `streamWrites` more transactions, then a stop
- * (the signal), `sync switchover`, and the ledger of acknowledged writes.
+ * (the signal) and `sync switchover`, and the ledger of acknowledged writes. `throughSwitchover`:
+ * the writers keep writing until the switchover's fence stops them.
  */
 export async function syncUnderWrites(
   source: DbEndpoint,
   target: DbEndpoint,
-  { writers = 3, streamWrites = 60 } = {},
+  { writers = 3, streamWrites = 60, throughSwitchover = false } = {},
 ): Promise<RealSyncOutcome> {
   const url = (e: DbEndpoint) => `postgres://${e.user}:${e.password}@${e.host}:${e.port}/${e.database}`;
   const flags = { source: url(source), target: url(target) };
@@ -384,6 +414,10 @@ export async function syncUnderWrites(
   let ledger: Ledger = new Map();
   let duringCopy = 0;
   let atStream = 0;
+  let atStop = 0;
+  let syncCode = -1;
+  const sw = cliIo();
+  let switchoverCode = -1;
   try {
     await until('the streaming sync', () => finished || w.failed() || /catch-up|^lag /m.test(run.text.err));
     duringCopy = w.acknowledged();
@@ -392,14 +426,21 @@ export async function syncUnderWrites(
       'writes during the streaming sync',
       () => finished || w.failed() || w.acknowledged() >= atStream + streamWrites,
     );
+    if (throughSwitchover) {
+      ac.abort();
+      syncCode = await sync;
+      atStop = w.acknowledged();
+      switchoverCode = await syncSwitchoverCommand({ ...flags, maxLagBytes: 1 << 30 }, sw.io);
+    }
   } finally {
     ledger = await w.stop();
   }
-  const duringStream = w.acknowledged() - atStream;
-  ac.abort();
-  const syncCode = await sync;
-  const sw = cliIo();
-  const switchoverCode = await syncSwitchoverCommand({ ...flags, maxLagBytes: 1 << 30 }, sw.io);
+  if (!throughSwitchover) {
+    atStop = w.acknowledged();
+    ac.abort();
+    syncCode = await sync;
+    switchoverCode = await syncSwitchoverCommand({ ...flags, maxLagBytes: 1 << 30 }, sw.io);
+  }
   return {
     syncCode,
     syncErr: run.text.err,
@@ -407,7 +448,9 @@ export async function syncUnderWrites(
     switchoverText: sw.text.out + sw.text.err,
     ledger,
     duringCopy,
-    duringStream,
+    duringStream: atStop - atStream,
+    duringSwitchover: w.acknowledged() - atStop,
+    fencedWriters: w.fenced(),
   };
 }
 
