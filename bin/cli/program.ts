@@ -312,7 +312,8 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     .option('--resume', 'continue from the position stored in the target')
     .option(
       '--allow-full-identity',
-      'sync a table without a primary key by its unique NOT NULL key, setting REPLICA IDENTITY FULL on the source table',
+      'sync tables without a primary key (REPLICA IDENTITY FULL set on the source): by a unique NOT NULL key, ' +
+        'else forward only, rows matched by all columns',
     )
     .addHelpText(
       'after',

@@ -2,7 +2,14 @@ import type { Client } from 'pg';
 import { type DbEndpoint, endpointLabel, META_SCHEMA, withClient } from '../../lambda/engine';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { qi, ql } from '../../lambda/engine/sql';
-import { createSync, moveSequencesPast, parseLsn, runSync, syncNames } from '../../lambda/engine/sync';
+import {
+  assertNoKeylessBack,
+  createSync,
+  moveSequencesPast,
+  parseLsn,
+  runSync,
+  syncNames,
+} from '../../lambda/engine/sync';
 import { insertPosition } from '../../lambda/engine/sync/positions';
 import { CliError, SourceNotFencedError, SyncNotCaughtUpError } from './errors';
 import { endpoints, specNameOf, type SyncConnectOptions, syncMigrationId } from './sync-connect';
@@ -279,6 +286,7 @@ export async function syncSwitchoverCommand(o: SwitchoverOptions, io: SyncComman
   return wrap(io, async () => {
     const plan = await syncPlan({ ...o, tables: await publishedTables(o) });
     const { spec, source, target, migrationId } = plan;
+    if (o.reverse) assertNoKeylessBack(spec);
     const base = { migrationId, direction: 'forward' as const, spec, source, target };
     const maxLag = o.maxLagBytes ?? 16 * 1024 * 1024;
     const deadline = Date.now() + (o.waitSeconds ?? 600) * 1000;

@@ -35,7 +35,7 @@ export interface SyncCommandOptions extends SyncConnectOptions {
   readonly once?: boolean;
   /** Accept non-empty target tables: continue the copy from its checkpoints and the sync from its position. */
   readonly resume?: boolean;
-  /** Tables without a primary key: sync them by a unique NOT NULL key with REPLICA IDENTITY FULL set on the source. */
+  /** Tables without a primary key: REPLICA IDENTITY FULL on the source; synced by a unique NOT NULL key, else keyless. */
   readonly allowFullIdentity?: boolean;
 }
 
@@ -200,6 +200,13 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
     );
     if (plan.notCarried.length)
       line(io.stderr, `not carried to the target (recreate them yourself):\n  - ${plan.notCarried.join('\n  - ')}`);
+    const keyless = spec.tables.filter((t) => t.keyless).map((t) => t.name);
+    if (keyless.length)
+      line(
+        io.stderr,
+        `keyless (no primary or unique key): ${keyless.join(', ')}: copied whole, changes matched by all columns ` +
+          '(one of identical rows each), forward only (switchover --reverse refuses them)',
+      );
     if (!opts.resume) {
       const busy = await busyTargets(target, spec);
       if (busy.length)

@@ -33,6 +33,8 @@ const NAMES = [
   'ReplicationSlotActiveError',
   'UnsupportedChangeError',
   'SyncLagError',
+  // one source transaction did not finish applying within a bounded run's hard deadline (Lambda)
+  'TransactionTooLargeError',
   'ReplicaIdentityMissingError',
   'ReverseMappingMissingError',
   'CommitTimestampsOffError',

@@ -45,6 +45,15 @@ export interface CopyResult {
   readonly complete: boolean;
 }
 
+/**
+ * The snapshot of a REPEATABLE READ transaction (taken by this first statement) and the source's WAL
+ * insert position read after it: a transaction whose commit record lies past it is not in the snapshot (the
+ * insert position, not the write position: with synchronous_commit off a commit is visible before it is written).
+ */
+export const COPY_POINT =
+  `SELECT pg_current_snapshot()::text AS snap, (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ` +
+  `ELSE pg_current_wal_insert_lsn() END)::text AS lsn`;
+
 /** One chunk of a copy batch: its table's layout, the chunk, and whether its range is known empty (no DELETE). */
 export interface ChunkToCopy {
   readonly layout: TableLayout;
@@ -66,8 +75,14 @@ export async function copyChunks(
   runId: string,
 ): Promise<number[]> {
   try {
-    // Both transactions open at once: the source one is READ ONLY before it runs anything.
-    await Promise.all([tgt.query('BEGIN'), src.query('BEGIN READ ONLY')]);
+    // Both transactions open at once: the source one is READ ONLY before it runs anything. A keyless table's copy
+    // reads one snapshot, recorded with the checkpoint: the sync skips the changes it already holds (sync/keyless.ts).
+    const keyless = items.some((i) => i.layout.spec.keyless);
+    await Promise.all([
+      tgt.query('BEGIN'),
+      src.query(keyless ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN READ ONLY'),
+    ]);
+    const point = keyless ? (await src.query(COPY_POINT)).rows[0] : { snap: null, lsn: null };
     // Chunk lease: a second copy of the same chunk (a retried or redriven invocation still running beside
     // the first) waits for this transaction, then deletes and rewrites the range: no unique violation from the race.
     await tgt.query(
@@ -89,10 +104,18 @@ export async function copyChunks(
     await Promise.all([
       bounded(src.query('ROLLBACK')),
       tgt.query(
-        `UPDATE ${META_SCHEMA}.copy_chunks c SET copied_rows = v.rows, copied_at = now()
-           FROM unnest($2::text[], $3::int[], $4::bigint[]) AS v(t, n, rows)
+        `UPDATE ${META_SCHEMA}.copy_chunks c SET copied_rows = v.rows, copied_at = now(), source_snapshot = v.snap,
+                source_lsn = v.lsn::pg_lsn
+           FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[]) AS v(t, n, rows, snap, lsn)
           WHERE c.run_id = $1 AND c.table_name = v.t AND c.chunk_no = v.n`,
-        [runId, items.map((i) => i.layout.spec.name), items.map((i) => i.chunk.chunkNo), rows],
+        [
+          runId,
+          items.map((i) => i.layout.spec.name),
+          items.map((i) => i.chunk.chunkNo),
+          rows,
+          items.map((i) => (i.layout.spec.keyless ? point.snap : null)),
+          items.map((i) => (i.layout.spec.keyless ? point.lsn : null)),
+        ],
       ),
     ]);
     await tgt.query('COMMIT');

@@ -32,8 +32,13 @@ export interface IntrospectedSchema {
   readonly finishStatements: readonly string[];
   /** What is not recreated on the target, by name (triggers, policies, grants, views, functions, extensions). */
   readonly notCarried: readonly string[];
-  /** Tables without a primary key synced by another unique key: their source needs REPLICA IDENTITY FULL. */
+  /**
+   * Tables without a primary key (synced by another unique key, or keyless: by all their columns) whose
+   * source needs REPLICA IDENTITY FULL.
+   */
   readonly needFullIdentity: readonly string[];
+  /** Tables without any unique key, synced forward only and matched by all their columns (`keyless` in the spec). */
+  readonly keyless: readonly string[];
 }
 
 export interface IntrospectOptions {
@@ -42,24 +47,34 @@ export interface IntrospectOptions {
   /** Spec name. @default 'cli-sync' */
   readonly name?: string;
   /**
-   * Accept a table without a primary key when a unique index over NOT NULL columns identifies
-   * its rows: it is synced by that key, and the caller sets REPLICA IDENTITY FULL on the source.
-   * Otherwise such a table is refused by name. @default false
+   * Accept a table without a primary key: when a unique index over NOT NULL columns identifies its
+   * rows it is synced by that key; else (no unique key at all: an audit log, duplicates possible) it is
+   * synced forward only as a keyless table, its rows matched by all their columns. Either way the
+   * caller sets REPLICA IDENTITY FULL on the source. Otherwise such tables are refused by name, all of
+   * them, before anything is created. @default false
    */
   readonly allowFullIdentity?: boolean;
 }
 
 const label = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
 
-/** The key a table is synced by, or why it has none. */
-function keyOf(t: CatalogTable, allowFull: boolean): { key: string[]; full: boolean } | { problem: string } {
-  if (t.pk) return { key: t.pk, full: false };
+type TableKey = { key: string[]; full: boolean; keyless: boolean } | { problem: string };
+
+/** The key a table is synced by (keyless: all its stored columns), or why it has none. */
+function keyOf(t: CatalogTable, allowFull: boolean): TableKey {
+  if (t.pk) return { key: t.pk, full: false, keyless: false };
   const unique = t.uniqueNotNull[0];
   // REPLICA IDENTITY USING INDEX, or FULL already set: nothing to write on the source.
-  if (unique && (t.replicaIdentity === 'i' || t.replicaIdentity === 'f')) return { key: unique, full: false };
-  if (!unique) return { problem: `${label(t)} has no primary key and no unique index over NOT NULL columns` };
+  if (unique && (t.replicaIdentity === 'i' || t.replicaIdentity === 'f'))
+    return { key: unique, full: false, keyless: false };
+  const all = t.cols.filter((col) => !col.generated).map((col) => col.name);
+  // FULL already set (by an earlier --allow-full-identity, or by hand): keyless, nothing to write on the source.
+  if (!unique && t.replicaIdentity === 'f') return { key: all, full: false, keyless: true };
+  if (!unique && !allowFull)
+    return { problem: `${label(t)} has no primary key and no unique index over NOT NULL columns (keyless)` };
   if (!allowFull) return { problem: `${label(t)} has no primary key (unique key: ${unique.join(', ')})` };
-  return { key: unique, full: true };
+  if (unique) return { key: unique, full: true, keyless: false };
+  return { key: all, full: true, keyless: true };
 }
 
 /** Tables ordered parents before children along foreign keys inside the set (cycles keep name order). */
@@ -157,7 +172,7 @@ function pick(all: CatalogTable[], tables: readonly string[] | undefined): Catal
 /**
  * Introspect the source (read-only) into a complete target schema. Refuses with
  * ReplicaIdentityMissingError, naming every such table, when a table has no primary key
- * (and no replica identity index) unless `allowFullIdentity` and a unique NOT NULL key exist.
+ * (and no replica identity index) unless `allowFullIdentity` (see IntrospectOptions).
  */
 export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptions = {}): Promise<IntrospectedSchema> {
   return withClient(source, { readOnly: true, applicationName: 'switchyard-sync' }, async (c) => {
@@ -169,8 +184,9 @@ export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptio
     if (problems.length)
       throw new ReplicaIdentityMissingError(
         `tables without a primary key cannot be synced as they are (nothing was created):\n  - ${problems.join('\n  - ')}\n` +
-          'Add a primary key; or, for a table with a unique key over NOT NULL columns, pass --allow-full-identity ' +
-          '(sets REPLICA IDENTITY FULL on the source table: a catalog write there); or name the tables to sync with --table',
+          'Add a primary key; or pass --allow-full-identity (sets REPLICA IDENTITY FULL on these source tables: a ' +
+          'catalog write there; a table with a unique NOT NULL key is synced by it, a keyless one forward only, ' +
+          'its rows matched by all columns); or name the tables to sync with --table',
       );
     const ordered = foreignKeyOrder(wanted);
     const oids = ordered.map((t) => t.oid);
@@ -205,8 +221,9 @@ export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptio
         ...fks.ddl,
       ],
       tables: ordered.map((t) => {
-        const key = (keys.get(t) as { key: string[] }).key;
+        const { key, keyless } = keys.get(t) as { key: string[]; keyless: boolean };
         return {
+          ...(keyless ? { keyless: true, forwardOnly: true } : {}),
           name: (t.schema === 'public' ? t.name : `${t.schema}_${t.name}`).replace(/[^a-z0-9_-]/gi, '_'),
           source: { table: label(t) },
           key,
@@ -225,6 +242,7 @@ export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptio
       finishStatements: [...fks.finish, ...identityAlways],
       notCarried: [...(await notCarried(c, oids, schemaNames)), ...fks.outside],
       needFullIdentity: ordered.filter((t) => (keys.get(t) as { full: boolean }).full).map(label),
+      keyless: ordered.filter((t) => (keys.get(t) as { keyless: boolean }).keyless).map(label),
     };
   });
 }

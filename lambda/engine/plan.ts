@@ -88,7 +88,8 @@ export async function planChunks(layout: TableLayout, src: Client, tgt: Client, 
   const rows = chunkRows(t, size);
   const estimate = size.rows ?? -1;
   let bounds: (string[] | null)[] = [null, null];
-  if (estimate < 0 || estimate > rows) {
+  // A keyless table is one chunk: its rows have no order to cut (duplicates, NULLs, types without btree order).
+  if (!t.keyless && (estimate < 0 || estimate > rows)) {
     const keys = t.key.map((k) => `s.${qi(k)}`);
     const keyText = t.key.map((_k, i) => `x.k${i}::text`);
     const sampled = estimate > SAMPLED_PLAN_ABOVE_ROWS && estimate > 2 * rows;

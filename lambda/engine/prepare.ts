@@ -22,6 +22,9 @@ const META_DDL = [
   // fresh: planned while the target table was empty; attempts: tries started (a retry or resume deletes the range first).
   `ALTER TABLE ${META_SCHEMA}.copy_chunks ADD COLUMN IF NOT EXISTS fresh boolean NOT NULL DEFAULT false, ADD ` +
     `COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 0`,
+  // A keyless table's copy: the source snapshot it read and the WAL position just after (sync/keyless.ts skips what it saw).
+  `ALTER TABLE ${META_SCHEMA}.copy_chunks ADD COLUMN IF NOT EXISTS source_snapshot text, ADD COLUMN IF NOT EXISTS ` +
+    `source_lsn pg_lsn`,
   `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.deferred_indexes (
      relation text NOT NULL, name text NOT NULL, kind text NOT NULL, definition text NOT NULL,
      deferred_at timestamptz NOT NULL DEFAULT now(), built_at timestamptz, build_seconds float8,
@@ -191,6 +194,7 @@ export async function checkTarget(c: Client, t: TableSpec): Promise<void> {
   const missing = targetColumns(t).filter((col) => !have.has(col));
   if (missing.length)
     throw new SchemaMismatchError(`table ${t.name}: target table ${rel} has no column ${missing.join(', ')}`);
+  if (t.keyless) return; // matched by all columns: no unique key to upsert by
   const unique = await c.query(
     `SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indisunique
        AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))

@@ -63,6 +63,12 @@ const tableSpecSchema = z
     reverse: z.record(column, z.string().min(1, 'must be a SQL expression')).optional(),
     /** This table is never synced back to the old side (a rollback keeps the old side's rows as they were). @default false */
     forwardOnly: z.boolean().optional(),
+    /**
+     * The table has no primary or unique key (an audit log; identical rows allowed): `key` lists every column,
+     * rows are matched by all of them (as text, NULL-safe), one row per change. The source table needs
+     * REPLICA IDENTITY FULL; copied as one chunk; synced forward only (`forwardOnly` required). @default false
+     */
+    keyless: z.boolean().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -96,6 +102,20 @@ const tableSpecSchema = z
     }
     if (t.reverse && t.forwardOnly)
       ctx.addIssue({ code: 'custom', path: ['forwardOnly'], message: 'cannot be set together with reverse' });
+    if (t.keyless && !t.forwardOnly)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['forwardOnly'],
+        message:
+          'must be true for a keyless table: its rows have no identity to weigh conflicts or tombstones by, so it ' +
+          'is never synced back (give it a primary key to sync it both ways)',
+      });
+    if (t.keyless && Object.keys(t.columns).length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['columns'],
+        message: 'must be empty for a keyless table: list every column in key (rows are matched by all of them)',
+      });
   });
 
 export const migrationSpecSchema = z

@@ -4,6 +4,7 @@ import { FULL_RANGE, qi, sourceCompareSelect, targetSelect } from './sql';
 import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
 import type { TableLayout } from './sql';
+import { keylessCutMatches } from './validate-keyless';
 
 /**
  * Validation while the service keeps writing. A chunk checksum that differs may only mean that a
@@ -37,6 +38,14 @@ export interface UnderWritesOptions extends ValidateOptions {
 }
 
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
+
+/**
+ * Differing keys listed per validation while the service writes. Every row written since the last
+ * sync run differs for a moment; a busy service (100 writes/s, a round of a few seconds on a loaded
+ * database) exceeds a small listing, and a truncated listing can never pass. Pending keys are then
+ * told apart by commit time, round after round.
+ */
+export const UNDER_WRITES_MAX_KEYS = 5_000;
 
 /** A table's key → commit time of its current row version (absent: no such row or no commit timestamps). `table` is schema-qualified. */
 async function commitTimes(
@@ -131,7 +140,8 @@ export async function validateUnderWrites(
   target: DbEndpoint,
   opts: UnderWritesOptions,
 ): Promise<UnderWritesResult> {
-  let v = await validateTable(layout, source, target, opts);
+  const listing = { ...opts, maxKeys: opts.maxKeys ?? UNDER_WRITES_MAX_KEYS };
+  let v = await validateTable(layout, source, target, listing);
   if (v.match)
     return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
   const first = v;
@@ -140,8 +150,9 @@ export async function validateUnderWrites(
   const reverseCaptured = (await slotStatus(target, opts.migrationId, 'reverse').catch(() => ({ exists: false })))
     .exists;
   const t = layout.spec;
-  const rechecked = new Set<string>();
   const rounds = Math.max(2, opts.rounds ?? 5);
+  if (t.keyless && captured) return keylessUnderWrites(layout, source, target, opts, first, rounds);
+  const rechecked = new Set<string>();
   const tag = (kind: string, k: string[]) => `${kind}:${JSON.stringify(k)}`;
   let previous = new Set<string>();
   for (const [kind, list] of Object.entries({
@@ -186,7 +197,7 @@ export async function validateUnderWrites(
     const chunks = v.mismatchedChunks.length
       ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) }
       : opts.chunkNos;
-    v = await validateTable(layout, source, target, { ...opts, chunkNos: chunks });
+    v = await validateTable(layout, source, target, { ...listing, chunkNos: chunks });
     const done = (m: KeyDifferences, changing: number) => ({
       validation: { ...v, source: first.source, target: first.target, match: keyCount(m) === 0 && !m.truncated },
       match: keyCount(m) === 0 && !m.truncated,
@@ -233,9 +244,11 @@ export async function validateUnderWrites(
     previous = current;
     // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
     const compared = busy.length === 0 || round >= 2;
-    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared) return done(mismatches, stillChanging);
+    // A keyless table lists no keys (they would be row values): only a matching checksum passes it.
+    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared && !t.keyless)
+      return done(mismatches, stillChanging);
   }
-  const match = keyCount(mismatches) === 0 && !mismatches.truncated;
+  const match = keyCount(mismatches) === 0 && !mismatches.truncated && !t.keyless;
   return {
     validation: { ...v, source: first.source, target: first.target, match },
     match,
@@ -244,4 +257,34 @@ export async function validateUnderWrites(
     stillChanging,
     rounds,
   };
+}
+
+/**
+ * A keyless table under writes: no keys to recheck, so each round compares the whole table at a
+ * consistent cut (validate-keyless.ts); it matches when one round does, else it is a mismatch
+ * (its chunk in `mismatchedChunks`, no keys: they would be row values).
+ */
+async function keylessUnderWrites(
+  layout: TableLayout,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: UnderWritesOptions,
+  first: TableValidation,
+  rounds: number,
+): Promise<UnderWritesResult> {
+  const none: KeyDifferences = { missing: [], extra: [], changed: [], truncated: false };
+  const apply = (lsn: string) =>
+    runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: lsn });
+  for (let round = 1; round <= rounds; round++) {
+    if (await keylessCutMatches(layout, source, target, apply))
+      return {
+        validation: { ...first, match: true, mismatchedChunks: [] },
+        match: true,
+        keysRechecked: 0,
+        mismatches: none,
+        stillChanging: 0,
+        rounds: round,
+      };
+  }
+  return { validation: first, match: false, keysRechecked: 0, mismatches: none, stillChanging: 0, rounds };
 }

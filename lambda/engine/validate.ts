@@ -124,7 +124,9 @@ export async function validateTable(
       .sort((a, b) => a.chunk.chunkNo - b.chunk.chunkNo);
     const diffs: KeyDifferences = { missing: [], extra: [], changed: [], truncated: false };
     const budget = { left: opts.maxKeys ?? 100 };
-    for (const r of bad) await bisect(layout, first, r.chunk, r.s, r.t, diffs, budget, opts.leafRows ?? 256);
+    // A keyless table's "key" is the whole row: its differences are counted, never listed (no values in results).
+    for (const r of layout.spec.keyless ? [] : bad)
+      await bisect(layout, first, r.chunk, r.s, r.t, diffs, budget, opts.leafRows ?? 256);
     const src = sumHashes(groupSums.map((r) => r.s));
     const tgt = sumHashes(groupSums.map((r) => r.t));
     return {

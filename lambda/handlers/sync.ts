@@ -124,6 +124,16 @@ function budgetMs(context: InvocationContext | undefined, wantMs: number): numbe
 }
 
 /**
+ * How long a run of this invocation may take at most, from now: half the safety margin before
+ * Lambda ends it. Reached inside a source transaction, the run fails with
+ * TransactionTooLargeError instead of being killed there (a retry would start it over).
+ */
+function hardDeadlineMs(context: InvocationContext | undefined): number {
+  const left = context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS + SAFETY_MS;
+  return Math.max(1_000, left - SAFETY_MS / 2);
+}
+
+/**
  * Change capture and apply, old → new ("forward") and new → old ("reverse"), with the engine in
  * lambda/engine/sync: bounded runs sized to one Lambda invocation, looped by the state machine.
  */
@@ -188,6 +198,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
         source,
         target,
         untilLsn,
+        deadlineMs: hardDeadlineMs(context),
         maxMs: budget,
         conflicts: i.conflicts,
         fence: fenced,
@@ -205,6 +216,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
           source,
           target,
           untilLsn,
+          deadlineMs: hardDeadlineMs(context),
           maxMs: budget - (deps.now() - t0),
           conflicts: i.conflicts,
           fence: fenced,
@@ -261,6 +273,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
             spec,
             source: old,
             target: neu,
+            deadlineMs: hardDeadlineMs(context),
             maxMs: ms,
             conflicts: true,
             signal: stop.signal,
@@ -275,6 +288,7 @@ export const sync = definePhase(PHASE.sync, input, async (i, deps, context) => {
                 spec,
                 source: neu,
                 target: old,
+                deadlineMs: hardDeadlineMs(context),
                 maxMs: ms,
                 conflicts: true,
                 signal: stop.signal,

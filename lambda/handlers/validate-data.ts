@@ -58,7 +58,8 @@ export const validateData = definePhase(
         `${r.name} (source ${r.sourceRows} rows, target ${r.targetRows}; missing ` +
         `${JSON.stringify(r.differences.missing.slice(0, 5))}, extra ` +
         `${JSON.stringify(r.differences.extra.slice(0, 5))}, changed ` +
-        `${JSON.stringify(r.differences.changed.slice(0, 5))})`;
+        `${JSON.stringify(r.differences.changed.slice(0, 5))}` +
+        `${r.differences.truncated ? '; more keys differ than were listed' : ''})`;
       throw new IntegrityMismatchError(`validation failed for ${bad.map(describe).join('; ')}`);
     }
     const rowsValidated = results.reduce((n, r) => n + r.sourceRows, 0);

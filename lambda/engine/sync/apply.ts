@@ -1,22 +1,22 @@
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
 import { pruneBookkeeping } from './bookkeeping';
-import { detectConflicts, recordUnrebuiltRows } from './conflicts';
+import { conflictCheckSql, conflictLockSql, detectConflicts, recordUnrebuiltRows } from './conflicts';
+import { beginSql, deleteSql, keyMatchSql, positionSql, upsertSql } from './apply-sql';
 import { acquireApplierLock, type ApplierLockOptions } from './applier-lock';
 import { type Direction, slotLockName } from './names';
 import { type Cell, type RelationColumn, UNCHANGED } from './pgoutput';
 import { SchemaMismatchError } from '../errors';
 import { columnsRead, readsAny, type SyncTable } from './tables';
-import { APPLYING_SETTING } from './tombstones';
 import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
+import { type CopyPoint, keylessDeleteSql, keylessInsertSql, loadCopyPoint, seenByCopy } from './keyless';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
 interface Entry {
@@ -25,6 +25,8 @@ interface Entry {
   cells: Cell[];
   /** Commit time (ISO, µs) of the last change to this key. */
   ts: string;
+  /** Keyless tables (keyless.ts): net rows of this value added (> 0, op I) or removed (< 0, op D). */
+  count?: number;
 }
 
 /** A published relation as pgoutput described it, matched to a spec table. */
@@ -37,6 +39,10 @@ export interface BoundRelation {
   readonly types: readonly string[];
   readonly stage: string;
   readonly pending: Map<string, Entry>;
+  /** The spec table is keyless: rows matched by all columns, counted per value (keyless.ts). */
+  readonly keyless: boolean;
+  /** A keyless table's copy point: its changes of transactions the copy saw are skipped (keyless.ts). */
+  readonly copied: CopyPoint | null;
 }
 
 export interface ApplyCounts {
@@ -116,6 +122,12 @@ export class Applier {
         `table ${table.spec.name}: source ${table.sourceTable} no longer has key column(s) ${missing.join(', ')}: re-run PrepareTarget and the copy`,
       );
     const notIdentity = table.spec.key.filter((_k, i) => !columns[keyIdx[i]].isKey);
+    if (table.spec.keyless && replicaIdentity !== 'f') {
+      throw new UnsupportedChangeError(
+        `table ${table.spec.name} is keyless (rows matched by all columns), but ${table.sourceTable} does not send ` +
+          `whole old rows: ALTER TABLE ${table.sourceTable} REPLICA IDENTITY FULL`,
+      );
+    }
     if (replicaIdentity !== 'f' && notIdentity.length) {
       throw new UnsupportedChangeError(
         `table ${table.spec.name}: key column(s) ${notIdentity.join(', ')} are not in the replica identity of ` +
@@ -134,47 +146,57 @@ export class Applier {
     await this.dst.query(
       `CREATE TEMP TABLE ${qi(stage)} (${cols.join(', ')}${cols.length ? ', ' : ''}_sy_n int NOT NULL, _sy_op ` +
         `"char" NOT NULL, _sy_ts timestamptz NOT NULL, _sy_unchanged text[], _sy_tomb timestamptz, _sy_fetch ` +
-        `boolean)`,
+        `boolean, _sy_count int)`,
     );
-    return { table, columns, keyIdx, types, stage, pending: new Map() };
+    const keyless = table.spec.keyless === true;
+    const copied = keyless ? await loadCopyPoint(this.dst, table.spec.name) : null;
+    return { table, columns, keyIdx, types, stage, pending: new Map(), keyless, copied };
   }
 
   private async begin(): Promise<void> {
     if (this.inTx) return;
-    await this.dst.query('BEGIN');
-    this.inTx = true;
+    const lockName = slotLockName(this.opts.slot);
+    const { migrationId, direction, loopGuard } = this.opts;
+    this.inTx = true; // from here a failure ends in ROLLBACK (rollback())
+    const opened = await this.run(beginSql({ lockName, loopGuard, migrationId, direction }));
     // Held to COMMIT: an applier that stopped mid-transaction is found (and, when stale, ended) by the next one.
-    await acquireApplierLock(this.dst, slotLockName(this.opts.slot), {
-      ...this.opts.lock,
-      xact: true,
-      what: `the ${this.opts.direction} apply transaction`,
-    });
-    // The tombstone triggers record local deletes only: not the ones this transaction applies.
-    await this.dst.query(`SELECT set_config($1, 'on', true)`, [APPLYING_SETTING]);
-    // First statement of every applied transaction: the mark the other direction skips (without origins).
-    if (this.opts.loopGuard === 'message') {
-      await this.dst.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [
-        `switchyard`,
-        `${this.opts.migrationId}:${this.opts.direction}`,
-      ]);
-    }
+    if (opened[1].rows[0].ok !== true)
+      await acquireApplierLock(this.dst, lockName, {
+        ...this.opts.lock,
+        xact: true,
+        what: `the ${direction} apply transaction`,
+      });
     // Servers without origins for this login and without messages in pgoutput (13): a marker row (loop-marker.ts).
-    if (this.opts.loopGuard === 'marker') await writeLoopMark(this.dst, this.opts.migrationId, this.opts.direction);
-    await this.dst.query(
-      `INSERT INTO ${META_SCHEMA}.applied_xacts (xid32, direction) VALUES ((pg_current_xact_id()::text::bigint % 4294967296), $1)
-       ON CONFLICT (xid32) DO UPDATE SET direction = EXCLUDED.direction, applied_at = now()`,
-      [this.opts.direction],
-    );
+    if (loopGuard === 'marker') await writeLoopMark(this.dst, migrationId, direction);
+  }
+
+  /** Run statements as one multi-statement query (one round trip); one result per statement. */
+  private async run(statements: readonly string[]): Promise<QueryResult[]> {
+    const r = (await this.dst.query(statements.join(';\n'))) as QueryResult | QueryResult[];
+    return Array.isArray(r) ? r : [r];
   }
 
   async insert(rel: BoundRelation, row: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
-    this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
+    if (rel.keyless) this.count(rel, row, 1, ts);
+    else this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
     this.counts.inserted++;
   }
 
   async update(rel: BoundRelation, old: readonly Cell[] | null, row: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
+    if (rel.keyless) {
+      const before = wholeOldRow(rel, old, 'UPDATE');
+      this.count(rel, before, -1, ts);
+      this.count(
+        rel,
+        row.map((c, i) => (c === UNCHANGED ? before[i] : c)),
+        1,
+        ts,
+      );
+      this.counts.updated++;
+      return;
+    }
     const cells = [...row];
     // A key column is never TOASTed in practice; if pgoutput left one out, the old tuple has it.
     for (const i of rel.keyIdx) if (cells[i] === UNCHANGED && old) cells[i] = old[i];
@@ -198,12 +220,30 @@ export class Applier {
 
   async delete(rel: BoundRelation, old: readonly Cell[], ts: string): Promise<void> {
     await this.begin();
-    this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
+    if (rel.keyless) this.count(rel, wholeOldRow(rel, old, 'DELETE'), -1, ts);
+    else this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
     this.counts.deleted++;
   }
 
+  /** A keyless table's change: `delta` rows of this value (keyless.ts), kept per value so identical rows add up. */
+  private count(rel: BoundRelation, cells: readonly Cell[], delta: number, ts: string): void {
+    const tx = this.sourceTx;
+    if (rel.copied && tx && seenByCopy(rel.copied, tx.xid, tx.finalLsn)) return; // the copy holds it already
+    this.touched.add(rel);
+    const key = JSON.stringify(rel.keyIdx.map((i) => cells[i]));
+    const prev = rel.pending.get(key);
+    this.txUndo?.push({ rel, key, prev });
+    if (!prev) this.pendingRows++;
+    const count = (prev?.count ?? 0) + delta;
+    rel.pending.set(key, { op: count < 0 ? 'D' : 'I', cells: [...cells], ts, count });
+  }
+
+  /** The source transaction being decoded (pgoutput Begin): a keyless table skips it when its copy saw it. */
+  private sourceTx: { xid: number; finalLsn: bigint } | null = null;
+
   /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
-  startTransaction(): void {
+  startTransaction(source?: { xid: number; finalLsn: bigint }): void {
+    this.sourceTx = source ?? null;
     this.txUndo = [];
     this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
   }
@@ -268,50 +308,75 @@ export class Applier {
     }
   }
 
-  /** Write every pending change (deletes children-first, then upserts parents-first) without committing. */
-  async flush(rels: Iterable<BoundRelation>): Promise<void> {
+  /**
+   * Write every pending change (deletes children-first, then upserts parents-first) without committing;
+   * `tail` statements run after it in the same round trip (commit: the position and COMMIT). One COPY per
+   * touched table, then one multi-statement query (apply-sql.ts); rows with unchanged TOAST values go
+   * step by step (`applyStepwise`).
+   */
+  async flush(rels: Iterable<BoundRelation>, tail: readonly string[] = []): Promise<QueryResult[]> {
     const active = [...rels].filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
-    if (!active.length) return;
+    if (!active.length) return tail.length ? this.run(tail) : [];
     // Writing the current transaction's changes makes it impossible to take them back (discardTransaction).
     if (this.txUndo === null || this.txUndo.length > 0) this.txStart.flushed = true;
-    for (const rel of active) await this.stageRows(rel);
+    let partial = false;
+    for (const rel of active) partial = (await this.stageRows(rel)) || partial;
+    if (partial) await this.applyStepwise(active);
+    const checked = partial || !this.opts.conflicts ? [] : active.filter((r) => !r.keyless);
+    const { slot, direction } = this.opts;
+    const results = await this.run([
+      ...checked.flatMap((rel) => [conflictLockSql(rel), conflictCheckSql(rel, slot, direction)]),
+      ...(partial ? [] : applySql(active)),
+      `TRUNCATE ${active.map((r) => qi(r.stage)).join(', ')}`,
+      ...tail,
+    ]);
+    checked.forEach((_rel, i) => {
+      this.counts.conflicts += results[2 * i + 1].rows[0].recorded as number;
+    });
+    for (const rel of active) rel.pending.clear();
+    this.pendingRows = 0;
+    return results;
+  }
+
+  /** The flush with unchanged TOAST values: conflicts, deletes, upserts and the partial rows, a statement at a time. */
+  private async applyStepwise(active: readonly BoundRelation[]): Promise<void> {
     const reinserts = new Set<BoundRelation>();
     if (this.opts.conflicts) {
-      for (const rel of active) {
+      for (const rel of active.filter((r) => !r.keyless)) {
         const c = await detectConflicts(this.dst, rel, this.opts.slot, this.opts.direction);
         this.counts.conflicts += c.recorded;
         if (c.partialReinserts > 0) reinserts.add(rel);
       }
     }
-    for (const rel of [...active].reverse()) await this.applyDeletes(rel);
+    for (const rel of [...active].reverse()) await this.dst.query(rel.keyless ? keylessDeleteSql(rel) : deleteSql(rel));
     for (const rel of active) {
-      await this.applyUpserts(rel, `s._sy_op IN ('I', 'U')`);
-      await this.applyPartials(rel);
+      await this.dst.query(rel.keyless ? keylessInsertSql(rel) : upsertSql(rel, `s._sy_op IN ('I', 'U')`));
+      if (!rel.keyless) await this.applyPartials(rel);
       if (reinserts.has(rel))
         this.counts.conflicts += await recordUnrebuiltRows(this.dst, rel, this.opts.slot, this.opts.direction);
-      await this.dst.query(`TRUNCATE ${qi(rel.stage)}`);
-      rel.pending.clear();
     }
-    this.pendingRows = 0;
   }
 
   /** Flush, record the position, and commit. Returns false when no destination transaction was open. */
   async commit(rels: Iterable<BoundRelation>, lsn: string, commitTimeIso: string): Promise<boolean> {
     if (!this.inTx) return false;
     try {
-      await this.flush(rels);
       if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+        await this.flush(rels);
         await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
         this.prunedAt = Date.now();
       }
-      await this.opts.fence?.(this.dst);
-      await this.dst.query(
-        `INSERT INTO ${META_SCHEMA}.sync_position (slot_name, direction, lsn, commit_time, applied_at) VALUES ($1, $2, $3::pg_lsn, $4::timestamptz, now())
-         ON CONFLICT (slot_name) DO UPDATE SET lsn = EXCLUDED.lsn, commit_time = EXCLUDED.commit_time, applied_at = now()`,
-        [this.opts.slot, this.opts.direction, lsn, commitTimeIso],
-      );
+      const position = positionSql(this.opts.slot, this.opts.direction, lsn, commitTimeIso);
+      let done: QueryResult;
+      if (this.opts.fence) {
+        await this.flush(rels, [position]);
+        await this.opts.fence(this.dst);
+        done = await this.dst.query('COMMIT');
+      } else {
+        const results = await this.flush(rels, [position, 'COMMIT']);
+        done = results[results.length - 1];
+      }
       // A transaction an earlier statement aborted ends in ROLLBACK without an error: never confirm it.
-      const done = await this.dst.query('COMMIT');
       if (done.command !== 'COMMIT')
         throw new SyncApplyError(`the ${this.opts.direction} apply transaction ended in ${done.command}, not COMMIT`);
     } finally {
@@ -327,47 +392,28 @@ export class Applier {
     this.inTx = false;
   }
 
-  private async stageRows(rel: BoundRelation): Promise<void> {
+  /** COPY the coalesced rows into the staging table. True when some carry unchanged TOAST values ('P'). */
+  private async stageRows(rel: BoundRelation): Promise<boolean> {
     const names = rel.columns.map((c) => c.name);
     const lines: string[] = [];
     let n = 0;
+    let partial = false;
     for (const e of rel.pending.values()) {
+      if (e.count === 0) continue; // a keyless value added and removed again within the flush
+      partial ||= e.op === 'P';
       const unchanged = e.op === 'P' ? names.filter((_c, i) => e.cells[i] === UNCHANGED) : null;
       const arr = unchanged
         ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`)
         : '\\N';
       const cells = e.cells.map(copyText);
-      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}\n`);
+      const count = rel.keyless ? `\t${Math.abs(e.count ?? 0)}` : '';
+      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}${count}\n`);
     }
-    const cols = [...names.map(qi), '_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged'].join(', ');
+    const extra = ['_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged', ...(rel.keyless ? ['_sy_count'] : [])];
+    const cols = [...names.map(qi), ...extra].join(', ');
     const writer = this.dst.query(copyFrom(`COPY ${qi(rel.stage)} (${cols}) FROM STDIN`));
     await pipeline(Readable.from(chunked(lines)), writer);
-  }
-
-  private keyMatch(rel: BoundRelation): string {
-    const l = rel.table.layout;
-    const tk = targetKey(l.spec);
-    const exprs = targetSideExprs(l).slice(0, tk.length);
-    return tk.map((k, i) => `t.${qi(k)} = ${exprs[i]}`).join(' AND ');
-  }
-
-  private async applyDeletes(rel: BoundRelation): Promise<void> {
-    const target = qi(targetRelation(rel.table.layout.spec));
-    await this.dst.query(
-      `DELETE FROM ${target} AS t USING ${qi(rel.stage)} AS s WHERE s._sy_op = 'D' AND ${this.keyMatch(rel)}`,
-    );
-  }
-
-  private async applyUpserts(rel: BoundRelation, where: string): Promise<void> {
-    const l = rel.table.layout;
-    const cols = l.columns.map((c) => qi(c.name));
-    const tk = targetKey(l.spec);
-    const exprs = targetSideExprs(l);
-    const rest = l.columns.filter((c) => !tk.includes(c.name)).map((c) => `${qi(c.name)} = EXCLUDED.${qi(c.name)}`);
-    await this.dst.query(
-      `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${where}
-       ON CONFLICT (${tk.map(qi).join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.join(', ')}` : 'NOTHING'}`,
-    );
+    return partial;
   }
 
   /**
@@ -404,12 +450,12 @@ export class Applier {
       });
       if (!computed && set.length) {
         await this.dst.query(
-          `UPDATE ${qi(targetRelation(l.spec))} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${this.keyMatch(rel)}`,
+          `UPDATE ${qi(targetRelation(l.spec))} AS t SET ${set.join(', ')} FROM ${qi(rel.stage)} AS s WHERE ${inGroup} AND ${keyMatchSql(rel)}`,
         );
       }
       const fetchWhere = computed
         ? inGroup
-        : `${inGroup} AND (s._sy_fetch IS TRUE OR NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${this.keyMatch(rel)}))`;
+        : `${inGroup} AND (s._sy_fetch IS TRUE OR NOT EXISTS (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t WHERE ${keyMatchSql(rel)}))`;
       await this.fillFromSource(rel, u, fetchWhere);
     }
   }
@@ -441,7 +487,7 @@ export class Applier {
          FROM f WHERE ${keys.map((k, i) => `s.${qi(k)}::text = f.k${i}`).join(' AND ')} AND s._sy_n = ANY($${cols.length + 1}::int[])`,
       [...params, need.rows.map((r) => r.n as number)],
     );
-    await this.applyUpserts(rel, `s._sy_op = 'F'`);
+    await this.dst.query(upsertSql(rel, `s._sy_op = 'F'`));
     await this.dst.query(`UPDATE ${stage} SET _sy_op = 'x' WHERE _sy_op = 'F'`);
   }
 }
@@ -468,6 +514,23 @@ export function assertColumnsPresent(table: SyncTable, columns: readonly (string
       `read(s). Every transaction before this schema change was applied, none after it: put the column back on the source, ` +
       `or change the spec's mapping of those columns, re-run PrepareTarget and copy the table again`,
   );
+}
+
+/** The old row of a keyless table's UPDATE/DELETE, whole (REPLICA IDENTITY FULL sends it detoasted), or a named error. */
+function wholeOldRow(rel: BoundRelation, old: readonly Cell[] | null, what: string): readonly Cell[] {
+  if (old && !rel.keyIdx.some((i) => old[i] === UNCHANGED)) return old;
+  throw new UnsupportedChangeError(
+    `table ${rel.table.spec.name} is keyless (rows matched by all columns), but an ${what} on ` +
+      `${rel.table.sourceTable} did not carry the whole old row: ALTER TABLE ${rel.table.sourceTable} REPLICA IDENTITY FULL`,
+  );
+}
+
+/** The apply statements of a flush without unchanged TOAST values: deletes children-first, then upserts parents-first. */
+function applySql(active: readonly BoundRelation[]): string[] {
+  return [
+    ...[...active].reverse().map((rel) => (rel.keyless ? keylessDeleteSql(rel) : deleteSql(rel))),
+    ...active.map((rel) => (rel.keyless ? keylessInsertSql(rel) : upsertSql(rel, `s._sy_op IN ('I', 'U')`))),
+  ];
 }
 
 function* chunked(lines: string[]): Generator<string> {

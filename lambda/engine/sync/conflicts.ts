@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { META_SCHEMA } from '../prepare';
 import { targetKey, targetRelation } from '../spec';
-import { qi, targetSideExprs } from '../sql';
+import { qi, ql, targetSideExprs } from '../sql';
 import type { BoundRelation } from './apply';
 import type { Direction } from './names';
 
@@ -97,34 +97,39 @@ function keyParts(rel: BoundRelation) {
 }
 
 /**
- * Lock the destination rows of the staged keys, classify every staged change against the
- * destination (rows and tombstones), record the conflicts, and drop the staged changes that lose.
+ * First statement of a table's conflict check: lock the destination rows of the staged keys (FOR NO KEY
+ * UPDATE). A local write in progress on one of these rows finishes first; then neither side of the
+ * comparison moves until COMMIT.
  */
-export async function detectConflicts(
-  dst: Client,
-  rel: BoundRelation,
-  slot: string,
-  direction: Direction,
-): Promise<ConflictCheck> {
+export function conflictLockSql(rel: BoundRelation): string {
+  const { l, tk, match } = keyParts(rel);
+  return (
+    `SELECT count(*) FROM (SELECT 1 FROM ${qi(targetRelation(l.spec))} AS t JOIN ${qi(rel.stage)} AS s ON ${match} ` +
+    `ORDER BY ${tk.map((k) => `t.${qi(k)}`).join(', ')} FOR NO KEY UPDATE OF t) AS locked`
+  );
+}
+
+/**
+ * Second statement: classify every staged change against the destination (rows and tombstones), record
+ * the conflicts, mark the rows to rebuild, and drop the staged changes that lose. Returns one row:
+ * `recorded` (conflicts), `marked` (partial rows re-inserted over an older local delete). Values inlined
+ * with `ql` are the slot, direction and table and key column names (apply-sql.ts).
+ */
+export function conflictCheckSql(rel: BoundRelation, slot: string, direction: Direction): string {
   const { l, tk, keyArray, match } = keyParts(rel);
   const target = qi(targetRelation(l.spec));
-  // A local write in progress on one of these rows finishes first; then neither side of the comparison moves until COMMIT.
-  await dst.query(
-    `SELECT count(*) FROM (SELECT 1 FROM ${target} AS t JOIN ${qi(rel.stage)} AS s ON ${match} ORDER BY ` +
-      `${tk.map((k) => `t.${qi(k)}`).join(', ')} FOR NO KEY UPDATE OF t) AS locked`,
-  );
+  const stage = qi(rel.stage);
   const tieLocal = direction === 'reverse' ? '>=' : '>';
-  const r = await dst.query(
-    `WITH c AS (
+  return `WITH c AS (
        SELECT s._sy_n AS n, s._sy_op AS op, s._sy_ts AS incoming, ${keyArray} AS key,
               t.ctid IS NOT NULL AS present, pg_xact_commit_timestamp(t.xmin) AS local_ts, a.xid32 IS NOT NULL AS ours
-         FROM ${qi(rel.stage)} AS s
+         FROM ${stage} AS s
          LEFT JOIN ${target} AS t ON ${match}
          LEFT JOIN ${META_SCHEMA}.applied_xacts AS a ON a.xid32 = t.xmin::text::bigint
      ), k AS (
        SELECT c.*, CASE WHEN NOT c.present AND c.op <> 'D' THEN (
                 SELECT coalesce(tb.commit_time, pg_xact_commit_timestamp(tb.deleted_xid::xid))
-                  FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = $5::regclass AND tb.key = c.key) END AS tomb_ts
+                  FROM ${META_SCHEMA}.tombstones AS tb WHERE tb.table_oid = ${ql(target)}::regclass AND tb.key = c.key) END AS tomb_ts
          FROM c
      ), v AS (
        SELECT n, key, incoming, op, present, ours,
@@ -137,21 +142,31 @@ export async function detectConflicts(
          FROM k
      ), rec AS (
        INSERT INTO ${META_SCHEMA}.conflicts (slot_name, direction, table_name, key_columns, key, kind, incoming_commit_time, local_commit_time, winner)
-       SELECT $1, $2, $3, $4::text[], key, kind, incoming, local_time, winner FROM v WHERE winner IS NOT NULL
+       SELECT ${ql(slot)}, ${ql(direction)}, ${ql(l.spec.name)}, ARRAY[${tk.map(ql).join(', ')}]::text[], key, kind, incoming, local_time, winner
+         FROM v WHERE winner IS NOT NULL
        RETURNING 1
      ), mark AS (
-       UPDATE ${qi(rel.stage)} AS s SET _sy_tomb = CASE WHEN NOT v.present THEN v.local_time END, _sy_fetch = v.present
+       UPDATE ${stage} AS s SET _sy_tomb = CASE WHEN NOT v.present THEN v.local_time END, _sy_fetch = v.present
          FROM v
         WHERE s._sy_n = v.n AND v.winner IS NULL AND v.op = 'P'
           AND ((NOT v.present AND v.local_time IS NOT NULL) OR (v.present AND NOT v.ours))
        RETURNING v.present
+     ), lose AS (
+       DELETE FROM ${stage} AS s USING v WHERE s._sy_n = v.n AND v.winner IS NOT NULL RETURNING 1
      )
      SELECT (SELECT count(*) FROM rec)::int AS recorded, (SELECT count(*) FROM mark WHERE NOT present)::int AS marked,
-            coalesce((SELECT array_agg(n) FROM v WHERE winner IS NOT NULL), '{}') AS losers`,
-    [slot, direction, l.spec.name, tk, qi(targetRelation(l.spec))],
-  );
-  const losers = r.rows[0].losers as number[];
-  if (losers.length) await dst.query(`DELETE FROM ${qi(rel.stage)} WHERE _sy_n = ANY($1::int[])`, [losers]);
+            (SELECT count(*) FROM lose)::int AS lost`;
+}
+
+/** Lock, classify and record (the two statements above, one round trip each; the flush sends them with the apply). */
+export async function detectConflicts(
+  dst: Client,
+  rel: BoundRelation,
+  slot: string,
+  direction: Direction,
+): Promise<ConflictCheck> {
+  await dst.query(conflictLockSql(rel));
+  const r = await dst.query(conflictCheckSql(rel, slot, direction));
   return { recorded: r.rows[0].recorded as number, partialReinserts: r.rows[0].marked as number };
 }
 

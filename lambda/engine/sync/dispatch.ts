@@ -98,8 +98,13 @@ export class Dispatch {
     return this.tx !== null;
   }
 
+  /** Changes of the open source transaction received so far (0 between transactions). */
+  get changesInTransaction(): number {
+    return this.tx?.changes ?? 0;
+  }
+
   private onBegin(m: Msg<'begin'>): boolean {
-    this.applier.startTransaction();
+    this.applier.startTransaction({ xid: m.xid, finalLsn: m.finalLsn });
     this.tx = {
       already: m.finalLsn < this.ctx.storedLsn,
       skip: false,

@@ -57,6 +57,15 @@ export class ReverseMappingMissingError extends DataEngineError {
   readonly name = ERRORS.ReverseMappingMissingError;
 }
 
+/**
+ * A bounded run reached its hard deadline inside one source transaction: the invocation would be
+ * killed before that transaction's commit, and every retry would start it again from its
+ * beginning. Everything committed before it is applied; nothing of it is.
+ */
+export class TransactionTooLargeError extends DataEngineError {
+  readonly name = ERRORS.TransactionTooLargeError;
+}
+
 /** The conflict rule needs commit timestamps (track_commit_timestamp = on) on the destination. */
 export class CommitTimestampsOffError extends DataEngineError {
   readonly name = ERRORS.CommitTimestampsOffError;

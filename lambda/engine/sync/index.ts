@@ -24,7 +24,7 @@ export {
 } from './reverse';
 export { moveSequencesPast, type SequenceMove } from './sequences';
 export { parseLsn, formatLsn } from './pgoutput';
-export { publishedTables } from './tables';
+export { assertNoKeylessBack, publishedTables } from './tables';
 export { installTombstones, tombstoneTables, type TombstoneTable } from './tombstones';
 export { assertFence, ensureFenceTable, raiseFence, type FenceToken } from './fence';
 export { pendingChanges, type PendingChanges } from './pending';

@@ -39,6 +39,13 @@ export interface SyncRunOptions {
   readonly target: DbEndpoint;
   /** Stop after this long (at the first transaction boundary after it, once that is committed). */
   readonly maxMs?: number;
+  /**
+   * Hard limit (ms from the start; a Lambda invocation's end minus a margin): reached inside a source
+   * transaction, the run keeps every transaction committed before it and fails with
+   * TransactionTooLargeError instead of being killed mid-transaction (a retry would start that
+   * transaction over, for ever). @default - none (the run finishes the transaction it is in)
+   */
+  readonly deadlineMs?: number;
   /** Stop once everything up to this source LSN is applied. */
   readonly untilLsn?: string;
   /** Stop once the source is less than this many bytes ahead (checked when everything received is applied). */

@@ -17,7 +17,7 @@ import { ensureLoopMarkTable, LOOP_MARK_RELATION } from './loop-marker';
 import { type ApplierLockOptions, acquireApplierLock } from './applier-lock';
 import { type Direction, slotLockName, syncNames } from './names';
 import { SYNC_PRECONDITIONS, syncPreconditionContext } from './preconditions';
-import { publishedTables } from './tables';
+import { keylessTables, publishedTables } from './tables';
 import { slotLostError } from './slot-lost';
 import { dropTombstones } from './tombstones';
 
@@ -96,7 +96,11 @@ export function assertSlotUsable(s: SlotStatus, direction: Direction): void {
   }
 }
 
-export async function replicaIdentityProblems(c: Client, tables: readonly string[]): Promise<string[]> {
+export async function replicaIdentityProblems(
+  c: Client,
+  tables: readonly string[],
+  keyless: readonly string[] = [],
+): Promise<string[]> {
   const problems: string[] = [];
   for (const t of tables) {
     const r = await c.query(
@@ -107,6 +111,9 @@ export async function replicaIdentityProblems(c: Client, tables: readonly string
     if (!r.rowCount) problems.push(`${t} does not exist`);
     else if (r.rows[0].ri === 'n' || (r.rows[0].ri === 'd' && !r.rows[0].pk))
       problems.push(`${t} has no primary key and no REPLICA IDENTITY FULL/INDEX`);
+    // A keyless table's rows are matched by every column: its changes must carry the whole old row.
+    else if (keyless.includes(t) && r.rows[0].ri !== 'f')
+      problems.push(`${t} is keyless in the spec and needs REPLICA IDENTITY FULL`);
   }
   return problems;
 }
@@ -145,7 +152,7 @@ export async function createSync(
   const { slot, publication } = syncNames(migrationId, direction);
   const tables = publishedTables(spec, direction);
   return withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
-    const problems = await replicaIdentityProblems(c, tables);
+    const problems = await replicaIdentityProblems(c, tables, keylessTables(spec, direction));
     if (problems.length) {
       throw new ReplicaIdentityMissingError(
         `cannot publish for ${direction} sync: ${problems.join('; ')}. Add a primary key, or ALTER TABLE ` +

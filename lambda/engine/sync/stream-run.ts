@@ -1,6 +1,6 @@
 import { Acknowledge, statusIntervalMs } from './acknowledge';
 import { StopAfterApplied } from './dispatch';
-import { ReplicationSlotMissingError } from './errors';
+import { ReplicationSlotMissingError, TransactionTooLargeError } from './errors';
 import { syncNames } from './names';
 import { formatLsn, type PgOutputMessage, parseLsn } from './pgoutput';
 import { ReceiveStream } from './receive';
@@ -87,6 +87,7 @@ export class StreamRun {
     const idleMs = this.opts.pollMs ?? 100;
     for (;;) {
       const ev = await stream.next(idleMs, this.opts.signal);
+      if (this.s.dispatch.inTransaction && this.pastDeadline()) await this.abandonTransaction(ack);
       if (ev === null) {
         // Nothing arrived for a while: commit what is open.
         if (!this.s.dispatch.inTransaction && (await this.onQuiet(ack, null))) return;
@@ -161,6 +162,24 @@ export class StreamRun {
       (age >= batchMs && (this.receiver?.queued ?? 0) < BACKLOG_QUEUED) ||
       age >= 5 * batchMs ||
       this.stopDue()
+    );
+  }
+
+  private pastDeadline(): boolean {
+    return this.opts.deadlineMs !== undefined && Date.now() - this.started >= this.opts.deadlineMs;
+  }
+
+  /** Past the hard deadline inside a source transaction: commit what is whole before it, then fail by name. */
+  private async abandonTransaction(ack: Acknowledge): Promise<never> {
+    const d = this.s.dispatch;
+    const changes = d.changesInTransaction;
+    if (this.s.applier.discardTransaction() && this.s.applier.open && d.pendingEnd > this.position)
+      await this.commit(ack);
+    throw new TransactionTooLargeError(
+      `the ${this.opts.direction} run reached its deadline (${Math.round(this.opts.deadlineMs! / 1000)} s) inside ` +
+        `one source transaction (${changes} change(s) received so far): every transaction before it is applied, none ` +
+        'of it. A bounded run cannot pass it: run the sync as a long-running process (switchyard sync) until it ' +
+        'has passed, or give the runs more time',
     );
   }
 

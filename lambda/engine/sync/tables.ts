@@ -5,6 +5,7 @@ import { sourceRelation, targetRelation } from '../spec';
 import { qi, type TableLayout } from '../sql';
 import { directedTableSpec } from './reverse';
 import type { Direction } from './names';
+import { ReverseMappingMissingError } from './errors';
 
 /** One table as one direction of the sync sees it: what it reads, and the projection it writes through. */
 export interface SyncTable {
@@ -30,6 +31,30 @@ export function publishedTables(spec: MigrationSpec, direction: Direction): stri
     if (d && 'table' in d.source) out.push(sourceRelation(d)!);
   }
   return out;
+}
+
+/** The source tables of a direction that are keyless (matched by all columns): their source needs REPLICA IDENTITY FULL. */
+export function keylessTables(spec: MigrationSpec, direction: Direction): string[] {
+  const out: string[] = [];
+  for (const t of spec.tables) {
+    const d = directedTableSpec(t, direction);
+    if (d?.keyless && 'table' in d.source) out.push(sourceRelation(d)!);
+  }
+  return out;
+}
+
+/**
+ * Refuse to sync keyless tables back (the CLI's rollback window): their rows written on the new side
+ * would be left behind without a word. Throws ReverseMappingMissingError naming every such table.
+ */
+export function assertNoKeylessBack(spec: MigrationSpec): void {
+  const keyless = spec.tables.filter((t) => t.keyless).map((t) => sourceRelation(t) ?? t.name);
+  if (!keyless.length) return;
+  throw new ReverseMappingMissingError(
+    `table(s) ${keyless.join(', ')} have no primary or unique key: they are synced forward only, so a reverse sync ` +
+      `would leave their rows written on the target behind. Nothing was changed. Add a primary key to them on the ` +
+      `source and sync again, or switch over without --reverse (the source then keeps these tables as they were)`,
+  );
 }
 
 /** Describe every table of a direction against the open source and destination connections. */

@@ -60,7 +60,8 @@ export function tombstoneTables(spec: MigrationSpec, direction: Direction): Tomb
   const out: TombstoneTable[] = [];
   for (const t of spec.tables) {
     const d = directedTableSpec(t, direction);
-    if (!d || !('table' in d.source)) continue;
+    // A keyless table is synced forward only, without conflict detection: no key to leave a tombstone of.
+    if (!d || !('table' in d.source) || d.keyless) continue;
     out.push({ relation: targetRelation(d), key: targetKey(d) });
   }
   return out;
