@@ -183,8 +183,10 @@ async function publishedTables(o: SyncConnectOptions): Promise<string[] | undefi
   const { publication } = syncNames(migrationId, 'forward');
   const r = await withClient(source, { readOnly: true, applicationName: 'switchyard-switchover' }, (c) =>
     c.query(
-      `SELECT format('%s.%s', schemaname, tablename) AS t FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`,
-      [publication],
+      // Not the bookkeeping schema: on a server without logical messages (13) the loop marker table is published too.
+      `SELECT format('%s.%s', schemaname, tablename) AS t FROM pg_publication_tables
+        WHERE pubname = $1 AND schemaname <> $2 ORDER BY 1`,
+      [publication, META_SCHEMA],
     ),
   );
   if (!r.rowCount)

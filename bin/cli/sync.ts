@@ -11,12 +11,14 @@ import {
 } from '../../lambda/engine';
 import { SwitchyardError } from '../../lambda/core/errors';
 import { introspectSchema } from '../../lambda/engine/introspect';
+import { ensureTargetDependencies } from '../../lambda/engine/target-dependencies';
 import { qi } from '../../lambda/engine/sql';
 import {
   createSync,
   leftBehindHint,
   moveSequencesPast,
   qualifiedTableSpec,
+  ReplicationNotConfiguredError,
   runSync,
   type SyncRunResult,
   SyncTargetNotEmptyError,
@@ -102,6 +104,35 @@ async function busyTargets(target: DbEndpoint, spec: MigrationSpec): Promise<str
   });
 }
 
+/** The extensions and functions the introspected tables use, on the target before anything is created. */
+async function targetDependencies(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
+  const tables = plan.spec.tables
+    .map((t) => qualifiedTableSpec(t).source)
+    .flatMap((s) => ('table' in s ? [s.table] : []));
+  const created = await ensureTargetDependencies(plan.source, plan.target, tables);
+  if (created.length) line(io.stderr, `target: created extension(s) the tables use: ${created.join(', ')}`);
+}
+
+/** Unlogged (or temporary) source tables: logical decoding never sees their writes, so a sync cannot carry them. */
+async function refuseUnloggedTables(plan: SyncPlan): Promise<void> {
+  const tables = plan.spec.tables.flatMap((t) => {
+    const s = qualifiedTableSpec(t).source;
+    return 'table' in s ? [qi(s.table)] : [];
+  });
+  const r = await withClient(plan.source, { readOnly: true, applicationName: 'switchyard-sync' }, (c) =>
+    c.query(
+      `SELECT format('%s.%s', n.nspname, c.relname) AS t FROM unnest($1::text[]) x JOIN pg_class c ON c.oid = to_regclass(x)
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relpersistence <> 'p' ORDER BY 1`,
+      [tables],
+    ),
+  );
+  if (r.rowCount)
+    throw new ReplicationNotConfiguredError(
+      `unlogged table(s) ${r.rows.map((x) => x.t).join(', ')}: logical replication never sees their writes ` +
+        `(nothing was created). Make them logged (ALTER TABLE … SET LOGGED) or leave them out with --table`,
+    );
+}
+
 /** REPLICA IDENTITY FULL on the source tables that need it: a catalog write on the source, said so. */
 async function setFullIdentity(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
   if (!plan.needFullIdentity.length) return;
@@ -183,6 +214,8 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
           `target table(s) ${busy.join(', ')} already have rows: empty them, or pass --resume to continue an earlier sync into them`,
         );
     }
+    await refuseUnloggedTables(plan);
+    if (!opts.spec) await targetDependencies(plan, io);
     await setFullIdentity(plan, io);
     const created = await createSync(source, spec, migrationId, 'forward');
     slotOf = migrationId;

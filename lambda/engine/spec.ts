@@ -10,9 +10,23 @@ import { sqlProblems } from './sql-guard';
  */
 
 const IDENT = /^[a-z_][a-z0-9_$]*$/i;
-const QUALIFIED = /^([a-z_][a-z0-9_$]*\.)?[a-z_][a-z0-9_$]*$/i;
+/**
+ * A table name, optionally schema-qualified: each part any name PostgreSQL allows but for a dot, a
+ * double quote or a control character ("Order Items" is written `Order Items`). Every use quotes it (sql.ts `qi`).
+ */
+const NAME_PART = '[^."\\u0000-\\u001f]{1,63}';
+const QUALIFIED = new RegExp(`^(${NAME_PART}\\.)?${NAME_PART}$`, 'u');
 const ident = z.string().regex(IDENT, 'must be a plain SQL identifier (letters, digits, _)');
-const qualified = z.string().regex(QUALIFIED, 'must be a table name, optionally schema-qualified');
+/** A column name: any name but for a dot, a double quote or a control character ("unit price"); every use quotes it. */
+const column = z
+  .string()
+  .regex(new RegExp(`^${NAME_PART}$`, 'u'), 'must be a column name (no dot, double quote or control character)');
+const qualified = z
+  .string()
+  .regex(
+    QUALIFIED,
+    'must be a table name, optionally schema-qualified (no dot, double quote or control character in a name)',
+  );
 
 const tableSpecSchema = z
   .object({
@@ -24,29 +38,29 @@ const tableSpecSchema = z
       z.object({ query: z.string().regex(/^\s*(select|with)\b/i, 'must be a SELECT or WITH query') }).strict(),
     ]),
     /** Key columns of the source row, in order; together unique. */
-    key: z.array(ident).min(1, 'must name at least one key column'),
+    key: z.array(column).min(1, 'must name at least one key column'),
     target: z
       .object({
         table: qualified,
         /** Target columns receiving the key values, same order as `key`. @default - same names as `key` */
-        key: z.array(ident).optional(),
+        key: z.array(column).optional(),
         /** Schema of the target table (a schema-qualified `table` wins). @default - the spec's `targetSchema` */
         schema: ident.optional(),
       })
       .strict(),
     /** Target column -> SQL expression over the source row `s` (rename, cast, CASE, functions). Key columns are added automatically. */
-    columns: z.record(ident, z.string().min(1, 'must be a SQL expression')),
+    columns: z.record(column, z.string().min(1, 'must be a SQL expression')),
     /** Accepted for older specs and checked to exist; not used (change capture replaced the watermark catch-up). @default - none */
-    watermark: ident.optional(),
+    watermark: column.optional(),
     /** Rows per chunk. @default - about 16 MiB of the source table's rows (plan.ts: chunkRows), 50,000 for a query source */
     chunkSize: z.number().int().min(1).max(10_000_000).optional(),
     /** Target columns allowed to be narrower than their source (truncation, rounding accepted; validation still reports changed values). @default - none */
-    allowLossy: z.array(ident).optional(),
+    allowLossy: z.array(column).optional(),
     /**
      * Reverse sync (new -> old): old column -> SQL expression over the new-side row `s`. Key columns are added
      * automatically. @default - derived when every forward mapping is a plain `s.<column>`
      */
-    reverse: z.record(ident, z.string().min(1, 'must be a SQL expression')).optional(),
+    reverse: z.record(column, z.string().min(1, 'must be a SQL expression')).optional(),
     /** This table is never synced back to the old side (a rollback keeps the old side's rows as they were). @default false */
     forwardOnly: z.boolean().optional(),
     /**

@@ -295,14 +295,14 @@ describe('bad specs and unreachable databases', () => {
       parseSpec({
         version: 2,
         name: 'X',
-        tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }],
+        tables: [{ name: 'a', source: { table: 'a"; drop' }, key: [], target: { table: 'b' }, columns: {} }],
       }),
     ).toThrow(SpecError);
     try {
       parseSpec({
         version: 1,
         name: 'x',
-        tables: [{ name: 'a', source: { table: 'a; drop' }, key: [], target: { table: 'b' }, columns: {} }],
+        tables: [{ name: 'a', source: { table: 'a"; drop' }, key: [], target: { table: 'b' }, columns: {} }],
       });
     } catch (e) {
       expect((e as Error).message).toContain('tables.0.source');
