@@ -186,6 +186,34 @@ export async function catalogEnums(c: Client, typeOids: readonly number[]): Prom
   return r.rows as CatalogEnum[];
 }
 
+export interface CatalogDomain {
+  readonly schema: string;
+  /** Qualified, quoted name. */
+  readonly name: string;
+  /** `CREATE DOMAIN` clauses after the name: base type, collation, default, NOT NULL, constraints. */
+  readonly definition: string;
+  /** Oid of the base type (or its element type), to find enum types it needs. */
+  readonly baseType: number;
+}
+
+/** Domain types among the given type oids (columns and array elements), in creation order. */
+export async function catalogDomains(c: Client, typeOids: readonly number[]): Promise<CatalogDomain[]> {
+  const r = await c.query(
+    `SELECT n.nspname AS schema, format('%I.%I', n.nspname, t.typname) AS name,
+            concat_ws(' ', 'AS ' || format_type(t.typbasetype, t.typtypmod),
+              CASE WHEN t.typcollation <> bt.typcollation THEN (SELECT 'COLLATE ' || format('%I.%I', cn.nspname, co.collname)
+                FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END,
+              'DEFAULT ' || t.typdefault, CASE WHEN t.typnotnull THEN 'NOT NULL' END,
+              (SELECT string_agg(format('CONSTRAINT %I %s', k.conname, pg_get_constraintdef(k.oid)), ' ' ORDER BY k.conname)
+                 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c')) AS definition,
+            coalesce(nullif(bt.typelem, 0::oid), bt.oid)::int AS "baseType"
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type bt ON bt.oid = t.typbasetype
+      WHERE t.oid = ANY($1::oid[]) AND t.typtype = 'd' ORDER BY t.oid`,
+    [typeOids],
+  );
+  return r.rows as CatalogDomain[];
+}
+
 /**
  * What the target schema does not get, by name: triggers, row-level security and policies,
  * grants, views and materialized views, functions and extensions of the source. Read-only.

@@ -3,6 +3,7 @@ import { SpecError } from './errors';
 import {
   type CatalogSequence,
   type CatalogTable,
+  catalogDomains,
   catalogEnums,
   catalogSequences,
   catalogTables,
@@ -191,11 +192,14 @@ export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptio
     const ordered = foreignKeyOrder(wanted);
     const oids = ordered.map((t) => t.oid);
     const seqs = await catalogSequences(c, oids);
-    const enums = await catalogEnums(c, [...new Set(ordered.flatMap((t) => t.cols.map((col) => col.elementType)))]);
+    const types = [...new Set(ordered.flatMap((t) => t.cols.map((col) => col.elementType)))];
+    const domains = await catalogDomains(c, types);
+    const enums = await catalogEnums(c, [...types, ...domains.map((d) => d.baseType)]);
     const schemas = [
       ...new Set([
         ...ordered.map((t) => t.schema),
         ...enums.map((e) => e.schema),
+        ...domains.map((d) => d.schema),
         ...seqs.map((s) => s.name.split('.')[0]),
       ]),
     ].filter((s) => s !== 'public');
@@ -213,6 +217,10 @@ export async function introspectSchema(source: DbEndpoint, opts: IntrospectOptio
         ...enums.map(
           (e) =>
             `DO $$ BEGIN CREATE TYPE ${e.name} AS ENUM (${e.labels.map(ql).join(', ')}); EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+        ),
+        ...domains.map(
+          (d) =>
+            `DO $$ BEGIN CREATE DOMAIN ${d.name} ${d.definition}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
         ),
         ...seqs
           .filter((s) => !s.identity)

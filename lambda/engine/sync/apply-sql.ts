@@ -74,7 +74,9 @@ export function upsertSql(rel: BoundRelation, where: string): string {
   const tk = targetKey(l.spec);
   const rest = l.columns.filter((c) => !tk.includes(c.name)).map((c) => `${qi(c.name)} = EXCLUDED.${qi(c.name)}`);
   return (
-    `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) SELECT ${targetSideExprs(l).join(', ')} ` +
+    // OVERRIDING SYSTEM VALUE: the source's value goes into a GENERATED ALWAYS identity column too.
+    `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) OVERRIDING SYSTEM VALUE ` +
+    `SELECT ${targetSideExprs(l).join(', ')} ` +
     `FROM ${qi(rel.stage)} AS s WHERE ${where} ` +
     `ON CONFLICT (${tk.map(qi).join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.join(', ')}` : 'NOTHING'}`
   );

@@ -59,7 +59,7 @@ export function keylessInsertSql(rel: BoundRelation): string {
   const l = rel.table.layout;
   const cols = l.columns.map((c) => qi(c.name));
   return (
-    `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) SELECT ${targetSideExprs(l).join(', ')} ` +
+    `INSERT INTO ${qi(targetRelation(l.spec))} (${cols.join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${targetSideExprs(l).join(', ')} ` +
     `FROM ${qi(rel.stage)} AS s CROSS JOIN LATERAL generate_series(1, s._sy_count) AS g WHERE s._sy_op = 'I'`
   );
 }
