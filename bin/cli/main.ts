@@ -56,9 +56,10 @@ export function main(argv: readonly string[]): void {
 const FORWARDED_WITHIN_MS = 1_000;
 
 /**
- * Under `npm run` (the package.json scripts `exec` the command, so npm waits for it and ends with its
- * code), a terminal's Ctrl-C reaches the command twice: from the terminal (the whole process group)
- * and forwarded by npm. That copy arrives at once and is not a second Ctrl-C.
+ * Under `npm run` (the package.json scripts `exec node --import tsx …`: npm waits for this very process
+ * and ends with its code; no tsx wrapper process that would forward a third, later copy), a
+ * terminal's Ctrl-C reaches the command twice: from the terminal (the whole process group) and
+ * forwarded by npm. That copy arrives at once and is not a second Ctrl-C.
  */
 function forwardedCopy(sig: string, first: { at: number; sig: string }): boolean {
   return !!process.env.npm_lifecycle_event && sig === first.sig && Date.now() - first.at < FORWARDED_WITHIN_MS;
