@@ -9,6 +9,7 @@ const DRILLS: { name: string; opts: Partial<RehearsalOptions> }[] = [
   { name: 'unhealthy new side at 25 %', opts: { unhealthyAt: 25 } },
   { name: 'failed phase after traffic moved (Bake)', opts: { failAt: 'Bake' } },
   { name: 'rollback after Finalize, writes after it', opts: { rollbackAfterFinalize: true } },
+  { name: 'paused at 25 %, aborted by the operator', opts: { pauseAt: 25, abortAtPause: true, pauseSeconds: 1 } },
 ];
 
 /**
