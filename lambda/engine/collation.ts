@@ -101,7 +101,8 @@ export async function targetKeyCollations(
   /** The caller already runs the source in a read-only transaction (db.ts: readOnly). @default false */
   opts: { sourceInReadOnly?: boolean } = {},
 ): Promise<{ collations: (string | null)[]; warnings: string[] }> {
-  if (!table.sourceRelation) return { collations: table.targetKey.map(() => null), warnings: [] }; // a query source: its key expressions' collations are not catalogued
+  // A query source: its key expressions' collations are not catalogued.
+  if (!table.sourceRelation) return { collations: table.targetKey.map(() => null), warnings: [] };
   const [s, t] = await Promise.all([
     effectiveCollations(src, table.sourceRelation, table.sourceKey, !opts.sourceInReadOnly),
     effectiveCollations(tgt, table.targetRelation, table.targetKey, false),

@@ -103,7 +103,8 @@ function legend(items: [string, string][]): SafeHtml {
 
 /** An SVG chart: its label is its accessible name and title. */
 function svg(id: string, label: string, width: number, height: number, body: unknown): SafeHtml {
-  return html`<svg id="${id}" class="chart" role="img" aria-label="${label}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>${label}</title>${body}</svg>`;
+  return html`<svg id="${id}" class="chart" role="img" aria-label="${label}" viewBox="0 0 ${width} ${height}"
+    width="${width}" height="${height}" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>${label}</title>${body}</svg>`;
 }
 
 /** Round "nice" upper bound for an axis. */
@@ -200,14 +201,17 @@ function requestsChart(steps: HtmlReportInput['traffic']['steps']): SafeHtml {
     const okH = y(0) - y(fig.requests - fig.errors);
     const errH = y(0) - y(fig.requests);
     const title = `${weightsLabel(s.weights)}: ${side} ${num(fig.requests)} requests, ${num(fig.errors)} errors`;
-    return html`<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" fill="${COLORS[side]}"><title>${title}</title></rect>${
-      fig.errors > 0 &&
-      html`<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`
-    }`;
+    return html`<rect class="bar bar-${side}" x="${bx.toFixed(1)}" y="${y(fig.requests - fig.errors).toFixed(1)}"
+      width="${barW.toFixed(1)}" height="${Math.max(0, okH).toFixed(1)}" fill="${COLORS[side]}"><title>${title}</title></rect>${
+        fig.errors > 0 &&
+        html`<rect class="bar bar-errors" x="${bx.toFixed(1)}" y="${y(fig.requests).toFixed(1)}"
+        width="${barW.toFixed(1)}" height="${Math.max(1, errH - okH).toFixed(1)}" fill="${COLORS.error}"/>`
+      }`;
   };
   const bars = steps.map((s, i) => {
     const cx = f.left + groupW * i + groupW / 2;
-    return html`${bar(s, 'old', cx - barW - 2)}${bar(s, 'new', cx + 2)}<text x="${cx}" y="${f.h - 22}" text-anchor="middle" class="tick">${`${s.weights.old}/${s.weights.new}`}</text>`;
+    return html`${bar(s, 'old', cx - barW - 2)}${bar(s, 'new', cx + 2)}<text
+      x="${cx}" y="${f.h - 22}" text-anchor="middle" class="tick">${`${s.weights.old}/${s.weights.new}`}</text>`;
   });
   return html`${svg('chart-requests', 'Requests and errors per side per traffic step', f.w, f.h, [
     yAxis(f, max, ''),
@@ -319,13 +323,16 @@ function timeline(phases: readonly { name: string; status: PhaseRow['status']; m
     const color = r.status === 'ok' ? COLORS.ok : COLORS.error;
     const title = `${r.name}: ${r.status}, starts at ${secs(r.start)}, takes ${secs(r.ms)}`;
     const width = Math.max(2, x(r.start + r.ms) - x(r.start)).toFixed(1);
-    return html`<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${r.name}</text><rect class="phase-bar phase-${r.status}" x="${x(r.start).toFixed(1)}" y="${y + 3}" width="${width}" height="${rowH - 6}" rx="2" fill="${color}"><title>${title}</title></rect>`;
+    return html`<text x="${f.left - 8}" y="${y + 13}" text-anchor="end" class="tick">${r.name}</text><rect
+      class="phase-bar phase-${r.status}" x="${x(r.start).toFixed(1)}"
+      y="${y + 3}" width="${width}" height="${rowH - 6}" rx="2" fill="${color}"><title>${title}</title></rect>`;
   });
   const ticks: SafeHtml[] = [];
   for (let i = 0; i <= 5; i++) {
     const at = x((end * i) / 5);
     ticks.push(
-      html`<text x="${at}" y="${f.h - 8}" text-anchor="middle" class="tick">${secs((end * i) / 5)}</text><line x1="${at}" x2="${at}" y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`,
+      html`<text x="${at}" y="${f.h - 8}" text-anchor="middle" class="tick">${secs((end * i) / 5)}</text><line
+        x1="${at}" x2="${at}" y1="${f.top}" y2="${f.h - f.bottom + 6}" stroke="${COLORS.grid}"/>`,
     );
   }
   const label = 'Phase timeline: start and duration of each state';
@@ -486,7 +493,10 @@ function trafficSection(r: HtmlReportInput): SafeHtml {
     [0, 1, 2, 3, 4, 5],
   );
   const { total, errors, oldErrors, newErrors } = r.requests;
-  return html`<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}<h3>Requests and errors per step</h3>${requestsChart(steps)}${requests}<p class="note">Totals: ${num(total)} requests, ${num(errors)} failed (old side ${num(oldErrors)}, new side ${num(newErrors)}).</p>${latencyPart(steps)}</section>`;
+  return html`<section id="traffic"><h2>Traffic</h2><h3>Weights over time</h3>${weightsChart(steps)}
+    <h3>Requests and errors per step</h3>${requestsChart(steps)}${requests}<p
+    class="note">Totals: ${num(total)} requests, ${num(errors)} failed
+    (old side ${num(oldErrors)}, new side ${num(newErrors)}).</p>${latencyPart(steps)}</section>`;
 }
 
 function latencyPart(steps: HtmlReportInput['traffic']['steps']): SafeHtml | false {
@@ -598,7 +608,8 @@ function writesPart(
     ['Scope', 'Acknowledged', 'Present', 'Superseded', 'Lost', 'Conflicts'],
     rows,
     [1, 2, 3, 4, 5],
-  )}<p class="note">Present: the last acknowledged write of a key is in the database. Superseded: a later acknowledged write to the same key replaced it. Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${lostKeys}`;
+  )}<p class="note">Present: the last acknowledged write of a key is in the database. Superseded: a later acknowledged write to the same key
+    replaced it. Conflicts: same-row writes on both sides resolved by the sync's rule (later commit wins).</p>${lostKeys}`;
 }
 
 function configSection(config: HtmlReportInput['config']): SafeHtml {

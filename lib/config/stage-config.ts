@@ -175,8 +175,9 @@ const weightSchedule = z
 const copySchema = z.object({
   /**
    * `inline`: one Map over groups of `tablesPerGroup` tables inside the Migrate execution, one group
-   * at a time, its tables copied at once on `copyConcurrency` connection pairs (the local rehearsal runs this). `distributed`: PlanCopy cuts every table's chunks into groups and a Step
-   * Functions Distributed Map copies them, one child execution per group, `maxConcurrency` at once.
+   * at a time, its tables copied at once on `copyConcurrency` connection pairs (the local rehearsal
+   * runs this). `distributed`: PlanCopy cuts every table's chunks into groups and a Step Functions
+   * Distributed Map copies them, one child execution per group, `maxConcurrency` at once.
    * @default 'inline'
    */
   mode: z.enum(['inline', 'distributed'], { error: 'must be "inline" or "distributed"' }).default('inline'),
