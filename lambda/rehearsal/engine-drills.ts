@@ -4,14 +4,14 @@ import { copyTable } from '../engine/copy-tables';
 import { describeTableWith, prepareTarget } from '../engine/prepare';
 import { parseSpec } from '../engine/spec';
 import { chatHistorySpec } from '../engine/specs/chat-history';
-import { createSync, installTombstones, qualifiedTableSpec, runSync } from '../engine/sync';
+import { assertFence, createSync, installTombstones, qualifiedTableSpec, raiseFence, runSync } from '../engine/sync';
 import { validateTable } from '../engine/validate';
 import { seedChatHistory } from './chat-history-seed';
 
 /*
  * Data drills of the sync's edge paths, on real PostgreSQL (`npm run drill`): a conflict on a
  * TOASTed column, a TRUNCATE on each side, a schema with foreign keys and unique constraints under
- * writes during the copy. Each ends with lost = 0 (every acknowledged write, or the later one of a
+ * writes during the copy, a stale execution applying behind a newer one. Each ends with lost = 0 (every acknowledged write, or the later one of a
  * conflict, present on both sides) or a named error that loses nothing.
  */
 
@@ -106,6 +106,38 @@ async function truncateOn(create: CreateDatabase, side: 'old' | 'new'): Promise<
   return lostRows(oldDb, newDb, expected);
 }
 
+/**
+ * A stale execution after its lease expired (a frozen Lambda that wakes up) applies behind a newer
+ * one: the newer one raised the fence on the new side and wrote there; the stale one's apply is
+ * refused (StaleExecutionError, nothing of it committed), the newer one's edit stays, and the newer
+ * one then applies the old side's writes: nothing lost, nothing overwritten.
+ */
+async function staleExecution(create: CreateDatabase): Promise<number> {
+  const id = 'drill_stale';
+  const { oldDb, newDb } = await twoWay(create, id);
+  await raiseFence(newDb, { stage: 'drill', token: 2 });
+  await sql(newDb, `UPDATE items SET name = 'edited on new by the live execution' WHERE id = 3`);
+  await sql(oldDb, `INSERT INTO items VALUES (200, 'written on old', NULL, 0)`);
+  await sql(oldDb, `UPDATE items SET name = 'older edit on old' WHERE id = 4`);
+  const fenced = (token: number) => (c: Parameters<typeof assertFence>[0]) => assertFence(c, { stage: 'drill', token });
+  const stale = await runSync({ ...forwardRun(id, oldDb, newDb), fence: fenced(1) }).catch((e: Error) => e);
+  if (!(stale instanceof Error) || stale.name !== 'StaleExecutionError') return Number.POSITIVE_INFINITY;
+  const edited = (await sql(newDb, 'SELECT t::text AS r FROM items t WHERE id = 3'))[0].r as string;
+  await runSync({ ...forwardRun(id, oldDb, newDb), fence: fenced(2) });
+  const expected = [edited, ...(await rowsOf(oldDb)).filter((r) => /^\((200|4),/.test(r))];
+  const n = await rowsOf(newDb);
+  return expected.filter((r) => !n.includes(r)).length;
+}
+
+const forwardRun = (id: string, oldDb: DbEndpoint, newDb: DbEndpoint) => ({
+  migrationId: id,
+  direction: 'forward' as const,
+  spec: itemsSpec,
+  source: oldDb,
+  target: newDb,
+  conflicts: true,
+});
+
 async function constraintsUnderWrites(create: CreateDatabase): Promise<number> {
   const spec = parseSpec({
     ...chatHistorySpec,
@@ -150,6 +182,7 @@ const DRILLS: { name: string; run: (create: CreateDatabase) => Promise<number> }
   { name: 'TRUNCATE on the old side', run: (c) => truncateOn(c, 'old') },
   { name: 'TRUNCATE on the new side', run: (c) => truncateOn(c, 'new') },
   { name: 'foreign keys and unique constraints under writes during the copy', run: constraintsUnderWrites },
+  { name: 'a stale execution after its lease expired applies behind a newer one', run: staleExecution },
 ];
 
 /** How many data drills `runEngineDrills` runs. */
