@@ -12,6 +12,7 @@ import {
 } from '../../lambda/engine/sync';
 import { insertPosition } from '../../lambda/engine/sync/positions';
 import { CliError, SourceNotFencedError, SyncNotCaughtUpError } from './errors';
+import { recordedFullIdentity, resetFullIdentity } from './source-identity';
 import { endpoints, specNameOf, type SyncConnectOptions, syncMigrationId } from './sync-connect';
 import { line, type SyncCommandIo, type SyncPlan, sameFlags, syncPlan } from './sync';
 
@@ -160,13 +161,21 @@ async function cleanupDatabase(c: Client, migrationId: string, asSource: boolean
 export async function syncCleanupCommand(o: SyncConnectOptions, io: SyncCommandIo): Promise<number> {
   return wrap(io, async () => {
     const { source, target, migrationId } = await ids(o);
+    // Recorded on the target (its bookkeeping goes below): the source tables the sync set to FULL.
+    const fullIdentity = await recordedFullIdentity(target, migrationId);
     for (const [db, asSource] of [
       [source, true],
       [target, false],
     ] as const) {
-      const done = await withClient(db, { applicationName: 'switchyard-cleanup' }, (c) =>
-        cleanupDatabase(c, migrationId, asSource),
-      );
+      const done = await withClient(db, { applicationName: 'switchyard-cleanup' }, async (c) => {
+        const dropped = await cleanupDatabase(c, migrationId, asSource);
+        if (!asSource) return dropped;
+        const reset = await resetFullIdentity(c, fullIdentity);
+        return [
+          ...dropped,
+          ...(reset.length ? [`REPLICA IDENTITY FULL (back to DEFAULT) on ${reset.join(', ')}`] : []),
+        ];
+      });
       line(
         io.stdout,
         `${asSource ? 'source' : 'target'} ${endpointLabel(db)}: ${done.length ? `dropped ${done.join(', ')}` : 'nothing of this sync left'}`,

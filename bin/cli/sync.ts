@@ -24,6 +24,7 @@ import {
   SyncTargetNotEmptyError,
   syncNames,
 } from '../../lambda/engine/sync';
+import { recordFullIdentity } from './source-identity';
 import { endpoints, type SyncConnectOptions, syncMigrationId } from './sync-connect';
 
 export { parsePostgresUrl } from './sync-connect';
@@ -136,13 +137,14 @@ async function refuseUnloggedTables(plan: SyncPlan): Promise<void> {
 /** REPLICA IDENTITY FULL on the source tables that need it: a catalog write on the source, said so. */
 async function setFullIdentity(plan: SyncPlan, io: SyncCommandIo): Promise<void> {
   if (!plan.needFullIdentity.length) return;
+  await recordFullIdentity(plan.target, plan.migrationId, plan.needFullIdentity);
   await withClient(plan.source, { applicationName: 'switchyard-sync' }, async (c) => {
     for (const t of plan.needFullIdentity) await c.query(`ALTER TABLE ${qi(t)} REPLICA IDENTITY FULL`);
   });
   line(
     io.stderr,
     `wrote to the source: REPLICA IDENTITY FULL on ${plan.needFullIdentity.join(', ')} (--allow-full-identity; ` +
-      `undo with ALTER TABLE <table> REPLICA IDENTITY DEFAULT once the sync is cleaned up)`,
+      '`switchyard sync cleanup` sets it back to DEFAULT)',
   );
 }
 

@@ -151,6 +151,13 @@ describe('switchyard sync: the complete target schema and its lifecycle', () => 
     expect(await syncCleanupCommand(flags, r.io)).toBe(0);
     expect(r.text.out).toMatch(/source .*dropped slot sy_cli_\w+_fwd, publication sy_cli_\w+_fwd/);
     expect(r.text.out).toMatch(/target .*dropped .*schema switchyard/);
+    // The identity the sync set on the source for --allow-full-identity is back to DEFAULT.
+    expect(r.text.out).toMatch(/source .*REPLICA IDENTITY FULL \(back to DEFAULT\) on public\.events/);
+    const [ri] = await query<{ ri: string }>(
+      source,
+      `SELECT relreplident AS ri FROM pg_class WHERE oid = 'public.events'::regclass`,
+    );
+    expect(ri.ri).toBe('d');
     const again = io();
     expect(await syncCleanupCommand(flags, again.io)).toBe(0);
     expect(again.text.out).toContain('nothing of this sync left');
