@@ -261,7 +261,7 @@ export async function validateManyUnderWrites(
   const listing = { ...opts, maxKeys: opts.maxKeys ?? UNDER_WRITES_MAX_KEYS };
   const open: Recheck[] = [];
   for (const [i, layout] of layouts.entries()) {
-    checkDeadline(opts, layouts.slice(i));
+    checkDeadline(opts, [...open.map((o) => o.layout), ...layouts.slice(i)]);
     const v = await validateTable(layout, source, target, listing);
     if (v.match)
       results[i] = {
@@ -278,11 +278,15 @@ export async function validateManyUnderWrites(
     const sides = await capturedDirections(source, target, opts.migrationId);
     const rounds = Math.max(2, opts.rounds ?? 5);
     // A keyless table has no keys to recheck: it compares itself whole at a consistent cut (own sync runs).
-    for (const r of open.filter((o) => o.layout.spec.keyless && sides.captured)) {
-      checkDeadline(opts, [r.layout]);
+    const whole = (o: Recheck) => o.layout.spec.keyless && sides.captured;
+    for (const r of open.filter(whole)) {
+      checkDeadline(
+        opts,
+        open.filter((o) => results[o.index] === undefined).map((o) => o.layout),
+      );
       results[r.index] = await keylessUnderWrites(r.layout, source, target, opts, r.first, rounds);
     }
-    const keyed = open.filter((o) => !(o.layout.spec.keyless && sides.captured));
+    const keyed = open.filter((o) => !whole(o));
     for (const r of await sharedRounds(keyed, source, target, { ...listing, rounds }, sides))
       results[r.index] = r.result;
   }
@@ -428,8 +432,8 @@ function checkDeadline(opts: ManyUnderWritesOptions, left: readonly TableLayout[
   const names = left.slice(0, 10).map((l) => l.spec.name);
   throw new ValidationIncompleteError(
     `validation did not finish within the invocation's time budget: ${left.length} table(s) not yet decided ` +
-      `(${names.join(', ')}${left.length > names.length ? ', …' : ''}); nothing was changed. Run it again at a ` +
-      'quieter time, with a higher concurrency, or validate the remaining tables one by one (input `table`).',
+      `(${names.join(', ')}${left.length > names.length ? ', …' : ''}); nothing was changed. Run the migration ` +
+      'again when the service writes less: the tables that change while validation runs are checked again.',
   );
 }
 
