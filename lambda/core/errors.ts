@@ -23,6 +23,8 @@ const NAMES = [
   'DatabaseUnreachableError',
   'ChunkCopyError',
   'IntegrityMismatchError',
+  // validation ran out of its invocation's time budget before every table was decided
+  'ValidationIncompleteError',
   'UnsafeExpressionError',
   // change capture (sync)
   'ReplicationNotConfiguredError',

@@ -93,6 +93,14 @@ export class IntegrityMismatchError extends DataEngineError {
 }
 
 /**
+ * Validation ran out of its invocation's time budget before every table was decided: nothing was
+ * changed and nothing is lost; the message names the tables left.
+ */
+export class ValidationIncompleteError extends DataEngineError {
+  readonly name = ERRORS.ValidationIncompleteError;
+}
+
+/**
  * PostgreSQL's SQLSTATE of an error, if it has one. Node's socket errors carry a `code` too
  * (EPIPE, ECONNRESET): those are errno names, all letters; every SQLSTATE is five characters with a digit.
  */

@@ -5,6 +5,7 @@ import { runSync, slotStatus } from './sync';
 import { validateTable, type KeyDifferences, type TableValidation, type ValidateOptions } from './validate';
 import type { TableLayout } from './sql';
 import { keylessCutMatches } from './validate-keyless';
+import { ValidationIncompleteError } from './errors';
 
 /**
  * Validation while the service keeps writing. A chunk checksum that differs may only mean that a
@@ -35,6 +36,13 @@ export interface UnderWritesOptions extends ValidateOptions {
   readonly spec: MigrationSpec;
   /** Recheck rounds before the remaining differences count. @default 5 */
   readonly rounds?: number;
+}
+
+export interface ManyUnderWritesOptions extends UnderWritesOptions {
+  /** Stop (ValidationIncompleteError) when this time (epoch ms) has passed. @default - no deadline */
+  readonly deadline?: number;
+  /** Called for every sync run validation starts (counting them: one per direction per round). */
+  readonly onSyncRun?: (direction: 'forward' | 'reverse') => void;
 }
 
 const keyCount = (d: KeyDifferences) => d.missing.length + d.extra.length + d.changed.length;
@@ -152,11 +160,13 @@ function taggedKeys(d: KeyDifferences): Set<string> {
 async function catchUp(
   source: DbEndpoint,
   target: DbEndpoint,
-  opts: UnderWritesOptions,
+  opts: ManyUnderWritesOptions,
   sides: { captured: boolean; reverseCaptured: boolean },
 ): Promise<[{ lsn: string; at: number }, { lsn: string; at: number }]> {
   const [pos, tpos] = await Promise.all([currentLsn(source), currentLsn(target)]);
   const { migrationId, spec } = opts;
+  if (sides.captured) opts.onSyncRun?.('forward');
+  if (sides.reverseCaptured) opts.onSyncRun?.('reverse');
   await Promise.all([
     sides.captured
       ? runSync({
@@ -224,83 +234,207 @@ async function capturedDirections(source: DbEndpoint, target: DbEndpoint, migrat
   return { captured, reverseCaptured };
 }
 
+/** Validate one table while the service writes: the one-table case of `validateManyUnderWrites`. */
 export async function validateUnderWrites(
   layout: TableLayout,
   source: DbEndpoint,
   target: DbEndpoint,
   opts: UnderWritesOptions,
 ): Promise<UnderWritesResult> {
+  return (await validateManyUnderWrites([layout], source, target, opts))[0];
+}
+
+/**
+ * Validate many tables while the service writes. Every table is validated once; then the tables
+ * that differ share the recheck rounds: per round ONE sync run per captured direction up to the
+ * current position(s), then every still-differing table is checked again (its mismatched chunks),
+ * with the per-key rules of `recheckTable`. Results in the order of `layouts`. Past `deadline`
+ * (epoch ms) it throws ValidationIncompleteError naming the tables not yet decided.
+ */
+export async function validateManyUnderWrites(
+  layouts: readonly TableLayout[],
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: ManyUnderWritesOptions,
+): Promise<UnderWritesResult[]> {
+  const results: (UnderWritesResult | undefined)[] = layouts.map(() => undefined);
   const listing = { ...opts, maxKeys: opts.maxKeys ?? UNDER_WRITES_MAX_KEYS };
-  let v = await validateTable(layout, source, target, listing);
-  if (v.match)
-    return { validation: v, match: true, keysRechecked: 0, mismatches: v.differences, stillChanging: 0, rounds: 0 };
-  const first = v;
-  const { captured, reverseCaptured } = await capturedDirections(source, target, opts.migrationId);
-  const t = layout.spec;
-  const rounds = Math.max(2, opts.rounds ?? 5);
-  if (t.keyless && captured) return keylessUnderWrites(layout, source, target, opts, first, rounds);
-  const rechecked = new Set<string>();
-  let previous = taggedKeys(v.differences);
-  let mismatches: KeyDifferences = v.differences;
-  let stillChanging = 0;
-  let hashesBefore: ColumnHashes = new Map();
-  for (let round = 1; round <= rounds; round++) {
-    for (const list of [v.differences.missing, v.differences.extra, v.differences.changed])
-      for (const k of list) rechecked.add(JSON.stringify(k));
-    // Let the sync apply everything committed up to now, then look again.
-    const [pos, tpos] = await catchUp(source, target, opts, { captured, reverseCaptured });
-    const chunks = v.mismatchedChunks.length
-      ? { from: Math.min(...v.mismatchedChunks), to: Math.max(...v.mismatchedChunks) }
-      : opts.chunkNos;
-    v = await validateTable(layout, source, target, { ...listing, chunkNos: chunks });
-    const done = (m: KeyDifferences, changing: number) => ({
-      validation: { ...v, source: first.source, target: first.target, match: keyCount(m) === 0 && !m.truncated },
-      match: keyCount(m) === 0 && !m.truncated,
-      keysRechecked: rechecked.size,
-      mismatches: m,
-      stillChanging: changing,
-      rounds: round,
-    });
-    if (v.match) return done({ missing: [], extra: [], changed: [], truncated: false }, 0);
-    // Pending, not different: a source row committed after `pos` (the sync has not reached it), or a key
-    // that differs now but did not in the round before (it changed since: the next sync run applies it).
-    const committedSince = await committedSinceCheck(layout, source, target, v.differences, {
-      source: pos.at,
-      target: reverseCaptured ? tpos.at : null,
-    });
-    const current = new Set<string>();
-    const keep = (kind: string, list: string[][]) =>
-      list.filter((k) => {
-        current.add(tag(kind, k));
-        return previous.has(tag(kind, k)) && !committedSince(k);
-      });
-    const changed = keep('changed', v.differences.changed);
-    const busy = v.differences.changed.filter((k) => !changed.includes(k));
-    const hashesNow = await columnHashes(layout, source, target, busy);
-    mismatches = {
-      missing: keep('missing', v.differences.missing),
-      extra: keep('extra', v.differences.extra),
-      changed: [...changed, ...stuckColumns(busy, hashesBefore, hashesNow)],
-      truncated: v.differences.truncated,
-    };
-    hashesBefore = hashesNow;
-    stillChanging = keyCount(v.differences) - keyCount(mismatches);
-    previous = current;
-    // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
-    const compared = busy.length === 0 || round >= 2;
-    // A keyless table lists no keys (they would be row values): only a matching checksum passes it.
-    if (keyCount(mismatches) === 0 && !v.differences.truncated && compared && !t.keyless)
-      return done(mismatches, stillChanging);
+  const open: Recheck[] = [];
+  for (const [i, layout] of layouts.entries()) {
+    checkDeadline(opts, [...open.map((o) => o.layout), ...layouts.slice(i)]);
+    const v = await validateTable(layout, source, target, listing);
+    if (v.match)
+      results[i] = {
+        validation: v,
+        match: true,
+        keysRechecked: 0,
+        mismatches: v.differences,
+        stillChanging: 0,
+        rounds: 0,
+      };
+    else open.push(startRecheck(i, layout, v));
   }
-  const match = keyCount(mismatches) === 0 && !mismatches.truncated && !t.keyless;
+  if (open.length) {
+    const sides = await capturedDirections(source, target, opts.migrationId);
+    const rounds = Math.max(2, opts.rounds ?? 5);
+    // A keyless table has no keys to recheck: it compares itself whole at a consistent cut (own sync runs).
+    const whole = (o: Recheck) => o.layout.spec.keyless && sides.captured;
+    for (const r of open.filter(whole)) {
+      checkDeadline(
+        opts,
+        open.filter((o) => results[o.index] === undefined).map((o) => o.layout),
+      );
+      results[r.index] = await keylessUnderWrites(r.layout, source, target, opts, r.first, rounds);
+    }
+    const keyed = open.filter((o) => !whole(o));
+    for (const r of await sharedRounds(keyed, source, target, { ...listing, rounds }, sides))
+      results[r.index] = r.result;
+  }
+  return results as UnderWritesResult[];
+}
+
+/** The recheck rounds shared by the tables that differ: one catch-up per round, then each open table again. */
+async function sharedRounds(
+  open: Recheck[],
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: ManyUnderWritesOptions & { rounds: number },
+  sides: { captured: boolean; reverseCaptured: boolean },
+): Promise<{ index: number; result: UnderWritesResult }[]> {
+  const decided: { index: number; result: UnderWritesResult }[] = [];
+  let pending = open;
+  for (let round = 1; round <= opts.rounds && pending.length; round++) {
+    checkDeadline(
+      opts,
+      pending.map((r) => r.layout),
+    );
+    // Let the sync apply everything committed up to now (once for all tables), then look again.
+    const [pos, tpos] = await catchUp(source, target, opts, sides);
+    const next: Recheck[] = [];
+    for (const [j, r] of pending.entries()) {
+      checkDeadline(
+        opts,
+        pending.slice(j).map((p) => p.layout),
+      );
+      const since = { source: pos.at, target: sides.reverseCaptured ? tpos.at : null };
+      const result = await recheckTable(r, round, source, target, opts, since);
+      if (result) decided.push({ index: r.index, result });
+      else next.push(r);
+    }
+    pending = next;
+  }
+  for (const r of pending) decided.push({ index: r.index, result: finalResult(r, opts.rounds) });
+  return decided;
+}
+
+/** A table that differed at first, between recheck rounds. */
+interface Recheck {
+  readonly index: number;
+  readonly layout: TableLayout;
+  readonly first: TableValidation;
+  /** The latest validation (its mismatched chunks are checked again). */
+  v: TableValidation;
+  readonly rechecked: Set<string>;
+  /** The tagged keys that differed in the round before. */
+  previous: Set<string>;
+  mismatches: KeyDifferences;
+  stillChanging: number;
+  hashesBefore: ColumnHashes;
+}
+
+const startRecheck = (index: number, layout: TableLayout, v: TableValidation): Recheck => ({
+  index,
+  layout,
+  first: v,
+  v,
+  rechecked: new Set(),
+  previous: taggedKeys(v.differences),
+  mismatches: v.differences,
+  stillChanging: 0,
+  hashesBefore: new Map(),
+});
+
+function finalResult(r: Recheck, rounds: number): UnderWritesResult {
+  const m = r.mismatches;
+  const match = keyCount(m) === 0 && !m.truncated && !r.layout.spec.keyless;
   return {
-    validation: { ...v, source: first.source, target: first.target, match },
+    validation: { ...r.v, source: r.first.source, target: r.first.target, match },
     match,
-    keysRechecked: rechecked.size,
-    mismatches,
-    stillChanging,
+    keysRechecked: r.rechecked.size,
+    mismatches: m,
+    stillChanging: r.stillChanging,
     rounds,
   };
+}
+
+/**
+ * One recheck round of one table, after the sync applied up to `since`: its result when decided
+ * (it matches), else undefined (`r` updated for the next round).
+ */
+async function recheckTable(
+  r: Recheck,
+  round: number,
+  source: DbEndpoint,
+  target: DbEndpoint,
+  opts: ManyUnderWritesOptions,
+  since: { source: number; target: number | null },
+): Promise<UnderWritesResult | undefined> {
+  const { layout } = r;
+  for (const list of [r.v.differences.missing, r.v.differences.extra, r.v.differences.changed])
+    for (const k of list) r.rechecked.add(JSON.stringify(k));
+  const chunks = r.v.mismatchedChunks.length
+    ? { from: Math.min(...r.v.mismatchedChunks), to: Math.max(...r.v.mismatchedChunks) }
+    : opts.chunkNos;
+  const v = await validateTable(layout, source, target, {
+    ...opts,
+    maxKeys: opts.maxKeys ?? UNDER_WRITES_MAX_KEYS,
+    chunkNos: chunks,
+  });
+  r.v = v;
+  if (v.match) {
+    r.mismatches = { missing: [], extra: [], changed: [], truncated: false };
+    r.stillChanging = 0;
+    const f = finalResult(r, round); // a matching checksum passes even a keyless table
+    return { ...f, match: true, validation: { ...f.validation, match: true } };
+  }
+  // Pending, not different: a source row committed after the position (the sync has not reached it), or a key
+  // that differs now but did not in the round before (it changed since: the next sync run applies it).
+  const committedSince = await committedSinceCheck(layout, source, target, v.differences, since);
+  const current = new Set<string>();
+  const keep = (kind: string, list: string[][]) =>
+    list.filter((k) => {
+      current.add(tag(kind, k));
+      return r.previous.has(tag(kind, k)) && !committedSince(k);
+    });
+  const changed = keep('changed', v.differences.changed);
+  const busy = v.differences.changed.filter((k) => !changed.includes(k));
+  const hashesNow = await columnHashes(layout, source, target, busy);
+  r.mismatches = {
+    missing: keep('missing', v.differences.missing),
+    extra: keep('extra', v.differences.extra),
+    changed: [...changed, ...stuckColumns(busy, r.hashesBefore, hashesNow)],
+    truncated: v.differences.truncated,
+  };
+  r.hashesBefore = hashesNow;
+  r.stillChanging = keyCount(v.differences) - keyCount(r.mismatches);
+  r.previous = current;
+  // A busy row is compared column by column across two rounds before it may pass (stuckColumns).
+  const compared = busy.length === 0 || round >= 2;
+  // A keyless table lists no keys (they would be row values): only a matching checksum passes it.
+  if (keyCount(r.mismatches) === 0 && !v.differences.truncated && compared && !layout.spec.keyless)
+    return finalResult(r, round);
+  return undefined;
+}
+
+/** Stop before the invocation's budget runs out: a named error rather than a killed Lambda. */
+function checkDeadline(opts: ManyUnderWritesOptions, left: readonly TableLayout[]): void {
+  if (opts.deadline === undefined || Date.now() < opts.deadline) return;
+  const names = left.slice(0, 10).map((l) => l.spec.name);
+  throw new ValidationIncompleteError(
+    `validation did not finish within the invocation's time budget: ${left.length} table(s) not yet decided ` +
+      `(${names.join(', ')}${left.length > names.length ? ', …' : ''}); nothing was changed. Run the migration ` +
+      'again when the service writes less: the tables that change while validation runs are checked again.',
+  );
 }
 
 /**
@@ -312,13 +446,22 @@ async function keylessUnderWrites(
   layout: TableLayout,
   source: DbEndpoint,
   target: DbEndpoint,
-  opts: UnderWritesOptions,
+  opts: ManyUnderWritesOptions,
   first: TableValidation,
   rounds: number,
 ): Promise<UnderWritesResult> {
   const none: KeyDifferences = { missing: [], extra: [], changed: [], truncated: false };
-  const apply = (lsn: string) =>
-    runSync({ migrationId: opts.migrationId, direction: 'forward', spec: opts.spec, source, target, untilLsn: lsn });
+  const apply = (lsn: string) => {
+    opts.onSyncRun?.('forward');
+    return runSync({
+      migrationId: opts.migrationId,
+      direction: 'forward',
+      spec: opts.spec,
+      source,
+      target,
+      untilLsn: lsn,
+    });
+  };
   for (let round = 1; round <= rounds; round++) {
     if (await keylessCutMatches(layout, source, target, apply))
       return {

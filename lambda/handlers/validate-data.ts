@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { describeTableWith, IntegrityMismatchError, type KeyDifferences } from '../engine';
-import { validateUnderWrites } from '../engine/validate-under-writes';
+import { describeTablesWith, IntegrityMismatchError, type KeyDifferences } from '../engine';
+import { validateManyUnderWrites } from '../engine/validate-under-writes';
 import { getSpec } from '../engine/specs';
 import { COPY_CONCURRENCY } from '../core/limits';
 import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
+
+/** Stop this long before the Lambda's own timeout: ValidationIncompleteError instead of a killed invocation. */
+const SAFETY_MS = 60_000;
 
 /** Validate every table (or one): counts + checksums; a mismatch fails with the differing keys named. */
 export const validateData = definePhase(
@@ -16,7 +19,7 @@ export const validateData = definePhase(
     table: z.string().optional(),
     concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(1),
   }),
-  async (i, deps) => {
+  async (i, deps, context) => {
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const spec = getSpec(deps.specName);
     const tables = i.table ? [specTable(deps.specName, i.table)] : spec.tables;
@@ -31,14 +34,17 @@ export const validateData = definePhase(
       keysRechecked: number;
       stillChanging: number;
     }[] = [];
-    for (const t of tables) {
-      // The service keeps writing: differing keys are rechecked after the sync applied past the source position.
-      const r = await validateUnderWrites(await describeTableWith(t, source, target), source, target, {
-        runId: i.migrationId,
-        concurrency: i.concurrency,
-        migrationId: i.migrationId,
-        spec,
-      });
+    // The service keeps writing: the differing tables share the recheck rounds, one sync run per round.
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const layouts = await describeTablesWith(tables, source, target, { concurrency: i.concurrency });
+    const checked = await validateManyUnderWrites(layouts, source, target, {
+      runId: i.migrationId,
+      concurrency: i.concurrency,
+      migrationId: i.migrationId,
+      spec,
+      deadline: remaining ? Date.now() + remaining - SAFETY_MS : undefined,
+    });
+    for (const r of checked) {
       const v = r.validation;
       results.push({
         name: v.table,
