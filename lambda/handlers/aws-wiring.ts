@@ -127,10 +127,44 @@ export function secretNameOf(arnOrName: string): string {
 }
 
 /** Build the AWS adapters from the function's environment. Clients keep the SDK's default endpoint/region/credential resolution. */
+type PhaseEnv = ReturnType<typeof parseEnv<typeof phaseEnvSchema>>;
+
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
   const e = parseEnv(phaseEnvSchema, env);
   const sm = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG });
-  const rds = new RDSClient({ ...AWS_CLIENT_CONFIG });
+  return {
+    stage: e.SWITCHYARD_STAGE,
+    log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
+    specName: e.SPEC_NAME,
+    sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
+    targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
+    ...trafficPorts(e),
+    ...databasePorts(e),
+    configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
+    transferRules: environmentTransferRules(
+      { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
+      {
+        parameterPath: e.NEW_PARAMETER_PATH,
+        secretPrefix: e.NEW_SECRET_PREFIX,
+        kmsKeyId: e.NEW_KMS_KEY_ARN,
+        databaseSecretName: secretNameOf(e.TARGET_DB_SECRET_ARN),
+      },
+    ),
+    repointOldDatabase: (endpoint) => repointSecret(sm, e.SOURCE_DB_SECRET_ARN, endpoint),
+    defaults: {
+      schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
+      bakeSeconds: e.DEFAULT_BAKE_SECONDS,
+      maxCatchUpLagSeconds: e.DEFAULT_MAX_LAG_SECONDS,
+      maxCatchUpMinutes: e.DEFAULT_MAX_CATCH_UP_MINUTES,
+      copyConcurrency: e.DEFAULT_COPY_CONCURRENCY,
+      pauseAt: e.DEFAULT_PAUSE_AT ? e.DEFAULT_PAUSE_AT.split(',').map(Number) : [],
+    },
+    now: () => Date.now(),
+  };
+}
+
+/** Weights, alarms, Smoke's probes and the canary's metrics. */
+function trafficPorts(e: PhaseEnv) {
   const router =
     e.ROUTING_KIND === 'alb'
       ? new AlbRouter(
@@ -145,12 +179,23 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
           { hostedZoneId: e.HOSTED_ZONE_ID!, recordName: e.RECORD_NAME! },
           new Route53Client({ ...AWS_CLIENT_CONFIG }),
         );
+  const canary =
+    e.CANARY_OLD_TARGET_GROUP_ARN &&
+    e.CANARY_NEW_TARGET_GROUP_ARN &&
+    e.CANARY_OLD_LOAD_BALANCER_ARN &&
+    e.CANARY_NEW_LOAD_BALANCER_ARN
+      ? {
+          old: {
+            loadBalancer: loadBalancerDimension(e.CANARY_OLD_LOAD_BALANCER_ARN),
+            targetGroup: targetGroupDimension(e.CANARY_OLD_TARGET_GROUP_ARN),
+          },
+          new: {
+            loadBalancer: loadBalancerDimension(e.CANARY_NEW_LOAD_BALANCER_ARN),
+            targetGroup: targetGroupDimension(e.CANARY_NEW_TARGET_GROUP_ARN),
+          },
+        }
+      : undefined;
   return {
-    stage: e.SWITCHYARD_STAGE,
-    log: createLogger({ service: 'switchyard', stage: e.SWITCHYARD_STAGE }),
-    specName: e.SPEC_NAME,
-    sourceDb: () => databaseEndpointFromSecret(e.SOURCE_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
-    targetDb: () => databaseEndpointFromSecret(e.TARGET_DB_SECRET_ARN, sm, { ssl: e.DB_TLS }),
     router,
     alarms: new CloudWatchAlarmReader(
       { prefix: e.HEALTH_ALARM_PREFIX },
@@ -158,71 +203,41 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
     ),
     probe: e.SMOKE_BASE_URL ? new FetchHttpProbe(e.SMOKE_BASE_URL) : undefined,
     oldSide: smokeOldSide(e.SMOKE_OLD_BASE_URL, e.SMOKE_COMPARE_OLD),
-    canaryMetrics:
-      e.CANARY_OLD_TARGET_GROUP_ARN &&
-      e.CANARY_NEW_TARGET_GROUP_ARN &&
-      e.CANARY_OLD_LOAD_BALANCER_ARN &&
-      e.CANARY_NEW_LOAD_BALANCER_ARN
-        ? new CloudWatchCanaryMetrics(
-            {
-              old: {
-                loadBalancer: loadBalancerDimension(e.CANARY_OLD_LOAD_BALANCER_ARN),
-                targetGroup: targetGroupDimension(e.CANARY_OLD_TARGET_GROUP_ARN),
-              },
-              new: {
-                loadBalancer: loadBalancerDimension(e.CANARY_NEW_LOAD_BALANCER_ARN),
-                targetGroup: targetGroupDimension(e.CANARY_NEW_TARGET_GROUP_ARN),
-              },
-            },
-            new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
-          )
-        : undefined,
+    canaryMetrics: canary
+      ? new CloudWatchCanaryMetrics(canary, new CloudWatchClient({ ...AWS_CLIENT_CONFIG }))
+      : undefined,
+  };
+}
+
+/** Storage, snapshots, the stage lock and pauses, the old side's service. */
+function databasePorts(e: PhaseEnv) {
+  const cluster = e.OLD_DB_IS_CLUSTER === 'true';
+  const ddb = e.LOCK_TABLE_NAME ? new DynamoDBClient({ ...AWS_CLIENT_CONFIG }) : undefined;
+  return {
     storage: new RdsFreeStorage(
-      { old: { instanceId: e.OLD_DB_ID, isCluster: e.OLD_DB_IS_CLUSTER === 'true' }, new: { instanceId: e.NEW_DB_ID } },
+      { old: { instanceId: e.OLD_DB_ID, isCluster: cluster }, new: { instanceId: e.NEW_DB_ID } },
       new CloudWatchClient({ ...AWS_CLIENT_CONFIG }),
     ),
-    snapshots: new RdsSnapshotService({ cluster: e.OLD_DB_IS_CLUSTER === 'true' }, rds),
-    lock: e.LOCK_TABLE_NAME
-      ? new DynamoLockStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))
-      : missingLockTable(),
-    pauses: e.LOCK_TABLE_NAME
-      ? new DynamoPauseStore(e.LOCK_TABLE_NAME, new DynamoDBClient({ ...AWS_CLIENT_CONFIG }))
-      : undefined,
+    snapshots: new RdsSnapshotService({ cluster }, new RDSClient({ ...AWS_CLIENT_CONFIG })),
+    lock: e.LOCK_TABLE_NAME && ddb ? new DynamoLockStore(e.LOCK_TABLE_NAME, ddb) : missingLockTable(),
+    pauses: e.LOCK_TABLE_NAME && ddb ? new DynamoPauseStore(e.LOCK_TABLE_NAME, ddb) : undefined,
     oldDbId: e.OLD_DB_ID,
     oldService:
       e.OLD_SERVICE_ARN && e.OLD_CLUSTER_ARN
         ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN })
         : undefined,
-    configStores: [new SsmConfigStore(new SSMClient({ ...AWS_CLIENT_CONFIG })), new SecretsConfigStore(sm)],
-    transferRules: environmentTransferRules(
-      { parameterPath: e.OLD_PARAMETER_PATH, secretPrefix: e.OLD_SECRET_PREFIX },
-      {
-        parameterPath: e.NEW_PARAMETER_PATH,
-        secretPrefix: e.NEW_SECRET_PREFIX,
-        kmsKeyId: e.NEW_KMS_KEY_ARN,
-        databaseSecretName: secretNameOf(e.TARGET_DB_SECRET_ARN),
-      },
-    ),
-    async repointOldDatabase(endpoint) {
-      const arn = e.SOURCE_DB_SECRET_ARN;
-      const cur = await call('secretsmanager:GetSecretValue', arn, () =>
-        sm.send(new GetSecretValueCommand({ SecretId: arn })),
-      );
-      const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
-      await call('secretsmanager:PutSecretValue', arn, () =>
-        sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) })),
-      );
-    },
-    defaults: {
-      schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
-      bakeSeconds: e.DEFAULT_BAKE_SECONDS,
-      maxCatchUpLagSeconds: e.DEFAULT_MAX_LAG_SECONDS,
-      maxCatchUpMinutes: e.DEFAULT_MAX_CATCH_UP_MINUTES,
-      copyConcurrency: e.DEFAULT_COPY_CONCURRENCY,
-      pauseAt: e.DEFAULT_PAUSE_AT ? e.DEFAULT_PAUSE_AT.split(',').map(Number) : [],
-    },
-    now: () => Date.now(),
   };
+}
+
+/** RestoreData: the old side's database secret now names the restored instance (the value changes only here). */
+async function repointSecret(sm: SecretsManagerClient, arn: string, endpoint: { host: string; port: number }) {
+  const cur = await call('secretsmanager:GetSecretValue', arn, () =>
+    sm.send(new GetSecretValueCommand({ SecretId: arn })),
+  );
+  const value = { ...(JSON.parse(cur.SecretString ?? '{}') as object), host: endpoint.host, port: endpoint.port };
+  await call('secretsmanager:PutSecretValue', arn, () =>
+    sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) })),
+  );
 }
 
 /** How Smoke reaches the old side, as the synthesized environment says (no lookups: an imported side was known at synth). */
