@@ -26,7 +26,6 @@ const NOT_YET_SPLIT: Record<string, string> = {
   'lib/constructs/migration-dashboard.ts MigrationDashboard.constructor':
     'widget rows inline, 158 lines: one method per row',
   'lib/stacks/migration-stack.ts MigrationStack.constructor': 'constructs and grants inline, 90 lines',
-  'lambda/engine/deferred-indexes.ts buildDeferredIndexes': 'build, validate and report in one loop, 92 lines',
   'lambda/rehearsal/workflow-runner.ts runLocally': 'handler binding, task tokens and hooks in one, 146 lines',
 };
 

@@ -124,6 +124,8 @@ function validates(d: { kind: 'index' | 'constraint'; definition: string }): boo
  * 'constraints'`, before Validate). Idempotent: what exists is marked built and skipped, so a
  * retried or resumed call finishes the rest. `pending` counts everything deferred and not built.
  */
+type Deferred = { relation: string; name: string; kind: 'index' | 'constraint'; definition: string };
+
 export async function buildDeferredIndexes(
   spec: MigrationSpec,
   target: DbEndpoint,
@@ -131,48 +133,8 @@ export async function buildDeferredIndexes(
 ): Promise<BuildIndexesResult> {
   const t0 = performance.now();
   const relations = spec.tables.filter((t) => !opts.tables || opts.tables.includes(t.name)).map(targetRelation);
-  const todo = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
-    const r = await c
-      .query(
-        `SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) ` +
-          `AND built_at IS NULL ORDER BY kind DESC, relation, name`,
-        [relations],
-      )
-      .catch((e) => {
-        if ((e as { code?: string }).code === '42P01') return { rows: [] }; // nothing was ever deferred
-        throw e;
-      });
-    const rows = r.rows as { relation: string; name: string; kind: 'index' | 'constraint'; definition: string }[];
-    const what = opts.what ?? 'all';
-    return rows.filter((d) => what === 'all' || validates(d) === (what === 'constraints'));
-  });
+  const todo = await deferredTodo(target, relations, opts.what ?? 'all');
   const built: DeferredIndexBuild[] = [];
-  const buildOne = async (c: Client, d: (typeof todo)[number]) => {
-    const s0 = performance.now();
-    const exists = await c.query(
-      d.kind === 'index'
-        ? `SELECT 1 FROM pg_class WHERE oid = to_regclass($1)`
-        : `SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`,
-      d.kind === 'index' ? [qi(`${d.relation.split('.')[0]}.${d.name}`)] : [qi(d.relation), d.name],
-    );
-    if (!exists.rowCount) {
-      try {
-        await c.query(d.definition);
-      } catch (e) {
-        // No `cause`: the pg error's detail quotes the duplicated or orphaned values.
-        const code = sqlState(e);
-        throw new SchemaMismatchError(
-          `building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`,
-        );
-      }
-    }
-    const seconds = (performance.now() - s0) / 1000;
-    await c.query(
-      `UPDATE ${META}.deferred_indexes SET built_at = now(), build_seconds = $3 WHERE relation = $1 AND name = $2`,
-      [d.relation, d.name, seconds],
-    );
-    built.push({ relation: d.relation, name: d.name, kind: d.kind, seconds });
-  };
   const session = async () => {
     const c = await connect(target, { applicationName: 'switchyard-index' });
     if (opts.maintenanceWorkMem)
@@ -186,7 +148,7 @@ export async function buildDeferredIndexes(
     const c = await session();
     try {
       while (failure === undefined && next < indexes.length)
-        await buildOne(c, indexes[next++]).catch((e) => (failure ??= e));
+        await buildOne(c, indexes[next++], built).catch((e) => (failure ??= e));
     } finally {
       await c.end().catch(() => undefined);
     }
@@ -197,22 +159,69 @@ export async function buildDeferredIndexes(
   if (constraints.length) {
     const c = await session();
     try {
-      for (const d of constraints) await buildOne(c, d);
+      for (const d of constraints) await buildOne(c, d, built);
     } finally {
       await c.end().catch(() => undefined);
     }
   }
-  const pending = await withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
-    // Planner statistics for the freshly loaded tables (autovacuum would get there, later).
-    if (built.length && opts.analyze !== false) for (const rel of relations) await c.query(`ANALYZE ${qi(rel)}`);
-    return Number(
-      (
-        await c.query(
-          `SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`,
-          [relations],
-        )
-      ).rows[0].n,
-    );
-  });
+  const pending = await analyzeAndCount(target, relations, built.length > 0 && opts.analyze !== false);
   return { seconds: (performance.now() - t0) / 1000, built, pending };
+}
+
+/** The deferred indexes / constraints of these relations not built yet (none when nothing was ever deferred). */
+async function deferredTodo(target: DbEndpoint, relations: string[], what: DeferredWhat) {
+  return withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
+    const r = await c
+      .query(
+        `SELECT relation, name, kind, definition FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) ` +
+          `AND built_at IS NULL ORDER BY kind DESC, relation, name`,
+        [relations],
+      )
+      .catch((e) => {
+        if ((e as { code?: string }).code === '42P01') return { rows: [] }; // nothing was ever deferred
+        throw e;
+      });
+    const rows = r.rows as Deferred[];
+    return rows.filter((d) => what === 'all' || validates(d) === (what === 'constraints'));
+  });
+}
+
+/** Build one (unless it exists already: a retried call), record its time; a failure names it, never its values. */
+async function buildOne(c: Client, d: Deferred, built: DeferredIndexBuild[]): Promise<void> {
+  const s0 = performance.now();
+  const exists = await c.query(
+    d.kind === 'index'
+      ? `SELECT 1 FROM pg_class WHERE oid = to_regclass($1)`
+      : `SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`,
+    d.kind === 'index' ? [qi(`${d.relation.split('.')[0]}.${d.name}`)] : [qi(d.relation), d.name],
+  );
+  if (!exists.rowCount) {
+    try {
+      await c.query(d.definition);
+    } catch (e) {
+      // No `cause`: the pg error's detail quotes the duplicated or orphaned values.
+      const code = sqlState(e);
+      throw new SchemaMismatchError(
+        `building deferred ${d.kind} ${d.name} on ${d.relation} failed: ${redactedReason(e)}${code ? ` (SQLSTATE ${code})` : ''}`,
+      );
+    }
+  }
+  const seconds = (performance.now() - s0) / 1000;
+  await c.query(
+    `UPDATE ${META}.deferred_indexes SET built_at = now(), build_seconds = $3 WHERE relation = $1 AND name = $2`,
+    [d.relation, d.name, seconds],
+  );
+  built.push({ relation: d.relation, name: d.name, kind: d.kind, seconds });
+}
+
+/** Planner statistics for the freshly loaded tables (autovacuum would get there, later); what is still pending. */
+async function analyzeAndCount(target: DbEndpoint, relations: string[], analyze: boolean): Promise<number> {
+  return withClient(target, { applicationName: 'switchyard-index' }, async (c) => {
+    if (analyze) for (const rel of relations) await c.query(`ANALYZE ${qi(rel)}`);
+    const r = await c.query(
+      `SELECT count(*) AS n FROM ${META}.deferred_indexes WHERE relation = ANY($1::text[]) AND built_at IS NULL`,
+      [relations],
+    );
+    return Number(r.rows[0].n);
+  });
 }
