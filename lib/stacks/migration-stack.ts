@@ -8,8 +8,8 @@ import type { StageConfig } from '../config/stage-config';
 import { HealthAlarms } from '../constructs/health-alarms';
 import { loadBalancerByArn } from '../constructs/imported-resources';
 import { MigrationDashboard } from '../constructs/migration-dashboard';
-import { MigrationFunctions } from '../constructs/migration-functions';
-import { MigrationWorkflows } from '../constructs/workflows';
+import { MigrationFunctions, type MigrationFunctionsProps } from '../constructs/migration-functions';
+import { MigrationWorkflows, type MigrationWorkflowsProps } from '../constructs/workflows';
 import { StageLockTable } from '../constructs/workflows/lock-table';
 import type { IServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
@@ -48,58 +48,8 @@ export class MigrationStack extends Stack {
     });
     const removalPolicy = config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.lockTable = new StageLockTable(this, 'Lock', { stageName: config.stageName, removalPolicy });
-    this.functions = new MigrationFunctions(this, 'Phases', {
-      lockTable: this.lockTable,
-      stageName: config.stageName,
-      vpc: props.vpc,
-      oldEnvironment: props.oldEnvironment,
-      newEnvironment: props.newEnvironment,
-      alb: props.alb,
-      dns: props.dns,
-      healthAlarmPrefix: prefix,
-      verification: {
-        smokeBaseUrl: config.verification.smokeBaseUrl ?? props.listenerUrl,
-        oldBaseUrl: config.verification.oldBaseUrl,
-        newLoadBalancer: props.loadBalancer,
-        // An imported old side keeps its own load balancer: only the config knows it (by ARN).
-        oldLoadBalancer: props.oldEnvironment.imported
-          ? config.verification.oldLoadBalancerArn
-            ? loadBalancerByArn(config.verification.oldLoadBalancerArn)
-            : undefined
-          : props.loadBalancer,
-      },
-      specName: config.migration.specName,
-      databaseTls: config.migration.databaseTls,
-      logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      defaults: {
-        schedule: config.migration.weightSchedule,
-        bakeSeconds: config.migration.bakeSeconds,
-        maxCatchUpLagSeconds: config.migration.maxCatchUpLagSeconds,
-        maxCatchUpMinutes: config.migration.maxCatchUpMinutes,
-        copyConcurrency: config.migration.copyConcurrency,
-        pauseAt: config.migration.pauseAt,
-      },
-    });
-    this.workflows = new MigrationWorkflows(this, 'Workflows', {
-      stageName: config.stageName,
-      functions: this.functions.functions,
-      notificationEmail: config.alarms.notificationEmail,
-      oldService: props.oldEnvironment.service,
-      verification: config.verification,
-      copy: config.migration.copy,
-      maxPauseSeconds: config.migration.maxPauseSeconds,
-      // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
-      rollback: {
-        preDrainSeconds: config.migration.rollback.preDrainSeconds,
-        settleSeconds: rollbackSettleSeconds({
-          deregistrationSeconds: ALB_DEREGISTRATION_SECONDS,
-          dnsTtlSeconds: config.routing.route53?.ttlSeconds,
-          longestRequestSeconds: config.migration.rollback.longestRequestSeconds,
-        }),
-        quietSeconds: config.migration.rollback.quietSeconds,
-      },
-      logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
+    this.functions = new MigrationFunctions(this, 'Phases', phaseFunctionProps(props, this.lockTable, prefix));
+    this.workflows = new MigrationWorkflows(this, 'Workflows', workflowProps(props, this.functions));
     new MigrationDashboard(this, 'Dashboard', {
       stageName: config.stageName,
       oldTargetGroup: props.oldEnvironment.imported ? undefined : props.oldEnvironment.targetGroup,
@@ -124,4 +74,69 @@ export class MigrationStack extends Stack {
       });
     }
   }
+}
+
+/** The phase functions of a stage: environments, verification targets and the stage defaults. */
+function phaseFunctionProps(
+  props: MigrationStackProps,
+  lockTable: StageLockTable,
+  prefix: string,
+): MigrationFunctionsProps {
+  return {
+    lockTable,
+    stageName: props.config.stageName,
+    vpc: props.vpc,
+    oldEnvironment: props.oldEnvironment,
+    newEnvironment: props.newEnvironment,
+    alb: props.alb,
+    dns: props.dns,
+    healthAlarmPrefix: prefix,
+    verification: {
+      smokeBaseUrl: props.config.verification.smokeBaseUrl ?? props.listenerUrl,
+      oldBaseUrl: props.config.verification.oldBaseUrl,
+      newLoadBalancer: props.loadBalancer,
+      // An imported old side keeps its own load balancer: only the config knows it (by ARN).
+      oldLoadBalancer: props.oldEnvironment.imported
+        ? props.config.verification.oldLoadBalancerArn
+          ? loadBalancerByArn(props.config.verification.oldLoadBalancerArn)
+          : undefined
+        : props.loadBalancer,
+    },
+    specName: props.config.migration.specName,
+    databaseTls: props.config.migration.databaseTls,
+    logRemovalPolicy: props.config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    defaults: {
+      schedule: props.config.migration.weightSchedule,
+      bakeSeconds: props.config.migration.bakeSeconds,
+      maxCatchUpLagSeconds: props.config.migration.maxCatchUpLagSeconds,
+      maxCatchUpMinutes: props.config.migration.maxCatchUpMinutes,
+      copyConcurrency: props.config.migration.copyConcurrency,
+      pauseAt: props.config.migration.pauseAt,
+    },
+  };
+}
+
+/** The state machines of a stage: notifications, copy mode, pause limit and the rollback's windows. */
+function workflowProps(props: MigrationStackProps, functions: MigrationFunctions): MigrationWorkflowsProps {
+  const { config } = props;
+  return {
+    stageName: config.stageName,
+    functions: functions.functions,
+    notificationEmail: config.alarms.notificationEmail,
+    oldService: props.oldEnvironment.service,
+    verification: config.verification,
+    copy: config.migration.copy,
+    maxPauseSeconds: config.migration.maxPauseSeconds,
+    // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
+    rollback: {
+      preDrainSeconds: config.migration.rollback.preDrainSeconds,
+      settleSeconds: rollbackSettleSeconds({
+        deregistrationSeconds: ALB_DEREGISTRATION_SECONDS,
+        dnsTtlSeconds: config.routing.route53?.ttlSeconds,
+        longestRequestSeconds: config.migration.rollback.longestRequestSeconds,
+      }),
+      quietSeconds: config.migration.rollback.quietSeconds,
+    },
+    logRemovalPolicy: config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  };
 }
