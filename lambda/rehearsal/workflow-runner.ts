@@ -233,28 +233,91 @@ export async function runLocally(
   input: unknown,
   opts: RunOptions = {},
 ): Promise<LocalExecution> {
-  const steps: LocalExecution['steps'] = [];
-  const notifications: Record<string, unknown>[] = [];
-  const awsCalls: { resource: string; input: unknown }[] = [];
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  const waits: Record<string, number> = {};
-  const retries: Record<string, number> = {};
+  const record: Recorded = { steps: [], notifications: [], awsCalls: [] };
   const tokens = opts.taskTokens ?? new LocalTaskTokens();
-  const holding: string[] = [];
-  const timers: NodeJS.Timeout[] = [];
-  const autoAnswer = () => {
-    const a = opts.answerPauses;
+  const pauses = new HeldPauses(tokens, opts.answerPauses, input);
+  // StopExecution from inside a task (`abortBefore`): bound once the execution exists.
+  const control: { abort: () => void } = { abort: () => undefined };
+  const { handlers, waits, retries } = bindStates(template, definition, deps, opts, {
+    record,
+    tokens,
+    pauses,
+    control,
+  });
+  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
+  const context = executionContext(input, opts.executionName);
+  const executionArn = context.Execution.Id;
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
+    } as never,
+    context: context as never,
+  });
+  control.abort = () => execution.abort();
+  const stop = () => {
+    execution.abort();
+    setImmediate(() => pauses.cancelAll());
+  };
+  opts.stopSignal?.addEventListener('abort', stop, { once: true });
+  try {
+    return { executionArn, ...record, ...(await settle(execution.result)) };
+  } finally {
+    opts.stopSignal?.removeEventListener('abort', stop);
+    pauses.cancelAll();
+  }
+}
+
+/** What a local execution records while it runs. */
+type Recorded = Pick<LocalExecution, 'steps' | 'notifications' | 'awsCalls'>;
+
+/** The `.waitForTaskToken` tokens an execution holds, and the rehearsal's automatic answer to a pause. */
+class HeldPauses {
+  private readonly holding: string[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly tokens: LocalTaskTokens,
+    private readonly answer: RunOptions['answerPauses'],
+    private readonly input: unknown,
+  ) {}
+
+  /** A task now waits on `token`; with `answerPauses`, answer it after the configured delay. */
+  hold(token: string): void {
+    this.holding.push(token);
+    const a = this.answer;
     if (!a) return;
-    const migrationId = String((input as { migrationId?: unknown } | null)?.migrationId ?? '');
-    timers.push(
+    const migrationId = String((this.input as { migrationId?: unknown } | null)?.migrationId ?? '');
+    this.timers.push(
       setTimeout(() => {
-        answerLocalPause(a.store, tokens, { stage: a.stage, migrationId, action: a.action, now: new Date() }).then(
+        answerLocalPause(a.store, this.tokens, { stage: a.stage, migrationId, action: a.action, now: new Date() }).then(
           (answer) => a.onAnswer?.(answer),
           (e: Error) => a.onAnswer?.(e),
         );
       }, a.afterMs),
     );
-  };
+  }
+
+  /** The execution ended: no timer outlives it, no token stays open. */
+  cancelAll(): void {
+    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.holding) this.tokens.cancel(t);
+  }
+}
+
+interface Binding {
+  readonly record: Recorded;
+  readonly tokens: LocalTaskTokens;
+  readonly pauses: HeldPauses;
+  readonly control: { abort: () => void };
+}
+
+/** Every Task bound to its local handler (phase functions, SNS publishes, SDK calls); every Wait and retry timed. */
+function bindStates(template: CfnTemplate, definition: AslDefinition, deps: DepsFactory, opts: RunOptions, b: Binding) {
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const waits: Record<string, number> = {};
+  const retries: Record<string, number> = {};
   for (const [name, state] of allStates(definition.States)) {
     if (state.Type === 'Wait') waits[name] = opts.waitMs?.(name) ?? 0;
     if (state.Type !== 'Task') continue;
@@ -267,63 +330,77 @@ export async function runLocally(
             name: 'KMS.KMSAccessDeniedException',
           });
         const m = (msg as { Message?: unknown }).Message;
-        notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
+        b.record.notifications.push((typeof m === 'string' ? JSON.parse(m) : m) as Record<string, unknown>);
         return {};
       };
       continue;
     }
     if (resource.includes(':::aws-sdk:')) {
       handlers[name] = async (callInput) => {
-        awsCalls.push({ resource: resource.split(':::aws-sdk:')[1], input: callInput });
+        b.record.awsCalls.push({ resource: resource.split(':::aws-sdk:')[1], input: callInput });
         return {};
       };
       continue;
     }
-    const waitsForToken = resource.endsWith(':lambda:invoke.waitForTaskToken');
-    const target = waitsForToken ? String(state.Parameters?.FunctionName ?? '') : resource;
-    const logicalId = target.split(':function:')[1];
-    const handlerName = String(template.Resources[logicalId]?.Properties?.Handler ?? '').replace(/^index\./, '');
-    const phase = PHASE_HANDLERS[handlerName as keyof typeof PHASE_HANDLERS];
-    if (!phase) throw new Error(`task ${name} invokes ${target}, which is not a known phase function`);
-    const invoke = phase.make(deps);
-    // `.waitForTaskToken`: the function gets the Payload with a token of its own; the task's result is the token's answer.
-    const run = waitsForToken
-      ? async (taskInput: unknown) => {
-          const { token, answered } = tokens.issue();
-          await invoke({ ...(taskInput as { Payload: object }).Payload, taskToken: token });
-          holding.push(token);
-          autoAnswer();
-          return answered;
-        }
-      : (taskInput: unknown) => invoke(taskInput, { getRemainingTimeInMillis: () => 900_000 });
-    handlers[name] = async (taskInput) => {
-      if (opts.abortBefore?.(name)) {
-        // StopExecution: the execution ends here; the task settles (so the interpreter clears its state timer) but nothing runs after it.
-        execution.abort();
-        return new Promise((resolve) => setImmediate(() => resolve({})));
-      }
-      const t0 = Date.now();
-      try {
-        await opts.beforeTask?.(name, handlerName, taskInput);
-        const out = await run(taskInput);
-        const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: true };
-        steps.push(step);
-        opts.onStep?.({ ...step, output: out });
-        return out;
-      } catch (e) {
-        const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: false };
-        steps.push(step);
-        opts.onStep?.({ ...step, error: `${(e as Error).name}: ${(e as Error).message}` });
-        throw e;
-      }
-    };
+    handlers[name] = phaseTask(template, name, state, deps, opts, b);
   }
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
-  // Every local execution is its own lock owner, as on AWS (two executions never share an id).
+  return { handlers, waits, retries };
+}
+
+/** A Task that invokes a phase function: the handler bound by its `Handler`, timed and recorded; a token task waits for its answer. */
+function phaseTask(
+  template: CfnTemplate,
+  name: string,
+  state: { Resource?: unknown; Parameters?: Record<string, unknown> },
+  deps: DepsFactory,
+  opts: RunOptions,
+  b: Binding,
+) {
+  const resource = String(state.Resource);
+  const waitsForToken = resource.endsWith(':lambda:invoke.waitForTaskToken');
+  const target = waitsForToken ? String(state.Parameters?.FunctionName ?? '') : resource;
+  const logicalId = target.split(':function:')[1];
+  const handlerName = String(template.Resources[logicalId]?.Properties?.Handler ?? '').replace(/^index\./, '');
+  const phase = PHASE_HANDLERS[handlerName as keyof typeof PHASE_HANDLERS];
+  if (!phase) throw new Error(`task ${name} invokes ${target}, which is not a known phase function`);
+  const invoke = phase.make(deps);
+  // `.waitForTaskToken`: the function gets the Payload with a token of its own; the task's result is the token's answer.
+  const run = waitsForToken
+    ? async (taskInput: unknown) => {
+        const { token, answered } = b.tokens.issue();
+        await invoke({ ...(taskInput as { Payload: object }).Payload, taskToken: token });
+        b.pauses.hold(token);
+        return answered;
+      }
+    : (taskInput: unknown) => invoke(taskInput, { getRemainingTimeInMillis: () => 900_000 });
+  return async (taskInput: unknown) => {
+    if (opts.abortBefore?.(name)) {
+      // StopExecution: the execution ends here; the task settles (so the interpreter clears its state timer) but nothing runs after it.
+      b.control.abort();
+      return new Promise((resolve) => setImmediate(() => resolve({})));
+    }
+    const t0 = Date.now();
+    try {
+      await opts.beforeTask?.(name, handlerName, taskInput);
+      const out = await run(taskInput);
+      const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: true };
+      b.record.steps.push(step);
+      opts.onStep?.({ ...step, output: out });
+      return out;
+    } catch (e) {
+      const step = { state: name, phase: handlerName, ms: Date.now() - t0, ok: false };
+      b.record.steps.push(step);
+      opts.onStep?.({ ...step, error: `${(e as Error).name}: ${(e as Error).message}` });
+      throw e;
+    }
+  };
+}
+
+/** `$$` of a local execution: every local execution is its own lock owner, as on AWS (two never share an id). */
+function executionContext(input: unknown, executionName?: string) {
   const name =
-    opts.executionName ??
-    `${String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local')}-${++executions}`;
-  const context = {
+    executionName ?? `${String((input as { migrationId?: unknown } | null)?.migrationId ?? 'local')}-${++executions}`;
+  return {
     Execution: {
       Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:${name}`,
       Name: name,
@@ -334,42 +411,18 @@ export async function runLocally(
     // `$$.Task.Token` resolves; each `.waitForTaskToken` task gets its own token from `tokens` instead.
     Task: { Token: 'local-task-token' },
   };
-  const executionArn = context.Execution.Id;
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: waits,
-      retryIntervalOverrides: retries,
-    } as never,
-    context: context as never,
-  });
-  const stop = () => {
-    execution.abort();
-    setImmediate(() => {
-      for (const t of holding) tokens.cancel(t);
-    });
-  };
-  opts.stopSignal?.addEventListener('abort', stop, { once: true });
+}
+
+/** How the interpreter's result ends the execution: SUCCEEDED, ABORTED, or FAILED with the error and cause. */
+async function settle(result: Promise<unknown>): Promise<Omit<LocalExecution, 'executionArn' | keyof Recorded>> {
   try {
-    return await settle(execution.result);
-  } finally {
-    opts.stopSignal?.removeEventListener('abort', stop);
-    for (const t of timers) clearTimeout(t);
-    for (const t of holding) tokens.cancel(t);
-  }
-  async function settle(result: Promise<unknown>): Promise<LocalExecution> {
-    try {
-      const output = await result;
-      return { status: 'SUCCEEDED', executionArn, output, steps, notifications, awsCalls };
-    } catch (e) {
-      if (e instanceof ExecutionAbortedError)
-        return { status: 'ABORTED', executionArn, steps, notifications, awsCalls };
-      if (!(e instanceof ExecutionError)) throw e;
-      const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } })
-        .cause;
-      const { error, detail } = describeFailure(e, cause);
-      return { status: 'FAILED', executionArn, error, cause: detail, steps, notifications, awsCalls };
-    }
+    return { status: 'SUCCEEDED', output: await result };
+  } catch (e) {
+    if (e instanceof ExecutionAbortedError) return { status: 'ABORTED' };
+    if (!(e instanceof ExecutionError)) throw e;
+    const cause = (e as { cause?: { name?: string; message?: string; errorName?: string; errorCause?: string } }).cause;
+    const { error, detail } = describeFailure(e, cause);
+    return { status: 'FAILED', error, cause: detail };
   }
 }
 
