@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { parseLsn } from './sync/pgoutput';
+import { insertPosition } from './sync/positions';
 
 /**
  * The server's average WAL rate (bytes/s): from pg_stat_wal since its last reset (14+, at least an
@@ -12,7 +13,7 @@ export async function walBytesPerSecond(c: Client, sampleMs = 1000): Promise<num
     .catch(() => null);
   const row = stat?.rows[0] as { b: number | null; s: number | null } | undefined;
   if (row?.b != null && row.s != null && row.s >= 3600) return row.b / row.s;
-  const at = async () => parseLsn((await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l);
+  const at = async () => parseLsn(await insertPosition(c));
   try {
     const a = await at();
     await new Promise((r) => setTimeout(r, sampleMs));

@@ -65,15 +65,16 @@ async function twoWay(create: CreateDatabase, id: string): Promise<{ oldDb: DbEn
   return { oldDb, newDb };
 }
 
+const syncRun = (id: string, direction: 'forward' | 'reverse', oldDb: DbEndpoint, newDb: DbEndpoint) => ({
+  migrationId: id,
+  direction,
+  spec: itemsSpec,
+  source: direction === 'forward' ? oldDb : newDb,
+  target: direction === 'forward' ? newDb : oldDb,
+  conflicts: true,
+});
 const sync = (id: string, direction: 'forward' | 'reverse', oldDb: DbEndpoint, newDb: DbEndpoint) =>
-  runSync({
-    migrationId: id,
-    direction,
-    spec: itemsSpec,
-    source: direction === 'forward' ? oldDb : newDb,
-    target: direction === 'forward' ? newDb : oldDb,
-    conflicts: true,
-  });
+  runSync(syncRun(id, direction, oldDb, newDb));
 
 /** Rows (as text) expected on both sides that are not there, plus rows that differ between the sides. */
 async function lostRows(oldDb: DbEndpoint, newDb: DbEndpoint, expected: string[]): Promise<number> {
@@ -120,23 +121,14 @@ async function staleExecution(create: CreateDatabase): Promise<number> {
   await sql(oldDb, `INSERT INTO items VALUES (200, 'written on old', NULL, 0)`);
   await sql(oldDb, `UPDATE items SET name = 'older edit on old' WHERE id = 4`);
   const fenced = (token: number) => (c: Parameters<typeof assertFence>[0]) => assertFence(c, { stage: 'drill', token });
-  const stale = await runSync({ ...forwardRun(id, oldDb, newDb), fence: fenced(1) }).catch((e: Error) => e);
+  const stale = await runSync({ ...syncRun(id, 'forward', oldDb, newDb), fence: fenced(1) }).catch((e: Error) => e);
   if (!(stale instanceof Error) || stale.name !== 'StaleExecutionError') return Number.POSITIVE_INFINITY;
   const edited = (await sql(newDb, 'SELECT t::text AS r FROM items t WHERE id = 3'))[0].r as string;
-  await runSync({ ...forwardRun(id, oldDb, newDb), fence: fenced(2) });
+  await runSync({ ...syncRun(id, 'forward', oldDb, newDb), fence: fenced(2) });
   const expected = [edited, ...(await rowsOf(oldDb)).filter((r) => /^\((200|4),/.test(r))];
   const n = await rowsOf(newDb);
   return expected.filter((r) => !n.includes(r)).length;
 }
-
-const forwardRun = (id: string, oldDb: DbEndpoint, newDb: DbEndpoint) => ({
-  migrationId: id,
-  direction: 'forward' as const,
-  spec: itemsSpec,
-  source: oldDb,
-  target: newDb,
-  conflicts: true,
-});
 
 async function constraintsUnderWrites(create: CreateDatabase): Promise<number> {
   const spec = parseSpec({

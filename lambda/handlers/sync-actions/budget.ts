@@ -30,8 +30,12 @@ export async function endpoints(deps: PhaseDeps, d: Direction) {
   return d === 'forward' ? { source: old, target: neu, old, neu } : { source: neu, target: old, old, neu };
 }
 
+/** What is left of this invocation (ms); outside Lambda, one full run and its margin. */
+const remainingMs = (context: InvocationContext | undefined) =>
+  context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS + SAFETY_MS;
+
 export function budgetMs(context: InvocationContext | undefined, wantMs: number): number {
-  const left = context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS + SAFETY_MS;
+  const left = remainingMs(context);
   return Math.max(1_000, Math.min(wantMs, left - SAFETY_MS, MAX_RUN_MS));
 }
 
@@ -41,6 +45,6 @@ export function budgetMs(context: InvocationContext | undefined, wantMs: number)
  * TransactionTooLargeError instead of being killed there (a retry would start it over).
  */
 export function hardDeadlineMs(context: InvocationContext | undefined): number {
-  const left = context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS + SAFETY_MS;
+  const left = remainingMs(context);
   return Math.max(1_000, left - SAFETY_MS / 2);
 }
