@@ -79,7 +79,7 @@ describe('Migrate pause at a step (synthesized definition, task token answered l
     const ex = await run(
       'migrate',
       world,
-      { migrationId: 'm-abort', pauseAt: [25] },
+      { migrationId: 'm-pause-abort', pauseAt: [25] },
       {
         answerPauses: {
           action: 'abort',

@@ -13,7 +13,7 @@ describe('Migrate rerun with the same id after a failure before traffic', () => 
     const failed = await run(
       'migrate',
       world,
-      { migrationId: 'm-rerun' },
+      { migrationId: 'm-rerun-copy' },
       {
         beforeTask: (s) => {
           if (s === 'Smoke') throw new InjectedFault('injected into Smoke');
@@ -28,7 +28,7 @@ describe('Migrate rerun with the same id after a failure before traffic', () => 
        SELECT g, 1, 'human', 'after the failure', NULL, now() FROM generate_series(100001, 100020) g`,
     );
     await query(world.source, `UPDATE chat_messages SET body = 'edited after the failure' WHERE id <= 5`);
-    const rerun = await run('migrate', world, { migrationId: 'm-rerun' });
+    const rerun = await run('migrate', world, { migrationId: 'm-rerun-copy' });
     expect([rerun.status, rerun.error, rerun.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(await targetCount(world.target, 'messages')).toBe(320);
     const edited = await query<{ n: number }>(
