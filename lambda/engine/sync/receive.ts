@@ -127,6 +127,8 @@ export class ReceiveStream {
       this.wake = null;
     }
     if (this.head < this.queue.length) return this.take();
+    // Aborted: still let the socket's pending reads run, so no caller's loop can starve them.
+    if (signal?.aborted) await new Promise((r) => setImmediate(r));
     if (this.failure) throw this.failure;
     if (this.ended)
       throw new DatabaseUnreachableError(

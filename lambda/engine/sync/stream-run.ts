@@ -89,6 +89,8 @@ export class StreamRun {
       const ev = await stream.next(idleMs, this.opts.signal);
       if (this.s.dispatch.inTransaction && this.pastDeadline()) await this.abandonTransaction(ack);
       if (ev === null) {
+        // Stopped (signal) between two reads of one source transaction: keep what is whole, end now.
+        if (this.s.dispatch.inTransaction && this.opts.signal?.aborted) return this.leaveTransaction(ack);
         // Nothing arrived for a while: commit what is open.
         if (!this.s.dispatch.inTransaction && (await this.onQuiet(ack, null))) return;
         continue;
@@ -171,16 +173,26 @@ export class StreamRun {
 
   /** Past the hard deadline inside a source transaction: commit what is whole before it, then fail by name. */
   private async abandonTransaction(ack: Acknowledge): Promise<never> {
-    const d = this.s.dispatch;
-    const changes = d.changesInTransaction;
-    if (this.s.applier.discardTransaction() && this.s.applier.open && d.pendingEnd > this.position)
-      await this.commit(ack);
+    const changes = this.s.dispatch.changesInTransaction;
+    await this.leaveTransaction(ack);
     throw new TransactionTooLargeError(
       `the ${this.opts.direction} run reached its deadline (${Math.round(this.opts.deadlineMs! / 1000)} s) inside ` +
         `one source transaction (${changes} change(s) received so far): every transaction before it is applied, none ` +
         'of it. A bounded run cannot pass it: run the sync as a long-running process (switchyard sync) until it ' +
         'has passed, or give the runs more time',
     );
+  }
+
+  /**
+   * Give up the source transaction being received: every transaction before it is committed, none
+   * of it (its changes are taken back; the slot is not confirmed past its start, so the next run
+   * streams it again whole).
+   */
+  private async leaveTransaction(ack: Acknowledge): Promise<void> {
+    const d = this.s.dispatch;
+    const whole = this.s.applier.discardTransaction() && this.s.applier.open && d.pendingEnd > this.position;
+    if (whole) await this.commit(ack);
+    else if (this.s.applier.open) await this.s.applier.rollback(d.bound.values());
   }
 
   private stopDue(): boolean {
