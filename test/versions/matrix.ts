@@ -17,15 +17,26 @@ const CROSS = [
 ] as const;
 
 /**
- * The pairs a suite runs on: `npm test` (13 and 18 started) 13→18 and 18→13; `npm run test:versions`
+ * The pairs a suite runs on: `npm test` (13 and 18 started) 13→18 and 18→13 (only 13→18 with
+ * `upgradeOnly`: for suites whose other direction `npm test` covers elsewhere); `npm run test:versions`
  * every major against itself, and the cross-version pairs both ways.
  */
-export function matrixPairs(): Pair[] {
+export function matrixPairs(o: { upgradeOnly?: boolean } = {}): Pair[] {
   const have = testServers();
   const pairs: Pair[] = [];
-  if (process.env.SWITCHYARD_TEST_MATRIX === 'full') for (const m of have.keys()) pairs.push({ old: m, new: m });
-  const cross = process.env.SWITCHYARD_TEST_MATRIX === 'full' ? CROSS : ([[13, 18]] as const);
-  for (const [a, b] of cross) if (have.has(a) && have.has(b)) pairs.push({ old: a, new: b }, { old: b, new: a });
+  const full = process.env.SWITCHYARD_TEST_MATRIX === 'full';
+  if (full) for (const m of have.keys()) pairs.push({ old: m, new: m });
+  const cross = full ? CROSS : ([[13, 18]] as const);
+  for (const [a, b] of cross)
+    if (have.has(a) && have.has(b))
+      pairs.push(
+        ...(full || !o.upgradeOnly
+          ? [
+              { old: a, new: b },
+              { old: b, new: a },
+            ]
+          : [{ old: a, new: b }]),
+      );
   return pairs;
 }
 
