@@ -1,6 +1,6 @@
 /**
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
- *                       --seed 100000 --bounded-ms 0 --pg 18 --json]
+ *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --pg 18 --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -40,6 +40,8 @@ const SEED = arg('seed', 100_000);
 const BIG_ROWS = arg('big-rows', 100_000);
 /** Rows of the single huge transaction drained in phase 3 (0 skips it). */
 const HUGE_ROWS = arg('huge-rows', 500_000);
+/** Rows of the write mix's multi-row transactions (insert, then update, each row): raises the change rate per op. */
+const MULTI_ROWS = arg('multi-rows', 5);
 /** 0: one continuous run during the write mix; N: bounded runs of N ms back to back (the Lambda shape). */
 const BOUNDED_MS = arg('bounded-ms', 0);
 const JSON_OUT = process.argv.includes('--json');
@@ -158,6 +160,8 @@ interface Acknowledged {
   readonly inserted: Set<number>;
   readonly deleted: Set<number>;
   ops: number;
+  /** Row changes the acknowledged operations made (an insert, update or delete of one row each). */
+  changes: number;
 }
 
 /** One operation of the write mix: single-row inserts, updates and deletes, multi-row and a few slow transactions. */
@@ -169,19 +173,22 @@ function writeOp(ack: Acknowledged): (c: Client) => Promise<void> {
       const id = nextId++;
       await c.query(`INSERT INTO chat_messages VALUES ($1, 1, 'human', 'bench insert', NULL, now(), now())`, [id]);
       ack.inserted.add(id);
+      ack.changes++;
     } else if (r < 0.7) {
       await c.query(`UPDATE chat_messages SET body = 'bench update ' || $2, updated_at = now() WHERE id = $1`, [
         1 + Math.floor(Math.random() * SEED),
         ack.ops,
       ]);
+      ack.changes++;
     } else if (r < 0.8) {
       const live = [...ack.inserted].filter((x) => !ack.deleted.has(x));
       if (!live.length) return;
       const id = live[Math.floor(Math.random() * live.length)];
       await c.query(`DELETE FROM chat_messages WHERE id = $1`, [id]);
       ack.deleted.add(id);
+      ack.changes++;
     } else if (r < 0.97) {
-      const ids = Array.from({ length: 5 }, () => nextId++);
+      const ids = Array.from({ length: MULTI_ROWS }, () => nextId++);
       await c.query('BEGIN');
       await c.query(
         `INSERT INTO chat_messages SELECT x, 2, 'bot', 'bench multi', '{"m":1}', now(), now() FROM unnest($1::bigint[]) x`,
@@ -190,11 +197,13 @@ function writeOp(ack: Acknowledged): (c: Client) => Promise<void> {
       await c.query(`UPDATE chat_messages SET role = 'BOT' WHERE id = ANY($1::bigint[])`, [ids]);
       await c.query('COMMIT');
       for (const x of ids) ack.inserted.add(x);
+      ack.changes += 2 * ids.length;
     } else {
       await c.query('BEGIN');
       await c.query(`UPDATE chat_messages SET metadata = 'slow' WHERE id = $1`, [1 + Math.floor(Math.random() * SEED)]);
       await sleep(300);
       await c.query('COMMIT');
+      ack.changes++;
     }
     ack.ops++;
   };
@@ -296,7 +305,7 @@ async function lagUnderWriteMix(b: Bench, clients: Client[]) {
   const writers: Client[] = [];
   for (let i = 0; i < 8; i++) writers.push(await connect(b.oldDb, { applicationName: 'bench-writer' }));
   clients.push(...writers);
-  const ack: Acknowledged = { inserted: new Set(), deleted: new Set(), ops: 0 };
+  const ack: Acknowledged = { inserted: new Set(), deleted: new Set(), ops: 0, changes: 0 };
   const probe = probes(b);
   await runAtRate(writers, writeOp(ack));
   // Writes have stopped: one last probe; converged = it (and so everything before it) is visible on the target.
@@ -401,6 +410,8 @@ function summary(
     rate: RATE,
     opsDone: mix.ops,
     opsPerSecond: Math.round(mix.ops / SECONDS),
+    multiRows: MULTI_ROWS,
+    rowChangesPerSecond: Math.round(mix.changes / SECONDS),
     lag: {
       sync: { p50: pct(lagSync, 50), p99: pct(lagSync, 99), samples: lagSync.length },
       native: { p50: pct(lagNative, 50), p99: pct(lagNative, 99), samples: lagNative.length },
@@ -441,7 +452,7 @@ function summary(
 
 function printSummary(out: ReturnType<typeof summary>): void {
   const { lag, ratios, backlog, huge } = out;
-  log(`write mix: ${out.opsDone} ops in ${SECONDS}s (${out.opsPerSecond}/s)`);
+  log(`write mix: ${out.opsDone} ops in ${SECONDS}s (${out.opsPerSecond}/s, ${out.rowChangesPerSecond} row changes/s)`);
   log(
     `lag p50/p99   sync ${lag.sync.p50.toFixed(3)}/${lag.sync.p99.toFixed(3)} s   native ` +
       `${lag.native.p50.toFixed(3)}/${lag.native.p99.toFixed(3)} s   (ratio sync/native p50 ` +
