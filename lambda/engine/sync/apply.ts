@@ -239,7 +239,7 @@ export class Applier {
     this.touched.add(rel);
     const key = JSON.stringify(rel.keyIdx.map((i) => cells[i]));
     const prev = rel.pending.get(key);
-    this.txUndo?.push({ rel, key, prev });
+    this.remember(rel, key, prev);
     if (!prev) this.pendingRows++;
     const count = (prev?.count ?? 0) + delta;
     rel.pending.set(key, { op: count < 0 ? 'D' : 'I', cells: [...cells], ts, count });
@@ -269,7 +269,7 @@ export class Applier {
   discardTransaction(): boolean {
     if (this.txUndo && this.txStart.flushed && this.savepoint === 'set') {
       // Part of it is written, after the savepoint: the commit rolls back to it first.
-      for (const { rel } of this.txUndo) rel.pending.clear();
+      for (const rel of this.touched) rel.pending.clear();
       this.txUndo = [];
       this.pendingRows = 0;
       Object.assign(this.counts, this.txStart.counts);
@@ -309,11 +309,21 @@ export class Applier {
   /** Every relation a change was put into (a TRUNCATE writes all of their pending changes first). */
   private readonly touched = new Set<BoundRelation>();
 
+  /**
+   * What taking the current source transaction back needs: each key's entry before its first touch,
+   * until the transaction's first write. After it, everything pending is this transaction's (the
+   * earlier ones were written before the savepoint), so nothing per key is kept: memory stays bounded
+   * by `flushRows` however large the transaction.
+   */
+  private remember(rel: BoundRelation, key: string, prev: Entry | undefined): void {
+    if (this.txUndo && !this.txStart.flushed) this.txUndo.push({ rel, key, prev });
+  }
+
   /** Coalesce a change into the key's pending final state (commit order is call order). */
   private put(rel: BoundRelation, key: string, next: Entry, created = false): void {
     this.touched.add(rel);
     const prev = rel.pending.get(key);
-    this.txUndo?.push({ rel, key, prev });
+    this.remember(rel, key, prev);
     if (!prev) {
       this.pendingRows++;
       rel.pending.set(key, next);
