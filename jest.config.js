@@ -3,8 +3,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Long workflow runs (hundreds of tables under writes) run in `npm run test:long` (jest.long.config.js), in CI too.
-  testPathIgnorePatterns: ['/node_modules/', '/test/workflow/many-tables\\.test\\.ts$'],
+  // Long runs (many tables under writes) run in `npm run test:long` (jest.long.config.js), in CI too.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    ...require('./jest.long-tests').map((f) => `/${f.replace(/\./g, '\\.')}$`),
+  ],
   transform: {
     // Type checking runs once in `npm test` (tsc --noEmit); jest only transpiles.
     '^.+\\.tsx?$': [
