@@ -127,6 +127,7 @@ function workflowProps(props: MigrationStackProps, functions: MigrationFunctions
     verification: config.verification,
     copy: config.migration.copy,
     maxPauseSeconds: config.migration.maxPauseSeconds,
+    syncRunner: config.sync.runner,
     // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
     rollback: {
       preDrainSeconds: config.migration.rollback.preDrainSeconds,
