@@ -142,7 +142,7 @@ export const SLOT_RETENTION_SHARE_OF_FREE = 0.5;
 export const SYNC_TASK = {
   cpu: { allowed: [256, 512, 1024, 2048, 4096], default: 1024 },
   memoryMiB: { min: 512, max: 30_720, default: 2048 },
-  observePollMs: 500,
+  observePollMs: 100,
   /** One CatchUp observation waits at most this long for the source's position to be applied. */
   observeWindowSeconds: 60,
   /** The bake checks that the task still runs this often. */

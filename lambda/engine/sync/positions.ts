@@ -25,20 +25,16 @@ export function sourceInsertPosition(source: DbEndpoint): Promise<string> {
  * slot): the position stored in the destination with each batch, or the slot's confirmed position
  * when later (the applier confirms WAL with nothing of ours in it while idle). 0 before the first batch.
  */
-export async function appliedPosition(source: DbEndpoint, target: DbEndpoint, slot: string): Promise<bigint> {
-  const stored = await withClient(target, { applicationName: 'switchyard-sync' }, async (c) => {
-    // Before the applier's first batch the bookkeeping table may not exist yet.
-    const t = await c.query(`SELECT to_regclass('${META_SCHEMA}.sync_position') IS NOT NULL AS ok`);
-    if (!t.rows[0].ok) return null;
-    const r = await c.query(`SELECT lsn::text AS lsn FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot]);
-    return (r.rows[0]?.lsn as string | undefined) ?? null;
-  });
-  const confirmed = await withClient(source, { applicationName: 'switchyard-sync' }, async (c) => {
-    const r = await c.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [
-      slot,
-    ]);
-    return (r.rows[0]?.lsn as string | null) ?? null;
-  });
+export async function appliedPositionWith(src: Client, dst: Client, slot: string): Promise<bigint> {
+  // Before the applier's first batch the bookkeeping table may not exist yet.
+  const table = await dst.query(`SELECT to_regclass('${META_SCHEMA}.sync_position') IS NOT NULL AS ok`);
+  const stored = table.rows[0].ok
+    ? ((await dst.query(`SELECT lsn::text AS lsn FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot]))
+        .rows[0]?.lsn as string | undefined)
+    : undefined;
+  const confirmed = (
+    await src.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])
+  ).rows[0]?.lsn as string | null | undefined;
   const a = stored ? parseLsn(stored) : 0n;
   const b = confirmed ? parseLsn(confirmed) : 0n;
   return a > b ? a : b;

@@ -3,7 +3,8 @@ import { METRIC } from '../../core/metrics';
 import { stoppedMessage, type SyncTaskRunner, SyncTaskStoppedError } from '../../core/sync/task';
 import { decideCatchUp } from '../../core/traffic/catch-up';
 import { type Direction, formatLsn, SyncLagError, syncNames } from '../../engine/sync';
-import { appliedPosition, sourceInsertPosition } from '../../engine/sync/positions';
+import { connect } from '../../engine/db';
+import { appliedPositionWith, insertPosition } from '../../engine/sync/positions';
 import { parseLsn } from '../../engine/sync';
 import type { PhaseDeps } from '../support/deps';
 import { ConfigurationError } from '../support/input';
@@ -62,25 +63,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function observeLag(deps: PhaseDeps, migrationId: string, taskArn: string, d: Direction, untilMs: number) {
   const { source, target } = await endpoints(deps, d);
   const slot = syncNames(migrationId, d).slot;
-  const sourceLsn = await sourceInsertPosition(source);
-  const goal = parseLsn(sourceLsn);
-  const t0 = deps.now();
-  for (;;) {
-    await assertRunning(deps, migrationId, taskArn);
-    const applied = await appliedPosition(source, target, slot);
-    const done = applied >= goal;
-    if (done || deps.now() >= untilMs) {
-      const lagBytes = done ? 0 : Number(goal - applied);
-      return {
-        direction: d,
-        done,
-        lagSeconds: (deps.now() - t0) / 1000,
-        lagBytes,
-        sourceLsn,
-        appliedLsn: formatLsn(applied),
-      };
+  const [src, dst] = await Promise.all([
+    connect(source, { applicationName: 'switchyard-sync-watch' }),
+    connect(target, { applicationName: 'switchyard-sync-watch' }),
+  ]);
+  try {
+    const sourceLsn = await insertPosition(src);
+    const goal = parseLsn(sourceLsn);
+    const t0 = deps.now();
+    for (;;) {
+      await assertRunning(deps, migrationId, taskArn);
+      const applied = await appliedPositionWith(src, dst, slot);
+      const done = applied >= goal;
+      if (done || deps.now() >= untilMs) {
+        const lagSeconds = (deps.now() - t0) / 1000;
+        const lagBytes = done ? 0 : Number(goal - applied);
+        return { direction: d, done, lagSeconds, lagBytes, sourceLsn, appliedLsn: formatLsn(applied) };
+      }
+      await sleep(SYNC_TASK.observePollMs);
     }
-    await sleep(SYNC_TASK.observePollMs);
+  } finally {
+    await Promise.all([src.end(), dst.end()]).catch(() => undefined);
   }
 }
 
