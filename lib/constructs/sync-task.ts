@@ -153,7 +153,7 @@ export class SyncTask extends Construct {
  * directory named by the sources' hash (built once per set of sources). A synth that skips bundling
  * (tests) stages the Dockerfile and a placeholder only.
  */
-function stagedImage(bundle: boolean): string {
+export function stagedImage(bundle: boolean): string {
   const hash = createHash('sha256')
     .update(handlerSourceHash())
     .update(fs.readFileSync(SYNC_TASK_ENTRY))

@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseStageConfig } from '../../../lib/config/stage-config';
+import { stagedImage } from '../../../lib/constructs/sync-task';
 import { minimalConfig, parse, stageFrom } from '../helpers';
 
 const stage = stageFrom(parse({ sync: { runner: 'ecs', cpu: 2048, memoryMiB: 4096 } }));
@@ -119,4 +123,27 @@ describe('SyncTask (sync.runner ecs): the long-running sync on Fargate', () => {
     );
     expect(parseStageConfig(minimalConfig()).sync).toEqual({ runner: 'lambda', cpu: 1024, memoryMiB: 2048 });
   });
+});
+
+describe('the sync task image context', () => {
+  test('GIVEN a synth that bundles WHEN staged THEN the context holds the bundle and the Dockerfile only, the bundle runs the task entry', () => {
+    const dir = stagedImage(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['Dockerfile', 'index.js']);
+    const size = fs.statSync(path.join(dir, 'index.js')).size;
+    expect(size).toBeGreaterThan(100_000);
+    expect(size).toBeLessThan(10_000_000);
+    expect(fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toMatch(
+      /^FROM .*node:22[\s\S]*USER node\nCMD \["node", "index.js"\]/,
+    );
+    // The bundle is the task's entry: without its settings it refuses to start, naming them (no AWS call).
+    const run = spawnSync(process.execPath, [path.join(dir, 'index.js')], {
+      env: {},
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/sync task could not start: .*SOURCE_DB_SECRET_ARN.*SYNC_MIGRATION_ID/);
+    // Staged once per set of sources: a second synth finds it.
+    expect(stagedImage(true)).toBe(dir);
+  }, 60_000);
 });
