@@ -149,4 +149,6 @@ export const SYNC_TASK = {
   bakeCheckSeconds: 5,
   stopTimeoutSeconds: 120,
   stopWaitSeconds: 180,
+  /** The task reads the destinations' fence this often: a later execution's token ends it. */
+  fenceCheckSeconds: 30,
 } as const;

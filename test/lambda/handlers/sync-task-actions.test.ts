@@ -3,7 +3,7 @@ import { ERRORS } from '../../../lambda/core/errors';
 import type { SyncTaskRunner } from '../../../lambda/core/sync/task';
 import type { DbEndpoint } from '../../../lambda/engine';
 import { registerSpec } from '../../../lambda/engine/specs';
-import { createSync } from '../../../lambda/engine/sync';
+import { createSync, raiseFence } from '../../../lambda/engine/sync';
 import type { PhaseDeps } from '../../../lambda/handlers/support/deps';
 import { createLogger } from '../../../lambda/handlers/support/logger';
 import { sync } from '../../../lambda/handlers/sync';
@@ -86,5 +86,30 @@ describe('sync handler with a sync task (sync.runner ecs), as the migration logi
         name: ERRORS.SyncTaskStoppedError,
         message: expect.stringContaining(`${taskArn} of migration ${id} is not running (OutOfMemoryError`),
       });
+  }, 60_000);
+
+  test('GIVEN an idle task of an execution WHEN a later execution raises the fence THEN the task ends itself (StaleExecutionError)', async () => {
+    const tasks = new InProcessSyncTasks((spec, signal) => runSyncTask(base(), spec, signal, { fenceCheckMs: 100 }));
+    const { taskArn } = await tasks.start({
+      migrationId: id,
+      directions: ['forward'],
+      conflicts: false,
+      fenceToken: 1,
+    });
+    try {
+      expect(await tasks.status(taskArn)).toMatchObject({ running: true });
+      await raiseFence(target, { stage: 'unit', token: 2 });
+      const end = Date.now() + 30_000;
+      while ((await tasks.status(taskArn)).running && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(await tasks.status(taskArn)).toMatchObject({
+        running: false,
+        // Its watchdog, or its next apply transaction, whichever sees the later token first.
+        stoppedReason: expect.stringMatching(
+          /StaleExecutionError: stage unit: this (sync task's|execution's) lock token 1 is older than token 2/,
+        ),
+      });
+    } finally {
+      await tasks.stopAll(id);
+    }
   }, 60_000);
 });
