@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { StageConfig } from './config/stage-config';
+import type { StageConfig, SyncConfig } from './config/stage-config';
 import { loadStageConfig, type StageName } from './config/stages';
 import { SwitchyardStage } from './stacks/switchyard-stage';
 
@@ -12,7 +12,7 @@ export function synthesizeMigrationTemplate(
   stage: StageName = 'dev',
   overrides: {
     verification?: Partial<Pick<StageConfig['verification'], 'smoke' | 'canary'>>;
-    sync?: Partial<StageConfig['sync']>;
+    sync?: Partial<SyncConfig>;
   } = {},
 ): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

@@ -18,7 +18,7 @@ import { acknowledgeWildcards } from './wildcard-acks';
 const ROOT = path.join(__dirname, '..', '..');
 /** The container's entry: the continuous sync until SIGTERM. */
 export const SYNC_TASK_ENTRY = path.join(ROOT, 'bin', 'sync-task.ts');
-const CONTAINER = 'sync';
+const CONTAINER = 'sync-task';
 
 export interface SyncTaskProps {
   readonly stageName: string;
@@ -72,7 +72,7 @@ export class SyncTask extends Construct {
     });
     this.taskDefinition.addContainer(CONTAINER, {
       image: ecs.ContainerImage.fromAsset(stagedImage(Stack.of(this).bundlingRequired)),
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'sync', logGroup: this.logGroup }),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'sync-task', logGroup: this.logGroup }),
       readonlyRootFilesystem: true,
       // ECS sends SIGTERM, then SIGKILL after this: the engine finishes the transaction it applies first
       // (a kill rolls the open destination transaction back; the slot still holds it, nothing lost).

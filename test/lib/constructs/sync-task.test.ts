@@ -67,7 +67,7 @@ describe('SyncTask (sync.runner ecs): the long-running sync on Fargate', () => {
         'SYNC_TASK_SECURITY_GROUPS',
       ])
         expect(env[k]).toBeDefined();
-      expect(env.SYNC_TASK_CONTAINER).toBe('sync');
+      expect(env.SYNC_TASK_CONTAINER).toBe('sync-task');
       const st = statementsOf(phase);
       expect(st).toEqual(
         expect.arrayContaining([
