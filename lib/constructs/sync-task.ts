@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -62,16 +63,23 @@ export class SyncTask extends Construct {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
+    // x86_64 on both ends: the image builds natively wherever CDK runs (CodeBuild, a laptop) without emulation.
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? SYNC_TASK.cpu.default,
       memoryLimitMiB: props.memoryMiB ?? SYNC_TASK.memoryMiB.default,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.taskDefinition.addContainer(CONTAINER, {
-      image: ecs.ContainerImage.fromAsset(stagedImage(Stack.of(this).bundlingRequired)),
+      image: ecs.ContainerImage.fromAsset(stagedImage(Stack.of(this).bundlingRequired), {
+        platform: Platform.LINUX_AMD64,
+      }),
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'sync-task', logGroup: this.logGroup }),
       readonlyRootFilesystem: true,
       // ECS sends SIGTERM, then SIGKILL after this: the engine finishes the transaction it applies first

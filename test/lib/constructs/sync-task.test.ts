@@ -26,7 +26,12 @@ describe('SyncTask (sync.runner ecs): the long-running sync on Fargate', () => {
     const defs = syncTaskDefs();
     expect(defs).toHaveLength(1);
     const def = defs[0][1].Properties;
-    expect(def).toMatchObject({ Cpu: '2048', Memory: '4096', RequiresCompatibilities: ['FARGATE'] });
+    expect(def).toMatchObject({
+      Cpu: '2048',
+      Memory: '4096',
+      RequiresCompatibilities: ['FARGATE'],
+      RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
+    });
     const [container] = def.ContainerDefinitions;
     expect(container.Secrets).toBeUndefined();
     const env = Object.fromEntries(
