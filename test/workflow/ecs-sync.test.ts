@@ -76,10 +76,15 @@ async function ecsWorld(rows: number) {
   return { world, old, neu };
 }
 
-const runEcs = (world: Parameters<typeof localDeps>[0], input: unknown, opts: RunOptions) =>
+const runEcs = (
+  world: Parameters<typeof localDeps>[0],
+  input: unknown,
+  opts: RunOptions,
+  machine: 'migrate' | 'rollback-traffic' = 'migrate',
+) =>
   runLocally(
     ecsSyncTemplate(),
-    definitionFromTemplate(ecsSyncTemplate(), 'migrate'),
+    definitionFromTemplate(ecsSyncTemplate(), machine),
     () => localDeps(world, { stage: 'wf' }),
     input,
     opts,
@@ -172,6 +177,42 @@ describe('Migrate with sync.runner ecs (synthesized definition, in-process sync 
     } finally {
       await Promise.all([old.stop(), neu.stop()]);
       await world.syncTasks.stopAll('m-ecs-died');
+    }
+  }, 300_000);
+
+  test('GIVEN a Migrate stopped mid-bake with its task running WHEN the EventBridge rule starts RollbackTraffic THEN the task is stopped, the new side writes returned, nothing left running', async () => {
+    const { world, old, neu } = await ecsWorld(200);
+    let gates = 0;
+    try {
+      old.start();
+      const migrate = await runEcs(
+        world,
+        { migrationId: 'm-ecs-aborted' },
+        {
+          beforeTask: (state) => {
+            if (state === 'SetWeights') neu.start();
+          },
+          abortBefore: (state) => state === 'HealthGate' && ++gates === 2,
+        },
+      );
+      expect(migrate.status).toBe('ABORTED');
+      // StopExecution ends the workflow, not the task: it still applies both directions.
+      expect(world.syncTasks.running).toBe(1);
+      const ex = await runEcs(
+        world,
+        { endedExecution: { executionArn: migrate.executionArn, status: 'ABORTED' } },
+        { beforeTask: async (state) => (state === 'RollbackTraffic' ? neu.stop() : undefined) },
+        'rollback-traffic',
+      );
+      expect([ex.status, ex.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(world.syncTasks.running).toBe(0);
+      expect(neu.acked.length).toBeGreaterThan(0);
+      expect(await missing(world.source, OLD_MESSAGES, [...old.acked, ...neu.acked])).toEqual([]);
+      expect((await slotStatus(world.target, 'm-ecs-aborted', 'reverse')).exists).toBe(false);
+      expect(world.lock.locks.size).toBe(0);
+    } finally {
+      await Promise.all([old.stop(), neu.stop()]);
+      await world.syncTasks.stopAll('m-ecs-aborted');
     }
   }, 300_000);
 });
