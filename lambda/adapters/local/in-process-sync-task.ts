@@ -25,19 +25,22 @@ export class InProcessSyncTasks implements SyncTaskRunner {
   async start(spec: SyncTaskSpec): Promise<{ taskArn: string }> {
     const taskArn = `local:sync-task/${spec.migrationId}/${++this.started}`;
     const stop = new AbortController();
-    const t: Running = { taskArn, startedBy: syncTaskStartedBy(spec.migrationId), stop, ended: false, done: null! };
-    (t as { done: Promise<void> }).done = this.run(spec, stop.signal).then(
-      () => {
-        t.ended = true;
-        t.reason ??= 'exit code 0';
-      },
-      (e: unknown) => {
-        t.ended = true;
-        t.reason ??= `exit code 1: ${describeError(e)}`;
-      },
+    const state: { ended: boolean; reason?: string } = { ended: false };
+    const done = this.run(spec, stop.signal).then(
+      () => this.end(state, 'exit code 0'),
+      (e: unknown) => this.end(state, `exit code 1: ${describeError(e)}`),
     );
-    this.tasks.set(taskArn, t);
+    this.tasks.set(
+      taskArn,
+      Object.assign(state, { taskArn, startedBy: syncTaskStartedBy(spec.migrationId), stop, done }),
+    );
     return { taskArn };
+  }
+
+  /** The run ended: keep the reason a stop or kill gave it, else its own. */
+  private end(t: { ended: boolean; reason?: string }, reason: string): void {
+    t.ended = true;
+    t.reason ??= reason;
   }
 
   async status(taskArn: string): Promise<SyncTaskState> {
