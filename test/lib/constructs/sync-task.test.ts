@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseStageConfig } from '../../../lib/config/stage-config';
 import { stagedImage } from '../../../lib/constructs/sync-task';
-import { minimalConfig, parse, stageFrom } from '../helpers';
+import { IMPORTED_OLD, minimalConfig, parse, ROUTE53, stageFrom } from '../helpers';
 
 const stage = stageFrom(parse({ sync: { runner: 'ecs', cpu: 2048, memoryMiB: 4096 } }));
 const t = Template.fromStack(stage.migration);
@@ -112,11 +112,20 @@ describe('SyncTask (sync.runner ecs): the long-running sync on Fargate', () => {
     expect(JSON.stringify(d.toJSON())).not.toMatch(/SYNC_TASK_|StartSyncTask/);
   });
 
-  test('cdk-nag AwsSolutions: no unacknowledged finding with runner ecs', () => {
-    const report = new AwsSolutionsChecks(stage).validateScope(stage);
-    expect(
-      report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)),
-    ).toEqual([]);
+  test('cdk-nag AwsSolutions: no unacknowledged finding with runner ecs (provisioned and imported old side)', () => {
+    const imported = stageFrom(
+      parse({ oldEnvironment: IMPORTED_OLD, routing: { route53: ROUTE53 }, sync: { runner: 'ecs' } }),
+    );
+    for (const st of [stage, imported]) {
+      const report = new AwsSolutionsChecks(st).validateScope(st);
+      expect(
+        report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)),
+      ).toEqual([]);
+    }
+    const roleId = Object.entries(Template.fromStack(imported.migration).findResources('AWS::ECS::TaskDefinition'))
+      .filter(([id]) => id.startsWith('SyncTask'))
+      .map(([, r]) => r.Properties.TaskRoleArn['Fn::GetAtt'][0])[0];
+    expect(roleId).toMatch(/^SyncTaskTaskRole/);
   });
 
   test('the stage config names a bad size', () => {
