@@ -7,7 +7,7 @@ import { describeError } from '../core/errors';
 import { DEFAULT_SPEC_NAME } from '../core/limits';
 import type { SyncTaskSpec } from '../core/sync/task';
 import { parseEnv } from './support/input';
-import { createLogger } from './support/logger';
+import { createLogger, type LogSink } from './support/logger';
 import { runSyncTask } from './sync-actions/continuous';
 
 /**
@@ -45,14 +45,17 @@ export function syncTaskSpec(e: z.output<typeof syncTaskEnvSchema>): SyncTaskSpe
  * Run the continuous sync until SIGTERM (ECS StopTask) or SIGINT: each direction stops after the
  * transaction it applies, committed. Resolves with the exit code: 0 after a stop, 1 on a failure.
  */
-export async function syncTaskMain(env: NodeJS.ProcessEnv = process.env, proc: NodeJS.Process = process) {
+export async function syncTaskMain(
+  env: NodeJS.ProcessEnv = process.env,
+  proc: NodeJS.Process = process,
+  sink?: LogSink,
+) {
   const e = parseEnv(syncTaskEnvSchema, env);
   const spec = syncTaskSpec(e);
-  const log = createLogger({
-    service: 'switchyard-sync-task',
-    stage: e.SWITCHYARD_STAGE,
-    migrationId: spec.migrationId,
-  });
+  const log = createLogger(
+    { service: 'switchyard-sync-task', stage: e.SWITCHYARD_STAGE, migrationId: spec.migrationId },
+    sink,
+  );
   const sm = new SecretsManagerClient({ ...AWS_CLIENT_CONFIG });
   const stop = new AbortController();
   const onSignal = (signal: string) => {

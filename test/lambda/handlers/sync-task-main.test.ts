@@ -40,7 +40,8 @@ describe('the sync task process (bin/sync-task.ts): continuous until SIGTERM', (
     endpoints.set(e.SOURCE_DB_SECRET_ARN, source);
     endpoints.set(e.TARGET_DB_SECRET_ARN, target);
     const proc = new EventEmitter() as NodeJS.Process;
-    const exit = syncTaskMain(e, proc);
+    const lines: string[] = [];
+    const exit = syncTaskMain(e, proc, (l) => lines.push(l));
     try {
       for (const id of [9001, 9002]) {
         await query(
@@ -55,6 +56,9 @@ describe('the sync task process (bin/sync-task.ts): continuous until SIGTERM', (
     } finally {
       proc.emit('SIGTERM');
       await expect(exit).resolves.toBe(0);
+      expect(lines.map((l) => JSON.parse(l).message)).toEqual(
+        expect.arrayContaining(['sync task started', 'sync task stopping', 'sync task stopped cleanly']),
+      );
       await dropSync(source, 'm-sync-task-main', 'forward', target);
     }
   }, 120_000);
@@ -64,7 +68,9 @@ describe('the sync task process (bin/sync-task.ts): continuous until SIGTERM', (
     const e = env('m-sync-task-none');
     endpoints.set(e.SOURCE_DB_SECRET_ARN, source);
     endpoints.set(e.TARGET_DB_SECRET_ARN, target);
-    await expect(syncTaskMain(e, new EventEmitter() as NodeJS.Process)).resolves.toBe(1);
+    const lines: string[] = [];
+    await expect(syncTaskMain(e, new EventEmitter() as NodeJS.Process, (l) => lines.push(l))).resolves.toBe(1);
+    expect(lines.map((l) => JSON.parse(l).error).find(Boolean)).toMatch(/^ReplicationSlotMissingError: /);
   }, 60_000);
 
   test('a malformed run setting is refused before anything connects', async () => {
