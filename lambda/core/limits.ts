@@ -145,7 +145,7 @@ export const SYNC_TASK = {
   observePollMs: 100,
   /** One CatchUp observation waits at most this long for the source's position to be applied. */
   observeWindowSeconds: 60,
-  /** The bake checks that the task still runs this often. */
+  /** The bake and CatchUp check that the task still runs this often (an ECS DescribeTasks call). */
   bakeCheckSeconds: 5,
   stopTimeoutSeconds: 120,
   stopWaitSeconds: 180,

@@ -71,8 +71,13 @@ async function observeLag(deps: PhaseDeps, migrationId: string, taskArn: string,
     const sourceLsn = await insertPosition(src);
     const goal = parseLsn(sourceLsn);
     const t0 = deps.now();
+    // The position is read every poll; the task's state (an ECS API call) every bakeCheckSeconds.
+    let checkedAt = -Infinity;
     for (;;) {
-      await assertRunning(deps, migrationId, taskArn);
+      if (deps.now() - checkedAt >= SYNC_TASK.bakeCheckSeconds * 1000) {
+        await assertRunning(deps, migrationId, taskArn);
+        checkedAt = deps.now();
+      }
       const applied = await appliedPositionWith(src, dst, slot);
       const done = applied >= goal;
       if (done || deps.now() >= untilMs) {
