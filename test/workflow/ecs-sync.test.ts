@@ -124,12 +124,8 @@ describe('Migrate with sync.runner ecs (synthesized definition, in-process sync 
       expect(states.filter((s) => s.startsWith('StartSyncTask'))).toEqual(['StartSyncTask', 'StartSyncTaskBothWays']);
       // CatchUp and every bake watched the task: nothing else applied until the final drain.
       for (const o of [...outputs.CatchUp, ...outputs.Bake]) expect(o).toMatchObject({ observed: expect.any(String) });
-      expect(outputs.Bake.map((o) => (o as { forward: { done: boolean } }).forward.done)).toEqual([
-        true,
-        true,
-        true,
-        true,
-      ]);
+      const bakes = outputs.Bake as { forward: { done: boolean }; reverse: { done: boolean } }[];
+      expect(bakes.map((o) => [o.forward.done, o.reverse.done])).toEqual(Array(4).fill([true, true]));
       expect(seenAtGate).toEqual(Array(4).fill({ forward: [], reverse: [] }));
       expect(old.acked.length).toBeGreaterThan(0);
       expect(neu.acked.length).toBeGreaterThan(0);
