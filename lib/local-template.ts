@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { StageConfig } from './config/stage-config';
+import type { StageConfig, SyncConfig } from './config/stage-config';
 import { loadStageConfig, type StageName } from './config/stages';
 import { SwitchyardStage } from './stacks/switchyard-stage';
 
@@ -10,12 +10,19 @@ import { SwitchyardStage } from './stacks/switchyard-stage';
  */
 export function synthesizeMigrationTemplate(
   stage: StageName = 'dev',
-  overrides: { verification?: Partial<Pick<StageConfig['verification'], 'smoke' | 'canary'>> } = {},
+  overrides: {
+    verification?: Partial<Pick<StageConfig['verification'], 'smoke' | 'canary'>>;
+    sync?: Partial<SyncConfig>;
+  } = {},
 ): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const config = loadStageConfig(stage);
   const s = new SwitchyardStage(app, stage, {
-    config: { ...config, verification: { ...config.verification, ...overrides.verification } },
+    config: {
+      ...config,
+      verification: { ...config.verification, ...overrides.verification },
+      sync: { ...config.sync, ...overrides.sync },
+    },
   });
   return Template.fromStack(s.migration).toJSON() as never;
 }

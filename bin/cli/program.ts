@@ -452,6 +452,12 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     .option('--source-env <VAR>', 'environment variable holding the --source URL (keeps it out of `ps`)')
     .option('--spec <file>', 'your migration spec (JSON)')
     .option('--bake <seconds>', 'seconds each traffic step bakes (default 1)', int('--bake', 0, 600))
+    .addOption(
+      new Option(
+        '--sync-runner <runner>',
+        'where the sync runs: lambda (bounded runs, the default) or ecs (the long-running task, here in-process)',
+      ).choices(['lambda', 'ecs']),
+    )
     .option('--report <file.html>', 'also write the report as one self-contained HTML page')
     .option('--json', 'print the report as JSON on stdout')
     .option('--keep', 'keep the embedded databases running until Enter or Ctrl-C, and their data directory')
@@ -501,6 +507,7 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
           ...(source ? { source } : {}),
           ...(o.spec ? { specFile: o.spec as string } : {}),
           ...(o.bake === undefined ? {} : { bakeSeconds: o.bake as number }),
+          ...pick<'lambda' | 'ecs'>('syncRunner'),
           ...(o.report ? { reportFile: o.report as string } : {}),
           ...pick<boolean>('json'),
           ...pick<boolean>('keep'),

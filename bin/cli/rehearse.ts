@@ -43,6 +43,7 @@ export async function rehearseCommand(o: RehearseCommandOptions, io: RehearseIo)
   // Your own database or spec: the apps serve the generic read by key, and Smoke checks that instead of the chat routes.
   const template = synthesizeMigrationTemplate('dev', {
     verification: o.source || o.specFile ? GENERIC_APP_VERIFICATION : CHAT_APP_VERIFICATION,
+    ...(o.syncRunner ? { sync: { runner: o.syncRunner } } : {}),
   });
   const { json, reportFile, ...opts } = o;
   let report: Awaited<ReturnType<typeof rehearse>>;

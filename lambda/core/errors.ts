@@ -37,6 +37,9 @@ const NAMES = [
   'SyncLagError',
   // one source transaction did not finish applying within a bounded run's hard deadline (Lambda)
   'TransactionTooLargeError',
+  // sync.runner ecs: the long-running sync task stopped while the workflow counted on it (or would not stop)
+  'SyncTaskStoppedError',
+  'SyncTaskStopTimeoutError',
   'ReplicaIdentityMissingError',
   'ReverseMappingMissingError',
   'CommitTimestampsOffError',

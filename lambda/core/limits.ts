@@ -131,3 +131,24 @@ export function bounded(limit: { readonly min: number; readonly max: number }, u
 export const SLOT_STALL_HOURS = 24;
 /** The share of free storage a stalled slot's retained WAL may take. */
 export const SLOT_RETENTION_SHARE_OF_FREE = 0.5;
+
+/**
+ * `sync.runner: ecs` (lib/constructs/sync-task.ts): the Fargate task's size (a valid Fargate
+ * cpu/memory pair; the engine holds at most one batch per direction, well under 1 GiB), how often
+ * the workflow looks at the stored position while it observes, how long a stop may take (the
+ * engine finishes the transaction it applies: ECS kills it after `stopTimeoutSeconds`, which rolls
+ * the open destination transaction back, nothing lost), and how long the stopping Lambda waits for STOPPED.
+ */
+export const SYNC_TASK = {
+  cpu: { allowed: [256, 512, 1024, 2048, 4096], default: 1024 },
+  memoryMiB: { min: 512, max: 30_720, default: 2048 },
+  observePollMs: 100,
+  /** One CatchUp observation waits at most this long for the source's position to be applied. */
+  observeWindowSeconds: 60,
+  /** The bake and CatchUp check that the task still runs this often (an ECS DescribeTasks call). */
+  bakeCheckSeconds: 5,
+  stopTimeoutSeconds: 120,
+  stopWaitSeconds: 180,
+  /** The task reads the destinations' fence this often: a later execution's token ends it. */
+  fenceCheckSeconds: 30,
+} as const;

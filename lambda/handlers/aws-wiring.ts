@@ -14,6 +14,7 @@ import { DynamoPauseStore } from '../adapters/aws/dynamo-pause';
 import { databaseEndpointFromSecret } from '../adapters/aws/db-credentials';
 import { call } from '../adapters/aws/errors';
 import { EcsServiceRestarter } from '../adapters/aws/ecs-service';
+import { EcsSyncTasks } from '../adapters/aws/ecs-sync-task';
 import { RdsSnapshotService } from '../adapters/aws/rds-snapshots';
 import { Route53Router } from '../adapters/aws/route53-router';
 import { SecretsConfigStore } from '../adapters/aws/secrets-config-store';
@@ -99,6 +100,12 @@ export const phaseEnvSchema = z
       .string()
       .regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN')
       .optional(),
+    /** `sync.runner: ecs` (set on Sync and ValidateData only): the sync task's cluster, definition, container and network. */
+    SYNC_TASK_CLUSTER_ARN: z.string().min(1).optional(),
+    SYNC_TASK_DEFINITION_ARN: z.string().min(1).optional(),
+    SYNC_TASK_CONTAINER: z.string().min(1).optional(),
+    SYNC_TASK_SUBNETS: z.string().min(1).optional(),
+    SYNC_TASK_SECURITY_GROUPS: z.string().min(1).optional(),
     CANARY_NEW_LOAD_BALANCER_ARN: z
       .string()
       .regex(/:loadbalancer\/app\/[^/]+\/[^/]+$/, 'must be an application load balancer ARN')
@@ -151,6 +158,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): PhaseDeps {
       },
     ),
     repointOldDatabase: (endpoint) => repointSecret(sm, e.SOURCE_DB_SECRET_ARN, endpoint),
+    syncTasks: syncTasks(e),
     defaults: {
       schedule: e.DEFAULT_SCHEDULE.split(',').map(Number),
       bakeSeconds: e.DEFAULT_BAKE_SECONDS,
@@ -227,6 +235,24 @@ function databasePorts(e: PhaseEnv) {
         ? new EcsServiceRestarter({ serviceArn: e.OLD_SERVICE_ARN, clusterArn: e.OLD_CLUSTER_ARN })
         : undefined,
   };
+}
+
+/** The sync task of `sync.runner: ecs`, when the function was given its settings. */
+function syncTasks(e: PhaseEnv): EcsSyncTasks | undefined {
+  const list = (v: string) => v.split(',').filter(Boolean);
+  return e.SYNC_TASK_CLUSTER_ARN &&
+    e.SYNC_TASK_DEFINITION_ARN &&
+    e.SYNC_TASK_CONTAINER &&
+    e.SYNC_TASK_SUBNETS &&
+    e.SYNC_TASK_SECURITY_GROUPS
+    ? new EcsSyncTasks({
+        clusterArn: e.SYNC_TASK_CLUSTER_ARN,
+        taskDefinitionArn: e.SYNC_TASK_DEFINITION_ARN,
+        containerName: e.SYNC_TASK_CONTAINER,
+        subnets: list(e.SYNC_TASK_SUBNETS),
+        securityGroups: list(e.SYNC_TASK_SECURITY_GROUPS),
+      })
+    : undefined;
 }
 
 /** RestoreData: the old side's database secret now names the restored instance (the value changes only here). */

@@ -7,6 +7,7 @@ import { migrationId } from './support/input';
 import { PHASE } from '../phases';
 import { definePhase } from './support/phase';
 import { specTable } from './support/spec-table';
+import { stopSyncTasks } from './sync-actions/task';
 
 /** Stop this long before the Lambda's own timeout: ValidationIncompleteError instead of a killed invocation. */
 const SAFETY_MS = 60_000;
@@ -20,6 +21,8 @@ export const validateData = definePhase(
     concurrency: z.number().int().min(COPY_CONCURRENCY.min).max(COPY_CONCURRENCY.max).default(1),
   }),
   async (i, deps, context) => {
+    // The rechecks apply the captures up to a position themselves: a sync task (sync.runner ecs) stops first.
+    await stopSyncTasks(deps, i.migrationId);
     const [source, target] = await Promise.all([deps.sourceDb(), deps.targetDb()]);
     const spec = getSpec(deps.specName);
     const tables = i.table ? [specTable(deps.specName, i.table)] : spec.tables;

@@ -20,6 +20,10 @@ type SyncOutput = {
   skipped?: string;
   slot?: string;
   dropped?: unknown;
+  /** sync.runner ecs: the task this call watched (it applied nothing itself), or the task it started. */
+  observed?: string;
+  taskArn?: string;
+  directions?: string[];
 };
 type GateOutput = {
   healthy: boolean;
@@ -109,8 +113,11 @@ export class ExecutionRecorder {
     const at = Date.now() - this.started;
     const single = o.direction && o.lagSeconds !== undefined ? (o as SyncOut) : undefined;
     for (const r of [o.forward, o.reverse, single]) {
-      if (r) this.syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes });
+      if (r) this.syncLag.push({ atMs: at, direction: r.direction, lagSeconds: r.lagSeconds, changes: r.changes ?? 0 });
     }
+    if (o.taskArn) return ` sync task started (${(o.directions ?? []).join(', ')})`;
+    const lag = Math.max(o.forward?.lagSeconds ?? 0, o.reverse?.lagSeconds ?? 0, o.lagSeconds ?? 0);
+    if (o.observed) return ` watched the sync task: lag at most ${lag.toFixed(1)} s`;
     if (o.forward)
       return (
         ` both ways: old→new ${o.forward.changes} changes, new→old ${o.reverse?.changes ?? 0} changes, ` +

@@ -10,6 +10,8 @@ import { MemoryPauseStore } from '../adapters/local/memory-pause';
 import { MemorySnapshots } from '../adapters/local/local-snapshots';
 import { MemoryRouter, StaticAlarms } from '../adapters/local/local-traffic';
 import { MemoryConfigStore } from '../adapters/local/memory-config-store';
+import { InProcessSyncTasks } from '../adapters/local/in-process-sync-task';
+import { runSyncTask } from '../handlers/sync-actions/continuous';
 
 /** The local stand-ins for one stage: two databases, a router, alarms, snapshots and config stores. */
 export interface LocalWorld {
@@ -28,6 +30,8 @@ export interface LocalWorld {
   readonly probe?: HttpProbe;
   /** Both sides' recorded request samples for the canary gate. @default - none */
   readonly canaryMetrics?: CanaryMetrics;
+  /** `sync.runner: ecs`: the sync task, run in this process. @default - none (bounded runs) */
+  readonly syncTasks?: InProcessSyncTasks;
 }
 
 export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partial<LocalWorld> = {}): LocalWorld {
@@ -43,6 +47,16 @@ export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partia
     secrets: new MemoryConfigStore('secret'),
     ...parts,
   };
+}
+
+/**
+ * The world with an in-process sync task (`sync.runner: ecs`): the same continuous runs the ECS task
+ * makes, over this world's databases.
+ */
+export function withSyncTasks(world: LocalWorld, stage = 'local'): LocalWorld & { syncTasks: InProcessSyncTasks } {
+  const deps = localDeps(world, { stage });
+  const syncTasks = new InProcessSyncTasks((spec, signal) => runSyncTask(deps, spec, signal));
+  return Object.assign(world, { syncTasks });
 }
 
 /** Seed the example configuration the chat service keeps under its old namespace. */
@@ -78,6 +92,7 @@ export function localDeps(
     pauses: world.pauses,
     probe: world.probe,
     canaryMetrics: world.canaryMetrics,
+    syncTasks: world.syncTasks,
     oldDbId: 'chat-old-db',
     configStores: [world.parameters, world.secrets],
     transferRules: environmentTransferRules(

@@ -5,7 +5,7 @@ import { CHAT_HISTORY_BEFORE_16 } from '../engine/specs/chat-history';
 import { runSync } from '../engine/sync';
 import { FetchHttpProbe } from '../adapters/http/fetch-probe';
 import { ExecutionRecorder } from './execution-recorder';
-import { localDeps, localWorld, seedExampleConfig } from './local-deps';
+import { localDeps, localWorld, seedExampleConfig, withSyncTasks } from './local-deps';
 import { type Cleanup, prepareSides, type RehearsalSides } from './rehearsal-databases';
 import { checkRehearsalOptions } from './rehearsal-input';
 import { rehearsalReport } from './rehearsal-outcome';
@@ -79,6 +79,11 @@ export interface RehearsalOptions extends PgVersionOptions, PauseDrillOptions {
   readonly latencyMs?: number;
   /** This route of the new app answers differently from the old one (e.g. `GET /messages/:id`): the smoke phase must stop the migration. */
   readonly breakRoute?: string;
+  /**
+   * Where the sync runs; must match the template's `sync.runner`. `ecs`: the long-running sync task,
+   * run in this process (the same continuous engine the ECS task runs). @default 'lambda'
+   */
+  readonly syncRunner?: 'lambda' | 'ecs';
 }
 
 export interface RehearsalReport {
@@ -156,6 +161,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
   const given: MigrationSpec = opts.specFile ? loadSpecFile(opts.specFile) : getSpec(DEFAULT_SPEC_NAME);
   const cleanup: Cleanup = [];
   let kept: RehearsalSides | undefined;
+  // --sync-runner ecs: no task outlives the rehearsal (the workflow stops it; a Ctrl-C may not get there).
+  let stopSyncTasks: () => Promise<unknown> = async () => undefined;
   try {
     const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     const sides = await prepareSides(opts, given, suffix, say, cleanup);
@@ -163,6 +170,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
     const service = await startService(opts, sides.spec, sides, say, cleanup);
     const deps = await rehearsalDeps(opts, sides, service, say);
     const migrationId = `rehearsal-${suffix}`;
+    stopSyncTasks = async () => deps.syncTasks?.stopAll(migrationId);
     const recorder = new ExecutionRecorder(opts, service, () => operatorRollback(opts, deps, migrationId, say), say);
     const execution = await runLocally(
       opts.template,
@@ -186,6 +194,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalReport>
       await returnLastWrites(sides, migrationId, say);
     return await rehearsalReport({ opts, t0, runId: migrationId, sides, service, recorder, execution, operator });
   } finally {
+    await stopSyncTasks().catch(() => undefined);
     if (kept) await holdKeptDatabases(opts, kept, say);
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   }
@@ -199,12 +208,13 @@ async function rehearsalDeps(
   say: (line: string) => void,
 ) {
   const { routerPort, router, canary } = service;
-  const world = localWorld(sides.source, sides.target, {
+  const plain = localWorld(sides.source, sides.target, {
     router,
     alarms: router,
     canaryMetrics: canary,
     probe: new FetchHttpProbe(`http://127.0.0.1:${routerPort}`),
   });
+  const world = opts.syncRunner === 'ecs' ? withSyncTasks(plain, 'rehearsal') : plain;
   await seedExampleConfig(world);
   const deps = localDeps(world, {
     stage: 'rehearsal',

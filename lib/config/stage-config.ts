@@ -12,6 +12,7 @@ import {
   STAGE_DEFAULTS,
   PAUSE_SECONDS,
   ROLLBACK,
+  SYNC_TASK,
 } from '../../lambda/core/limits';
 import { pauseAtProblem } from '../../lambda/core/traffic/pause';
 import { canaryPolicySchema, smokeConfigSchema } from '../../lambda/core/verify/config';
@@ -242,6 +243,34 @@ const rollbackSchema = z.object({
 });
 export type RollbackConfig = z.infer<typeof rollbackSchema>;
 
+/** Where Migrate runs the change sync (docs/data-engine.md, "Where it runs in AWS"). */
+const syncSchema = z.object({
+  /**
+   * `lambda`: bounded runs, one Lambda invocation each, looped by the state machine. `ecs`: one
+   * Fargate task in the new environment's network runs the continuous sync (same engine) from the
+   * catch-up until the final drain; the workflow starts, observes and stops it.
+   * @default 'lambda'
+   */
+  runner: z.enum(['lambda', 'ecs'], { error: 'must be "lambda" or "ecs"' }).default('lambda'),
+  /** `ecs`: the task's vCPU units (a Fargate size). @default 1024 */
+  cpu: z
+    .number()
+    .refine((n) => (SYNC_TASK.cpu.allowed as readonly number[]).includes(n), {
+      message: `must be one of ${SYNC_TASK.cpu.allowed.join(', ')} (Fargate CPU units)`,
+    })
+    .default(SYNC_TASK.cpu.default),
+  /** `ecs`: the task's memory (MiB; must fit the cpu, see the Fargate task sizes). @default 2048 */
+  memoryMiB: z
+    .number()
+    .int('must be whole MiB')
+    .min(SYNC_TASK.memoryMiB.min, `must be at least ${SYNC_TASK.memoryMiB.min} MiB`)
+    .max(SYNC_TASK.memoryMiB.max, `must be at most ${SYNC_TASK.memoryMiB.max} MiB`)
+    .default(SYNC_TASK.memoryMiB.default),
+});
+export type SyncConfig = z.output<typeof syncSchema>;
+/** The sync a stage gets when its config says nothing: bounded Lambda runs. */
+export const DEFAULT_SYNC: SyncConfig = syncSchema.parse({});
+
 const migrationSchema = z.object({
   /** Percent of traffic on the new side after each step. @default [5, 25, 50, 100] */
   weightSchedule: weightSchedule.default([...STAGE_DEFAULTS.weightSchedule]),
@@ -409,6 +438,7 @@ export const stageConfigSchema = z
       .default({ alb: albRoutingSchema.parse({}) }),
     backup: backupSchema.default({}),
     migration: migrationConfigSchema.default(migrationSchema.parse({})),
+    sync: syncSchema.default(DEFAULT_SYNC),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     verification: verificationSchema.default(verificationSchema.parse({})),
   })

@@ -11,6 +11,7 @@ import { MigrationDashboard } from '../constructs/migration-dashboard';
 import { MigrationFunctions, type MigrationFunctionsProps } from '../constructs/migration-functions';
 import { MigrationWorkflows, type MigrationWorkflowsProps } from '../constructs/workflows';
 import { StageLockTable } from '../constructs/workflows/lock-table';
+import { SyncTask } from '../constructs/sync-task';
 import type { IServiceEnvironment } from '../constructs/service-environment';
 import type { WeightedAlbRouting, WeightedDnsRecords } from '../constructs/weighted-routing';
 
@@ -33,6 +34,8 @@ export class MigrationStack extends Stack {
   public readonly healthAlarms: HealthAlarms;
   public readonly workflows: MigrationWorkflows;
   public readonly lockTable: StageLockTable;
+  /** `sync.runner: ecs`: the long-running sync task. @default - none (bounded Lambda runs) */
+  public readonly syncTask?: SyncTask;
 
   constructor(scope: Construct, id: string, props: MigrationStackProps) {
     super(scope, id, props);
@@ -49,6 +52,23 @@ export class MigrationStack extends Stack {
     const removalPolicy = config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.lockTable = new StageLockTable(this, 'Lock', { stageName: config.stageName, removalPolicy });
     this.functions = new MigrationFunctions(this, 'Phases', phaseFunctionProps(props, this.lockTable, prefix));
+    // sync.runner ecs: the long-running sync task; Sync starts, watches and stops it, ValidateData stops it.
+    if (config.sync.runner === 'ecs') {
+      this.syncTask = new SyncTask(this, 'SyncTask', {
+        stageName: config.stageName,
+        vpc: props.vpc,
+        securityGroup: this.functions.databaseClientSecurityGroup,
+        oldEnvironment: props.oldEnvironment,
+        newEnvironment: props.newEnvironment,
+        cpu: config.sync.cpu,
+        memoryMiB: config.sync.memoryMiB,
+        specName: config.migration.specName,
+        databaseTls: config.migration.databaseTls,
+        logRemovalPolicy: removalPolicy,
+      });
+      for (const fn of [this.functions.functions.sync, this.functions.functions.validateData])
+        this.syncTask.grantControl(fn);
+    }
     this.workflows = new MigrationWorkflows(this, 'Workflows', workflowProps(props, this.functions));
     new MigrationDashboard(this, 'Dashboard', {
       stageName: config.stageName,
@@ -127,6 +147,7 @@ function workflowProps(props: MigrationStackProps, functions: MigrationFunctions
     verification: config.verification,
     copy: config.migration.copy,
     maxPauseSeconds: config.migration.maxPauseSeconds,
+    syncRunner: config.sync.runner,
     // The settle window after a traffic rollback: the slowest path to the new side (ALB deregistration, DNS TTL) + the longest request.
     rollback: {
       preDrainSeconds: config.migration.rollback.preDrainSeconds,

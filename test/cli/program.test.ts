@@ -309,6 +309,12 @@ describe('switchyard CLI (commander)', () => {
     expect(r.err).toContain("error: option '--rows <n>' argument 'abc' is invalid. --rows must be an integer from 100");
   });
 
+  test('rehearse --sync-runner takes lambda or ecs only', async () => {
+    const r = await cli(['rehearse', '--sync-runner', 'fargate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("argument 'fargate' is invalid. Allowed choices are lambda, ecs.");
+  });
+
   test('GIVEN an error message with a connection URL WHEN printed THEN its password is hidden', async () => {
     expect(redact('cannot connect to postgres://app:s3cret@db:5432/x')).toBe(
       'cannot connect to postgres://app:***@db:5432/x',

@@ -18,6 +18,15 @@ export function migrationTemplate(): CfnTemplate {
   return cached;
 }
 
+/** The same stage with `sync.runner: ecs` (the long-running sync task; run in-process by the local world). */
+let cachedEcs: CfnTemplate | undefined;
+export function ecsSyncTemplate(): CfnTemplate {
+  cachedEcs ??= Template.fromStack(
+    stageFrom(parse({ stageName: 'wf', sync: { runner: 'ecs' } })).migration,
+  ).toJSON() as CfnTemplate;
+  return cachedEcs;
+}
+
 /** The service as the Smoke phase sees it in these tests: both sides answer every check the same way. */
 export const answeringProbe: HttpProbe = {
   description: 'test service (both sides answer 200)',

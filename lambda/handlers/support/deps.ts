@@ -7,6 +7,7 @@ import type { TransferRules } from '../../core/config/transfer';
 import type { DbEndpoint } from '../../engine/db';
 import type { AlarmReader, TrafficRouter } from '../../core/traffic/ports';
 import type { CanaryMetrics, HttpProbe, OldSideAccess } from '../../core/verify/ports';
+import type { SyncTaskRunner } from '../../core/sync/task';
 import type { Logger } from './logger';
 
 /** Everything a phase handler needs, behind ports: AWS adapters in Lambda, local ones in the rehearsal and tests. */
@@ -45,6 +46,11 @@ export interface PhaseDeps {
   readonly storage?: StorageReader;
   /** Both sides' figures over a window for the health gate's canary comparison. @default - none: the canary part is skipped (reported), the alarms decide */
   readonly canaryMetrics?: CanaryMetrics;
+  /**
+   * The long-running sync task (stage config `sync.runner: ecs`): started and observed by the Sync
+   * phase, stopped before any bounded run needs a slot. @default - none: `lambda` runner (startTask fails with ConfigurationError)
+   */
+  readonly syncTasks?: SyncTaskRunner;
   /** Stage defaults for the execution input. */
   readonly defaults: {
     readonly schedule: readonly number[];

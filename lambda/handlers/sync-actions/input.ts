@@ -5,6 +5,8 @@ import { fencedBy } from '../support/fence';
 import { MAX_RUN_MS } from './budget';
 
 const direction = z.enum(['forward', 'reverse']);
+/** `sync.runner: ecs`: the long-running task applies; this call only watches it (and its lag). @default - none: this call applies */
+const observe = z.object({ taskArn: z.string().min(1) }).optional();
 /** The sync phase's input: one action per call. */
 export const input = z.discriminatedUnion('action', [
   /** Publication + slot on the direction's source (forward: before the copy; reverse: before the first traffic step). */
@@ -56,6 +58,7 @@ export const input = z.discriminatedUnion('action', [
         startedAt: z.string().datetime().optional(),
       })
       .optional(),
+    observe,
   }),
   /** Both directions at once for the bake time (the lag stays bounded while traffic is split). */
   z.object({
@@ -64,6 +67,18 @@ export const input = z.discriminatedUnion('action', [
     executionId: fencedBy,
     seconds: z.number().int().min(BAKE_SECONDS.overrideMin).max(BAKE_SECONDS.max),
     reverse: z.boolean().default(true),
+    observe,
+  }),
+  /**
+   * `sync.runner: ecs`: stop this migration's earlier sync task, if any, and start the long-running
+   * one for `directions` (forward for the catch-up; both once the reverse capture exists).
+   */
+  z.object({
+    action: z.literal('startTask'),
+    migrationId,
+    executionId: fencedBy,
+    directions: z.array(direction).min(1),
+    conflicts: z.boolean(),
   }),
   /** What a direction still holds (slot state, an upper bound of the row changes not returned). Read-only. */
   z.object({ action: z.literal('pending'), migrationId, executionId: fencedBy, direction }),

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import {
   type CopyConfig,
   DEFAULT_COPY,
+  type SyncConfig,
   DEFAULT_VERIFICATION,
   type VerificationConfig,
 } from '../../config/stage-config';
@@ -45,6 +46,8 @@ export interface MigrationWorkflowsProps {
   readonly maxPauseSeconds?: number;
   /** The traffic rollback's drain timing (pre-drain, settle window, quiet period). @default DEFAULT_ROLLBACK_TIMING */
   readonly rollback?: RollbackTiming;
+  /** Where Migrate runs the change sync: bounded Lambda runs, or a long-running ECS task. @default 'lambda' */
+  readonly syncRunner?: SyncConfig['runner'];
 }
 
 /**
@@ -102,6 +105,7 @@ export class MigrationWorkflows extends Construct {
         copy: props.copy ?? DEFAULT_COPY,
         maxPauseSeconds: props.maxPauseSeconds,
         stageName: props.stageName,
+        syncRunner: props.syncRunner,
       }),
       MIGRATE_TIMEOUT,
     );

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { ERRORS } from '../../../lambda/core/errors';
 import { PHASE, type PhaseName } from '../../../lambda/phases';
 import { BAKE_SECONDS, MAX_BAKE_EXTENSIONS, PAUSE_SECONDS, SCHEDULE } from '../../../lambda/core/limits';
-import { type CopyConfig, DEFAULT_COPY, type VerificationConfig } from '../../config/stage-config';
+import { type CopyConfig, DEFAULT_COPY, type SyncConfig, type VerificationConfig } from '../../config/stage-config';
 import {
   chain,
   dropCapturesThen,
@@ -38,6 +38,12 @@ export interface MigrateDefinitionProps {
   readonly stageName?: string;
   /** How the chunk copy runs: an inline Map over the tables, or PlanCopy + a Distributed Map over chunk groups. @default DEFAULT_COPY (inline) */
   readonly copy?: CopyConfig;
+  /**
+   * Where the change sync runs: bounded Lambda runs, or (`ecs`) a long-running task started before the
+   * catch-up, restarted for both directions once the reverse capture exists, observed by CatchUp and
+   * the bake, and stopped by the Sync phase before any bounded run needs a slot. @default 'lambda'
+   */
+  readonly syncRunner?: SyncConfig['runner'];
 }
 
 const ID = { 'migrationId.$': '$.config.migrationId' };
@@ -53,6 +59,7 @@ export function migrateDefinition(
     phaseTask(scope, ctx, id, phase, { payload, resultPath });
   const note = (id: string, event: string, extra?: Record<string, unknown>) => notify(scope, ctx, id, event, extra);
   const copy = props.copy ?? DEFAULT_COPY;
+  const ecsSync = props.syncRunner === 'ecs';
 
   // ── Failure paths ────────────────────────────────────────────────────────────────────────
   // Every terminal path notifies and releases the stage lock (only this migration's: a failed acquire frees nobody's).
@@ -178,8 +185,12 @@ export function migrateDefinition(
     'maxLagSeconds.$': '$.config.maxCatchUpLagSeconds',
     'minutes.$': '$.config.maxCatchUpMinutes',
   };
+  // sync.runner ecs: the task applies; CatchUp and the bake watch it (a task found stopped fails them).
+  const observe = ecsSync ? { observe: { 'taskArn.$': '$.syncTask.taskArn' } } : {};
+  const startSyncTask = (id: string, directions: string[], conflicts: boolean) =>
+    failsBeforeTraffic(task(id, PHASE.sync, '$.syncTask', { ...FENCED, action: 'startTask', directions, conflicts }));
   const catchUp = failsBeforeTraffic(
-    syncTask('CatchUp', { action: 'drain', direction: 'forward', catchUp: catchUpLimits }),
+    syncTask('CatchUp', { action: 'drain', direction: 'forward', catchUp: catchUpLimits, ...observe }),
   );
   const lagOk = new sfn.Choice(scope, 'LagOk?');
   const catchUpAgain = failsBeforeTraffic(
@@ -187,6 +198,7 @@ export function migrateDefinition(
       action: 'drain',
       direction: 'forward',
       catchUp: { ...catchUpLimits, 'startedAt.$': '$.sync.catchUpStartedAt' },
+      ...observe,
     }),
   );
   catchUpAgain.next(lagOk);
@@ -199,6 +211,8 @@ export function migrateDefinition(
     ...copySection(failsBeforeTraffic),
     failsBeforeTraffic(task('BuildIndexes', PHASE.buildIndexes, '$.indexes', { ...ID, what: 'indexes' })),
     renewLock('RenewLockBeforeCatchUp'),
+    // The catch-up applies the copy's backlog with conflicts off (the copy's own rows are no local writes).
+    ...(ecsSync ? [startSyncTask('StartSyncTask', ['forward'], false)] : []),
     catchUp,
     orElseContinue(
       lagOk.when(
@@ -218,7 +232,9 @@ export function migrateDefinition(
     // Checksums while writes continue: differing keys are rechecked after the sync applied past the source position.
     failsBeforeTraffic(task('Validate', PHASE.validateData, '$.validation')),
     failsBeforeTraffic(task('Smoke', PHASE.smoke, '$.smoke', { ...ID, smoke: props.verification.smoke })),
+    // (With a task: the capture stops it first; it restarts for both directions, conflicts on.)
     failsBeforeTraffic(syncTask('StartReverseCapture', { action: 'capture', direction: 'reverse' })),
+    ...(ecsSync ? [startSyncTask('StartSyncTaskBothWays', ['forward', 'reverse'], true)] : []),
   );
 
   // ── 4. Traffic steps: one step of the schedule at a time (halt check, weights, bake, health gate, catch up) ──
@@ -259,7 +275,7 @@ export function migrateDefinition(
     ),
   );
   // The bake is the sync: both directions apply for the bake time (looped when longer than one invocation).
-  const bake = failsAfterTraffic(syncTask('Bake', { action: 'bake', 'seconds.$': '$.bakeLeft.seconds' }));
+  const bake = failsAfterTraffic(syncTask('Bake', { action: 'bake', 'seconds.$': '$.bakeLeft.seconds', ...observe }));
   const initBake = new sfn.Pass(scope, 'InitBake', {
     parameters: { 'seconds.$': '$.config.bakeSeconds' },
     resultPath: '$.bakeLeft',
@@ -337,7 +353,7 @@ export function migrateDefinition(
   );
 
   // ── 5. Finish: confirm 100 % new, record the end (Decommission's stability period counts from it), release ──
-  // Drain old → new to the old side's current position, validate again, then finalize. The reverse
+  // Drain old → new to the old side's current position, validate again, then finalize (a sync task is stopped first). The reverse
   // slot stays until Decommission (a rollback inside the stability period drains it).
   const finalDrain = failsAfterTraffic(
     syncTask('FinalDrain', { action: 'drain', direction: 'forward', conflicts: true }),
