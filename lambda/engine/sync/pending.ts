@@ -3,6 +3,7 @@
  * row changes (pgoutput Insert/Update/Delete/Truncate messages) not yet confirmed. Read-only
  * (a peek, nothing consumed). Used to say how many changes a failed drain did not return.
  */
+import type { Client } from 'pg';
 import { type DbEndpoint, withClient } from '../db';
 import { syncNames, type Direction } from './names';
 import { slotStatusWith } from './slot';
@@ -26,6 +27,7 @@ export async function pendingChanges(
     const s = await slotStatusWith(c, slot);
     const base = { slot, exists: s.exists, invalidated: s.invalidated, lagBytes: s.lagBytes };
     if (!s.exists || s.invalidated) return { ...base, changes: null };
+    await flushWal(c).catch(() => undefined); // a read-only or recovering server: count what is flushed
     // I(73) U(85) D(68) T(84): the row-change messages of pgoutput.
     const r = await c
       .query(
@@ -36,4 +38,22 @@ export async function pendingChanges(
       .catch(() => undefined);
     return { ...base, changes: r ? Number(r.rows[0].n) : null };
   });
+}
+
+/**
+ * A peek decodes only WAL already flushed; with asynchronous commit an acknowledged transaction may
+ * not be yet, and would not be counted. A synchronous commit of a transaction that wrote WAL (here a
+ * transactional logical message, which the sync ignores) flushes the WAL up to its commit record,
+ * so past every commit acknowledged before it.
+ */
+async function flushWal(c: Client): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SET LOCAL synchronous_commit = on`);
+    await c.query(`SELECT pg_logical_emit_message(true, 'switchyard-flush', '')`);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }
