@@ -28,6 +28,14 @@ describe('pgoutput decoder', () => {
     expect(decodeMessage(Buffer.from('Z'))).toEqual({ tag: 'unsupported', code: '0x5a' });
   });
 
+  test('GIVEN multi-byte text values WHEN decoded THEN each is whole; a value running past the message end fails by name', () => {
+    const rel = Buffer.alloc(4);
+    rel.writeUInt32BE(16384);
+    const insert = Buffer.concat([Buffer.from('I'), rel, Buffer.from('N'), tupleBuf(['Grüße 🚀', '', '42'])]);
+    expect(decodeMessage(insert)).toEqual({ tag: 'insert', relid: 16384, row: ['Grüße 🚀', '', '42'] });
+    expect(() => decodeMessage(insert.subarray(0, insert.length - 1))).toThrow(/runs past the message end/);
+  });
+
   test('LSNs and timestamps round-trip through their text forms', () => {
     expect(formatLsn(parseLsn('16/B374D848'))).toBe('16/B374D848');
     expect(pgTimeToIso(1_000_001n)).toBe('2000-01-01T00:00:01.000001Z');
