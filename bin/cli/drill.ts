@@ -8,6 +8,8 @@ import { synthesizeMigrationTemplate } from '../../lib/local-template';
 const DRILLS: { name: string; opts: Partial<RehearsalOptions> }[] = [
   { name: 'unhealthy new side at 25 %', opts: { unhealthyAt: 25 } },
   { name: 'failed phase after traffic moved (Bake)', opts: { failAt: 'Bake' } },
+  // sync.runner ecs: the rollback must stop the long-running sync task before its drains.
+  { name: 'failed Bake with the sync task applying (sync.runner ecs)', opts: { failAt: 'Bake', syncRunner: 'ecs' } },
   { name: 'rollback after Finalize, writes after it', opts: { rollbackAfterFinalize: true } },
   { name: 'paused at 25 %, aborted by the operator', opts: { pauseAt: 25, abortAtPause: true, pauseSeconds: 1 } },
 ];
@@ -21,7 +23,10 @@ export async function drillCommand(
   o: { rows: number; stage: StageName },
   io: { stdout: NodeJS.WritableStream; signal: AbortSignal },
 ): Promise<number> {
-  const template = synthesizeMigrationTemplate(o.stage, { verification: CHAT_APP_VERIFICATION });
+  const templates = {
+    lambda: synthesizeMigrationTemplate(o.stage, { verification: CHAT_APP_VERIFICATION }),
+    ecs: synthesizeMigrationTemplate(o.stage, { verification: CHAT_APP_VERIFICATION, sync: { runner: 'ecs' } }),
+  };
   const cluster = await startLocalCluster();
   let failed = 0;
   let ran = 0;
@@ -32,7 +37,7 @@ export async function drillCommand(
         rows: o.rows,
         bakeSeconds: 1,
         server: cluster.endpoint('postgres'),
-        template,
+        template: templates[d.opts.syncRunner ?? 'lambda'],
         signal: io.signal,
         ...d.opts,
       });
