@@ -53,9 +53,16 @@ export function localWorld(source: DbEndpoint, target: DbEndpoint, parts: Partia
  * The world with an in-process sync task (`sync.runner: ecs`): the same continuous runs the ECS task
  * makes, over this world's databases.
  */
-export function withSyncTasks(world: LocalWorld, stage = 'local'): LocalWorld & { syncTasks: InProcessSyncTasks } {
+export function withSyncTasks(
+  world: LocalWorld,
+  stage = 'local',
+  /** The spec the task syncs, read when it starts (as the task definition's SPEC_NAME: the stage's spec). */
+  specName: () => string = () => DEFAULT_SPEC_NAME,
+): LocalWorld & { syncTasks: InProcessSyncTasks } {
   const deps = localDeps(world, { stage });
-  const syncTasks = new InProcessSyncTasks((spec, signal) => runSyncTask(deps, spec, signal));
+  const syncTasks = new InProcessSyncTasks((spec, signal) =>
+    runSyncTask({ ...deps, specName: specName() }, spec, signal),
+  );
   return Object.assign(world, { syncTasks });
 }
 

@@ -214,7 +214,8 @@ async function rehearsalDeps(
     canaryMetrics: canary,
     probe: new FetchHttpProbe(`http://127.0.0.1:${routerPort}`),
   });
-  const world = opts.syncRunner === 'ecs' ? withSyncTasks(plain, 'rehearsal') : plain;
+  // The task syncs the spec the phases use (the version-fitted, introspected or given one set below).
+  const world = opts.syncRunner === 'ecs' ? withSyncTasks(plain, 'rehearsal', () => deps.specName) : plain;
   await seedExampleConfig(world);
   const deps = localDeps(world, {
     stage: 'rehearsal',
