@@ -491,7 +491,8 @@ function printSummary(out: ReturnType<typeof summary>): void {
   if (huge)
     log(
       `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   ` +
-        `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ratio ${huge.ratio.toFixed(2)} (native streaming: ${out.nativeStreaming})`,
+        `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ` +
+        `ratio ${huge.ratio.toFixed(2)} (native streaming: ${out.nativeStreaming})`,
     );
   log(
     `peak RSS of the sync process: ${out.maxRssMB} MB (setup incl. the engine copy ${out.rssPeakMB.setup} MB, ` +

@@ -106,7 +106,8 @@ export class SyncTask extends Construct {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'Only identifiers are environment variables (stage, spec, TLS mode, the database secrets ARNs); the task reads the credentials from Secrets Manager at start.',
+        'Only identifiers are environment variables (stage, spec, TLS mode, the database secrets ARNs); ' +
+        'the task reads the credentials from Secrets Manager at start.',
     });
   }
 
