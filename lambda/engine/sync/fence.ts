@@ -80,3 +80,15 @@ export async function raiseFence(db: DbEndpoint, f: FenceToken): Promise<void> {
     }
   });
 }
+
+/**
+ * The token a later execution raised the stage's fence to on `db` (a plain read, outside any apply
+ * transaction: a watchdog's look), or undefined when none is later than `f.token`.
+ */
+export async function laterFenceToken(db: DbEndpoint, f: FenceToken): Promise<string | undefined> {
+  return withClient(db, { applicationName: 'switchyard-fence' }, async (c) => {
+    const r = await c.query(`SELECT token::text AS t FROM ${META_SCHEMA}.fence WHERE stage = $1`, [f.stage]);
+    const held = r.rows[0]?.t as string | undefined;
+    return held !== undefined && BigInt(held) > BigInt(f.token) ? held : undefined;
+  });
+}

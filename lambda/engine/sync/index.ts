@@ -26,5 +26,12 @@ export { moveSequencesPast, type SequenceMove } from './sequences';
 export { parseLsn, formatLsn } from './pgoutput';
 export { assertNoKeylessBack, publishedTables } from './tables';
 export { installTombstones, tombstoneTables, type TombstoneTable } from './tombstones';
-export { assertFence, assertFenceShared, ensureFenceTable, raiseFence, type FenceToken } from './fence';
+export {
+  assertFence,
+  assertFenceShared,
+  ensureFenceTable,
+  laterFenceToken,
+  raiseFence,
+  type FenceToken,
+} from './fence';
 export { pendingChanges, type PendingChanges } from './pending';

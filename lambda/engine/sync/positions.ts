@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { type DbEndpoint, withClient } from '../db';
-import { META_SCHEMA } from '../prepare';
+import { readPosition } from './bookkeeping';
 import { parseLsn } from './pgoutput';
 
 /**
@@ -26,16 +26,15 @@ export function sourceInsertPosition(source: DbEndpoint): Promise<string> {
  * when later (the applier confirms WAL with nothing of ours in it while idle). 0 before the first batch.
  */
 export async function appliedPositionWith(src: Client, dst: Client, slot: string): Promise<bigint> {
-  // Before the applier's first batch the bookkeeping table may not exist yet.
-  const table = await dst.query(`SELECT to_regclass('${META_SCHEMA}.sync_position') IS NOT NULL AS ok`);
-  const stored = table.rows[0].ok
-    ? ((await dst.query(`SELECT lsn::text AS lsn FROM ${META_SCHEMA}.sync_position WHERE slot_name = $1`, [slot]))
-        .rows[0]?.lsn as string | undefined)
-    : undefined;
+  // Before the applier's first batch the bookkeeping table may not exist yet (42P01): nothing stored.
+  const stored = await readPosition(dst, slot).catch((e: { code?: string }) => {
+    if (e.code === '42P01') return null;
+    throw e;
+  });
   const confirmed = (
     await src.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])
   ).rows[0]?.lsn as string | null | undefined;
-  const a = stored ? parseLsn(stored) : 0n;
+  const a = stored ? parseLsn(stored.lsn) : 0n;
   const b = confirmed ? parseLsn(confirmed) : 0n;
   return a > b ? a : b;
 }

@@ -1,8 +1,7 @@
 import type { SyncTaskSpec } from '../../core/sync/task';
 import { getSpec } from '../../engine/specs';
-import { type DbEndpoint, withClient } from '../../engine/db';
-import { META_SCHEMA } from '../../engine/prepare';
-import { type FenceToken, runSync, type SyncRunResult } from '../../engine/sync';
+import type { DbEndpoint } from '../../engine/db';
+import { type FenceToken, laterFenceToken, runSync, type SyncRunResult } from '../../engine/sync';
 import { StaleExecutionError } from '../../core/lock/errors';
 import { SYNC_TASK } from '../../core/limits';
 import type { PhaseDeps } from '../support/deps';
@@ -80,11 +79,8 @@ export async function runSyncTask(
 /** A later execution's token on one of the destinations (a read that fails says nothing: checked again later). */
 async function staleOn(dbs: readonly DbEndpoint[], f: FenceToken): Promise<StaleExecutionError | undefined> {
   for (const db of dbs) {
-    const held = await withClient(db, { applicationName: 'switchyard-fence' }, async (c) => {
-      const r = await c.query(`SELECT token::text AS t FROM ${META_SCHEMA}.fence WHERE stage = $1`, [f.stage]);
-      return r.rows[0]?.t as string | undefined;
-    }).catch(() => undefined);
-    if (held !== undefined && BigInt(held) > BigInt(f.token))
+    const held = await laterFenceToken(db, f).catch(() => undefined);
+    if (held !== undefined)
       return new StaleExecutionError(
         `stage ${f.stage}: this sync task's lock token ${f.token} is older than token ${held} a later execution ` +
           'showed: the task stops (everything it applied is committed with its position)',
