@@ -1,7 +1,4 @@
 import type { Client, QueryResult } from 'pg';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import { targetKey, targetRelation } from '../spec';
 import { qi, ql, targetSideExprs } from '../sql';
 import { pruneBookkeeping } from './bookkeeping';
@@ -16,10 +13,11 @@ import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
+import { emptyStagingSql, type StagedTable, stageAll } from './staging';
 import { type CopyPoint, keylessDeleteSql, keylessInsertSql, loadCopyPoint, seenByCopy } from './keyless';
 
 /** The final state of one key within a flush: changes to the same key are coalesced in commit order. */
-interface Entry {
+export interface Entry {
   /** D delete; I insert (the row may be new); U update of a row that should exist; P update missing unchanged TOAST values. */
   op: 'D' | 'I' | 'U' | 'P';
   cells: Cell[];
@@ -38,7 +36,8 @@ export interface BoundRelation {
   /** Staging column types (source types; text for non-built-in types). */
   readonly types: readonly string[];
   readonly stage: string;
-  readonly pending: Map<string, Entry>;
+  /** The coalesced changes not written yet (replaced by a new map when a flush takes them). */
+  pending: Map<string, Entry>;
   /** The spec table is keyless: rows matched by all columns, counted per value (keyless.ts). */
   readonly keyless: boolean;
   /** A keyless table's copy point: its changes of transactions the copy saw are skipped (keyless.ts). */
@@ -70,11 +69,6 @@ export interface ApplierOptions {
 
 /** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
 const PRUNE_EVERY_MS = 10 * 60_000;
-
-function copyText(v: Cell): string {
-  if (v === null || v === UNCHANGED) return '\\N';
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
-}
 
 function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
   return keyIdx.map((i) => (cells[i] === null ? '\u0000N' : String(cells[i]))).join('\u0001');
@@ -142,6 +136,7 @@ export class Applier {
           `make the spec key the primary key, or ALTER TABLE ${table.sourceTable} REPLICA IDENTITY FULL`,
       );
     }
+    if (this.inTx) await this.settled(); // its failure, not "current transaction is aborted"
     const t = await this.src.query(
       `SELECT CASE WHEN o < 16384 THEN format_type(o, NULLIF(m, -1)) ELSE 'text' END AS type FROM ` +
         `unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`,
@@ -160,11 +155,28 @@ export class Applier {
     return { table, columns, keyIdx, types, stage, pending: new Map(), keyless, copied };
   }
 
-  private async begin(): Promise<void> {
+  /**
+   * Open the apply transaction without waiting for it: its statements go out now and run while the
+   * rest of the batch is decoded; every write of the transaction waits for them first (`opened`).
+   */
+  private begin(): void {
     if (this.inTx) return;
+    this.inTx = true; // from here a failure ends in ROLLBACK (rollback())
+    const opening = this.openTransaction();
+    opening.catch(() => undefined); // awaited (and thrown) by the next write
+    this.opening = opening;
+  }
+
+  private opening: Promise<void> | null = null;
+
+  /** The open transaction's first statements have run (the applier lock held); throws what they threw. */
+  private async opened(): Promise<void> {
+    if (this.opening) await this.opening;
+  }
+
+  private async openTransaction(): Promise<void> {
     const lockName = slotLockName(this.opts.slot);
     const { migrationId, direction, loopGuard } = this.opts;
-    this.inTx = true; // from here a failure ends in ROLLBACK (rollback())
     const opened = await this.run(beginSql({ lockName, loopGuard, migrationId, direction }));
     // Held to COMMIT: an applier that stopped mid-transaction is found (and, when stale, ended) by the next one.
     if (opened[1].rows[0].ok !== true)
@@ -184,14 +196,14 @@ export class Applier {
   }
 
   async insert(rel: BoundRelation, row: readonly Cell[], ts: string): Promise<void> {
-    await this.begin();
+    this.begin();
     if (rel.keyless) this.count(rel, row, 1, ts);
     else this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
     this.counts.inserted++;
   }
 
   async update(rel: BoundRelation, old: readonly Cell[] | null, row: readonly Cell[], ts: string): Promise<void> {
-    await this.begin();
+    this.begin();
     if (rel.keyless) {
       const before = wholeOldRow(rel, old, 'UPDATE');
       this.count(rel, before, -1, ts);
@@ -226,7 +238,7 @@ export class Applier {
   }
 
   async delete(rel: BoundRelation, old: readonly Cell[], ts: string): Promise<void> {
-    await this.begin();
+    this.begin();
     if (rel.keyless) this.count(rel, wholeOldRow(rel, old, 'DELETE'), -1, ts);
     else this.put(rel, keyOf(old, rel.keyIdx), { op: 'D', cells: [...old], ts });
     this.counts.deleted++;
@@ -300,7 +312,7 @@ export class Applier {
    * destination tables are emptied (with conflict detection: only of rows not written locally later, truncate.ts).
    */
   async truncate(rels: readonly BoundRelation[], ts: string): Promise<void> {
-    await this.begin();
+    this.begin();
     await this.flush(this.touched);
     await truncateTables(this.dst, rels, ts, this.opts.direction, this.opts.conflicts);
     this.counts.truncated += rels.length;
@@ -347,6 +359,7 @@ export class Applier {
    * step by step (`applyStepwise`).
    */
   async flush(rels: Iterable<BoundRelation>, tail: readonly string[] = []): Promise<QueryResult[]> {
+    await this.settled();
     const all = [...rels];
     const active = all.filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
     if (!active.length) return tail.length ? this.run(tail) : [];
@@ -354,22 +367,66 @@ export class Applier {
     if (this.txUndo?.length && !this.txStart.flushed && !this.splitting) return this.splitAtTransaction(all, tail);
     // Writing the current transaction's changes makes it impossible to take them back (discardTransaction).
     if (this.txUndo === null || this.txUndo.length > 0) this.txStart.flushed = true;
-    let partial = false;
-    for (const rel of active) partial = (await this.stageRows(rel)) || partial;
+    return this.write(this.take(active), tail);
+  }
+
+  /**
+   * A flush inside a source transaction larger than `flushRows`: once its first flush set the savepoint,
+   * its rows are written in the background while the next ones are received and decoded (one write in
+   * flight; everything else on the connection waits for it, and a failure is thrown by the next step).
+   */
+  async flushAhead(rels: Iterable<BoundRelation>): Promise<void> {
+    await this.settled();
+    const all = [...rels];
+    const active = all.filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
+    const ahead = this.savepoint === 'set' && this.txUndo !== null && this.txStart.flushed && !this.splitting;
+    if (!ahead || active.some((r) => [...r.pending.values()].some((e) => e.op === 'P'))) {
+      await this.flush(all);
+      return;
+    }
+    const writing = this.write(this.take(active), []);
+    writing.catch(() => undefined); // thrown by the next settled()
+    this.writing = writing;
+  }
+
+  private writing: Promise<unknown> | null = null;
+  /** Prepared statements of the destination session (`reuse`). */
+  private readonly prepared = new Set<string>();
+
+  /** The transaction is open and no background write is in flight; throws what either threw. */
+  private async settled(): Promise<void> {
+    await this.opened();
+    const w = this.writing;
+    this.writing = null;
+    if (w) await w;
+  }
+
+  /** Take the active tables' pending rows out (their maps start empty again) as one batch to write. */
+  private take(active: readonly BoundRelation[]): StagedTable[] {
+    this.pendingRows = 0;
+    return active.map((rel) => {
+      const rows = rel.pending;
+      rel.pending = new Map();
+      return { rel, rows };
+    });
+  }
+
+  /** Stage a batch, apply it, empty the staging tables, then `tail`: after the COPYs, one round trip. */
+  private async write(batch: readonly StagedTable[], tail: readonly string[]): Promise<QueryResult[]> {
+    const active = batch.map((t) => t.rel);
+    const partial = await stageAll(this.dst, batch);
     if (partial) await this.applyStepwise(active);
     const checked = partial || !this.opts.conflicts ? [] : active.filter((r) => !r.keyless);
     const { slot, direction } = this.opts;
     const results = await this.run([
       ...checked.flatMap((rel) => [conflictLockSql(rel), conflictCheckSql(rel, slot, direction)]),
-      ...(partial ? [] : applySql(active)),
-      `TRUNCATE ${active.map((r) => qi(r.stage)).join(', ')}`,
+      ...(partial ? [] : applySql(active, this.prepared)),
+      ...emptyStagingSql(batch),
       ...tail,
     ]);
     checked.forEach((_rel, i) => {
       this.counts.conflicts += results[2 * i + 1].rows[0].recorded as number;
     });
-    for (const rel of active) rel.pending.clear();
-    this.pendingRows = 0;
     return results;
   }
 
@@ -435,6 +492,7 @@ export class Applier {
   async commit(rels: Iterable<BoundRelation>, lsn: string, commitTimeIso: string): Promise<boolean> {
     if (!this.inTx) return false;
     try {
+      await this.settled();
       // A taken-back transaction was partly written after its savepoint: keep only what came before it.
       if (this.savepoint === 'rollback') await this.dst.query('ROLLBACK TO SAVEPOINT sy_tx');
       this.savepoint = 'none';
@@ -466,32 +524,9 @@ export class Applier {
     for (const r of rels) r.pending.clear();
     this.pendingRows = 0;
     this.savepoint = 'none';
+    if (this.inTx) await this.settled().catch(() => undefined);
     if (this.inTx) await this.dst.query('ROLLBACK').catch(() => undefined);
     this.inTx = false;
-  }
-
-  /** COPY the coalesced rows into the staging table. True when some carry unchanged TOAST values ('P'). */
-  private async stageRows(rel: BoundRelation): Promise<boolean> {
-    const names = rel.columns.map((c) => c.name);
-    const lines: string[] = [];
-    let n = 0;
-    let partial = false;
-    for (const e of rel.pending.values()) {
-      if (e.count === 0) continue; // a keyless value added and removed again within the flush
-      partial ||= e.op === 'P';
-      const unchanged = e.op === 'P' ? names.filter((_c, i) => e.cells[i] === UNCHANGED) : null;
-      const arr = unchanged
-        ? copyText(`{${unchanged.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`)
-        : '\\N';
-      const cells = e.cells.map(copyText);
-      const count = rel.keyless ? `\t${Math.abs(e.count ?? 0)}` : '';
-      lines.push(`${cells.join('\t')}${cells.length ? '\t' : ''}${++n}\t${e.op}\t${e.ts}\t${arr}${count}\n`);
-    }
-    const extra = ['_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged', ...(rel.keyless ? ['_sy_count'] : [])];
-    const cols = [...names.map(qi), ...extra].join(', ');
-    const writer = this.dst.query(copyFrom(`COPY ${qi(rel.stage)} (${cols}) FROM STDIN`));
-    await pipeline(Readable.from(chunked(lines)), writer);
-    return partial;
   }
 
   /**
@@ -604,13 +639,23 @@ function wholeOldRow(rel: BoundRelation, old: readonly Cell[] | null, what: stri
 }
 
 /** The apply statements of a flush without unchanged TOAST values: deletes children-first, then upserts parents-first. */
-function applySql(active: readonly BoundRelation[]): string[] {
+function applySql(active: readonly BoundRelation[], prepared: Set<string>): string[] {
   return [
-    ...[...active].reverse().map((rel) => (rel.keyless ? keylessDeleteSql(rel) : deleteSql(rel))),
-    ...active.map((rel) => (rel.keyless ? keylessInsertSql(rel) : upsertSql(rel, `s._sy_op IN ('I', 'U')`))),
+    ...[...active]
+      .reverse()
+      .map((rel) => reuse(prepared, `${rel.stage}_d`, rel.keyless ? keylessDeleteSql(rel) : deleteSql(rel))),
+    ...active.map((rel) =>
+      reuse(prepared, `${rel.stage}_u`, rel.keyless ? keylessInsertSql(rel) : upsertSql(rel, `s._sy_op IN ('I', 'U')`)),
+    ),
   ];
 }
 
-function* chunked(lines: string[]): Generator<string> {
-  for (let i = 0; i < lines.length; i += 1000) yield lines.slice(i, i + 1000).join('');
+/**
+ * A statement run at every flush, as a prepared statement of the session (planned once, re-planned by
+ * the server when a table it reads changes): the first use prepares it in the same round trip.
+ */
+function reuse(prepared: Set<string>, name: string, sql: string): string {
+  if (prepared.has(name)) return `EXECUTE ${qi(name)}`;
+  prepared.add(name);
+  return `PREPARE ${qi(name)} AS ${sql}; EXECUTE ${qi(name)}`;
 }

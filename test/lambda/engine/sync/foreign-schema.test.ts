@@ -70,7 +70,20 @@ describe('switchyard sync on a schema it has never seen (introspected spec), und
     const ac = new AbortController();
     const cont = io(ac.signal);
     const running = syncCommand({ source: url(source), target: url(target) }, cont.io);
-    for (let i = 60; i < 400; i++) await write(source, i);
+    for (let i = 60; i < 200; i++) await write(source, i);
+    // One transaction of more rows than a flush stages with one INSERT: these go through COPY's text format.
+    await query(
+      source,
+      `INSERT INTO accounts ("Name", "order", tags, data, raw, note) SELECT $1 || g, 1000 + g, $2, $3, $4, $5 FROM generate_series(1, 1500) g`,
+      [
+        `bulk\t"q" \\ \r\n`,
+        ['a b', 'c,d', 'e"f', null, 'x\\y'],
+        { s: 'tab\tnl\n' },
+        Buffer.from([0, 9, 10, 92]),
+        'ü ✓ 🙂',
+      ],
+    );
+    for (let i = 200; i < 400; i++) await write(source, i);
     ac.abort();
     const code = await running;
     expect(cont.text().err).not.toMatch(/error/i);

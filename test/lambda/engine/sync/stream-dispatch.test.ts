@@ -30,6 +30,10 @@ function setup(storedLsn = 0n, flushRows = 1000) {
       calls.push(`flush ${this.pending}`);
       this.pending = 0;
     },
+    async flushAhead() {
+      calls.push(`flush ${this.pending}`);
+      this.pending = 0;
+    },
     startTransaction() {
       this.started++;
     },
