@@ -374,8 +374,11 @@ export class Applier {
    * A flush inside a source transaction larger than `flushRows`: once its first flush set the savepoint,
    * its rows are written in the background while the next ones are received and decoded (one write in
    * flight; everything else on the connection waits for it, and a failure is thrown by the next step).
+   * While a write is in flight the rows keep coming, up to 1.5 × `flushRows`: the next write starts with
+   * what arrived as soon as the previous one is done, so the destination never waits for a full batch.
    */
-  async flushAhead(rels: Iterable<BoundRelation>): Promise<void> {
+  async flushAhead(rels: Iterable<BoundRelation>, flushRows: number): Promise<void> {
+    if (this.writing && !this.written && this.pendingRows < 1.5 * flushRows) return;
     await this.settled();
     const all = [...rels];
     const active = all.filter((r) => r.pending.size > 0).sort((a, b) => a.table.order - b.table.order);
@@ -385,11 +388,21 @@ export class Applier {
       return;
     }
     const writing = this.write(this.take(active), []);
-    writing.catch(() => undefined); // thrown by the next settled()
+    this.written = false;
+    writing.then(
+      () => {
+        this.written = true;
+      },
+      () => {
+        this.written = true; // thrown by the next settled()
+      },
+    );
     this.writing = writing;
   }
 
   private writing: Promise<unknown> | null = null;
+  /** The write in flight is done (succeeded or failed): the next flushAhead starts the next one. */
+  private written = true;
   /** Prepared statements of the destination session (`reuse`). */
   private readonly prepared = new Set<string>();
 

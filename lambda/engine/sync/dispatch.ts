@@ -191,7 +191,8 @@ export class Dispatch {
     if (m.tag === 'insert') await this.applier.insert(rel, m.row, tx.ts);
     else if (m.tag === 'update') await this.applier.update(rel, m.old, m.row, tx.ts);
     else await this.applier.delete(rel, m.old, tx.ts);
-    if (this.applier.pending >= this.ctx.flushRows) await this.applier.flushAhead(this.bound.values());
+    if (this.applier.pending >= this.ctx.flushRows)
+      await this.applier.flushAhead(this.bound.values(), this.ctx.flushRows);
     return false;
   }
 

@@ -44,6 +44,46 @@ describe('streaming the slot over the replication protocol', () => {
     expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
   });
 
+  test('GIVEN one transaction updating, re-keying and deleting rows across many flushes (unchanged TOAST included) WHEN its flushes are written while the next rows are decoded THEN the target equals the source', async () => {
+    await query(
+      source,
+      `INSERT INTO items SELECT g, 'toast', repeat('t' || g, 3000), g FROM generate_series(50000, 50099) g`,
+    );
+    await sync();
+    const tx = [
+      'BEGIN',
+      `INSERT INTO items SELECT g, 'ahead', NULL, g FROM generate_series(60000, 62999) g`,
+      `UPDATE items SET n = -n WHERE id BETWEEN 60000 AND 60999`,
+      `UPDATE items SET id = id + 10000 WHERE id BETWEEN 61000 AND 61499`,
+      `DELETE FROM items WHERE id BETWEEN 62000 AND 62499`,
+      `UPDATE items SET name = 'unchanged big' WHERE id BETWEEN 50000 AND 50099`,
+      `UPDATE items SET n = n + 1 WHERE id BETWEEN 60000 AND 62999`,
+      'COMMIT',
+    ];
+    await query(source, tx.join(';\n'));
+    const r = await sync({ receiveBuffer: 100, flushRows: 300 });
+    expect(r).toMatchObject({ transactions: 1, caughtUp: true });
+    expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
+  });
+
+  test('GIVEN a transaction whose late flush fails in the destination WHEN it is written in the background THEN the run fails by that error, nothing of the transaction is applied, and after the fix the next run applies it whole (and the one before it)', async () => {
+    await query(target, `ALTER TABLE items ADD CONSTRAINT not_minus_777 CHECK (n <> -777)`);
+    await query(source, `INSERT INTO items VALUES (80000, 'before', NULL, 1)`);
+    await query(
+      source,
+      `INSERT INTO items SELECT g, 'late failure', NULL, CASE WHEN g = 82500 THEN -777 ELSE g END FROM generate_series(81000, 83999) g`,
+    );
+    const err = await sync({ receiveBuffer: 100, flushRows: 300 }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err.message)).toMatch(/not_minus_777/);
+    expect(await query(target, `SELECT count(*)::int AS n FROM items WHERE id BETWEEN 81000 AND 83999`)).toEqual([
+      { n: 0 },
+    ]);
+    await query(target, `ALTER TABLE items DROP CONSTRAINT not_minus_777`);
+    expect(await sync()).toMatchObject({ caughtUp: true });
+    expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
+  });
+
   test('GIVEN an applier streaming the slot WHEN a second one starts THEN it waits, then fails with ReplicationSlotActiveError; aborted while waiting it returns having applied nothing', async () => {
     const ac = new AbortController();
     const first = sync({ signal: ac.signal, pollMs: 20 });
