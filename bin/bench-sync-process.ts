@@ -17,12 +17,15 @@ type FromChild =
 export class SyncProcess {
   private readonly child: ChildProcess;
 
-  private constructor() {
-    this.child = fork(__filename, ['--sync-process'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  private constructor(heapMb: number) {
+    // A heap cap, as a memory-limited runtime has: V8 collects sooner instead of growing its heap.
+    const execArgv = [...process.execArgv, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])];
+    this.child = fork(__filename, ['--sync-process'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   }
 
-  static start(): SyncProcess {
-    return new SyncProcess();
+  /** `heapMb` > 0: the sync process's V8 old-space cap (`--max-old-space-size`); 0: V8's default. */
+  static start(heapMb = 0): SyncProcess {
+    return new SyncProcess(heapMb);
   }
 
   /** One runSync in the sync process: its result and the process's peak RSS during it. */

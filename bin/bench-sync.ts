@@ -1,6 +1,7 @@
 /**
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
- *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18 --json]
+ *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18
+ *                       --sync-heap-mb 0 --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -11,6 +12,8 @@
  * `--bounded-ms N`: during the write mix the sync runs as the workflow runs it in Lambda, one bounded
  * run (maxMs N) after another, each with its own connections, instead of one continuous run.
  * Checks lost = 0: every acknowledged insert present, every acknowledged delete gone, on both targets.
+ * The sync runs in a process of its own (bench-sync-process.ts), as in production; `--sync-heap-mb N`
+ * caps its V8 heap.
  */
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
@@ -58,6 +61,8 @@ const NATIVE_STREAMING = (() => {
     throw new Error('--native-streaming: off, on or parallel');
   return v;
 })();
+/** The sync process's V8 old-space cap in MB (0: V8's default), as a memory-limited runtime would set it. */
+const SYNC_HEAP_MB = arg('sync-heap-mb', 0);
 /** PostgreSQL major of the embedded server (13-18). */
 const PG = arg('pg', 18);
 const chatHistorySpec = chatHistorySpecFor(PG);
@@ -103,7 +108,7 @@ interface Bench {
 async function main() {
   const cluster = await startLocalCluster({ major: PG });
   const clients: Client[] = [];
-  syncProcess = SyncProcess.start();
+  syncProcess = SyncProcess.start(SYNC_HEAP_MB);
   try {
     const b = await setUp(cluster, clients);
     const mix = await lagUnderWriteMix(b, clients);
