@@ -1,10 +1,10 @@
 import type { Client } from 'pg';
-import { connect, type DbEndpoint } from '../../../../lambda/engine';
+import { connect, type DbEndpoint, parseSpec } from '../../../../lambda/engine';
 import { Applier, type BoundRelation } from '../../../../lambda/engine/sync/apply';
 import { ensureSyncBookkeeping } from '../../../../lambda/engine/sync/bookkeeping';
 import { syncTables } from '../../../../lambda/engine/sync/tables';
 import { query } from '../../../support/pg';
-import { copyAll, itemsSpec, rolePair } from './helpers';
+import { copyAll, ITEMS_DDL, itemsSpec, rolePair } from './helpers';
 
 /**
  * Round trips of one destination transaction of the applier (issue 23: on a remote database each is
@@ -85,6 +85,87 @@ describe('applier round trips per destination transaction', () => {
         { id: String(base), name: 'new' },
         { id: String(base + 1), name: 'new' },
       ]);
+    },
+  );
+});
+
+describe('applier round trips with several tables', () => {
+  const TAGS_DDL = `CREATE TABLE public.tags (id bigint PRIMARY KEY, label text NOT NULL)`;
+  const spec = parseSpec({
+    version: 1,
+    name: 'items-tags',
+    targetDdl: [ITEMS_DDL, TAGS_DDL],
+    tables: [
+      {
+        name: 'items',
+        source: { table: 'items' },
+        key: ['id'],
+        target: { table: 'items' },
+        columns: { name: 's.name', big: 's.big', n: 's.n' },
+      },
+      {
+        name: 'tags',
+        source: { table: 'tags' },
+        key: ['id'],
+        target: { table: 'tags' },
+        columns: { label: 's.label' },
+      },
+    ],
+  });
+  const itemColumns = [
+    { name: 'id', typeOid: 20, typmod: -1, isKey: true },
+    { name: 'name', typeOid: 25, typmod: -1, isKey: false },
+    { name: 'big', typeOid: 25, typmod: -1, isKey: false },
+    { name: 'n', typeOid: 23, typmod: -1, isKey: false },
+  ];
+  const tagColumns = [
+    { name: 'id', typeOid: 20, typmod: -1, isKey: true },
+    { name: 'label', typeOid: 25, typmod: -1, isKey: false },
+  ];
+
+  test.each([
+    { rows: 10, expected: 3, how: 'one statement stages both tables' },
+    { rows: 600, expected: 4, how: 'more than 1,000 rows: a COPY per table' },
+  ])(
+    'GIVEN a batch of $rows rows in each of two tables WHEN committed THEN it takes $expected round trips ($how) and lands whole',
+    async ({ rows, expected }) => {
+      const { source, target } = await rolePair(`syr2${rows}`, [ITEMS_DDL, TAGS_DDL]);
+      await copyAll(spec, source, target);
+      const src = await connect(source);
+      const dst = await connect(target);
+      try {
+        await ensureSyncBookkeeping(dst);
+        const applier = new Applier(dst, src, {
+          direction: 'forward',
+          slot: `sy_rt2_${rows}`,
+          conflicts: false,
+          loopGuard: 'message',
+          migrationId: 'rt2',
+        });
+        const [items, tags] = await syncTables(spec, 'forward', src, dst);
+        const ri = await applier.bind(items, itemColumns, 'd');
+        const rt = await applier.bind(tags, tagColumns, 'd');
+        const ts = new Date().toISOString();
+        const batch = async (from: number) => {
+          for (let i = from; i < from + rows; i++) {
+            await applier.insert(ri, [String(i), `item\t${i}\n"q" \\`, null, String(i)], ts);
+            await applier.insert(rt, [String(i), `tag ${i}`], ts);
+          }
+          await applier.commit([ri, rt], '0/1', ts);
+        };
+        await batch(1); // the first commit also prunes the bookkeeping
+        const spy = jest.spyOn(dst, 'query');
+        await batch(100_000);
+        expect(spy.mock.calls.length).toBe(expected);
+        spy.mockRestore();
+        const n = await query<{ i: number; t: number }>(
+          target,
+          `SELECT (SELECT count(*)::int FROM items WHERE id >= 100000 AND name = 'item' || chr(9) || id || chr(10) || '"q" ' || chr(92)) AS i, (SELECT count(*)::int FROM tags WHERE id >= 100000) AS t`,
+        );
+        expect(n).toEqual([{ i: rows, t: rows }]);
+      } finally {
+        await Promise.all([src.end(), dst.end()]);
+      }
     },
   );
 });
