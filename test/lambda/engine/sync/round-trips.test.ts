@@ -6,6 +6,14 @@ import { syncTables } from '../../../../lambda/engine/sync/tables';
 import { query } from '../../../support/pg';
 import { copyAll, ITEMS_DDL, itemsSpec, rolePair } from './helpers';
 
+/** The items table as pgoutput describes it. */
+const columns = [
+  { name: 'id', typeOid: 20, typmod: -1, isKey: true },
+  { name: 'name', typeOid: 25, typmod: -1, isKey: false },
+  { name: 'big', typeOid: 25, typmod: -1, isKey: false },
+  { name: 'n', typeOid: 23, typmod: -1, isKey: false },
+];
+
 /**
  * Round trips of one destination transaction of the applier (issue 23: on a remote database each is
  * a network wait): begin (BEGIN, applier lock, tombstone setting, loop mark, applied_xacts), the COPY
@@ -17,12 +25,6 @@ describe('applier round trips per destination transaction', () => {
   let src: Client;
   let dst: Client | undefined;
   let rel: BoundRelation;
-  const columns = [
-    { name: 'id', typeOid: 20, typmod: -1, isKey: true },
-    { name: 'name', typeOid: 25, typmod: -1, isKey: false },
-    { name: 'big', typeOid: 25, typmod: -1, isKey: false },
-    { name: 'n', typeOid: 23, typmod: -1, isKey: false },
-  ];
 
   beforeAll(async () => {
     ({ source, target } = await rolePair('syrt'));
@@ -112,12 +114,6 @@ describe('applier round trips with several tables', () => {
       },
     ],
   });
-  const itemColumns = [
-    { name: 'id', typeOid: 20, typmod: -1, isKey: true },
-    { name: 'name', typeOid: 25, typmod: -1, isKey: false },
-    { name: 'big', typeOid: 25, typmod: -1, isKey: false },
-    { name: 'n', typeOid: 23, typmod: -1, isKey: false },
-  ];
   const tagColumns = [
     { name: 'id', typeOid: 20, typmod: -1, isKey: true },
     { name: 'label', typeOid: 25, typmod: -1, isKey: false },
@@ -143,7 +139,7 @@ describe('applier round trips with several tables', () => {
           migrationId: 'rt2',
         });
         const [items, tags] = await syncTables(spec, 'forward', src, dst);
-        const ri = await applier.bind(items, itemColumns, 'd');
+        const ri = await applier.bind(items, columns, 'd');
         const rt = await applier.bind(tags, tagColumns, 'd');
         const ts = new Date().toISOString();
         const batch = async (from: number) => {
