@@ -145,7 +145,7 @@ describe('applier round trips with several tables', () => {
         const batch = async (from: number) => {
           for (let i = from; i < from + rows; i++) {
             await applier.insert(ri, [String(i), `item\t${i}\n"q" \\`, null, String(i)], ts);
-            await applier.insert(rt, [String(i), `tag ${i}`], ts);
+            await applier.insert(rt, [String(i), i % 2 ? 'NULL' : '{a,"b"}'], ts); // array-literal look-alikes stay text
           }
           await applier.commit([ri, rt], '0/1', ts);
         };
@@ -156,7 +156,7 @@ describe('applier round trips with several tables', () => {
         spy.mockRestore();
         const n = await query<{ i: number; t: number }>(
           target,
-          `SELECT (SELECT count(*)::int FROM items WHERE id >= 100000 AND name = 'item' || chr(9) || id || chr(10) || '"q" ' || chr(92)) AS i, (SELECT count(*)::int FROM tags WHERE id >= 100000) AS t`,
+          `SELECT (SELECT count(*)::int FROM items WHERE id >= 100000 AND name = 'item' || chr(9) || id || chr(10) || '"q" ' || chr(92)) AS i, (SELECT count(*)::int FROM tags WHERE id >= 100000 AND label = CASE WHEN id % 2 = 1 THEN 'NULL' ELSE '{a,"b"}' END) AS t`,
         );
         expect(n).toEqual([{ i: rows, t: rows }]);
       } finally {
