@@ -3,10 +3,14 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Long runs (many tables under writes) run in `npm run test:long` (jest.long.config.js), in CI too.
+  // Long runs (many tables under writes) run in `npm run test:long` (jest.long.config.js), in CI too;
+  // the real-schema matrix runs in `npm run test:versions` only (every pair; its 18 -> 18 case is the
+  // CLI suite test/cli/sync-real-schemas.test.ts, in npm test).
   testPathIgnorePatterns: [
     '/node_modules/',
-    ...require('./jest.long-tests').map((f) => `/${f.replace(/\./g, '\\.')}$`),
+    ...[...require('./jest.long-tests'), 'test/versions/real-schemas.test.ts'].map(
+      (f) => `/${f.replace(/\./g, '\\.')}$`,
+    ),
   ],
   transform: {
     // Type checking runs once in `npm test` (tsc --noEmit); jest only transpiles.

@@ -18,7 +18,7 @@ import { label, matrixPairs, type Pair, roleDb } from './matrix';
  * self-referencing foreign keys) with writers on the source through the copy, the streaming sync and
  * the switchover (until its fence ends their sessions): on every major and cross-version pair, both directions (newer → older too).
  */
-// npm test: 13 → 18 here; the same schema 18 → 18 is test/cli/sync-real-schemas.test.ts.
+// test:versions only (jest.config.js leaves it out of npm test); 18 → 18 is test/cli/sync-real-schemas.test.ts.
 describe.each(matrixPairs({ upgradeOnly: true }).map((p) => [label(p), p] as const))(
   'switchyard sync of a real schema, %s',
   (_l, pair: Pair) => {
