@@ -229,23 +229,25 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
     const base = { migrationId, direction: 'forward' as const, spec, source, target };
     const runs: SyncRunResult[] = [await runSync(base)];
     await buildAfterCatchUp(plan, io);
-    if (!opts.once && !io.signal.aborted) {
+    if (!opts.once) {
       let lastPrint = 0;
-      runs.push(
-        await runSync({
-          ...base,
-          signal: io.signal,
-          onProgress: (p) => {
-            if (Date.now() - lastPrint < 1000) return;
-            lastPrint = Date.now();
-            line(
-              io.stderr,
-              `lag ${p.lagBytes} bytes, ${p.lagSeconds.toFixed(1)} s; applied ${p.transactions} transactions up to ${p.appliedLsn}`,
-            );
-          },
-        }),
-      );
-      // Drain: everything the source had committed when we got here.
+      if (!io.signal.aborted)
+        runs.push(
+          await runSync({
+            ...base,
+            signal: io.signal,
+            onProgress: (p) => {
+              if (Date.now() - lastPrint < 1000) return;
+              lastPrint = Date.now();
+              line(
+                io.stderr,
+                `lag ${p.lagBytes} bytes, ${p.lagSeconds.toFixed(1)} s; applied ${p.transactions} transactions up to ${p.appliedLsn}`,
+              );
+            },
+          }),
+        );
+      // Drain: everything the source had committed when we got here (also when stopped before the
+      // stream began, during the copy or the catch-up: a write committed before the stop is applied).
       runs.push(await runSync(base));
     }
     line(io.stdout, summary(runs));
