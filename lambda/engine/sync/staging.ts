@@ -18,9 +18,22 @@ import { type Cell, UNCHANGED } from './pgoutput';
 /** A flush of at most this many rows (all tables) is staged with one INSERT instead of a COPY per table. */
 export const SMALL_FLUSH_ROWS = 1000;
 
-/** The applier's columns after the row's own, in staging order. */
-function extraColumns(rel: BoundRelation): string[] {
-  return ['_sy_n', '_sy_op', '_sy_ts', '_sy_unchanged', ...(rel.keyless ? ['_sy_count'] : [])];
+/** The applier's columns after the row's own, in staging order: name, parameter type (INSERT path), staged type. */
+const EXTRA_COLUMNS = [
+  { name: '_sy_n', param: 'int', type: 'int' },
+  { name: '_sy_op', param: 'text', type: '"char"' },
+  { name: '_sy_ts', param: 'text', type: 'timestamptz' },
+  { name: '_sy_unchanged', param: 'text', type: 'text[]' },
+  { name: '_sy_count', param: 'int', type: 'int' }, // keyless tables only
+] as const;
+
+function extraColumns(rel: BoundRelation): readonly (typeof EXTRA_COLUMNS)[number][] {
+  return rel.keyless ? EXTRA_COLUMNS : EXTRA_COLUMNS.slice(0, 4);
+}
+
+/** The staging table's column list: the row's own, then the applier's. */
+function stagingColumns(rel: BoundRelation): string {
+  return [...rel.columns.map((c) => qi(c.name)), ...extraColumns(rel).map((c) => c.name)].join(', ');
 }
 
 /** One table's share of a flush: its coalesced rows, taken out of its pending map. */
@@ -69,16 +82,15 @@ async function stageByInsert(dst: Client, batch: readonly StagedTable[]): Promis
     const rows = [...stagedRows(table)];
     partial ||= rows.some((r) => r.partial);
     const width = rel.columns.length;
-    const extraTypes = ['int', 'text', 'text', 'text', ...(rel.keyless ? ['int'] : [])];
-    const casts = ['int', '"char"', 'timestamptz', 'text[]', 'int'];
+    const extra = extraColumns(rel);
     const args: string[] = [];
     const select: string[] = [];
-    for (let i = 0; i < width + extraTypes.length; i++) {
+    for (let i = 0; i < width + extra.length; i++) {
       params.push(rows.map((r) => (i < width ? cellParam(r.cells[i]) : r.extra[i - width])));
-      args.push(`$${params.length}::${i < width ? 'text' : extraTypes[i - width]}[]`);
-      select.push(`u.c${i}::${i < width ? rel.types[i] : casts[i - width]}`);
+      args.push(`$${params.length}::${i < width ? 'text' : extra[i - width].param}[]`);
+      select.push(`u.c${i}::${i < width ? rel.types[i] : extra[i - width].type}`);
     }
-    const cols = [...rel.columns.map((c) => qi(c.name)), ...extraColumns(rel)].join(', ');
+    const cols = stagingColumns(rel);
     const alias = select.map((_s, i) => `c${i}`).join(', ');
     ctes.push(
       `s${t} AS (INSERT INTO ${qi(rel.stage)} (${cols}) SELECT ${select.join(', ')} ` +
@@ -129,7 +141,7 @@ function copyText(v: Cell): string {
 /** COPY one table's coalesced rows (as text) into its staging table. True when some carry unchanged TOAST values. */
 async function stageByCopy(dst: Client, table: StagedTable): Promise<boolean> {
   const state = { partial: false };
-  const cols = [...table.rel.columns.map((c) => qi(c.name)), ...extraColumns(table.rel)].join(', ');
+  const cols = stagingColumns(table.rel);
   const writer = dst.query(copyFrom(`COPY ${qi(table.rel.stage)} (${cols}) FROM STDIN`));
   await pipeline(Readable.from(copyChunks(table, state)), writer);
   return state.partial;

@@ -98,13 +98,7 @@ describe('applier round trips with several tables', () => {
     name: 'items-tags',
     targetDdl: [ITEMS_DDL, TAGS_DDL],
     tables: [
-      {
-        name: 'items',
-        source: { table: 'items' },
-        key: ['id'],
-        target: { table: 'items' },
-        columns: { name: 's.name', big: 's.big', n: 's.n' },
-      },
+      ...itemsSpec.tables, // the items table as the one-table tests sync it
       {
         name: 'tags',
         source: { table: 'tags' },
