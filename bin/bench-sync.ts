@@ -1,7 +1,7 @@
 /**
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
  *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18
- *                       --sync-heap-mb 0 --json]
+ *                       --sync-heap-mb 0 --spec chat|identity --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -13,7 +13,9 @@
  * run (maxMs N) after another, each with its own connections, instead of one continuous run.
  * Checks lost = 0: every acknowledged insert present, every acknowledged delete gone, on both targets.
  * The sync runs in a process of its own (bench-sync-process.ts), as in production; `--sync-heap-mb N`
- * caps its V8 heap.
+ * caps its V8 heap. `--spec identity`: the sync copies the old schema unchanged (the spec introspected
+ * from the source, as `switchyard sync` builds it) instead of the chat-history spec's renames and
+ * expressions: the same tables on both targets, like for like with native replication.
  */
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +28,7 @@ import {
   type MigrationSpec,
   prepareTarget,
 } from '../lambda/engine';
+import { introspectIdentitySpec } from '../lambda/engine/introspect';
 import { chatHistorySpecFor } from '../lambda/engine/specs/chat-history';
 import { createSync, qualifiedTableSpec, type runSync } from '../lambda/engine/sync';
 import { OLD_CHAT_SCHEMA, seedChatHistory } from '../lambda/rehearsal/chat-history-seed';
@@ -66,6 +69,26 @@ const SYNC_HEAP_MB = arg('sync-heap-mb', 0);
 /** PostgreSQL major of the embedded server (13-18). */
 const PG = arg('pg', 18);
 const chatHistorySpec = chatHistorySpecFor(PG);
+/** `chat`: the built-in chat-history spec (renames, expressions); `identity`: the old schema unchanged. */
+const SPEC = (() => {
+  const i = process.argv.indexOf('--spec');
+  const v = i > 0 ? process.argv[i + 1] : 'chat';
+  if (v !== 'chat' && v !== 'identity') throw new Error('--spec: chat or identity');
+  return v;
+})();
+/** Where the sync's target holds the messages and the probe row, per spec. */
+const TARGET =
+  SPEC === 'identity'
+    ? {
+        messages: 'public.chat_messages',
+        messageKey: 'id',
+        probe: 'SELECT title AS t FROM public.chat_sessions WHERE id = 1',
+      }
+    : {
+        messages: 'public.messages',
+        messageKey: 'message_id',
+        probe: 'SELECT title AS t FROM public.conversations WHERE conversation_id = 1',
+      };
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) =>
@@ -112,7 +135,7 @@ async function main() {
   try {
     const b = await setUp(cluster, clients);
     const mix = await lagUnderWriteMix(b, clients);
-    const lostSync = await lostCount(b.syncDb, 'public.messages', 'message_id', mix);
+    const lostSync = await lostCount(b.syncDb, TARGET.messages, TARGET.messageKey, mix);
     const lostNative = await lostCount(b.nativeDb, 'chat_messages', 'id', mix);
     const backlog = await backlogDrain(b);
     const huge = HUGE_ROWS > 0 ? await hugeTransaction(b.nat, b.oldAdmin, b.oldDb, { ...b.follow }) : null;
@@ -154,7 +177,8 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
   log(`seeded ${SEED} messages; ${SECONDS}s at ${RATE} ops/s, backlog ${BACKLOG} changes`);
 
   // Ours: publication + slot before the copy, copy through the spec, then follow.
-  const spec = { ...chatHistorySpec, tables: chatHistorySpec.tables.map((t) => ({ ...t, forwardOnly: true })) };
+  const base = SPEC === 'identity' ? await introspectIdentitySpec(oldR, undefined, 'bench-identity') : chatHistorySpec;
+  const spec = { ...base, tables: base.tables.map((t) => ({ ...t, forwardOnly: true })) };
   await createSync(oldR, spec, 'bench', 'forward');
   await prepareTarget(spec, oldR, syncR);
   for (const t of spec.tables)
@@ -299,7 +323,7 @@ function probes(b: Bench) {
     await c.end();
   };
   const polls = [
-    poller(b.syncDb, `SELECT title AS t FROM public.conversations WHERE conversation_id = 1`, seen.sync),
+    poller(b.syncDb, TARGET.probe, seen.sync),
     poller(b.nativeDb, `SELECT title AS t FROM chat_sessions WHERE id = 1`, seen.native),
   ];
   const lags = (m: Map<number, number>) =>

@@ -13,6 +13,7 @@ import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
+import { directEligible, writeDirect } from './direct';
 import { emptyStagingSql, type StagedTable, stageAll } from './staging';
 import { type CopyPoint, keylessDeleteSql, keylessInsertSql, loadCopyPoint, seenByCopy } from './keyless';
 
@@ -263,6 +264,7 @@ export class Applier {
   /** A source transaction starts: its changes can be taken back (`discardTransaction`) until a flush writes them. */
   startTransaction(source?: { xid: number; finalLsn: bigint }): void {
     this.sourceTx = source ?? null;
+    this.directMissed = false;
     if (this.savepoint === 'set') this.savepoint = 'none';
     this.txUndo = [];
     this.txStart = { pendingRows: this.pendingRows, counts: { ...this.counts }, flushed: false };
@@ -387,7 +389,7 @@ export class Applier {
       await this.flush(all);
       return;
     }
-    const writing = this.write(this.take(active), []);
+    const writing = this.writeAhead(this.take(active));
     this.written = false;
     writing.then(
       () => {
@@ -399,6 +401,18 @@ export class Applier {
     );
     this.writing = writing;
   }
+
+  /** A background write: directly when the flush allows it (direct.ts), else through staging. */
+  private async writeAhead(batch: readonly StagedTable[]): Promise<unknown> {
+    if (!this.opts.conflicts && !this.directMissed && directEligible(batch)) {
+      if (await writeDirect(this.dst, batch)) return;
+      this.directMissed = true; // the transaction meets rows already there: the rest of it goes through staging
+    }
+    return this.write(batch, []);
+  }
+
+  /** A direct write of the current source transaction found its keys already there (not tried again for it). */
+  private directMissed = false;
 
   private writing: Promise<unknown> | null = null;
   /** The write in flight is done (succeeded or failed): the next flushAhead starts the next one. */

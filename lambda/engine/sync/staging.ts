@@ -133,7 +133,7 @@ const COPY_SPECIALS = /[\\\n\r\t]/g;
 const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** A value in COPY's text format (most values have nothing to escape: returned as they are). */
-function copyText(v: Cell): string {
+export function copyText(v: Cell): string {
   if (v === null || v === UNCHANGED) return '\\N';
   return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIALS, (c) => COPY_ESCAPE[c]) : v;
 }

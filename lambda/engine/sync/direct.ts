@@ -1,0 +1,136 @@
+import type { Client } from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { targetKey, targetRelation } from '../spec';
+import { qi, rawExprs } from '../sql';
+import type { BoundRelation, Entry } from './apply';
+import { describe, sqlState } from '../errors';
+import { SyncApplyError } from './errors';
+import { copyText, type StagedTable } from './staging';
+
+/*
+ * Direct writes: a flush of a large source transaction's new rows is COPYed straight into the destination
+ * tables, as the copy writes them: no staging table and no upsert (ON CONFLICT's speculative insertion is
+ * a third of the upsert). Only
+ * - for a table whose spec writes every target column from the source column of the same type unchanged
+ *   (no expression, no cast, not keyless: the COPY text is the source's text as it came),
+ * - for a flush whose every row is an insert ('I'), and
+ * - when none of the flush's keys is in the destination yet (one probe per table first; a catch-up
+ *   replaying rows the copy already has, or a key deleted and inserted again, goes through the upsert).
+ * A row of the same key committed on the destination between the probe and the COPY fails the COPY
+ * (unique violation): the apply transaction rolls back and the slot does not move, so the next run
+ * applies the transaction again (its probe then finds the key). Nothing is lost.
+ */
+
+/** How one table's rows are written directly: the target's columns, each from a source cell. */
+export interface DirectPlan {
+  /** The target columns, quoted, in COPY order. */
+  readonly columns: string;
+  /** Index of each target column's source cell. */
+  readonly cells: readonly number[];
+  /** Indexes (into `cells`) of the target key columns, and their types, for the probe. */
+  readonly key: readonly { readonly at: number; readonly type: string; readonly name: string }[];
+}
+
+const BARE_COLUMN = /^\s*s\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*$/i;
+
+const plans = new WeakMap<BoundRelation, DirectPlan | null>();
+
+/** The relation's direct plan, or null when its rows must go through staging (an expression, a cast, keyless). */
+export function directPlan(rel: BoundRelation): DirectPlan | null {
+  if (!plans.has(rel)) plans.set(rel, planOf(rel));
+  return plans.get(rel) ?? null;
+}
+
+function planOf(rel: BoundRelation): DirectPlan | null {
+  if (rel.keyless) return null;
+  const layout = rel.table.layout;
+  const names = rel.columns.map((c) => c.name);
+  const cells: number[] = [];
+  const exprs = rawExprs(layout);
+  for (const [i, c] of layout.columns.entries()) {
+    const m = BARE_COLUMN.exec(exprs[i]);
+    const source = m ? (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase()) : null;
+    const at = source === null ? -1 : names.indexOf(source);
+    const same = c.sourceType.display === c.targetType.display && !c.compareAsText && !c.targetCast;
+    if (at < 0 || !same || rel.types[at] !== c.targetType.display) return null;
+    cells.push(at);
+  }
+  const targetNames = layout.columns.map((c) => c.name);
+  const key = targetKey(layout.spec).map((name) => {
+    const at = targetNames.indexOf(name);
+    return { at, type: layout.columns[at]?.castType, name };
+  });
+  if (key.some((k) => k.at < 0)) return null;
+  return { columns: targetNames.map(qi).join(', '), cells, key };
+}
+
+/** Can this flush be written directly? Every table has a plan and every row is an insert. */
+export function directEligible(batch: readonly StagedTable[]): boolean {
+  return batch.every((t) => directPlan(t.rel) !== null && everyInsert(t.rows));
+}
+
+function everyInsert(rows: ReadonlyMap<string, Entry>): boolean {
+  for (const e of rows.values()) if (e.op !== 'I') return false;
+  return true;
+}
+
+/**
+ * Write the flush directly: probe every table for its keys, then COPY each table's rows (parents
+ * first: the batch's order). False, with nothing written, when some key is in the destination already.
+ */
+export async function writeDirect(dst: Client, batch: readonly StagedTable[]): Promise<boolean> {
+  for (const t of batch) if (await anyKeyPresent(dst, t)) return false;
+  for (const t of batch) await copyDirect(dst, t);
+  return true;
+}
+
+async function anyKeyPresent(dst: Client, { rel, rows }: StagedTable): Promise<boolean> {
+  const plan = directPlan(rel)!;
+  const values = plan.key.map(() => [] as (string | null)[]);
+  for (const e of rows.values()) {
+    for (const [i, k] of plan.key.entries()) values[i].push(e.cells[plan.cells[k.at]] as string);
+  }
+  const args = plan.key.map((k, i) => `$${i + 1}::${k.type}[]`).join(', ');
+  const alias = plan.key.map((_k, i) => `k${i}`).join(', ');
+  const match = plan.key.map((k, i) => `t.${qi(k.name)} = u.k${i}`).join(' AND ');
+  const target = qi(targetRelation(rel.table.layout.spec));
+  const r = await dst.query(
+    `SELECT EXISTS (SELECT 1 FROM unnest(${args}) AS u(${alias}) JOIN ${target} AS t ON ${match}) AS present`,
+    values,
+  );
+  return r.rows[0].present === true;
+}
+
+async function copyDirect(dst: Client, table: StagedTable): Promise<void> {
+  const plan = directPlan(table.rel)!;
+  const target = qi(targetRelation(table.rel.table.layout.spec));
+  const writer = dst.query(copyFrom(`COPY ${target} (${plan.columns}) FROM STDIN`));
+  try {
+    await pipeline(Readable.from(directChunks(table, plan)), writer);
+  } catch (e) {
+    if (sqlState(e) !== UNIQUE_VIOLATION) throw e;
+    throw new SyncApplyError(
+      `table ${table.rel.table.spec.name}: a row with the key of a row the source transaction inserted was committed on ` +
+        `${target} while the sync wrote it (${describe(e)}). Nothing of the transaction was applied and the slot did ` +
+        'not move (nothing lost): run the sync again, it applies the transaction through the upsert',
+    );
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** The COPY text of a table's rows in target column order, 1000 lines per chunk, built as the COPY takes them. */
+function* directChunks(table: StagedTable, plan: DirectPlan): Generator<string> {
+  let chunk = '';
+  let lines = 0;
+  for (const e of table.rows.values()) {
+    chunk += `${plan.cells.map((at) => copyText(e.cells[at])).join('\t')}\n`;
+    if (++lines % 1000 === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
