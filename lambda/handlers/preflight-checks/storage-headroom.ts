@@ -10,14 +10,14 @@ export const storageHeadroom: PackCheck<PreflightContext> = {
   info: "A slot stalled for a day cannot fill either database's free storage (WAL rate × a day, or the cap).",
   check: async ({ deps }) => {
     const read = async (side: 'old' | 'new') => {
+      const freeBytes = deps.storage ? await deps.storage.freeStorageBytes(side) : null;
+      // Free storage not known (Aurora, a local server): nothing to judge, so the WAL rate is not sampled (a second).
+      if (freeBytes === null) return { side, freeBytes, walBytesPerSecond: null, capMb: null };
       const db = side === 'old' ? await deps.sourceDb() : await deps.targetDb();
-      const [freeBytes, server] = await Promise.all([
-        deps.storage ? deps.storage.freeStorageBytes(side) : Promise.resolve(null),
-        withClient(db, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => ({
-          caps: await capabilities(c),
-          rate: await walBytesPerSecond(c),
-        })),
-      ]);
+      const server = await withClient(db, { readOnly: true, applicationName: 'switchyard-preflight' }, async (c) => ({
+        caps: await capabilities(c),
+        rate: await walBytesPerSecond(c),
+      }));
       return { side, freeBytes, walBytesPerSecond: server.rate, capMb: server.caps.maxSlotWalKeepSizeMb };
     };
     return storageHeadroomOutcome(await Promise.all([read('old'), read('new')]));

@@ -80,16 +80,37 @@ describe('Preflight handler', () => {
     expect(err.message).toMatch(/sourceDatabase: DatabaseUnreachableError: cannot connect to 127.0.0.1:1/);
     expect(err.message).toMatch(/healthAlarms: alarm new-5xx is in ALARM/);
     expect(err.message).toMatch(/routing: local router at old 50 \/ new 50 \(expected 100 \/ 0\)/);
-    // The unreachable source fails its own check, the replication check and the connections check.
+    // The unreachable source fails its own check, the replication check and the connections check
+    // (the storage check reads nothing without a storage reader: not applicable).
     expect(err.report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual([
       'sourceDatabase',
       'replication',
       'slotWalLimit',
-      'storageHeadroom',
       'connections',
       'healthAlarms',
       'routing',
     ]);
+  });
+
+  test('GIVEN free storage known on both sides WHEN run THEN storageHeadroom judges each side from its WAL rate; unknown, it is not applicable', async () => {
+    const storage = { freeStorageBytes: async () => 1024 ** 4 };
+    const known = await preflight.make(() => localDeps(source, target, { storage }))({ migrationId: 'm1' });
+    expect(known.checks.find((c) => c.name === 'storageHeadroom')).toMatchObject({
+      ok: true,
+      status: 'pass',
+      detail: expect.stringMatching(/^old: 1024\.0 GB free, a 24 h stall retains [\d.]+ GB; new: 1024\.0 GB free/),
+    });
+    const unknown = await preflight.make(() => localDeps(source, target))({ migrationId: 'm1' });
+    expect(unknown.checks.find((c) => c.name === 'storageHeadroom')).toMatchObject({ status: 'not-applicable' });
+    const unreachable = await preflight
+      .make(() => localDeps(source, target, { storage, sourceDb: async () => ({ ...source, port: 1 }) }))({
+        migrationId: 'm1',
+      })
+      .catch((e) => e);
+    expect(unreachable.report.checks.find((c: { name: string }) => c.name === 'storageHeadroom')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/DatabaseUnreachableError/),
+    });
   });
 
   test('fails when a long-running transaction is open on the source', async () => {
