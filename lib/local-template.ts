@@ -15,7 +15,8 @@ export function synthesizeMigrationTemplate(
     sync?: Partial<SyncConfig>;
   } = {},
 ): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  // As `cdk synth` (bin/app.ts): CDK's template validation runs in test/lib/cfn-validation.test.ts.
+  const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
   const config = loadStageConfig(stage);
   const s = new SwitchyardStage(app, stage, {
     config: {

@@ -4,9 +4,12 @@ import { loadStageConfig, type StageName } from '../../lib/config/stages';
 import { parseStageConfig, type StageConfig, type StageConfigInput } from '../../lib/config/stage-config';
 import { SwitchyardStage } from '../../lib/stacks/switchyard-stage';
 
-/** An App that skips asset bundling: these tests only need templates. */
+/**
+ * An App that skips asset bundling (these tests only need templates) and, like `cdk synth`
+ * (bin/app.ts), CDK's template validation: cfn-validation.test.ts runs it once over the whole app.
+ */
 export function testApp(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
 export function stageFromDefaults(name: StageName, context: Record<string, unknown> = {}): SwitchyardStage {
