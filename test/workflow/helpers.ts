@@ -50,11 +50,17 @@ export async function run(
   return runLocally(
     template,
     definitionFromTemplate(template, machine),
-    () => localDeps(world, { stage: 'wf' }),
+    () => ({ ...localDeps(world, { stage: 'wf' }), sleep: shortSettle }),
     input,
     opts,
   );
 }
+
+/**
+ * The interpreter runs every Wait state in zero time; a drain's settle window inside its call
+ * (2 s per late-write round) is shortened the same way, to at most 100 ms.
+ */
+const shortSettle = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100)));
 
 /** A fingerprint of the source data: any write to it changes this. */
 export async function sourceFingerprint(db: DbEndpoint): Promise<string> {

@@ -62,6 +62,12 @@ export interface PhaseDeps {
     readonly pauseAt?: readonly number[];
   };
   now(): number;
+  /**
+   * Wait out a settle window inside a call (a drain's window for late writes). The local
+   * interpreter's workflow tests shorten it, as they run every Wait state in zero time.
+   * @default - a timer of `ms`
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Build deps once per container (or per rehearsal run); handlers call this on each invocation. */

@@ -45,7 +45,7 @@ export async function drain(
   let changes = run.r.inserted + run.r.updated + run.r.deleted;
   // Settle (the invocation's time running out ends it: the state machine calls again).
   while (run.done && i.settleSeconds > 0 && deps.now() - t0 + i.settleSeconds * 1000 < budget) {
-    await new Promise((res) => setTimeout(res, i.settleSeconds * 1000));
+    await (deps.sleep ?? timer)(i.settleSeconds * 1000);
     run = await runTo(budget - (deps.now() - t0));
     const more = run.r.inserted + run.r.updated + run.r.deleted;
     changes += more;
@@ -81,3 +81,5 @@ export async function drain(
       : {}),
   };
 }
+
+const timer = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
