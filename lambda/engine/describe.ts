@@ -77,7 +77,7 @@ export async function describeTable(t: TableSpec, src: Client, tgt: Client): Pro
   // The projection's declared types, as the source reports them for the copy's own SELECT.
   const partial = { spec: t, columns: names.map((name) => ({ name })) } as unknown as TableLayout;
   const exprs = rawExprs(partial);
-  const [targetTypes, sourceSide] = await Promise.all([
+  const [targetTypes, sourceSide] = await bothSettled([
     targetColumnTypes(tgt, t, names),
     readOnly(src, async () => {
       const described = await src.query(
@@ -170,7 +170,7 @@ export async function describeTables(tables: readonly TableSpec[], src: Client, 
   for (const t of tables) assertSafeSql({ name: `table ${t.name}`, tables: [t] });
   const names = tables.map((t) => targetColumns(t));
   try {
-    const [targetTypes, source] = await Promise.all([
+    const [targetTypes, source] = await bothSettled([
       manyTargetColumnTypes(tgt, tables, names),
       readOnly(src, async () => {
         const types = await sourceTypes(src, tables, names);
@@ -311,4 +311,16 @@ export async function describeTablesWith(
   const n = Math.max(1, Math.min(opts.concurrency ?? 2, parts.length));
   await Promise.all(Array.from({ length: n }, worker));
   return out.flat();
+}
+
+/**
+ * Both sides' results, like Promise.all, but a failure of one is thrown only once the other settled
+ * too: the one-by-one describe after a failure must not queue queries behind a connection's
+ * statement still running.
+ */
+async function bothSettled<A, B>(p: readonly [Promise<A>, Promise<B>]): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled(p);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
 }
