@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { targetKey, targetRelation } from '../spec';
-import { qi, rawExprs } from '../sql';
+import { qi, ql, rawExprs } from '../sql';
 import type { BoundRelation, Entry } from './apply';
 import { describe, sqlState } from '../errors';
 import { SyncApplyError } from './errors';
@@ -17,7 +17,8 @@ import { copyText, type StagedTable } from './staging';
  *   (no expression, no cast, not keyless: the COPY text is the source's text as it came),
  * - for a flush whose every row is an insert ('I'), and
  * - when none of the flush's keys is in the destination yet (one probe per table first; a catch-up
- *   replaying rows the copy already has, or a key deleted and inserted again, goes through the upsert).
+ *   replaying rows the copy already has, or a key deleted and inserted again, goes through the upsert),
+ *   and the table takes COPY (a plain or partitioned table without row-level security for the login).
  * A row of the same key committed on the destination between the probe and the COPY fails the COPY
  * (unique violation): the apply transaction rolls back and the slot does not move, so the next run
  * applies the transaction again (its probe then finds the key). Nothing is lost.
@@ -77,16 +78,20 @@ function everyInsert(rows: ReadonlyMap<string, Entry>): boolean {
 }
 
 /**
- * Write the flush directly: probe every table for its keys, then COPY each table's rows (parents
+ * Write the flush directly: probe every table (mustUpsert), then COPY each table's rows (parents
  * first: the batch's order). False, with nothing written, when some key is in the destination already.
  */
 export async function writeDirect(dst: Client, batch: readonly StagedTable[]): Promise<boolean> {
-  for (const t of batch) if (await anyKeyPresent(dst, t)) return false;
+  for (const t of batch) if (await mustUpsert(dst, t)) return false;
   for (const t of batch) await copyDirect(dst, t);
   return true;
 }
 
-async function anyKeyPresent(dst: Client, { rel, rows }: StagedTable): Promise<boolean> {
+/**
+ * The flush cannot go direct: one of its keys is in the destination already, or the table does not
+ * take COPY (not a plain or partitioned table, or row-level security applies to the login).
+ */
+async function mustUpsert(dst: Client, { rel, rows }: StagedTable): Promise<boolean> {
   const plan = directPlan(rel)!;
   const values = plan.key.map(() => [] as (string | null)[]);
   for (const e of rows.values()) {
@@ -97,10 +102,12 @@ async function anyKeyPresent(dst: Client, { rel, rows }: StagedTable): Promise<b
   const match = plan.key.map((k, i) => `t.${qi(k.name)} = u.k${i}`).join(' AND ');
   const target = qi(targetRelation(rel.table.layout.spec));
   const r = await dst.query(
-    `SELECT EXISTS (SELECT 1 FROM unnest(${args}) AS u(${alias}) JOIN ${target} AS t ON ${match}) AS present`,
+    `SELECT c.relkind IN ('r', 'p') AND NOT row_security_active(c.oid) AS copyable, ` +
+      `EXISTS (SELECT 1 FROM unnest(${args}) AS u(${alias}) JOIN ${target} AS t ON ${match}) AS present ` +
+      `FROM pg_class c WHERE c.oid = ${ql(target)}::regclass`,
     values,
   );
-  return r.rows[0].present === true;
+  return r.rows[0].copyable !== true || r.rows[0].present === true;
 }
 
 async function copyDirect(dst: Client, table: StagedTable): Promise<void> {

@@ -76,6 +76,20 @@ describe('direct writes of a large transaction', () => {
     expect(await sync()).toMatchObject({ inserted: 1000, caughtUp: true });
     expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
   });
+  test('GIVEN row-level security forced on the destination table WHEN a large transaction inserts new rows THEN they go through the upsert (COPY does not take row-level security) and the target equals the source', async () => {
+    await query(
+      target,
+      `ALTER TABLE items ENABLE ROW LEVEL SECURITY; ALTER TABLE items FORCE ROW LEVEL SECURITY;
+       CREATE POLICY every_row ON items USING (true) WITH CHECK (true)`,
+    );
+    try {
+      await query(source, `INSERT INTO items SELECT g, 'rls', NULL, g FROM generate_series(20000, 20999) g`);
+      expect(await sync({ receiveBuffer: 100, flushRows: 300 })).toMatchObject({ inserted: 1000, caughtUp: true });
+      expect(await rowsOf(target, 'public.items')).toEqual(await rowsOf(source, 'public.items'));
+    } finally {
+      await query(target, `DROP POLICY every_row ON items; ALTER TABLE items DISABLE ROW LEVEL SECURITY`);
+    }
+  });
 });
 
 /** A COPY into items on the target is waiting for a lock (the uncommitted row of the same key). */
