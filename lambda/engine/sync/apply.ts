@@ -13,7 +13,7 @@ import { SyncApplyError, UnsupportedChangeError } from './errors';
 import type { LoopGuard } from '../capabilities';
 import { writeLoopMark } from './loop-marker';
 import { truncateRefusal, truncateTables } from './truncate';
-import { directEligible, writeDirect } from './direct';
+import { DIRECT_MIN_ROWS, directEligible, writeDirect } from './direct';
 import { emptyStagingSql, type StagedTable, stageAll } from './staging';
 import { type CopyPoint, keylessDeleteSql, keylessInsertSql, loadCopyPoint, seenByCopy } from './keyless';
 
@@ -389,7 +389,7 @@ export class Applier {
       await this.flush(all);
       return;
     }
-    const writing = this.writeAhead(this.take(active));
+    const writing = this.write(this.take(active), [], true);
     this.written = false;
     writing.then(
       () => {
@@ -402,13 +402,17 @@ export class Applier {
     this.writing = writing;
   }
 
-  /** A background write: directly when the flush allows it (direct.ts), else through staging. */
-  private async writeAhead(batch: readonly StagedTable[]): Promise<unknown> {
-    if (!this.opts.conflicts && !this.directMissed && directEligible(batch)) {
-      if (await writeDirect(this.dst, batch)) return;
-      this.directMissed = true; // the transaction meets rows already there: the rest of it goes through staging
-    }
-    return this.write(batch, []);
+  /**
+   * Write the batch directly (direct.ts) when it allows it: a background write of a large transaction,
+   * or any other flush of at least DIRECT_MIN_ROWS rows.
+   */
+  private async writeDirectly(batch: readonly StagedTable[], ahead: boolean): Promise<boolean> {
+    const rows = batch.reduce((n, t) => n + t.rows.size, 0);
+    if ((!ahead && rows < DIRECT_MIN_ROWS) || this.opts.conflicts || this.directMissed) return false;
+    if (!directEligible(batch)) return false;
+    if (await writeDirect(this.dst, batch)) return true;
+    this.directMissed = true; // the transaction meets rows already there: the rest of it goes through staging
+    return false;
   }
 
   /** A direct write of the current source transaction found its keys already there (not tried again for it). */
@@ -438,8 +442,12 @@ export class Applier {
     });
   }
 
-  /** Stage a batch, apply it, empty the staging tables, then `tail`: after the COPYs, one round trip. */
-  private async write(batch: readonly StagedTable[], tail: readonly string[]): Promise<QueryResult[]> {
+  /**
+   * Stage a batch, apply it, empty the staging tables, then `tail`: after the COPYs, one round trip.
+   * A batch of only new rows may go straight into its tables instead (`writeDirectly`).
+   */
+  private async write(batch: readonly StagedTable[], tail: readonly string[], ahead = false): Promise<QueryResult[]> {
+    if (await this.writeDirectly(batch, ahead)) return tail.length ? this.run(tail) : [];
     const active = batch.map((t) => t.rel);
     const partial = await stageAll(this.dst, batch);
     if (partial) await this.applyStepwise(active);

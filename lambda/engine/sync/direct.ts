@@ -10,7 +10,8 @@ import { SyncApplyError } from './errors';
 import { copyText, type StagedTable } from './staging';
 
 /*
- * Direct writes: a flush of a large source transaction's new rows is COPYed straight into the destination
+ * Direct writes: a flush of new rows (a background flush of a large source transaction, or any flush
+ * of at least DIRECT_MIN_ROWS rows) is COPYed straight into the destination
  * tables, as the copy writes them: no staging table and no upsert (ON CONFLICT's speculative insertion is
  * a third of the upsert). Only
  * - for a table whose spec writes every target column from the source column of the same type unchanged
@@ -23,6 +24,13 @@ import { copyText, type StagedTable } from './staging';
  * (unique violation): the apply transaction rolls back and the slot does not move, so the next run
  * applies the transaction again (its probe then finds the key). Nothing is lost.
  */
+
+/**
+ * A flush outside a large transaction's background writes goes direct from this many rows: the
+ * probe costs a round trip per table, small next to the upsert it saves only on large flushes
+ * (a batch of many insert-only transactions, the first and last flush of a large transaction).
+ */
+export const DIRECT_MIN_ROWS = 10_000;
 
 /** How one table's rows are written directly: the target's columns, each from a source cell. */
 export interface DirectPlan {
