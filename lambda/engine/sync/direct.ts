@@ -7,7 +7,7 @@ import { qi, ql, rawExprs } from '../sql';
 import type { BoundRelation, Entry } from './apply';
 import { describe, sqlState } from '../errors';
 import { SyncApplyError } from './errors';
-import { copyText, type StagedTable } from './staging';
+import { copyLines, copyText, type StagedTable } from './staging';
 
 /*
  * Direct writes: a flush of new rows (a background flush of a large source transaction, or any flush
@@ -123,7 +123,8 @@ async function copyDirect(dst: Client, table: StagedTable): Promise<void> {
   const target = qi(targetRelation(table.rel.table.layout.spec));
   const writer = dst.query(copyFrom(`COPY ${target} (${plan.columns}) FROM STDIN`));
   try {
-    await pipeline(Readable.from(directChunks(table, plan)), writer);
+    const text = copyLines(table.rows.values(), (e) => plan.cells.map((at) => copyText(e.cells[at])));
+    await pipeline(Readable.from(text), writer);
   } catch (e) {
     if (sqlState(e) !== UNIQUE_VIOLATION) throw e;
     throw new SyncApplyError(
@@ -135,17 +136,3 @@ async function copyDirect(dst: Client, table: StagedTable): Promise<void> {
 }
 
 const UNIQUE_VIOLATION = '23505';
-
-/** The COPY text of a table's rows in target column order, 1000 lines per chunk, built as the COPY takes them. */
-function* directChunks(table: StagedTable, plan: DirectPlan): Generator<string> {
-  let chunk = '';
-  let lines = 0;
-  for (const e of table.rows.values()) {
-    chunk += `${plan.cells.map((at) => copyText(e.cells[at])).join('\t')}\n`;
-    if (++lines % 1000 === 0) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
-}

@@ -147,14 +147,20 @@ async function stageByCopy(dst: Client, table: StagedTable): Promise<boolean> {
   return state.partial;
 }
 
-/** The COPY text of a table's rows, 1000 lines per chunk, built as the COPY takes them (never all at once). */
+/** The COPY text of a table's rows, built as the COPY takes them (copyLines). */
 function* copyChunks(table: StagedTable, state: { partial: boolean }): Generator<string> {
+  yield* copyLines(stagedRows(table), (r) => {
+    state.partial ||= r.partial;
+    return [...r.cells.map(copyText), ...r.extra.map((x) => (x === null ? '\\N' : copyText(String(x))))];
+  });
+}
+
+/** COPY text lines of `rows` (`fields` of each, escaped), 1000 lines per chunk: never all rows' text at once. */
+export function* copyLines<R>(rows: Iterable<R>, fields: (row: R) => string[]): Generator<string> {
   let chunk = '';
   let lines = 0;
-  for (const r of stagedRows(table)) {
-    state.partial ||= r.partial;
-    const fields = [...r.cells.map(copyText), ...r.extra.map((x) => (x === null ? '\\N' : copyText(String(x))))];
-    chunk += `${fields.join('\t')}\n`;
+  for (const r of rows) {
+    chunk += `${fields(r).join('\t')}\n`;
     if (++lines % 1000 === 0) {
       yield chunk;
       chunk = '';
