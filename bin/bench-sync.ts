@@ -1,7 +1,7 @@
 /**
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
  *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18
- *                       --sync-heap-mb 0 --spec chat|identity --json]
+ *                       --sync-heap-mb 0 --spec chat|identity --replica-role on|off --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -16,6 +16,9 @@
  * caps its V8 heap. `--spec identity`: the sync copies the old schema unchanged (the spec introspected
  * from the source, as `switchyard sync` builds it) instead of the chat-history spec's renames and
  * expressions: the same tables on both targets, like for like with native replication.
+ * `--replica-role on` (the default on 15+): the migration login is granted SET on
+ * session_replication_role, so the sync's direct writes skip the destination's foreign-key checks as
+ * native's apply worker does (docs/data-engine.md); `off`: a login without it.
  */
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
@@ -69,6 +72,14 @@ const SYNC_HEAP_MB = arg('sync-heap-mb', 0);
 /** PostgreSQL major of the embedded server (13-18). */
 const PG = arg('pg', 18);
 const chatHistorySpec = chatHistorySpecFor(PG);
+/** Grant the migration login SET on session_replication_role (15+: GRANT SET ON PARAMETER). */
+const REPLICA_ROLE = (() => {
+  const i = process.argv.indexOf('--replica-role');
+  const v = i > 0 ? process.argv[i + 1] : PG >= 15 ? 'on' : 'off';
+  if (v !== 'on' && v !== 'off') throw new Error('--replica-role: on or off');
+  if (v === 'on' && PG < 15) throw new Error('--replica-role on needs PostgreSQL 15+ (GRANT SET ON PARAMETER)');
+  return v === 'on';
+})();
 /** `chat`: the built-in chat-history spec (renames, expressions); `identity`: the old schema unchanged. */
 const SPEC = (() => {
   const i = process.argv.indexOf('--spec');
@@ -157,6 +168,7 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
   const admin = await connect(cluster.endpoint('postgres'));
   clients.push(admin);
   await admin.query(`CREATE ROLE switchyard LOGIN REPLICATION PASSWORD 'bench-only'`);
+  if (REPLICA_ROLE) await admin.query(`GRANT SET ON PARAMETER session_replication_role TO switchyard`);
   const oldDb = await cluster.createDatabase('old');
   const syncDb = await cluster.createDatabase('new_sync');
   const nativeDb = await cluster.createDatabase('new_native');
@@ -490,6 +502,8 @@ function summary(
     },
     postgres: PG,
     nativeStreaming: NATIVE_STREAMING ?? 'server default',
+    /** The migration login may set session_replication_role (direct writes skip foreign-key checks). */
+    replicaRole: REPLICA_ROLE,
     huge,
     phase1Sync: { ...mix.phase1, boundedMs: BOUNDED_MS },
     /**
@@ -538,7 +552,8 @@ function printSummary(out: ReturnType<typeof summary>): void {
     log(
       `one ${huge.rows}-row transaction: sync ${huge.sync.rowsPerSecond} rows/s (${huge.sync.seconds.toFixed(2)} s)   ` +
         `native ${huge.native.rowsPerSecond} rows/s (${huge.native.seconds.toFixed(2)} s)   ` +
-        `ratio ${huge.ratio.toFixed(2)} (native streaming: ${out.nativeStreaming})`,
+        `ratio ${huge.ratio.toFixed(2)} (native streaming: ${out.nativeStreaming}; ` +
+        `replica role for the sync: ${out.replicaRole ? 'granted' : 'not granted'})`,
     );
   log(
     `peak RSS of the sync process: lag phase ${out.rssPeakMB.lag} MB, drain ${out.rssPeakMB.drain} MB, ` +

@@ -23,6 +23,14 @@ import { copyLines, copyText, type StagedTable } from './staging';
  * A row of the same key committed on the destination between the probe and the COPY fails the COPY
  * (unique violation): the apply transaction rolls back and the slot does not move, so the next run
  * applies the transaction again (its probe then finds the key). Nothing is lost.
+ *
+ * Foreign keys: where the login may set `session_replication_role` (a superuser; on 15+ a login granted
+ * `SET ON PARAMETER session_replication_role`), a table whose only INSERT triggers are foreign-key checks
+ * is COPYed with `session_replication_role = replica` for that statement, as PostgreSQL's own apply
+ * worker writes: the rows are checked on the source, and 500,000 deferred per-row checks otherwise take
+ * seconds at COMMIT. A table with any other enabled INSERT trigger (the user's, a deferrable unique
+ * constraint's recheck) keeps them, so what fires is what fires on the upsert path. Conflicts are off on
+ * this path: nothing but the sync writes the destination tables (before the traffic shift).
  */
 
 /**
@@ -86,20 +94,44 @@ function everyInsert(rows: ReadonlyMap<string, Entry>): boolean {
 }
 
 /**
- * Write the flush directly: probe every table (mustUpsert), then COPY each table's rows (parents
+ * Write the flush directly: probe every table (directProbe), then COPY each table's rows (parents
  * first: the batch's order). False, with nothing written, when some key is in the destination already.
  */
 export async function writeDirect(dst: Client, batch: readonly StagedTable[]): Promise<boolean> {
-  for (const t of batch) if (await mustUpsert(dst, t)) return false;
-  for (const t of batch) await copyDirect(dst, t);
+  const probes: Probe[] = [];
+  for (const t of batch) {
+    const p = await directProbe(dst, t);
+    if (!p.copyable) return false;
+    probes.push(p);
+  }
+  const replica = probes.some((p) => p.onlyKeyChecks) && (await mayActAsReplica(dst));
+  let asReplica = false;
+  for (const [i, t] of batch.entries()) {
+    const want = replica && probes[i].onlyKeyChecks;
+    if (want !== asReplica) {
+      await setReplicaRole(dst, want);
+      asReplica = want;
+    }
+    await copyDirect(dst, t);
+  }
+  if (asReplica) await setReplicaRole(dst, false);
   return true;
 }
 
+/** What the probe of one table found. */
+interface Probe {
+  /** The table takes the COPY (plain or partitioned, no row-level security) and holds none of the keys. */
+  readonly copyable: boolean;
+  /** Its only enabled INSERT triggers (partitions included) are foreign-key checks. */
+  readonly onlyKeyChecks: boolean;
+}
+
 /**
- * The flush cannot go direct: one of its keys is in the destination already, or the table does not
- * take COPY (not a plain or partitioned table, or row-level security applies to the login).
+ * One statement per table: can the flush go direct (none of its keys in the destination, the table
+ * takes COPY: a plain or partitioned table, row-level security off for the login), and are its only
+ * INSERT triggers foreign-key checks?
  */
-async function mustUpsert(dst: Client, { rel, rows }: StagedTable): Promise<boolean> {
+async function directProbe(dst: Client, { rel, rows }: StagedTable): Promise<Probe> {
   const plan = directPlan(rel)!;
   const values = plan.key.map(() => [] as (string | null)[]);
   for (const e of rows.values()) {
@@ -111,11 +143,43 @@ async function mustUpsert(dst: Client, { rel, rows }: StagedTable): Promise<bool
   const target = qi(targetRelation(rel.table.layout.spec));
   const r = await dst.query(
     `SELECT c.relkind IN ('r', 'p') AND NOT row_security_active(c.oid) AS copyable, ` +
-      `EXISTS (SELECT 1 FROM unnest(${args}) AS u(${alias}) JOIN ${target} AS t ON ${match}) AS present ` +
+      `EXISTS (SELECT 1 FROM unnest(${args}) AS u(${alias}) JOIN ${target} AS t ON ${match}) AS present, ` +
+      `NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE (g.tgrelid = c.oid OR g.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) ` +
+      `AND g.tgenabled <> 'D' AND (g.tgtype & ${TRIGGER_TYPE_INSERT}) <> 0 ` +
+      `AND g.tgfoid <> 'pg_catalog."RI_FKey_check_ins"'::regproc) AS only_key_checks ` +
       `FROM pg_class c WHERE c.oid = ${ql(target)}::regclass`,
     values,
   );
-  return r.rows[0].copyable !== true || r.rows[0].present === true;
+  const row = r.rows[0];
+  return { copyable: row.copyable === true && row.present !== true, onlyKeyChecks: row.only_key_checks === true };
+}
+
+/** pg_trigger.tgtype's INSERT bit. */
+const TRIGGER_TYPE_INSERT = 4;
+
+const replicaRoles = new WeakMap<Client, Promise<boolean>>();
+
+/** May this login set session_replication_role? A superuser; on 15+ also a login granted SET on it. Asked once per connection. */
+export function mayActAsReplica(dst: Client): Promise<boolean> {
+  let known = replicaRoles.get(dst);
+  if (!known) {
+    known = (async () => {
+      const r = await dst.query(
+        `SELECT current_setting('is_superuser') = 'on' AS su, current_setting('server_version_num')::int AS v`,
+      );
+      if (r.rows[0].su === true) return true;
+      if (r.rows[0].v < 150_000) return false;
+      const g = await dst.query(`SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`);
+      return g.rows[0].ok === true;
+    })();
+    replicaRoles.set(dst, known);
+  }
+  return known;
+}
+
+/** For the rest of the apply transaction (or until set back): replica, or the login's default. */
+async function setReplicaRole(dst: Client, replica: boolean): Promise<void> {
+  await dst.query(`SET LOCAL session_replication_role = ${replica ? 'replica' : 'DEFAULT'}`);
 }
 
 async function copyDirect(dst: Client, table: StagedTable): Promise<void> {

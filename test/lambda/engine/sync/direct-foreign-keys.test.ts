@@ -1,0 +1,101 @@
+import { createSync, runSync } from '../../../../lambda/engine/sync';
+import * as direct from '../../../../lambda/engine/sync/direct';
+import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../support/pg';
+import { copyAll, ITEMS_DDL, itemsSpec, rowsOf } from './helpers';
+
+/**
+ * Direct writes and the destination's foreign keys (direct.ts). A login that may set
+ * session_replication_role COPYs a table whose only INSERT triggers are foreign-key checks as
+ * PostgreSQL's apply worker writes (the source checked those rows); any other INSERT trigger keeps
+ * every trigger firing. A login that may not keeps the checks.
+ */
+describe('direct writes and foreign keys on the destination', () => {
+  const server = testServerOf(18);
+  const TARGET_FK = [
+    `CREATE TABLE public.owners (n int PRIMARY KEY)`,
+    `ALTER TABLE public.items ADD CONSTRAINT items_owner FOREIGN KEY (n) REFERENCES public.owners DEFERRABLE INITIALLY DEFERRED`,
+  ];
+
+  /** A source and a copied target (items, plus the target's owners and its foreign key) for `role`. */
+  async function pair(prefix: string, role: string, id: string) {
+    const source = await asMigrationRole(await freshDatabase(`${prefix}s`, server), role);
+    const target = await asMigrationRole(await freshDatabase(`${prefix}t`, server), role);
+    await query(source, ITEMS_DDL);
+    await createSync(source, itemsSpec, id, 'forward');
+    await copyAll(itemsSpec, source, target);
+    for (const s of TARGET_FK) await query(target, s);
+    const sync = () => runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target });
+    return { source, target, sync };
+  }
+
+  /** Run `fn`, returning how many rows each writeDirect call wrote directly (0: it fell back to the upsert). */
+  async function directSizes(fn: () => Promise<unknown>): Promise<number[]> {
+    const spy = jest.spyOn(direct, 'writeDirect');
+    try {
+      await fn();
+      const written = await Promise.all(spy.mock.results.map((x) => x.value));
+      return spy.mock.calls.map(([, batch], i) => (written[i] ? batch.reduce((n, t) => n + t.rows.size, 0) : 0));
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  describe('GIVEN a login granted SET on session_replication_role', () => {
+    let p: Awaited<ReturnType<typeof pair>>;
+    beforeAll(async () => {
+      p = await pair('sydfk', 'sy_replica', 'dfk');
+      await query(server, `GRANT SET ON PARAMETER session_replication_role TO sy_replica`);
+    });
+
+    test('WHEN a 12,000-row transaction goes direct into a table whose only INSERT trigger is a foreign key THEN the check is left to the source, as native apply does, and the target equals the source', async () => {
+      await query(p.source, `INSERT INTO items SELECT g, 'fk', NULL, g FROM generate_series(1, 12000) g`);
+      // The target's owners table is empty: a checked foreign key would fail every row at COMMIT.
+      const sizes = await directSizes(async () =>
+        expect(await p.sync()).toMatchObject({ inserted: 12_000, caughtUp: true }),
+      );
+      expect(sizes).toContain(12_000);
+      expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+    });
+
+    test('WHEN the table also has a trigger of its own THEN every trigger fires for every row (the foreign key is checked too)', async () => {
+      await query(
+        p.target,
+        `INSERT INTO owners SELECT g FROM generate_series(20001, 32000) g;
+         CREATE TABLE audit (n bigint);
+         CREATE FUNCTION count_rows() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO audit SELECT count(*) FROM new_rows; RETURN NULL; END $$;
+         CREATE TRIGGER items_audit AFTER INSERT ON items REFERENCING NEW TABLE AS new_rows
+           FOR EACH STATEMENT EXECUTE FUNCTION count_rows()`,
+      );
+      await query(p.source, `INSERT INTO items SELECT g, 'audited', NULL, g FROM generate_series(20001, 32000) g`);
+      const sizes = await directSizes(async () =>
+        expect(await p.sync()).toMatchObject({ inserted: 12_000, caughtUp: true }),
+      );
+      expect(sizes).toContain(12_000);
+      expect((await query<{ n: number }>(p.target, `SELECT sum(n)::int AS n FROM audit`))[0].n).toBe(12_000);
+      // A row whose owner the target lacks now fails the run: the check runs on this table.
+      await query(p.source, `INSERT INTO items SELECT g, 'orphan', NULL, -1 FROM generate_series(40001, 52000) g`);
+      await expect(p.sync()).rejects.toMatchObject({ name: 'SyncApplyError' });
+      expect((await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id > 40000`))[0].n).toBe(
+        0,
+      );
+    });
+  });
+
+  test('GIVEN a login that may not set session_replication_role WHEN a transaction goes direct THEN the foreign key is checked (a missing owner fails the run, nothing applied)', async () => {
+    const p = await pair('sydfn', 'switchyard', 'dfn');
+    await query(p.source, `INSERT INTO items SELECT g, 'fk', NULL, g FROM generate_series(1, 12000) g`);
+    const err = await p.sync().catch((e) => e);
+    expect(err).toMatchObject({
+      name: 'SyncApplyError',
+      message: expect.stringMatching(/constraint items_owner.*nothing lost/),
+    });
+    expect((await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items`))[0].n).toBe(0);
+    await query(p.target, `INSERT INTO owners SELECT g FROM generate_series(1, 12000) g`);
+    const sizes = await directSizes(async () =>
+      expect(await p.sync()).toMatchObject({ inserted: 12_000, caughtUp: true }),
+    );
+    expect(sizes).toContain(12_000);
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+});
