@@ -1,3 +1,4 @@
+import { parseSpec } from '../../../../lambda/engine';
 import { createSync, runSync } from '../../../../lambda/engine/sync';
 import * as direct from '../../../../lambda/engine/sync/direct';
 import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../support/pg';
@@ -9,6 +10,27 @@ import { copyAll, ITEMS_DDL, itemsSpec, rowsOf } from './helpers';
  * PostgreSQL's apply worker writes (the source checked those rows); any other INSERT trigger keeps
  * every trigger firing. A login that may not keeps the checks.
  */
+/** A partitioned target table (a foreign key on it) fed by a plain source table. */
+const eventsSpec = parseSpec({
+  version: 1,
+  name: 'events',
+  targetDdl: [
+    `CREATE TABLE public.owners (n int PRIMARY KEY)`,
+    `CREATE TABLE public.events (id bigint, at date, n int REFERENCES public.owners, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+    `CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`,
+    `CREATE TABLE public.events_2027 PARTITION OF public.events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')`,
+  ],
+  tables: [
+    {
+      name: 'events',
+      source: { table: 'events' },
+      key: ['id', 'at'],
+      target: { table: 'events' },
+      columns: { n: 's.n' },
+    },
+  ],
+});
+
 describe('direct writes and foreign keys on the destination', () => {
   const server = testServerOf(18);
   const TARGET_FK = [
@@ -79,6 +101,34 @@ describe('direct writes and foreign keys on the destination', () => {
       expect((await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id > 40000`))[0].n).toBe(
         0,
       );
+    });
+
+    test('WHEN a partitioned table has a trigger of its own on one partition THEN it fires for the rows of that partition', async () => {
+      const source = await asMigrationRole(await freshDatabase('sydfps', server), 'sy_replica');
+      const target = await asMigrationRole(await freshDatabase('sydfpt', server), 'sy_replica');
+      await query(source, `CREATE TABLE events (id bigint, at date, n int, PRIMARY KEY (id, at))`);
+      await createSync(source, eventsSpec, 'dfp', 'forward');
+      await copyAll(eventsSpec, source, target);
+      await query(
+        target,
+        `INSERT INTO owners VALUES (1);
+         CREATE TABLE audit (n bigint);
+         CREATE FUNCTION count_row() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO audit VALUES (1); RETURN NULL; END $$;
+         CREATE TRIGGER events_audit AFTER INSERT ON events_2027 FOR EACH ROW EXECUTE FUNCTION count_row()`,
+      );
+      await query(
+        source,
+        `INSERT INTO events SELECT g, CASE WHEN g % 2 = 0 THEN date '2026-06-01' ELSE date '2027-06-01' END, 1
+           FROM generate_series(1, 12000) g`,
+      );
+      const sync = () => runSync({ migrationId: 'dfp', direction: 'forward', spec: eventsSpec, source, target });
+      const sizes = await directSizes(async () =>
+        expect(await sync()).toMatchObject({ inserted: 12_000, caughtUp: true }),
+      );
+      expect(sizes).toContain(12_000);
+      expect((await query<{ n: number }>(target, `SELECT sum(n)::int AS n FROM audit`))[0].n).toBe(6_000);
+      expect(await rowsOf(target, 'public.events', 'id, at')).toEqual(await rowsOf(source, 'public.events', 'id, at'));
     });
   });
 
