@@ -19,8 +19,14 @@ interface RawConnection {
   stream: { pause(): void; resume(): void; destroy(): void };
 }
 
+/**
+ * Decoded messages held before the socket is paused. 5,000 keeps a huge transaction's peak RSS
+ * under 300 MB (20,000 held ~50 MB more, for no throughput: bench:sync, docs/data-engine.md).
+ */
+export const RECEIVE_BUFFER = 5_000;
+
 export interface ReceiveOptions {
-  /** Decoded messages held before the socket is paused (back-pressure on the walsender). @default 20000 */
+  /** Decoded messages held before the socket is paused (back-pressure on the walsender). @default RECEIVE_BUFFER */
   readonly highWater?: number;
   /** Wait this long for a slot another applier streams from, then ReplicationSlotActiveError. @default 30000 */
   readonly slotWaitMs?: number;
@@ -81,7 +87,7 @@ export class ReceiveStream {
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       const client = await connect(endpoint, { applicationName: 'switchyard-sync-stream', replication: true });
       const raw = client.connection as unknown as RawConnection;
-      const stream = new ReceiveStream(client, raw, o.highWater ?? 20_000);
+      const stream = new ReceiveStream(client, raw, o.highWater ?? RECEIVE_BUFFER);
       const started = new Promise((resolve) => raw.once('replicationStart', resolve));
       const query = client.query(command);
       query.catch(() => undefined); // observed by the race below and by `track`

@@ -68,7 +68,7 @@ export interface SyncRunOptions {
   readonly pollMs?: number;
   /** Wait this long for a slot another applier streams (it applies those changes meanwhile). @default 30000 */
   readonly slotWaitMs?: number;
-  /** Decoded messages buffered before the socket is paused. @default 20000 */
+  /** Decoded messages buffered before the socket is paused. @default RECEIVE_BUFFER (receive.ts) */
   readonly receiveBuffer?: number;
   readonly onProgress?: (p: SyncProgress) => void;
   /** Bounded wait for the destination-side applier lock and stale-holder takeover (applier-lock.ts). @default 120 s wait, 60 s stale */
