@@ -16,6 +16,7 @@
  * | pg_logical_emit_message(…, flush)            | 17   | function signature + EXECUTE privilege       |
  * | publish_generated_columns                    | 18   | server_version_num                           |
  * | replication origins for a non-superuser      | 14   | superuser, or EXECUTE granted (13: superuser) |
+ * | session_replication_role for a non-superuser | 15   | superuser, or SET granted (before 15: superuser) |
  */
 import type { Client } from 'pg';
 import { SwitchyardError } from '../core/errors';
@@ -62,6 +63,8 @@ export interface ServerCapabilities {
   readonly originPrivilege: boolean;
   /** Origins can be granted to a non-superuser (`GRANT EXECUTE`, 14+; 13 checks for a superuser). */
   readonly originGrantable: boolean;
+  /** The login may set session_replication_role (a superuser; 15+ also `GRANT SET ON PARAMETER`). */
+  readonly replicaRole: boolean;
 }
 
 const ORIGIN_FUNCTIONS = [
@@ -85,6 +88,9 @@ const READ_CAPABILITIES = `
          coalesce(has_function_privilege(
            to_regprocedure('pg_logical_emit_message(boolean,text,text,boolean)'), 'execute'), false) AS emit_flush,
          (SELECT bool_and(has_function_privilege(f, 'execute')) FROM unnest($1::text[]) f) AS origin_exec`;
+
+/** 15+ only (`has_parameter_privilege`): read after READ_CAPABILITIES for a non-superuser. */
+const READ_REPLICA_ROLE = `SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`;
 
 const cache = new WeakMap<Client, Promise<ServerCapabilities>>();
 
@@ -129,6 +135,7 @@ export function capabilitiesFrom(row: Record<string, unknown>): ServerCapabiliti
     // Before 14 the origin functions check for a superuser whatever is granted.
     originPrivilege: superuser || (major >= 14 && row.origin_exec === true),
     originGrantable: major >= 14,
+    replicaRole: superuser || (major >= 15 && row.replica_role === true),
   };
 }
 
@@ -136,7 +143,12 @@ export function capabilitiesFrom(row: Record<string, unknown>): ServerCapabiliti
 export function capabilities(c: Client): Promise<ServerCapabilities> {
   let p = cache.get(c);
   if (!p) {
-    p = c.query(READ_CAPABILITIES, [ORIGIN_FUNCTIONS]).then((r) => capabilitiesFrom(r.rows[0]));
+    p = c.query(READ_CAPABILITIES, [ORIGIN_FUNCTIONS]).then(async (r) => {
+      const row = r.rows[0];
+      if (row.superuser !== true && Number(row.num) >= 150_000)
+        row.replica_role = (await c.query(READ_REPLICA_ROLE)).rows[0].ok;
+      return capabilitiesFrom(row);
+    });
     p.catch(() => cache.delete(c));
     cache.set(c, p);
   }

@@ -61,6 +61,8 @@ export interface ApplierOptions {
   readonly conflicts: boolean;
   /** How applied transactions are marked so the other direction skips them. */
   readonly loopGuard: LoopGuard;
+  /** The login may set session_replication_role: direct writes skip foreign-key checks (direct.ts). @default false */
+  readonly replicaRole?: boolean;
   readonly migrationId: string;
   /** The destination side of the applier lock (applier-lock.ts). */
   readonly lock?: ApplierLockOptions;
@@ -410,7 +412,7 @@ export class Applier {
     const rows = batch.reduce((n, t) => n + t.rows.size, 0);
     if ((!ahead && rows < DIRECT_MIN_ROWS) || this.opts.conflicts || this.directMissed) return false;
     if (!directEligible(batch)) return false;
-    if (await writeDirect(this.dst, batch)) return true;
+    if (await writeDirect(this.dst, batch, this.opts.replicaRole ?? false)) return true;
     this.directMissed = true; // the transaction meets rows already there: the rest of it goes through staging
     return false;
   }

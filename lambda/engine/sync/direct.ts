@@ -96,18 +96,18 @@ function everyInsert(rows: ReadonlyMap<string, Entry>): boolean {
 /**
  * Write the flush directly: probe every table (directProbe), then COPY each table's rows (parents
  * first: the batch's order). False, with nothing written, when some key is in the destination already.
+ * `replicaRole`: the login may set session_replication_role (the destination's capabilities).
  */
-export async function writeDirect(dst: Client, batch: readonly StagedTable[]): Promise<boolean> {
+export async function writeDirect(dst: Client, batch: readonly StagedTable[], replicaRole: boolean): Promise<boolean> {
   const probes: Probe[] = [];
   for (const t of batch) {
     const p = await directProbe(dst, t);
     if (!p.copyable) return false;
     probes.push(p);
   }
-  const replica = probes.some((p) => p.onlyKeyChecks) && (await mayActAsReplica(dst));
   let asReplica = false;
   for (const [i, t] of batch.entries()) {
-    const want = replica && probes[i].onlyKeyChecks;
+    const want = replicaRole && probes[i].onlyKeyChecks;
     if (want !== asReplica) {
       await setReplicaRole(dst, want);
       asReplica = want;
@@ -156,26 +156,6 @@ async function directProbe(dst: Client, { rel, rows }: StagedTable): Promise<Pro
 
 /** pg_trigger.tgtype's INSERT bit. */
 const TRIGGER_TYPE_INSERT = 4;
-
-const replicaRoles = new WeakMap<Client, Promise<boolean>>();
-
-/** May this login set session_replication_role? A superuser; on 15+ also a login granted SET on it. Asked once per connection. */
-export function mayActAsReplica(dst: Client): Promise<boolean> {
-  let known = replicaRoles.get(dst);
-  if (!known) {
-    known = (async () => {
-      const r = await dst.query(
-        `SELECT current_setting('is_superuser') = 'on' AS su, current_setting('server_version_num')::int AS v`,
-      );
-      if (r.rows[0].su === true) return true;
-      if (r.rows[0].v < 150_000) return false;
-      const g = await dst.query(`SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`);
-      return g.rows[0].ok === true;
-    })();
-    replicaRoles.set(dst, known);
-  }
-  return known;
-}
 
 /** For the rest of the apply transaction (or until set back): replica, or the login's default. */
 async function setReplicaRole(dst: Client, replica: boolean): Promise<void> {

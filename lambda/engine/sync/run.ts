@@ -181,6 +181,7 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     slot,
     conflicts,
     loopGuard,
+    replicaRole: dstCaps.replicaRole,
     migrationId: opts.migrationId,
     lock: opts.lock,
     fence: opts.fence,

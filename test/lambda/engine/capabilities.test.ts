@@ -36,6 +36,13 @@ describe('server capabilities', () => {
     expect(capabilitiesFrom(row(140000)).pgoutput.messages).toBe(true);
   });
 
+  test('session_replication_role: a superuser on every major, a granted login from 15 on (has_parameter_privilege)', () => {
+    expect(capabilitiesFrom(row(130023, { superuser: true })).replicaRole).toBe(true);
+    expect(capabilitiesFrom(row(140000, { replica_role: true })).replicaRole).toBe(false);
+    expect(capabilitiesFrom(row(150000, { replica_role: true })).replicaRole).toBe(true);
+    expect(capabilitiesFrom(row(180000)).replicaRole).toBe(false);
+  });
+
   test('loop guard: origins when the login may use them (13: superuser only), else messages (14+), else a marker row', () => {
     expect(loopGuardFor(capabilitiesFrom(row(130023, { origin_exec: true })))).toBe('marker');
     expect(loopGuardFor(capabilitiesFrom(row(130023, { superuser: true })))).toBe('origin');

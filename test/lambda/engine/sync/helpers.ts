@@ -7,7 +7,8 @@ import {
   copyTable,
   describeTableWith,
 } from '../../../../lambda/engine';
-import { qualifiedTableSpec } from '../../../../lambda/engine/sync';
+import { qualifiedTableSpec, type SyncRunResult } from '../../../../lambda/engine/sync';
+import * as direct from '../../../../lambda/engine/sync/direct';
 import { asMigrationRole, freshDatabase, query } from '../../../support/pg';
 
 /** An `items` table on the old side, moved as-is (identity mapping) to the new side. */
@@ -56,6 +57,22 @@ export async function copyAll(
 export async function rowsOf(db: DbEndpoint, table: string, key = 'id'): Promise<string[]> {
   const r = await query<{ r: string }>(db, `SELECT t::text AS r FROM ${table} t ORDER BY ${key}`);
   return r.map((x) => x.r);
+}
+
+/**
+ * Run `sync` expecting it to insert `rows` rows and catch up, with one writeDirect call writing all
+ * of them directly (a COPY into the table, not the upsert).
+ */
+export async function expectDirectRun(sync: () => Promise<SyncRunResult>, rows: number): Promise<void> {
+  const spy = jest.spyOn(direct, 'writeDirect');
+  try {
+    expect(await sync()).toMatchObject({ inserted: rows, caughtUp: true });
+    const written = await Promise.all(spy.mock.results.map((x) => x.value));
+    const sizes = spy.mock.calls.map(([, batch], i) => (written[i] ? batch.reduce((n, t) => n + t.rows.size, 0) : 0));
+    expect(sizes).toContain(rows);
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 /** Count every row write on `table` (a trigger), to prove nothing is applied twice. */
