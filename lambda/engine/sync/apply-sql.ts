@@ -23,6 +23,8 @@ export interface BeginOptions {
   readonly loopGuard: LoopGuard;
   readonly migrationId: string;
   readonly direction: Direction;
+  /** Try the applier lock here (its result is the second statement's `ok`). @default true */
+  readonly lock?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface BeginOptions {
 export function beginSql(o: BeginOptions): string[] {
   return [
     'BEGIN',
-    `SELECT pg_try_advisory_xact_lock(hashtextextended(${ql(o.lockName)}, 0)) AS ok`,
+    `SELECT ${o.lock === false ? 'true' : `pg_try_advisory_xact_lock(hashtextextended(${ql(o.lockName)}, 0))`} AS ok`,
     // The tombstone triggers record local deletes only: not the ones this transaction applies.
     `SELECT set_config(${ql(APPLYING_SETTING)}, 'on', true)`,
     ...(o.loopGuard === 'message'

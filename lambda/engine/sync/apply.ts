@@ -68,6 +68,11 @@ export interface ApplierOptions {
   readonly lock?: ApplierLockOptions;
   /** Run inside every apply transaction before it commits (fencing: throws when this execution is stale). @default - none */
   readonly fence?: (c: Client) => Promise<void>;
+  /**
+   * Take the applier lock just before COMMIT instead of at BEGIN: a streamed transaction's session
+   * (streamed.ts), open beside the main one, which takes it at each of its own commits. @default false
+   */
+  readonly lockAtCommit?: boolean;
 }
 
 /** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
@@ -180,16 +185,20 @@ export class Applier {
   private async openTransaction(): Promise<void> {
     const lockName = slotLockName(this.opts.slot);
     const { migrationId, direction, loopGuard } = this.opts;
-    const opened = await this.run(beginSql({ lockName, loopGuard, migrationId, direction }));
+    const lock = !this.opts.lockAtCommit;
+    const opened = await this.run(beginSql({ lockName, loopGuard, migrationId, direction, lock }));
     // Held to COMMIT: an applier that stopped mid-transaction is found (and, when stale, ended) by the next one.
-    if (opened[1].rows[0].ok !== true)
-      await acquireApplierLock(this.dst, lockName, {
-        ...this.opts.lock,
-        xact: true,
-        what: `the ${direction} apply transaction`,
-      });
+    if (opened[1].rows[0].ok !== true) await this.lock();
     // Servers without origins for this login and without messages in pgoutput (13): a marker row (loop-marker.ts).
     if (loopGuard === 'marker') await writeLoopMark(this.dst, migrationId, direction);
+  }
+
+  private async lock(): Promise<void> {
+    await acquireApplierLock(this.dst, slotLockName(this.opts.slot), {
+      ...this.opts.lock,
+      xact: true,
+      what: `the ${this.opts.direction} apply transaction`,
+    });
   }
 
   /** Run statements as one multi-statement query (one round trip); one result per statement. */
@@ -533,6 +542,7 @@ export class Applier {
       // A taken-back transaction was partly written after its savepoint: keep only what came before it.
       if (this.savepoint === 'rollback') await this.dst.query('ROLLBACK TO SAVEPOINT sy_tx');
       this.savepoint = 'none';
+      if (this.opts.lockAtCommit) await this.lock();
       if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
         await this.flush(rels);
         await pruneBookkeeping(this.dst, this.opts.slot, this.opts.direction);
@@ -555,6 +565,26 @@ export class Applier {
       this.inTx = false;
     }
     return true;
+  }
+
+  /**
+   * A subtransaction of a streamed transaction starts (streamed.ts): everything before it is written,
+   * then SAVEPOINT `name`. Returns the counts to restore if it is rolled back (`rollbackTo`).
+   */
+  async subtransaction(rels: Iterable<BoundRelation>, name: string): Promise<ApplyCounts> {
+    this.begin();
+    await this.flush(rels, [`SAVEPOINT ${qi(name)}`]); // one round trip with the flush
+    return { ...this.counts };
+  }
+
+  /** The subtransaction aborted: its pending rows dropped, the destination back at its savepoint. */
+  async rollbackTo(rels: Iterable<BoundRelation>, name: string, counts: ApplyCounts): Promise<void> {
+    await this.settled();
+    for (const r of rels) r.pending.clear();
+    for (const r of this.touched) r.pending.clear();
+    this.pendingRows = 0;
+    Object.assign(this.counts, counts);
+    await this.dst.query(`ROLLBACK TO SAVEPOINT ${qi(name)}`);
   }
 
   async rollback(rels: Iterable<BoundRelation>): Promise<void> {

@@ -86,9 +86,17 @@ export class Dispatch {
         return this.onTruncate(m);
       case 'commit':
         return this.onCommit(m);
+      case 'stream_start':
+      case 'stream_stop':
+      case 'stream_commit':
+      case 'stream_abort':
+        // Routed to the streamed transaction's own session (streamed.ts) before they reach a dispatch.
+        throw new UnsupportedChangeError(
+          `a streamed transaction's ${m.tag} arrived at slot ${this.ctx.slot}, which did not ask for streaming: nothing after it was applied`,
+        );
       case 'unsupported':
         throw new UnsupportedChangeError(
-          `pgoutput message ${m.code} (streamed or two-phase transaction, or a newer protocol) at slot ` +
+          `pgoutput message ${m.code} (a two-phase transaction, or a newer protocol) at slot ` +
             `${this.ctx.slot} cannot be applied: nothing after it was applied`,
         );
     }
@@ -158,6 +166,15 @@ export class Dispatch {
       .catch((e: Error) => this.stopAfterApplied(e));
     this.bound.set(m.relid, Object.assign(rel, { sig }));
     return false;
+  }
+
+  /** Bind a relation again, as its Relation message described it (its staging table was rolled back: streamed.ts). */
+  async rebind(relid: number): Promise<void> {
+    const prev = this.bound.get(relid);
+    if (!prev) return;
+    const [, replicaIdentity] = JSON.parse(prev.sig) as [unknown, string];
+    const rel = await this.applier.bind(prev.table, prev.columns, replicaIdentity);
+    this.bound.set(relid, Object.assign(rel, { sig: prev.sig }));
   }
 
   /** Take the current transaction back and have the run commit everything before it, then fail with `err`. */

@@ -1,7 +1,11 @@
 /**
  * A decoder for the binary messages of PostgreSQL's built-in `pgoutput` plugin
- * (protocol version 1, text tuple format), as carried in the XLogData messages of the
+ * (protocol versions 1 and 2, text tuple format), as carried in the XLogData messages of the
  * streaming replication protocol (receive.ts). Pure: bytes in, typed messages out.
+ *
+ * Protocol 2 adds streamed (in-progress) transactions: Stream Start … Stream Stop blocks whose
+ * messages carry the xid of the (sub)transaction they belong to, then Stream Commit or Stream
+ * Abort. Whether a message lies inside such a block is the caller's state (`StreamDecoder`).
  *
  * Reference: https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */
@@ -18,40 +22,61 @@ export interface RelationColumn {
   readonly isKey: boolean;
 }
 
+/** Set on the messages of a Stream Start … Stream Stop block: the (sub)transaction the change belongs to. */
+interface Streamed {
+  readonly xid?: number;
+}
+
 export type PgOutputMessage =
   | { readonly tag: 'begin'; readonly finalLsn: bigint; readonly commitTimeUs: bigint; readonly xid: number }
   | { readonly tag: 'commit'; readonly commitLsn: bigint; readonly endLsn: bigint; readonly commitTimeUs: bigint }
   | { readonly tag: 'origin'; readonly originLsn: bigint; readonly name: string }
-  | {
+  | (Streamed & {
       readonly tag: 'relation';
       readonly relid: number;
       readonly schema: string;
       readonly table: string;
       readonly replicaIdentity: string;
       readonly columns: readonly RelationColumn[];
-    }
-  | { readonly tag: 'type'; readonly oid: number; readonly schema: string; readonly name: string }
-  | { readonly tag: 'insert'; readonly relid: number; readonly row: readonly Cell[] }
-  | {
+    })
+  | (Streamed & { readonly tag: 'type'; readonly oid: number; readonly schema: string; readonly name: string })
+  | (Streamed & { readonly tag: 'insert'; readonly relid: number; readonly row: readonly Cell[] })
+  | (Streamed & {
       readonly tag: 'update';
       readonly relid: number;
       readonly old: readonly Cell[] | null;
       readonly oldKind: 'K' | 'O' | null;
       readonly row: readonly Cell[];
-    }
-  | { readonly tag: 'delete'; readonly relid: number; readonly old: readonly Cell[]; readonly oldKind: 'K' | 'O' }
-  | { readonly tag: 'truncate'; readonly relids: readonly number[] }
-  | {
+    })
+  | (Streamed & {
+      readonly tag: 'delete';
+      readonly relid: number;
+      readonly old: readonly Cell[];
+      readonly oldKind: 'K' | 'O';
+    })
+  | (Streamed & { readonly tag: 'truncate'; readonly relids: readonly number[] })
+  | (Streamed & {
       readonly tag: 'message';
       readonly transactional: boolean;
       readonly lsn: bigint;
       readonly prefix: string;
       readonly content: Buffer;
+    })
+  | { readonly tag: 'stream_start'; readonly xid: number; readonly first: boolean }
+  | { readonly tag: 'stream_stop' }
+  | {
+      readonly tag: 'stream_commit';
+      readonly xid: number;
+      readonly commitLsn: bigint;
+      readonly endLsn: bigint;
+      readonly commitTimeUs: bigint;
     }
+  /** `subxid` equals `xid` when the whole transaction aborted, else only that subtransaction. */
+  | { readonly tag: 'stream_abort'; readonly xid: number; readonly subxid: number }
   | { readonly tag: 'unsupported'; readonly code: string };
 
-/** Message codes of streamed (in-progress) and two-phase transactions: never requested, refused if seen. */
-const UNSUPPORTED_CODES = new Set(['S', 'E', 'c', 'A', 'b', 'P', 'K', 'r', 'p']);
+/** Message codes of two-phase transactions: never requested, refused if seen. */
+const UNSUPPORTED_CODES = new Set(['b', 'P', 'K', 'r', 'p']);
 
 class Reader {
   private pos = 0;
@@ -123,10 +148,18 @@ function tuple(r: Reader): Cell[] {
   return cells;
 }
 
-/** Decode one pgoutput message. Unknown and streamed messages come back as `unsupported` for the caller to refuse. */
-export function decodeMessage(buf: Buffer): PgOutputMessage {
+/**
+ * Decode one pgoutput message. `inStream`: it lies inside a Stream Start … Stream Stop block, so its
+ * changes carry an xid. Unknown and two-phase messages come back as `unsupported` for the caller to refuse.
+ */
+export function decodeMessage(buf: Buffer, inStream = false): PgOutputMessage {
   const r = new Reader(buf);
   const code = r.char();
+  const xid = inStream && 'RYIUDTM'.includes(code) ? r.u32() : undefined;
+  return decodeBody(r, code, xid);
+}
+
+function decodeBody(r: Reader, code: string, xid: number | undefined): PgOutputMessage {
   switch (code) {
     case 'B':
       return { tag: 'begin', finalLsn: r.u64(), commitTimeUs: r.i64(), xid: r.u32() };
@@ -147,14 +180,14 @@ export function decodeMessage(buf: Buffer): PgOutputMessage {
         const flags = r.u8();
         columns.push({ name: r.cstring(), typeOid: r.u32(), typmod: r.i32(), isKey: (flags & 1) === 1 });
       }
-      return { tag: 'relation', relid, schema, table, replicaIdentity, columns };
+      return { tag: 'relation', xid, relid, schema, table, replicaIdentity, columns };
     }
     case 'Y':
-      return { tag: 'type', oid: r.u32(), schema: r.cstring(), name: r.cstring() };
+      return { tag: 'type', xid, oid: r.u32(), schema: r.cstring(), name: r.cstring() };
     case 'I': {
       const relid = r.u32();
       r.char(); // 'N'
-      return { tag: 'insert', relid, row: tuple(r) };
+      return { tag: 'insert', xid, relid, row: tuple(r) };
     }
     case 'U': {
       const relid = r.u32();
@@ -167,31 +200,61 @@ export function decodeMessage(buf: Buffer): PgOutputMessage {
         kind = r.char();
       }
       if (kind !== 'N') throw new Error(`pgoutput: UPDATE without a new tuple (got ${JSON.stringify(kind)})`);
-      return { tag: 'update', relid, old, oldKind, row: tuple(r) };
+      return { tag: 'update', xid, relid, old, oldKind, row: tuple(r) };
     }
     case 'D': {
       const relid = r.u32();
       const kind = r.char();
       if (kind !== 'K' && kind !== 'O')
         throw new Error(`pgoutput: DELETE without an old tuple (got ${JSON.stringify(kind)})`);
-      return { tag: 'delete', relid, old: tuple(r), oldKind: kind };
+      return { tag: 'delete', xid, relid, old: tuple(r), oldKind: kind };
     }
     case 'T': {
       const n = r.u32();
       r.u8(); // options (CASCADE / RESTART IDENTITY)
       const relids: number[] = [];
       for (let i = 0; i < n; i++) relids.push(r.u32());
-      return { tag: 'truncate', relids };
+      return { tag: 'truncate', xid, relids };
     }
     case 'M': {
       const flags = r.u8();
       const lsn = r.u64();
       const prefix = r.cstring();
       const len = r.u32();
-      return { tag: 'message', transactional: (flags & 1) === 1, lsn, prefix, content: Buffer.from(r.bytes(len)) };
+      return {
+        tag: 'message',
+        xid,
+        transactional: (flags & 1) === 1,
+        lsn,
+        prefix,
+        content: Buffer.from(r.bytes(len)),
+      };
     }
+    case 'S':
+      return { tag: 'stream_start', xid: r.u32(), first: r.u8() === 1 };
+    case 'E':
+      return { tag: 'stream_stop' };
+    case 'c': {
+      const top = r.u32();
+      r.u8(); // flags, unused
+      return { tag: 'stream_commit', xid: top, commitLsn: r.u64(), endLsn: r.u64(), commitTimeUs: r.i64() };
+    }
+    case 'A':
+      return { tag: 'stream_abort', xid: r.u32(), subxid: r.u32() };
     default:
       return { tag: 'unsupported', code: UNSUPPORTED_CODES.has(code) ? code : `0x${code.charCodeAt(0).toString(16)}` };
+  }
+}
+
+/** Decodes a stream's messages in order, knowing whether each lies inside a Stream Start … Stream Stop block. */
+export class StreamDecoder {
+  private inStream = false;
+
+  decode(buf: Buffer): PgOutputMessage {
+    const m = decodeMessage(buf, this.inStream);
+    if (m.tag === 'stream_start') this.inStream = true;
+    else if (m.tag === 'stream_stop') this.inStream = false;
+    return m;
   }
 }
 

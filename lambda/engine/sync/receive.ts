@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { connect, type DbEndpoint } from '../db';
 import { DatabaseUnreachableError, describe } from '../errors';
 import { ReplicationSlotActiveError } from './errors';
-import { decodeMessage, type PgOutputMessage } from './pgoutput';
+import { type PgOutputMessage, StreamDecoder } from './pgoutput';
 import { parseFrame, statusUpdate } from './replication-protocol';
 
 /** What the receive side hands to the dispatch, in stream order. */
@@ -48,6 +48,7 @@ export class ReceiveStream {
   private ended = false;
   private stopping = false;
   private wake: (() => void) | null = null;
+  private readonly decoder = new StreamDecoder();
 
   private done: Promise<unknown> = Promise.resolve();
 
@@ -185,7 +186,7 @@ export class ReceiveStream {
     try {
       const f = parseFrame(chunk);
       // Decoded here, at once: the chunk is a view of the driver's read buffer, which is reused.
-      if (f.kind === 'xlog') this.push({ kind: 'change', walStart: f.walStart, msg: decodeMessage(f.payload) });
+      if (f.kind === 'xlog') this.push({ kind: 'change', walStart: f.walStart, msg: this.decoder.decode(f.payload) });
       else this.push({ kind: 'keepalive', walEnd: f.walEnd, replyRequested: f.replyRequested });
     } catch (e) {
       this.finish(e);

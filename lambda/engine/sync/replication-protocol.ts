@@ -56,17 +56,20 @@ export interface PgOutputOptions {
   readonly publication: string;
   /** Logical decoding messages (`pg_logical_emit_message`): the loop guard's mark. PostgreSQL 14+. */
   readonly messages: boolean;
+  /** In-progress transactions streamed (proto_version 2+). PostgreSQL 14+. @default false */
+  readonly streaming?: boolean;
 }
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** `START_REPLICATION SLOT s LOGICAL X/Y (proto_version '1', publication_names '"p"'[, messages 'true'])`. */
+/** `START_REPLICATION SLOT s LOGICAL X/Y (proto_version 'n', publication_names '"p"'[, messages 'true'][, streaming 'on'])`. */
 export function startReplicationCommand(slot: string, start: bigint, o: PgOutputOptions): string {
   const opts = [
     `proto_version ${literal(String(o.protoVersion))}`,
     `publication_names ${literal(ident(o.publication))}`,
   ];
   if (o.messages) opts.push(`messages 'true'`);
+  if (o.streaming) opts.push(`streaming 'on'`);
   return `START_REPLICATION SLOT ${ident(slot)} LOGICAL ${formatLsn(start)} (${opts.join(', ')})`;
 }

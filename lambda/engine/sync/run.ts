@@ -4,16 +4,17 @@ import {
   assertSupportedServer,
   capabilities,
   type LoopGuard,
+  loopGuardFor,
   namedServerError,
   type ServerCapabilities,
 } from '../capabilities';
 import { connect, type DbEndpoint } from '../db';
 import { describe } from '../errors';
 import type { MigrationSpec } from '../spec';
-import { Applier } from './apply';
+import { Applier, type ApplierOptions } from './apply';
 import type { ApplierLockOptions } from './applier-lock';
 import { ensureSyncBookkeeping, readPosition } from './bookkeeping';
-import { Dispatch } from './dispatch';
+import { Dispatch, type DispatchContext } from './dispatch';
 import {
   CommitTimestampsOffError,
   ReplicationSlotInvalidatedError,
@@ -27,6 +28,7 @@ import { assertSlotUsable, slotStatusWith } from './slot';
 import { type StreamFeatures, streamFeatures } from './stream-features';
 import { type SyncTable, syncTables } from './tables';
 import { StreamRun } from './stream-run';
+import { StreamedTransactions } from './streamed';
 import { ensureTombstoneTriggers, tombstoneTables } from './tombstones';
 
 export interface SyncRunOptions {
@@ -68,6 +70,14 @@ export interface SyncRunOptions {
   readonly pollMs?: number;
   /** Wait this long for a slot another applier streams (it applies those changes meanwhile). @default 30000 */
   readonly slotWaitMs?: number;
+  /**
+   * Receive a transaction larger than the source's logical_decoding_work_mem while the walsender still
+   * decodes it, and apply it meanwhile in its own destination session, committed at its commit
+   * (streamed.ts; PostgreSQL 14+ sources, 14+ destinations). Only where nothing else writes the
+   * destination's rows and the run has no time bound (a bounded run rolls it back at its end).
+   * @default true without conflicts, maxMs and deadlineMs, and with no keyless table; else false
+   */
+  readonly streaming?: boolean;
   /** Decoded messages buffered before the socket is paused. @default RECEIVE_BUFFER (receive.ts) */
   readonly receiveBuffer?: number;
   readonly onProgress?: (p: SyncProgress) => void;
@@ -93,6 +103,8 @@ export interface SyncRunResult {
   readonly direction: Direction;
   /** Source transactions applied by this run. */
   readonly transactions: number;
+  /** Of them, received while still in progress (streamed, streamed.ts) and applied as they arrived. */
+  readonly streamed: number;
   readonly inserted: number;
   readonly updated: number;
   readonly deleted: number;
@@ -135,6 +147,8 @@ export interface RunSetup {
   readonly dst: Client;
   readonly applier: Applier;
   readonly dispatch: Dispatch;
+  /** The streamed transactions' sessions, when the run asked for streaming (null: it did not). */
+  readonly streamed: StreamedTransactions | null;
   readonly features: StreamFeatures;
   readonly loopGuard: LoopGuard;
   /** What the source and the destination can do (named errors for statements one cannot run). */
@@ -166,17 +180,17 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
   const [srcCaps, dstCaps] = [await capabilities(src), await capabilities(dst)];
   assertSupportedServer(srcCaps, `the ${opts.direction} sync's source`);
   assertSupportedServer(dstCaps, `the ${opts.direction} sync's destination`);
-  const features = streamFeatures(srcCaps, dstCaps);
   // Loop guard: a replication origin when the login may use one, else a logical message per
   // transaction (pgoutput 14+), else a marker row the other direction's dispatch skips (loop-marker.ts).
-  const loopGuard = features.loopGuard;
+  const loopGuard = loopGuardFor(dstCaps);
   if (loopGuard === 'origin') {
     await dst.query(`SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL`, [origin]);
     await dst.query(`SELECT pg_replication_origin_session_setup($1)`, [origin]);
   }
   if (loopGuard === 'marker') await assertLoopMarksPublished(dst, dstCaps, opts.migrationId, opts.direction);
   const tables = await syncTables(opts.spec, opts.direction, src, dst);
-  const applier = new Applier(dst, src, {
+  const features = streamFeatures(srcCaps, dstCaps, wantsStreaming(opts, conflicts, tables));
+  const applierOpts: ApplierOptions = {
     direction: opts.direction,
     slot,
     conflicts,
@@ -185,16 +199,25 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     migrationId: opts.migrationId,
     lock: opts.lock,
     fence: opts.fence,
-  });
+  };
+  const applier = new Applier(dst, src, applierOpts);
   const stored = await readPosition(dst, slot);
   const storedLsn = stored ? parseLsn(stored.lsn) : 0n;
-  const dispatch = new Dispatch(applier, {
+  const ctx: DispatchContext = {
     slot,
     publication,
     bySource: new Map<string, SyncTable>(tables.map((t) => [t.sourceTable, t])),
     storedLsn,
     flushRows: opts.flushRows ?? 20_000,
-  });
+  };
+  const dispatch = new Dispatch(applier, ctx);
+  // A streamed transaction's session marks its writes with the message (the origin is this session's).
+  const lane = async () => {
+    const conn = await connect(opts.target, { applicationName: 'switchyard-sync-apply' });
+    const laneApplier = new Applier(conn, src, { ...applierOpts, loopGuard: 'message', lockAtCommit: true });
+    return { conn, applier: laneApplier, dispatch: new Dispatch(laneApplier, { ...ctx, storedLsn: 0n }) };
+  };
+  const streamed = features.streaming ? new StreamedTransactions({ open: lane }, storedLsn, slot) : null;
   dispatch.lastCommitMs = stored?.commitTime ? stored.commitTime.getTime() : null;
   const wst = await src.query(`SELECT setting::int AS ms FROM pg_settings WHERE name = 'wal_sender_timeout'`);
   return {
@@ -202,6 +225,7 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     dst,
     applier,
     dispatch,
+    streamed,
     features,
     loopGuard,
     servers: [srcCaps, dstCaps],
@@ -209,6 +233,13 @@ async function prepareRun(opts: SyncRunOptions, src: Client, dst: Client, confli
     storedLsn,
     walSenderTimeoutMs: (wst.rows[0]?.ms as number | undefined) ?? 60_000,
   };
+}
+
+/** Streaming in-progress transactions: asked for, or by default where nothing bounds the run and nothing needs a commit time up front. */
+function wantsStreaming(opts: SyncRunOptions, conflicts: boolean, tables: readonly SyncTable[]): boolean {
+  // Conflicts compare commit times, known only at the commit; a keyless table's copy point needs the commit LSN.
+  if (conflicts || tables.some((t) => t.spec.keyless)) return false;
+  return opts.streaming ?? (opts.maxMs === undefined && opts.deadlineMs === undefined);
 }
 
 /**

@@ -2,7 +2,7 @@ import { Acknowledge, statusIntervalMs } from './acknowledge';
 import { StopAfterApplied } from './dispatch';
 import { ReplicationSlotMissingError, TransactionTooLargeError } from './errors';
 import { syncNames } from './names';
-import { formatLsn, type PgOutputMessage, parseLsn } from './pgoutput';
+import { formatLsn, type PgOutputMessage, parseLsn, pgTimeToMs } from './pgoutput';
 import { ReceiveStream } from './receive';
 import { startReplicationCommand } from './replication-protocol';
 import type { RunSetup, SyncProgress, SyncRunOptions, SyncRunResult } from './run';
@@ -53,6 +53,7 @@ export class StreamRun {
       protoVersion: this.s.features.protoVersion,
       publication,
       messages: this.s.features.messages,
+      streaming: this.s.features.streaming,
     });
     const stream = await ReceiveStream.open(this.opts.source, command, {
       signal: this.opts.signal,
@@ -80,6 +81,7 @@ export class StreamRun {
       clearInterval(timer);
       if (ok) ack.tick(true); // the final position, processed before the walsender ends the command
       await stream.stop();
+      await this.s.streamed?.closeAll(); // not committed: received again by the next run
     }
   }
 
@@ -102,6 +104,10 @@ export class StreamRun {
       }
       this.caughtUp = false;
       const m = ev.msg;
+      if (this.s.streamed?.owns(m)) {
+        if (await this.onStreamed(m, ack)) return;
+        continue;
+      }
       if (m.tag === 'begin' && this.drainTo !== null && m.finalLsn >= this.drainTo) {
         // The drain's target is reached: this transaction committed after it (a later run applies it).
         await this.commit(ack);
@@ -119,9 +125,46 @@ export class StreamRun {
   }
 
   /** Dispatch one message; a change that cannot be applied commits every transaction before it, then fails. */
-  private async dispatch(m: PgOutputMessage, ack: Acknowledge): Promise<boolean> {
+  private dispatch(m: PgOutputMessage, ack: Acknowledge): Promise<boolean> {
+    return this.guarded(() => this.s.dispatch.handle(m), ack);
+  }
+
+  /**
+   * A streamed transaction's message (streamed.ts). Its Stream Commit commits the open batch first (every
+   * transaction committed before it), then its own session. True when the run ends here (the drain's target).
+   */
+  private async onStreamed(m: PgOutputMessage, ack: Acknowledge): Promise<boolean> {
+    const streamed = this.s.streamed!;
+    // A block can be long: what the open batch holds is not kept waiting behind it.
+    if (m.tag === 'stream_start' && this.s.applier.open) await this.commit(ack);
+    if (m.tag !== 'stream_commit') {
+      await this.guarded(() => streamed.handle(m), ack);
+      return false;
+    }
+    await this.commit(ack);
+    if (this.drainTo !== null && m.commitLsn >= this.drainTo) {
+      this.caughtUp = true;
+      this.passedTarget = true;
+      return true;
+    }
+    if (await this.guarded(() => streamed.commit(m), ack)) {
+      this.position = max(this.position, m.endLsn);
+      this.batches++;
+      this.lastCommitAt = Date.now();
+      this.s.dispatch.lastCommitMs = pgTimeToMs(m.commitTimeUs);
+      if (this.opts.faults?.afterApplyCommit) await this.opts.faults.afterApplyCommit(formatLsn(m.endLsn));
+    }
+    const d = this.s.dispatch;
+    if (m.endLsn > d.processedEnd) d.processedEnd = m.endLsn;
+    ack.confirm(d.processedEnd);
+    ack.tick();
+    return this.checkpoint();
+  }
+
+  /** Run one step; a change it cannot apply commits every whole transaction the open batch holds, then fails. */
+  private async guarded<T>(step: () => Promise<T>, ack: Acknowledge): Promise<T> {
     try {
-      return await this.s.dispatch.handle(m);
+      return await step();
     } catch (e) {
       if (!(e instanceof StopAfterApplied)) throw e;
       // The current transaction was taken back: what the open destination transaction holds is whole.
@@ -278,14 +321,30 @@ export class StreamRun {
 
   private progress(applied: bigint): SyncProgress {
     const d = this.s.dispatch;
-    const c = this.s.applier.counts;
+    const c = this.counts();
     return {
       appliedLsn: formatLsn(applied),
       sourceLsn: formatLsn(this.sourceLsn),
       lagBytes: Number(this.sourceLsn > applied ? this.sourceLsn - applied : 0n),
       lagSeconds: this.caughtUp || d.lastCommitMs === null ? 0 : Math.max(0, (Date.now() - d.lastCommitMs) / 1000),
-      transactions: d.transactions,
+      transactions: c.transactions,
       changes: c.inserted + c.updated + c.deleted,
+    };
+  }
+
+  /** What the main session and the streamed transactions' sessions applied. */
+  private counts() {
+    const a = this.s.applier.counts;
+    const d = this.s.dispatch;
+    const t = this.s.streamed?.totals;
+    return {
+      transactions: d.transactions + (t?.transactions ?? 0),
+      inserted: a.inserted + (t?.inserted ?? 0),
+      updated: a.updated + (t?.updated ?? 0),
+      deleted: a.deleted + (t?.deleted ?? 0),
+      alreadyApplied: d.alreadyApplied + (t?.alreadyApplied ?? 0),
+      loopSkipped: d.loopSkipped + (t?.loopSkipped ?? 0),
+      conflicts: a.conflicts,
     };
   }
 
@@ -314,17 +373,17 @@ export class StreamRun {
     // Past the drain's target, everything committed before it is applied: the run reached it.
     const reached = this.passedTarget && this.drainTo !== null ? this.drainTo : 0n;
     const p = this.progress(max(max(this.position, confirmed), reached));
-    const d = this.s.dispatch;
-    const c = this.s.applier.counts;
+    const c = this.counts();
     return {
       slot: this.slot,
       direction: this.opts.direction,
-      transactions: d.transactions,
+      transactions: c.transactions,
+      streamed: this.s.streamed?.totals.transactions ?? 0,
       inserted: c.inserted,
       updated: c.updated,
       deleted: c.deleted,
-      alreadyApplied: d.alreadyApplied,
-      loopSkipped: d.loopSkipped,
+      alreadyApplied: c.alreadyApplied,
+      loopSkipped: c.loopSkipped,
       conflicts: c.conflicts,
       appliedLsn: p.appliedLsn,
       sourceLsn: p.sourceLsn,

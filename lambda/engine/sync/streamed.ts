@@ -1,0 +1,223 @@
+import type { Client } from 'pg';
+import type { ApplyCounts, Applier } from './apply';
+import type { Dispatch } from './dispatch';
+import { UnsupportedChangeError } from './errors';
+import { formatLsn, type PgOutputMessage, pgTimeToIso } from './pgoutput';
+
+/*
+ * Streamed (in-progress) transactions, pgoutput protocol 2 (PostgreSQL 14+). Past
+ * logical_decoding_work_mem the walsender sends a transaction in Stream Start … Stream Stop blocks
+ * while it still decodes it, between other transactions, then Stream Commit or Stream Abort. Each
+ * such transaction is applied by its own destination session (a lane): its changes are written into
+ * one open destination transaction as they arrive (flushes of `flushRows`, in the background, direct
+ * where direct.ts allows it), and that transaction commits, with the position, only at the Stream
+ * Commit, after every transaction committed before it (the main session commits first: the run
+ * does it). Nothing is visible on the destination before the source committed; a Stream Abort rolls
+ * the lane back.
+ *
+ * Subtransactions: a change carries the xid of its subtransaction. At a subtransaction's first
+ * change everything before it is written and a savepoint set; its abort rolls back to it (and with
+ * it every later subtransaction, as PostgreSQL's own apply truncates its spool file). A staging
+ * table created after that savepoint is gone with it: its relation is bound again.
+ *
+ * A lane is never committed when its commit LSN is at or below the position the destination stored
+ * when the run started (applied by an earlier run); it is rolled back when the run ends first (the
+ * slot is never confirmed past the transaction's start, so the next run receives it whole again).
+ * Lanes mark their writes with the logical message (the main session may hold the replication
+ * origin) and take the applier lock just before COMMIT, when the main session holds none.
+ */
+
+export interface LaneFactory {
+  /** A destination session, an applier on it (message loop guard, lock at commit) and its dispatch. */
+  open(): Promise<{ readonly conn: Client; readonly applier: Applier; readonly dispatch: Dispatch }>;
+}
+
+type Msg<T extends PgOutputMessage['tag']> = Extract<PgOutputMessage, { tag: T }>;
+
+const PG_EPOCH_MS = 946_684_800_000;
+
+/** One streamed source transaction and the destination session applying it. */
+class Lane {
+  /** Open savepoints, oldest first: a subtransaction's xid and the counts before it. */
+  private readonly savepoints: { readonly xid: number; readonly counts: ApplyCounts }[] = [];
+  /** Relation id → how many savepoints were open when it was (last) bound. */
+  private readonly boundAt = new Map<number, number>();
+
+  constructor(
+    readonly xid: number,
+    readonly conn: Client,
+    readonly applier: Applier,
+    readonly dispatch: Dispatch,
+  ) {}
+
+  async handle(m: PgOutputMessage): Promise<void> {
+    const sub = 'xid' in m ? m.xid : undefined;
+    if (sub !== undefined && sub !== this.xid && !this.savepoints.some((s) => s.xid === sub)) {
+      const counts = await this.applier.subtransaction(this.dispatch.bound.values(), savepointName(sub));
+      this.savepoints.push({ xid: sub, counts });
+    }
+    if (m.tag === 'relation') this.boundAt.set(m.relid, this.savepoints.length);
+    await this.dispatch.handle(m);
+  }
+
+  /** A subtransaction aborted: back to its savepoint (none when it changed nothing here). */
+  async abortSubtransaction(subxid: number): Promise<void> {
+    const i = this.savepoints.findIndex((s) => s.xid === subxid);
+    if (i < 0) return;
+    await this.applier.rollbackTo(this.dispatch.bound.values(), savepointName(subxid), this.savepoints[i].counts);
+    this.savepoints.length = i;
+    for (const [relid, depth] of this.boundAt) {
+      if (depth <= i) continue;
+      await this.dispatch.rebind(relid);
+      this.boundAt.set(relid, i);
+    }
+  }
+
+  /** Commit with the transaction's position; false when nothing of it is to be applied (own or empty). */
+  async commit(m: Msg<'stream_commit'>): Promise<boolean> {
+    const tx = this.dispatch.tx;
+    await this.dispatch.handle({
+      tag: 'commit',
+      commitLsn: m.commitLsn,
+      endLsn: m.endLsn,
+      commitTimeUs: m.commitTimeUs,
+    });
+    if (!tx || tx.skip || tx.changes === 0 || !this.applier.open) return false;
+    const iso = pgTimeToIso(m.commitTimeUs);
+    await this.applier.commit(this.dispatch.bound.values(), formatLsn(m.endLsn), iso);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.applier.rollback(this.dispatch.bound.values()).catch(() => undefined);
+    await this.conn.end().catch(() => undefined);
+  }
+}
+
+function savepointName(subxid: number): string {
+  return `sy_sub_${subxid}`;
+}
+
+/** What the streamed transactions committed by this run add to the run's result. */
+export interface StreamedTotals {
+  transactions: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  alreadyApplied: number;
+  loopSkipped: number;
+}
+
+/** The run's streamed transactions: one lane each, by top-level xid. */
+export class StreamedTransactions {
+  private readonly lanes = new Map<number, Lane>();
+  /** The lane of the open Stream Start … Stream Stop block. */
+  private current: Lane | null = null;
+  readonly totals: StreamedTotals = {
+    transactions: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    alreadyApplied: 0,
+    loopSkipped: 0,
+  };
+
+  constructor(
+    private readonly factory: LaneFactory,
+    /** Transactions that committed before this LSN are already in the destination. */
+    private readonly storedLsn: bigint,
+    private readonly slot: string,
+  ) {}
+
+  /** The message belongs to a streamed transaction: a block's, or its commit or abort. */
+  owns(m: PgOutputMessage): boolean {
+    return m.tag.startsWith('stream_') || this.current !== null;
+  }
+
+  get open(): number {
+    return this.lanes.size;
+  }
+
+  /** Every message of a streamed transaction but its Stream Commit (the run orders that one: `commit`). */
+  async handle(m: PgOutputMessage): Promise<void> {
+    switch (m.tag) {
+      case 'stream_start':
+        this.current = await this.laneFor(m.xid, m.first);
+        return;
+      case 'stream_stop':
+        this.current = null;
+        return;
+      case 'stream_abort':
+        return this.abort(m.xid, m.subxid);
+      case 'stream_commit':
+        throw new Error('a Stream Commit is committed by the run (StreamedTransactions.commit)');
+      default:
+        if (!this.current)
+          throw new UnsupportedChangeError(`a streamed change outside a stream block at slot ${this.slot}`);
+        return this.current.handle(m);
+    }
+  }
+
+  private async laneFor(xid: number, first: boolean): Promise<Lane> {
+    const known = this.lanes.get(xid);
+    if (known) return known;
+    if (!first)
+      throw new UnsupportedChangeError(
+        `streamed transaction ${xid} continued at slot ${this.slot} without its first block: nothing of it was applied, run the sync again`,
+      );
+    const { conn, applier, dispatch } = await this.factory.open();
+    const lane = new Lane(xid, conn, applier, dispatch);
+    this.lanes.set(xid, lane);
+    // Its commit LSN and time come with the Stream Commit; the stored position is checked then.
+    const nowUs = BigInt(Date.now() - PG_EPOCH_MS) * 1000n;
+    await dispatch.handle({ tag: 'begin', xid, finalLsn: 0xffff_ffff_ffff_ffffn, commitTimeUs: nowUs });
+    return lane;
+  }
+
+  private async abort(xid: number, subxid: number): Promise<void> {
+    const lane = this.lanes.get(xid);
+    if (!lane) return;
+    if (subxid !== xid) return lane.abortSubtransaction(subxid);
+    this.drop(lane);
+    await lane.close();
+  }
+
+  /**
+   * The streamed transaction committed on the source: commit its lane (every transaction committed
+   * before it must already be committed). True when it was applied by this commit.
+   */
+  async commit(m: Msg<'stream_commit'>): Promise<boolean> {
+    const lane = this.lanes.get(m.xid);
+    if (!lane) return false;
+    this.drop(lane);
+    try {
+      const c = lane.applier.counts;
+      if (m.commitLsn < this.storedLsn) {
+        this.totals.alreadyApplied += c.inserted + c.updated + c.deleted;
+        return false;
+      }
+      this.totals.loopSkipped += lane.dispatch.loopSkipped;
+      if (!(await lane.commit(m))) return false;
+      this.totals.transactions++;
+      this.totals.inserted += c.inserted;
+      this.totals.updated += c.updated;
+      this.totals.deleted += c.deleted;
+      return true;
+    } finally {
+      await lane.close();
+    }
+  }
+
+  private drop(lane: Lane): void {
+    this.lanes.delete(lane.xid);
+    if (this.current === lane) this.current = null;
+  }
+
+  /** The run ends: every streamed transaction not committed yet is rolled back (the next run receives it again). */
+  async closeAll(): Promise<void> {
+    const lanes = [...this.lanes.values()];
+    this.lanes.clear();
+    this.current = null;
+    await Promise.all(lanes.map((l) => l.close()));
+  }
+}

@@ -1,0 +1,183 @@
+import { Client } from 'pg';
+import { createSync, runSync, syncNames } from '../../../../lambda/engine/sync';
+import type { DbEndpoint } from '../../../../lambda/engine';
+import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../support/pg';
+import { copyAll, countWrites, ITEMS_DDL, itemsSpec, rowsOf, writes } from './helpers';
+
+/**
+ * Streamed in-progress transactions (streamed.ts, pgoutput protocol 2). The role's
+ * logical_decoding_work_mem is the minimum (64 kB), so a few thousand rows are streamed in
+ * blocks while the walsender still decodes them, and applied by their own destination session
+ * before their commit, committed at it.
+ */
+describe('streamed transactions', () => {
+  const server = testServerOf(18);
+  const ROLE = 'sy_stream';
+
+  async function pair(prefix: string, id: string) {
+    const source = await asMigrationRole(await freshDatabase(`${prefix}s`, server), ROLE);
+    const target = await asMigrationRole(await freshDatabase(`${prefix}t`, server), ROLE);
+    await query(server, `ALTER ROLE ${ROLE} SET logical_decoding_work_mem = '64kB'`);
+    await query(source, ITEMS_DDL);
+    await createSync(source, itemsSpec, id, 'forward');
+    await copyAll(itemsSpec, source, target);
+    const sync = (o: { streaming?: boolean; signal?: AbortSignal; faults?: object } = {}) =>
+      runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, ...o });
+    return { source, target, sync };
+  }
+
+  /** A session on `db` that keeps its transaction open across statements. */
+  async function session(db: DbEndpoint): Promise<Client> {
+    const c = new Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database });
+    await c.connect();
+    return c;
+  }
+
+  const rows = (from: number, to: number, tag: string) =>
+    `INSERT INTO items SELECT g, '${tag}', repeat('x', 40), g FROM generate_series(${from}, ${to}) g`;
+
+  test('WHEN a streamed transaction with subtransactions (released, rolled back, nested) commits THEN the target holds exactly its committed changes, and a transaction that committed meanwhile too', async () => {
+    const p = await pair('systa', 'sta');
+    await countWrites(p.target, 'public.items');
+    const tx = await session(p.source);
+    await tx.query('BEGIN');
+    await tx.query(rows(1, 3000, 'top'));
+    await tx.query('SAVEPOINT a');
+    await tx.query(rows(3001, 6000, 'rolled back'));
+    await tx.query('ROLLBACK TO SAVEPOINT a');
+    await tx.query('SAVEPOINT b');
+    await tx.query(`UPDATE items SET name = 'updated in b' WHERE id <= 1000`);
+    await tx.query('SAVEPOINT c');
+    await tx.query(`DELETE FROM items WHERE id BETWEEN 1001 AND 1500`);
+    await tx.query('RELEASE SAVEPOINT c');
+    await tx.query('RELEASE SAVEPOINT b');
+    await query(p.source, rows(900_001, 900_010, 'meanwhile')); // commits before the streamed one
+    await tx.query('SAVEPOINT d');
+    await tx.query(rows(7001, 9000, 'in d'));
+    await tx.query('SAVEPOINT e');
+    await tx.query(`DELETE FROM items WHERE id BETWEEN 7001 AND 8000`);
+    await tx.query('ROLLBACK TO SAVEPOINT d'); // e goes with it
+    await tx.query(rows(9001, 12_000, 'after d'));
+    await tx.query('COMMIT');
+    await tx.end();
+
+    const r = await p.sync();
+    expect(r).toMatchObject({ caughtUp: true, transactions: 2, streamed: 1 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+    expect(await query(p.target, `SELECT count(*)::int AS n FROM items`)).toEqual([{ n: 5510 }]);
+    // What the rolled-back subtransactions wrote was written and rolled back, never committed twice.
+    expect(await writes(p.target)).toBeGreaterThanOrEqual(5510);
+  });
+
+  test('WHEN the streamed transaction aborts on the source THEN nothing of it reaches the target', async () => {
+    const p = await pair('systb', 'stb');
+    const tx = await session(p.source);
+    await tx.query('BEGIN');
+    await tx.query(rows(1, 8000, 'aborted'));
+    await query(p.source, rows(900_001, 900_005, 'kept'));
+    await tx.query('ROLLBACK');
+    await tx.end();
+    const r = await p.sync();
+    expect(r).toMatchObject({ caughtUp: true, transactions: 1, inserted: 5, streamed: 0 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN the run ends while a streamed transaction is still open on the source THEN none of it is applied, and the next run applies it whole at its commit', async () => {
+    const p = await pair('systc', 'stc');
+    const tx = await session(p.source);
+    await tx.query('BEGIN');
+    await tx.query(rows(1, 8000, 'open'));
+    await query(p.source, rows(900_001, 900_003, 'before'));
+    const stop = new AbortController();
+    const running = p.sync({ signal: stop.signal });
+    // The committed transaction arrives after the open one's first blocks: it is applied, the open one is not.
+    for (let i = 0; i < 100; i++) {
+      const [c] = await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id > 900000`);
+      if (c.n === 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop.abort();
+    const first = await running;
+    expect(first).toMatchObject({ transactions: 1, inserted: 3, streamed: 0 });
+    expect(await query(p.target, `SELECT count(*)::int AS n FROM items`)).toEqual([{ n: 3 }]);
+    await tx.query(rows(8001, 9000, 'open'));
+    await tx.query('COMMIT');
+    await tx.end();
+    const second = await p.sync();
+    expect(second).toMatchObject({ caughtUp: true, transactions: 1, inserted: 9000, streamed: 1 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  /** Wait until the walsender of `id`'s forward slot has streamed at least `bytes` (pg_stat_replication_slots). */
+  async function streamedAtLeast(db: DbEndpoint, id: string, bytes: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const [r] = await query<{ b: string | null }>(
+        db,
+        `SELECT stream_bytes::text AS b FROM pg_stat_replication_slots WHERE slot_name = $1`,
+        [syncNames(id, 'forward').slot],
+      );
+      if (Number(r?.b ?? 0) >= bytes) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the slot of ${id} never streamed ${bytes} bytes`);
+  }
+
+  /** Wait until the target holds `n` rows. */
+  async function targetHolds(db: DbEndpoint, n: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const [c] = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM items`);
+      if (c.n === n) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the target never held ${n} rows`);
+  }
+
+  test('WHEN a subtransaction streamed while it ran rolls back, with the table first used inside it THEN only the rest is applied (its staging table is made again)', async () => {
+    const p = await pair('systd', 'std');
+    const stop = new AbortController();
+    const running = p.sync({ signal: stop.signal });
+    const tx = await session(p.source);
+    await tx.query('BEGIN');
+    await tx.query('SAVEPOINT a');
+    await tx.query(rows(1, 3000, 'rolled back'));
+    // Streamed (applied into the lane's open transaction) before the source rolls it back.
+    await streamedAtLeast(p.source, 'std', 100_000);
+    await tx.query('ROLLBACK TO SAVEPOINT a');
+    await tx.query(rows(3001, 6000, 'kept'));
+    await tx.query('COMMIT');
+    await tx.end();
+    await targetHolds(p.target, 3000);
+    stop.abort();
+    expect(await running).toMatchObject({ inserted: 3000, streamed: 1 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN the run fails after the streamed transaction committed on the destination, before the slot heard of it THEN the next run does not apply it again', async () => {
+    const p = await pair('syste', 'ste');
+    await countWrites(p.target, 'public.items');
+    await query(p.source, rows(1, 6000, 'once'));
+    const crash = new Error('crash after the destination commit');
+    await expect(
+      p.sync({
+        faults: {
+          afterApplyCommit: () => {
+            throw crash;
+          },
+        },
+      }),
+    ).rejects.toThrow();
+    expect(await writes(p.target)).toBe(6000);
+    const again = await p.sync();
+    expect(again).toMatchObject({ caughtUp: true, inserted: 0 });
+    expect(await writes(p.target)).toBe(6000);
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN streaming is off THEN the same transaction arrives whole at its commit and is applied the same', async () => {
+    const p = await pair('systf', 'stf');
+    await query(p.source, rows(1, 6000, 'whole'));
+    const r = await p.sync({ streaming: false });
+    expect(r).toMatchObject({ caughtUp: true, inserted: 6000, streamed: 0 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+});
