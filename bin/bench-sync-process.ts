@@ -19,7 +19,11 @@ export class SyncProcess {
 
   private constructor(heapMb: number) {
     // A heap cap, as a memory-limited runtime has: V8 collects sooner instead of growing its heap.
-    const execArgv = [...process.execArgv, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])];
+    const execArgv = [
+      ...process.execArgv,
+      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+      ...(process.env.SY_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.SY_CPU_PROF}`] : []),
+    ];
     this.child = fork(__filename, ['--sync-process'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   }
 

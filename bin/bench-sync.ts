@@ -202,7 +202,11 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
   const nat = await connect(nativeDb);
   clients.push(oldAdmin, nat);
   await setUpNative(cluster, oldDb, oldAdmin, nat);
-  const follow = { migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 };
+  const follow = {
+    ...{ migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 },
+    ...(process.env.SY_DECODE_KB ? { decodingWorkMemKb: Number(process.env.SY_DECODE_KB) } : {}),
+    ...(process.env.SY_STREAMING ? { streaming: process.env.SY_STREAMING === 'on' } : {}),
+  };
   return { oldDb, syncDb, nativeDb, oldR, syncR, spec, oldAdmin, nat, follow };
 }
 

@@ -78,8 +78,12 @@ export interface ApplierOptions {
 /** How often a long-running applier prunes its bookkeeping (at its first commit, then at most this often). */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
+const keyPart = (c: Cell) => (c === null ? '\u0000N' : String(c));
+
 function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
-  return keyIdx.map((i) => (cells[i] === null ? '\u0000N' : String(cells[i]))).join('\u0001');
+  // One key column (most tables): the value itself, no array per row.
+  if (keyIdx.length === 1) return keyPart(cells[keyIdx[0]]);
+  return keyIdx.map((i) => keyPart(cells[i])).join('\u0001');
 }
 
 /**
@@ -210,7 +214,8 @@ export class Applier {
   async insert(rel: BoundRelation, row: readonly Cell[], ts: string): Promise<void> {
     this.begin();
     if (rel.keyless) this.count(rel, row, 1, ts);
-    else this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: [...row], ts });
+    // The decoder's array is this change's own (never reused): kept as it is.
+    else this.put(rel, keyOf(row, rel.keyIdx), { op: 'I', cells: row as Cell[], ts });
     this.counts.inserted++;
   }
 

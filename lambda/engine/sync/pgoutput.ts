@@ -79,8 +79,10 @@ export type PgOutputMessage =
 const UNSUPPORTED_CODES = new Set(['b', 'P', 'K', 'r', 'p']);
 
 class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    private pos = 0,
+  ) {}
   u8(): number {
     return this.buf.readUInt8(this.pos++);
   }
@@ -152,8 +154,8 @@ function tuple(r: Reader): Cell[] {
  * Decode one pgoutput message. `inStream`: it lies inside a Stream Start … Stream Stop block, so its
  * changes carry an xid. Unknown and two-phase messages come back as `unsupported` for the caller to refuse.
  */
-export function decodeMessage(buf: Buffer, inStream = false): PgOutputMessage {
-  const r = new Reader(buf);
+export function decodeMessage(buf: Buffer, inStream = false, offset = 0): PgOutputMessage {
+  const r = new Reader(buf, offset);
   const code = r.char();
   const xid = inStream && 'RYIUDTM'.includes(code) ? r.u32() : undefined;
   return decodeBody(r, code, xid);
@@ -250,8 +252,9 @@ function decodeBody(r: Reader, code: string, xid: number | undefined): PgOutputM
 export class StreamDecoder {
   private inStream = false;
 
-  decode(buf: Buffer): PgOutputMessage {
-    const m = decodeMessage(buf, this.inStream);
+  /** The message starting at `offset` of `buf` (an XLogData frame's payload, read in place). */
+  decode(buf: Buffer, offset = 0): PgOutputMessage {
+    const m = decodeMessage(buf, this.inStream, offset);
     if (m.tag === 'stream_start') this.inStream = true;
     else if (m.tag === 'stream_stop') this.inStream = false;
     return m;

@@ -3,11 +3,11 @@ import { connect, type DbEndpoint } from '../db';
 import { DatabaseUnreachableError, describe } from '../errors';
 import { ReplicationSlotActiveError } from './errors';
 import { type PgOutputMessage, StreamDecoder } from './pgoutput';
-import { parseFrame, statusUpdate } from './replication-protocol';
+import { isXLogData, parseFrame, statusUpdate, XLOG_PAYLOAD_OFFSET } from './replication-protocol';
 
 /** What the receive side hands to the dispatch, in stream order. */
 export type StreamEvent =
-  | { readonly kind: 'change'; readonly walStart: bigint; readonly msg: PgOutputMessage }
+  | { readonly kind: 'change'; readonly msg: PgOutputMessage }
   | { readonly kind: 'keepalive'; readonly walEnd: bigint; readonly replyRequested: boolean };
 
 interface RawConnection {
@@ -32,6 +32,8 @@ export interface ReceiveOptions {
   readonly slotWaitMs?: number;
   /** Stop waiting for the slot (returns null) when aborted. */
   readonly signal?: AbortSignal;
+  /** The walsender session's logical_decoding_work_mem, in kB. @default - the server's */
+  readonly decodingWorkMemKb?: number;
 }
 
 /**
@@ -87,6 +89,8 @@ export class ReceiveStream {
     const t0 = Date.now();
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       const client = await connect(endpoint, { applicationName: 'switchyard-sync-stream', replication: true });
+      if (o.decodingWorkMemKb !== undefined)
+        await client.query(`SET logical_decoding_work_mem = ${Math.max(64, Math.trunc(o.decodingWorkMemKb))}`);
       const raw = client.connection as unknown as RawConnection;
       const stream = new ReceiveStream(client, raw, o.highWater ?? RECEIVE_BUFFER);
       const started = new Promise((resolve) => raw.once('replicationStart', resolve));
@@ -184,10 +188,13 @@ export class ReceiveStream {
   private onData(chunk: Buffer): void {
     if (this.stopping || this.failure) return;
     try {
+      // Decoded here, at once, in place: the chunk is a view of the driver's read buffer, which is reused.
+      if (isXLogData(chunk)) {
+        this.push({ kind: 'change', msg: this.decoder.decode(chunk, XLOG_PAYLOAD_OFFSET) });
+        return;
+      }
       const f = parseFrame(chunk);
-      // Decoded here, at once: the chunk is a view of the driver's read buffer, which is reused.
-      if (f.kind === 'xlog') this.push({ kind: 'change', walStart: f.walStart, msg: this.decoder.decode(f.payload) });
-      else this.push({ kind: 'keepalive', walEnd: f.walEnd, replyRequested: f.replyRequested });
+      if (f.kind === 'keepalive') this.push({ kind: 'keepalive', walEnd: f.walEnd, replyRequested: f.replyRequested });
     } catch (e) {
       this.finish(e);
     }
@@ -199,7 +206,9 @@ export class ReceiveStream {
       this.paused = true;
       this.raw.stream.pause();
     }
-    this.wake?.();
+    const wake = this.wake;
+    this.wake = null; // once per wait: the waiter is woken, later pushes only queue
+    wake?.();
   }
 
   private resume(): void {

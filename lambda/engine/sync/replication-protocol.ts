@@ -13,15 +13,23 @@ export type ReplicationFrame =
   | { readonly kind: 'xlog'; readonly walStart: bigint; readonly walEnd: bigint; readonly payload: Buffer }
   | { readonly kind: 'keepalive'; readonly walEnd: bigint; readonly replyRequested: boolean };
 
+/** Where an XLogData frame's payload (a pgoutput message) starts. */
+export const XLOG_PAYLOAD_OFFSET = 25;
+
+/** Is this CopyData an XLogData frame (its payload at XLOG_PAYLOAD_OFFSET)? The receive path's fast test. */
+export function isXLogData(buf: Buffer): boolean {
+  return buf.length >= XLOG_PAYLOAD_OFFSET && buf[0] === 0x77; // 'w'
+}
+
 /** Decode one CopyData payload sent by a walsender. The XLogData payload is a view of `buf`, not a copy. */
 export function parseFrame(buf: Buffer): ReplicationFrame {
   const code = buf.length ? String.fromCharCode(buf[0]) : '';
-  if (code === 'w' && buf.length >= 25) {
+  if (code === 'w' && buf.length >= XLOG_PAYLOAD_OFFSET) {
     return {
       kind: 'xlog',
       walStart: buf.readBigUInt64BE(1),
       walEnd: buf.readBigUInt64BE(9),
-      payload: buf.subarray(25),
+      payload: buf.subarray(XLOG_PAYLOAD_OFFSET),
     };
   }
   if (code === 'k' && buf.length >= 18) {

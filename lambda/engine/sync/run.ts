@@ -78,6 +78,12 @@ export interface SyncRunOptions {
    * @default true without conflicts, maxMs and deadlineMs, and with no keyless table; else false
    */
   readonly streaming?: boolean;
+  /**
+   * The walsender's logical_decoding_work_mem for this run, in kB: with streaming, how much of a
+   * transaction it decodes before it sends a block (smaller: applied sooner, more blocks).
+   * @default - the source's setting (64 MB unless changed)
+   */
+  readonly decodingWorkMemKb?: number;
   /** Decoded messages buffered before the socket is paused. @default RECEIVE_BUFFER (receive.ts) */
   readonly receiveBuffer?: number;
   readonly onProgress?: (p: SyncProgress) => void;

@@ -151,16 +151,16 @@ async function stageByCopy(dst: Client, table: StagedTable): Promise<boolean> {
 function* copyChunks(table: StagedTable, state: { partial: boolean }): Generator<string> {
   yield* copyLines(stagedRows(table), (r) => {
     state.partial ||= r.partial;
-    return [...r.cells.map(copyText), ...r.extra.map((x) => (x === null ? '\\N' : copyText(String(x))))];
+    return [...r.cells.map(copyText), ...r.extra.map((x) => (x === null ? '\\N' : copyText(String(x))))].join('\t');
   });
 }
 
-/** COPY text lines of `rows` (`fields` of each, escaped), 1000 lines per chunk: never all rows' text at once. */
-export function* copyLines<R>(rows: Iterable<R>, fields: (row: R) => string[]): Generator<string> {
+/** COPY text lines of `rows` (`line`: one row's escaped, tab-separated fields), 1000 lines per chunk: never all rows' text at once. */
+export function* copyLines<R>(rows: Iterable<R>, line: (row: R) => string): Generator<string> {
   let chunk = '';
   let lines = 0;
   for (const r of rows) {
-    chunk += `${fields(r).join('\t')}\n`;
+    chunk += `${line(r)}\n`;
     if (++lines % 1000 === 0) {
       yield chunk;
       chunk = '';

@@ -30,6 +30,7 @@ export class StreamRun {
   private flushMark = 0n;
   private flushMarkPending = false;
   private readonly bounded: boolean;
+  private dbgSeen = false;
 
   constructor(
     private readonly opts: SyncRunOptions,
@@ -59,6 +60,7 @@ export class StreamRun {
       signal: this.opts.signal,
       slotWaitMs: this.opts.slotWaitMs,
       highWater: this.opts.receiveBuffer,
+      decodingWorkMemKb: this.opts.decodingWorkMemKb,
     });
     if (!stream) return; // aborted while another applier held the slot
     this.receiver = stream;
@@ -137,6 +139,10 @@ export class StreamRun {
     const streamed = this.s.streamed!;
     // A block can be long: what the open batch holds is not kept waiting behind it.
     if (m.tag === 'stream_start' && this.s.applier.open) await this.commit(ack);
+    if (process.env.SYDEBUG && m.tag !== 'stream_stop' && (m.tag.startsWith('stream') || !this.dbgSeen)) {
+      this.dbgSeen = true;
+      console.error('DBG', Date.now() - this.started, m.tag, this.receiver?.queued);
+    }
     if (m.tag !== 'stream_commit') {
       await this.guarded(() => streamed.handle(m), ack);
       return false;
@@ -147,7 +153,9 @@ export class StreamRun {
       this.passedTarget = true;
       return true;
     }
+    const dbg = Date.now();
     if (await this.guarded(() => streamed.commit(m), ack)) {
+      if (process.env.SYDEBUG) console.error('DBG commit took', Date.now() - dbg);
       this.position = max(this.position, m.endLsn);
       this.batches++;
       this.lastCommitAt = Date.now();
