@@ -206,6 +206,7 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
     ...{ migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 },
     ...(process.env.SY_DECODE_KB ? { decodingWorkMemKb: Number(process.env.SY_DECODE_KB) } : {}),
     ...(process.env.SY_STREAMING ? { streaming: process.env.SY_STREAMING === 'on' } : {}),
+    ...(process.env.SY_RECV ? { receiveBuffer: Number(process.env.SY_RECV) } : {}),
   };
   return { oldDb, syncDb, nativeDb, oldR, syncR, spec, oldAdmin, nat, follow };
 }

@@ -78,6 +78,17 @@ export type PgOutputMessage =
 /** Message codes of two-phase transactions: never requested, refused if seen. */
 const UNSUPPORTED_CODES = new Set(['b', 'P', 'K', 'r', 'p']);
 
+type Utf8Sliced = Buffer & { utf8Slice?(start: number, end: number): string };
+
+/**
+ * Bytes as UTF-8 text. Buffer's own `utf8Slice` (what `toString('utf8', …)` calls after checking its
+ * arguments) where Node has it: the decoder's hottest call, once per value; the bounds are checked here.
+ */
+const utf8Slice: (b: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Utf8Sliced).utf8Slice === 'function'
+    ? (b, start, end) => (b as Utf8Sliced).utf8Slice!(start, end)
+    : (b, start, end) => b.toString('utf8', start, end);
+
 class Reader {
   constructor(
     private readonly buf: Buffer,
@@ -127,7 +138,7 @@ class Reader {
   text(n: number): string {
     const end = this.pos + n;
     if (n < 0 || end > this.buf.length) throw new Error('pgoutput: value runs past the message end');
-    const s = this.buf.toString('utf8', this.pos, end);
+    const s = utf8Slice(this.buf, this.pos, end);
     this.pos = end;
     return s;
   }

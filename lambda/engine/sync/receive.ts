@@ -20,10 +20,11 @@ interface RawConnection {
 }
 
 /**
- * Decoded messages held before the socket is paused. 5,000 keeps a huge transaction's peak RSS
- * under 300 MB (20,000 held ~50 MB more, for no throughput: bench:sync, docs/data-engine.md).
+ * Decoded messages held before the socket is paused. 10,000: while the walsender decodes a streamed
+ * transaction's next block it sends nothing, and the run keeps applying what it holds; a huge
+ * transaction's peak RSS stays under 300 MB (bench:sync, docs/data-engine.md).
  */
-export const RECEIVE_BUFFER = 5_000;
+export const RECEIVE_BUFFER = 10_000;
 
 export interface ReceiveOptions {
   /** Decoded messages held before the socket is paused (back-pressure on the walsender). @default RECEIVE_BUFFER */

@@ -81,7 +81,7 @@ export interface SyncRunOptions {
   /**
    * The walsender's logical_decoding_work_mem for this run, in kB: with streaming, how much of a
    * transaction it decodes before it sends a block (smaller: applied sooner, more blocks).
-   * @default - the source's setting (64 MB unless changed)
+   * @default STREAMED_DECODING_WORK_MEM_KB (streamed.ts) when streaming, else the source's setting
    */
   readonly decodingWorkMemKb?: number;
   /** Decoded messages buffered before the socket is paused. @default RECEIVE_BUFFER (receive.ts) */

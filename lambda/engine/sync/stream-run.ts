@@ -4,6 +4,7 @@ import { ReplicationSlotMissingError, TransactionTooLargeError } from './errors'
 import { syncNames } from './names';
 import { formatLsn, type PgOutputMessage, parseLsn, pgTimeToMs } from './pgoutput';
 import { ReceiveStream } from './receive';
+import { STREAMED_DECODING_WORK_MEM_KB } from './streamed';
 import { startReplicationCommand } from './replication-protocol';
 import type { RunSetup, SyncProgress, SyncRunOptions, SyncRunResult } from './run';
 
@@ -30,7 +31,6 @@ export class StreamRun {
   private flushMark = 0n;
   private flushMarkPending = false;
   private readonly bounded: boolean;
-  private dbgSeen = false;
 
   constructor(
     private readonly opts: SyncRunOptions,
@@ -60,7 +60,8 @@ export class StreamRun {
       signal: this.opts.signal,
       slotWaitMs: this.opts.slotWaitMs,
       highWater: this.opts.receiveBuffer,
-      decodingWorkMemKb: this.opts.decodingWorkMemKb,
+      decodingWorkMemKb:
+        this.opts.decodingWorkMemKb ?? (this.s.features.streaming ? STREAMED_DECODING_WORK_MEM_KB : undefined),
     });
     if (!stream) return; // aborted while another applier held the slot
     this.receiver = stream;
@@ -139,10 +140,6 @@ export class StreamRun {
     const streamed = this.s.streamed!;
     // A block can be long: what the open batch holds is not kept waiting behind it.
     if (m.tag === 'stream_start' && this.s.applier.open) await this.commit(ack);
-    if (process.env.SYDEBUG && m.tag !== 'stream_stop' && (m.tag.startsWith('stream') || !this.dbgSeen)) {
-      this.dbgSeen = true;
-      console.error('DBG', Date.now() - this.started, m.tag, this.receiver?.queued);
-    }
     if (m.tag !== 'stream_commit') {
       await this.guarded(() => streamed.handle(m), ack);
       return false;
@@ -153,9 +150,7 @@ export class StreamRun {
       this.passedTarget = true;
       return true;
     }
-    const dbg = Date.now();
     if (await this.guarded(() => streamed.commit(m), ack)) {
-      if (process.env.SYDEBUG) console.error('DBG commit took', Date.now() - dbg);
       this.position = max(this.position, m.endLsn);
       this.batches++;
       this.lastCommitAt = Date.now();

@@ -27,6 +27,13 @@ import { formatLsn, type PgOutputMessage, pgTimeToIso } from './pgoutput';
  * origin) and take the applier lock just before COMMIT, when the main session holds none.
  */
 
+/**
+ * The walsender's logical_decoding_work_mem when streaming (kB): a transaction past 8 MB of decoded
+ * changes is sent in blocks of about that size, so the first block comes after ~40,000 rows instead of
+ * the server default's 64 MB (bench:sync, docs/data-engine.md).
+ */
+export const STREAMED_DECODING_WORK_MEM_KB = 8192;
+
 export interface LaneFactory {
   /** A destination session, an applier on it (message loop guard, lock at commit) and its dispatch. */
   open(): Promise<{ readonly conn: Client; readonly applier: Applier; readonly dispatch: Dispatch }>;
@@ -35,6 +42,7 @@ export interface LaneFactory {
 type Msg<T extends PgOutputMessage['tag']> = Extract<PgOutputMessage, { tag: T }>;
 
 const PG_EPOCH_MS = 946_684_800_000;
+const STREAM_TAGS = new Set<string>(['stream_start', 'stream_stop', 'stream_commit', 'stream_abort']);
 
 /** One streamed source transaction and the destination session applying it. */
 class Lane {
@@ -131,7 +139,7 @@ export class StreamedTransactions {
 
   /** The message belongs to a streamed transaction: a block's, or its commit or abort. */
   owns(m: PgOutputMessage): boolean {
-    return m.tag.startsWith('stream_') || this.current !== null;
+    return this.current !== null || STREAM_TAGS.has(m.tag);
   }
 
   get open(): number {
