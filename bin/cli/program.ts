@@ -31,6 +31,7 @@ export interface SyncOptions extends SyncConnectOptions {
   once?: boolean;
   resume?: boolean;
   allowFullIdentity?: boolean;
+  streaming?: boolean;
 }
 export interface SwitchoverOptions extends SyncConnectOptions {
   maxLagBytes?: number;
@@ -349,6 +350,10 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
       'sync tables without a primary key (REPLICA IDENTITY FULL set on the source): by a unique NOT NULL key, ' +
         'else forward only, rows matched by all columns',
     )
+    .option(
+      '--no-streaming',
+      'apply a large transaction only once it committed (default: from PostgreSQL 14, while the source still decodes it, committed at its commit)',
+    )
     .addHelpText(
       'after',
       example(
@@ -359,13 +364,20 @@ Exit codes: 0 done, 1 failed (the error names the fix), 2 usage error, 130 inter
     )
     .action(
       async (
-        o: SyncConnectOptions & { table: string[]; once?: boolean; resume?: boolean; allowFullIdentity?: boolean },
+        o: SyncConnectOptions & {
+          table: string[];
+          once?: boolean;
+          resume?: boolean;
+          allowFullIdentity?: boolean;
+          streaming?: boolean;
+        },
       ) => {
         const opts: SyncOptions = connectFlags(o);
         if (o.table.length) opts.tables = o.table;
         if (o.once) opts.once = true;
         if (o.resume) opts.resume = true;
         if (o.allowFullIdentity) opts.allowFullIdentity = true;
+        if (o.streaming === false) opts.streaming = false;
         result.code = await (await loadSync()).syncCommand(opts, io());
       },
     );

@@ -38,6 +38,8 @@ export interface SyncCommandOptions extends SyncConnectOptions {
   readonly resume?: boolean;
   /** Tables without a primary key: REPLICA IDENTITY FULL on the source; synced by a unique NOT NULL key, else keyless. */
   readonly allowFullIdentity?: boolean;
+  /** false: a large transaction is applied only once it committed, never streamed (runSync `streaming`). @default true */
+  readonly streaming?: boolean;
 }
 
 export interface SyncCommandIo {
@@ -226,7 +228,10 @@ export async function syncCommand(opts: SyncCommandOptions, io: SyncCommandIo): 
       `slot ${created.slot} ${created.created.slot ? `created at ${created.startLsn}` : 'exists'}; publication ${created.publication}`,
     );
     await prepareAndCopy(plan, io);
-    const base = { migrationId, direction: 'forward' as const, spec, source, target };
+    const base = {
+      ...{ migrationId, direction: 'forward' as const, spec, source, target },
+      ...(opts.streaming === false ? { streaming: false } : {}),
+    };
     const runs: SyncRunResult[] = [await runSync(base)];
     await buildAfterCatchUp(plan, io);
     if (!opts.once) {

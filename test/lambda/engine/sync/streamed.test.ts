@@ -5,10 +5,10 @@ import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../su
 import { copyAll, countWrites, ITEMS_DDL, itemsSpec, rowsOf, writes } from './helpers';
 
 /**
- * Streamed in-progress transactions (streamed.ts, pgoutput protocol 2). The role's
- * logical_decoding_work_mem is the minimum (64 kB), so a few thousand rows are streamed in
- * blocks while the walsender still decodes them, and applied by their own destination session
- * before their commit, committed at it.
+ * Streamed in-progress transactions (streamed.ts, pgoutput protocol 2). The run's walsender decodes
+ * with the minimum logical_decoding_work_mem (64 kB), so a few thousand rows are streamed in blocks
+ * while the walsender still decodes them, and applied by their own destination session before their
+ * commit, committed at it.
  */
 describe('streamed transactions', () => {
   const server = testServerOf(18);
@@ -17,12 +17,11 @@ describe('streamed transactions', () => {
   async function pair(prefix: string, id: string) {
     const source = await asMigrationRole(await freshDatabase(`${prefix}s`, server), ROLE);
     const target = await asMigrationRole(await freshDatabase(`${prefix}t`, server), ROLE);
-    await query(server, `ALTER ROLE ${ROLE} SET logical_decoding_work_mem = '64kB'`);
     await query(source, ITEMS_DDL);
     await createSync(source, itemsSpec, id, 'forward');
     await copyAll(itemsSpec, source, target);
     const sync = (o: { streaming?: boolean; signal?: AbortSignal; faults?: object } = {}) =>
-      runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, ...o });
+      runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, decodingWorkMemKb: 64, ...o });
     return { source, target, sync };
   }
 
