@@ -182,19 +182,8 @@ function decodeBody(r: Reader, code: string, xid: number | undefined): PgOutputM
     }
     case 'O':
       return { tag: 'origin', originLsn: r.u64(), name: r.cstring() };
-    case 'R': {
-      const relid = r.u32();
-      const schema = r.cstring();
-      const table = r.cstring();
-      const replicaIdentity = r.char();
-      const n = r.i16();
-      const columns: RelationColumn[] = [];
-      for (let i = 0; i < n; i++) {
-        const flags = r.u8();
-        columns.push({ name: r.cstring(), typeOid: r.u32(), typmod: r.i32(), isKey: (flags & 1) === 1 });
-      }
-      return { tag: 'relation', xid, relid, schema, table, replicaIdentity, columns };
-    }
+    case 'R':
+      return relation(r, xid);
     case 'Y':
       return { tag: 'type', xid, oid: r.u32(), schema: r.cstring(), name: r.cstring() };
     case 'I': {
@@ -202,19 +191,8 @@ function decodeBody(r: Reader, code: string, xid: number | undefined): PgOutputM
       r.char(); // 'N'
       return { tag: 'insert', xid, relid, row: tuple(r) };
     }
-    case 'U': {
-      const relid = r.u32();
-      let kind = r.char();
-      let old: Cell[] | null = null;
-      let oldKind: 'K' | 'O' | null = null;
-      if (kind === 'K' || kind === 'O') {
-        oldKind = kind;
-        old = tuple(r);
-        kind = r.char();
-      }
-      if (kind !== 'N') throw new Error(`pgoutput: UPDATE without a new tuple (got ${JSON.stringify(kind)})`);
-      return { tag: 'update', xid, relid, old, oldKind, row: tuple(r) };
-    }
+    case 'U':
+      return update(r, xid);
     case 'D': {
       const relid = r.u32();
       const kind = r.char();
@@ -243,14 +221,50 @@ function decodeBody(r: Reader, code: string, xid: number | undefined): PgOutputM
         content: Buffer.from(r.bytes(len)),
       };
     }
+    default:
+      return streamControl(r, code);
+  }
+}
+
+function relation(r: Reader, xid: number | undefined): PgOutputMessage {
+  const relid = r.u32();
+  const schema = r.cstring();
+  const table = r.cstring();
+  const replicaIdentity = r.char();
+  const n = r.i16();
+  const columns: RelationColumn[] = [];
+  for (let i = 0; i < n; i++) {
+    const flags = r.u8();
+    columns.push({ name: r.cstring(), typeOid: r.u32(), typmod: r.i32(), isKey: (flags & 1) === 1 });
+  }
+  return { tag: 'relation', xid, relid, schema, table, replicaIdentity, columns };
+}
+
+function update(r: Reader, xid: number | undefined): PgOutputMessage {
+  const relid = r.u32();
+  let kind = r.char();
+  let old: Cell[] | null = null;
+  let oldKind: 'K' | 'O' | null = null;
+  if (kind === 'K' || kind === 'O') {
+    oldKind = kind;
+    old = tuple(r);
+    kind = r.char();
+  }
+  if (kind !== 'N') throw new Error(`pgoutput: UPDATE without a new tuple (got ${JSON.stringify(kind)})`);
+  return { tag: 'update', xid, relid, old, oldKind, row: tuple(r) };
+}
+
+/** Protocol 2's streamed-transaction control messages; anything else is `unsupported`. */
+function streamControl(r: Reader, code: string): PgOutputMessage {
+  switch (code) {
     case 'S':
       return { tag: 'stream_start', xid: r.u32(), first: r.u8() === 1 };
     case 'E':
       return { tag: 'stream_stop' };
     case 'c': {
-      const top = r.u32();
+      const xid = r.u32();
       r.u8(); // flags, unused
-      return { tag: 'stream_commit', xid: top, commitLsn: r.u64(), endLsn: r.u64(), commitTimeUs: r.i64() };
+      return { tag: 'stream_commit', xid, commitLsn: r.u64(), endLsn: r.u64(), commitTimeUs: r.i64() };
     }
     case 'A':
       return { tag: 'stream_abort', xid: r.u32(), subxid: r.u32() };
