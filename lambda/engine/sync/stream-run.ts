@@ -4,7 +4,7 @@ import { ReplicationSlotMissingError, TransactionTooLargeError } from './errors'
 import { syncNames } from './names';
 import { formatLsn, type PgOutputMessage, parseLsn, pgTimeToMs } from './pgoutput';
 import { ReceiveStream } from './receive';
-import { STREAMED_DECODING_WORK_MEM_KB } from './streamed';
+import { STREAMED_DECODING_WORK_MEM_KB, StreamingFallback } from './streamed';
 import { startReplicationCommand } from './replication-protocol';
 import type { RunSetup, SyncProgress, SyncRunOptions, SyncRunResult } from './run';
 
@@ -31,6 +31,8 @@ export class StreamRun {
   private flushMark = 0n;
   private flushMarkPending = false;
   private readonly bounded: boolean;
+  /** Streaming in-progress transactions (off for the rest of the run after a StreamingFallback). */
+  private streaming: boolean;
 
   constructor(
     private readonly opts: SyncRunOptions,
@@ -39,6 +41,7 @@ export class StreamRun {
     private readonly started: number,
   ) {
     this.position = s.storedLsn;
+    this.streaming = s.features.streaming;
     this.drainTo = opts.untilLsn ? parseLsn(opts.untilLsn) : null;
     this.bounded =
       opts.maxMs !== undefined || opts.untilLsn !== undefined || opts.untilLagBytes !== undefined || !!opts.signal;
@@ -49,43 +52,57 @@ export class StreamRun {
     // position: with asynchronous commit, a committed transaction may not be written yet.
     if (!this.bounded) this.drainTo = await this.insertLsn();
     this.flushMark = await this.flushLsn();
+    let from = this.s.slotConfirmed;
+    // A streamed transaction with too many subtransactions (streamed.ts): the stream starts again
+    // where the destination is, without streaming, and receives that transaction whole at its commit.
+    while (await this.streamFrom(from)) {
+      this.streaming = false;
+      from = max(this.position, this.ack?.confirmed ?? 0n);
+    }
+  }
+
+  /** One START_REPLICATION from `from`, until a bound; true when it ended to start again without streaming. */
+  private async streamFrom(from: bigint): Promise<boolean> {
     const { publication } = syncNames(this.opts.migrationId, this.opts.direction);
-    const command = startReplicationCommand(this.slot, this.s.slotConfirmed, {
-      protoVersion: this.s.features.protoVersion,
+    const command = startReplicationCommand(this.slot, from, {
+      protoVersion: this.streaming ? this.s.features.protoVersion : 1,
       publication,
       messages: this.s.features.messages,
-      streaming: this.s.features.streaming,
+      streaming: this.streaming,
     });
     const stream = await ReceiveStream.open(this.opts.source, command, {
       signal: this.opts.signal,
       slotWaitMs: this.opts.slotWaitMs,
       highWater: this.opts.receiveBuffer,
-      decodingWorkMemKb:
-        this.opts.decodingWorkMemKb ?? (this.s.features.streaming ? STREAMED_DECODING_WORK_MEM_KB : undefined),
+      decodingWorkMemKb: this.opts.decodingWorkMemKb ?? (this.streaming ? STREAMED_DECODING_WORK_MEM_KB : undefined),
     });
-    if (!stream) return; // aborted while another applier held the slot
+    if (!stream) return false; // aborted while another applier held the slot
     this.receiver = stream;
     const interval = statusIntervalMs(this.s.walSenderTimeoutMs);
-    const ack = new Acknowledge(
-      (w, f) => stream.sendStatus(w, f),
-      interval,
-      max(this.s.storedLsn, this.s.slotConfirmed),
-    );
+    const ack = new Acknowledge((w, f) => stream.sendStatus(w, f), interval, max(this.s.storedLsn, from));
     this.ack = ack;
     // Also while an apply blocks the loop (a lock, a slow flush): the walsender must hear from us.
     const timer = setInterval(() => ack.tick(), Math.max(50, interval / 2));
     timer.unref?.();
     let ok = false;
+    let again = false;
     try {
       ack.tick(true);
-      await this.loop(stream, ack);
+      try {
+        await this.loop(stream, ack);
+      } catch (e) {
+        if (!(e instanceof StreamingFallback)) throw e;
+        await this.commit(ack); // the open batch holds whole transactions only (a stream block is open)
+        again = true;
+      }
       ok = true;
     } finally {
       clearInterval(timer);
       if (ok) ack.tick(true); // the final position, processed before the walsender ends the command
       await stream.stop();
-      await this.s.streamed?.closeAll(); // not committed: received again by the next run
+      await this.s.streamed?.closeAll(); // not committed: received again (by the next run, or the next stream)
     }
+    return again;
   }
 
   private async loop(stream: ReceiveStream, ack: Acknowledge): Promise<void> {
@@ -107,7 +124,7 @@ export class StreamRun {
       }
       this.caughtUp = false;
       const m = ev.msg;
-      if (this.s.streamed?.owns(m)) {
+      if (this.streaming && this.s.streamed?.owns(m)) {
         if (await this.onStreamed(m, ack)) return;
         continue;
       }

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { createSync, runSync, syncNames } from '../../../../lambda/engine/sync';
+import { MAX_STREAMED_SUBTRANSACTIONS } from '../../../../lambda/engine/sync/streamed';
 import type { DbEndpoint } from '../../../../lambda/engine';
 import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../support/pg';
 import { copyAll, countWrites, ITEMS_DDL, itemsSpec, rowsOf, writes } from './helpers';
@@ -169,6 +170,24 @@ describe('streamed transactions', () => {
     const again = await p.sync();
     expect(again).toMatchObject({ caughtUp: true, inserted: 0 });
     expect(await writes(p.target)).toBe(6000);
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN a streamed transaction brings more subtransactions than a lane takes (an EXCEPTION block per row, some failing) THEN the run starts the stream again without streaming and applies it whole', async () => {
+    const p = await pair('systg', 'stg');
+    await query(p.source, rows(1, 50, 'there before'));
+    expect(await p.sync()).toMatchObject({ inserted: 50 });
+    await query(p.source, rows(900_001, 900_003, 'before'));
+    // Rows 1–50 exist: their subtransactions insert (WAL'd, streamed) and then abort on the unique violation.
+    await query(
+      p.source,
+      `DO $$ BEGIN FOR i IN 1..${MAX_STREAMED_SUBTRANSACTIONS + 400} LOOP
+         BEGIN INSERT INTO items VALUES (i, 'loop', repeat('y', 60), i); EXCEPTION WHEN unique_violation THEN NULL; END;
+       END LOOP; END $$`,
+    );
+    await query(p.source, rows(900_004, 900_006, 'after'));
+    const r = await p.sync();
+    expect(r).toMatchObject({ caughtUp: true, streamed: 0, inserted: MAX_STREAMED_SUBTRANSACTIONS + 350 + 6 });
     expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
   });
 
