@@ -167,7 +167,9 @@ export class StreamRun {
       this.passedTarget = true;
       return true;
     }
-    if (await this.guarded(() => streamed.commit(m), ack)) {
+    const { applied, relations } = await this.guarded(() => streamed.commit(m), ack);
+    for (const rel of relations) await this.dispatch(rel, ack);
+    if (applied) {
       this.position = max(this.position, m.endLsn);
       this.batches++;
       this.lastCommitAt = Date.now();

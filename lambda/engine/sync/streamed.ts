@@ -69,6 +69,8 @@ class Lane {
   /** Relation id → how many savepoints were open when it was (last) bound. */
   private readonly boundAt = new Map<number, number>();
   private subtransactions = 0;
+  /** The Relation messages this transaction brought, latest per relation (`StreamedTransactions.commit`). */
+  readonly relations = new Map<number, Msg<'relation'>>();
   /** The xids of `savepoints`. */
   private readonly openSubs = new Set<number>();
 
@@ -87,7 +89,10 @@ class Lane {
       this.savepoints.push({ xid: sub, counts });
       this.openSubs.add(sub);
     }
-    if (m.tag === 'relation') this.boundAt.set(m.relid, this.savepoints.length);
+    if (m.tag === 'relation') {
+      this.boundAt.set(m.relid, this.savepoints.length);
+      this.relations.set(m.relid, m);
+    }
     await this.dispatch.handle(m);
   }
 
@@ -215,11 +220,19 @@ export class StreamedTransactions {
 
   /**
    * The streamed transaction committed on the source: commit its lane (every transaction committed
-   * before it must already be committed). True when it was applied by this commit.
+   * before it must already be committed). `applied`: by this commit. `relations`: the Relation
+   * messages it brought, which the main session must bind now: pgoutput counts a relation described
+   * in a committed streamed transaction as described for the whole session, and sends the next
+   * transaction's changes of it without describing it again.
    */
-  async commit(m: Msg<'stream_commit'>): Promise<boolean> {
+  async commit(m: Msg<'stream_commit'>): Promise<{ applied: boolean; relations: Msg<'relation'>[] }> {
     const lane = this.lanes.get(m.xid);
-    if (!lane) return false;
+    if (!lane) return { applied: false, relations: [] };
+    const relations = [...lane.relations.values()];
+    return { applied: await this.commitLane(lane, m), relations };
+  }
+
+  private async commitLane(lane: Lane, m: Msg<'stream_commit'>): Promise<boolean> {
     this.drop(lane);
     try {
       const c = lane.applier.counts;

@@ -191,6 +191,16 @@ describe('streamed transactions', () => {
     expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
   });
 
+  test('WHEN a table is first described inside a streamed transaction and the next transaction changes it THEN that one is applied too (pgoutput does not describe the table again)', async () => {
+    const p = await pair('systh', 'sth');
+    await query(p.source, rows(1, 6000, 'streamed'));
+    await query(p.source, rows(900_001, 900_003, 'after'));
+    await query(p.source, `UPDATE items SET n = -n WHERE id IN (1, 900001)`);
+    const r = await p.sync();
+    expect(r).toMatchObject({ caughtUp: true, streamed: 1, transactions: 3, inserted: 6003, updated: 2 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
   test('WHEN streaming is off THEN the same transaction arrives whole at its commit and is applied the same', async () => {
     const p = await pair('systf', 'stf');
     await query(p.source, rows(1, 6000, 'whole'));
