@@ -122,6 +122,14 @@ describe('streamed transactions', () => {
     throw new Error(`the slot of ${id} never streamed ${bytes} bytes`);
   }
 
+  async function until(check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the condition never held');
+  }
+
   /** Wait until the target holds `n` rows. */
   async function targetHolds(db: DbEndpoint, n: number): Promise<void> {
     for (let i = 0; i < 200; i++) {
@@ -198,6 +206,36 @@ describe('streamed transactions', () => {
     await query(p.source, `UPDATE items SET n = -n WHERE id IN (1, 900001)`);
     const r = await p.sync();
     expect(r).toMatchObject({ caughtUp: true, streamed: 1, transactions: 3, inserted: 6003, updated: 2 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN two streamed transactions interleave while the sync runs, one commits and one aborts THEN each has its own destination session: the committed one is applied whole, nothing of the other', async () => {
+    const p = await pair('systi', 'sti');
+    const stop = new AbortController();
+    const running = p.sync({ signal: stop.signal });
+    const a = await session(p.source);
+    const b = await session(p.source);
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    for (let i = 0; i < 4; i++) {
+      await a.query(rows(i * 2000 + 1, i * 2000 + 1000, 'a'));
+      await b.query(rows(i * 2000 + 1001, i * 2000 + 2000, 'b'));
+    }
+    await streamedAtLeast(p.source, 'sti', 400_000);
+    // The main session and one per open streamed transaction.
+    await until(async () => {
+      const [c] = await query<{ n: number }>(
+        p.target,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'switchyard-sync-apply'`,
+      );
+      return c.n >= 3;
+    });
+    await a.query('COMMIT');
+    await b.query('ROLLBACK');
+    await Promise.all([a.end(), b.end()]);
+    await targetHolds(p.target, 4000);
+    stop.abort();
+    expect(await running).toMatchObject({ streamed: 1, transactions: 1, inserted: 4000 });
     expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
   });
 
