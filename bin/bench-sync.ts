@@ -1,7 +1,8 @@
 /**
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
  *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18
- *                       --sync-heap-mb 0 --spec chat|identity --replica-role on|off --json]
+ *                       --sync-heap-mb 0 --spec chat|identity --replica-role on|off --streaming on|off
+ *                       --decoding-mem-kb N --receive-buffer N --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -19,6 +20,10 @@
  * `--replica-role on` (the default on 15+): the migration login is granted SET on
  * session_replication_role, so the sync's direct writes skip the destination's foreign-key checks as
  * native's apply worker does (docs/data-engine.md); `off`: a login without it.
+ * `--streaming off`: the sync receives a large transaction whole at its commit (default: streamed,
+ * lambda/engine/sync/streamed.ts); `--decoding-mem-kb N` / `--receive-buffer N`: runSync's
+ * `decodingWorkMemKb` / `receiveBuffer` (defaults: the engine's). SY_CPU_PROF=<dir> writes a CPU
+ * profile of the sync process there (node --cpu-prof).
  */
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
@@ -43,6 +48,14 @@ const arg = (name: string, dflt: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const SECONDS = arg('seconds', 60);
+/** `--streaming on|off`: the sync streams large transactions (null: the engine's default, on). */
+const STREAMING = (() => {
+  const i = process.argv.indexOf('--streaming');
+  if (i < 0) return null;
+  const v = process.argv[i + 1];
+  if (v !== 'on' && v !== 'off') throw new Error('--streaming: on or off');
+  return v === 'on';
+})();
 const RATE = arg('rate', 500);
 const BACKLOG = arg('backlog', 200_000);
 const SEED = arg('seed', 100_000);
@@ -204,9 +217,9 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
   await setUpNative(cluster, oldDb, oldAdmin, nat);
   const follow = {
     ...{ migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 },
-    ...(process.env.SY_DECODE_KB ? { decodingWorkMemKb: Number(process.env.SY_DECODE_KB) } : {}),
-    ...(process.env.SY_STREAMING ? { streaming: process.env.SY_STREAMING === 'on' } : {}),
-    ...(process.env.SY_RECV ? { receiveBuffer: Number(process.env.SY_RECV) } : {}),
+    ...(arg('decoding-mem-kb', 0) > 0 ? { decodingWorkMemKb: arg('decoding-mem-kb', 0) } : {}),
+    ...(arg('receive-buffer', 0) > 0 ? { receiveBuffer: arg('receive-buffer', 0) } : {}),
+    ...(STREAMING === null ? {} : { streaming: STREAMING }),
   };
   return { oldDb, syncDb, nativeDb, oldR, syncR, spec, oldAdmin, nat, follow };
 }
@@ -598,7 +611,10 @@ async function hugeTransaction(
   const nativeSecs = (Date.now() - t) / 1000;
   return {
     rows: HUGE_ROWS,
-    sync: { seconds: syncSecs, rowsPerSecond: Math.round(r.inserted / syncSecs), inserted: r.inserted },
+    sync: {
+      ...{ seconds: syncSecs, rowsPerSecond: Math.round(r.inserted / syncSecs), inserted: r.inserted },
+      streamed: r.streamed === 1,
+    },
     native: { seconds: nativeSecs, rowsPerSecond: Math.round(HUGE_ROWS / nativeSecs) },
     ratio: syncSecs > 0 ? nativeSecs / syncSecs : Number.NaN,
   };
