@@ -40,7 +40,7 @@ export const STREAMED_DECODING_WORK_MEM_KB = 8192;
  * them slows down further: a PL/pgSQL loop with an EXCEPTION block per row, 100,000 rows, took over
  * 15 minutes streamed and under 1.2 s whole. Past this many the run ends the stream, rolls the lanes
  * back and starts it again without streaming, from the destination's position
- * (`StreamingFallback`): the same loop then takes 0.95–1.03 s (1,000 here: 6.5 s).
+ * (`StreamingFallback`): the same loop then takes 0.95–1.46 s (1,000 here: 6.5 s; npm run bench:subtransactions).
  */
 export const MAX_STREAMED_SUBTRANSACTIONS = 100;
 
