@@ -2,7 +2,7 @@
  * npm run bench:sync [-- --seconds 60 --rate 500 --backlog 200000 --big-rows 100000 --huge-rows 500000
  *                       --seed 100000 --bounded-ms 0 --multi-rows 5 --native-streaming off --pg 18
  *                       --sync-heap-mb 0 --spec chat|identity --replica-role on|off --streaming on|off
- *                       --decoding-mem-kb N --receive-buffer N --json]
+ *                       --decoding-mem-kb N --receive-buffer N --batch-ms N --json]
  *
  * The sync engine beside PostgreSQL's own logical replication, same embedded server, same run:
  * - under a fixed write mix on the chat schema (single-row inserts, updates, deletes, multi-row
@@ -21,9 +21,9 @@
  * session_replication_role, so the sync's direct writes skip the destination's foreign-key checks as
  * native's apply worker does (docs/data-engine.md); `off`: a login without it.
  * `--streaming off`: the sync receives a large transaction whole at its commit (default: streamed,
- * lambda/engine/sync/streamed.ts); `--decoding-mem-kb N` / `--receive-buffer N`: runSync's
- * `decodingWorkMemKb` / `receiveBuffer` (defaults: the engine's). SY_CPU_PROF=<dir> writes a CPU
- * profile of the sync process there (node --cpu-prof).
+ * lambda/engine/sync/streamed.ts); `--decoding-mem-kb N` / `--receive-buffer N` / `--batch-ms N`:
+ * runSync's `decodingWorkMemKb` / `receiveBuffer` / `batchMs` (defaults: the engine's).
+ * SY_CPU_PROF=<dir> writes a CPU profile of the sync process there (node --cpu-prof).
  */
 import type { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
@@ -219,6 +219,7 @@ async function setUp(cluster: LocalCluster, clients: Client[]): Promise<Bench> {
     ...{ migrationId: 'bench', direction: 'forward' as const, spec, source: oldR, target: syncR, pollMs: 20 },
     ...(arg('decoding-mem-kb', 0) > 0 ? { decodingWorkMemKb: arg('decoding-mem-kb', 0) } : {}),
     ...(arg('receive-buffer', 0) > 0 ? { receiveBuffer: arg('receive-buffer', 0) } : {}),
+    ...(arg('batch-ms', 0) > 0 ? { batchMs: arg('batch-ms', 0) } : {}),
     ...(STREAMING === null ? {} : { streaming: STREAMING }),
   };
   return { oldDb, syncDb, nativeDb, oldR, syncR, spec, oldAdmin, nat, follow };
