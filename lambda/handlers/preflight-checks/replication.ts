@@ -30,8 +30,10 @@ export const replication: PackCheck<PreflightContext> = {
       ...reverse.map((c) => ({ ...c, side: 'new' })),
     ].filter((c) => !c.ok);
     const applicable = [...forward, ...reverse].filter((c) => c.status !== 'not-applicable').length;
+    // Advice, never a failure: whether the new side's login writes large transactions without foreign-key checks.
+    const role = forward.find((c) => c.name === 'replica-role-target' && c.status === 'pass');
     return failed.length
       ? fail(failed.map((c) => `${c.side} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('; '))
-      : pass(`logical replication ready on both sides (${applicable} checks)`);
+      : pass(`logical replication ready on both sides (${applicable} checks)${role ? `; new ${role.detail}` : ''}`);
   },
 };

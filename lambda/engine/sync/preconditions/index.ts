@@ -12,6 +12,7 @@ import type { SyncPreconditionContext } from './context';
 import { freeSlot } from './free-slot';
 import { loopGuard } from './loop-guard';
 import { replicaIdentity } from './replica-identity';
+import { replicaRoleTarget } from './replica-role-target';
 import { replicationRole } from './replication-role';
 import { reverseMapping } from './reverse-mapping';
 import { serverVersion } from './server-version';
@@ -33,4 +34,5 @@ export const SYNC_PRECONDITIONS: readonly PackCheck<SyncPreconditionContext>[] =
   replicaIdentity,
   tableOwnership,
   commitTimestampsTarget,
+  replicaRoleTarget,
 ];

@@ -34,6 +34,15 @@ describe('the sync preconditions pack', () => {
     expect(checks.every((c) => c.ok)).toBe(true);
   });
 
+  test('GIVEN a forward sync with its destination WHEN checked THEN the replica-role privilege of the destination login is reported as advice, never a failure', async () => {
+    const checks = await checkSyncPreconditions(source, itemsSpec, 'pp', 'forward', { target });
+    const role = checks.find((c) => c.name === 'replica-role-target');
+    expect(role).toMatchObject({ ok: true, status: 'pass' });
+    expect(role?.detail).toMatch(
+      /may not set session_replication_role.*GRANT SET ON PARAMETER session_replication_role/,
+    );
+  });
+
   test('GIVEN a reverse direction of a query source WHEN checked THEN reverse-mapping fails with its fix', async () => {
     const spec = parseSpec({
       ...itemsSpec,
