@@ -84,6 +84,11 @@ export interface SyncRunOptions {
    * @default STREAMED_DECODING_WORK_MEM_KB (streamed.ts) when streaming, else the source's setting
    */
   readonly decodingWorkMemKb?: number;
+  /**
+   * While a streamed transaction's session is open, the main session's lock waits end after this
+   * long, and the run starts again without streaming (streamed.ts). @default STREAMED_LOCK_TIMEOUT_MS
+   */
+  readonly streamedLockTimeoutMs?: number;
   /** Decoded messages buffered before the socket is paused. @default RECEIVE_BUFFER (receive.ts) */
   readonly receiveBuffer?: number;
   readonly onProgress?: (p: SyncProgress) => void;

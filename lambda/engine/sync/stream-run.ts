@@ -1,14 +1,18 @@
 import { Acknowledge, statusIntervalMs } from './acknowledge';
+import type { ApplyCounts } from './apply';
 import { StopAfterApplied } from './dispatch';
 import { ReplicationSlotMissingError, TransactionTooLargeError } from './errors';
 import { syncNames } from './names';
 import { formatLsn, type PgOutputMessage, parseLsn, pgTimeToMs } from './pgoutput';
 import { ReceiveStream } from './receive';
-import { STREAMED_DECODING_WORK_MEM_KB, StreamingFallback } from './streamed';
+import { sqlState } from '../errors';
+import { STREAMED_DECODING_WORK_MEM_KB, STREAMED_LOCK_TIMEOUT_MS, StreamingFallback } from './streamed';
 import { startReplicationCommand } from './replication-protocol';
 import type { RunSetup, SyncProgress, SyncRunOptions, SyncRunResult } from './run';
 
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
+/** SQLSTATE of a lock wait past lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
 /** Received messages waiting past this many: the run is in a backlog (throughput over latency). */
 const BACKLOG_QUEUED = 1000;
 
@@ -33,6 +37,13 @@ export class StreamRun {
   private readonly bounded: boolean;
   /** Streaming in-progress transactions (off for the rest of the run after a StreamingFallback). */
   private streaming: boolean;
+  /** What the main session had applied at its last commit (`abandonBatch` goes back to it). */
+  private committed: {
+    counts: ApplyCounts;
+    dispatch: { transactions: number; alreadyApplied: number; loopSkipped: number };
+  };
+  /** The main session's lock_timeout is set (a streamed transaction's session is open). */
+  private lockWaitsBounded = false;
 
   constructor(
     private readonly opts: SyncRunOptions,
@@ -42,6 +53,10 @@ export class StreamRun {
   ) {
     this.position = s.storedLsn;
     this.streaming = s.features.streaming;
+    this.committed = {
+      counts: { ...s.applier.counts },
+      dispatch: { transactions: 0, alreadyApplied: 0, loopSkipped: 0 },
+    };
     this.drainTo = opts.untilLsn ? parseLsn(opts.untilLsn) : null;
     this.bounded =
       opts.maxMs !== undefined || opts.untilLsn !== undefined || opts.untilLagBytes !== undefined || !!opts.signal;
@@ -57,6 +72,7 @@ export class StreamRun {
     // where the destination is, without streaming, and receives that transaction whole at its commit.
     while (await this.streamFrom(from)) {
       this.streaming = false;
+      await this.boundLockWaits(); // no lane is open any more: the main session waits as before
       from = max(this.position, this.ack?.confirmed ?? 0n);
     }
   }
@@ -91,8 +107,10 @@ export class StreamRun {
       try {
         await this.loop(stream, ack);
       } catch (e) {
-        if (!(e instanceof StreamingFallback)) throw e;
-        await this.commit(ack); // the open batch holds whole transactions only (a stream block is open)
+        if (e instanceof StreamingFallback)
+          await this.commit(ack); // the open batch holds whole transactions only
+        else if (sqlState(e) === LOCK_NOT_AVAILABLE && this.s.streamed?.open) await this.abandonBatch();
+        else throw e;
         again = true;
       }
       ok = true;
@@ -159,6 +177,7 @@ export class StreamRun {
     if (m.tag === 'stream_start' && this.s.applier.open) await this.commit(ack);
     if (m.tag !== 'stream_commit') {
       await this.guarded(() => streamed.handle(m), ack);
+      if (m.tag === 'stream_start' || m.tag === 'stream_abort') await this.boundLockWaits();
       return false;
     }
     await this.commit(ack);
@@ -180,7 +199,39 @@ export class StreamRun {
     if (m.endLsn > d.processedEnd) d.processedEnd = m.endLsn;
     ack.confirm(d.processedEnd);
     ack.tick();
+    await this.boundLockWaits();
     return this.checkpoint();
+  }
+
+  /**
+   * The main session waited past its lock_timeout while a streamed transaction's session was open:
+   * that session holds what it waits for (a lock the source never had to take: a destination
+   * trigger's row, a destination-only constraint), and commits only after the main session went on.
+   * The open batch is rolled back (nothing of it confirmed): the run starts again without streaming.
+   */
+  private async abandonBatch(): Promise<void> {
+    const d = this.s.dispatch;
+    await this.s.applier.rollback(d.bound.values());
+    await this.s.dst.query('ROLLBACK').catch(() => undefined); // also a transaction the failed COMMIT left aborted
+    // The counts as of the last commit: the rolled-back transactions come again and are counted then.
+    Object.assign(this.s.applier.counts, this.committed.counts);
+    Object.assign(d, this.committed.dispatch);
+    d.tx = null;
+    d.pendingEnd = this.position;
+    d.processedEnd = this.position;
+  }
+
+  /**
+   * While a streamed transaction's session is open, the main session's lock waits are bounded
+   * (`streamedLockTimeoutMs`): set when the first lane opens, reset when the last one ends, always
+   * between the main session's transactions.
+   */
+  private async boundLockWaits(): Promise<void> {
+    const want = (this.s.streamed?.open ?? 0) > 0;
+    if (want === this.lockWaitsBounded || this.s.applier.open) return;
+    const ms = Math.trunc(this.opts.streamedLockTimeoutMs ?? STREAMED_LOCK_TIMEOUT_MS);
+    await this.s.dst.query(want ? `SET lock_timeout = ${ms}` : 'RESET lock_timeout');
+    this.lockWaitsBounded = want;
   }
 
   /** Run one step; a change it cannot apply commits every whole transaction the open batch holds, then fails. */
@@ -279,6 +330,10 @@ export class StreamRun {
     this.lastCommitAt = Date.now();
     const c = this.s.applier.counts;
     this.changesAtCommit = c.inserted + c.updated + c.deleted;
+    this.committed = {
+      counts: { ...c },
+      dispatch: { transactions: d.transactions, alreadyApplied: d.alreadyApplied, loopSkipped: d.loopSkipped },
+    };
     if (this.opts.faults?.afterApplyCommit) await this.opts.faults.afterApplyCommit(formatLsn(d.pendingEnd));
     ack.confirm(d.processedEnd);
     ack.tick();

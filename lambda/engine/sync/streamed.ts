@@ -44,6 +44,13 @@ export const STREAMED_DECODING_WORK_MEM_KB = 8192;
  */
 export const MAX_STREAMED_SUBTRANSACTIONS = 100;
 
+/**
+ * The main session's lock_timeout while a lane is open (stream-run.ts): only the sync writes the
+ * destination then, so a wait this long means a lane holds the lock, and the run starts again
+ * without streaming instead of waiting for a commit that comes only after it.
+ */
+export const STREAMED_LOCK_TIMEOUT_MS = 30_000;
+
 /** Thrown by a lane past MAX_STREAMED_SUBTRANSACTIONS: the run streams again without streaming (stream-run.ts). */
 export class StreamingFallback extends Error {
   constructor(xid: number) {

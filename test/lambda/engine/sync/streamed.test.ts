@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createSync, runSync, syncNames } from '../../../../lambda/engine/sync';
+import { createSync, runSync, type SyncRunOptions, syncNames } from '../../../../lambda/engine/sync';
 import { MAX_STREAMED_SUBTRANSACTIONS } from '../../../../lambda/engine/sync/streamed';
 import type { DbEndpoint } from '../../../../lambda/engine';
 import { asMigrationRole, freshDatabase, query, testServerOf } from '../../../support/pg';
@@ -21,7 +21,7 @@ describe('streamed transactions', () => {
     await query(source, ITEMS_DDL);
     await createSync(source, itemsSpec, id, 'forward');
     await copyAll(itemsSpec, source, target);
-    const sync = (o: { streaming?: boolean; signal?: AbortSignal; faults?: object } = {}) =>
+    const sync = (o: Partial<SyncRunOptions> = {}) =>
       runSync({ migrationId: id, direction: 'forward', spec: itemsSpec, source, target, decodingWorkMemKb: 64, ...o });
     return { source, target, sync };
   }
@@ -237,6 +237,37 @@ describe('streamed transactions', () => {
     stop.abort();
     expect(await running).toMatchObject({ streamed: 1, transactions: 1, inserted: 4000 });
     expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+  });
+
+  test('WHEN the main session waits for a lock a streamed transaction holds on the destination (a trigger counting rows) THEN the run starts again without streaming and applies both, nothing twice', async () => {
+    const p = await pair('systj', 'stj');
+    await query(
+      p.target,
+      `CREATE TABLE counted (id int PRIMARY KEY, n bigint NOT NULL);
+       INSERT INTO counted VALUES (1, 0);
+       CREATE FUNCTION count_item() RETURNS trigger LANGUAGE plpgsql AS
+         $$ BEGIN UPDATE counted SET n = n + 1 WHERE id = 1; RETURN NULL; END $$;
+       CREATE TRIGGER items_count AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION count_item()`,
+    );
+    const stop = new AbortController();
+    const running = p.sync({ signal: stop.signal, streamedLockTimeoutMs: 500, flushRows: 500 });
+    const a = await session(p.source);
+    await a.query('BEGIN');
+    await a.query(rows(1, 3000, 'streamed, open'));
+    await streamedAtLeast(p.source, 'stj', 100_000);
+    // The lane's trigger holds the counter row: this transaction's trigger waits for it on the destination.
+    await query(p.source, rows(900_001, 900_001, 'small'));
+    await until(async () => {
+      const [c] = await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id = 900001`);
+      return c.n === 1;
+    });
+    await a.query('COMMIT');
+    await a.end();
+    await targetHolds(p.target, 3001);
+    stop.abort();
+    expect(await running).toMatchObject({ streamed: 0, transactions: 2, inserted: 3001 });
+    expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
+    expect(await query(p.target, `SELECT n::int FROM counted`)).toEqual([{ n: 3001 }]);
   });
 
   test('WHEN streaming is off THEN the same transaction arrives whole at its commit and is applied the same', async () => {
