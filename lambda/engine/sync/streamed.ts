@@ -24,7 +24,9 @@ import { formatLsn, type PgOutputMessage, pgTimeToIso } from './pgoutput';
  * when the run started (applied by an earlier run); it is rolled back when the run ends first (the
  * slot is never confirmed past the transaction's start, so the next run receives it whole again).
  * Lanes mark their writes with the logical message (the main session may hold the replication
- * origin) and take the applier lock just before COMMIT, when the main session holds none.
+ * origin) and take the applier lock just before COMMIT, when the main session holds none. A lane
+ * with too many subtransactions, or a main-session lock wait on a lane (STREAMED_LOCK_TIMEOUT_MS),
+ * makes the run start the stream again without streaming (stream-run.ts).
  */
 
 /**
