@@ -91,11 +91,7 @@ describe('streamed transactions', () => {
     const stop = new AbortController();
     const running = p.sync({ signal: stop.signal });
     // The committed transaction arrives after the open one's first blocks: it is applied, the open one is not.
-    for (let i = 0; i < 100; i++) {
-      const [c] = await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id > 900000`);
-      if (c.n === 3) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await targetHolds(p.target, 3);
     stop.abort();
     const first = await running;
     expect(first).toMatchObject({ transactions: 1, inserted: 3, streamed: 0 });
@@ -108,36 +104,29 @@ describe('streamed transactions', () => {
     expect(await rowsOf(p.target, 'public.items')).toEqual(await rowsOf(p.source, 'public.items'));
   });
 
-  /** Wait until the walsender of `id`'s forward slot has streamed at least `bytes` (pg_stat_replication_slots). */
-  async function streamedAtLeast(db: DbEndpoint, id: string, bytes: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const [r] = await query<{ b: string | null }>(
-        db,
-        `SELECT stream_bytes::text AS b FROM pg_stat_replication_slots WHERE slot_name = $1`,
-        [syncNames(id, 'forward').slot],
-      );
-      if (Number(r?.b ?? 0) >= bytes) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`the slot of ${id} never streamed ${bytes} bytes`);
-  }
-
-  async function until(check: () => Promise<boolean>): Promise<void> {
+  /** Poll `check` every 50 ms for up to 10 s. */
+  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
     for (let i = 0; i < 200; i++) {
       if (await check()) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error('the condition never held');
+    throw new Error(`never: ${what}`);
+  }
+
+  /** Wait until the walsender of `id`'s forward slot has streamed at least `bytes` (pg_stat_replication_slots). */
+  async function streamedAtLeast(db: DbEndpoint, id: string, bytes: number): Promise<void> {
+    const sql = `SELECT stream_bytes::text AS b FROM pg_stat_replication_slots WHERE slot_name = $1`;
+    const slot = syncNames(id, 'forward').slot;
+    await until(
+      async () => Number((await query<{ b: string | null }>(db, sql, [slot]))[0]?.b ?? 0) >= bytes,
+      `${id} streamed ${bytes} bytes`,
+    );
   }
 
   /** Wait until the target holds `n` rows. */
   async function targetHolds(db: DbEndpoint, n: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const [c] = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM items`);
-      if (c.n === n) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`the target never held ${n} rows`);
+    const sql = `SELECT count(*)::int AS n FROM items`;
+    await until(async () => (await query<{ n: number }>(db, sql))[0].n === n, `the target holds ${n} rows`);
   }
 
   test('WHEN a subtransaction streamed while it ran rolls back, with the table first used inside it THEN only the rest is applied (its staging table is made again)', async () => {
@@ -229,7 +218,7 @@ describe('streamed transactions', () => {
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'switchyard-sync-apply'`,
       );
       return c.n >= 3;
-    });
+    }, 'three apply sessions');
     await a.query('COMMIT');
     await b.query('ROLLBACK');
     await Promise.all([a.end(), b.end()]);
@@ -260,7 +249,7 @@ describe('streamed transactions', () => {
     await until(async () => {
       const [c] = await query<{ n: number }>(p.target, `SELECT count(*)::int AS n FROM items WHERE id = 900001`);
       return c.n === 1;
-    });
+    }, 'the small transaction applied');
     await a.query('COMMIT');
     await a.end();
     await targetHolds(p.target, 3001);
