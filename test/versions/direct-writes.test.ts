@@ -9,7 +9,8 @@ import { label, matrixPairs, type Pair, roleDb } from './matrix';
  * Direct writes (lambda/engine/sync/direct.ts) on every major and pair: a large transaction's inserts
  * COPYed straight into tables an introspected spec copies unchanged (uuid keys, arrays, bytea, jsonb,
  * a partitioned table with a GENERATED ALWAYS identity); a table with an enum and a generated column
- * goes through the upsert.
+ * goes through the upsert. The run's walsender streams each transaction (14+ on both sides), so the
+ * same writes happen in the streamed transactions' own sessions (lambda/engine/sync/streamed.ts).
  */
 const FOREIGN_DDL = [
   `CREATE SCHEMA billing`,
@@ -66,8 +67,14 @@ describe.each(matrixPairs().map((p) => [label(p), p] as const))(
           target,
           receiveBuffer: 100,
           flushRows: 300,
+          // Streamed where both sides are 14+ (streamed.ts): each lane writes its transaction the same way.
+          decodingWorkMemKb: 64,
         });
-        expect(r).toMatchObject({ inserted: 3600, caughtUp: true });
+        expect(r).toMatchObject({
+          inserted: 3600,
+          caughtUp: true,
+          streamed: pair.old >= 14 && pair.new >= 14 ? 3 : 0,
+        });
         const written = await Promise.all(spy.mock.results.map((x) => x.value));
         const tables = spy.mock.calls
           .filter((_c, i) => written[i] === true)
