@@ -582,10 +582,9 @@ export class Applier {
     return { ...this.counts };
   }
 
-  /** The subtransaction aborted: its pending rows dropped, the destination back at its savepoint. */
-  async rollbackTo(rels: Iterable<BoundRelation>, name: string, counts: ApplyCounts): Promise<void> {
+  /** The subtransaction aborted: its pending rows dropped (only touched relations hold any), the destination back at its savepoint. */
+  async rollbackTo(name: string, counts: ApplyCounts): Promise<void> {
     await this.settled();
-    for (const r of rels) r.pending.clear();
     for (const r of this.touched) r.pending.clear();
     this.pendingRows = 0;
     Object.assign(this.counts, counts);

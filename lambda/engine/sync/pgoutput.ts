@@ -309,6 +309,11 @@ export function pgTimeToIso(us: bigint): string {
   return `${iso.slice(0, 19)}.${String(micro).padStart(6, '0')}Z`;
 }
 
+/** Epoch milliseconds as a pgoutput / replication-protocol timestamp (µs since 2000-01-01). */
+export function msToPgTime(ms: number): bigint {
+  return BigInt(Math.round(ms)) * 1000n - PG_EPOCH_US;
+}
+
 /** A pgoutput timestamp as epoch milliseconds. */
 export function pgTimeToMs(us: bigint): number {
   return Number((us + PG_EPOCH_US) / 1000n);

@@ -7,7 +7,7 @@
  *
  * Reference: https://www.postgresql.org/docs/current/protocol-replication.html
  */
-import { formatLsn } from './pgoutput';
+import { formatLsn, msToPgTime } from './pgoutput';
 
 export type ReplicationFrame =
   | { readonly kind: 'xlog'; readonly walStart: bigint; readonly walEnd: bigint; readonly payload: Buffer }
@@ -38,8 +38,6 @@ export function parseFrame(buf: Buffer): ReplicationFrame {
   throw new Error(`replication stream: unexpected message ${JSON.stringify(code)} of ${buf.length} bytes`);
 }
 
-const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01 in ms since 1970
-
 /** The standby status update: 'r', write, flush, apply (LSNs), the client's clock (µs since 2000-01-01), reply flag. */
 export function statusUpdate(p: {
   readonly write: bigint;
@@ -53,7 +51,7 @@ export function statusUpdate(p: {
   b.writeBigUInt64BE(p.write, 1);
   b.writeBigUInt64BE(p.flush, 9);
   b.writeBigUInt64BE(p.apply, 17);
-  b.writeBigInt64BE(BigInt(Math.round(p.nowMs - PG_EPOCH_MS)) * 1000n, 25);
+  b.writeBigInt64BE(msToPgTime(p.nowMs), 25);
   b.writeUInt8(p.replyRequested ? 1 : 0, 33);
   return b;
 }

@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { ApplyCounts, Applier } from './apply';
 import type { Dispatch } from './dispatch';
 import { UnsupportedChangeError } from './errors';
-import { formatLsn, type PgOutputMessage, pgTimeToIso } from './pgoutput';
+import { formatLsn, msToPgTime, type PgOutputMessage, pgTimeToIso } from './pgoutput';
 
 /*
  * Streamed (in-progress) transactions, pgoutput protocol 2 (PostgreSQL 14+). Past
@@ -68,7 +68,6 @@ export interface LaneFactory {
 
 type Msg<T extends PgOutputMessage['tag']> = Extract<PgOutputMessage, { tag: T }>;
 
-const PG_EPOCH_MS = 946_684_800_000;
 const STREAM_TAGS = new Set<string>(['stream_start', 'stream_stop', 'stream_commit', 'stream_abort']);
 
 /** One streamed source transaction and the destination session applying it. */
@@ -109,7 +108,7 @@ class Lane {
   async abortSubtransaction(subxid: number): Promise<void> {
     const i = this.savepoints.findIndex((s) => s.xid === subxid);
     if (i < 0) return;
-    await this.applier.rollbackTo(this.dispatch.bound.values(), savepointName(subxid), this.savepoints[i].counts);
+    await this.applier.rollbackTo(savepointName(subxid), this.savepoints[i].counts);
     for (const gone of this.savepoints.splice(i)) this.openSubs.delete(gone.xid);
     for (const [relid, depth] of this.boundAt) {
       if (depth <= i) continue;
@@ -214,8 +213,8 @@ export class StreamedTransactions {
     const lane = new Lane(xid, conn, applier, dispatch);
     this.lanes.set(xid, lane);
     // Its commit LSN and time come with the Stream Commit; the stored position is checked then.
-    const nowUs = BigInt(Date.now() - PG_EPOCH_MS) * 1000n;
-    await dispatch.handle({ tag: 'begin', xid, finalLsn: 0xffff_ffff_ffff_ffffn, commitTimeUs: nowUs });
+    const now = msToPgTime(Date.now());
+    await dispatch.handle({ tag: 'begin', xid, finalLsn: 0xffff_ffff_ffff_ffffn, commitTimeUs: now });
     return lane;
   }
 
